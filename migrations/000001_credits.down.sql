@@ -1,0 +1,11 @@
+DROP TABLE IF EXISTS spends;
+DROP TABLE IF EXISTS spend_items;
+DROP TABLE IF EXISTS disputes;
+DROP TABLE IF EXISTS payment_rejections;
+DROP TABLE IF EXISTS webhook_deliveries;
+DROP TABLE IF EXISTS purchases;
+DROP TABLE IF EXISTS ledger_entries;
+DROP TABLE IF EXISTS wallets;
+DROP FUNCTION IF EXISTS wallet_matches_ledger();
+DROP FUNCTION IF EXISTS ledger_entries_chain();
+DROP FUNCTION IF EXISTS ledger_entries_append_only();

@@ -1,0 +1,86 @@
+package migrations_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/migrations"
+)
+
+// TestUpDownUp applies every migration, reverts them all, and applies them
+// again on a real database: every down file must undo its up file exactly.
+func TestUpDownUp(t *testing.T) {
+	db := pgtest.NewEmpty(t)
+	ctx := context.Background()
+	latest := migrations.Latest()
+	if latest == 0 {
+		t.Fatal("no embedded migrations")
+	}
+
+	st, err := migrations.Version(ctx, db.URL)
+	if err != nil {
+		t.Fatalf("version on empty database: %v", err)
+	}
+	if st != (migrations.Status{Version: 0, Dirty: false, Latest: latest}) || st.Current() {
+		t.Fatalf("empty database status = %+v", st)
+	}
+
+	if err := migrations.Up(ctx, db.URL); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	tablesUp := tables(t, db)
+	assertStatus(t, db.URL, migrations.Status{Version: latest, Latest: latest}, true)
+	if err := migrations.Up(ctx, db.URL); err != nil {
+		t.Fatalf("second up must be a no-op (ErrNoChange is success): %v", err)
+	}
+
+	if err := migrations.Down(ctx, db.URL, 0); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	assertStatus(t, db.URL, migrations.Status{Version: 0, Latest: latest}, false)
+	if left := tables(t, db); len(left) != 1 || left[0] != "schema_migrations" {
+		t.Fatalf("after down, tables left = %v, want only schema_migrations", left)
+	}
+
+	if err := migrations.Up(ctx, db.URL); err != nil {
+		t.Fatalf("up again: %v", err)
+	}
+	if again := tables(t, db); len(again) != len(tablesUp) {
+		t.Fatalf("tables after up/down/up = %v, want %v", again, tablesUp)
+	}
+	if latest > 1 {
+		if err := migrations.Down(ctx, db.URL, 1); err != nil {
+			t.Fatalf("down 1: %v", err)
+		}
+		assertStatus(t, db.URL, migrations.Status{Version: latest - 1, Latest: latest}, false)
+	}
+}
+
+func assertStatus(t *testing.T, url string, want migrations.Status, current bool) {
+	t.Helper()
+	st, err := migrations.Version(context.Background(), url)
+	if err != nil {
+		t.Fatalf("version: %v", err)
+	}
+	if st != want || st.Current() != current {
+		t.Fatalf("status = %+v (current %t), want %+v (current %t)", st, st.Current(), want, current)
+	}
+}
+
+func tables(t *testing.T, db *pgtest.DB) []string {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(),
+		`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		out = append(out, n)
+	}
+	return out
+}
