@@ -1,0 +1,296 @@
+// Package config parses Creditkit's environment once into a typed Config.
+// Nothing else in the program reads the environment.
+//
+// Load reports every problem at once, one line per variable, so an operator
+// fixes a bad deployment in one pass instead of one restart per mistake.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/jackc/pgx/v5"
+)
+
+// Env says how the server presents itself: text logs and sandbox-friendly
+// defaults in development, JSON logs in production.
+type Env string
+
+// The two environments.
+const (
+	Development Env = "development"
+	Production  Env = "production"
+)
+
+// Defaults that the SPEC fixes.
+const (
+	DefaultPort           = 3000
+	DefaultWhopBaseURL    = "https://api.whop.com/api/v1"
+	DefaultJWKSURL        = "https://api.whop.com/.well-known/jwks.json"
+	DefaultCreditPackages = "starter:100:4.99,pro:600:24.99"
+	DefaultCurrency       = "usd"
+)
+
+// Config is everything the server needs to start, validated.
+type Config struct {
+	Env         Env
+	Port        int
+	DatabaseURL string
+	Whop        Whop
+	// Packages are the credit packages on sale, in the order configured.
+	Packages []Package
+	Currency money.Currency
+	Premium  Premium
+	// RevenueShareBasisPoints is REVENUE_SHARE_PERCENT in hundredths of a
+	// percent, so "12.5" is 1250 and no float ever touches a share.
+	RevenueShareBasisPoints int64
+	// SandboxOrigins are the local Whop sandbox's parent and relay origins,
+	// trusted for framing and browser POSTs. Empty in production.
+	SandboxOrigins []string
+	// ShutdownTimeout bounds how long in-flight requests get on SIGTERM.
+	ShutdownTimeout time.Duration
+}
+
+// Whop holds the app's credentials and endpoints.
+type Whop struct {
+	APIKey        string
+	AppID         string // app_…, the audience of user tokens
+	CompanyID     string // biz_… that owns the app and receives payments
+	WebhookSecret string // exactly as Whop shows it; used as raw bytes
+	BaseURL       string
+	JWKSURL       string
+	PublicKey     string // static PEM or JWK; when set the JWKS is not used
+	PaymentsAPI   string // v1, v2 or v5: which generation payment look-ups use
+}
+
+// Package is one credit package on sale.
+type Package struct {
+	ID      string
+	Credits int64
+	Price   int64 // minor units of Config.Currency
+}
+
+// Premium names the premium access pass. Both ids or neither: without them
+// the premium features are hidden.
+type Premium struct {
+	ProductID      string
+	PlanID         string
+	MonthlyCredits int64 // credits granted once per billing period
+}
+
+// Enabled reports whether premium is configured.
+func (p Premium) Enabled() bool { return p.ProductID != "" && p.PlanID != "" }
+
+// Package returns the package with the given id.
+func (c *Config) Package(id string) (Package, bool) {
+	for _, p := range c.Packages {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Package{}, false
+}
+
+// Problem is one bad variable.
+type Problem struct {
+	Var  string
+	Want string
+}
+
+// Error lists every problem found, one per line.
+type Error struct{ Problems []Problem }
+
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = "config: " + p.Var + ": " + p.Want
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Load reads and validates the configuration from getenv.
+func Load(getenv func(string) string) (*Config, error) {
+	l := loader{getenv: getenv}
+	cfg := &Config{
+		Env:         Env(l.str("APP_ENV", string(Production))),
+		Port:        l.port("PORT"),
+		DatabaseURL: l.databaseURL("DATABASE_URL"),
+		Whop: Whop{
+			APIKey:        l.required("WHOP_API_KEY"),
+			AppID:         l.prefixed("WHOP_APP_ID", "app_", true),
+			CompanyID:     l.prefixed("WHOP_COMPANY_ID", "biz_", true),
+			WebhookSecret: l.required("WHOP_WEBHOOK_SECRET"),
+			BaseURL:       l.httpURL("WHOP_BASE_URL", DefaultWhopBaseURL),
+			JWKSURL:       l.httpURL("WHOP_USER_TOKEN_JWKS_URL", DefaultJWKSURL),
+			PublicKey:     strings.TrimSpace(getenv("WHOP_USER_TOKEN_PUBLIC_KEY")),
+			PaymentsAPI:   l.oneOf("WHOP_PAYMENTS_API", "v1", "v1", "v2", "v5"),
+		},
+		Currency: l.currency("CREDIT_CURRENCY"),
+		Premium: Premium{
+			ProductID:      l.prefixed("PREMIUM_PRODUCT_ID", "prod_", false),
+			PlanID:         l.prefixed("PREMIUM_PLAN_ID", "plan_", false),
+			MonthlyCredits: l.nonNegative("PREMIUM_MONTHLY_CREDITS", 0),
+		},
+		RevenueShareBasisPoints: l.percent("REVENUE_SHARE_PERCENT"),
+		SandboxOrigins:          l.origins("SANDBOX_ORIGINS"),
+		ShutdownTimeout:         l.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+	}
+	if cfg.Env != Development && cfg.Env != Production {
+		l.bad("APP_ENV", "expected development or production, got %q", cfg.Env)
+	}
+	if (cfg.Premium.ProductID == "") != (cfg.Premium.PlanID == "") {
+		l.bad("PREMIUM_PLAN_ID", "PREMIUM_PRODUCT_ID and PREMIUM_PLAN_ID go together: set both or neither")
+	}
+	cfg.Packages = l.packages("CREDIT_PACKAGES", cfg.Currency)
+	if len(l.problems) > 0 {
+		return nil, &Error{Problems: l.problems}
+	}
+	return cfg, nil
+}
+
+type loader struct {
+	getenv   func(string) string
+	problems []Problem
+}
+
+func (l *loader) bad(name, format string, args ...any) {
+	l.problems = append(l.problems, Problem{Var: name, Want: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) str(name, def string) string {
+	if v := strings.TrimSpace(l.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (l *loader) required(name string) string {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		l.bad(name, "is required")
+	}
+	return v
+}
+
+func (l *loader) prefixed(name, prefix string, required bool) string {
+	v := strings.TrimSpace(l.getenv(name))
+	switch {
+	case v == "" && required:
+		l.bad(name, "is required (a Whop id starting with %q)", prefix)
+	case v != "" && (!strings.HasPrefix(v, prefix) || len(v) == len(prefix)):
+		l.bad(name, "expected a Whop id starting with %q, got %q", prefix, v)
+	}
+	return v
+}
+
+func (l *loader) port(name string) int {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return DefaultPort
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 {
+		l.bad(name, "expected a port number from 1 to 65535, got %q", v)
+	}
+	return n
+}
+
+func (l *loader) databaseURL(name string) string {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		l.bad(name, "is required (e.g. postgres://user:pass@localhost:5432/creditkit)")
+		return ""
+	}
+	if _, err := pgx.ParseConfig(v); err != nil {
+		// pgx's message may echo the password; say only what is wrong.
+		l.bad(name, "expected a Postgres URL such as postgres://user:pass@host:5432/db")
+	}
+	return v
+}
+
+func (l *loader) httpURL(name, def string) string {
+	v := l.str(name, def)
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		l.bad(name, "expected an http(s) URL, got %q", v)
+	}
+	return strings.TrimRight(v, "/")
+}
+
+func (l *loader) oneOf(name, def string, allowed ...string) string {
+	v := l.str(name, def)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	l.bad(name, "expected one of %s, got %q", strings.Join(allowed, ", "), v)
+	return v
+}
+
+func (l *loader) currency(name string) money.Currency {
+	v := l.str(name, DefaultCurrency)
+	c, err := money.ParseCurrency(v)
+	if err != nil {
+		l.bad(name, "expected a currency code such as usd, got %q", v)
+	}
+	return c
+}
+
+func (l *loader) nonNegative(name string, def int64) int64 {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		l.bad(name, "expected a whole number of 0 or more, got %q", v)
+	}
+	return n
+}
+
+func (l *loader) percent(name string) int64 {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return 0
+	}
+	// A percent with up to two decimals is a count of basis points.
+	bp, err := money.ParseMajor(v, money.Currency("usd"))
+	if err != nil || bp < 0 || bp > 10000 {
+		l.bad(name, "expected a percentage from 0 to 100 (up to two decimals), got %q", v)
+	}
+	return bp
+}
+
+func (l *loader) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		l.bad(name, "expected a positive duration such as 25s, got %q", v)
+	}
+	return d
+}
+
+func (l *loader) origins(name string) []string {
+	var out []string
+	for _, o := range strings.Split(l.getenv(name), ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			l.bad(name, "expected comma-separated origins such as http://localhost:8003, got %q", o)
+			continue
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out
+}

@@ -1,0 +1,179 @@
+package config
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/money"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func validEnv() map[string]string {
+	return map[string]string{
+		"DATABASE_URL":        "postgres://ck:secret@db:5432/creditkit",
+		"WHOP_API_KEY":        "key_123",
+		"WHOP_APP_ID":         "app_abc",
+		"WHOP_COMPANY_ID":     "biz_abc",
+		"WHOP_WEBHOOK_SECRET": "ws_0123",
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	cfg, err := Load(env(validEnv()))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := &Config{
+		Env:         Production,
+		Port:        3000,
+		DatabaseURL: "postgres://ck:secret@db:5432/creditkit",
+		Whop: Whop{
+			APIKey:        "key_123",
+			AppID:         "app_abc",
+			CompanyID:     "biz_abc",
+			WebhookSecret: "ws_0123",
+			BaseURL:       "https://api.whop.com/api/v1",
+			JWKSURL:       "https://api.whop.com/.well-known/jwks.json",
+			PaymentsAPI:   "v1",
+		},
+		Packages: []Package{
+			{ID: "starter", Credits: 100, Price: 499},
+			{ID: "pro", Credits: 600, Price: 2499},
+		},
+		Currency:        money.Currency("usd"),
+		ShutdownTimeout: 25 * time.Second,
+	}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("Load defaults:\n got %+v\nwant %+v", cfg, want)
+	}
+	if cfg.Premium.Enabled() {
+		t.Error("premium enabled without ids")
+	}
+}
+
+func TestLoadEverySetting(t *testing.T) {
+	e := validEnv()
+	e["APP_ENV"] = "development"
+	e["PORT"] = "8080"
+	e["WHOP_BASE_URL"] = "http://localhost:8003/api/v1/"
+	e["WHOP_USER_TOKEN_JWKS_URL"] = "http://localhost:8003/.well-known/jwks.json"
+	e["WHOP_USER_TOKEN_PUBLIC_KEY"] = " -----BEGIN PUBLIC KEY-----x "
+	e["WHOP_PAYMENTS_API"] = "v5"
+	e["CREDIT_PACKAGES"] = "tiny:10:500, big:1000:4500"
+	e["CREDIT_CURRENCY"] = "JPY"
+	e["PREMIUM_PRODUCT_ID"] = "prod_p"
+	e["PREMIUM_PLAN_ID"] = "plan_p"
+	e["PREMIUM_MONTHLY_CREDITS"] = "50"
+	e["REVENUE_SHARE_PERCENT"] = "12.5"
+	e["SANDBOX_ORIGINS"] = "http://localhost:8003, http://localhost:8004/"
+	e["SHUTDOWN_TIMEOUT"] = "5s"
+	cfg, err := Load(env(e))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Env", cfg.Env, Development},
+		{"Port", cfg.Port, 8080},
+		{"BaseURL", cfg.Whop.BaseURL, "http://localhost:8003/api/v1"},
+		{"JWKSURL", cfg.Whop.JWKSURL, "http://localhost:8003/.well-known/jwks.json"},
+		{"PublicKey", cfg.Whop.PublicKey, "-----BEGIN PUBLIC KEY-----x"},
+		{"PaymentsAPI", cfg.Whop.PaymentsAPI, "v5"},
+		{"Currency", cfg.Currency, money.Currency("jpy")},
+		{"Packages", cfg.Packages, []Package{{ID: "tiny", Credits: 10, Price: 500}, {ID: "big", Credits: 1000, Price: 4500}}},
+		{"Premium", cfg.Premium, Premium{ProductID: "prod_p", PlanID: "plan_p", MonthlyCredits: 50}},
+		{"RevenueShareBasisPoints", cfg.RevenueShareBasisPoints, int64(1250)},
+		{"SandboxOrigins", cfg.SandboxOrigins, []string{"http://localhost:8003", "http://localhost:8004"}},
+		{"ShutdownTimeout", cfg.ShutdownTimeout, 5 * time.Second},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+		}
+	}
+	if p, ok := cfg.Package("big"); !ok || p.Credits != 1000 {
+		t.Errorf("Package(big) = %+v, %t", p, ok)
+	}
+	if _, ok := cfg.Package("nope"); ok {
+		t.Error("Package(nope) found")
+	}
+	if !cfg.Premium.Enabled() {
+		t.Error("premium not enabled with both ids")
+	}
+}
+
+func TestLoadProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		set  map[string]string // overrides; "" deletes
+		want []string          // "VAR: substring", in order
+	}{
+		{"database url unset", map[string]string{"DATABASE_URL": ""}, []string{"DATABASE_URL: is required"}},
+		{"database url malformed", map[string]string{"DATABASE_URL": "mysql://nope"}, []string{"DATABASE_URL: expected a Postgres URL"}},
+		{"port not a number", map[string]string{"PORT": "abc"}, []string{`PORT: expected a port number from 1 to 65535, got "abc"`}},
+		{"port out of range", map[string]string{"PORT": "70000"}, []string{"PORT: expected a port number"}},
+		{"every required missing", map[string]string{"DATABASE_URL": "", "WHOP_API_KEY": "", "WHOP_APP_ID": "", "WHOP_COMPANY_ID": "", "WHOP_WEBHOOK_SECRET": ""},
+			[]string{"DATABASE_URL: is required", "WHOP_API_KEY: is required", "WHOP_APP_ID: is required", "WHOP_COMPANY_ID: is required", "WHOP_WEBHOOK_SECRET: is required"}},
+		{"app id without prefix", map[string]string{"WHOP_APP_ID": "abc"}, []string{`WHOP_APP_ID: expected a Whop id starting with "app_", got "abc"`}},
+		{"company id bare prefix", map[string]string{"WHOP_COMPANY_ID": "biz_"}, []string{`WHOP_COMPANY_ID: expected a Whop id starting with "biz_"`}},
+		{"base url not http", map[string]string{"WHOP_BASE_URL": "ftp://x"}, []string{"WHOP_BASE_URL: expected an http(s) URL"}},
+		{"payments api unknown", map[string]string{"WHOP_PAYMENTS_API": "v3"}, []string{"WHOP_PAYMENTS_API: expected one of v1, v2, v5"}},
+		{"currency malformed", map[string]string{"CREDIT_CURRENCY": "dollars!"}, []string{"CREDIT_CURRENCY: expected a currency code"}},
+		{"package shape", map[string]string{"CREDIT_PACKAGES": "starter:100"}, []string{"CREDIT_PACKAGES: \"starter:100\" is not id:credits:price"}},
+		{"package zero credits", map[string]string{"CREDIT_PACKAGES": "a:0:1.00"}, []string{"CREDIT_PACKAGES: package \"a\": credits must be a whole number above 0"}},
+		{"package price too precise", map[string]string{"CREDIT_PACKAGES": "a:10:1.999"}, []string{"CREDIT_PACKAGES: package \"a\": price must be above 0 with at most 2 decimals"}},
+		{"package price float text", map[string]string{"CREDIT_PACKAGES": "a:10:free"}, []string{"CREDIT_PACKAGES: package \"a\": price must be above 0"}},
+		{"package duplicate", map[string]string{"CREDIT_PACKAGES": "a:1:1,a:2:2"}, []string{`CREDIT_PACKAGES: package id "a" appears twice`}},
+		{"package bad id", map[string]string{"CREDIT_PACKAGES": "Big Pack:1:1"}, []string{`CREDIT_PACKAGES: package id "Big Pack" must be`}},
+		{"premium half", map[string]string{"PREMIUM_PRODUCT_ID": "prod_x"}, []string{"PREMIUM_PLAN_ID: PREMIUM_PRODUCT_ID and PREMIUM_PLAN_ID go together"}},
+		{"premium wrong prefix", map[string]string{"PREMIUM_PRODUCT_ID": "pass_x", "PREMIUM_PLAN_ID": "plan_x"}, []string{`PREMIUM_PRODUCT_ID: expected a Whop id starting with "prod_"`}},
+		{"monthly credits negative", map[string]string{"PREMIUM_MONTHLY_CREDITS": "-1"}, []string{"PREMIUM_MONTHLY_CREDITS: expected a whole number of 0 or more"}},
+		{"share over 100", map[string]string{"REVENUE_SHARE_PERCENT": "100.01"}, []string{"REVENUE_SHARE_PERCENT: expected a percentage from 0 to 100"}},
+		{"share three decimals", map[string]string{"REVENUE_SHARE_PERCENT": "1.005"}, []string{"REVENUE_SHARE_PERCENT: expected a percentage"}},
+		{"env unknown", map[string]string{"APP_ENV": "staging"}, []string{`APP_ENV: expected development or production, got "staging"`}},
+		{"sandbox origin with path", map[string]string{"SANDBOX_ORIGINS": "http://localhost:8003/app"}, []string{"SANDBOX_ORIGINS: expected comma-separated origins"}},
+		{"shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, []string{"SHUTDOWN_TIMEOUT: expected a positive duration"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := validEnv()
+			for k, v := range tt.set {
+				e[k] = v
+			}
+			cfg, err := Load(env(e))
+			if cfg != nil {
+				t.Fatalf("Load returned a config with problems: %+v", cfg)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Load error = %v, want *config.Error", err)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tt.want) || len(ce.Problems) != len(tt.want) {
+				t.Fatalf("got %d problems, want %d:\n%s", len(lines), len(tt.want), err)
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(lines[i], "config: ") || !strings.Contains(lines[i], w) {
+					t.Errorf("line %d = %q, want it to contain %q", i, lines[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestDatabaseURLProblemHidesPassword(t *testing.T) {
+	e := validEnv()
+	e["DATABASE_URL"] = "postgres://ck:hunter2@db:notaport/x"
+	_, err := Load(env(e))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error must exist and must not echo the password: %v", err)
+	}
+}
