@@ -1,0 +1,137 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/creditkit/creditkit/web/page"
+)
+
+// httpError is an error with the status, code and message a caller sees.
+type httpError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *httpError) Error() string { return e.code + ": " + e.message }
+
+func newError(status int, code, message string) *httpError {
+	return &httpError{status: status, code: code, message: message}
+}
+
+var (
+	errInternal    = newError(http.StatusInternalServerError, "internal", "Something went wrong on our side. Please try again in a moment.")
+	errNotFound    = newError(http.StatusNotFound, "not_found", "There is nothing here.")
+	errUnavailable = newError(http.StatusServiceUnavailable, "unavailable", "This part of the app is not available right now.")
+	errTimeout     = newError(http.StatusServiceUnavailable, "timeout", "That took too long. Please try again.")
+)
+
+// mapError is the one place an error becomes what the caller sees. Expected
+// outcomes are recognised with errors.Is/As; anything else is an internal
+// error, logged once with the request id and shown generically.
+func (s *Server) mapError(r *http.Request, err error) *httpError {
+	var he *httpError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		return he
+	case errors.As(err, &tooBig):
+		return newError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is too large.")
+	case errors.Is(err, context.DeadlineExceeded):
+		s.log.WarnContext(r.Context(), "request timed out", slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+		return errTimeout
+	}
+	for _, m := range domainErrors {
+		if errors.Is(err, m.err) {
+			return m.http
+		}
+	}
+	s.log.ErrorContext(r.Context(), "internal error",
+		slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+	return errInternal
+}
+
+// domainErrors maps the use cases' sentinel errors to responses. It grows
+// with the use cases; keep it the only such table.
+var domainErrors = []struct {
+	err  error
+	http *httpError
+}{}
+
+// fail answers with err: JSON for /api/ routes, an error page otherwise.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	he := s.mapError(r, err)
+	if isAPI(r) {
+		writeJSON(w, he.status, map[string]any{"error": map[string]string{"code": he.code, "message": he.message}})
+		return
+	}
+	s.render(w, r, he.status, page.Error(page.ErrorView{
+		Layout:    s.layoutProps(http.StatusText(he.status)),
+		Status:    he.status,
+		Title:     errorTitle(he.status),
+		Message:   he.message,
+		RequestID: requestID(r.Context()),
+	}))
+}
+
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+func errorTitle(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "Open this app from Whop"
+	case http.StatusForbidden:
+		return "You don't have access"
+	case http.StatusNotFound:
+		return "Not found"
+	default:
+		return "Something went wrong"
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// render writes a templ component as the response. Pages are rendered into a
+// buffer first so a failure half-way still yields a clean error page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	buf := templ.GetBuffer()
+	defer templ.ReleaseBuffer(buf)
+	if err := c.Render(r.Context(), buf); err != nil {
+		s.log.ErrorContext(r.Context(), "render", slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// decodeJSON reads a JSON request body strictly: unknown fields and trailing
+// data are a 400, so a typo never silently changes what a request does.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return newError(http.StatusBadRequest, "invalid_json", "The request body must be a JSON object with the documented fields.")
+	}
+	if dec.More() {
+		return newError(http.StatusBadRequest, "invalid_json", "The request body must hold one JSON object.")
+	}
+	return nil
+}

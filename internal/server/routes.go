@@ -1,0 +1,61 @@
+package server
+
+import (
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/creditkit/creditkit/static"
+	"github.com/go-chi/chi/v5"
+)
+
+// Body caps: Whop's webhooks are capped at 1 MiB by the SPEC; our own JSON
+// APIs never need more than a few kilobytes.
+const (
+	maxWebhookBody = 1 << 20
+	maxAPIBody     = 64 << 10
+)
+
+// routes is the whole route table. Keep it on one screen.
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(withRequestID, s.observe, s.recoverPanics, s.securityHeaders)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, newError(http.StatusMethodNotAllowed, "method_not_allowed", "That method is not allowed here."))
+	})
+
+	// Operators.
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Get("/metrics", s.metricsHandler().ServeHTTP)
+	r.Handle("/static/*", s.staticHandler())
+
+	r.Group(func(r chi.Router) {
+		r.Use(withTimeout(s.settings.RequestTimeout), limitBody(maxAPIBody))
+		r.Get("/discover", s.discover)
+		r.Get("/experiences/{experienceId}", s.experience)
+		r.Get("/dashboard/{companyId}", s.dashboard)
+	})
+	return r
+}
+
+// staticHandler serves the embedded assets. Their URLs carry a content
+// version, so they can be cached for a long time.
+func (s *Server) staticHandler() http.Handler {
+	files := http.StripPrefix("/static/", http.FileServerFS(static.FS))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/static/"+static.SDKBundle {
+			if _, err := fs.Stat(static.FS, static.SDKBundle); err != nil {
+				http.Error(w, "the iframe SDK bundle was not built: run `make assets`", http.StatusInternalServerError)
+				return
+			}
+		}
+		if r.URL.Query().Get("v") != "" {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age="+itoa(int(time.Hour/time.Second)))
+		}
+		files.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,125 @@
+// Package server is Creditkit's HTTP edge: the chi route table, middleware,
+// handlers and the one place errors become status codes. Handlers parse the
+// request, call one use case, build a view model and render it; the rules
+// live in billing and the facts in ledger.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/creditkit/creditkit/static"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Readiness is what /readyz asks: the database answers and its schema is current.
+type Readiness interface {
+	Ready(ctx context.Context) error
+}
+
+// Settings are the parts of the configuration the edge needs.
+type Settings struct {
+	AppID string
+	// Development switches on text logs and trusts SandboxOrigins.
+	Development bool
+	// SandboxOrigins may frame the app and post to it (a local Whop sandbox).
+	SandboxOrigins []string
+	// RequestTimeout bounds every request's context.
+	RequestTimeout time.Duration
+}
+
+// Deps is everything the server is built from. Nil fields make the matching
+// routes answer 503 rather than panic, so tests wire only what they use.
+type Deps struct {
+	Logger   *slog.Logger
+	Settings Settings
+	Ready    Readiness
+	// Pool, when set, has its statistics exported on /metrics.
+	Pool *pgxpool.Pool
+	// Registry receives the server's metrics; a fresh one when nil.
+	Registry *prometheus.Registry
+}
+
+// Server holds the wired handler and what its handlers share.
+type Server struct {
+	log      *slog.Logger
+	settings Settings
+	ready    Readiness
+	metrics  *metrics
+	registry *prometheus.Registry
+	// assetVersion busts browser caches when the embedded static files change.
+	assetVersion string
+	handler      http.Handler
+}
+
+// New wires the server.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	if d.Settings.RequestTimeout == 0 {
+		d.Settings.RequestTimeout = 30 * time.Second
+	}
+	s := &Server{
+		log:          d.Logger,
+		settings:     d.Settings,
+		ready:        d.Ready,
+		registry:     d.Registry,
+		metrics:      newMetrics(d.Registry, d.Pool),
+		assetVersion: hashFS(static.FS),
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP makes the Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// frameAncestors is the CSP that lets only Whop (and, in development, the
+// sandbox) frame the app. Whop's iframe needs the app framable, so there is
+// deliberately no X-Frame-Options.
+func (s *Server) frameAncestors() string {
+	parts := []string{"https://whop.com", "https://*.whop.com"}
+	parts = append(parts, s.settings.SandboxOrigins...)
+	return strings.Join(parts, " ")
+}
+
+// parentOrigins are the origins the iframe SDK may talk to: Whop's defaults
+// plus the sandbox's, rendered into the page for the SDK's override list.
+func (s *Server) parentOrigins() string {
+	parts := []string{"https://whop.com", "https://dash.whop.com", "http://localhost:8003"}
+	for _, o := range s.settings.SandboxOrigins {
+		if o != "http://localhost:8003" {
+			parts = append(parts, o)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func hashFS(fsys fs.FS) string {
+	h := sha256.New()
+	fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		b, err := fs.ReadFile(fsys, path)
+		if err == nil {
+			h.Write([]byte(path))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}

@@ -1,0 +1,197 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/pgtest"
+)
+
+type readyFunc func(context.Context) error
+
+func (f readyFunc) Ready(ctx context.Context) error { return f(ctx) }
+
+func newTestServer(t *testing.T, ready Readiness) *Server {
+	t.Helper()
+	return New(Deps{
+		Settings: Settings{AppID: "app_test", SandboxOrigins: []string{"http://localhost:8003"}},
+		Ready:    ready,
+	})
+}
+
+func get(t *testing.T, h http.Handler, path string) (*http.Response, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	res := rec.Result()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+func TestViewRoutesRenderShellsWithFramingHeaders(t *testing.T) {
+	s := newTestServer(t, nil)
+	tests := []struct {
+		path   string
+		testid string
+		text   string
+	}{
+		{"/experiences/exp_abc123", `data-testid="experience-id"`, "exp_abc123"},
+		{"/dashboard/biz_xyz789", `data-testid="company-id"`, "biz_xyz789"},
+		{"/discover", `data-testid="discover"`, "Credits your members buy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			res, body := get(t, s, tt.path)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("status = %d", res.StatusCode)
+			}
+			if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			csp := res.Header.Get("Content-Security-Policy")
+			if !strings.Contains(csp, "frame-ancestors https://whop.com https://*.whop.com http://localhost:8003") {
+				t.Errorf("CSP = %q, want frame-ancestors for Whop and the sandbox", csp)
+			}
+			if strings.Contains(csp, "frame-ancestors *") || strings.Contains(csp, "'unsafe-inline'") {
+				t.Errorf("CSP too loose: %q", csp)
+			}
+			if v, ok := res.Header["X-Frame-Options"]; ok {
+				t.Errorf("X-Frame-Options = %q; Whop's iframe needs it absent", v)
+			}
+			if len(res.Header.Get("X-Request-Id")) != 16 {
+				t.Errorf("X-Request-Id = %q", res.Header.Get("X-Request-Id"))
+			}
+			for _, want := range []string{tt.testid, tt.text, `data-app-id="app_test"`, "/static/dist/whop-iframe.js?v=", "/static/js/app.js?v="} {
+				if !strings.Contains(body, want) {
+					t.Errorf("body lacks %q", want)
+				}
+			}
+		})
+	}
+}
+
+func TestRequestIDEchoedWhenPlausible(t *testing.T) {
+	s := newTestServer(t, nil)
+	for in, keep := range map[string]bool{"abc-123_XYZ": true, "bad id with spaces": false, strings.Repeat("a", 65): false} {
+		req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+		req.Header.Set("X-Request-Id", in)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if got := rec.Header().Get("X-Request-Id"); (got == in) != keep {
+			t.Errorf("X-Request-Id for %q = %q (keep %t)", in, got, keep)
+		}
+	}
+}
+
+func TestNotFoundIsJSONUnderAPIAndHTMLElsewhere(t *testing.T) {
+	s := newTestServer(t, nil)
+	res, body := get(t, s, "/api/nope")
+	if res.StatusCode != 404 || res.Header.Get("Content-Type") != "application/json; charset=utf-8" ||
+		strings.TrimSpace(body) != `{"error":{"code":"not_found","message":"There is nothing here."}}` {
+		t.Fatalf("api 404 = %d %q %s", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+	res, body = get(t, s, "/nope")
+	if res.StatusCode != 404 || !strings.Contains(body, `data-testid="error-page"`) || !strings.Contains(body, "Error 404") {
+		t.Fatalf("page 404 = %d %s", res.StatusCode, body)
+	}
+}
+
+func TestPanicBecomes500Page(t *testing.T) {
+	s := newTestServer(t, nil)
+	h := withRequestID(s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })))
+	res, body := get(t, h, "/experiences/exp_1")
+	if res.StatusCode != 500 || !strings.Contains(body, "Something went wrong on our side") || strings.Contains(body, "boom") {
+		t.Fatalf("panic page = %d %s", res.StatusCode, body)
+	}
+	res, body = get(t, h, "/api/spend")
+	if res.StatusCode != 500 || !strings.Contains(body, `"code":"internal"`) {
+		t.Fatalf("panic api = %d %s", res.StatusCode, body)
+	}
+}
+
+func TestBodyCap(t *testing.T) {
+	h := limitBody(10)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(r.Body); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	for _, tc := range []struct {
+		body    string
+		chunked bool
+		want    int
+	}{{"0123456789", false, 204}, {"0123456789A", false, 413}, {"0123456789A", true, 413}} {
+		req := httptest.NewRequest(http.MethodPost, "/api/x", strings.NewReader(tc.body))
+		if tc.chunked {
+			req.ContentLength = -1
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("body %q (chunked %t) = %d, want %d", tc.body, tc.chunked, rec.Code, tc.want)
+		}
+	}
+}
+
+func TestReadyzOnRealDatabase(t *testing.T) {
+	db := pgtest.New(t)
+	s := newTestServer(t, ledger.NewStore(db.Pool))
+	res, body := get(t, s, "/readyz")
+	if res.StatusCode != 200 || strings.TrimSpace(body) != `{"status":"ready"}` {
+		t.Fatalf("readyz on a migrated database = %d %s", res.StatusCode, body)
+	}
+	// A database one migration behind is not ready.
+	if _, err := db.Pool.Exec(context.Background(), "UPDATE schema_migrations SET version = version - 1"); err != nil {
+		t.Fatal(err)
+	}
+	res, body = get(t, s, "/readyz")
+	if res.StatusCode != 503 || !strings.Contains(body, "not at the embedded migration version") {
+		t.Fatalf("readyz behind = %d %s", res.StatusCode, body)
+	}
+	db.Pool.Close()
+	res, _ = get(t, s, "/readyz")
+	if res.StatusCode != 503 {
+		t.Fatalf("readyz with a closed pool = %d", res.StatusCode)
+	}
+}
+
+func TestHealthzAndMetricsCountRequests(t *testing.T) {
+	s := newTestServer(t, readyFunc(func(context.Context) error { return nil }))
+	if res, body := get(t, s, "/healthz"); res.StatusCode != 200 || strings.TrimSpace(body) != `{"status":"ok"}` {
+		t.Fatalf("healthz = %d %s", res.StatusCode, body)
+	}
+	get(t, s, "/experiences/exp_1")
+	get(t, s, "/experiences/exp_2")
+	_, body := get(t, s, "/metrics")
+	for _, want := range []string{
+		`creditkit_http_requests_total{method="GET",route="/experiences/{experienceId}",status="200"} 2`,
+		`creditkit_http_requests_total{method="GET",route="/healthz",status="200"} 1`,
+		`creditkit_http_request_duration_seconds_count{method="GET",route="/experiences/{experienceId}",status="200"} 2`,
+		"go_goroutines",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestStaticAssetsCached(t *testing.T) {
+	s := newTestServer(t, nil)
+	res, body := get(t, s, "/static/js/app.js?v=abc")
+	if res.StatusCode != 200 || !strings.Contains(body, "createSdk") {
+		t.Fatalf("app.js = %d", res.StatusCode)
+	}
+	if cc := res.Header.Get("Cache-Control"); cc != "public, max-age=31536000, immutable" {
+		t.Errorf("versioned asset Cache-Control = %q", cc)
+	}
+}
