@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/config"
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/server"
+	"github.com/creditkit/creditkit/migrations"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// serve is the composition root: every dependency is built here, in plain
+// sight, and torn down in reverse when ctx ends.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	migrate := fs.Bool("migrate", true, "apply pending migrations before serving")
+	if err := fs.Parse(args); err != nil {
+		return exitError{err}
+	}
+	cfg, err := loadConfig(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	if *migrate {
+		start := time.Now()
+		if err := migrations.Up(ctx, cfg.DatabaseURL); err != nil {
+			return err
+		}
+		log.Info("migrations applied", slog.Uint64("version", uint64(migrations.Latest())), slog.Duration("took", time.Since(start)))
+	}
+
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer pool.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = pool.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	store := ledger.NewStore(pool)
+
+	handler := server.New(server.Deps{
+		Logger: log,
+		Settings: server.Settings{
+			AppID:          cfg.Whop.AppID,
+			Development:    cfg.Env == config.Development,
+			SandboxOrigins: cfg.SandboxOrigins,
+		},
+		Ready:    store,
+		Pool:     pool,
+		Registry: prometheus.NewRegistry(),
+	})
+
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "creditkit listening on http://localhost:%d\n", cfg.Port)
+	log.Info("serving", slog.Int("port", cfg.Port), slog.String("env", string(cfg.Env)))
+	return serveUntilDone(ctx, srv, ln, cfg.ShutdownTimeout, log)
+}
+
+// serveUntilDone serves until ctx ends, then lets in-flight requests finish
+// (up to timeout) before returning; the caller then closes the pool.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", slog.Duration("timeout", timeout))
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// loadConfig prints one line per configuration problem and fails quietly
+// (no stack trace, no repeated message).
+func loadConfig(getenv func(string) string, stderr io.Writer) (*config.Config, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, exitError{err}
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	if cfg.Env == config.Development {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
