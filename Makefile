@@ -1,0 +1,46 @@
+# Creditkit — the two commands that matter are `make dev` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+ESBUILD := $(GO) tool esbuild
+ESBUILD_FLAGS := --bundle --format=iife --target=es2020 --minify --log-level=warning \
+	--define:process.env.NEXT_PUBLIC_WHOP_APP_ID=undefined --define:process.env.NODE_ENV='"production"'
+
+APP_BUNDLE := static/dist/whop-iframe.js
+HOST_BUNDLE := internal/whopsim/assets/dist/whop-host.js
+
+.PHONY: dev test test-faults bench assets generate check tidy clean
+
+## dev: run the app and the Whop sandbox locally, with a Postgres found or started under .data/
+dev: assets
+	$(GO) run ./cmd/devstack
+
+## test: every test — unit, Postgres integration, sandbox and browser
+test: assets
+	$(GO) test -race -count=1 ./...
+
+## assets: install the pinned JS dependencies and bundle the iframe SDK (app and sandbox host)
+assets: $(APP_BUNDLE) $(HOST_BUNDLE)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(APP_BUNDLE): node_modules/.package-lock.json static/js/whop-iframe.entry.js
+	$(ESBUILD) static/js/whop-iframe.entry.js $(ESBUILD_FLAGS) --outfile=$@
+
+$(HOST_BUNDLE): node_modules/.package-lock.json internal/whopsim/assets/host.entry.js
+	$(ESBUILD) internal/whopsim/assets/host.entry.js $(ESBUILD_FLAGS) --outfile=$@
+
+## generate: regenerate templ views (generated files are committed)
+generate:
+	$(GO) tool templ generate
+
+## check: what CI also asserts — formatting, vet, generated code and go.mod are clean
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) tool templ generate && git diff --exit-code -- web/
+	$(GO) mod tidy && git diff --exit-code -- go.mod go.sum
+
+clean:
+	rm -rf static/dist/*.js internal/whopsim/assets/dist/*.js bin/
