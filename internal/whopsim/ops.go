@@ -1,0 +1,209 @@
+package whopsim
+
+import (
+	"net/http"
+	"slices"
+)
+
+// The after-sale events a creator or a bank causes: refunds, disputes and
+// memberships ending. The API and the control API both come through here.
+
+// Refund refunds a payment: amount in minor units, or 0 for all of it. It
+// sends refund.created (pending) and refund.updated (succeeded); afterwards
+// the payment stays paid, with substatus refunded or partially_refunded,
+// refunded_amount set and refundable false. A second refund is refused.
+func (s *Sim) Refund(paymentID string, amount int64) error {
+	return s.update(func(st *State) ([]*Event, error) {
+		_, evs, err := s.refundLocked(st, paymentID, amount)
+		return evs, err
+	})
+}
+
+func (s *Sim) refundLocked(st *State, paymentID string, amount int64) (*Payment, []*Event, error) {
+	p := st.Payments[paymentID]
+	if p == nil {
+		return nil, nil, notFound("payment", paymentID)
+	}
+	if !p.Refundable() {
+		return nil, nil, badRequest("payment %s is not refundable", p.ID)
+	}
+	if amount == 0 {
+		amount = p.Total
+	}
+	if amount < 0 || amount > p.Total {
+		return nil, nil, badRequest("partial_amount must be more than 0 and at most %s", major(p.Total, p.Currency))
+	}
+	now := s.clock.Now()
+	r := &Refund{ID: s.ids.id("rf"), PaymentID: p.ID, Amount: amount, Currency: p.Currency,
+		Status: "pending", CreatedAt: now, UpdatedAt: now}
+	st.Refunds[r.ID] = r
+	p.RefundIDs = append(p.RefundIDs, r.ID)
+	p.UpdatedAt = now
+	created := s.newEvent(st, "refund.created", p.CompanyID, v1Refund(st, r), legacyRefund(st, r))
+
+	// The sandbox settles at once; Whop settles a little later, which the
+	// two events already model for a receiver.
+	r.Status = "succeeded"
+	p.RefundedAmount = amount
+	p.RefundedAt = &now
+	p.Substatus = "refunded"
+	if amount < p.Total {
+		p.Substatus = "partially_refunded"
+	}
+	if c := st.Companies[p.CompanyID]; c != nil {
+		st.Ledgers[c.LedgerID].Balance -= amount
+	}
+	updated := s.newEvent(st, "refund.updated", p.CompanyID, v1Refund(st, r), legacyRefund(st, r))
+	return p, []*Event{created, updated}, nil
+}
+
+func v1Refund(st *State, r *Refund) obj {
+	o := v1RefundRef(r)
+	o["updated_at"] = iso(r.UpdatedAt)
+	o["provider"] = "stripe"
+	o["payment"] = v1Payment(st, st.Payments[r.PaymentID])
+	return o
+}
+
+func v1Dispute(st *State, d *Dispute) obj {
+	o := v1DisputeRef(d)
+	o["created_at"] = iso(d.CreatedAt)
+	o["payment"] = v1Payment(st, st.Payments[d.PaymentID])
+	return o
+}
+
+// Dispute opens a chargeback on a paid payment for what is left of it after
+// refunds, sends dispute.created and returns the dispute's id.
+func (s *Sim) Dispute(paymentID, reason string) (string, error) {
+	var id string
+	err := s.update(func(st *State) ([]*Event, error) {
+		p := st.Payments[paymentID]
+		if p == nil {
+			return nil, notFound("payment", paymentID)
+		}
+		if p.Status != "paid" || p.RefundedAmount >= p.Total {
+			return nil, badRequest("payment %s has nothing left to dispute", p.ID)
+		}
+		if reason == "" {
+			reason = "fraudulent"
+		}
+		now := s.clock.Now()
+		d := &Dispute{ID: s.ids.id("dspt"), PaymentID: p.ID, Amount: p.Total - p.RefundedAmount,
+			Currency: p.Currency, Status: "needs_response", Reason: reason, CreatedAt: now, UpdatedAt: now}
+		st.Disputes[d.ID] = d
+		p.DisputeIDs = append(p.DisputeIDs, d.ID)
+		p.Substatus, p.UpdatedAt = "dispute_needs_response", now
+		id = d.ID
+		return []*Event{s.newEvent(st, "dispute.created", p.CompanyID, v1Dispute(st, d), legacyDispute(st, d))}, nil
+	})
+	return id, err
+}
+
+// disputeStatuses maps a dispute's status to the payment's substatus.
+var disputeStatuses = map[string]string{
+	"needs_response": "dispute_needs_response",
+	"under_review":   "dispute_under_review",
+	"won":            "dispute_won",
+	"lost":           "dispute_lost",
+	"closed":         "dispute_closed",
+}
+
+// UpdateDispute moves a dispute to status (needs_response, under_review,
+// won, lost, closed) and sends dispute.updated. A lost dispute takes the
+// amount from the seller's ledger.
+func (s *Sim) UpdateDispute(disputeID, status string) error {
+	return s.update(func(st *State) ([]*Event, error) {
+		d := st.Disputes[disputeID]
+		if d == nil {
+			return nil, notFound("dispute", disputeID)
+		}
+		sub, ok := disputeStatuses[status]
+		if !ok {
+			return nil, badRequest("dispute status %q: want needs_response, under_review, won, lost or closed", status)
+		}
+		p := st.Payments[d.PaymentID]
+		now := s.clock.Now()
+		if status == "lost" && d.Status != "lost" {
+			if c := st.Companies[p.CompanyID]; c != nil {
+				st.Ledgers[c.LedgerID].Balance -= d.Amount
+			}
+		}
+		d.Status, d.UpdatedAt = status, now
+		p.Substatus, p.UpdatedAt = sub, now
+		return []*Event{s.newEvent(st, "dispute.updated", p.CompanyID, v1Dispute(st, d), legacyDispute(st, d))}, nil
+	})
+}
+
+// DeactivateMembership ends a membership now (status canceled) and sends
+// membership.deactivated; the user loses the access it granted.
+func (s *Sim) DeactivateMembership(id string) error {
+	return s.update(func(st *State) ([]*Event, error) {
+		_, evs, err := s.cancelMembershipLocked(st, id, "immediate")
+		return evs, err
+	})
+}
+
+// cancelMembershipLocked cancels now ("immediate") or at the end of the
+// period ("at_period_end"), as POST /memberships/{id}/cancel does.
+func (s *Sim) cancelMembershipLocked(st *State, id, mode string) (*Membership, []*Event, error) {
+	m := st.Memberships[id]
+	if m == nil {
+		return nil, nil, notFound("membership", id)
+	}
+	if !m.Valid() {
+		return nil, nil, badRequest("membership %s is already %s", m.ID, m.Status)
+	}
+	now := s.clock.Now()
+	m.UpdatedAt = now
+	switch mode {
+	case "", "immediate":
+		m.Status, m.CanceledAt = "canceled", &now
+		return m, []*Event{s.newEvent(st, "membership.deactivated", m.CompanyID, v1Membership(st, m), legacyMembership(m))}, nil
+	case "at_period_end":
+		m.CancelAtPeriodEnd, m.CanceledAt = true, &now
+		if m.Status == "active" {
+			m.Status = "canceling"
+		}
+		return m, []*Event{s.newEvent(st, "membership.cancel_at_period_end_changed", m.CompanyID,
+			v1Membership(st, m), legacyMembership(m))}, nil
+	}
+	return nil, nil, &APIError{Status: http.StatusBadRequest, Code: "invalid_request",
+		Message: "cancellation_mode must be immediate or at_period_end"}
+}
+
+// accessLevel answers an access check: admin for a company's admins (on the
+// company and everything in it), customer for a user holding a valid
+// membership to the resource (or seeded direct access to an experience),
+// no_access otherwise. ok is false when the resource does not exist.
+func accessLevel(st *State, userID, resource string) (level string, ok bool) {
+	var company string
+	var products []string
+	direct := false
+	switch {
+	case st.Companies[resource] != nil:
+		company = resource
+	case st.Experiences[resource] != nil:
+		e := st.Experiences[resource]
+		company, products = e.CompanyID, e.ProductIDs
+		direct = slices.Contains(e.CustomerIDs, userID)
+	case st.Products[resource] != nil:
+		company, products = st.Products[resource].CompanyID, []string{resource}
+	default:
+		return "", false
+	}
+	if c := st.Companies[company]; c != nil && slices.Contains(c.AdminIDs, userID) {
+		return "admin", true
+	}
+	if direct {
+		return "customer", true
+	}
+	for _, m := range st.Memberships {
+		if m.UserID != userID || !m.Valid() {
+			continue
+		}
+		if (resource == company && m.CompanyID == company) || slices.Contains(products, m.ProductID) {
+			return "customer", true
+		}
+	}
+	return "no_access", true
+}

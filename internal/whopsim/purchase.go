@@ -1,0 +1,168 @@
+package whopsim
+
+import (
+	"maps"
+	"net/http"
+)
+
+// Purchase is one checkout answered in the sandbox's modal (or by a test
+// directly): the configuration and plan inAppPurchase named, and the buyer.
+type Purchase struct {
+	CheckoutID string `json:"id"`
+	PlanID     string `json:"plan_id"`
+	// UserID is the buyer; empty means the user selected on the parent page.
+	UserID string `json:"user_id"`
+}
+
+// PurchaseResult is what inAppPurchase resolves with on success, in the
+// camelCase the iframe SDK validates.
+type PurchaseResult struct {
+	SessionID string `json:"sessionId"`
+	ReceiptID string `json:"receiptId"`
+}
+
+// declineMessage is the failure message of a declined card.
+const declineMessage = "Your card was declined."
+
+// Pay completes a purchase: it records a paid payment carrying the
+// configuration's metadata (and a membership for product or renewal
+// plans), credits the seller's ledger and sends payment.succeeded (and
+// membership.activated).
+func (s *Sim) Pay(p Purchase) (PurchaseResult, error) { return s.purchase(p, true) }
+
+// Decline fails a purchase as a declined card would: a payment that is not
+// paid, substatus failed, and a payment.failed delivery.
+func (s *Sim) Decline(p Purchase) (PurchaseResult, error) { return s.purchase(p, false) }
+
+func (s *Sim) purchase(req Purchase, pay bool) (PurchaseResult, error) {
+	var res PurchaseResult
+	err := s.update(func(st *State) ([]*Event, error) {
+		plan, co, err := s.resolvePurchase(st, req)
+		if err != nil {
+			return nil, err
+		}
+		user := req.UserID
+		if user == "" {
+			user = st.SelectedUser
+		}
+		if st.Users[user] == nil {
+			return nil, notFound("user", user)
+		}
+		now := s.clock.Now()
+		st.Seq++
+		p := &Payment{ID: s.ids.id("pay"), Seq: st.Seq, CompanyID: plan.CompanyID, UserID: user,
+			PlanID: plan.ID, ProductID: plan.ProductID, Currency: plan.Currency, Total: plan.Charge(),
+			Metadata: map[string]any{}, RefundIDs: []string{}, DisputeIDs: []string{},
+			BillingReason: "one_time", CreatedAt: now, UpdatedAt: now}
+		if plan.PlanType == "renewal" {
+			p.BillingReason = "subscription_create"
+		}
+		if co != nil {
+			p.CheckoutID = co.ID
+			maps.Copy(p.Metadata, co.Metadata)
+			res.SessionID = co.ID
+		} else {
+			res.SessionID = s.ids.id("ch")
+		}
+		res.ReceiptID = p.ID
+		st.Payments[p.ID] = p
+		if !pay {
+			p.Status, p.Substatus, p.FailureMessage = "open", "failed", declineMessage
+			return []*Event{s.newEvent(st, "payment.failed", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
+		}
+		p.Status, p.Substatus, p.PaidAt = "paid", "succeeded", &now
+		p.Fee = whopFee(p.Total)
+		if c := st.Companies[p.CompanyID]; c != nil {
+			st.Ledgers[c.LedgerID].Balance += p.Total - p.Fee
+		}
+		var m *Membership
+		if plan.ProductID != "" || plan.PlanType == "renewal" {
+			m = &Membership{ID: s.ids.id("mem"), UserID: user, PlanID: plan.ID, ProductID: plan.ProductID,
+				CompanyID: plan.CompanyID, Status: "active", CheckoutID: p.CheckoutID,
+				Metadata: maps.Clone(p.Metadata), CreatedAt: now, UpdatedAt: now}
+			if plan.PlanType == "renewal" {
+				end := now.AddDate(0, 0, plan.BillingPeriod)
+				m.PeriodStart, m.PeriodEnd = &now, &end
+			}
+			st.Memberships[m.ID] = m
+			p.MembershipID = m.ID
+		}
+		evs := []*Event{s.newEvent(st, "payment.succeeded", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}
+		if m != nil {
+			evs = append(evs, s.newEvent(st, "membership.activated", m.CompanyID, v1Membership(st, m), legacyMembership(m)))
+		}
+		return evs, nil
+	})
+	return res, err
+}
+
+// resolvePurchase finds the plan (and configuration) a purchase names. The
+// SDK sends both the configuration's id and its plan's id; they must agree.
+func (s *Sim) resolvePurchase(st *State, req Purchase) (*Plan, *Checkout, error) {
+	var co *Checkout
+	planID := req.PlanID
+	if req.CheckoutID != "" {
+		if co = st.Checkouts[req.CheckoutID]; co == nil {
+			return nil, nil, notFound("checkout configuration", req.CheckoutID)
+		}
+		if co.Mode == "setup" || co.PlanID == "" {
+			return nil, nil, badRequest("checkout configuration %s has no plan to pay for", co.ID)
+		}
+		if planID != "" && planID != co.PlanID {
+			return nil, nil, badRequest("planId %s is not the plan of checkout configuration %s (%s)", planID, co.ID, co.PlanID)
+		}
+		planID = co.PlanID
+	}
+	plan := st.Plans[planID]
+	if plan == nil {
+		return nil, nil, notFound("plan", planID)
+	}
+	return plan, co, nil
+}
+
+// whopFee is the sandbox's processing fee in minor units: 3% rounded half
+// up plus 30, never more than the charge. Whop's real fees vary; this only
+// has to make amount_after_fees differ from total.
+func whopFee(total int64) int64 {
+	if total <= 0 {
+		return 0
+	}
+	return min(total, (total*3+50)/100+30)
+}
+
+// checkoutDetails describes a purchase for the modal before the buyer
+// decides, or says why it cannot be paid.
+func (s *Sim) checkoutDetails(req Purchase) (obj, error) {
+	var out obj
+	var err error
+	s.view(func(st *State) {
+		plan, co, e := s.resolvePurchase(st, req)
+		if e != nil {
+			err = e
+			return
+		}
+		title := plan.Title
+		if pr := st.Products[plan.ProductID]; pr != nil {
+			title = pr.Title
+		}
+		if title == "" {
+			title = "One-time purchase"
+		}
+		user := st.Users[st.SelectedUser]
+		if req.UserID != "" {
+			user = st.Users[req.UserID]
+		}
+		if user == nil {
+			err = &APIError{Status: http.StatusBadRequest, Code: "invalid_request", Message: "no buyer selected"}
+			return
+		}
+		c := st.Companies[plan.CompanyID]
+		out = obj{"plan": v1Plan(plan), "title": title, "company": c.Title,
+			"charge": major(plan.Charge(), plan.Currency), "billing_period": plan.BillingPeriod,
+			"user": obj{"id": user.ID, "username": user.Username, "name": user.Name, "email": user.Email}}
+		if co != nil {
+			out["metadata"] = meta(co.Metadata)
+		}
+	})
+	return out, err
+}

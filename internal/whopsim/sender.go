@@ -1,0 +1,311 @@
+package whopsim
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// Attempt is one webhook delivery attempt, as the control API lists them.
+type Attempt struct {
+	// Delivery groups the attempts of one delivery (the first send and its
+	// retries); a redelivery of the same event starts a new one.
+	Delivery  int64      `json:"delivery"`
+	EventID   string     `json:"event_id"`
+	Type      string     `json:"type"`
+	Attempt   int        `json:"attempt"`
+	At        time.Time  `json:"at"`
+	Status    int        `json:"status"`
+	Error     string     `json:"error,omitempty"`
+	Outcome   string     `json:"outcome"` // delivered | retrying | gave_up | dropped | no_endpoint
+	NextAt    *time.Time `json:"next_attempt_at,omitempty"`
+	Scheme    Scheme     `json:"scheme"`
+	URL       string     `json:"url"`
+	Faults    []string   `json:"faults,omitempty"`
+	ElapsedMS int64      `json:"elapsed_ms"`
+}
+
+// Attempt outcomes.
+const (
+	OutcomeDelivered  = "delivered"
+	OutcomeRetrying   = "retrying"
+	OutcomeGaveUp     = "gave_up"
+	OutcomeDropped    = "dropped"
+	OutcomeNoEndpoint = "no_endpoint"
+)
+
+// maxAttemptsKept bounds the delivery log so a long dev session's state
+// file stays small.
+const maxAttemptsKept = 2000
+
+// job is one attempt waiting to be made.
+type job struct {
+	ev       *Event
+	delivery int64
+	attempt  int
+	dup      bool
+}
+
+// sender delivers webhooks one attempt at a time, in order, from a queue.
+// One worker keeps deliveries of one action (payment.succeeded, then
+// membership.activated) in the order they happened unless a fault reorders
+// them; retries re-enter the queue when their timer fires.
+type sender struct {
+	s *Sim
+
+	mu      sync.Mutex
+	queue   []job
+	busy    int // queued plus running
+	working bool
+	held    []*Event
+	timers  map[int64]func() bool
+	timerID int64
+	closed  bool
+	changed chan struct{} // closed and replaced on every change, for waiters
+	done    sync.WaitGroup
+}
+
+func newSender(s *Sim) *sender {
+	return &sender{s: s, timers: map[int64]func() bool{}, changed: make(chan struct{})}
+}
+
+// notifyLocked wakes everyone waiting for a change.
+func (d *sender) notifyLocked() {
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+// enqueueNew takes freshly created events through the hold and duplicate
+// switches and queues them.
+func (d *sender) enqueueNew(evs []*Event) {
+	var now, release []*Event
+	var dups []bool
+	d.s.mu.Lock()
+	f := &d.s.faults
+	for _, ev := range evs {
+		if takeCounter(&f.HoldNext) {
+			d.mu.Lock()
+			d.held = append(d.held, ev)
+			if f.HoldNext == 0 {
+				release, d.held = d.held, nil
+			}
+			d.mu.Unlock()
+			continue
+		}
+		now = append(now, ev)
+		dups = append(dups, takeCounter(&f.DuplicateNext))
+	}
+	d.s.mu.Unlock()
+	for i, ev := range now {
+		d.push(ev, dups[i])
+	}
+	if len(release) > 0 {
+		d.s.ids.shuffle(len(release), func(i, j int) { release[i], release[j] = release[j], release[i] })
+		for _, ev := range release {
+			d.push(ev, false)
+		}
+	}
+}
+
+// push starts a new delivery of ev (twice when dup).
+func (d *sender) push(ev *Event, dup bool) {
+	d.add(job{ev: ev, delivery: d.s.nextSeq(), attempt: 1})
+	if dup {
+		d.add(job{ev: ev, delivery: d.s.nextSeq(), attempt: 1, dup: true})
+	}
+}
+
+// add queues one attempt and makes sure the worker runs.
+func (d *sender) add(j job) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	d.queue = append(d.queue, j)
+	d.busy++
+	d.notifyLocked()
+	if !d.working {
+		d.working = true
+		d.done.Add(1)
+		go d.work()
+	}
+}
+
+// work drains the queue, then exits; add starts it again.
+func (d *sender) work() {
+	defer d.done.Done()
+	for {
+		d.mu.Lock()
+		if len(d.queue) == 0 {
+			d.working = false
+			d.mu.Unlock()
+			return
+		}
+		j := d.queue[0]
+		d.queue = d.queue[1:]
+		d.mu.Unlock()
+
+		d.attempt(j)
+
+		d.mu.Lock()
+		d.busy--
+		d.notifyLocked()
+		d.mu.Unlock()
+	}
+}
+
+// attempt makes one delivery attempt and schedules the next on failure.
+func (d *sender) attempt(j job) {
+	s := d.s
+	s.mu.Lock()
+	url, scheme, secret := s.opts.WebhookURL, s.opts.WebhookScheme, s.st.App.WebhookSecret
+	drop := takeCounter(&s.faults.DropNext)
+	badSig := takeCounter(&s.faults.BadSignatureNext)
+	skew := time.Duration(s.faults.TimestampSkewSeconds) * time.Second
+	s.mu.Unlock()
+
+	a := Attempt{Delivery: j.delivery, EventID: j.ev.ID, Type: j.ev.Type, Attempt: j.attempt,
+		At: s.clock.Now(), Scheme: scheme, URL: url}
+	if j.dup {
+		a.Faults = append(a.Faults, "duplicate")
+	}
+	switch {
+	case url == "":
+		a.Outcome = OutcomeNoEndpoint
+	case drop:
+		a.Outcome = OutcomeDropped
+		a.Faults = append(a.Faults, "dropped")
+	default:
+		if badSig {
+			secret = "ws_" + strings.Repeat("0", 64)
+			a.Faults = append(a.Faults, "bad_signature")
+		}
+		if skew != 0 {
+			a.Faults = append(a.Faults, fmt.Sprintf("timestamp_skew=%ds", int(skew/time.Second)))
+		}
+		start := time.Now()
+		a.Status, a.Error = d.post(url, scheme, secret, j.ev, a.At.Add(skew))
+		a.ElapsedMS = time.Since(start).Milliseconds()
+		a.Outcome = OutcomeDelivered
+		if a.Status < 200 || a.Status > 299 {
+			a.Outcome = d.retry(j, &a)
+		}
+	}
+	s.log.Info("whopsim: webhook attempt", "event", a.EventID, "type", a.Type, "attempt", a.Attempt,
+		"status", a.Status, "outcome", a.Outcome, "error", a.Error)
+	s.mu.Lock()
+	s.st.Attempts = append(s.st.Attempts, a)
+	if n := len(s.st.Attempts); n > maxAttemptsKept {
+		s.st.Attempts = append([]Attempt(nil), s.st.Attempts[n-maxAttemptsKept:]...)
+	}
+	s.persistLocked()
+	s.mu.Unlock()
+}
+
+// retry schedules the next attempt of a failed one, if any are left, and
+// returns the outcome to record.
+func (d *sender) retry(j job, a *Attempt) string {
+	delays := d.s.opts.RetryDelays
+	if j.attempt > len(delays) {
+		return OutcomeGaveUp
+	}
+	wait := delays[j.attempt-1]
+	next := a.At.Add(wait)
+	a.NextAt = &next
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return OutcomeGaveUp
+	}
+	d.timerID++
+	id := d.timerID
+	nj := job{ev: j.ev, delivery: j.delivery, attempt: j.attempt + 1, dup: j.dup}
+	d.timers[id] = d.s.clock.AfterFunc(wait, func() {
+		d.mu.Lock()
+		_, live := d.timers[id]
+		delete(d.timers, id)
+		d.mu.Unlock()
+		if live {
+			d.add(nj)
+		}
+	})
+	return OutcomeRetrying
+}
+
+// post sends one signed delivery and returns the response status, or 0 and
+// the error when there was no response (refused, timed out).
+func (d *sender) post(url string, scheme Scheme, secret string, ev *Event, ts time.Time) (int, string) {
+	body := []byte(ev.Body)
+	if scheme == Legacy {
+		body = []byte(ev.Legacy)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.s.opts.WebhookTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Whop-Sandbox-Webhooks/1")
+	if scheme == Legacy {
+		whop.SetLegacyHeaders(req.Header, secret, ts, body)
+	} else {
+		whop.SetStandardHeaders(req.Header, secret, ev.ID, ts, body)
+	}
+	resp, err := d.s.opts.HTTPClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return resp.StatusCode, ""
+	}
+	return resp.StatusCode, strings.TrimSpace(string(msg))
+}
+
+// releaseHeld delivers the held events now, shuffled or in order.
+func (d *sender) releaseHeld(shuffle bool) int {
+	d.mu.Lock()
+	evs := d.held
+	d.held = nil
+	d.mu.Unlock()
+	if shuffle {
+		d.s.ids.shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+	}
+	for _, ev := range evs {
+		d.push(ev, false)
+	}
+	return len(evs)
+}
+
+// cancelTimers forgets every scheduled retry (on reset).
+func (d *sender) cancelTimers() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, stop := range d.timers {
+		stop()
+		delete(d.timers, id)
+	}
+	d.held = nil
+}
+
+// close cancels retries, refuses new work and waits for the worker.
+func (d *sender) close() {
+	d.cancelTimers()
+	d.mu.Lock()
+	d.closed = true
+	d.busy -= len(d.queue)
+	d.queue = nil
+	d.notifyLocked()
+	d.mu.Unlock()
+	d.done.Wait()
+}

@@ -1,0 +1,311 @@
+package whopsim
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Scheme is how webhook deliveries are signed and shaped.
+type Scheme string
+
+// The two webhook schemes Whop uses (PROTOCOL §4).
+const (
+	// Standard is Standard Webhooks (webhook-id, webhook-timestamp,
+	// webhook-signature) with the v1 envelope; dashboard endpoints get it.
+	Standard Scheme = "standard"
+	// Legacy is x-whop-signature with the v5 {action, data} envelope.
+	Legacy Scheme = "legacy"
+)
+
+// Options configure a Sim. The zero value is usable: it makes a sandbox
+// with the seeded state, real time, crypto randomness and no webhook URL.
+type Options struct {
+	// PublicURL is where the main handler is reachable (the parent page's
+	// origin); RelayURL is where the relay is. They default to the ports the
+	// iframe SDK trusts (http://localhost:8003) and the next one.
+	PublicURL string
+	RelayURL  string
+	// WebhookURL receives deliveries; empty records events without sending.
+	WebhookURL    string
+	WebhookScheme Scheme
+	// WebhookTimeout bounds one delivery attempt (default 10 s).
+	WebhookTimeout time.Duration
+	// RetryDelays are the waits after each failed attempt; after the last
+	// one the sender gives up. Default 10 s, 20 s, 40 s (Whop's schedule).
+	RetryDelays []time.Duration
+	// PaymentDelay is how long a new payment answers 404, as Whop's do right
+	// after checkout. Zero means the default of one second; negative, none.
+	PaymentDelay time.Duration
+	// PaymentPendingFor is how long after that delay a paid payment still
+	// reads as pending, as Whop's can before they settle (default none).
+	PaymentPendingFor time.Duration
+	// Clock drives timers and timestamps (default the wall clock).
+	Clock Clock
+	// Random feeds ids, fault rates and shuffles (default crypto/rand).
+	Random io.Reader
+	// HTTPClient sends webhooks (default a client with WebhookTimeout).
+	HTTPClient *http.Client
+	// Logger receives one line per delivery attempt and API fault.
+	Logger *slog.Logger
+	// StateFile, when set, is loaded at start and rewritten after each
+	// change, so a restarted sandbox keeps its payments and deliveries.
+	StateFile string
+}
+
+// Sim is a running sandbox. Its methods are safe for concurrent use.
+type Sim struct {
+	opts   Options
+	clock  Clock
+	ids    *idGen
+	log    *slog.Logger
+	seed   Seed
+	tokens *tokenKeys
+	send   *sender
+
+	mu     sync.Mutex
+	st     *State
+	faults Faults
+	public string
+	relay  string
+}
+
+// New makes a sandbox with the seeded state, or the state saved in
+// opts.StateFile when that file exists.
+func New(opts Options) (*Sim, error) {
+	if opts.PublicURL == "" {
+		opts.PublicURL = "http://localhost:8003"
+	}
+	if opts.RelayURL == "" {
+		opts.RelayURL = "http://localhost:8004"
+	}
+	if opts.WebhookScheme == "" {
+		opts.WebhookScheme = Standard
+	}
+	if opts.WebhookScheme != Standard && opts.WebhookScheme != Legacy {
+		return nil, fmt.Errorf("whopsim: webhook scheme %q: want %q or %q", opts.WebhookScheme, Standard, Legacy)
+	}
+	if opts.WebhookTimeout <= 0 {
+		opts.WebhookTimeout = 10 * time.Second
+	}
+	if opts.RetryDelays == nil {
+		opts.RetryDelays = []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second}
+	}
+	switch {
+	case opts.PaymentDelay == 0:
+		opts.PaymentDelay = time.Second
+	case opts.PaymentDelay < 0:
+		opts.PaymentDelay = 0
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.Random == nil {
+		opts.Random = rand.Reader
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: opts.WebhookTimeout}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Sim{opts: opts, clock: opts.Clock, ids: &idGen{r: opts.Random}, log: opts.Logger,
+		public: opts.PublicURL, relay: opts.RelayURL}
+	var err error
+	if s.tokens, err = newTokenKeys(s.ids); err != nil {
+		return nil, err
+	}
+	s.st, s.seed = seedState()
+	if opts.StateFile != "" {
+		if err := s.load(opts.StateFile); err != nil {
+			return nil, err
+		}
+	}
+	s.send = newSender(s)
+	return s, nil
+}
+
+// Seed returns the seeded ids and keys.
+func (s *Sim) Seed() Seed { return s.seed }
+
+// SetURLs tells the sandbox where its two handlers are reachable, for tests
+// that mount them on httptest servers with ports chosen at run time.
+func (s *Sim) SetURLs(public, relay string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.public, s.relay = public, relay
+}
+
+// URLs returns the public URLs of the main handler and the relay.
+func (s *Sim) URLs() (public, relay string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.public, s.relay
+}
+
+// Close stops pending retries and waits for attempts in flight, then saves
+// the state if a state file is configured.
+func (s *Sim) Close() error {
+	s.send.close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saveLocked()
+}
+
+// Reset returns the sandbox to its seeded state: payments, events,
+// deliveries and faults are forgotten, pending retries cancelled.
+func (s *Sim) Reset() {
+	s.send.cancelTimers()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st, _ = seedState()
+	s.faults = Faults{}
+	s.persistLocked()
+}
+
+// update runs f on the state under the lock, persists the result and then
+// hands the events f produced to the sender, outside the lock.
+func (s *Sim) update(f func(st *State) ([]*Event, error)) error {
+	s.mu.Lock()
+	evs, err := f(s.st)
+	if err == nil {
+		s.persistLocked()
+	}
+	s.mu.Unlock()
+	if len(evs) > 0 {
+		s.send.enqueueNew(evs)
+	}
+	return err
+}
+
+// view runs f on the state under the lock.
+func (s *Sim) view(f func(st *State)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s.st)
+}
+
+// persistLocked saves the state when a file is configured. A failure is
+// logged, not returned: losing dev history must not fail a purchase.
+func (s *Sim) persistLocked() {
+	if err := s.saveLocked(); err != nil {
+		s.log.Error("whopsim: saving state", "err", err)
+	}
+}
+
+// saveLocked writes the state file atomically (temp file, then rename), so
+// a crash mid-write leaves the previous state intact.
+func (s *Sim) saveLocked() error {
+	if s.opts.StateFile == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(s.st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("whopsim: encoding state: %w", err)
+	}
+	dir := filepath.Dir(s.opts.StateFile)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("whopsim: saving state: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".whopsim-state-*")
+	if err != nil {
+		return fmt.Errorf("whopsim: saving state: %w", err)
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("whopsim: saving state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("whopsim: saving state: %w", err)
+	}
+	return os.Rename(tmp.Name(), s.opts.StateFile)
+}
+
+// load replaces the seeded state with the file's, if the file exists. A
+// state saved by a different seed (another app id) is refused rather than
+// mixed in, since its ids would not match what .env names.
+func (s *Sim) load(path string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("whopsim: loading state: %w", err)
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("whopsim: loading state %s: %w", path, err)
+	}
+	if st.App.ID != s.seed.App.ID {
+		return fmt.Errorf("whopsim: state file %s belongs to app %s, not the seeded %s; delete it to start afresh",
+			path, st.App.ID, s.seed.App.ID)
+	}
+	fresh, _ := seedState()
+	fillMaps(&st, fresh)
+	// A request that was running when the sandbox stopped will never
+	// finish; keeping its key would answer 409 to every retry.
+	for k, rec := range st.Idempotency {
+		if !rec.Done {
+			delete(st.Idempotency, k)
+		}
+	}
+	s.st = &st
+	return nil
+}
+
+// fillMaps gives a loaded state empty maps where the file had none, so an
+// older or hand-edited file cannot cause nil-map panics.
+func fillMaps(st, fresh *State) {
+	if st.Companies == nil {
+		st.Companies = fresh.Companies
+	}
+	if st.Users == nil {
+		st.Users = fresh.Users
+	}
+	if st.Experiences == nil {
+		st.Experiences = fresh.Experiences
+	}
+	if st.Products == nil {
+		st.Products = fresh.Products
+	}
+	if st.Plans == nil {
+		st.Plans = fresh.Plans
+	}
+	if st.Memberships == nil {
+		st.Memberships = fresh.Memberships
+	}
+	if st.Ledgers == nil {
+		st.Ledgers = fresh.Ledgers
+	}
+	if st.Checkouts == nil {
+		st.Checkouts = map[string]*Checkout{}
+	}
+	if st.Payments == nil {
+		st.Payments = map[string]*Payment{}
+	}
+	if st.Refunds == nil {
+		st.Refunds = map[string]*Refund{}
+	}
+	if st.Disputes == nil {
+		st.Disputes = map[string]*Dispute{}
+	}
+	if st.Transfers == nil {
+		st.Transfers = map[string]*Transfer{}
+	}
+	if st.Idempotency == nil {
+		st.Idempotency = map[string]*idemRecord{}
+	}
+	if st.TransferKeys == nil {
+		st.TransferKeys = map[string]string{}
+	}
+}

@@ -1,0 +1,99 @@
+package whopsim
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// User tokens as Whop's proxy signs them (PROTOCOL §5): ES256 with a kid
+// the JWKS publishes; iss urn:whopcom:exp-proxy, aud the app id, sub the
+// user id, short-lived.
+
+const (
+	tokenIssuer   = "urn:whopcom:exp-proxy"
+	tokenLifetime = 5 * time.Minute
+)
+
+// tokenKeys holds the signing key, made fresh for each process (a
+// verifier refetches the JWKS on an unknown kid), and a second key that is
+// never published, for the unknown-kid fault.
+type tokenKeys struct {
+	key, stray    *ecdsa.PrivateKey
+	kid, strayKID string
+}
+
+func newTokenKeys(g *idGen) (*tokenKeys, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("whopsim: making the token key: %w", err)
+	}
+	stray, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("whopsim: making the token key: %w", err)
+	}
+	return &tokenKeys{key: key, stray: stray, kid: "whopsim-" + g.base62(12), strayKID: "whopsim-" + g.base62(12)}, nil
+}
+
+// jwk is the public key as a JWK.
+func jwk(k *ecdsa.PrivateKey, kid string) obj {
+	pub, err := k.PublicKey.ECDH()
+	if err != nil {
+		panic("whopsim: P-256 key has no ECDH form: " + err.Error())
+	}
+	b := pub.Bytes() // 0x04 || X || Y, 32 bytes each
+	enc := base64.RawURLEncoding.EncodeToString
+	return obj{"kty": "EC", "crv": "P-256", "x": enc(b[1:33]), "y": enc(b[33:65]),
+		"kid": kid, "alg": "ES256", "use": "sig"}
+}
+
+func (s *Sim) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, obj{"keys": []any{jwk(s.tokens.key, s.tokens.kid)}})
+}
+
+// Token returns a valid user token for userID, as the relay adds it.
+func (s *Sim) Token(userID string) (string, error) { return s.TokenWith(userID, TokenOK) }
+
+// TokenWith returns a user token for userID spoiled the way fault says.
+// TokenMissing returns "" and no error.
+func (s *Sim) TokenWith(userID string, fault TokenFault) (string, error) {
+	s.mu.Lock()
+	appID := s.st.App.ID
+	s.mu.Unlock()
+	now := s.clock.Now()
+	claims := jwt.MapClaims{"iss": tokenIssuer, "aud": appID, "sub": userID,
+		"iat": now.Unix(), "exp": now.Add(tokenLifetime).Unix()}
+	key, kid := s.tokens.key, s.tokens.kid
+	switch fault {
+	case TokenOK:
+	case TokenMissing:
+		return "", nil
+	case TokenExpired:
+		claims["iat"], claims["exp"] = now.Add(-2*tokenLifetime).Unix(), now.Add(-tokenLifetime).Unix()
+	case TokenWrongAud:
+		claims["aud"] = "app_" + s.ids.base62(idBodyLen)
+	case TokenWrongIss:
+		claims["iss"] = "urn:whopcom:somebody-else"
+	case TokenNoKID:
+		kid = ""
+	case TokenUnknownKID:
+		key, kid = s.tokens.stray, s.tokens.strayKID
+	default:
+		return "", fmt.Errorf("whopsim: unknown token fault %q", fault)
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	if kid != "" {
+		t.Header["kid"] = kid
+	}
+	return t.SignedString(key)
+}
+
+// TokenKID is the kid of the published key, for tests that check it.
+func (s *Sim) TokenKID() string { return s.tokens.kid }
