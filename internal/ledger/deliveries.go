@@ -1,0 +1,86 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Delivery is a verified webhook delivery. Recording it in the same
+// transaction as its effect is what makes a repeat delivery a no-op.
+type Delivery struct {
+	ID        string // webhook-id, or the id derived for legacy deliveries
+	Type      string
+	Scheme    string // "standard" or "legacy"
+	CompanyID string
+	ObjectID  string // the payment, refund, dispute or membership it is about
+}
+
+// DeliveryRecord is a processed delivery, as shown to creators for debugging.
+type DeliveryRecord struct {
+	Delivery
+	Outcome    string
+	ReceivedAt time.Time
+}
+
+// RecordDelivery records a delivery that has no effect of its own (an event
+// type we ignore), so repeats are still recognised and shown.
+func (s *Store) RecordDelivery(ctx context.Context, d Delivery, outcome string) error {
+	err := s.withDelivery(ctx, &d, func(pgx.Tx) (string, error) { return outcome, nil })
+	if err != nil {
+		return fmt.Errorf("ledger: record delivery: %w", err)
+	}
+	return nil
+}
+
+// RecentDeliveries returns the newest deliveries first.
+func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]DeliveryRecord, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, event_type, scheme, company_id, object_id, outcome, received_at
+		  FROM webhook_deliveries ORDER BY received_at DESC, id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: recent deliveries: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DeliveryRecord, error) {
+		var d DeliveryRecord
+		err := r.Scan(&d.ID, &d.Type, &d.Scheme, &d.CompanyID, &d.ObjectID, &d.Outcome, &d.ReceivedAt)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: recent deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// withDelivery runs effect in one transaction. With a delivery, it first
+// claims the delivery id (a repeat returns ErrDuplicateDelivery and writes
+// nothing; a concurrent repeat waits on the unique index, then sees the
+// claim) and afterwards stores the outcome effect reports.
+func (s *Store) withDelivery(ctx context.Context, d *Delivery, effect func(tx pgx.Tx) (outcome string, err error)) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if d != nil {
+			tag, err := tx.Exec(ctx, `
+				INSERT INTO webhook_deliveries (id, event_type, scheme, company_id, object_id, outcome)
+				VALUES ($1, $2, $3, $4, $5, 'processing')
+				ON CONFLICT (id) DO NOTHING`, d.ID, d.Type, d.Scheme, d.CompanyID, d.ObjectID)
+			if err != nil {
+				return fmt.Errorf("claim delivery: %w", err)
+			}
+			if tag.RowsAffected() == 0 {
+				return ErrDuplicateDelivery
+			}
+		}
+		outcome, err := effect(tx)
+		if err != nil {
+			return err
+		}
+		if d != nil {
+			if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET outcome = $2 WHERE id = $1`, d.ID, outcome); err != nil {
+				return fmt.Errorf("record delivery outcome: %w", err)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,375 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/pgtest"
+)
+
+type bundle struct {
+	store *ledger.Store
+	db    *pgtest.DB
+	ctx   context.Context
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	db := pgtest.New(t)
+	b := &bundle{store: ledger.NewStore(db.Pool), db: db, ctx: context.Background()}
+	t.Cleanup(func() { b.assertBalancesMatchLedger(t) })
+	return b
+}
+
+// assertBalancesMatchLedger runs after every test: whatever a test did, every
+// wallet's balance must equal the sum of its entries.
+func (b *bundle) assertBalancesMatchLedger(t *testing.T) {
+	t.Helper()
+	m, err := b.store.CheckBalances(b.ctx)
+	if err != nil {
+		t.Errorf("check balances: %v", err)
+	}
+	if len(m) != 0 {
+		t.Errorf("wallets whose balance differs from their ledger: %+v", m)
+	}
+}
+
+func (b *bundle) purchase(t *testing.T, id, user string, credits, price int64) ledger.Purchase {
+	t.Helper()
+	p, created, err := b.store.CreatePurchase(b.ctx, ledger.NewPurchase{
+		ID: id, UserID: user, ExperienceID: "exp_1", CompanyID: "biz_1", PackageID: "starter",
+		Credits: credits, Price: price, Currency: "usd", CheckoutID: "ch_" + id, PlanID: "plan_" + id,
+		PurchaseURL: "https://whop.com/checkout/" + id, IdempotencyKey: "key-" + id,
+	})
+	if err != nil || !created {
+		t.Fatalf("create purchase %s: created=%t err=%v", id, created, err)
+	}
+	return p
+}
+
+func TestCreatePurchaseRecordsEveryFieldAndReplaysByKey(t *testing.T) {
+	b := setup(t)
+	before := time.Now().Add(-time.Minute)
+	p := b.purchase(t, "pur_a", "user_1", 100, 499)
+	want := ledger.Purchase{
+		ID: "pur_a", UserID: "user_1", ExperienceID: "exp_1", CompanyID: "biz_1", PackageID: "starter",
+		Credits: 100, Price: 499, Currency: "usd", CheckoutID: "ch_pur_a", PlanID: "plan_pur_a",
+		PurchaseURL: "https://whop.com/checkout/pur_a", IdempotencyKey: "key-pur_a", Status: ledger.PurchasePending,
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
+	if p != want {
+		t.Fatalf("purchase = %+v\nwant %+v", p, want)
+	}
+	if p.CreatedAt.Before(before) || !p.FulfilledAt.IsZero() {
+		t.Fatalf("times: created %v fulfilled %v", p.CreatedAt, p.FulfilledAt)
+	}
+	again, created, err := b.store.CreatePurchase(b.ctx, ledger.NewPurchase{
+		ID: "pur_b", UserID: "user_1", ExperienceID: "exp_1", CompanyID: "biz_1", PackageID: "pro",
+		Credits: 600, Price: 2499, Currency: "usd", CheckoutID: "ch_other", PlanID: "plan_other", IdempotencyKey: "key-pur_a",
+	})
+	if err != nil || created || again != p {
+		t.Fatalf("same key: created=%t err=%v purchase=%+v", created, err, again)
+	}
+	if _, err := b.store.Purchase(b.ctx, "pur_b"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("a replayed key must write nothing, Purchase(pur_b) err = %v", err)
+	}
+}
+
+func TestSettleCreditsOnceAndRecordsDelivery(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	d := &ledger.Delivery{ID: "msg_1", Type: "payment.succeeded", Scheme: "standard", CompanyID: "biz_1", ObjectID: "pay_1"}
+	st := ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}
+
+	res, err := b.store.Settle(b.ctx, st, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Credited != 100 || res.TakenBack != 0 || res.Balance != 100 || res.Purchase.Status != ledger.PurchasePaid ||
+		res.Purchase.PaymentID != "pay_1" || res.Purchase.PaidAmount != 499 || res.Purchase.FulfilledAt.IsZero() {
+		t.Fatalf("first settle = %+v", res)
+	}
+	if _, err := b.store.Settle(b.ctx, st, d); !errors.Is(err, ledger.ErrDuplicateDelivery) {
+		t.Fatalf("same delivery again: err = %v, want ErrDuplicateDelivery", err)
+	}
+	res, err = b.store.Settle(b.ctx, st, nil)
+	if err != nil || res.Credited != 0 || res.Balance != 100 {
+		t.Fatalf("settle again without delivery (confirm path) = %+v, %v", res, err)
+	}
+	entries, _ := b.store.Entries(b.ctx, "exp_1", "user_1")
+	if len(entries) != 1 || entries[0].Kind != ledger.KindPurchase || entries[0].Amount != 100 ||
+		entries[0].BalanceAfter != 100 || entries[0].Reference != "pur_a" || entries[0].IdempotencyKey != "purchase:pur_a" {
+		t.Fatalf("entries = %+v", entries)
+	}
+	dl, _ := b.store.RecentDeliveries(b.ctx, 10)
+	if len(dl) != 1 || dl[0].Delivery != *d || dl[0].Outcome != "fulfilled: 100 credits" {
+		t.Fatalf("deliveries = %+v", dl)
+	}
+	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_2", PaidAmount: 499}, nil); !errors.Is(err, ledger.ErrPaidByOtherPayment) {
+		t.Fatalf("second payment for a paid purchase: err = %v", err)
+	}
+}
+
+func TestSettleConcurrentlyCreditsOnce(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	credited, dups := int64(0), 0
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var d *ledger.Delivery
+			if i%2 == 0 { // half as the same webhook delivery, half as confirm calls
+				d = &ledger.Delivery{ID: "msg_same", Type: "payment.succeeded", Scheme: "standard"}
+			}
+			res, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, d)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, ledger.ErrDuplicateDelivery):
+				dups++
+			case err != nil:
+				t.Errorf("settle: %v", err)
+			default:
+				credited += res.Credited
+			}
+		}(i)
+	}
+	wg.Wait()
+	bal, _ := b.store.Balance(b.ctx, "exp_1", "user_1")
+	if credited != 100 || bal != 100 || dups != 19 {
+		t.Fatalf("credited %d, balance %d, duplicate deliveries %d; want 100, 100, 19", credited, bal, dups)
+	}
+}
+
+func TestSettleRefundsInProportionOnce(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	steps := []struct {
+		refundedAmount, refundedCredits int64
+		takenBack, balance              int64
+	}{
+		{0, 0, 0, 100},
+		{250, 51, 51, 49}, // partial: ceil(100*250/499) = 51
+		{250, 51, 0, 49},  // the same refund seen again takes nothing
+		{499, 100, 49, 0}, // the rest
+		{499, 100, 0, 0},  // and again nothing
+		{600, 130, 0, 0},  // never more than the purchase's credits
+	}
+	for i, s := range steps {
+		res, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499,
+			RefundedAmount: s.refundedAmount, RefundedCredits: s.refundedCredits}, nil)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if res.TakenBack != s.takenBack || res.Balance != s.balance {
+			t.Fatalf("step %d: took %d balance %d, want %d and %d", i, res.TakenBack, res.Balance, s.takenBack, s.balance)
+		}
+	}
+	p, _ := b.store.Purchase(b.ctx, "pur_a")
+	if p.RefundedAmount != 600 || p.RefundedCredits != 100 || p.Status != ledger.PurchasePaid {
+		t.Fatalf("purchase after refunds = %+v", p)
+	}
+}
+
+func TestRefundMayTakeBalanceNegativeAndNegativeCannotSpend(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil)
+	if _, err := b.store.Spend(b.ctx, ledger.SpendRequest{ExperienceID: "exp_1", UserID: "user_1", ItemID: "review", IdempotencyKey: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499, RefundedAmount: 499, RefundedCredits: 100}, nil)
+	if err != nil || res.Balance != -50 || res.TakenBack != 100 {
+		t.Fatalf("full refund after spending half = %+v, %v; want balance -50", res, err)
+	}
+	_, err = b.store.Spend(b.ctx, ledger.SpendRequest{ExperienceID: "exp_1", UserID: "user_1", ItemID: "sticker", IdempotencyKey: "k2"})
+	var ic *ledger.InsufficientCreditsError
+	if !errors.As(err, &ic) || ic.Balance != -50 || ic.Cost != 5 || !errors.Is(err, ledger.ErrInsufficientCredits) {
+		t.Fatalf("spend from a negative balance: %v", err)
+	}
+}
+
+func TestSpendReplayConflictAndErrors(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil)
+	req := ledger.SpendRequest{ExperienceID: "exp_1", UserID: "user_1", ItemID: "boost", IdempotencyKey: "click-1"}
+	first, err := b.store.Spend(b.ctx, req)
+	if err != nil || first.Replayed || first.ItemID != "boost" || first.Cost != 20 || first.BalanceAfter != 80 || first.ExperienceID != "exp_1" || first.ID == 0 {
+		t.Fatalf("first spend = %+v, %v", first, err)
+	}
+	again, err := b.store.Spend(b.ctx, req)
+	if err != nil || !again.Replayed || again.ID != first.ID || again.BalanceAfter != 80 || again.Cost != 20 || !again.CreatedAt.Equal(first.CreatedAt) {
+		t.Fatalf("replay = %+v, %v", again, err)
+	}
+	if bal, _ := b.store.Balance(b.ctx, "exp_1", "user_1"); bal != 80 {
+		t.Fatalf("balance after replay = %d, want 80", bal)
+	}
+	other := req
+	other.ItemID = "sticker"
+	if _, err := b.store.Spend(b.ctx, other); !errors.Is(err, ledger.ErrIdempotencyConflict) {
+		t.Fatalf("same key, other item: %v", err)
+	}
+	otherExp := req
+	otherExp.ExperienceID = "exp_2"
+	if _, err := b.store.Spend(b.ctx, otherExp); !errors.Is(err, ledger.ErrIdempotencyConflict) {
+		t.Fatalf("same key, other experience: %v", err)
+	}
+	if _, err := b.store.Spend(b.ctx, ledger.SpendRequest{ExperienceID: "exp_1", UserID: "user_1", ItemID: "nope", IdempotencyKey: "k"}); !errors.Is(err, ledger.ErrUnknownItem) {
+		t.Fatalf("unknown item: %v", err)
+	}
+	var ic *ledger.InsufficientCreditsError
+	_, err = b.store.Spend(b.ctx, ledger.SpendRequest{ExperienceID: "exp_1", UserID: "user_2", ItemID: "sticker", IdempotencyKey: "k"})
+	if !errors.As(err, &ic) || ic.Balance != 0 || ic.Cost != 5 {
+		t.Fatalf("no wallet: %v", err)
+	}
+}
+
+// TestConcurrentSpendsNeverOverdraw is the issue's exact case: 200 concurrent
+// spends of 1 credit against 100 credits.
+func TestConcurrentSpendsNeverOverdraw(t *testing.T) {
+	b := setup(t)
+	if _, err := b.db.Pool.Exec(b.ctx, `INSERT INTO spend_items (id, name, description, cost) VALUES ('one', 'One', 'One credit', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil)
+	var ok, short, other int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sp, err := b.store.Spend(b.ctx, ledger.SpendRequest{ExperienceID: "exp_1", UserID: "user_1", ItemID: "one", IdempotencyKey: fmt.Sprint("k", i)})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && sp.BalanceAfter >= 0:
+				ok++
+			case errors.Is(err, ledger.ErrInsufficientCredits):
+				short++
+			default:
+				other++
+				t.Errorf("spend %d: %+v %v", i, sp, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	bal, _ := b.store.Balance(b.ctx, "exp_1", "user_1")
+	if ok != 100 || short != 100 || other != 0 || bal != 0 {
+		t.Fatalf("ok %d short %d other %d balance %d; want 100 100 0 0", ok, short, other, bal)
+	}
+	var negatives int
+	b.db.Pool.QueryRow(b.ctx, `SELECT count(*) FROM ledger_entries WHERE balance_after < 0`).Scan(&negatives)
+	if negatives != 0 {
+		t.Fatalf("%d entries left a negative balance", negatives)
+	}
+}
+
+func TestConcurrentSameKeySpendsOnce(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil)
+	var wg sync.WaitGroup
+	ids := make(chan int64, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sp, err := b.store.Spend(b.ctx, ledger.SpendRequest{ExperienceID: "exp_1", UserID: "user_1", ItemID: "sticker", IdempotencyKey: "double-click"})
+			if err != nil {
+				t.Errorf("spend: %v", err)
+			}
+			ids <- sp.ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	first := <-ids
+	for id := range ids {
+		if id != first {
+			t.Fatalf("same key gave spends %d and %d", first, id)
+		}
+	}
+	if bal, _ := b.store.Balance(b.ctx, "exp_1", "user_1"); bal != 95 {
+		t.Fatalf("balance = %d, want 95 (one spend)", bal)
+	}
+}
+
+func TestMarkPurchase(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	p, err := b.store.MarkPurchase(b.ctx, "pur_a", ledger.PurchaseFailed, "card declined", &ledger.Delivery{ID: "msg_f", Type: "payment.failed", Scheme: "standard"})
+	if err != nil || p.Status != ledger.PurchaseFailed || p.FailureReason != "card declined" {
+		t.Fatalf("mark failed = %+v, %v", p, err)
+	}
+	// A failed checkout can still be paid on a retry; then it stays paid.
+	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, err = b.store.MarkPurchase(b.ctx, "pur_a", ledger.PurchaseFailed, "late failure", nil)
+	if err != nil || p.Status != ledger.PurchasePaid || p.FailureReason != "" {
+		t.Fatalf("a paid purchase must not move back: %+v, %v", p, err)
+	}
+	dl, _ := b.store.RecentDeliveries(b.ctx, 5)
+	if len(dl) != 1 || dl[0].Outcome != "purchase failed" {
+		t.Fatalf("deliveries = %+v", dl)
+	}
+	if _, err := b.store.MarkPurchase(b.ctx, "pur_missing", ledger.PurchaseFailed, "x", nil); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("missing purchase: %v", err)
+	}
+}
+
+func TestLedgerIsAppendOnly(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil)
+	for _, sql := range []string{
+		`UPDATE ledger_entries SET amount = 1000`,
+		`DELETE FROM ledger_entries`,
+		`TRUNCATE ledger_entries CASCADE`,
+		`UPDATE wallets SET balance = 1000`, // a balance moving without an entry
+	} {
+		if _, err := b.db.Pool.Exec(b.ctx, sql); err == nil {
+			t.Errorf("%s: succeeded, want it refused by the schema", sql)
+		}
+	}
+	if bal, _ := b.store.Balance(b.ctx, "exp_1", "user_1"); bal != 100 {
+		t.Fatalf("balance = %d after refused tampering", bal)
+	}
+}
+
+func TestDisputesAndRejections(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil)
+	dp := ledger.Dispute{ID: "dspt_1", PaymentID: "pay_1", Amount: 499, Currency: "usd", Status: "needs_response", Reason: "fraudulent"}
+	if err := b.store.RecordDispute(b.ctx, dp, &ledger.Delivery{ID: "msg_d1", Type: "dispute.created", Scheme: "standard"}); err != nil {
+		t.Fatal(err)
+	}
+	dp.Status = "won"
+	if err := b.store.RecordDispute(b.ctx, dp, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := b.store.DisputesForPayment(b.ctx, "pay_1")
+	if len(got) != 1 || got[0].ID != "dspt_1" || got[0].PurchaseID != "pur_a" || got[0].Status != "won" ||
+		got[0].Amount != 499 || got[0].Currency != "usd" || got[0].Reason != "fraudulent" {
+		t.Fatalf("disputes = %+v", got)
+	}
+	r := ledger.Rejection{PaymentID: "pay_x", PurchaseID: "pur_a", Source: "webhook", Reason: "user mismatch"}
+	b.store.RecordRejection(b.ctx, r, nil)
+	b.store.RecordRejection(b.ctx, r, nil)
+	rs, _ := b.store.Rejections(b.ctx, "pay_x")
+	if len(rs) != 1 || rs[0] != r {
+		t.Fatalf("rejections = %+v", rs)
+	}
+}

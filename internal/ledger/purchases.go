@@ -1,0 +1,176 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PurchaseStatus is where a purchase stands.
+type PurchaseStatus string
+
+// Purchase statuses. Refunds are tracked by amount, not by status: a
+// refunded purchase stays "paid", as Whop's payment does.
+const (
+	PurchasePending    PurchaseStatus = "pending"    // checkout made, nothing paid yet
+	PurchaseProcessing PurchaseStatus = "processing" // Whop reports the payment pending
+	PurchasePaid       PurchaseStatus = "paid"       // fulfilled: credits given
+	PurchaseFailed     PurchaseStatus = "failed"     // the payment failed; a retry may still pay
+)
+
+// Purchase is a credit package bought through a Whop checkout.
+type Purchase struct {
+	ID              string
+	UserID          string
+	ExperienceID    string
+	CompanyID       string
+	PackageID       string
+	Credits         int64
+	Price           int64 // minor units of Currency, fixed when the purchase was made
+	Currency        string
+	CheckoutID      string
+	PlanID          string
+	PurchaseURL     string
+	IdempotencyKey  string
+	Status          PurchaseStatus
+	PaymentID       string
+	PaidAmount      int64
+	RefundedAmount  int64
+	RefundedCredits int64
+	FailureReason   string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	FulfilledAt     time.Time // zero until paid
+}
+
+const purchaseColumns = `id, user_id, experience_id, company_id, package_id, credits, price, currency,
+	checkout_id, plan_id, purchase_url, COALESCE(idempotency_key, ''), status, COALESCE(payment_id, ''),
+	COALESCE(paid_amount, 0), refunded_amount, refunded_credits, failure_reason, created_at, updated_at,
+	COALESCE(fulfilled_at, 'epoch'::timestamptz)`
+
+func scanPurchase(row pgx.Row) (Purchase, error) {
+	var p Purchase
+	err := row.Scan(&p.ID, &p.UserID, &p.ExperienceID, &p.CompanyID, &p.PackageID, &p.Credits, &p.Price, &p.Currency,
+		&p.CheckoutID, &p.PlanID, &p.PurchaseURL, &p.IdempotencyKey, &p.Status, &p.PaymentID,
+		&p.PaidAmount, &p.RefundedAmount, &p.RefundedCredits, &p.FailureReason, &p.CreatedAt, &p.UpdatedAt,
+		&p.FulfilledAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if p.FulfilledAt.Equal(time.Unix(0, 0)) {
+		p.FulfilledAt = time.Time{}
+	}
+	return p, err
+}
+
+// NewPurchase is a pending purchase to record once its checkout exists.
+type NewPurchase struct {
+	ID, UserID, ExperienceID, CompanyID, PackageID string
+	Credits, Price                                 int64
+	Currency                                       string
+	CheckoutID, PlanID, PurchaseURL                string
+	IdempotencyKey                                 string // optional; unique per user
+}
+
+// CreatePurchase records a pending purchase. When the user already used the
+// idempotency key, nothing is written and the earlier purchase is returned
+// with created false, for the caller to compare.
+func (s *Store) CreatePurchase(ctx context.Context, n NewPurchase) (p Purchase, created bool, err error) {
+	var key *string
+	if n.IdempotencyKey != "" {
+		key = &n.IdempotencyKey
+	}
+	p, err = scanPurchase(s.pool.QueryRow(ctx, `
+		INSERT INTO purchases (id, user_id, experience_id, company_id, package_id, credits, price, currency,
+		                       checkout_id, plan_id, purchase_url, idempotency_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (user_id, idempotency_key) DO NOTHING
+		RETURNING `+purchaseColumns,
+		n.ID, n.UserID, n.ExperienceID, n.CompanyID, n.PackageID, n.Credits, n.Price, n.Currency,
+		n.CheckoutID, n.PlanID, n.PurchaseURL, key))
+	if err == nil {
+		return p, true, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return p, false, fmt.Errorf("ledger: create purchase: %w", err)
+	}
+	p, err = s.PurchaseByKey(ctx, n.UserID, n.IdempotencyKey)
+	return p, false, err
+}
+
+// PurchaseByKey finds a user's purchase by the idempotency key it was made with.
+func (s *Store) PurchaseByKey(ctx context.Context, userID, key string) (Purchase, error) {
+	p, err := scanPurchase(s.pool.QueryRow(ctx,
+		`SELECT `+purchaseColumns+` FROM purchases WHERE user_id = $1 AND idempotency_key = $2`, userID, key))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("ledger: purchase by key: %w", err)
+	}
+	return p, err
+}
+
+// Purchase returns a purchase by id.
+func (s *Store) Purchase(ctx context.Context, id string) (Purchase, error) {
+	p, err := scanPurchase(s.pool.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, id))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("ledger: purchase: %w", err)
+	}
+	return p, err
+}
+
+// PurchaseByPayment returns the purchase a payment fulfilled.
+func (s *Store) PurchaseByPayment(ctx context.Context, paymentID string) (Purchase, error) {
+	p, err := scanPurchase(s.pool.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE payment_id = $1`, paymentID))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("ledger: purchase by payment: %w", err)
+	}
+	return p, err
+}
+
+// RecentPurchases returns a member's purchases in an experience, newest first.
+func (s *Store) RecentPurchases(ctx context.Context, experienceID, userID string, limit int) ([]Purchase, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+purchaseColumns+` FROM purchases
+		WHERE experience_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3`,
+		experienceID, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: recent purchases: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Purchase, error) { return scanPurchase(r) })
+	if err != nil {
+		return nil, fmt.Errorf("ledger: recent purchases: %w", err)
+	}
+	return out, nil
+}
+
+// MarkPurchase moves an unpaid purchase to processing or failed (a paid one
+// never moves back), recording the delivery when there is one.
+func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, status PurchaseStatus, reason string, d *Delivery) (Purchase, error) {
+	if status != PurchaseProcessing && status != PurchaseFailed {
+		return Purchase{}, fmt.Errorf("ledger: mark purchase: status %q is not processing or failed", status)
+	}
+	var p Purchase
+	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
+		var err error
+		p, err = scanPurchase(tx.QueryRow(ctx, `
+			UPDATE purchases SET status = $2, failure_reason = $3, updated_at = now()
+			 WHERE id = $1 AND status <> 'paid'
+			RETURNING `+purchaseColumns, purchaseID, status, reason))
+		if errors.Is(err, ErrNotFound) {
+			p, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, purchaseID))
+			if err != nil {
+				return "", err
+			}
+			return "ignored: purchase already " + string(p.Status), nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return "purchase " + string(status), nil
+	})
+	if err != nil {
+		return p, fmt.Errorf("ledger: mark purchase: %w", err)
+	}
+	return p, nil
+}
