@@ -59,7 +59,7 @@ func newKey(t testing.TB) *ecdsa.PrivateKey {
 	return k
 }
 
-func (e *tokenEnv) now() time.Time           { return time.Unix(0, e.clock.Load()).UTC() }
+func (e *tokenEnv) now() time.Time          { return time.Unix(0, e.clock.Load()).UTC() }
 func (e *tokenEnv) advance(d time.Duration) { e.clock.Add(int64(d)) }
 
 func (e *tokenEnv) setKeys(jwks ...string) {
