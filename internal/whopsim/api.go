@@ -39,7 +39,9 @@ func (s *Sim) apiHandler() http.Handler {
 		writeError(w, r, &APIError{Status: http.StatusNotFound, Code: "not_found",
 			Message: fmt.Sprintf("the sandbox has no route %s %s", r.Method, r.URL.Path)})
 	})
-	return s.withAuth(s.withFaults(s.withIdempotency(mux)))
+	// Faults sit inside the idempotency layer, so a slow request is "in
+	// flight" for its key, as a slow Whop's would be.
+	return s.withAuth(s.withIdempotency(s.withFaults(mux)))
 }
 
 // withAuth checks the bearer key.

@@ -88,8 +88,9 @@ func (s *Sim) withIdempotency(next http.Handler) http.Handler {
 		out, _ := io.ReadAll(res.Body)
 
 		s.mu.Lock()
-		if res.StatusCode >= 500 {
-			// A server failure is worth retrying under the same key.
+		if res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests {
+			// A server failure or a rate limit is worth retrying under the
+			// same key.
 			delete(s.st.Idempotency, key)
 		} else {
 			s.st.Idempotency[key] = &idemRecord{Fingerprint: fp, Done: true, Status: res.StatusCode,

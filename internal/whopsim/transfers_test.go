@@ -1,0 +1,181 @@
+package whopsim_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/whopsim"
+)
+
+func (b *bundle) balance(owner string) string {
+	b.t.Helper()
+	return str(b.t, b.mustAPI("GET", "/api/v1/ledger_accounts/"+owner, nil), "balances.0.balance")
+}
+
+func TestLedgerAccounts(t *testing.T) {
+	b := setup(t)
+	for _, id := range []string{b.Seed.Owner.ID, b.Seed.Owner.LedgerID} {
+		out := b.mustAPI("GET", "/api/v1/ledger_accounts/"+id, nil)
+		fields(t, out, map[string]string{"id": b.Seed.Owner.LedgerID, "ledger_type": "primary",
+			"transfer_fee": "0.25", "owner.typename": "Company", "owner.id": b.Seed.Owner.ID, "owner.title": "Creditkit Labs",
+			"balances.0.balance": "1000", "balances.0.currency": "usd", "balances.0.pending_balance": "0",
+			"balances.0.reserve_balance": "0", "payments_approval_status": "approved"})
+	}
+	user := b.mustAPI("GET", "/api/v1/ledger_accounts/"+b.Seed.Admin.ID, nil)
+	fields(t, user, map[string]string{"owner.typename": "User", "owner.id": b.Seed.Admin.ID, "owner.username": "casey",
+		"balances.0.balance": "0", "transfer_fee": "0"})
+	if !strings.HasPrefix(str(t, user, "id"), "ldgr_") {
+		t.Errorf("user ledger id = %s", str(t, user, "id"))
+	}
+	if status, _ := b.api("GET", "/api/v1/ledger_accounts/ldgr_nope", nil); status != 404 {
+		t.Errorf("unknown ledger = %d, want 404", status)
+	}
+}
+
+func TestTransferMovesBalanceAndChargesTheFee(t *testing.T) {
+	b := setup(t)
+	out := b.mustAPI("POST", "/api/v1/transfers", map[string]any{"amount": 12.5, "currency": "usd",
+		"origin_id": b.Seed.Owner.ID, "destination_id": b.Seed.Admin.ID, "notes": "revenue share",
+		"idempotence_key": "payout_1", "metadata": map[string]any{"payout_id": "po_1"}})
+	fields(t, out, map[string]string{"object": "transfer", "status": "succeeded", "amount": "12.5", "currency": "usd",
+		"fee_amount": "0.25", "notes": "revenue share", "metadata.payout_id": "po_1",
+		"origin.typename": "Company", "origin.id": b.Seed.Owner.ID, "origin_ledger_account_id": b.Seed.Owner.LedgerID,
+		"destination.typename": "User", "destination.id": b.Seed.Admin.ID, "destination.username": "casey",
+		"created_at": "2026-03-02T12:00:00.000Z"})
+	id := str(t, out, "id")
+	if !strings.HasPrefix(id, "ctt_") || len(id) != len("ctt_")+14 {
+		t.Errorf("transfer id = %q", id)
+	}
+	if got := b.balance(b.Seed.Owner.ID); got != "987.25" {
+		t.Errorf("origin balance = %s, want 1000 - 12.50 - 0.25", got)
+	}
+	if got := b.balance(b.Seed.Admin.ID); got != "12.5" {
+		t.Errorf("destination balance = %s, want 12.5", got)
+	}
+	if got := b.mustAPI("GET", "/api/v1/transfers/"+id, nil); str(t, got, "amount") != "12.5" {
+		t.Errorf("GET transfer = %v", got)
+	}
+	// A ledger id and a company id both work as ends.
+	b.mustAPI("POST", "/api/v1/transfers", map[string]any{"amount": 1, "currency": "usd",
+		"origin_id": b.Seed.Creator.LedgerID, "destination_id": b.Seed.Owner.ID})
+	if got := b.balance(b.Seed.Creator.ID); got != "248.75" {
+		t.Errorf("creator balance = %s, want 250 - 1 - 0.25", got)
+	}
+}
+
+func TestTransferRefusals(t *testing.T) {
+	b := setup(t)
+	base := func(change map[string]any) map[string]any {
+		m := map[string]any{"amount": 5, "currency": "usd", "origin_id": b.Seed.Owner.ID, "destination_id": b.Seed.Admin.ID}
+		for k, v := range change {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name   string
+		body   map[string]any
+		status int
+		code   string
+	}{
+		{"more than the balance", base(map[string]any{"amount": 999.9}), 400, "insufficient_balance"},
+		{"the balance but not the fee", base(map[string]any{"amount": 1000}), 400, "insufficient_balance"},
+		{"unknown destination", base(map[string]any{"destination_id": "user_nope"}), 404, "not_found"},
+		{"unknown origin", base(map[string]any{"origin_id": "biz_nope"}), 404, "not_found"},
+		{"no currency", base(map[string]any{"currency": ""}), 400, "invalid_request"},
+		{"other currency", base(map[string]any{"currency": "eur"}), 400, "invalid_request"},
+		{"zero", base(map[string]any{"amount": 0}), 400, "invalid_request"},
+		{"to itself", base(map[string]any{"destination_id": b.Seed.Owner.LedgerID}), 400, "invalid_request"},
+	}
+	for _, tt := range tests {
+		status, out := b.api("POST", "/api/v1/transfers", tt.body)
+		if status != tt.status || str(t, out, "error.code") != tt.code {
+			t.Errorf("%s: %d %v, want %d %s", tt.name, status, out, tt.status, tt.code)
+		}
+	}
+	if got := b.balance(b.Seed.Owner.ID); got != "1000" {
+		t.Errorf("refused transfers moved money: balance %s", got)
+	}
+}
+
+func TestTransferIdempotenceKey(t *testing.T) {
+	b := setup(t)
+	body := map[string]any{"amount": 10, "currency": "usd", "origin_id": b.Seed.Owner.ID,
+		"destination_id": b.Seed.Admin.ID, "idempotence_key": "payout_42"}
+	first := b.mustAPI("POST", "/api/v1/transfers", body)
+	replay := b.mustAPI("POST", "/api/v1/transfers", body)
+	if str(t, replay, "id") != str(t, first, "id") {
+		t.Errorf("replay id %s, want the original %s", str(t, replay, "id"), str(t, first, "id"))
+	}
+	if got := b.balance(b.Seed.Owner.ID); got != "989.75" {
+		t.Errorf("balance after a replay = %s, want one transfer taken (989.75)", got)
+	}
+	body["amount"] = 11
+	status, out := b.api("POST", "/api/v1/transfers", body)
+	if status != 400 || str(t, out, "error.code") != "idempotency_key_mismatch" {
+		t.Errorf("same key, other amount = %d %v, want 400 idempotency_key_mismatch", status, out)
+	}
+}
+
+func TestIdempotencyKeyHeader(t *testing.T) {
+	b := setup(t)
+	body := `{"amount": 3, "currency": "usd", "origin_id": "` + b.Seed.Owner.ID + `", "destination_id": "` + b.Seed.Admin.ID + `"}`
+	key := []string{"Authorization", "Bearer " + b.Seed.App.APIKey, "Idempotency-Key", "idem-1"}
+	status, first, h := b.do("POST", "/api/v1/transfers", body, key...)
+	if status != 200 || h.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("first = %d %v (replayed %q)", status, first, h.Get("Idempotent-Replayed"))
+	}
+	status, again, h := b.do("POST", "/api/v1/transfers", body, key...)
+	if status != 200 || h.Get("Idempotent-Replayed") != "true" || str(t, again, "id") != str(t, first, "id") {
+		t.Errorf("replay = %d %v replayed=%q, want the first response again", status, again, h.Get("Idempotent-Replayed"))
+	}
+	if got := b.balance(b.Seed.Owner.ID); got != "996.75" {
+		t.Errorf("balance = %s, want one transfer of 3 + 0.25", got)
+	}
+	status, out, _ := b.do("POST", "/api/v1/transfers", strings.Replace(body, `"amount": 3`, `"amount": 4`, 1), key...)
+	if status != 400 || str(t, out, "error.code") != "idempotency_key_mismatch" {
+		t.Errorf("same key, other body = %d %v, want 400 idempotency_key_mismatch", status, out)
+	}
+	// A 4xx is remembered too, and replayed.
+	bad := `{"amount": 1}`
+	key[3] = "idem-2"
+	s1, _, _ := b.do("POST", "/api/v1/transfers", bad, key...)
+	s2, _, h2 := b.do("POST", "/api/v1/transfers", bad, key...)
+	if s1 != 400 || s2 != 400 || h2.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("4xx replay: %d then %d replayed=%q", s1, s2, h2.Get("Idempotent-Replayed"))
+	}
+	key[3] = strings.Repeat("k", 256)
+	if s, _, _ := b.do("POST", "/api/v1/transfers", body, key...); s != http.StatusBadRequest {
+		t.Errorf("a 256-byte key = %d, want 400", s)
+	}
+}
+
+func TestIdempotencyKeyInFlight(t *testing.T) {
+	b := setup(t)
+	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.APILatencyMS = 300 })
+	body := `{"amount": 1, "currency": "usd", "origin_id": "` + b.Seed.Owner.ID + `", "destination_id": "` + b.Seed.Admin.ID + `"}`
+	key := []string{"Authorization", "Bearer " + b.Seed.App.APIKey, "Idempotency-Key", "slow-1"}
+	done := make(chan int)
+	go func() {
+		req, _ := http.NewRequest("POST", b.URL+"/api/v1/transfers", strings.NewReader(body))
+		req.Header.Set(key[0], key[1])
+		req.Header.Set(key[2], key[3])
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		res.Body.Close()
+		done <- res.StatusCode
+	}()
+	time.Sleep(100 * time.Millisecond) // the first request is now inside its 300 ms
+	status, out, _ := b.do("POST", "/api/v1/transfers", body, key...)
+	if status != http.StatusConflict || str(t, out, "error.code") != "idempotency_request_in_progress" {
+		t.Errorf("concurrent same key = %d %v, want 409 idempotency_request_in_progress", status, out)
+	}
+	if first := <-done; first != http.StatusOK {
+		t.Errorf("the first request = %d, want 200", first)
+	}
+}
