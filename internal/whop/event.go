@@ -74,7 +74,7 @@ type wireEvent struct {
 	Type       flexString      `json:"type"`
 	Action     flexString      `json:"action"`
 	APIVersion flexString      `json:"api_version"`
-	Timestamp  flexTime        `json:"timestamp"`
+	Timestamp  flexString      `json:"timestamp"` // parsed leniently: informational only
 	CompanyID  flexString      `json:"company_id"`
 	AccountID  flexString      `json:"account_id"`
 	Company    link            `json:"company"`
@@ -101,9 +101,11 @@ func decodeStandardEvent(id string, unix int64, body []byte) (*Event, error) {
 	if w.Type == "" {
 		return nil, fmt.Errorf("%w: no type", ErrMalformedEvent)
 	}
-	ts := time.Time(w.Timestamp)
-	if ts.IsZero() {
-		ts = time.Unix(unix, 0).UTC()
+	ts := time.Unix(unix, 0).UTC()
+	if w.Timestamp != "" {
+		if parsed, err := parseFlexTime(string(w.Timestamp)); err == nil {
+			ts = parsed
+		}
 	}
 	return &Event{
 		ID:         id,

@@ -1,7 +1,6 @@
 package whop
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
@@ -117,7 +116,7 @@ func parseStaticKeys(s string) ([]*ecdsa.PublicKey, error) {
 			return nil, errors.New("neither a JWK, a PEM nor base64 DER")
 		}
 	}
-	key, err := x509.ParsePKIXPublicKey(bytes.TrimSpace(der))
+	key, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("parse public key: %w", err)
 	}
