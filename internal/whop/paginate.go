@@ -2,7 +2,6 @@ package whop
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"iter"
 	"maps"
@@ -104,13 +103,4 @@ func paginate[W, T any](ctx context.Context, c *Client, endpoint string, q query
 			cursor = next
 		}
 	}
-}
-
-// decodeInto is json.Unmarshal for a raw webhook or nested object that may be
-// absent.
-func decodeInto(data json.RawMessage, v any) error {
-	if len(data) == 0 {
-		return nil
-	}
-	return json.Unmarshal(data, v)
 }

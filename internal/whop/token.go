@@ -203,6 +203,8 @@ type audience struct {
 	isArray bool
 }
 
+// UnmarshalJSON records a string audience and notes, without failing, an
+// array or other kind so Verify can refuse it with ErrWrongAudience.
 func (a *audience) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	*a = audience{present: len(b) > 0 && string(b) != "null"}

@@ -25,6 +25,8 @@ import (
 // flexString is a string that may also arrive as a number or boolean.
 type flexString string
 
+// UnmarshalJSON keeps strings, numbers and booleans as text; null and
+// structures read as empty.
 func (s *flexString) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
@@ -56,6 +58,7 @@ type link struct {
 	Title    string
 }
 
+// UnmarshalJSON reads a bare id or an expanded object.
 func (l *link) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	*l = link{}
@@ -91,6 +94,7 @@ func (l *link) UnmarshalJSON(b []byte) error {
 // currency is known, so it can become minor units without a float.
 type decNum string
 
+// UnmarshalJSON keeps the digits of a number or numeric string.
 func (d *decNum) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
@@ -124,6 +128,7 @@ func (d decNum) minor(c money.Currency) (int64, error) {
 // missing "valid" must be derived while a present one is authoritative.
 type optBool struct{ set, val bool }
 
+// UnmarshalJSON reads true/false, quoted or not; anything else is absent.
 func (o *optBool) UnmarshalJSON(b []byte) error {
 	switch strings.Trim(string(bytes.TrimSpace(b)), `"`) {
 	case "true":
@@ -144,6 +149,7 @@ type flexTime time.Time
 // the year 5138, while 1e11 milliseconds is in 1973.
 const msThreshold = 100_000_000_000
 
+// UnmarshalJSON reads ISO 8601 or unix seconds, as a number or a string.
 func (t *flexTime) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	*t = flexTime{}
@@ -208,6 +214,7 @@ func allDigits(s string) bool {
 // compact JSON text so nothing is silently lost.
 type metadata map[string]string
 
+// UnmarshalJSON flattens the metadata object; a non-object reads as nil.
 func (m *metadata) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	*m = nil
