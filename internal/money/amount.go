@@ -44,7 +44,8 @@ func FormatMajor(minor int64, c Currency) string {
 }
 
 // String formats the amount for people: "$4.99", "-$1.00", "€24.99", "¥500",
-// "$1,234.56", and "4.99 WHOP_USD" for a currency without a known symbol. It
+// "$1,234.56", and "4.99 WHOP_USD" for a currency without a known symbol
+// ("4.99" with no currency at all). It
 // always shows every fractional digit of the currency, so columns line up.
 // It allocates only the result, since dashboards format thousands of rows.
 func (a Amount) String() string {
@@ -55,7 +56,7 @@ func (a Amount) String() string {
 
 	// Build right to left: code suffix, fraction, grouped integer, symbol, sign.
 	i := len(buf)
-	if !known {
+	if !known && a.Currency != "" {
 		code := a.Currency
 		if len(code) > maxCurrencyLen {
 			code = code[:maxCurrencyLen]

@@ -26,7 +26,7 @@ func TestAmountString(t *testing.T) {
 		{Amount{499, WhopUSD}, "4.99 WHOP_USD"},
 		{Amount{-499, WhopUSD}, "-4.99 WHOP_USD"},
 		{Amount{499, "cad"}, "CA$4.99"},
-		{Amount{499, ""}, "4.99 "},
+		{Amount{499, ""}, "4.99"},
 		{Amount{math.MinInt64, USD}, "-$92,233,720,368,547,758.08"},
 		{Amount{math.MaxInt64, "averyverylongcurrencycode"}, "92,233,720,368,547,758.07 AVERYVERYLONGCUR"},
 	}
