@@ -3,7 +3,6 @@ package whopsim
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 )
 
@@ -66,7 +65,7 @@ func (s *Sim) Deliveries() []Attempt {
 // stops sending (events are still recorded).
 func (s *Sim) SetWebhook(url string, scheme Scheme) error {
 	if scheme != Standard && scheme != Legacy {
-		return fmt.Errorf("whopsim: webhook scheme %q: want %q or %q", scheme, Standard, Legacy)
+		return badRequest("webhook scheme %q: want %q or %q", scheme, Standard, Legacy)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

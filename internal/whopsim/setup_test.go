@@ -2,6 +2,7 @@ package whopsim_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -187,3 +188,8 @@ func fields(t *testing.T, v any, want map[string]string) {
 func whopPurchase(checkoutID, planID string) whopsim.Purchase {
 	return whopsim.Purchase{CheckoutID: checkoutID, PlanID: planID}
 }
+
+func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+// decodeSegment decodes one base64url JWT segment.
+func decodeSegment(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
