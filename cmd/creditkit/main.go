@@ -12,13 +12,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/joho/godotenv"
+	"github.com/creditkit/creditkit/internal/config"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], envWithDotenv(".env"), os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], config.Environ(".env"), os.Stdout, os.Stderr); err != nil {
 		var quiet exitError
 		if !errors.As(err, &quiet) {
 			fmt.Fprintln(os.Stderr, "creditkit:", err)
@@ -55,20 +55,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n%s\n", args[0], usage)
 		return exitError{errors.New("unknown command")}
-	}
-}
-
-// envWithDotenv reads the process environment, falling back to a .env file:
-// the real environment always wins, and nothing is written back to it.
-func envWithDotenv(path string) func(string) string {
-	file, err := godotenv.Read(path)
-	if err != nil {
-		file = nil // no .env is normal in production
-	}
-	return func(key string) string {
-		if v, ok := os.LookupEnv(key); ok {
-			return v
-		}
-		return file[key]
 	}
 }

@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/config"
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/server"
+	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/migrations"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +58,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	store := ledger.NewStore(pool)
 
+	whopClient := whop.New(cfg.Whop.APIKey,
+		whop.WithBaseURL(cfg.Whop.BaseURL),
+		whop.WithAppID(cfg.Whop.AppID),
+		whop.WithLogger(log))
+	tokenOpts := []whop.TokenOption{whop.WithJWKSURL(cfg.Whop.JWKSURL)}
+	if cfg.Whop.PublicKey != "" {
+		tokenOpts = []whop.TokenOption{whop.WithStaticKey(cfg.Whop.PublicKey)}
+	}
+	tokens, err := whop.NewTokenVerifier(cfg.Whop.AppID, tokenOpts...)
+	if err != nil {
+		return fmt.Errorf("user tokens: %w", err)
+	}
+	packages := make([]billing.Package, len(cfg.Packages))
+	for i, p := range cfg.Packages {
+		packages[i] = billing.Package{ID: p.ID, Credits: p.Credits, Price: p.Price}
+	}
+	bill := billing.New(whopClient, store, billing.Config{
+		CompanyID: cfg.Whop.CompanyID,
+		Packages:  packages,
+		Currency:  cfg.Currency,
+	}, billing.WithLogger(log))
+
 	handler := server.New(server.Deps{
 		Logger: log,
 		Settings: server.Settings{
@@ -64,6 +88,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			SandboxOrigins: cfg.SandboxOrigins,
 		},
 		Ready:    store,
+		Tokens:   tokens,
+		Billing:  bill,
+		Webhooks: whop.NewWebhookVerifier(cfg.Whop.WebhookSecret),
 		Pool:     pool,
 		Registry: prometheus.NewRegistry(),
 	})

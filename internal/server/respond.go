@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/a-h/templ"
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/web/page"
 )
 
@@ -17,6 +20,8 @@ type httpError struct {
 	status  int
 	code    string
 	message string
+	// balance, when set, is the member's balance, sent with insufficient_credits.
+	balance *int64
 }
 
 func (e *httpError) Error() string { return e.code + ": " + e.message }
@@ -38,11 +43,19 @@ var (
 func (s *Server) mapError(r *http.Request, err error) *httpError {
 	var he *httpError
 	var tooBig *http.MaxBytesError
+	var short *ledger.InsufficientCreditsError
+	var rejected *billing.RejectedError
 	switch {
 	case errors.As(err, &he):
 		return he
 	case errors.As(err, &tooBig):
 		return newError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is too large.")
+	case errors.As(err, &short):
+		return &httpError{status: http.StatusConflict, code: "insufficient_credits",
+			message: "Not enough credits: your balance is " + formatCount(short.Balance) + " and this costs " + formatCount(short.Cost) + ".",
+			balance: &short.Balance}
+	case errors.As(err, &rejected):
+		return newError(http.StatusUnprocessableEntity, "payment_rejected", "Whop's payment does not match this purchase, so no credits were added: "+rejected.Reason+".")
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log.WarnContext(r.Context(), "request timed out", slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
 		return errTimeout
@@ -62,13 +75,27 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 var domainErrors = []struct {
 	err  error
 	http *httpError
-}{}
+}{
+	{billing.ErrUnknownPackage, newError(http.StatusBadRequest, "unknown_package", "There is no credit package with that id.")},
+	{billing.ErrUnknownExperience, newError(http.StatusNotFound, "unknown_experience", "Whop does not know that experience.")},
+	{billing.ErrNoAccess, errForbidden},
+	{billing.ErrNotYourPayment, newError(http.StatusConflict, "receipt_mismatch", "That receipt is not for this purchase.")},
+	{ledger.ErrNotFound, errNotFound},
+	{ledger.ErrIdempotencyConflict, newError(http.StatusConflict, "idempotency_conflict", "That idempotency key was already used for a different request.")},
+	{ledger.ErrUnknownItem, newError(http.StatusBadRequest, "unknown_item", "There is no item with that id.")},
+	{whop.ErrRateLimited, newError(http.StatusServiceUnavailable, "whop_busy", "Whop is busy right now. Please try again in a moment.")},
+	{whop.ErrServer, newError(http.StatusBadGateway, "whop_unavailable", "Whop did not answer. Please try again in a moment.")},
+}
 
 // fail answers with err: JSON for /api/ routes, an error page otherwise.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	he := s.mapError(r, err)
 	if isAPI(r) {
-		writeJSON(w, he.status, map[string]any{"error": map[string]string{"code": he.code, "message": he.message}})
+		body := map[string]any{"code": he.code, "message": he.message}
+		if he.balance != nil {
+			body["balance"] = *he.balance
+		}
+		writeJSON(w, he.status, map[string]any{"error": body})
 		return
 	}
 	s.render(w, r, he.status, page.Error(page.ErrorView{

@@ -31,11 +31,23 @@ func (s *Server) routes() http.Handler {
 	r.Get("/metrics", s.metricsHandler().ServeHTTP)
 	r.Handle("/static/*", s.staticHandler())
 
+	// Whop's deliveries: signed, so outside the user-token and origin checks.
+	r.With(withTimeout(s.settings.RequestTimeout), limitBody(maxWebhookBody)).Post("/api/webhook", s.webhook)
+
 	r.Group(func(r chi.Router) {
 		r.Use(withTimeout(s.settings.RequestTimeout), limitBody(maxAPIBody))
 		r.Get("/discover", s.discover)
-		r.Get("/experiences/{experienceId}", s.experience)
-		r.Get("/dashboard/{companyId}", s.dashboard)
+
+		// Everything else knows its caller from the Whop user token.
+		r.Group(func(r chi.Router) {
+			r.Use(s.authenticate, s.sameOrigin)
+			r.With(s.requireExperience).Get("/experiences/{experienceId}", s.experience)
+			r.With(s.requireAdmin).Get("/dashboard/{companyId}", s.dashboard)
+
+			r.Post("/api/charge", s.charge)
+			r.Post("/api/purchases/{purchaseId}/confirm", s.confirm)
+			r.Post("/api/spend", s.spend)
+		})
 	})
 	return r
 }

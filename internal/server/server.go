@@ -14,6 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/static"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,12 +39,33 @@ type Settings struct {
 	RequestTimeout time.Duration
 }
 
+// Billing is the handlers' view of the use cases.
+type Billing interface {
+	ExperienceAccess(ctx context.Context, userID, experienceID string) error
+	CompanyAdmin(ctx context.Context, userID, companyID string) error
+	Packages() []billing.Package
+	Currency() money.Currency
+	Wallet(ctx context.Context, userID, experienceID string) (billing.Wallet, error)
+	Charge(ctx context.Context, r billing.ChargeRequest) (billing.Charge, error)
+	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)
+	Spend(ctx context.Context, r billing.SpendRequest) (ledger.Spend, error)
+	HandleEvent(ctx context.Context, ev *whop.Event) (string, error)
+}
+
+// WebhookVerifier checks a delivery's signature and decodes its envelope.
+type WebhookVerifier interface {
+	Verify(h http.Header, body []byte) (*whop.Event, error)
+}
+
 // Deps is everything the server is built from. Nil fields make the matching
 // routes answer 503 rather than panic, so tests wire only what they use.
 type Deps struct {
 	Logger   *slog.Logger
 	Settings Settings
 	Ready    Readiness
+	Tokens   TokenVerifier
+	Billing  Billing
+	Webhooks WebhookVerifier
 	// Pool, when set, has its statistics exported on /metrics.
 	Pool *pgxpool.Pool
 	// Registry receives the server's metrics; a fresh one when nil.
@@ -52,6 +77,9 @@ type Server struct {
 	log      *slog.Logger
 	settings Settings
 	ready    Readiness
+	tokens   TokenVerifier
+	billing  Billing
+	webhooks WebhookVerifier
 	metrics  *metrics
 	registry *prometheus.Registry
 	// assetVersion busts browser caches when the embedded static files change.
@@ -74,6 +102,9 @@ func New(d Deps) *Server {
 		log:          d.Logger,
 		settings:     d.Settings,
 		ready:        d.Ready,
+		tokens:       d.Tokens,
+		billing:      d.Billing,
+		webhooks:     d.Webhooks,
 		registry:     d.Registry,
 		metrics:      newMetrics(d.Registry, d.Pool),
 		assetVersion: hashFS(static.FS),

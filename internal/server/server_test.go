@@ -34,48 +34,6 @@ func get(t *testing.T, h http.Handler, path string) (*http.Response, string) {
 	return res, string(b)
 }
 
-func TestViewRoutesRenderShellsWithFramingHeaders(t *testing.T) {
-	s := newTestServer(t, nil)
-	tests := []struct {
-		path   string
-		testid string
-		text   string
-	}{
-		{"/experiences/exp_abc123", `data-testid="experience-id"`, "exp_abc123"},
-		{"/dashboard/biz_xyz789", `data-testid="company-id"`, "biz_xyz789"},
-		{"/discover", `data-testid="discover"`, "Credits your members buy"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
-			res, body := get(t, s, tt.path)
-			if res.StatusCode != http.StatusOK {
-				t.Fatalf("status = %d", res.StatusCode)
-			}
-			if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
-				t.Errorf("Content-Type = %q", ct)
-			}
-			csp := res.Header.Get("Content-Security-Policy")
-			if !strings.Contains(csp, "frame-ancestors https://whop.com https://*.whop.com http://localhost:8003") {
-				t.Errorf("CSP = %q, want frame-ancestors for Whop and the sandbox", csp)
-			}
-			if strings.Contains(csp, "frame-ancestors *") || strings.Contains(csp, "'unsafe-inline'") {
-				t.Errorf("CSP too loose: %q", csp)
-			}
-			if v, ok := res.Header["X-Frame-Options"]; ok {
-				t.Errorf("X-Frame-Options = %q; Whop's iframe needs it absent", v)
-			}
-			if len(res.Header.Get("X-Request-Id")) != 16 {
-				t.Errorf("X-Request-Id = %q", res.Header.Get("X-Request-Id"))
-			}
-			for _, want := range []string{tt.testid, tt.text, `data-app-id="app_test"`, "/static/dist/whop-iframe.js?v=", "/static/js/app.js?v="} {
-				if !strings.Contains(body, want) {
-					t.Errorf("body lacks %q", want)
-				}
-			}
-		})
-	}
-}
-
 func TestRequestIDEchoedWhenPlausible(t *testing.T) {
 	s := newTestServer(t, nil)
 	for in, keep := range map[string]bool{"abc-123_XYZ": true, "bad id with spaces": false, strings.Repeat("a", 65): false} {
@@ -86,6 +44,47 @@ func TestRequestIDEchoedWhenPlausible(t *testing.T) {
 		if got := rec.Header().Get("X-Request-Id"); (got == in) != keep {
 			t.Errorf("X-Request-Id for %q = %q (keep %t)", in, got, keep)
 		}
+	}
+}
+
+func TestDiscoverIsPublicWithFramingHeaders(t *testing.T) {
+	s := newTestServer(t, nil)
+	res, body := get(t, s, "/discover")
+	if res.StatusCode != 200 || !strings.Contains(body, `data-testid="discover"`) || !strings.Contains(body, "Credits your members buy") {
+		t.Fatalf("discover = %d", res.StatusCode)
+	}
+	assertFramingHeaders(t, res)
+}
+
+// assertFramingHeaders checks what every HTML page must carry for Whop's iframe.
+func assertFramingHeaders(t *testing.T, res *http.Response) {
+	t.Helper()
+	if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	csp := res.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "frame-ancestors https://whop.com https://*.whop.com http://localhost:8003") {
+		t.Errorf("CSP = %q, want frame-ancestors for Whop and the sandbox", csp)
+	}
+	if strings.Contains(csp, "frame-ancestors *") || strings.Contains(csp, "'unsafe-inline'") {
+		t.Errorf("CSP too loose: %q", csp)
+	}
+	if v, ok := res.Header["X-Frame-Options"]; ok {
+		t.Errorf("X-Frame-Options = %q; Whop's iframe needs it absent", v)
+	}
+	if len(res.Header.Get("X-Request-Id")) != 16 {
+		t.Errorf("X-Request-Id = %q", res.Header.Get("X-Request-Id"))
+	}
+}
+
+func TestPagesWithoutTokenAre401Pages(t *testing.T) {
+	s := newTestServer(t, nil)
+	for _, path := range []string{"/experiences/exp_abc", "/dashboard/biz_abc"} {
+		res, body := get(t, s, path)
+		if res.StatusCode != 401 || !strings.Contains(body, "Open this app from Whop") || !strings.Contains(body, `data-testid="error-page"`) {
+			t.Errorf("%s without token = %d", path, res.StatusCode)
+		}
+		assertFramingHeaders(t, res)
 	}
 }
 
@@ -170,13 +169,15 @@ func TestHealthzAndMetricsCountRequests(t *testing.T) {
 	if res, body := get(t, s, "/healthz"); res.StatusCode != 200 || strings.TrimSpace(body) != `{"status":"ok"}` {
 		t.Fatalf("healthz = %d %s", res.StatusCode, body)
 	}
-	get(t, s, "/experiences/exp_1")
-	get(t, s, "/experiences/exp_2")
+	get(t, s, "/discover")
+	get(t, s, "/discover")
+	get(t, s, "/experiences/exp_1") // no token: 401
 	_, body := get(t, s, "/metrics")
 	for _, want := range []string{
-		`creditkit_http_requests_total{method="GET",route="/experiences/{experienceId}",status="200"} 2`,
+		`creditkit_http_requests_total{method="GET",route="/discover",status="200"} 2`,
 		`creditkit_http_requests_total{method="GET",route="/healthz",status="200"} 1`,
-		`creditkit_http_request_duration_seconds_count{method="GET",route="/experiences/{experienceId}",status="200"} 2`,
+		`creditkit_http_requests_total{method="GET",route="/experiences/{experienceId}",status="401"} 1`,
+		`creditkit_http_request_duration_seconds_count{method="GET",route="/discover",status="200"} 2`,
 		"go_goroutines",
 	} {
 		if !strings.Contains(body, want) {

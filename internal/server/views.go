@@ -21,14 +21,6 @@ func (s *Server) discover(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, page.Discover(page.DiscoverView{Layout: s.layoutProps("Discover")}))
 }
 
-func (s *Server) experience(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "experienceId")
-	s.render(w, r, http.StatusOK, page.Experience(page.ExperienceView{
-		Layout:       s.layoutProps("Credits"),
-		ExperienceID: id,
-	}))
-}
-
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "companyId")
 	s.render(w, r, http.StatusOK, page.Dashboard(page.DashboardView{

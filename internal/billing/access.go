@@ -1,0 +1,92 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// accessCache remembers Whop's answer to "may this user see that?" briefly:
+// every page view would otherwise cost an API round trip. Answers are per
+// replica and expire on their own, so a revoked member is out within the TTL.
+type accessCache struct {
+	whop Whop
+	ttl  time.Duration
+	now  func() time.Time
+
+	mu      sync.Mutex
+	entries map[accessKey]accessEntry
+}
+
+type accessKey struct{ user, resource string }
+
+type accessEntry struct {
+	access  whop.Access
+	expires time.Time
+}
+
+func newAccessCache(w Whop, ttl time.Duration, now func() time.Time) *accessCache {
+	return &accessCache{whop: w, ttl: ttl, now: now, entries: map[accessKey]accessEntry{}}
+}
+
+func (c *accessCache) check(ctx context.Context, userID, resourceID string) (whop.Access, error) {
+	k := accessKey{userID, resourceID}
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.access, nil
+	}
+	a, err := c.whop.CheckAccess(ctx, userID, resourceID)
+	switch {
+	case errors.Is(err, whop.ErrNotFound):
+		// An id Whop does not know grants nothing; remember that too.
+		a = whop.Access{Level: whop.AccessNone}
+	case err != nil:
+		return whop.Access{}, fmt.Errorf("billing: access check: %w", err)
+	}
+	c.mu.Lock()
+	if len(c.entries) > 50_000 { // bounded: drop everything rather than grow forever
+		clear(c.entries)
+	}
+	c.entries[k] = accessEntry{access: a, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return a, nil
+}
+
+func (c *accessCache) forget(userID, resourceID string) {
+	c.mu.Lock()
+	delete(c.entries, accessKey{userID, resourceID})
+	c.mu.Unlock()
+}
+
+// ExperienceAccess returns nil when the user may use the experience, and
+// ErrNoAccess when Whop says they may not.
+func (s *Service) ExperienceAccess(ctx context.Context, userID, experienceID string) error {
+	a, err := s.access.check(ctx, userID, experienceID)
+	if err != nil {
+		return err
+	}
+	if !a.HasAccess {
+		return ErrNoAccess
+	}
+	return nil
+}
+
+// CompanyAdmin returns nil when the user is an admin of the company, and
+// ErrNoAccess otherwise (a customer of it included).
+func (s *Service) CompanyAdmin(ctx context.Context, userID, companyID string) error {
+	a, err := s.access.check(ctx, userID, companyID)
+	if err != nil {
+		return err
+	}
+	if !a.HasAccess || a.Level != whop.AccessAdmin {
+		return ErrNoAccess
+	}
+	return nil
+}

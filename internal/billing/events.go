@@ -1,0 +1,125 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// HandleEvent applies one verified webhook delivery. It returns nil only
+// once its effect and the delivery record are committed together, so the
+// caller may answer 2xx; a repeat delivery does nothing and returns nil.
+// An error means "answer 5xx": Whop will deliver again.
+func (s *Service) HandleEvent(ctx context.Context, ev *whop.Event) (string, error) {
+	d := &ledger.Delivery{ID: ev.ID, Type: ev.Type, Scheme: string(ev.Scheme), CompanyID: ev.CompanyID}
+	switch ev.Type {
+	case whop.EventPaymentSucceeded, whop.EventAppPaymentSucceeded:
+		p, err := ev.Payment()
+		if err != nil {
+			return s.malformed(ctx, d, err)
+		}
+		d.ObjectID = p.ID
+		return describe(s.FulfilPayment(ctx, p, FromWebhook, d))
+
+	case whop.EventPaymentFailed, whop.EventAppPaymentFailed, whop.EventPaymentPending, whop.EventAppPaymentPending:
+		p, err := ev.Payment()
+		if err != nil {
+			return s.malformed(ctx, d, err)
+		}
+		d.ObjectID = p.ID
+		return s.paymentNotPaid(ctx, p, d)
+
+	case whop.EventRefundCreated, whop.EventRefundUpdated:
+		r, err := ev.Refund()
+		if err != nil {
+			return s.malformed(ctx, d, err)
+		}
+		d.ObjectID = r.ID
+		// Refund events arrive in any order, possibly before the payment's
+		// success: the payment as Whop holds it now is the truth, and
+		// FulfilPayment applies both its success and its refunds.
+		p, err := s.whop.GetPayment(ctx, r.PaymentID)
+		if err != nil {
+			return "", fmt.Errorf("billing: refund %s: re-read payment: %w", r.ID, err)
+		}
+		return describe(s.FulfilPayment(ctx, p, FromWebhook, d))
+
+	case whop.EventDisputeCreated, whop.EventDisputeUpdated:
+		dp, err := ev.Dispute()
+		if err != nil {
+			return s.malformed(ctx, d, err)
+		}
+		d.ObjectID = dp.ID
+		err = s.store.RecordDispute(ctx, ledger.Dispute{
+			ID: dp.ID, PaymentID: dp.PaymentID, Amount: dp.Amount, Currency: string(dp.Currency),
+			Status: dp.Status, Reason: dp.Reason,
+		}, d)
+		if errors.Is(err, ledger.ErrDuplicateDelivery) {
+			return "duplicate", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return "dispute " + dp.Status, nil
+	}
+	if err := s.store.RecordDelivery(ctx, *d, "ignored: unhandled type"); err != nil && !errors.Is(err, ledger.ErrDuplicateDelivery) {
+		return "", err
+	}
+	return "ignored", nil
+}
+
+// paymentNotPaid records a failed or pending payment on its purchase. A
+// failure never undoes a fulfilment: a purchase once paid stays paid.
+func (s *Service) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (string, error) {
+	purchaseID := p.Metadata[MetaPurchaseID]
+	if purchaseID == "" {
+		return describe(s.ignore(ctx, d, "not a Creditkit purchase"))
+	}
+	if _, err := s.store.Purchase(ctx, purchaseID); errors.Is(err, ledger.ErrNotFound) {
+		return describe(s.ignore(ctx, d, "metadata names an unknown purchase"))
+	}
+	status, reason := ledger.PurchaseProcessing, ""
+	if d.Type == whop.EventPaymentFailed || d.Type == whop.EventAppPaymentFailed {
+		status, reason = ledger.PurchaseFailed, p.FailureMessage
+		if reason == "" {
+			reason = "payment failed"
+		}
+	}
+	_, err := s.store.MarkPurchase(ctx, purchaseID, status, reason, d)
+	if errors.Is(err, ledger.ErrDuplicateDelivery) {
+		return "duplicate", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return "purchase " + string(status), nil
+}
+
+// malformed acknowledges a signed delivery whose data we cannot read:
+// retrying would not change it, so it is recorded, not bounced.
+func (s *Service) malformed(ctx context.Context, d *ledger.Delivery, cause error) (string, error) {
+	s.log.ErrorContext(ctx, "webhook data unreadable", "delivery_id", d.ID, "type", d.Type, "error", cause.Error())
+	if err := s.store.RecordDelivery(ctx, *d, "ignored: unreadable data"); err != nil && !errors.Is(err, ledger.ErrDuplicateDelivery) {
+		return "", err
+	}
+	return "ignored: unreadable data", nil
+}
+
+func describe(o Outcome, err error) (string, error) {
+	switch {
+	case err != nil:
+		return "", err
+	case o.Duplicate:
+		return "duplicate", nil
+	case o.Rejected != "":
+		return "rejected: " + o.Rejected, nil
+	case o.Ignored != "":
+		return "ignored: " + o.Ignored, nil
+	case o.Credited > 0 || o.TakenBack > 0:
+		return fmt.Sprintf("credited %d, took back %d", o.Credited, o.TakenBack), nil
+	}
+	return "no change", nil
+}

@@ -1,0 +1,200 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/bits"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// Source names the path that saw a payment.
+type Source string
+
+// The paths to fulfilment. All of them call FulfilPayment.
+const (
+	FromWebhook   Source = "webhook"
+	FromConfirm   Source = "confirm"
+	FromReconcile Source = "reconcile"
+	FromReturn    Source = "return"
+)
+
+// Outcome is what FulfilPayment did with a payment.
+type Outcome struct {
+	Purchase  ledger.Purchase
+	Credited  int64  // credits given now
+	TakenBack int64  // credits taken back now for refunds
+	Balance   int64  // the wallet's balance afterwards
+	Rejected  string // why the payment was refused, when it was
+	Ignored   string // why the payment was none of ours, when it was not
+	Duplicate bool   // the delivery was processed before; nothing happened
+}
+
+// FulfilPayment is the one fulfilment function. Given a Whop payment, seen
+// by the webhook, the confirm call, the reconciler or the checkout return,
+// it credits the purchase the payment's metadata names at most once, and
+// takes back credits for any refund on it. It fulfils only a payment that is
+// paid, whose user is the purchase's user, whose currency is the purchase's
+// and whose amount covers the price fixed when the purchase was made;
+// anything else is recorded with its reason and credits nothing. d, when
+// set, is the webhook delivery, recorded in the same transaction.
+func (s *Service) FulfilPayment(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery) (Outcome, error) {
+	purchaseID := p.Metadata[MetaPurchaseID]
+	if purchaseID == "" {
+		return s.ignore(ctx, d, "not a Creditkit purchase")
+	}
+	pur, err := s.store.Purchase(ctx, purchaseID)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return s.reject(ctx, p, purchaseID, src, d, "metadata names an unknown purchase")
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	if reason := mismatch(p, pur, s.cfg.CompanyID); reason != "" {
+		return s.reject(ctx, p, purchaseID, src, d, reason)
+	}
+	res, err := s.store.Settle(ctx, ledger.Settlement{
+		PurchaseID:      pur.ID,
+		PaymentID:       p.ID,
+		PaidAmount:      p.Total,
+		RefundedAmount:  p.RefundedAmount,
+		RefundedCredits: proportionUp(pur.Credits, p.RefundedAmount, p.Total),
+	}, d)
+	switch {
+	case errors.Is(err, ledger.ErrDuplicateDelivery):
+		return Outcome{Purchase: pur, Duplicate: true}, nil
+	case errors.Is(err, ledger.ErrPaidByOtherPayment):
+		return s.reject(ctx, p, purchaseID, src, d, "purchase already paid by another payment")
+	case err != nil:
+		return Outcome{}, err
+	}
+	return Outcome{Purchase: res.Purchase, Credited: res.Credited, TakenBack: res.TakenBack, Balance: res.Balance}, nil
+}
+
+// mismatch says why a payment may not fulfil a purchase, or "".
+func mismatch(p *whop.Payment, pur ledger.Purchase, companyID string) string {
+	switch {
+	case !p.IsPaid():
+		return fmt.Sprintf("payment status is %q, not paid", p.Status)
+	case p.UserID != pur.UserID:
+		return "payment user is not the purchase's user"
+	case string(p.Currency) != pur.Currency:
+		return fmt.Sprintf("payment currency %q is not the purchase's %q", p.Currency, pur.Currency)
+	case p.Total < pur.Price:
+		return fmt.Sprintf("payment amount %d is below the price %d", p.Total, pur.Price)
+	case p.CompanyID != "" && p.CompanyID != companyID:
+		return "payment belongs to another company"
+	case p.CheckoutConfigurationID != "" && p.CheckoutConfigurationID != pur.CheckoutID:
+		return "payment is for another checkout configuration"
+	}
+	return ""
+}
+
+func (s *Service) reject(ctx context.Context, p *whop.Payment, purchaseID string, src Source, d *ledger.Delivery, reason string) (Outcome, error) {
+	err := s.store.RecordRejection(ctx, ledger.Rejection{PaymentID: p.ID, PurchaseID: purchaseID, Source: string(src), Reason: reason}, d)
+	if errors.Is(err, ledger.ErrDuplicateDelivery) {
+		return Outcome{Duplicate: true}, nil
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	s.log.WarnContext(ctx, "payment not fulfilled", "payment_id", p.ID, "purchase_id", purchaseID, "source", string(src), "reason", reason)
+	return Outcome{Rejected: reason}, nil
+}
+
+func (s *Service) ignore(ctx context.Context, d *ledger.Delivery, why string) (Outcome, error) {
+	if d != nil {
+		err := s.store.RecordDelivery(ctx, *d, "ignored: "+why)
+		if errors.Is(err, ledger.ErrDuplicateDelivery) {
+			return Outcome{Duplicate: true}, nil
+		}
+		if err != nil {
+			return Outcome{}, err
+		}
+	}
+	return Outcome{Ignored: why}, nil
+}
+
+// proportionUp is ceil(credits × part / whole), exact for any int64 inputs:
+// a refund of part of a payment takes back that share of its credits,
+// rounded up so a refund never leaves the member a fraction ahead.
+func proportionUp(credits, part, whole int64) int64 {
+	if part <= 0 || whole <= 0 || credits <= 0 {
+		return 0
+	}
+	if part >= whole {
+		return credits
+	}
+	hi, lo := bits.Mul64(uint64(credits), uint64(part))
+	q, r := bits.Div64(hi, lo, uint64(whole)) // hi < whole because part < whole
+	if r != 0 {
+		q++
+	}
+	return int64(q)
+}
+
+// ConfirmResult is what the browser learns after inAppPurchase said ok.
+type ConfirmResult struct {
+	Purchase ledger.Purchase
+	Balance  int64
+}
+
+// Confirm fulfils a member's purchase from the receipt id the purchase modal
+// returned. The payment is fetched from Whop rather than trusted from the
+// browser; a brand-new payment reads 404 briefly, so that is waited out.
+func (s *Service) Confirm(ctx context.Context, userID, purchaseID, receiptID string) (ConfirmResult, error) {
+	pur, err := s.store.Purchase(ctx, purchaseID)
+	if err != nil || pur.UserID != userID {
+		return ConfirmResult{}, ledger.ErrNotFound // someone else's purchase is nobody's business
+	}
+	if pur.Status != ledger.PurchasePaid {
+		p, err := s.paymentWhenReadable(ctx, receiptID)
+		if err != nil {
+			return ConfirmResult{}, err
+		}
+		if p.Metadata[MetaPurchaseID] != purchaseID {
+			return ConfirmResult{}, ErrNotYourPayment
+		}
+		out, err := s.FulfilPayment(ctx, p, FromConfirm, nil)
+		if err != nil {
+			return ConfirmResult{}, err
+		}
+		if out.Rejected != "" {
+			return ConfirmResult{}, &RejectedError{Reason: out.Rejected}
+		}
+		if pur, err = s.store.Purchase(ctx, purchaseID); err != nil {
+			return ConfirmResult{}, err
+		}
+	}
+	bal, err := s.store.Balance(ctx, pur.ExperienceID, pur.UserID)
+	return ConfirmResult{Purchase: pur, Balance: bal}, err
+}
+
+// RejectedError is a payment Creditkit refused to fulfil, with the reason.
+type RejectedError struct{ Reason string }
+
+func (e *RejectedError) Error() string { return "billing: payment not fulfilled: " + e.Reason }
+
+func (s *Service) paymentWhenReadable(ctx context.Context, id string) (*whop.Payment, error) {
+	deadline := s.now().Add(s.cfg.PaymentWait)
+	wait := 250 * time.Millisecond
+	for {
+		p, err := s.whop.GetPayment(ctx, id)
+		if !errors.Is(err, whop.ErrNotFound) {
+			if err != nil {
+				return nil, fmt.Errorf("billing: fetch payment: %w", err)
+			}
+			return p, nil
+		}
+		if !s.now().Add(wait).Before(deadline) {
+			return nil, ErrPaymentPending
+		}
+		if err := s.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		wait = min(wait*2, 2*time.Second)
+	}
+}

@@ -1,0 +1,28 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestEnvironPrefersRealEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(path, []byte("CK_TEST_A=from-file\nCK_TEST_B=file-only\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CK_TEST_A", "from-env")
+	getenv := Environ(path)
+	if got := getenv("CK_TEST_A"); got != "from-env" {
+		t.Errorf("CK_TEST_A = %q, want the real environment to win", got)
+	}
+	if got := getenv("CK_TEST_B"); got != "file-only" {
+		t.Errorf("CK_TEST_B = %q, want the .env value", got)
+	}
+	if _, set := os.LookupEnv("CK_TEST_B"); set {
+		t.Error(".env values must not be written into the process environment")
+	}
+	if got := Environ(filepath.Join(t.TempDir(), "missing"))("CK_TEST_B"); got != "" {
+		t.Errorf("missing .env gave %q", got)
+	}
+}

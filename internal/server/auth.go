@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/go-chi/chi/v5"
+)
+
+// TokenVerifier checks Whop user tokens.
+type TokenVerifier interface {
+	Verify(ctx context.Context, raw string) (*whop.UserToken, error)
+}
+
+const userKey ctxKey = iota + 100
+
+// userID returns the verified user of the request; authenticate put it there.
+func userID(ctx context.Context) string {
+	id, _ := ctx.Value(userKey).(string)
+	return id
+}
+
+var (
+	errNoToken   = newError(http.StatusUnauthorized, "unauthenticated", "Open this app from Whop: the request carried no Whop user token.")
+	errBadToken  = newError(http.StatusUnauthorized, "unauthenticated", "Your Whop session could not be verified. Reload the app from Whop.")
+	errForbidden = newError(http.StatusForbidden, "forbidden", "Your Whop account does not have access to this.")
+	errOrigin    = newError(http.StatusForbidden, "bad_origin", "This request did not come from the app's own pages.")
+)
+
+// authenticate identifies the caller from the x-whop-user-token header, and
+// only from it: no cookie, no query parameter, no body field.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := r.Header.Get(whop.HeaderUserToken)
+		if raw == "" {
+			s.fail(w, r, errNoToken)
+			return
+		}
+		if s.tokens == nil {
+			s.fail(w, r, errUnavailable)
+			return
+		}
+		tok, err := s.tokens.Verify(r.Context(), raw)
+		if err != nil {
+			// The reason helps operators; the token itself never reaches a log.
+			s.log.InfoContext(r.Context(), "user token rejected",
+				slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
+			s.fail(w, r, errBadToken)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, tok.UserID)))
+	})
+}
+
+// requireExperience lets through members with access to the path's experience.
+func (s *Server) requireExperience(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.billing.ExperienceAccess(r.Context(), userID(r.Context()), chi.URLParam(r, "experienceId")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireAdmin lets through admins of the path's company only.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.billing.CompanyAdmin(r.Context(), userID(r.Context()), chi.URLParam(r, "companyId")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sameOrigin refuses state-changing browser requests from other sites. The
+// user token already proves who is asking; this proves the app's own page
+// asked. Accepted: Sec-Fetch-Site same-origin, or an Origin that is ours,
+// one of Whop's app origins (https://*.apps.whop.com) or the sandbox's.
+// Requests with neither header come from programs, not browsers, and still
+// need a valid token.
+func (s *Server) sameOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		site := r.Header.Get("Sec-Fetch-Site")
+		origin := r.Header.Get("Origin")
+		if site == "same-origin" || (site == "" && origin == "") || s.trustedOrigin(r, origin) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.log.WarnContext(r.Context(), "cross-origin request refused",
+			slog.String("request_id", requestID(r.Context())), slog.String("origin", origin), slog.String("sec_fetch_site", site))
+		s.fail(w, r, errOrigin)
+	})
+}
+
+func (s *Server) trustedOrigin(r *http.Request, origin string) bool {
+	if origin == "" || origin == "null" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if u.Host == r.Host || (r.Header.Get("X-Forwarded-Host") != "" && u.Host == r.Header.Get("X-Forwarded-Host")) {
+		return true
+	}
+	if u.Scheme == "https" && strings.HasSuffix(u.Hostname(), ".apps.whop.com") && u.Port() == "" {
+		return true
+	}
+	for _, o := range s.settings.SandboxOrigins {
+		if origin == o {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/web/component"
+	"github.com/creditkit/creditkit/web/page"
+	"github.com/go-chi/chi/v5"
+)
+
+func (s *Server) experience(w http.ResponseWriter, r *http.Request) {
+	expID := chi.URLParam(r, "experienceId")
+	wallet, err := s.billing.Wallet(r.Context(), userID(r.Context()), expID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cur := s.billing.Currency()
+	v := page.ExperienceView{
+		Layout:       s.layoutProps("Credits"),
+		ExperienceID: expID,
+		Balance:      component.BalanceProps{Credits: formatCount(wallet.Balance), Negative: wallet.Balance < 0},
+	}
+	for _, p := range s.billing.Packages() {
+		v.Packages = append(v.Packages, page.PackageCard{
+			ID: p.ID, Credits: formatCount(p.Credits), Price: formatMoney(p.Price, string(cur)),
+			PerUnit: perCredit(p.Price, p.Credits, cur),
+		})
+	}
+	for _, it := range wallet.Items {
+		v.Items = append(v.Items, page.ItemRow{ID: it.ID, Name: it.Name, Description: it.Description, Cost: formatCount(it.Cost) + " credits"})
+	}
+	for _, p := range wallet.Receipts {
+		v.Receipts = append(v.Receipts, page.ReceiptRow{
+			ID: p.ID, When: formatWhen(p.CreatedAt), Package: p.PackageID, Credits: "+" + formatCount(p.Credits),
+			Amount: formatMoney(p.Price, p.Currency), Status: purchaseBadge(p),
+		})
+	}
+	s.render(w, r, http.StatusOK, page.Experience(v))
+}
+
+type chargeBody struct {
+	ExperienceID   string `json:"experience_id"`
+	Package        string `json:"package"`
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// charge answers with what inAppPurchase takes ({id, planId}) and our
+// purchase id. The price is the server's; the body only names a package.
+func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
+	var b chargeBody
+	if err := decodeJSON(r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := requireFields(map[string]string{"experience_id": b.ExperienceID, "package": b.Package}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := checkKey(b.IdempotencyKey, false); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.billing.Charge(r.Context(), billing.ChargeRequest{
+		UserID: userID(r.Context()), ExperienceID: b.ExperienceID, PackageID: b.Package, IdempotencyKey: b.IdempotencyKey,
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"id": c.CheckoutID, "planId": c.PlanID, "purchase_id": c.PurchaseID, "purchase_url": c.PurchaseURL,
+	})
+}
+
+type confirmBody struct {
+	ReceiptID string `json:"receipt_id"`
+}
+
+// confirm fulfils a purchase from the receipt the purchase modal returned.
+// While Whop still hides a brand-new payment it answers 202: the webhook
+// will credit it, and the page says so.
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
+	var b confirmBody
+	if err := decodeJSON(r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !strings.HasPrefix(b.ReceiptID, "pay_") {
+		s.fail(w, r, newError(http.StatusBadRequest, "invalid_receipt", "receipt_id must be the pay_… id the purchase returned."))
+		return
+	}
+	res, err := s.billing.Confirm(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"), b.ReceiptID)
+	if errors.Is(err, billing.ErrPaymentPending) {
+		writeJSON(w, http.StatusAccepted, map[string]any{"status": "processing"})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status":  res.Purchase.Status,
+		"balance": res.Balance,
+		"purchase": map[string]any{
+			"id": res.Purchase.ID, "credits": res.Purchase.Credits, "package": res.Purchase.PackageID,
+			"payment_id": res.Purchase.PaymentID,
+		},
+	})
+}
+
+type spendBody struct {
+	ExperienceID   string `json:"experience_id"`
+	Item           string `json:"item"`
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
+	var b spendBody
+	if err := decodeJSON(r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := requireFields(map[string]string{"experience_id": b.ExperienceID, "item": b.Item}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := checkKey(b.IdempotencyKey, true); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sp, err := s.billing.Spend(r.Context(), billing.SpendRequest{
+		UserID: userID(r.Context()), ExperienceID: b.ExperienceID, ItemID: b.Item, IdempotencyKey: b.IdempotencyKey,
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"spend_id": sp.ID, "item": sp.ItemID, "cost": sp.Cost, "balance": sp.BalanceAfter, "replayed": sp.Replayed,
+	})
+}
+
+// requireFields reports the first empty field, in a stable order.
+func requireFields(fields map[string]string) error {
+	for _, name := range []string{"experience_id", "package", "item", "company_id", "recipient"} {
+		if v, ok := fields[name]; ok && strings.TrimSpace(v) == "" {
+			return newError(http.StatusBadRequest, "missing_field", name+" is required.")
+		}
+	}
+	return nil
+}
+
+func checkKey(key string, required bool) error {
+	switch {
+	case key == "" && required:
+		return newError(http.StatusBadRequest, "missing_field", "idempotency_key is required.")
+	case len(key) > 255:
+		return newError(http.StatusBadRequest, "invalid_idempotency_key", "idempotency_key must be at most 255 bytes.")
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/web/component"
+)
+
+// formatCount writes n with thousands separators: 12,500.
+func formatCount(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	if len(s) > 3 {
+		out := make([]byte, 0, len(s)+len(s)/3)
+		pre := len(s) % 3
+		if pre > 0 {
+			out = append(out, s[:pre]...)
+		}
+		for i := pre; i < len(s); i += 3 {
+			if len(out) > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, s[i:i+3]...)
+		}
+		s = string(out)
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+func formatWhen(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("Jan 2, 15:04") + " UTC"
+}
+
+func formatMoney(minor int64, cur string) string {
+	return money.Amount{Minor: minor, Currency: money.Currency(cur)}.String()
+}
+
+// perCredit is a package's price per credit, to make packages comparable:
+// "4.2¢ a credit" for cent currencies, else the per-credit amount.
+func perCredit(price, credits int64, cur money.Currency) string {
+	if credits <= 0 {
+		return ""
+	}
+	if cur.Exponent() == 2 {
+		tenths := (price*10 + credits/2) / credits // tenths of a minor unit, rounded
+		return strconv.FormatInt(tenths/10, 10) + "." + strconv.FormatInt(tenths%10, 10) + "¢ a credit"
+	}
+	return money.Amount{Minor: (price + credits/2) / credits, Currency: cur}.String() + " a credit"
+}
+
+// purchaseBadge turns a purchase's state into what a member reads.
+func purchaseBadge(p ledger.Purchase) component.BadgeProps {
+	b := component.BadgeProps{TestID: "status-" + p.ID}
+	switch {
+	case p.Status == ledger.PurchasePaid && p.RefundedCredits >= p.Credits:
+		b.Label, b.Tone = "Refunded", "warn"
+	case p.Status == ledger.PurchasePaid && p.RefundedAmount > 0:
+		b.Label, b.Tone = "Partly refunded", "warn"
+	case p.Status == ledger.PurchasePaid:
+		b.Label, b.Tone = "Paid", "ok"
+	case p.Status == ledger.PurchaseProcessing:
+		b.Label, b.Tone = "Processing", "accent"
+	case p.Status == ledger.PurchaseFailed:
+		b.Label, b.Tone = "Failed", "danger"
+	default:
+		b.Label = "Not paid"
+	}
+	return b
+}

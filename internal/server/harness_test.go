@@ -1,0 +1,180 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/server"
+	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/creditkit/creditkit/internal/whopsim"
+	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"
+)
+
+// app is the whole product under test: the real server on a real Postgres,
+// talking to an in-process sandbox that plays Whop (API, tokens, webhooks).
+type app struct {
+	t       *testing.T
+	env     *whopsimtest.Env
+	sim     *whopsim.Sim
+	db      *pgtest.DB
+	store   *ledger.Store
+	billing *billing.Service
+	whop    *whop.Client
+	tokens  *whop.TokenVerifier
+	url     string // the app itself, not through the relay
+	ctx     context.Context
+}
+
+type appOption func(*whopsim.Options)
+
+// setup starts a fresh app and sandbox for one test. After the test it
+// asserts the ledger invariant on everything the test did.
+func setup(t *testing.T, opts ...appOption) *app {
+	t.Helper()
+	db := pgtest.New(t)
+	var handler atomic.Pointer[http.Handler]
+	appSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*handler.Load()).ServeHTTP(w, r)
+	}))
+	t.Cleanup(appSrv.Close)
+
+	simOpts := whopsim.Options{
+		WebhookURL:   appSrv.URL + "/api/webhook",
+		PaymentDelay: -1,
+		RetryDelays:  []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond},
+	}
+	for _, o := range opts {
+		o(&simOpts)
+	}
+	env := whopsimtest.Start(t, whopsimtest.Config{Options: simOpts, AppURL: appSrv.URL})
+
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("CREDITKIT_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	client := whop.New(env.Seed.App.APIKey, whop.WithBaseURL(env.APIBase), whop.WithAppID(env.Seed.App.ID))
+	tokens, err := whop.NewTokenVerifier(env.Seed.App.ID, whop.WithJWKSURL(env.JWKSURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := ledger.NewStore(db.Pool)
+	bill := billing.New(client, store, billing.Config{
+		CompanyID: env.Seed.Owner.ID,
+		Packages:  []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}},
+		Currency:  money.Currency("usd"),
+	}, billing.WithLogger(log))
+	var h http.Handler = server.New(server.Deps{
+		Logger:   log,
+		Settings: server.Settings{AppID: env.Seed.App.ID, Development: true, SandboxOrigins: []string{env.URL, env.RelayURL}},
+		Ready:    store,
+		Tokens:   tokens,
+		Billing:  bill,
+		Webhooks: whop.NewWebhookVerifier(env.Seed.App.WebhookSecret),
+		Pool:     db.Pool,
+	})
+	handler.Store(&h)
+
+	a := &app{t: t, env: env, sim: env.Sim, db: db, store: store, billing: bill, whop: client, tokens: tokens,
+		url: appSrv.URL, ctx: context.Background()}
+	t.Cleanup(func() {
+		m, err := store.CheckBalances(context.Background())
+		if err != nil || len(m) != 0 {
+			t.Errorf("ledger invariant: wallets whose balance is not the sum of their entries: %+v (err %v)", m, err)
+		}
+	})
+	return a
+}
+
+func (a *app) member(i int) string { return a.env.Seed.Members[i].ID }
+func (a *app) experience() string  { return a.env.Seed.Creator.ExperienceID }
+
+// call sends a request as user (no token when user is ""), with a JSON body.
+func (a *app) call(method, path, user string, body any) (int, map[string]any, string) {
+	a.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, a.url+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if user != "" {
+		tok, err := a.sim.Token(user)
+		if err != nil {
+			a.t.Fatalf("token for %s: %v", user, err)
+		}
+		req.Header.Set(whop.HeaderUserToken, tok)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	json.Unmarshal(raw, &out)
+	return res.StatusCode, out, string(raw)
+}
+
+// charge starts a purchase as user and returns the API's answer.
+func (a *app) charge(user, pkg string) (checkoutID, planID, purchaseID string) {
+	a.t.Helper()
+	code, out, raw := a.call("POST", "/api/charge", user, map[string]string{"experience_id": a.experience(), "package": pkg})
+	if code != 200 {
+		a.t.Fatalf("charge: %d %s", code, raw)
+	}
+	return out["id"].(string), out["planId"].(string), out["purchase_id"].(string)
+}
+
+// pay completes a checkout in the sandbox as the modal's Pay button does.
+func (a *app) pay(checkoutID, planID, user string) string {
+	a.t.Helper()
+	res, err := a.sim.Pay(whopsim.Purchase{CheckoutID: checkoutID, PlanID: planID, UserID: user})
+	if err != nil {
+		a.t.Fatalf("pay: %v", err)
+	}
+	return res.ReceiptID
+}
+
+// settle waits until the sandbox has no delivery queued or in flight.
+func (a *app) settle() {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	defer cancel()
+	if err := a.sim.WaitIdle(ctx); err != nil {
+		a.t.Fatalf("deliveries did not settle: %v", err)
+	}
+}
+
+func (a *app) balance(user string) int64 {
+	a.t.Helper()
+	b, err := a.store.Balance(a.ctx, a.experience(), user)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return b
+}
+
+func (a *app) count(sql string, args ...any) int {
+	a.t.Helper()
+	var n int
+	if err := a.db.Pool.QueryRow(a.ctx, sql, args...).Scan(&n); err != nil {
+		a.t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}

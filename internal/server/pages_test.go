@@ -1,0 +1,153 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// get fetches a page as user through the app directly (the relay is for
+// browser tests), returning the response and its body.
+func (a *app) get(path, user string) (*http.Response, string) {
+	a.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, a.url+path, nil)
+	if user != "" {
+		tok, err := a.sim.Token(user)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		req.Header.Set(whop.HeaderUserToken, tok)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+func TestExperiencePageShowsWalletPackagesItemsAndReceipts(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	res, body := a.get("/experiences/"+a.experience(), user)
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	assertHTMLFraming(t, res, a.env.URL)
+	for _, want := range []string{
+		`data-testid="balance">0<`, `data-testid="no-receipts"`,
+		`data-testid="buy-starter">Buy for $4.99<`, `data-testid="buy-pro">Buy for $24.99<`,
+		`5.0¢ a credit`, `4.2¢ a credit`,
+		`data-testid="item-sticker"`, `data-testid="item-boost"`, `data-testid="item-review"`,
+		`data-experience-id="` + a.experience() + `"`, `data-app-id="` + a.env.Seed.App.ID + `"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+
+	ch, plan, pur := a.charge(user, "pro")
+	a.pay(ch, plan, user)
+	a.settle()
+	_, _, pending := a.charge(user, "starter")
+	_, body = a.get("/experiences/"+a.experience(), user)
+	for _, want := range []string{
+		`data-testid="balance">600<`, `data-testid="receipt-` + pur + `"`, `data-testid="status-` + pur + `">Paid<`,
+		`data-testid="status-` + pending + `">Not paid<`, `+600`, `$24.99`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page after purchase lacks %s", want)
+		}
+	}
+	if strings.Index(body, pending) > strings.Index(body, pur) {
+		t.Error("receipts are not newest first")
+	}
+}
+
+func TestExperiencePageAccess(t *testing.T) {
+	a := setup(t)
+	tests := []struct {
+		name, user string
+		status     int
+		text       string
+	}{
+		{"member", a.member(0), 200, `data-testid="experience"`},
+		{"admin of the company", a.env.Seed.Admin.ID, 200, `data-testid="experience"`},
+		{"no access", a.env.Seed.NoAccess.ID, 403, "does not have access to this"},
+		{"no token", "", 401, "Open this app from Whop"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, body := a.get("/experiences/"+a.experience(), tt.user)
+			if res.StatusCode != tt.status || !strings.Contains(body, tt.text) {
+				t.Fatalf("status %d, want %d with %q", res.StatusCode, tt.status, tt.text)
+			}
+			assertHTMLFraming(t, res, a.env.URL)
+		})
+	}
+	// A token the sandbox signed for another app is refused.
+	req, _ := http.NewRequest(http.MethodGet, a.url+"/experiences/"+a.experience(), nil)
+	req.Header.Set(whop.HeaderUserToken, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyX3gifQ.")
+	res, _ := http.DefaultClient.Do(req)
+	if res.StatusCode != 401 {
+		t.Fatalf("alg none token = %d, want 401", res.StatusCode)
+	}
+}
+
+func TestBrowserPostsFromOtherSitesAreRefused(t *testing.T) {
+	a := setup(t)
+	send := func(origin, site string) int {
+		req, _ := http.NewRequest(http.MethodPost, a.url+"/api/charge", strings.NewReader(`{"experience_id":"`+a.experience()+`","package":"starter"}`))
+		tok, _ := a.sim.Token(a.member(0))
+		req.Header.Set(whop.HeaderUserToken, tok)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	tests := []struct {
+		origin, site string
+		want         int
+	}{
+		{"https://evil.example", "cross-site", 403},
+		{"https://evil.apps.whop.com.example", "cross-site", 403},
+		{"http://x.apps.whop.com", "cross-site", 403}, // Whop's app origins are https only
+		{"null", "cross-site", 403},
+		{"https://abc123.apps.whop.com", "same-site", 200},
+		{a.env.RelayURL, "same-site", 200},
+		{"", "same-origin", 200},
+		{a.url, "", 200},
+		{"", "", 200}, // not a browser: the token alone decides
+	}
+	for _, tt := range tests {
+		if got := send(tt.origin, tt.site); got != tt.want {
+			t.Errorf("Origin %q, Sec-Fetch-Site %q: %d, want %d", tt.origin, tt.site, got, tt.want)
+		}
+	}
+}
+
+func assertHTMLFraming(t *testing.T, res *http.Response, sandboxOrigin string) {
+	t.Helper()
+	csp := res.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "frame-ancestors https://whop.com https://*.whop.com "+sandboxOrigin) {
+		t.Errorf("CSP = %q", csp)
+	}
+	if _, ok := res.Header["X-Frame-Options"]; ok {
+		t.Error("X-Frame-Options must be absent")
+	}
+	if res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type = %q", res.Header.Get("Content-Type"))
+	}
+}

@@ -1,0 +1,138 @@
+// The member's credits page: buy a package through Whop's purchase modal,
+// spend credits, and refresh the balance and receipts without a reload.
+// Every button shows progress while it works and a message when it is done.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-experience-id]");
+  if (!root) return;
+  var experienceId = root.dataset.experienceId;
+  var notice = document.getElementById("notice");
+
+  function say(kind, text) {
+    notice.className = "notice " + kind;
+    notice.textContent = text;
+  }
+
+  function busy(button, on) {
+    button.disabled = on;
+    button.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+  }
+
+  function post(path, body) {
+    return fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body),
+      credentials: "same-origin",
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (data) {
+        return { ok: res.ok, status: res.status, data: data };
+      });
+    });
+  }
+
+  function errorText(res, fallback) {
+    return (res.data && res.data.error && res.data.error.message) || fallback;
+  }
+
+  // refresh re-reads this page and swaps in its live parts (balance,
+  // receipts): the server renders, the script only places.
+  function refresh() {
+    return fetch(location.pathname + location.search, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (res) {
+        if (!res.ok) throw new Error("refresh failed: " + res.status);
+        return res.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-live]").forEach(function (el) {
+          var fresh = doc.querySelector('[data-live="' + el.dataset.live + '"]');
+          if (fresh) el.replaceWith(fresh);
+        });
+      });
+  }
+
+  function waitForCredits(tries) {
+    return new Promise(function (resolve) { setTimeout(resolve, 1500); })
+      .then(refresh)
+      .then(function () { if (tries > 1) return waitForCredits(tries - 1); });
+  }
+
+  async function buy(button) {
+    var sdk = window.creditkit && window.creditkit.sdk;
+    if (!sdk) {
+      say("error", "Buying opens Whop's checkout, which needs this page opened inside Whop.");
+      return;
+    }
+    busy(button, true);
+    say("info", "Opening Whop checkout…");
+    try {
+      var charge = await post("/api/charge", { experience_id: experienceId, package: button.dataset.buy, idempotency_key: newKey() });
+      if (!charge.ok) {
+        say("error", errorText(charge, "Could not start the purchase. Please try again."));
+        return;
+      }
+      var result = await sdk.inAppPurchase({ planId: charge.data.planId, id: charge.data.id });
+      if (!result || result.status !== "ok") {
+        say("error", "Purchase cancelled. You were not charged and your balance is unchanged.");
+        return;
+      }
+      say("info", "Payment received. Adding your credits…");
+      var confirm = await post("/api/purchases/" + encodeURIComponent(charge.data.purchase_id) + "/confirm", { receipt_id: result.data.receiptId });
+      if (confirm.status === 202) {
+        say("info", "Payment received. Whop is still processing it; your credits will appear in a moment.");
+        await waitForCredits(4);
+        return;
+      }
+      if (!confirm.ok) {
+        say("error", errorText(confirm, "We could not confirm the payment yet. If you were charged, your credits will arrive shortly."));
+        await refresh();
+        return;
+      }
+      await refresh();
+      say("ok", "Added " + confirm.data.purchase.credits + " credits. Your balance is " + confirm.data.balance + ".");
+    } catch (err) {
+      console.error("creditkit: purchase", err);
+      say("error", "Something went wrong. If you were charged, your credits will arrive shortly.");
+    } finally {
+      busy(button, false);
+    }
+  }
+
+  async function spend(button) {
+    busy(button, true);
+    // One key per click: a retried request is answered with its first result.
+    var key = button.dataset.pendingKey || newKey();
+    button.dataset.pendingKey = key;
+    try {
+      var res = await post("/api/spend", { experience_id: experienceId, item: button.dataset.spend, idempotency_key: key });
+      if (res.ok) {
+        delete button.dataset.pendingKey;
+        await refresh();
+        say("ok", "Spent " + res.data.cost + " credits. Your balance is " + res.data.balance + ".");
+      } else {
+        if (res.status < 500) delete button.dataset.pendingKey;
+        say("error", errorText(res, "Could not spend credits. Please try again."));
+      }
+    } catch (err) {
+      console.error("creditkit: spend", err);
+      say("error", "Could not reach the app. Please try again.");
+    } finally {
+      busy(button, false);
+    }
+  }
+
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest("button[data-buy], button[data-spend]");
+    if (!b || b.disabled) return;
+    if (b.dataset.buy) buy(b);
+    else spend(b);
+  });
+})();
