@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestPrintEnv(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--print-env"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	wantPrefixes := []string{"WHOP_API_KEY=apik_", "WHOP_APP_ID=app_", "WHOP_COMPANY_ID=biz_", "WHOP_WEBHOOK_SECRET=ws_",
+		"WHOP_BASE_URL=http://localhost:8003/api/v1", "WHOP_USER_TOKEN_JWKS_URL=http://localhost:8003/.well-known/jwks.json",
+		"PREMIUM_PRODUCT_ID=prod_", "PREMIUM_PLAN_ID=plan_"}
+	if len(lines) != len(wantPrefixes) {
+		t.Fatalf("--print-env printed %d lines:\n%s", len(lines), out.String())
+	}
+	for i, p := range wantPrefixes {
+		if !strings.HasPrefix(lines[i], p) {
+			t.Errorf("line %d = %q, want prefix %q", i, lines[i], p)
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	c, err := parseFlags([]string{"--addr", ":9003", "--app", "http://127.0.0.1:5000/"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.publicURL != "http://localhost:9003" || c.relayURL != "http://localhost:8004" ||
+		c.webhookURL != "http://127.0.0.1:5000/api/webhook" || c.payDelay != time.Second || c.webhookScheme != "standard" {
+		t.Errorf("config = %+v", c)
+	}
+	c, _ = parseFlags([]string{"--webhook-url", "off"}, &bytes.Buffer{})
+	if c.webhookURL != "" {
+		t.Errorf("--webhook-url off = %q", c.webhookURL)
+	}
+	for _, bad := range [][]string{{"--nope"}, {"extra"}, {"--webhook-scheme", "x", "--print-env"}} {
+		if err := run(context.Background(), bad, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+			t.Errorf("run %v succeeded", bad)
+		}
+	}
+}
+
+// freePort returns a loopback address nothing listens on right now.
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe to read while run writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestRunServesAndStops(t *testing.T) {
+	addr, relay := freePort(t), freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	began := time.Now()
+	go func() {
+		done <- run(ctx, []string{"--addr", addr, "--relay-addr", relay, "--webhook-url", "off",
+			"--state-file", t.TempDir() + "/state.json"}, &out, &out)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "PREMIUM_PLAN_ID") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("started in %v", time.Since(began))
+	if time.Since(began) > time.Second {
+		t.Errorf("took %v to start, want under a second", time.Since(began))
+	}
+	for _, want := range []string{"Open       http://" + addr + "/", "@casey", "@alice", "@nina", "Premium", "WHOP_API_KEY="} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+	res, err := http.Get("http://" + addr + "/.well-known/jwks.json")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("jwks: %v %v", res, err)
+	}
+	res.Body.Close()
+	res, err = http.Get("http://" + relay + "/discover")
+	if err != nil || res.StatusCode != http.StatusBadGateway {
+		t.Errorf("relay with no app: %v %v", res, err)
+	}
+	if res != nil {
+		res.Body.Close()
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run returned %v after cancel", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop")
+	}
+}
