@@ -204,3 +204,12 @@ func TestLogsNeverCarryTheKey(t *testing.T) {
 		t.Errorf("the API key leaked: %s / %v", buf.String(), err)
 	}
 }
+
+func TestBackoffForManyAttempts(t *testing.T) {
+	c := New("k", WithRetry(1000, 300*time.Millisecond))
+	for _, attempt := range []int{0, 1, 5, 63, 64, 200} {
+		if d := c.backoffFor(attempt); d <= 0 || d > maxBackoff {
+			t.Errorf("backoffFor(%d) = %v", attempt, d)
+		}
+	}
+}

@@ -85,7 +85,7 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 			return err
 		}
 		if wait <= 0 || wait > maxServerWait {
-			wait = c.jitter(min(c.backoff<<attempt, maxBackoff))
+			wait = c.jitter(c.backoffFor(attempt))
 		}
 		if deadline, ok := ctx.Deadline(); ok && c.now().Add(wait).After(deadline) {
 			return err // the retry could not finish in time; report the real failure
@@ -97,6 +97,16 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 			return fmt.Errorf("%w (after: %w)", sleepErr, err)
 		}
 	}
+}
+
+// backoffFor doubles the base delay per attempt up to maxBackoff, without
+// letting the shift overflow for large retry counts.
+func (c *Client) backoffFor(attempt int) time.Duration {
+	d := c.backoff
+	for i := 0; i < attempt && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
 }
 
 // send performs one HTTP exchange and reads the whole body.
