@@ -1,0 +1,202 @@
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// record is the tab's listener: it must return fast, so it only appends.
+func (s *session) record(ev any) {
+	var m message
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		parts := make([]string, len(ev.Args))
+		for i, a := range ev.Args {
+			parts[i] = describe(a)
+		}
+		m = message{kind: string(ev.Type), text: strings.Join(parts, " ")}
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		text := d.Text
+		if d.Exception != nil && d.Exception.Description != "" {
+			text += " " + d.Exception.Description
+		}
+		m = message{kind: "exception", text: text}
+	case *log.EventEntryAdded:
+		m = message{kind: string(ev.Entry.Level), text: ev.Entry.Text + " " + ev.Entry.URL}
+	default:
+		return
+	}
+	s.mu.Lock()
+	s.msgs = append(s.msgs, m)
+	s.mu.Unlock()
+}
+
+// describe renders a console argument as DevTools would, roughly.
+func describe(a *runtime.RemoteObject) string {
+	if len(a.Value) > 0 {
+		var s string
+		if json.Unmarshal(a.Value, &s) == nil {
+			return s
+		}
+		return string(a.Value)
+	}
+	if a.UnserializableValue != "" {
+		return string(a.UnserializableValue)
+	}
+	return a.Description
+}
+
+// Console returns what the page (of ctx: a tab from New or a frame from
+// Frame) wrote to the console so far, one "kind: text" line each.
+func Console(ctx context.Context) []string {
+	s := sessionOf(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.msgs))
+	for i, m := range s.msgs {
+		out[i] = m.kind + ": " + m.text
+	}
+	return out
+}
+
+// ConsoleErrors returns only the errors and uncaught exceptions.
+func ConsoleErrors(ctx context.Context) []string {
+	s := sessionOf(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, m := range s.msgs {
+		if m.kind == "error" || m.kind == "exception" || m.kind == "assert" {
+			out = append(out, m.kind+": "+m.text)
+		}
+	}
+	return out
+}
+
+// WaitText waits until the first element matching the CSS selector
+// contains text, and returns its whole text. It fails the test, naming what
+// the element said instead, if that does not happen within timeout.
+func WaitText(t testing.TB, ctx context.Context, selector, text string, timeout time.Duration) string {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last string
+	for {
+		got, err := chromedp.Run(wctx, chromedp.Evaluate[string](fmt.Sprintf(
+			`(() => { const e = document.querySelector(%q); return e ? e.textContent : "<no element>"; })()`, selector)))
+		if err == nil {
+			last = got
+			if strings.Contains(got, text) {
+				return got
+			}
+		}
+		select {
+		case <-wctx.Done():
+			t.Fatalf("browsertest: %s never contained %q; it says %q (console errors: %v)",
+				selector, text, last, ConsoleErrors(ctx))
+			return ""
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Frame returns a context for the iframe whose URL starts with urlPrefix,
+// waiting for it to load. It reaches an iframe from another site (such as
+// the app the sandbox relays to localhost while the parent is on
+// 127.0.0.1), which Chrome runs as a target of its own.
+func Frame(t testing.TB, ctx context.Context, urlPrefix string, timeout time.Duration) context.Context {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatalf("browsertest: listing targets: %v", err)
+		}
+		for _, info := range infos {
+			if info.Type == "iframe" && strings.HasPrefix(info.URL, urlPrefix) {
+				s := &session{}
+				fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithListener(s.record))
+				t.Cleanup(cancel)
+				fctx = context.WithValue(fctx, sessionKey{}, s)
+				if err := chromedp.Do(fctx); err != nil {
+					t.Fatalf("browsertest: attaching to the frame %s: %v", info.URL, err)
+				}
+				return fctx
+			}
+		}
+		if time.Now().After(deadline) {
+			var urls []string
+			for _, info := range infos {
+				urls = append(urls, info.Type+" "+info.URL)
+			}
+			t.Fatalf("browsertest: no iframe at %s after %v; targets: %v", urlPrefix, timeout, urls)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// OutDir returns testdata/out at the repository root (the directory with
+// go.mod), creating it. The repository ignores it.
+func OutDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("browsertest: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+	out := filepath.Join(dir, "testdata", "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// Screenshot saves what the tab shows as testdata/out/<TestName>-<name>.png
+// (just <TestName>.png for an empty name) and returns the path.
+func Screenshot(t testing.TB, ctx context.Context, name string) string {
+	t.Helper()
+	p, err := save(t, ctx, name)
+	if err != nil {
+		t.Fatalf("browsertest: screenshot: %v", err)
+	}
+	t.Logf("browsertest: screenshot %s", p)
+	return p
+}
+
+func save(t testing.TB, ctx context.Context, name string) (string, error) {
+	file := unsafeName.ReplaceAllString(t.Name(), "_")
+	if name != "" {
+		file += "-" + unsafeName.ReplaceAllString(name, "_")
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(OutDir(t), file+".png")
+	return p, os.WriteFile(p, png, 0o644)
+}
