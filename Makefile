@@ -8,7 +8,7 @@ ESBUILD_FLAGS := --bundle --format=iife --target=es2020 --minify --log-level=war
 APP_BUNDLE := static/dist/whop-iframe.js
 HOST_BUNDLE := internal/whopsim/assets/dist/whop-host.js
 
-.PHONY: dev test test-faults bench assets generate check tidy clean
+.PHONY: dev test test-faults bench assets bundle generate check clean
 
 ## dev: run the app and the Whop sandbox locally, with a Postgres found or started under .data/
 dev: assets
@@ -19,16 +19,20 @@ test: assets
 	$(GO) test -race -count=1 ./...
 
 ## assets: install the pinned JS dependencies and bundle the iframe SDK (app and sandbox host)
-assets: $(APP_BUNDLE) $(HOST_BUNDLE)
+assets: node_modules/.package-lock.json
+	@$(MAKE) --no-print-directory bundle
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(APP_BUNDLE): node_modules/.package-lock.json static/js/whop-iframe.entry.js
+## bundle: only the esbuild step, for when node_modules is already in place (the Dockerfile)
+bundle: $(APP_BUNDLE) $(HOST_BUNDLE)
+
+$(APP_BUNDLE): static/js/whop-iframe.entry.js package-lock.json
 	$(ESBUILD) static/js/whop-iframe.entry.js $(ESBUILD_FLAGS) --outfile=$@
 
-$(HOST_BUNDLE): node_modules/.package-lock.json internal/whopsim/assets/host.entry.js
+$(HOST_BUNDLE): internal/whopsim/assets/host.entry.js package-lock.json
 	$(ESBUILD) internal/whopsim/assets/host.entry.js $(ESBUILD_FLAGS) --outfile=$@
 
 ## generate: regenerate templ views (generated files are committed)

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -24,5 +25,35 @@ func TestEnvironPrefersRealEnvironment(t *testing.T) {
 	}
 	if got := Environ(filepath.Join(t.TempDir(), "missing"))("CK_TEST_B"); got != "" {
 		t.Errorf("missing .env gave %q", got)
+	}
+}
+
+// TestEnvExampleListsEveryVariable keeps .env.example honest: every variable
+// Load reads is documented there, and nothing there is unknown to Load.
+func TestEnvExampleListsEveryVariable(t *testing.T) {
+	read := map[string]bool{}
+	Load(func(k string) string { read[k] = true; return "" })
+	b, err := os.ReadFile("../../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, _, _ := strings.Cut(line, "=")
+		listed[name] = true
+	}
+	for k := range read {
+		if !listed[k] {
+			t.Errorf("Load reads %s but .env.example does not list it", k)
+		}
+	}
+	for k := range listed {
+		if !read[k] {
+			t.Errorf(".env.example lists %s but Load never reads it", k)
+		}
 	}
 }

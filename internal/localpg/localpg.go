@@ -101,7 +101,12 @@ func Open(dir string, port int) (*Cluster, error) {
 	if _, err := os.Stat(filepath.Join(abs, "PG_VERSION")); err == nil {
 		return c, nil
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	// The parents must let the postgres user through; the data dir itself
+	// stays private, as initdb requires.
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(abs, 0o700); err != nil && !os.IsExist(err) {
 		return nil, err
 	}
 	if c.cred != nil {

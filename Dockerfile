@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Creditkit: a static Go binary with the schema and the browser assets
+# embedded, run as a non-root user. Needs only DATABASE_URL and the WHOP_*
+# variables at run time (see .env.example).
+
+# 1. The pinned iframe SDK from npm (there is no CDN build of it).
+FROM node:20-bookworm-slim AS js
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
+# 2. Bundle it with the Go-pinned esbuild, then build the server.
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+COPY --from=js /src/node_modules ./node_modules
+RUN make bundle
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/creditkit ./cmd/creditkit
+
+# 3. Nothing but the binary, as nonroot.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/creditkit /usr/local/bin/creditkit
+ENV PORT=3000
+EXPOSE 3000
+USER nonroot:nonroot
+ENTRYPOINT ["/usr/local/bin/creditkit"]
+CMD ["serve"]
