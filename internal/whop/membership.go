@@ -70,6 +70,7 @@ type wireMembership struct {
 	Company                 link       `json:"company"`
 	CompanyID               flexString `json:"company_id"`
 	AccountID               flexString `json:"account_id"`
+	PageID                  flexString `json:"page_id"` // v5's name for the company
 	Metadata                metadata   `json:"metadata"`
 	CancelAtPeriodEnd       optBool    `json:"cancel_at_period_end"`
 	CreatedAt               flexTime   `json:"created_at"`
@@ -86,7 +87,7 @@ func (w *wireMembership) normalize() *Membership {
 		UserID:                  firstNonEmpty(w.User.ID, string(w.UserID)),
 		PlanID:                  firstNonEmpty(w.Plan.ID, string(w.PlanID)),
 		ProductID:               firstNonEmpty(w.Product.ID, string(w.ProductID), w.AccessPass.ID),
-		CompanyID:               firstNonEmpty(w.Company.ID, string(w.CompanyID), string(w.AccountID)),
+		CompanyID:               firstNonEmpty(w.Company.ID, string(w.CompanyID), string(w.AccountID), string(w.PageID)),
 		Metadata:                w.Metadata,
 		CancelAtPeriodEnd:       w.CancelAtPeriodEnd.val,
 		CreatedAt:               time.Time(w.CreatedAt),

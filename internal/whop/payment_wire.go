@@ -41,8 +41,13 @@ type wirePayment struct {
 	AccountID    flexString `json:"account_id"` // company_id in newer API versions
 
 	CheckoutConfigurationID flexString `json:"checkout_configuration_id"`
-	CheckoutSession         link       `json:"checkout_session"`
+	CheckoutSession         link       `json:"checkout_session"`    // v2 memberships' name
+	CheckoutRequestID       flexString `json:"checkout_request_id"` // v2 payments' name
+	CheckoutID              flexString `json:"checkout_id"`         // v5's name
 	Metadata                metadata   `json:"metadata"`
+	// MembershipMetadata is all v2 carries: the checkout's metadata as
+	// copied onto the membership, which is the same map.
+	MembershipMetadata metadata `json:"membership_metadata"`
 
 	CreatedAt  flexTime `json:"created_at"`
 	UpdatedAt  flexTime `json:"updated_at"`
@@ -93,8 +98,9 @@ func (w *wirePayment) normalize(api PaymentsAPI) (*Payment, error) {
 		ProductID:        firstNonEmpty(w.Product.ID, string(w.ProductID), w.AccessPass.ID),
 		CompanyID:        firstNonEmpty(w.Company.ID, string(w.CompanyID), string(w.AccountID)),
 
-		CheckoutConfigurationID: firstNonEmpty(string(w.CheckoutConfigurationID), w.CheckoutSession.ID),
-		Metadata:                w.Metadata,
+		CheckoutConfigurationID: firstNonEmpty(string(w.CheckoutConfigurationID), w.CheckoutSession.ID,
+			string(w.CheckoutRequestID), string(w.CheckoutID)),
+		Metadata: w.Metadata,
 
 		CreatedAt:  time.Time(w.CreatedAt),
 		UpdatedAt:  time.Time(w.UpdatedAt),
@@ -107,6 +113,9 @@ func (w *wirePayment) normalize(api PaymentsAPI) (*Payment, error) {
 		CardLast4:         firstNonEmpty(string(w.CardLast4), string(w.Last4), string(w.CardLast4Legacy)),
 		PaymentMethodType: string(w.PaymentMethodType),
 		FailureMessage:    string(w.FailureMessage),
+	}
+	if p.Metadata == nil {
+		p.Metadata = w.MembershipMetadata
 	}
 	// "final_amount" is what v2 and v5 call the charged amount; where both
 	// it and "total" appear, it is the one that matches v1's "total".

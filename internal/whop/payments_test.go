@@ -178,3 +178,28 @@ func TestRefundPayment(t *testing.T) {
 		t.Errorf("zero partial refund: err = %v", err)
 	}
 }
+
+func TestPaymentFieldAliases(t *testing.T) {
+	tests := []struct {
+		json     string
+		checkout string
+		meta     string
+	}{
+		{`{"checkout_configuration_id":"ch_1","metadata":{"k":"v"}}`, "ch_1", "v"},
+		{`{"checkout_request_id":"ch_2","membership_metadata":{"k":"m"}}`, "ch_2", "m"},
+		{`{"checkout_id":"ch_3","metadata":{"k":"p"},"membership_metadata":{"k":"m"}}`, "ch_3", "p"},
+	}
+	for _, tt := range tests {
+		p, err := decodePayment([]byte(tt.json), PaymentsV2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.CheckoutConfigurationID != tt.checkout || p.Metadata["k"] != tt.meta {
+			t.Errorf("%s: checkout %q metadata %v", tt.json, p.CheckoutConfigurationID, p.Metadata)
+		}
+	}
+	m, err := decodeMembership([]byte(`{"id":"mem_1","page_id":"biz_1","valid":true,"status":"expired"}`))
+	if err != nil || m.CompanyID != "biz_1" || !m.Valid {
+		t.Errorf("legacy membership = %+v, %v", m, err)
+	}
+}
