@@ -6,6 +6,8 @@
 // migrated to the embedded schema and named after its checksum; every test then
 // gets a clone made with CREATE DATABASE … TEMPLATE, which takes tens of
 // milliseconds instead of a full migration, and drops it when the test ends.
+// Templates are named ck_tpl_<checksum>; stale ones are harmless and may be
+// dropped by hand.
 package pgtest
 
 import (
@@ -119,18 +121,8 @@ func ensureTemplate(ctx context.Context, t testing.TB, admin *pgx.Conn) string {
 	if exists {
 		return name
 	}
-	// Templates of older migration sets are stale caches; clear them.
-	rows, err := admin.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'ck\\_tpl\\_%'")
-	if err != nil {
-		t.Fatalf("pgtest: list templates: %v", err)
-	}
-	old, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatalf("pgtest: list templates: %v", err)
-	}
-	for _, o := range old {
-		admin.Exec(ctx, "DROP DATABASE IF EXISTS "+o+" WITH (FORCE)")
-	}
+	// Templates of other migration sets stay: another checkout (a branch in
+	// a worktree) may be cloning one right now. They are small caches.
 	building := name + "_b"
 	admin.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)")
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+building); err != nil {
