@@ -48,7 +48,7 @@ func TestControlAPI(t *testing.T) {
 	// The modal's two calls.
 	co, plan := b.inlineCheckout("4.99", map[string]any{"purchase_id": "pur_c"})
 	fields(t, ctl("GET", "/_sim/checkout?id="+co+"&plan_id="+plan, nil, 200), map[string]string{
-		"title": "One-time purchase", "company": "Creditkit Labs", "charge": "4.99", "plan.currency": "usd",
+		"title": "Creditkit purchase", "company": "Creditkit Labs", "charge": "4.99", "plan.currency": "usd",
 		"user.id": bob, "user.username": "bob", "metadata.purchase_id": "pur_c"})
 	ctl("GET", "/_sim/checkout?id="+co+"&plan_id="+b.Seed.PremiumPlanID, nil, 400)
 	paid := ctl("POST", "/_sim/checkout", map[string]any{"id": co, "plan_id": plan, "outcome": "pay"}, 200)

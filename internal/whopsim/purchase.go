@@ -146,7 +146,7 @@ func (s *Sim) checkoutDetails(req Purchase) (obj, error) {
 			title = pr.Title
 		}
 		if title == "" {
-			title = "One-time purchase"
+			title = st.App.Name + " purchase" // an inline plan with no title, as apps' charges are
 		}
 		user := st.Users[st.SelectedUser]
 		if req.UserID != "" {

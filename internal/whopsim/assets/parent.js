@@ -143,9 +143,9 @@
     document.querySelectorAll(".modal button").forEach((b) => { b.disabled = true; });
     try {
       const res = await api("POST", "/_sim/checkout", body);
-      lastPayment = res.receiptId;
-      $("#whopsim-last-payment").textContent = lastPayment;
       if (outcome === "pay") {
+        lastPayment = res.receiptId; // what the refund and dispute buttons act on
+        $("#whopsim-last-payment").textContent = lastPayment;
         toast(`Payment succeeded · ${res.receiptId}`);
         finish({ status: "ok", data: { sessionId: res.sessionId, receiptId: res.receiptId } });
       } else {
