@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/billing"
@@ -45,7 +46,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("migrations applied", slog.Uint64("version", uint64(migrations.Latest())), slog.Duration("took", time.Since(start)))
 	}
 
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	poolCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") {
+		// pgx's default (4 on a small machine) is too few: queue workers hold
+		// a connection while their job runs, and requests need their own.
+		poolCfg.MaxConns = 20
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
