@@ -1,7 +1,6 @@
 package whopsim
 
 import (
-	"context"
 	"encoding/json"
 	"slices"
 )
@@ -52,13 +51,6 @@ func (s *Sim) Events() []Event {
 		out[i] = *ev
 	}
 	return out
-}
-
-// Deliveries returns every delivery attempt so far, oldest first.
-func (s *Sim) Deliveries() []Attempt {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.st.Attempts)
 }
 
 // SetWebhook points deliveries at url, signed per scheme; an empty url
@@ -127,47 +119,6 @@ func (s *Sim) Deliver(eventIDs []string, shuffle bool) error {
 // ReleaseHeld delivers the events held by Faults.HoldNext now, shuffled or
 // in order, and returns how many there were.
 func (s *Sim) ReleaseHeld(shuffle bool) int { return s.send.releaseHeld(shuffle) }
-
-// WaitIdle blocks until no delivery attempt is queued or running. Retries
-// scheduled for later do not count: with a ManualClock, Advance past them
-// first. It returns ctx's error if ctx ends first.
-func (s *Sim) WaitIdle(ctx context.Context) error {
-	return s.send.wait(ctx, func() bool {
-		s.send.mu.Lock()
-		defer s.send.mu.Unlock()
-		return s.send.busy == 0
-	})
-}
-
-// AwaitAttempts blocks until at least n delivery attempts have been made,
-// then returns them all.
-func (s *Sim) AwaitAttempts(ctx context.Context, n int) ([]Attempt, error) {
-	err := s.send.wait(ctx, func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return len(s.st.Attempts) >= n
-	})
-	return s.Deliveries(), err
-}
-
-// wait re-checks cond after every change until it holds. It takes the
-// change channel before checking, so a change in between is not missed, and
-// checks without holding d.mu, since cond may take the Sim's lock.
-func (d *sender) wait(ctx context.Context, cond func() bool) error {
-	for {
-		d.mu.Lock()
-		ch := d.changed
-		d.mu.Unlock()
-		if cond() {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
 
 // nextSeq returns the next number of the state's sequence, used to order
 // records created in the same instant and to number deliveries.

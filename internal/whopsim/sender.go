@@ -13,34 +13,6 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
-// Attempt is one webhook delivery attempt, as the control API lists them.
-type Attempt struct {
-	// Delivery groups the attempts of one delivery (the first send and its
-	// retries); a redelivery of the same event starts a new one.
-	Delivery  int64      `json:"delivery"`
-	EventID   string     `json:"event_id"`
-	Type      string     `json:"type"`
-	Attempt   int        `json:"attempt"`
-	At        time.Time  `json:"at"`
-	Status    int        `json:"status"`
-	Error     string     `json:"error,omitempty"`
-	Outcome   string     `json:"outcome"` // delivered | retrying | gave_up | dropped | no_endpoint
-	NextAt    *time.Time `json:"next_attempt_at,omitempty"`
-	Scheme    Scheme     `json:"scheme"`
-	URL       string     `json:"url"`
-	Faults    []string   `json:"faults,omitempty"`
-	ElapsedMS int64      `json:"elapsed_ms"`
-}
-
-// Attempt outcomes.
-const (
-	OutcomeDelivered  = "delivered"
-	OutcomeRetrying   = "retrying"
-	OutcomeGaveUp     = "gave_up"
-	OutcomeDropped    = "dropped"
-	OutcomeNoEndpoint = "no_endpoint"
-)
-
 // maxAttemptsKept bounds the delivery log so a long dev session's state
 // file stays small.
 const maxAttemptsKept = 2000
