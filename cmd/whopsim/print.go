@@ -56,6 +56,7 @@ func printBanner(w io.Writer, sim *whopsim.Sim, c config) {
 // indent prefixes each write (one line at a time here) with two spaces.
 type indent struct{ w io.Writer }
 
+// Write writes p after the indent.
 func (i indent) Write(p []byte) (int, error) {
 	if _, err := i.w.Write([]byte("  ")); err != nil {
 		return 0, err

@@ -3,8 +3,8 @@
 // browser, the way stripe-mock and the Stripe CLI do for Stripe.
 //
 // A [Sim] holds seeded state (an app, two companies with an experience each,
-// an admin, members, the premium product and plan, ledger accounts) and
-// serves two handlers:
+// an admin, members, the premium product and plan, ledger accounts; see
+// [Seed]) and serves two handlers:
 //
 //   - [Sim.Handler]: the parent page with the host side of the iframe
 //     protocol, the REST API (v1, plus v2 and v5 payment retrieval), the JWKS
@@ -20,4 +20,38 @@
 //
 // The JSON it writes is built here from the protocol notes, not shared with
 // the app's client, so that client tests against the sandbox check something.
+//
+// # Tests
+//
+// Package whopsimtest starts a Sim on httptest servers (parent on
+// 127.0.0.1, relay on localhost, so they are different sites). The iframe
+// SDK trusts only http://localhost:8003 as a parent by default, so an app
+// page under test must pass overrideParentOrigins with Env.URL. Tests drive
+// the Sim with its methods ([Sim.Pay], [Sim.Refund], [Sim.UpdateFaults], …)
+// and wait with [Sim.WaitIdle] or [Sim.AwaitAttempts]; with a [ManualClock],
+// Advance moves retries along.
+//
+// # Control API
+//
+// JSON in and out, for the parent page's buttons and for scripts:
+//
+//	GET    /_sim/seed                          seeded ids and keys
+//	GET    /_sim/state                         everything, as saved
+//	POST   /_sim/reset                         back to the seed
+//	GET    /_sim/user, POST {user_id}          the signed-in user
+//	POST   /_sim/token {user_id?, fault?}      mint a user token
+//	GET    /_sim/faults, POST {…}, DELETE      fault switches (see Faults)
+//	GET    /_sim/webhook, POST {url, scheme}   where deliveries go
+//	GET    /_sim/events                        every event, oldest first
+//	GET    /_sim/deliveries?event_id=          every attempt, with status
+//	POST   /_sim/events/{id}/redeliver {times} deliver again
+//	POST   /_sim/events/deliver {event_ids, shuffle}
+//	POST   /_sim/webhooks/release {shuffle}    let go of held events
+//	POST   /_sim/payments/{id}/refund {amount? | percent?}
+//	POST   /_sim/payments/{id}/dispute {reason?}
+//	POST   /_sim/disputes/{id} {status}
+//	POST   /_sim/memberships/{id}/deactivate
+//	GET    /_sim/checkout?id=&plan_id=         what the modal shows
+//	POST   /_sim/checkout {id, plan_id, user_id?, outcome: pay|decline}
+//	GET    /_sim/messages, POST                the iframe message log
 package whopsim

@@ -18,6 +18,7 @@ type APIError struct {
 	Message string
 }
 
+// Error says what went wrong, with Whop's code.
 func (e *APIError) Error() string { return fmt.Sprintf("whopsim: %s: %s", e.Code, e.Message) }
 
 // Is makes every 404 match ErrNotFound.
