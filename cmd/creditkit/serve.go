@@ -16,6 +16,7 @@ import (
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/config"
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/queue"
 	"github.com/creditkit/creditkit/internal/server"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/migrations"
@@ -90,6 +91,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Currency:  cfg.Currency,
 	}, billing.WithLogger(log))
 
+	jobs := queue.New(pool, queue.WithWorkers(cfg.Workers), queue.WithLogger(log), queue.WithGrace(cfg.ShutdownTimeout))
+	bill.RegisterJobs(jobs, cfg.ReconcileInterval)
+
 	handler := server.New(server.Deps{
 		Logger: log,
 		Settings: server.Settings{
@@ -97,12 +101,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Development:    cfg.Env == config.Development,
 			SandboxOrigins: cfg.SandboxOrigins,
 		},
-		Ready:    store,
-		Tokens:   tokens,
-		Billing:  bill,
-		Webhooks: whop.NewWebhookVerifier(cfg.Whop.WebhookSecret),
-		Pool:     pool,
-		Registry: prometheus.NewRegistry(),
+		Ready:      store,
+		Tokens:     tokens,
+		Billing:    bill,
+		Webhooks:   whop.NewWebhookVerifier(cfg.Whop.WebhookSecret),
+		Pool:       pool,
+		Registry:   prometheus.NewRegistry(),
+		Reconciler: store,
+		Jobs:       jobs,
+		TokenStats: tokens,
 	})
 
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
@@ -117,9 +124,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Background jobs stop with the server: running ones get the shutdown
+	// grace to finish, or are handed back for another replica.
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		jobs.Run(ctx)
+	}()
 	fmt.Fprintf(stdout, "creditkit listening on http://localhost:%d\n", cfg.Port)
-	log.Info("serving", slog.Int("port", cfg.Port), slog.String("env", string(cfg.Env)))
-	return serveUntilDone(ctx, srv, ln, cfg.ShutdownTimeout, log)
+	log.Info("serving", slog.Int("port", cfg.Port), slog.String("env", string(cfg.Env)), slog.Int("workers", cfg.Workers))
+	err = serveUntilDone(ctx, srv, ln, cfg.ShutdownTimeout, log)
+	<-jobsDone
+	return err
 }
 
 // serveUntilDone serves until ctx ends, then lets in-flight requests finish

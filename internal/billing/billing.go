@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"iter"
 	"log/slog"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 type Whop interface {
 	CreateCheckoutConfiguration(ctx context.Context, p whop.CheckoutConfigurationParams) (*whop.CheckoutConfiguration, error)
 	GetPayment(ctx context.Context, id string) (*whop.Payment, error)
+	ListPayments(ctx context.Context, p whop.ListPaymentsParams) iter.Seq2[*whop.Payment, error]
 	GetExperience(ctx context.Context, id string) (*whop.Experience, error)
 	CheckAccess(ctx context.Context, userID, resourceID string) (whop.Access, error)
 }

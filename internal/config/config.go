@@ -53,6 +53,10 @@ type Config struct {
 	SandboxOrigins []string
 	// ShutdownTimeout bounds how long in-flight requests get on SIGTERM.
 	ShutdownTimeout time.Duration
+	// ReconcileInterval is how often the reconciler lists Whop's payments.
+	ReconcileInterval time.Duration
+	// Workers is how many background jobs this replica runs at once.
+	Workers int
 }
 
 // Whop holds the app's credentials and endpoints.
@@ -138,6 +142,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		RevenueShareBasisPoints: l.percent("REVENUE_SHARE_PERCENT"),
 		SandboxOrigins:          l.origins("SANDBOX_ORIGINS"),
 		ShutdownTimeout:         l.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+		ReconcileInterval:       l.duration("RECONCILE_INTERVAL", time.Minute),
+		Workers:                 int(l.nonNegative("WORKERS", 4)),
 	}
 	if cfg.Env != Development && cfg.Env != Production {
 		l.bad("APP_ENV", "expected development or production, got %q", cfg.Env)

@@ -46,8 +46,10 @@ func TestLoadDefaults(t *testing.T) {
 			{ID: "starter", Credits: 100, Price: 499},
 			{ID: "pro", Credits: 600, Price: 2499},
 		},
-		Currency:        money.Currency("usd"),
-		ShutdownTimeout: 25 * time.Second,
+		Currency:          money.Currency("usd"),
+		ShutdownTimeout:   25 * time.Second,
+		ReconcileInterval: time.Minute,
+		Workers:           4,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("Load defaults:\n got %+v\nwant %+v", cfg, want)
@@ -73,6 +75,8 @@ func TestLoadEverySetting(t *testing.T) {
 	e["REVENUE_SHARE_PERCENT"] = "12.5"
 	e["SANDBOX_ORIGINS"] = "http://localhost:8003, http://localhost:8004/"
 	e["SHUTDOWN_TIMEOUT"] = "5s"
+	e["RECONCILE_INTERVAL"] = "30s"
+	e["WORKERS"] = "0"
 	cfg, err := Load(env(e))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -93,6 +97,8 @@ func TestLoadEverySetting(t *testing.T) {
 		{"RevenueShareBasisPoints", cfg.RevenueShareBasisPoints, int64(1250)},
 		{"SandboxOrigins", cfg.SandboxOrigins, []string{"http://localhost:8003", "http://localhost:8004"}},
 		{"ShutdownTimeout", cfg.ShutdownTimeout, 5 * time.Second},
+		{"ReconcileInterval", cfg.ReconcileInterval, 30 * time.Second},
+		{"Workers", cfg.Workers, 0},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -141,6 +147,8 @@ func TestLoadProblems(t *testing.T) {
 		{"env unknown", map[string]string{"APP_ENV": "staging"}, []string{`APP_ENV: expected development or production, got "staging"`}},
 		{"sandbox origin with path", map[string]string{"SANDBOX_ORIGINS": "http://localhost:8003/app"}, []string{"SANDBOX_ORIGINS: expected comma-separated origins"}},
 		{"shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, []string{"SHUTDOWN_TIMEOUT: expected a positive duration"}},
+		{"reconcile interval", map[string]string{"RECONCILE_INTERVAL": "-1m"}, []string{"RECONCILE_INTERVAL: expected a positive duration"}},
+		{"workers", map[string]string{"WORKERS": "many"}, []string{"WORKERS: expected a whole number of 0 or more"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

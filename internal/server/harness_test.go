@@ -17,6 +17,7 @@ import (
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
 	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/queue"
 	"github.com/creditkit/creditkit/internal/server"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
@@ -77,13 +78,16 @@ func setup(t *testing.T, opts ...appOption) *app {
 		Currency:  money.Currency("usd"),
 	}, billing.WithLogger(log))
 	var h http.Handler = server.New(server.Deps{
-		Logger:   log,
-		Settings: server.Settings{AppID: env.Seed.App.ID, Development: true, SandboxOrigins: []string{env.URL, env.RelayURL}},
-		Ready:    store,
-		Tokens:   tokens,
-		Billing:  bill,
-		Webhooks: whop.NewWebhookVerifier(env.Seed.App.WebhookSecret),
-		Pool:     db.Pool,
+		Logger:     log,
+		Settings:   server.Settings{AppID: env.Seed.App.ID, Development: true, SandboxOrigins: []string{env.URL, env.RelayURL}},
+		Ready:      store,
+		Tokens:     tokens,
+		Billing:    bill,
+		Webhooks:   whop.NewWebhookVerifier(env.Seed.App.WebhookSecret),
+		Pool:       db.Pool,
+		Reconciler: store,
+		Jobs:       queue.New(db.Pool),
+		TokenStats: tokens,
 	})
 	handler.Store(&h)
 

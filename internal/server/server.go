@@ -70,6 +70,10 @@ type Deps struct {
 	Pool *pgxpool.Pool
 	// Registry receives the server's metrics; a fresh one when nil.
 	Registry *prometheus.Registry
+	// Reconciler, Jobs and TokenStats, when set, are exported on /metrics.
+	Reconciler ReconcilerStats
+	Jobs       JobStats
+	TokenStats TokenStats
 }
 
 // Server holds the wired handler and what its handlers share.
@@ -108,6 +112,9 @@ func New(d Deps) *Server {
 		registry:     d.Registry,
 		metrics:      newMetrics(d.Registry, d.Pool),
 		assetVersion: hashFS(static.FS),
+	}
+	if d.Reconciler != nil || d.Jobs != nil || d.TokenStats != nil {
+		d.Registry.MustRegister(appCollector{reconciler: d.Reconciler, jobs: d.Jobs, tokens: d.TokenStats})
 	}
 	s.handler = s.routes()
 	return s

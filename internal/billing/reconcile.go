@@ -1,0 +1,95 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// Whop retries a webhook three times over about 70 seconds. The reconciler
+// is what makes a longer outage (a deploy, a crash, a database restart)
+// lose nothing: it lists the company's paid payments that changed since the
+// last successful run, minus an overlap for clock skew and late writes, and
+// passes each through FulfilPayment, which credits what was missed and
+// applies refunds nothing else saw — and does nothing for the rest.
+const (
+	// ReconcileOverlap re-reads this much of the previous window.
+	ReconcileOverlap = 10 * time.Minute
+	// ReconcileFirstLookback is how far back the very first run looks.
+	ReconcileFirstLookback = 72 * time.Hour
+)
+
+// ReconcileSummary is what one run saw and repaired.
+type ReconcileSummary = ledger.ReconcilerRun
+
+// Reconcile runs one pass. A failed pass is recorded and does not move the
+// checkpoint, so the next pass covers its window again.
+func (s *Service) Reconcile(ctx context.Context) (ReconcileSummary, error) {
+	now := s.now()
+	from, err := s.store.ReconcileFrom(ctx)
+	if err != nil {
+		return ReconcileSummary{}, err
+	}
+	if from.IsZero() {
+		from = now.Add(-ReconcileFirstLookback)
+	} else {
+		from = from.Add(-ReconcileOverlap)
+	}
+	run := ReconcileSummary{WindowStart: from, WindowEnd: now}
+	if run.ID, err = s.store.StartReconcilerRun(ctx, from, now); err != nil {
+		return run, err
+	}
+	runErr := s.reconcileWindow(ctx, &run)
+	if runErr != nil {
+		run.Error = runErr.Error()
+	}
+	// Record the outcome even when ctx is ending (shutdown): a short,
+	// separate deadline keeps the run from looking like it died.
+	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.FinishReconcilerRun(finishCtx, run); err != nil {
+		return run, err
+	}
+	if run.Credited > 0 || run.Refunded > 0 {
+		s.log.WarnContext(ctx, "reconciler repaired payments the webhooks missed",
+			"credited", run.Credited, "refunded", run.Refunded, "seen", run.PaymentsSeen)
+	}
+	return run, runErr
+}
+
+func (s *Service) reconcileWindow(ctx context.Context, run *ReconcileSummary) error {
+	payments := s.whop.ListPayments(ctx, whop.ListPaymentsParams{
+		CompanyID:    s.cfg.CompanyID,
+		Statuses:     []whop.PaymentStatus{whop.PaymentPaid},
+		UpdatedAfter: run.WindowStart,
+		Order:        "updated_at",
+		Direction:    "asc",
+		PageSize:     100,
+	})
+	for p, err := range payments {
+		if err != nil {
+			return fmt.Errorf("billing: reconcile: list payments: %w", err)
+		}
+		run.PaymentsSeen++
+		if p.Metadata[MetaPurchaseID] == "" {
+			continue // not a credit purchase (premium, or another product)
+		}
+		out, err := s.FulfilPayment(ctx, p, FromReconcile, nil)
+		if err != nil {
+			return fmt.Errorf("billing: reconcile %s: %w", p.ID, err)
+		}
+		if out.Credited > 0 {
+			run.Credited++
+		}
+		if out.TakenBack > 0 {
+			run.Refunded++
+		}
+		if out.Rejected != "" {
+			run.Rejected++
+		}
+	}
+	return nil
+}

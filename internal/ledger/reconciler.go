@@ -1,0 +1,108 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ReconcilerRun is one pass of the reconciler over a window of payments.
+type ReconcilerRun struct {
+	ID           int64
+	StartedAt    time.Time
+	FinishedAt   time.Time // zero while running, or if the run died
+	WindowStart  time.Time
+	WindowEnd    time.Time
+	PaymentsSeen int
+	Credited     int // purchases it fulfilled that nothing else had
+	Refunded     int // refunds it applied that nothing else had
+	Rejected     int
+	Error        string
+}
+
+// ReconcileFrom is where the next window starts: the end of the newest
+// successful run, or the zero time when none has succeeded.
+func (s *Store) ReconcileFrom(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	err := s.pool.QueryRow(ctx, `SELECT window_end FROM reconciler_runs
+		WHERE finished_at IS NOT NULL AND error = '' ORDER BY window_end DESC LIMIT 1`).Scan(&t)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("ledger: reconcile checkpoint: %w", err)
+	}
+	return t, nil
+}
+
+// StartReconcilerRun records that a run began over [from, to].
+func (s *Store) StartReconcilerRun(ctx context.Context, from, to time.Time) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO reconciler_runs (window_start, window_end) VALUES ($1, $2) RETURNING id`,
+		from, to).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: start reconciler run: %w", err)
+	}
+	return id, nil
+}
+
+// FinishReconcilerRun records a run's counts and outcome; a run with an
+// error does not move the checkpoint.
+func (s *Store) FinishReconcilerRun(ctx context.Context, r ReconcilerRun) error {
+	_, err := s.pool.Exec(ctx, `UPDATE reconciler_runs SET finished_at = now(), payments_seen = $2, credited = $3,
+		refunded = $4, rejected = $5, error = $6 WHERE id = $1`,
+		r.ID, r.PaymentsSeen, r.Credited, r.Refunded, r.Rejected, r.Error)
+	if err != nil {
+		return fmt.Errorf("ledger: finish reconciler run: %w", err)
+	}
+	return nil
+}
+
+// ReconcilerRuns returns the newest runs first.
+func (s *Store) ReconcilerRuns(ctx context.Context, limit int) ([]ReconcilerRun, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, started_at, COALESCE(finished_at, 'epoch'), window_start, window_end,
+		payments_seen, credited, refunded, rejected, error FROM reconciler_runs ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: reconciler runs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReconcilerRun, error) {
+		var run ReconcilerRun
+		err := r.Scan(&run.ID, &run.StartedAt, &run.FinishedAt, &run.WindowStart, &run.WindowEnd,
+			&run.PaymentsSeen, &run.Credited, &run.Refunded, &run.Rejected, &run.Error)
+		if run.FinishedAt.Equal(time.Unix(0, 0)) {
+			run.FinishedAt = time.Time{}
+		}
+		return run, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: reconciler runs: %w", err)
+	}
+	return out, nil
+}
+
+// ReconcilerTotals sums every finished run, for metrics shared by replicas.
+type ReconcilerTotals struct {
+	Runs, Failed                               int64
+	PaymentsSeen, Credited, Refunded, Rejected int64
+	LastSuccess                                time.Time
+}
+
+// ReconcilerTotals reads the totals over all runs.
+func (s *Store) ReconcilerTotals(ctx context.Context) (ReconcilerTotals, error) {
+	var t ReconcilerTotals
+	err := s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE error <> ''),
+		COALESCE(sum(payments_seen), 0), COALESCE(sum(credited), 0), COALESCE(sum(refunded), 0), COALESCE(sum(rejected), 0),
+		COALESCE(max(finished_at) FILTER (WHERE error = ''), 'epoch')
+		FROM reconciler_runs WHERE finished_at IS NOT NULL`).
+		Scan(&t.Runs, &t.Failed, &t.PaymentsSeen, &t.Credited, &t.Refunded, &t.Rejected, &t.LastSuccess)
+	if err != nil {
+		return t, fmt.Errorf("ledger: reconciler totals: %w", err)
+	}
+	if t.LastSuccess.Equal(time.Unix(0, 0)) {
+		t.LastSuccess = time.Time{}
+	}
+	return t, nil
+}

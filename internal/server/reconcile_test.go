@@ -1,0 +1,159 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/queue"
+	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/creditkit/creditkit/internal/whopsim"
+)
+
+// TestReconcilerRepairsWhatWebhooksMissed: the success webhook of one
+// purchase and the refund webhooks of another are lost; the reconciler finds
+// both from Whop's payments list, and a second run changes nothing.
+func TestReconcilerRepairsWhatWebhooksMissed(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+
+	// Fulfilled normally: the reconciler must leave it alone.
+	ch, plan, done := a.charge(user, "starter")
+	a.pay(ch, plan, user)
+	a.settle()
+
+	// Its webhook never arrives.
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
+	ch, plan, lost := a.charge(user, "pro")
+	a.pay(ch, plan, user)
+	a.settle()
+	if b := a.balance(user); b != 100 {
+		t.Fatalf("balance before reconciling = %d, want 100 (the pro webhook was dropped)", b)
+	}
+
+	run, err := a.billing.Reconcile(a.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.PaymentsSeen != 2 || run.Credited != 1 || run.Refunded != 0 || run.Rejected != 0 || run.Error != "" || run.ID == 0 {
+		t.Fatalf("first run = %+v, want 2 seen, 1 credited", run)
+	}
+	if b := a.balance(user); b != 700 {
+		t.Fatalf("balance after reconciling = %d, want 700", b)
+	}
+	p, _ := a.store.Purchase(a.ctx, lost)
+	if p.Status != "paid" {
+		t.Fatalf("lost purchase = %+v", p)
+	}
+	rej, _ := a.store.Purchase(a.ctx, done)
+	if rej.Status != "paid" {
+		t.Fatalf("fulfilled purchase = %+v", rej)
+	}
+
+	// Both refund deliveries of a full refund are lost too.
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 2 })
+	if err := a.sim.Refund(p.PaymentID, 0); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if b := a.balance(user); b != 700 {
+		t.Fatalf("balance = %d before the refund is reconciled", b)
+	}
+	run, err = a.billing.Reconcile(a.ctx)
+	if err != nil || run.Credited != 0 || run.Refunded != 1 {
+		t.Fatalf("second run = %+v, %v; want the refund applied", run, err)
+	}
+	if b := a.balance(user); b != 100 {
+		t.Fatalf("balance after the reconciled refund = %d, want 100", b)
+	}
+
+	run, err = a.billing.Reconcile(a.ctx)
+	if err != nil || run.Credited != 0 || run.Refunded != 0 {
+		t.Fatalf("third run = %+v, %v; want nothing to repair", run, err)
+	}
+	if n := a.count(`SELECT count(*) FROM ledger_entries`); n != 3 {
+		t.Fatalf("ledger entries = %d, want 3 (two purchases, one refund)", n)
+	}
+	runs, _ := a.store.ReconcilerRuns(a.ctx, 10)
+	if len(runs) != 3 || runs[0].FinishedAt.IsZero() || !runs[1].WindowEnd.Before(runs[0].WindowEnd) ||
+		!runs[0].WindowStart.Before(runs[1].WindowEnd) {
+		t.Fatalf("runs = %+v: want three finished, each window starting before the previous one ended", runs)
+	}
+	tot, _ := a.store.ReconcilerTotals(a.ctx)
+	if tot.Runs != 3 || tot.Failed != 0 || tot.Credited != 1 || tot.Refunded != 1 || tot.LastSuccess.IsZero() {
+		t.Fatalf("totals = %+v", tot)
+	}
+}
+
+// TestReconcilerFailureKeepsTheCheckpoint: a run that cannot list payments
+// is recorded with its error, and the next run covers the same window.
+func TestReconcilerFailureKeepsTheCheckpoint(t *testing.T) {
+	a := setup(t)
+	first, err := a.billing.Reconcile(a.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate = 1; f.APIFailureStatus = 500 })
+	failed, err := a.billing.Reconcile(a.ctx)
+	if err == nil || failed.Error == "" {
+		t.Fatalf("run against a failing API = %+v, %v; want an error recorded", failed, err)
+	}
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate = 0 })
+	next, err := a.billing.Reconcile(a.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !next.WindowStart.Before(first.WindowEnd) {
+		t.Fatalf("after a failure the window starts at %v, want before the last success's end %v", next.WindowStart, first.WindowEnd)
+	}
+	tot, _ := a.store.ReconcilerTotals(a.ctx)
+	if tot.Runs != 3 || tot.Failed != 1 {
+		t.Fatalf("totals = %+v", tot)
+	}
+}
+
+// TestMetricsShowReconcilerJobsAndTokenCache reads /metrics after work that
+// moves each app-wide series.
+func TestMetricsShowReconcilerJobsAndTokenCache(t *testing.T) {
+	a := setup(t)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
+	user := a.member(0)
+	ch, plan, _ := a.charge(user, "starter")
+	a.pay(ch, plan, user)
+	a.settle()
+	if _, err := a.billing.Reconcile(a.ctx); err != nil {
+		t.Fatal(err)
+	}
+	queue.Enqueue(a.ctx, a.db.Pool, "reconcile", "reconcile:test", nil, time.Time{})
+	// The same token twice: the second is answered from the cache.
+	tok, _ := a.sim.Token(user)
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequest("GET", a.url+"/experiences/"+a.experience(), nil)
+		req.Header.Set(whop.HeaderUserToken, tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("page: %v %v", err, res)
+		}
+		res.Body.Close()
+	}
+	res, body := a.get("/metrics", "")
+	if res.StatusCode != 200 {
+		t.Fatalf("metrics %d", res.StatusCode)
+	}
+	for _, want := range []string{
+		`creditkit_reconciler_runs_total{result="ok"} 1`,
+		`creditkit_reconciler_repairs_total{kind="credited"} 1`,
+		`creditkit_reconciler_payments_seen_total 1`,
+		`creditkit_jobs{kind="reconcile",state="available"} 1`,
+		`creditkit_user_token_cache_hits_total `,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	st := a.tokens.Stats()
+	if st.CacheHits < 1 || st.Verifications < 1 {
+		t.Errorf("token stats = %+v: the repeated token should have hit the cache", st)
+	}
+}
