@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -45,6 +46,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		tok, err := s.tokens.Verify(r.Context(), raw)
+		if errors.Is(err, whop.ErrKeysUnavailable) {
+			// Whop's keys could not be fetched: our outage, not a bad token.
+			s.log.ErrorContext(r.Context(), "user token keys unavailable",
+				slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+			s.fail(w, r, errUnavailable)
+			return
+		}
 		if err != nil {
 			// The reason helps operators; the token itself never reaches a log.
 			s.log.InfoContext(r.Context(), "user token rejected",
