@@ -57,3 +57,16 @@ func TestFindChromiumHonoursTheVariable(t *testing.T) {
 		t.Errorf("FindChromium with a bad CHROMIUM_PATH: %v", err)
 	}
 }
+
+func TestNoBrowserSkips(t *testing.T) {
+	reached := false
+	t.Run("without a browser", func(t *testing.T) {
+		t.Setenv("CHROMIUM_PATH", "/nonexistent/chromium")
+		t.Setenv("REQUIRE_BROWSER", "")
+		browsertest.New(t)
+		reached = true
+	})
+	if reached {
+		t.Error("New returned without a browser instead of skipping")
+	}
+}
