@@ -48,38 +48,28 @@ type DB struct {
 // New creates a migrated database for t, dropped when t ends.
 func New(t testing.TB) *DB {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-
-	admin := connectAdmin(ctx, t)
-	defer admin.Close(context.Background())
-	tpl := ensureTemplate(ctx, t, admin)
-
-	name := "ck_t_" + randomHex(6)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+tpl); err != nil {
-		t.Fatalf("pgtest: create database %s: %v", name, err)
-	}
-	dbURL := withDatabase(t, AdminURL(), name)
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("pgtest: pool for %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		pool.Close()
-		drop(t, name)
-	})
-	return &DB{URL: dbURL, Name: name, Pool: pool}
+	return create(t, "ck_t_", true)
 }
 
 // NewEmpty creates a database with no schema at all, for migration tests.
 func NewEmpty(t testing.TB) *DB {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return create(t, "ck_e_", false)
+}
+
+func create(t testing.TB, prefix string, migrated bool) *DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	admin := connectAdmin(ctx, t)
 	defer admin.Close(context.Background())
-	name := "ck_e_" + randomHex(6)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+
+	name := prefix + randomHex(6)
+	sql := "CREATE DATABASE " + name
+	if migrated {
+		sql += " TEMPLATE " + ensureTemplate(ctx, t, admin)
+	}
+	if _, err := admin.Exec(ctx, sql); err != nil {
 		t.Fatalf("pgtest: create database %s: %v", name, err)
 	}
 	dbURL := withDatabase(t, AdminURL(), name)
