@@ -27,12 +27,13 @@ import (
 //go:embed *.sql
 var files embed.FS
 
-// Latest is the version of the newest embedded migration.
-func Latest() uint {
+// Versions lists the embedded migration versions, oldest first.
+func Versions() []uint {
 	entries, err := fs.ReadDir(files, ".")
 	if err != nil {
-		return 0
+		return nil
 	}
+	seen := map[uint]bool{}
 	var versions []uint
 	for _, e := range entries {
 		prefix, _, ok := strings.Cut(e.Name(), "_")
@@ -40,15 +41,22 @@ func Latest() uint {
 			continue
 		}
 		v, err := strconv.ParseUint(prefix, 10, 32)
-		if err == nil {
+		if err == nil && !seen[uint(v)] {
+			seen[uint(v)] = true
 			versions = append(versions, uint(v))
 		}
 	}
-	if len(versions) == 0 {
+	sort.Slice(versions, func(i, j int) bool { return versions[i] < versions[j] })
+	return versions
+}
+
+// Latest is the version of the newest embedded migration.
+func Latest() uint {
+	v := Versions()
+	if len(v) == 0 {
 		return 0
 	}
-	sort.Slice(versions, func(i, j int) bool { return versions[i] < versions[j] })
-	return versions[len(versions)-1]
+	return v[len(v)-1]
 }
 
 // Status is where a database stands against the embedded migrations.

@@ -49,11 +49,11 @@ func TestUpDownUp(t *testing.T) {
 	if again := tables(t, db); len(again) != len(tablesUp) {
 		t.Fatalf("tables after up/down/up = %v, want %v", again, tablesUp)
 	}
-	if latest > 1 {
+	if vs := migrations.Versions(); len(vs) > 1 {
 		if err := migrations.Down(ctx, db.URL, 1); err != nil {
 			t.Fatalf("down 1: %v", err)
 		}
-		assertStatus(t, db.URL, migrations.Status{Version: latest - 1, Latest: latest}, false)
+		assertStatus(t, db.URL, migrations.Status{Version: vs[len(vs)-2], Latest: latest}, false)
 	}
 }
 
