@@ -14,6 +14,13 @@ import (
 // caller may answer 2xx; a repeat delivery does nothing and returns nil.
 // An error means "answer 5xx": Whop will deliver again.
 func (s *Service) HandleEvent(ctx context.Context, ev *whop.Event) (string, error) {
+	// Whop delivers at least once; most repeats end here, after one read.
+	if seen, err := s.store.DeliverySeen(ctx, ev.ID); err != nil || seen {
+		if err != nil {
+			return "", err
+		}
+		return "duplicate", nil
+	}
 	d := &ledger.Delivery{ID: ev.ID, Type: ev.Type, Scheme: string(ev.Scheme), CompanyID: ev.CompanyID}
 	switch ev.Type {
 	case whop.EventPaymentSucceeded, whop.EventAppPaymentSucceeded:

@@ -35,6 +35,17 @@ func (s *Store) RecordDelivery(ctx context.Context, d Delivery, outcome string) 
 	return nil
 }
 
+// DeliverySeen reports whether a delivery id was already processed: one
+// indexed read that lets a repeat delivery be answered without decoding it
+// or opening a transaction. (The claim in withDelivery still decides races.)
+func (s *Store) DeliverySeen(ctx context.Context, id string) (bool, error) {
+	var seen bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1)`, id).Scan(&seen); err != nil {
+		return false, fmt.Errorf("ledger: delivery seen: %w", err)
+	}
+	return seen, nil
+}
+
 // RecentDeliveries returns the newest deliveries first.
 func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]DeliveryRecord, error) {
 	rows, err := s.pool.Query(ctx, `
