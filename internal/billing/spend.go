@@ -26,26 +26,10 @@ func (s *Service) Spend(ctx context.Context, r SpendRequest) (ledger.Spend, erro
 }
 
 // Wallet is what a member sees of their credits in an experience.
-type Wallet struct {
-	Balance  int64
-	Items    []ledger.Item
-	Receipts []ledger.Purchase
-}
+type Wallet = ledger.WalletView
 
 // Wallet reads a member's balance, the items on offer and their latest
 // purchases. Access is the caller's to check (the page middleware does).
 func (s *Service) Wallet(ctx context.Context, userID, experienceID string) (Wallet, error) {
-	bal, err := s.store.Balance(ctx, experienceID, userID)
-	if err != nil {
-		return Wallet{}, err
-	}
-	items, err := s.store.Items(ctx)
-	if err != nil {
-		return Wallet{}, err
-	}
-	receipts, err := s.store.RecentPurchases(ctx, experienceID, userID, 10)
-	if err != nil {
-		return Wallet{}, err
-	}
-	return Wallet{Balance: bal, Items: items, Receipts: receipts}, nil
+	return s.store.WalletView(ctx, experienceID, userID, 10)
 }

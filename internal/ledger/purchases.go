@@ -129,21 +129,6 @@ func (s *Store) PurchaseByPayment(ctx context.Context, paymentID string) (Purcha
 	return p, err
 }
 
-// RecentPurchases returns a member's purchases in an experience, newest first.
-func (s *Store) RecentPurchases(ctx context.Context, experienceID, userID string, limit int) ([]Purchase, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+purchaseColumns+` FROM purchases
-		WHERE experience_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3`,
-		experienceID, userID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: recent purchases: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Purchase, error) { return scanPurchase(r) })
-	if err != nil {
-		return nil, fmt.Errorf("ledger: recent purchases: %w", err)
-	}
-	return out, nil
-}
-
 // MarkPurchase moves an unpaid purchase to processing or failed (a paid one
 // never moves back), recording the delivery when there is one.
 func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, status PurchaseStatus, reason string, d *Delivery) (Purchase, error) {

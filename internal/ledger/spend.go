@@ -17,19 +17,6 @@ type Item struct {
 	Cost        int64
 }
 
-// Items returns the spendable items in display order.
-func (s *Store) Items(ctx context.Context) ([]Item, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, description, cost FROM spend_items ORDER BY position, id`)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: items: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Item])
-	if err != nil {
-		return nil, fmt.Errorf("ledger: items: %w", err)
-	}
-	return out, nil
-}
-
 // SpendRequest debits one item's cost from a member's wallet.
 type SpendRequest struct {
 	ExperienceID   string
@@ -132,4 +119,36 @@ func (s *Store) whyNoSpend(ctx context.Context, r SpendRequest) error {
 		return err
 	}
 	return &InsufficientCreditsError{Balance: bal, Cost: cost}
+}
+
+// WalletView is everything the member's page shows from the database.
+type WalletView struct {
+	Balance  int64
+	Items    []Item
+	Receipts []Purchase
+}
+
+// WalletView reads a member's balance, the items on offer and their newest
+// purchases in one round trip (a pgx batch): the experience page is the
+// app's most frequent request.
+func (s *Store) WalletView(ctx context.Context, experienceID, userID string, receipts int) (WalletView, error) {
+	var v WalletView
+	b := &pgx.Batch{}
+	b.Queue(`SELECT COALESCE((SELECT balance FROM wallets WHERE experience_id = $1 AND user_id = $2), 0)`,
+		experienceID, userID).QueryRow(func(row pgx.Row) error { return row.Scan(&v.Balance) })
+	b.Queue(`SELECT id, name, description, cost FROM spend_items ORDER BY position, id`).Query(func(rows pgx.Rows) error {
+		var err error
+		v.Items, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Item])
+		return err
+	})
+	b.Queue(`SELECT `+purchaseColumns+` FROM purchases WHERE experience_id = $1 AND user_id = $2
+		ORDER BY created_at DESC, id DESC LIMIT $3`, experienceID, userID, receipts).Query(func(rows pgx.Rows) error {
+		var err error
+		v.Receipts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Purchase, error) { return scanPurchase(r) })
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return WalletView{}, fmt.Errorf("ledger: wallet view: %w", err)
+	}
+	return v, nil
 }
