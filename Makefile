@@ -18,6 +18,12 @@ dev: assets
 test: assets
 	$(GO) test -race -count=1 ./...
 
+## bench: micro-benchmarks (-benchmem), then the end-to-end run against production mode:
+## prints the table and writes JSON and an SVG plot under bench/results/ (never part of make test)
+bench: assets
+	$(GO) test -run='^$$' -bench=. -benchmem ./internal/whop ./internal/money ./web/page
+	$(GO) run ./cmd/bench
+
 ## assets: install the pinned JS dependencies and bundle the iframe SDK (app and sandbox host)
 assets: node_modules/.package-lock.json
 	@$(MAKE) --no-print-directory bundle
