@@ -26,6 +26,7 @@ type Whop interface {
 	ListPayments(ctx context.Context, p whop.ListPaymentsParams) iter.Seq2[*whop.Payment, error]
 	GetExperience(ctx context.Context, id string) (*whop.Experience, error)
 	CheckAccess(ctx context.Context, userID, resourceID string) (whop.Access, error)
+	GetMembership(ctx context.Context, id string) (*whop.Membership, error)
 }
 
 // Package is a credit package on sale.
@@ -47,6 +48,8 @@ type Config struct {
 	// PaymentWait bounds how long confirm waits out the brief 404 Whop gives
 	// for a brand-new payment (default 8 s).
 	PaymentWait time.Duration
+	// Premium is the premium plan; without it premium is off.
+	Premium PremiumConfig
 }
 
 // Metadata keys Creditkit puts on checkout configurations; Whop copies
@@ -56,6 +59,9 @@ const (
 	MetaExperienceID = "experience_id"
 	MetaUserID       = "user_id"
 	MetaPackageID    = "package_id"
+	// MetaExperienceCompanyID names the company of the experience a premium
+	// checkout was made in, so its creator's dashboard can list the member.
+	MetaExperienceCompanyID = "experience_company_id"
 )
 
 // Errors the edge maps to responses.
@@ -76,6 +82,8 @@ type Service struct {
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration) error
 	access *accessCache
+	// premium is per replica; the memberships table tells it when to let go.
+	premium *premiumCache
 }
 
 // Option adjusts a Service; tests use them for clocks.
@@ -100,11 +108,15 @@ func New(w Whop, store *ledger.Store, cfg Config, opts ...Option) *Service {
 	if cfg.PaymentWait == 0 {
 		cfg.PaymentWait = 8 * time.Second
 	}
+	if cfg.Premium.TTL == 0 {
+		cfg.Premium.TTL = 30 * time.Second
+	}
 	s := &Service{whop: w, store: store, cfg: cfg, log: slog.New(slog.DiscardHandler), now: time.Now, sleep: sleepCtx}
 	for _, o := range opts {
 		o(s)
 	}
 	s.access = newAccessCache(w, cfg.AccessTTL, s.now)
+	s.premium = newPremiumCache(w, store, s.cfg.Premium, s.now)
 	return s
 }
 
