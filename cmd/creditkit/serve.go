@@ -89,6 +89,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		CompanyID: cfg.Whop.CompanyID,
 		Packages:  packages,
 		Currency:  cfg.Currency,
+		Premium: billing.PremiumConfig{
+			ProductID:      cfg.Premium.ProductID,
+			PlanID:         cfg.Premium.PlanID,
+			MonthlyCredits: cfg.Premium.MonthlyCredits,
+		},
 	}, billing.WithLogger(log))
 
 	jobs := queue.New(pool, queue.WithWorkers(cfg.Workers), queue.WithLogger(log), queue.WithGrace(cfg.ShutdownTimeout))

@@ -37,6 +37,51 @@ type app struct {
 	tokens  *whop.TokenVerifier
 	url     string // the app itself, not through the relay
 	ctx     context.Context
+	log     *slog.Logger
+}
+
+// premiumCredits is what the test app grants premium members each period.
+const premiumCredits = 50
+
+// instance builds the app on the test's database and sandbox, with its own
+// billing service and so its own caches, as one replica of several would
+// be. change, when set, adjusts the billing configuration first. A premium
+// answer is trusted for an hour here, so what keeps a lapsed member out in
+// these tests is the invalidation, not the expiry.
+func (a *app) instance(change func(*billing.Config)) (http.Handler, *billing.Service) {
+	cfg := billing.Config{
+		CompanyID: a.env.Seed.Owner.ID,
+		Packages:  []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}},
+		Currency:  money.Currency("usd"),
+		Premium: billing.PremiumConfig{ProductID: a.env.Seed.PremiumProductID, PlanID: a.env.Seed.PremiumPlanID,
+			MonthlyCredits: premiumCredits, TTL: time.Hour},
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	bill := billing.New(a.whop, a.store, cfg, billing.WithLogger(a.log))
+	return server.New(server.Deps{
+		Logger:     a.log,
+		Settings:   server.Settings{AppID: a.env.Seed.App.ID, Development: true, SandboxOrigins: []string{a.env.URL, a.env.RelayURL}},
+		Ready:      a.store,
+		Tokens:     a.tokens,
+		Billing:    bill,
+		Webhooks:   whop.NewWebhookVerifier(a.env.Seed.App.WebhookSecret),
+		Pool:       a.db.Pool,
+		Reconciler: a.store,
+		Jobs:       queue.New(a.db.Pool),
+		TokenStats: a.tokens,
+	}), bill
+}
+
+// replica serves another instance (see instance) on its own test server
+// and returns its URL and billing service.
+func (a *app) replica(change func(*billing.Config)) (string, *billing.Service) {
+	a.t.Helper()
+	h, bill := a.instance(change)
+	srv := httptest.NewServer(h)
+	a.t.Cleanup(srv.Close)
+	return srv.URL, bill
 }
 
 type appOption func(*whopsim.Options)
@@ -72,27 +117,12 @@ func setup(t *testing.T, opts ...appOption) *app {
 		t.Fatal(err)
 	}
 	store := ledger.NewStore(db.Pool)
-	bill := billing.New(client, store, billing.Config{
-		CompanyID: env.Seed.Owner.ID,
-		Packages:  []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}},
-		Currency:  money.Currency("usd"),
-	}, billing.WithLogger(log))
-	var h http.Handler = server.New(server.Deps{
-		Logger:     log,
-		Settings:   server.Settings{AppID: env.Seed.App.ID, Development: true, SandboxOrigins: []string{env.URL, env.RelayURL}},
-		Ready:      store,
-		Tokens:     tokens,
-		Billing:    bill,
-		Webhooks:   whop.NewWebhookVerifier(env.Seed.App.WebhookSecret),
-		Pool:       db.Pool,
-		Reconciler: store,
-		Jobs:       queue.New(db.Pool),
-		TokenStats: tokens,
-	})
+	a := &app{t: t, env: env, sim: env.Sim, db: db, store: store, whop: client, tokens: tokens,
+		url: appSrv.URL, ctx: context.Background(), log: log}
+	h, bill := a.instance(nil)
+	a.billing = bill
 	handler.Store(&h)
 
-	a := &app{t: t, env: env, sim: env.Sim, db: db, store: store, billing: bill, whop: client, tokens: tokens,
-		url: appSrv.URL, ctx: context.Background()}
 	t.Cleanup(func() {
 		m, err := store.CheckBalances(context.Background())
 		if err != nil || len(m) != 0 {
@@ -108,12 +138,18 @@ func (a *app) experience() string  { return a.env.Seed.Creator.ExperienceID }
 // call sends a request as user (no token when user is ""), with a JSON body.
 func (a *app) call(method, path, user string, body any) (int, map[string]any, string) {
 	a.t.Helper()
+	return a.callAt(a.url, method, path, user, body)
+}
+
+// callAt is call against another instance of the app (see replica).
+func (a *app) callAt(base, method, path, user string, body any) (int, map[string]any, string) {
+	a.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, a.url+path, rd)
+	req, _ := http.NewRequest(method, base+path, rd)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -42,11 +42,14 @@ func (s *Server) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(s.authenticate, s.sameOrigin)
 			r.With(s.requireExperience).Get("/experiences/{experienceId}", s.experience)
+			r.With(s.requireExperience).Get("/experiences/{experienceId}/premium", s.premiumPage)
 			r.With(s.requireAdmin).Get("/dashboard/{companyId}", s.dashboard)
 
 			r.Post("/api/charge", s.charge)
 			r.Post("/api/purchases/{purchaseId}/confirm", s.confirm)
 			r.Post("/api/spend", s.spend)
+			r.Post("/api/premium/checkout", s.premiumCheckout)
+			r.Get("/api/premium/status", s.premiumStatus)
 		})
 	})
 	return r

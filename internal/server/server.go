@@ -50,6 +50,11 @@ type Billing interface {
 	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)
 	Spend(ctx context.Context, r billing.SpendRequest) (ledger.Spend, error)
 	HandleEvent(ctx context.Context, ev *whop.Event) (string, error)
+	Premium(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
+	PremiumContent(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
+	UpgradeCheckout(ctx context.Context, userID, experienceID string) (billing.PremiumCheckout, error)
+	PremiumMembers(ctx context.Context, companyID string) ([]billing.ExperiencePremium, error)
+	PremiumEnabled() bool
 }
 
 // WebhookVerifier checks a delivery's signature and decodes its envelope.

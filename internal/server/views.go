@@ -23,8 +23,14 @@ func (s *Server) discover(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "companyId")
+	premium, err := s.premiumMembers(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, page.Dashboard(page.DashboardView{
-		Layout:    s.layoutProps("Dashboard"),
-		CompanyID: id,
+		Layout:         s.layoutProps("Dashboard"),
+		CompanyID:      id,
+		PremiumMembers: premium,
 	}))
 }
