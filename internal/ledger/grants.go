@@ -12,7 +12,7 @@ import (
 
 // PeriodGrant asks for a membership's credits for one billing period.
 type PeriodGrant struct {
-	// PeriodStart identifies the period; PeriodEnd is zero when the
+	// PeriodStart identifies the period, to the second; PeriodEnd is zero when the
 	// membership has no renewal period (then it is granted once).
 	PeriodStart, PeriodEnd time.Time
 	ExperienceID           string // whose wallet receives the credits
@@ -37,7 +37,7 @@ type PremiumGrant struct {
 // here; the UNIQUE (membership, period) key and the entry's idempotency key
 // back that up.
 func grantPeriod(ctx context.Context, tx pgx.Tx, m Membership, g PeriodGrant, deliveryID string) (granted, balance int64, err error) {
-	start := g.PeriodStart.Truncate(time.Microsecond)
+	start := periodKey(g.PeriodStart)
 	var exists bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM premium_grants WHERE membership_id = $1 AND period_start = $2)`,
 		m.ID, start).Scan(&exists); err != nil {
@@ -60,6 +60,11 @@ func grantPeriod(ctx context.Context, tx pgx.Tx, m Membership, g PeriodGrant, de
 	}
 	return g.Credits, balance, nil
 }
+
+// periodKey identifies a billing period by its start to the second: the
+// legacy webhooks carry unix seconds where the v1 API carries milliseconds,
+// and one period seen through both must still be granted once.
+func periodKey(start time.Time) time.Time { return start.Truncate(time.Second) }
 
 const grantColumns = `id, membership_id, period_start, period_end, user_id, experience_id, credits,
 	ledger_entry_id, delivery_id, created_at`
@@ -97,7 +102,7 @@ func (s *Store) PremiumGrants(ctx context.Context, membershipID string) ([]Premi
 // PeriodGrantOf returns the grant of a membership's period, or ErrNotFound.
 func (s *Store) PeriodGrantOf(ctx context.Context, membershipID string, periodStart time.Time) (PremiumGrant, error) {
 	g, err := scanGrant(s.pool.QueryRow(ctx, `SELECT `+grantColumns+` FROM premium_grants
-		WHERE membership_id = $1 AND period_start = $2`, membershipID, periodStart.Truncate(time.Microsecond)))
+		WHERE membership_id = $1 AND period_start = $2`, membershipID, periodKey(periodStart)))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("ledger: period grant: %w", err)
 	}

@@ -133,6 +133,13 @@ func TestPeriodGrantIsGivenOncePerPeriod(t *testing.T) {
 			t.Fatalf("repeat %d: %+v %v", i, res, err)
 		}
 	}
+	// The same period seen with milliseconds (the v1 API) after seconds
+	// (a legacy delivery) is still the same period.
+	ms := *g
+	ms.PeriodStart = t0.Add(250 * time.Millisecond)
+	if res, err := b.store.RecordMembership(b.ctx, m, false, &ms, delivery("msg_ms")); err != nil || res.Granted != 0 {
+		t.Fatalf("the period in milliseconds: %+v %v", res, err)
+	}
 	// The next period earns its own grant.
 	next := m
 	next.Status, next.Valid, next.PeriodStart, next.PeriodEnd, next.LastEventAt = "active", true, m.PeriodEnd, m.PeriodEnd.AddDate(0, 0, 30), t0.AddDate(0, 0, 30)
