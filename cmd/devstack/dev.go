@@ -58,6 +58,10 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		"APP_ENV=development",
 		"SANDBOX_ORIGINS="+sandboxURL+","+relayOrigin,
 	)
+	if getenv("PREMIUM_MONTHLY_CREDITS") == "" {
+		// Show the premium perk locally; the sandbox's --print-env names the plan.
+		appEnv = append(appEnv, "PREMIUM_MONTHLY_CREDITS=50")
+	}
 
 	var procs []*child
 	defer func() {
