@@ -51,8 +51,9 @@ func (s *Server) returnView(res billing.ReturnResult) page.ReturnView {
 			Package: p.PackageID, Credits: formatCount(p.Credits), Amount: formatMoney(p.Price, p.Currency),
 			PaymentID: p.PaymentID,
 		},
-		BackURL:   "/experiences/" + url.PathEscape(p.ExperienceID),
-		BackLabel: "Back to credits",
+		ShowBalance: res.Status != billing.ReturnProcessing,
+		BackURL:     "/experiences/" + url.PathEscape(p.ExperienceID),
+		BackLabel:   "Back to credits",
 	}
 	switch res.Status {
 	case billing.ReturnPaid:

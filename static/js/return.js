@@ -17,6 +17,7 @@
   }
 
   function giveUp() {
+    card.dataset.slow = "true";
     if (progress) progress.hidden = true;
     var slow = card.querySelector('[data-testid="return-slow"]');
     if (slow) slow.hidden = false;
