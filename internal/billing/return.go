@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 
 	"github.com/creditkit/creditkit/internal/ledger"
@@ -94,7 +93,11 @@ func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (Return
 	var failure, rejected string
 	for p, err := range payments {
 		if err != nil {
-			return ReturnResult{}, fmt.Errorf("billing: return: list payments: %w", err)
+			// Whop did not answer: the buyer sees "confirming" and the page
+			// asks again; the webhook and the reconciler do not need us.
+			s.log.WarnContext(ctx, "return: could not list the checkout's payments",
+				"purchase_id", pur.ID, "error", err.Error())
+			return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil
 		}
 		if p.Metadata[MetaPurchaseID] != pur.ID {
 			continue // not this purchase's: none of this page's business

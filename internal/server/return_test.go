@@ -223,6 +223,23 @@ func TestReturnWhileWhopIsStillProcessing(t *testing.T) {
 	}
 }
 
+func TestReturnWhenWhopDoesNotAnswerSaysConfirming(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	a.holdWebhooks()
+	ch, plan, pur := a.charge(user, "starter")
+	a.pay(ch, plan, user)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate, f.APIFailureStatus = 1, 500 })
+	if code, status, _, _ := a.returnPage(pur, user); code != 200 || status != "processing" {
+		t.Fatalf("return while Whop fails = %d %q, want 200 processing (the page asks again)", code, status)
+	}
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate = 0 })
+	if _, status, balance, _ := a.returnPage(pur, user); status != "paid" || balance != "100" {
+		t.Fatalf("return once Whop answers = %q %q, want paid 100", status, balance)
+	}
+	a.releaseWebhooks()
+}
+
 func TestReturnShowsNothingToAnyoneButTheBuyer(t *testing.T) {
 	a := setup(t)
 	owner, other := a.member(0), a.member(1)
