@@ -89,7 +89,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		CompanyID: cfg.Whop.CompanyID,
 		Packages:  packages,
 		Currency:  cfg.Currency,
+		AppURL:    cfg.AppURL,
 	}, billing.WithLogger(log))
+	if cfg.AppURL == "" {
+		log.Warn("APP_URL is not set: members who pay on Whop's checkout page stay there instead of coming back to the app (their credits still arrive by webhook)")
+	}
 
 	jobs := queue.New(pool, queue.WithWorkers(cfg.Workers), queue.WithLogger(log), queue.WithGrace(cfg.ShutdownTimeout))
 	bill.RegisterJobs(jobs, cfg.ReconcileInterval)

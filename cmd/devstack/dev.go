@@ -57,6 +57,9 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		"PORT="+appPort,
 		"APP_ENV=development",
 		"SANDBOX_ORIGINS="+sandboxURL+","+relayOrigin,
+		// Members reach the app through the relay, as through Whop's
+		// apps.whop.com origin; the hosted checkout sends them back there.
+		"APP_URL="+relayOrigin,
 	)
 
 	var procs []*child

@@ -47,6 +47,10 @@ type Config struct {
 	// PaymentWait bounds how long confirm waits out the brief 404 Whop gives
 	// for a brand-new payment (default 8 s).
 	PaymentWait time.Duration
+	// AppURL is the app's public origin. Checkouts made with it send buyers
+	// paying on Whop's own page back to ReturnPath; without it they carry
+	// no redirect and Whop keeps the buyer on its confirmation page.
+	AppURL string
 }
 
 // Metadata keys Creditkit puts on checkout configurations; Whop copies

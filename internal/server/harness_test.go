@@ -76,6 +76,8 @@ func setup(t *testing.T, opts ...appOption) *app {
 		CompanyID: env.Seed.Owner.ID,
 		Packages:  []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}},
 		Currency:  money.Currency("usd"),
+		// Members reach the app through the relay, as through Whop's.
+		AppURL: env.RelayURL,
 	}, billing.WithLogger(log))
 	var h http.Handler = server.New(server.Deps{
 		Logger:     log,

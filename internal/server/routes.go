@@ -37,6 +37,10 @@ func (s *Server) routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(withTimeout(s.settings.RequestTimeout), limitBody(maxAPIBody))
 		r.Get("/discover", s.discover)
+		// Back from Whop's hosted checkout: a top-level navigation that may
+		// come without the user token, so the caller is optional here and
+		// the page shows private details to the verified buyer only.
+		r.With(s.identify).Get("/purchases/{purchaseId}/return", s.checkoutReturn)
 
 		// Everything else knows its caller from the Whop user token.
 		r.Group(func(r chi.Router) {

@@ -48,6 +48,7 @@ type Billing interface {
 	Wallet(ctx context.Context, userID, experienceID string) (billing.Wallet, error)
 	Charge(ctx context.Context, r billing.ChargeRequest) (billing.Charge, error)
 	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)
+	Return(ctx context.Context, userID, purchaseID string) (billing.ReturnResult, error)
 	Spend(ctx context.Context, r billing.SpendRequest) (ledger.Spend, error)
 	HandleEvent(ctx context.Context, ev *whop.Event) (string, error)
 }
