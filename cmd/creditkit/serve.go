@@ -86,9 +86,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		packages[i] = billing.Package{ID: p.ID, Credits: p.Credits, Price: p.Price}
 	}
 	bill := billing.New(whopClient, store, billing.Config{
-		CompanyID: cfg.Whop.CompanyID,
-		Packages:  packages,
-		Currency:  cfg.Currency,
+		CompanyID:               cfg.Whop.CompanyID,
+		Packages:                packages,
+		Currency:                cfg.Currency,
+		PaymentsAPI:             whop.PaymentsAPI(cfg.Whop.PaymentsAPI),
+		RevenueShareBasisPoints: cfg.RevenueShareBasisPoints,
 	}, billing.WithLogger(log))
 
 	jobs := queue.New(pool, queue.WithWorkers(cfg.Workers), queue.WithLogger(log), queue.WithGrace(cfg.ShutdownTimeout))
