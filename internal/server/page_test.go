@@ -168,5 +168,15 @@ func (a *app) world() simWorld {
 	return w
 }
 
-// ledgerBalance is a seeded ledger account's balance at the sandbox.
+// ledgerBalance is a ledger account's balance at the sandbox.
 func (w simWorld) ledgerBalance(id string) int64 { return w.Ledgers[id].Balance }
+
+// balanceOf is the balance of the ledger account a company or user owns.
+func (w simWorld) balanceOf(ownerID string) int64 {
+	for _, l := range w.Ledgers {
+		if l.OwnerID == ownerID {
+			return l.Balance
+		}
+	}
+	return -1
+}

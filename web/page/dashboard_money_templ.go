@@ -421,7 +421,7 @@ func payouts(p PayoutsSection) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "\"><div class=\"grid three\"><div class=\"field\"><label for=\"recipient\">Recipient</label> <input id=\"recipient\" name=\"recipient\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "\" data-testid=\"payout-key\"><div class=\"grid three\"><div class=\"field\"><label for=\"recipient\">Recipient</label> <input id=\"recipient\" name=\"recipient\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
