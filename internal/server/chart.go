@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/web/component"
@@ -34,7 +35,7 @@ func revenueChart(rep ledger.RevenueReport) component.ChartProps {
 	for _, frac := range []int64{0, 1, 2} { // 0, half and the full scale
 		y := chartTop + float64(chartPlotH) - float64(chartPlotH)*float64(frac)/2
 		p.Grid = append(p.Grid, component.ChartTick{X: num(chartLeft), X2: num(chartW - chartRight), Y: num(y),
-			Text: formatMoney(scale*frac/2, rep.Currency)})
+			Text: strings.TrimSuffix(formatMoney(scale*frac/2, rep.Currency), ".00")})
 	}
 	n := max(len(rep.Days), 1)
 	slot := float64(chartPlotW) / float64(n)
@@ -53,8 +54,14 @@ func revenueChart(rep ledger.RevenueReport) component.ChartProps {
 			b.Label += ", " + formatMoney(d.Refunded, rep.Currency) + " refunded"
 		}
 		p.Bars = append(p.Bars, b)
-		if i == 0 || i == len(rep.Days)-1 || i == len(rep.Days)/2 {
-			p.Ticks = append(p.Ticks, component.ChartTick{X: num(x + barW/2), Y: num(chartH - 8), Text: formatDay(d.Day)})
+		anchor := map[int]string{0: "start", len(rep.Days) / 2: "middle", len(rep.Days) - 1: "end"}[i]
+		switch anchor {
+		case "start":
+			p.Ticks = append(p.Ticks, component.ChartTick{X: num(x), Y: num(chartH - 4), Text: formatDay(d.Day), Anchor: anchor})
+		case "middle":
+			p.Ticks = append(p.Ticks, component.ChartTick{X: num(x + barW/2), Y: num(chartH - 4), Text: formatDay(d.Day), Anchor: anchor})
+		case "end":
+			p.Ticks = append(p.Ticks, component.ChartTick{X: num(x + barW), Y: num(chartH - 4), Text: formatDay(d.Day), Anchor: anchor})
 		}
 	}
 	return p

@@ -54,9 +54,9 @@ func TestDashboardRevenueMatchesThePurchases(t *testing.T) {
 		}
 	}
 	rows := map[string][]string{
-		"day-" + today:        {"Mar 2", "3", "800", "$34.97", "$2.00", "$32.97"},
-		"package-pro":         {"pro", "1", "600", "$24.99", "$0.00", "$24.99"},
-		"package-starter":     {"starter", "2", "200", "$9.98", "$2.00", "$7.98"},
+		"day-" + today:        {"", "3", "800", "$34.97", "$2.00"},
+		"package-pro":         {"pro", "1", "600", "$24.99", "$0.00", "1 · $24.99", "$24.99"},
+		"package-starter":     {"starter", "2", "200", "$9.98", "$2.00", "—", "$7.98"},
 		"receipt-" + pro:      {"", a.member(1), "pro 600 credits", "$24.99", payPro, "Paid"},
 		"receipt-" + unpaid:   {"", a.member(0), "starter 100 credits", "$4.99", "", "Not paid"},
 		"receipt-" + starter1: {"", a.member(0), "starter 100 credits", "$4.99 $2.00 refunded", pay1, "Partly refunded"},

@@ -62,8 +62,9 @@ func revenueSection(rep ledger.RevenueReport) page.RevenueSection {
 		r := page.RevenueRow{Label: label, Sales: formatCount(f.Sales), Credits: formatCount(f.Credits),
 			Gross: formatMoney(f.Gross, rep.Currency), Refunded: formatMoney(f.Refunded, rep.Currency),
 			Net: formatMoney(f.Net(), rep.Currency), TestID: id}
+		r.Disputes = "—"
 		if f.Disputes > 0 {
-			r.Disputes = plural(f.Disputes, "dispute")
+			r.Disputes = formatCount(f.Disputes) + " · " + formatMoney(f.Disputed, rep.Currency)
 		}
 		return r
 	}
@@ -173,14 +174,19 @@ func transferDetail(st ledger.TransferStatus, transferID, lastError string, atte
 	return "retrying after " + plural(int64(attempts), "attempt") + ": " + lastError
 }
 
+// outcomeTone colours a delivery's outcome: green when it credited, amber
+// when it took credits back or concerns a dispute, red when a payment was
+// refused or the delivery never finished.
 func outcomeTone(outcome string) string {
 	switch {
 	case strings.HasPrefix(outcome, "rejected"), outcome == "processing":
 		return "danger"
-	case strings.HasPrefix(outcome, "ignored"), outcome == "duplicate", outcome == "no change":
-		return ""
+	case strings.Contains(outcome, "took back"), strings.HasPrefix(outcome, "dispute"):
+		return "warn"
+	case strings.HasPrefix(outcome, "fulfilled"), strings.HasPrefix(outcome, "credited"):
+		return "ok"
 	}
-	return "ok"
+	return ""
 }
 
 // notice says what the action that redirected here did.
