@@ -207,6 +207,7 @@ type FieldError struct {
 	Message string
 }
 
+// Error names the field and what is wrong with it.
 func (e *FieldError) Error() string { return "billing: " + e.Field + ": " + e.Message }
 
 // InsufficientBalanceError means the company's Whop balance does not cover
@@ -216,6 +217,7 @@ type InsufficientBalanceError struct {
 	Currency             money.Currency
 }
 
+// Error states the balance, the amount and the fee in minor units.
 func (e *InsufficientBalanceError) Error() string {
 	return fmt.Sprintf("billing: balance %d does not cover %d plus fee %d", e.Balance, e.Amount, e.Fee)
 }
@@ -226,4 +228,5 @@ type RefusedError struct {
 	Reason string
 }
 
+// Error carries Whop's reason.
 func (e *RefusedError) Error() string { return "billing: Whop refused the " + e.What + ": " + e.Reason }
