@@ -43,6 +43,9 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 			v.Lookup.Payment = &props
 		}
 	}
+	if v.Lookup.Payment == nil && q.Get("notice") == "refunded" {
+		v.Notice = page.Notice{} // a hand-made link claims nothing about a payment we cannot show
+	}
 	form.Key = newFormKey()
 	form.Currency, form.MaxNotes = v.Payouts.Form.Currency, v.Payouts.Form.MaxNotes
 	v.Payouts.Form = form
