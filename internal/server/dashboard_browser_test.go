@@ -50,6 +50,13 @@ func TestBrowserDashboard(t *testing.T) {
 	browsertest.WaitText(t, frame, `[data-testid="payment-revenue_share"]`, "$2.49 to "+creator+", paid", 5*time.Second)
 	shot(t, ctx, "lookup")
 
+	// Refund asks first; cancelling sends nothing.
+	click(t, frame, `[data-testid="refund-start"]`)
+	browsertest.WaitText(t, frame, `[data-testid="refund-paid"]`, "$24.99", 10*time.Second)
+	shot(t, ctx, "refund-confirm")
+	click(t, frame, `[data-testid="refund-cancel"]`)
+	browsertest.WaitText(t, frame, `[data-testid="payment-refund_state"]`, "none", 10*time.Second)
+
 	// Send a payout and find it in the history.
 	typeInto(t, frame, "#recipient", "alice")
 	typeInto(t, frame, "#amount", "12.50")
