@@ -86,10 +86,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		packages[i] = billing.Package{ID: p.ID, Credits: p.Credits, Price: p.Price}
 	}
 	bill := billing.New(whopClient, store, billing.Config{
-		CompanyID: cfg.Whop.CompanyID,
-		Packages:  packages,
-		Currency:  cfg.Currency,
-		AppURL:    cfg.AppURL,
+		CompanyID:               cfg.Whop.CompanyID,
+		Packages:                packages,
+		Currency:                cfg.Currency,
+		PaymentsAPI:             whop.PaymentsAPI(cfg.Whop.PaymentsAPI),
+		RevenueShareBasisPoints: cfg.RevenueShareBasisPoints,
+		AppURL:                  cfg.AppURL,
 	}, billing.WithLogger(log))
 	if cfg.AppURL == "" {
 		log.Warn("APP_URL is not set: members who pay on Whop's checkout page stay there instead of coming back to the app (their credits still arrive by webhook)")

@@ -61,6 +61,11 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		// apps.whop.com origin; the hosted checkout sends them back there.
 		"APP_URL="+relayOrigin,
 	)
+	if getenv("REVENUE_SHARE_PERCENT") == "" {
+		// Locally the creator's dashboard should show shares arriving; the
+		// production default stays 0 (config), and .env or the shell win.
+		appEnv = append(appEnv, "REVENUE_SHARE_PERCENT=10")
+	}
 
 	var procs []*child
 	defer func() {

@@ -20,7 +20,7 @@ import (
 func TestBrowserPayOnWhopOutsideTheFrame(t *testing.T) {
 	// Payments stay unreadable for 2 s and webhooks are held, so the return
 	// page first finds nothing and must keep checking until Whop shows it.
-	a := setup(t, func(o *whopsim.Options) { o.PaymentDelay = 2 * time.Second })
+	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentDelay = 2 * time.Second }))
 	a.holdWebhooks()
 	ctx := browsertest.New(t, browsertest.WithWindowSize(1100, 900))
 	user := a.member(0)
@@ -77,7 +77,7 @@ func TestBrowserPayOnWhopOutsideTheFrame(t *testing.T) {
 // Whop's checkout page (which needs the click's user activation), and the
 // member comes back to the return page, now outside the frame.
 func TestBrowserPayOnWhopFromInsideTheFrame(t *testing.T) {
-	a := setup(t, func(o *whopsim.Options) { o.PaymentDelay = 300 * time.Millisecond })
+	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentDelay = 300 * time.Millisecond }))
 	ctx := browsertest.New(t, browsertest.WithWindowSize(1100, 900))
 	user := a.member(1)
 	parent := a.env.URL + "/?path=" + url.QueryEscape("/experiences/"+a.experience()) + "&user=" + user
@@ -109,7 +109,7 @@ func TestBrowserPayOnWhopFromInsideTheFrame(t *testing.T) {
 // shows its progress, then says the credits will follow. When Whop settles
 // it, the page shows the credits.
 func TestBrowserReturnWhileWhopIsProcessing(t *testing.T) {
-	a := setup(t, func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour })
+	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour }))
 	a.holdWebhooks()
 	ctx := browsertest.New(t, browsertest.WithWindowSize(900, 800))
 	user := a.member(0)

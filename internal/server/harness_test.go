@@ -35,11 +35,37 @@ type app struct {
 	billing *billing.Service
 	whop    *whop.Client
 	tokens  *whop.TokenVerifier
-	url     string // the app itself, not through the relay
+	jobs    *queue.Queue // not running: tests drain it when they choose
+	url     string       // the app itself, not through the relay
 	ctx     context.Context
+	log     *slog.Logger
 }
 
-type appOption func(*whopsim.Options)
+// appConfig is what a test may change about its app and sandbox.
+type appConfig struct {
+	sim         whopsim.Options
+	shareBP     int64            // REVENUE_SHARE_PERCENT in basis points
+	paymentsAPI whop.PaymentsAPI // WHOP_PAYMENTS_API
+	client      []whop.Option    // e.g. a short timeout or a faulty transport
+}
+
+type appOption func(*appConfig)
+
+// withSim changes the sandbox's options.
+func withSim(f func(*whopsim.Options)) appOption { return func(c *appConfig) { f(&c.sim) } }
+
+// withShare turns the revenue share on at bp basis points.
+func withShare(bp int64) appOption { return func(c *appConfig) { c.shareBP = bp } }
+
+// withPaymentsAPI makes look-ups use another API generation.
+func withPaymentsAPI(api whop.PaymentsAPI) appOption {
+	return func(c *appConfig) { c.paymentsAPI = api }
+}
+
+// withClient adds options to the app's Whop client.
+func withClient(opts ...whop.Option) appOption {
+	return func(c *appConfig) { c.client = append(c.client, opts...) }
+}
 
 // setup starts a fresh app and sandbox for one test. After the test it
 // asserts the ledger invariant on everything the test did.
@@ -52,49 +78,33 @@ func setup(t *testing.T, opts ...appOption) *app {
 	}))
 	t.Cleanup(appSrv.Close)
 
-	simOpts := whopsim.Options{
+	cfg := appConfig{sim: whopsim.Options{
 		WebhookURL:   appSrv.URL + "/api/webhook",
 		PaymentDelay: -1,
 		RetryDelays:  []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond},
-	}
+	}}
 	for _, o := range opts {
-		o(&simOpts)
+		o(&cfg)
 	}
-	env := whopsimtest.Start(t, whopsimtest.Config{Options: simOpts, AppURL: appSrv.URL})
+	env := whopsimtest.Start(t, whopsimtest.Config{Options: cfg.sim, AppURL: appSrv.URL})
 
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("CREDITKIT_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	client := whop.New(env.Seed.App.APIKey, whop.WithBaseURL(env.APIBase), whop.WithAppID(env.Seed.App.ID))
 	tokens, err := whop.NewTokenVerifier(env.Seed.App.ID, whop.WithJWKSURL(env.JWKSURL))
 	if err != nil {
 		t.Fatal(err)
 	}
 	store := ledger.NewStore(db.Pool)
-	bill := billing.New(client, store, billing.Config{
-		CompanyID: env.Seed.Owner.ID,
-		Packages:  []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}},
-		Currency:  money.Currency("usd"),
-		// Members reach the app through the relay, as through Whop's.
-		AppURL: env.RelayURL,
-	}, billing.WithLogger(log))
-	var h http.Handler = server.New(server.Deps{
-		Logger:     log,
-		Settings:   server.Settings{AppID: env.Seed.App.ID, Development: true, SandboxOrigins: []string{env.URL, env.RelayURL}},
-		Ready:      store,
-		Tokens:     tokens,
-		Billing:    bill,
-		Webhooks:   whop.NewWebhookVerifier(env.Seed.App.WebhookSecret),
-		Pool:       db.Pool,
-		Reconciler: store,
-		Jobs:       queue.New(db.Pool),
-		TokenStats: tokens,
-	})
+	a := &app{t: t, env: env, sim: env.Sim, db: db, store: store, tokens: tokens, url: appSrv.URL,
+		ctx: context.Background(), log: log}
+	var h http.Handler
+	h, a.billing, a.whop = a.build(cfg)
 	handler.Store(&h)
-
-	a := &app{t: t, env: env, sim: env.Sim, db: db, store: store, billing: bill, whop: client, tokens: tokens,
-		url: appSrv.URL, ctx: context.Background()}
+	// Retries come due at once, and tests drain the queue when they choose.
+	a.jobs = queue.New(db.Pool, queue.WithBackoff(func(int) time.Duration { return time.Hour }), queue.WithLogger(log))
+	a.billing.RegisterJobs(a.jobs, time.Hour)
 	t.Cleanup(func() {
 		m, err := store.CheckBalances(context.Background())
 		if err != nil || len(m) != 0 {
@@ -102,6 +112,53 @@ func setup(t *testing.T, opts ...appOption) *app {
 		}
 	})
 	return a
+}
+
+// build wires a server on the app's database and sandbox with cfg: setup's
+// own, or a second one (another API generation) for the same world.
+func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client) {
+	env := a.env
+	client := whop.New(env.Seed.App.APIKey, append([]whop.Option{whop.WithBaseURL(env.APIBase), whop.WithAppID(env.Seed.App.ID)}, cfg.client...)...)
+	bill := billing.New(client, a.store, billing.Config{
+		CompanyID:               env.Seed.Owner.ID,
+		Packages:                []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}},
+		Currency:                money.Currency("usd"),
+		PaymentsAPI:             cfg.paymentsAPI,
+		RevenueShareBasisPoints: cfg.shareBP,
+		// Members reach the app through the relay, as through Whop's.
+		AppURL: env.RelayURL,
+	}, billing.WithLogger(a.log))
+	h := server.New(server.Deps{
+		Logger:     a.log,
+		Settings:   server.Settings{AppID: env.Seed.App.ID, Development: true, SandboxOrigins: []string{env.URL, env.RelayURL}},
+		Ready:      a.store,
+		Tokens:     a.tokens,
+		Billing:    bill,
+		Webhooks:   whop.NewWebhookVerifier(env.Seed.App.WebhookSecret),
+		Pool:       a.db.Pool,
+		Reconciler: a.store,
+		Jobs:       queue.New(a.db.Pool),
+		TokenStats: a.tokens,
+	})
+	return h, bill, client
+}
+
+// drain runs every job that is due, as a worker would, and returns how many.
+func (a *app) drain() int {
+	a.t.Helper()
+	n, err := a.jobs.Drain(a.ctx)
+	if err != nil {
+		a.t.Fatalf("drain jobs: %v", err)
+	}
+	return n
+}
+
+// advanceJobs makes every waiting retry due now, as if its backoff had passed.
+func (a *app) advanceJobs() {
+	a.t.Helper()
+	if _, err := a.db.Pool.Exec(a.ctx, `UPDATE jobs SET run_at = now() WHERE state = 'available'`); err != nil {
+		a.t.Fatal(err)
+	}
 }
 
 func (a *app) member(i int) string { return a.env.Seed.Members[i].ID }

@@ -199,7 +199,7 @@ func TestReturnAfterADeclineShowsTheFailure(t *testing.T) {
 }
 
 func TestReturnWhileWhopIsStillProcessing(t *testing.T) {
-	a := setup(t, func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour })
+	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour }))
 	user := a.member(0)
 	a.holdWebhooks()
 	ch, plan, pur := a.charge(user, "starter")

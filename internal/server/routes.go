@@ -46,11 +46,20 @@ func (s *Server) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(s.authenticate, s.sameOrigin)
 			r.With(s.requireExperience).Get("/experiences/{experienceId}", s.experience)
-			r.With(s.requireAdmin).Get("/dashboard/{companyId}", s.dashboard)
+			r.Group(func(r chi.Router) {
+				r.Use(s.requireAdmin)
+				r.Get("/dashboard/{companyId}", s.dashboard)
+				r.Post("/dashboard/{companyId}/payouts", s.payoutForm)
+				r.Get("/dashboard/{companyId}/payments/{paymentId}/refund", s.refundConfirm)
+				r.Post("/dashboard/{companyId}/payments/{paymentId}/refund", s.refund)
+			})
 
 			r.Post("/api/charge", s.charge)
 			r.Post("/api/purchases/{purchaseId}/confirm", s.confirm)
 			r.Post("/api/spend", s.spend)
+			// Admin APIs name their company in the request; billing checks it.
+			r.Get("/api/payments/{paymentId}", s.paymentAPI)
+			r.Post("/api/payouts", s.payoutAPI)
 		})
 	})
 	return r

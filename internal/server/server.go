@@ -51,6 +51,11 @@ type Billing interface {
 	Return(ctx context.Context, userID, purchaseID string) (billing.ReturnResult, error)
 	Spend(ctx context.Context, r billing.SpendRequest) (ledger.Spend, error)
 	HandleEvent(ctx context.Context, ev *whop.Event) (string, error)
+	Dashboard(ctx context.Context, userID, companyID string) (billing.Dashboard, error)
+	LookupPayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
+	RefundPayment(ctx context.Context, r billing.RefundRequest) (billing.PaymentLookup, error)
+	SendPayout(ctx context.Context, r billing.PayoutRequest) (billing.PayoutResult, error)
+	PaymentsAPI() whop.PaymentsAPI
 }
 
 // WebhookVerifier checks a delivery's signature and decodes its envelope.
