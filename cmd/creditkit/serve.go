@@ -86,15 +86,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		packages[i] = billing.Package{ID: p.ID, Credits: p.Credits, Price: p.Price}
 	}
 	bill := billing.New(whopClient, store, billing.Config{
-		CompanyID: cfg.Whop.CompanyID,
-		Packages:  packages,
-		Currency:  cfg.Currency,
+		CompanyID:               cfg.Whop.CompanyID,
+		Packages:                packages,
+		Currency:                cfg.Currency,
+		PaymentsAPI:             whop.PaymentsAPI(cfg.Whop.PaymentsAPI),
+		RevenueShareBasisPoints: cfg.RevenueShareBasisPoints,
+		AppURL:                  cfg.AppURL,
 		Premium: billing.PremiumConfig{
 			ProductID:      cfg.Premium.ProductID,
 			PlanID:         cfg.Premium.PlanID,
 			MonthlyCredits: cfg.Premium.MonthlyCredits,
 		},
 	}, billing.WithLogger(log))
+	if cfg.AppURL == "" {
+		log.Warn("APP_URL is not set: members who pay on Whop's checkout page stay there instead of coming back to the app (their credits still arrive by webhook)")
+	}
 
 	jobs := queue.New(pool, queue.WithWorkers(cfg.Workers), queue.WithLogger(log), queue.WithGrace(cfg.ShutdownTimeout))
 	bill.RegisterJobs(jobs, cfg.ReconcileInterval)

@@ -57,10 +57,18 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		"PORT="+appPort,
 		"APP_ENV=development",
 		"SANDBOX_ORIGINS="+sandboxURL+","+relayOrigin,
+		// Members reach the app through the relay, as through Whop's
+		// apps.whop.com origin; the hosted checkout sends them back there.
+		"APP_URL="+relayOrigin,
 	)
 	if getenv("PREMIUM_MONTHLY_CREDITS") == "" {
 		// Show the premium perk locally; the sandbox's --print-env names the plan.
 		appEnv = append(appEnv, "PREMIUM_MONTHLY_CREDITS=50")
+	}
+	if getenv("REVENUE_SHARE_PERCENT") == "" {
+		// Locally the creator's dashboard should show shares arriving; the
+		// production default stays 0 (config), and .env or the shell win.
+		appEnv = append(appEnv, "REVENUE_SHARE_PERCENT=10")
 	}
 
 	var procs []*child

@@ -24,9 +24,15 @@ type Whop interface {
 	CreateCheckoutConfiguration(ctx context.Context, p whop.CheckoutConfigurationParams) (*whop.CheckoutConfiguration, error)
 	GetPayment(ctx context.Context, id string) (*whop.Payment, error)
 	ListPayments(ctx context.Context, p whop.ListPaymentsParams) iter.Seq2[*whop.Payment, error]
+	GetPaymentVia(ctx context.Context, api whop.PaymentsAPI, id string) (*whop.Payment, error)
+	RefundPayment(ctx context.Context, id string, partial *money.Amount) (*whop.Payment, error)
 	GetExperience(ctx context.Context, id string) (*whop.Experience, error)
+	GetCompany(ctx context.Context, id string) (*whop.Company, error)
+	GetUser(ctx context.Context, idOrUsername string) (*whop.User, error)
 	CheckAccess(ctx context.Context, userID, resourceID string) (whop.Access, error)
 	GetMembership(ctx context.Context, id string) (*whop.Membership, error)
+	GetLedgerAccount(ctx context.Context, id string) (*whop.LedgerAccount, error)
+	CreateTransfer(ctx context.Context, p whop.TransferParams) (*whop.Transfer, error)
 }
 
 // Package is a credit package on sale.
@@ -50,6 +56,18 @@ type Config struct {
 	PaymentWait time.Duration
 	// Premium is the premium plan; without it premium is off.
 	Premium PremiumConfig
+	// AppURL is the app's public origin. Checkouts made with it send buyers
+	// paying on Whop's own page back to ReturnPath; without it they carry
+	// no redirect and Whop keeps the buyer on its confirmation page.
+	AppURL string
+	// PaymentsAPI is the generation payment look-ups use (default v1).
+	PaymentsAPI whop.PaymentsAPI
+	// RevenueShareBasisPoints is the creator's share of each credit sale
+	// made in their experience, in hundredths of a percent (0: none).
+	RevenueShareBasisPoints int64
+	// PayoutRetryAfter is when a payout's safety-net job first runs, should
+	// the request that recorded it not finish it (default 1 min).
+	PayoutRetryAfter time.Duration
 }
 
 // Metadata keys Creditkit puts on checkout configurations; Whop copies
@@ -110,6 +128,12 @@ func New(w Whop, store *ledger.Store, cfg Config, opts ...Option) *Service {
 	}
 	if cfg.Premium.TTL == 0 {
 		cfg.Premium.TTL = 30 * time.Second
+	}
+	if cfg.PaymentsAPI == "" {
+		cfg.PaymentsAPI = whop.PaymentsV1
+	}
+	if cfg.PayoutRetryAfter == 0 {
+		cfg.PayoutRetryAfter = time.Minute
 	}
 	s := &Service{whop: w, store: store, cfg: cfg, log: slog.New(slog.DiscardHandler), now: time.Now, sleep: sleepCtx}
 	for _, o := range opts {

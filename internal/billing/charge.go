@@ -64,6 +64,9 @@ func (s *Service) Charge(ctx context.Context, r ChargeRequest) (Charge, error) {
 			MetaUserID:       r.UserID,
 			MetaPackageID:    pkg.ID,
 		},
+		// Coming back from Whop's hosted checkout lands on a page that names
+		// our purchase, whatever query parameters Whop adds.
+		RedirectURL: s.returnURL(purchaseID),
 		// Keyed by our purchase id, so a retried call cannot make two.
 		IdempotencyKey: "charge:" + purchaseID,
 	})

@@ -62,6 +62,7 @@ func (s *Service) FulfilPayment(ctx context.Context, p *whop.Payment, src Source
 		PaidAmount:      p.Total,
 		RefundedAmount:  p.RefundedAmount,
 		RefundedCredits: proportionUp(pur.Credits, p.RefundedAmount, p.Total),
+		Share:           s.shareTerms(pur, p),
 	}, d)
 	switch {
 	case errors.Is(err, ledger.ErrDuplicateDelivery):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/queue"
 )
 
@@ -12,6 +13,12 @@ const (
 	// JobReconcile lists Whop's recent payments and repairs what the
 	// webhooks missed. One runs per interval across all replicas.
 	JobReconcile = "reconcile"
+	// JobRevenueShare pays a creator's share of a sale; the ledger enqueues
+	// it with the fulfilment.
+	JobRevenueShare = ledger.JobRevenueShare
+	// JobPayout finishes a payout Whop did not confirm at once; the ledger
+	// enqueues it with the payout.
+	JobPayout = ledger.JobPayout
 )
 
 // RegisterJobs gives the queue billing's background work.
@@ -26,4 +33,6 @@ func (s *Service) RegisterJobs(q *queue.Queue, reconcileEvery time.Duration) {
 		return nil
 	})
 	q.Every(JobReconcile, reconcileEvery)
+	q.Handle(JobRevenueShare, s.payRevenueShare)
+	q.Handle(JobPayout, s.retryPayout)
 }

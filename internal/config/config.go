@@ -40,7 +40,12 @@ type Config struct {
 	Env         Env
 	Port        int
 	DatabaseURL string
-	Whop        Whop
+	// AppURL is the origin members reach the app at (APP_URL), e.g.
+	// https://<id>.apps.whop.com. Whop's hosted checkout sends buyers back
+	// to a page under it. Empty: checkouts carry no redirect, and Whop keeps
+	// the buyer on its own confirmation page.
+	AppURL string
+	Whop   Whop
 	// Packages are the credit packages on sale, in the order configured.
 	Packages []Package
 	Currency money.Currency
@@ -123,6 +128,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		Env:         Env(l.str("APP_ENV", string(Production))),
 		Port:        l.port("PORT"),
 		DatabaseURL: l.databaseURL("DATABASE_URL"),
+		AppURL:      l.appURL("APP_URL"),
 		Whop: Whop{
 			APIKey:        l.required("WHOP_API_KEY"),
 			AppID:         l.prefixed("WHOP_APP_ID", "app_", true),
@@ -225,6 +231,33 @@ func (l *loader) httpURL(name, def string) string {
 		l.bad(name, "expected an http(s) URL, got %q", v)
 	}
 	return strings.TrimRight(v, "/")
+}
+
+// appURL reads the app's public origin. It is configured rather than taken
+// from a request's Host header because it goes into the links Whop sends
+// paying members to: a forged Host must never choose where money lands.
+// Plain http is accepted only for loopback hosts (local development).
+func (l *loader) appURL(name string) string {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || u.Host == "" || u.User != nil || (u.Scheme != "http" && u.Scheme != "https"):
+		l.bad(name, "expected the app's public origin such as https://myapp.apps.whop.com, got %q", v)
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+		l.bad(name, "expected an origin with no path, query or fragment, got %q", v)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		l.bad(name, "expected https (plain http only for localhost), got %q", v)
+	default:
+		return u.Scheme + "://" + u.Host
+	}
+	return ""
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 func (l *loader) oneOf(name, def string, allowed ...string) string {

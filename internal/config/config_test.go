@@ -77,6 +77,7 @@ func TestLoadEverySetting(t *testing.T) {
 	e["SHUTDOWN_TIMEOUT"] = "5s"
 	e["RECONCILE_INTERVAL"] = "30s"
 	e["WORKERS"] = "0"
+	e["APP_URL"] = "http://localhost:8004/"
 	cfg, err := Load(env(e))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -99,6 +100,7 @@ func TestLoadEverySetting(t *testing.T) {
 		{"ShutdownTimeout", cfg.ShutdownTimeout, 5 * time.Second},
 		{"ReconcileInterval", cfg.ReconcileInterval, 30 * time.Second},
 		{"Workers", cfg.Workers, 0},
+		{"AppURL", cfg.AppURL, "http://localhost:8004"},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -149,6 +151,11 @@ func TestLoadProblems(t *testing.T) {
 		{"shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, []string{"SHUTDOWN_TIMEOUT: expected a positive duration"}},
 		{"reconcile interval", map[string]string{"RECONCILE_INTERVAL": "-1m"}, []string{"RECONCILE_INTERVAL: expected a positive duration"}},
 		{"workers", map[string]string{"WORKERS": "many"}, []string{"WORKERS: expected a whole number of 0 or more"}},
+		{"app url not a url", map[string]string{"APP_URL": "myapp.apps.whop.com"}, []string{"APP_URL: expected the app's public origin"}},
+		{"app url with a path", map[string]string{"APP_URL": "https://myapp.apps.whop.com/app"}, []string{"APP_URL: expected an origin with no path"}},
+		{"app url with a query", map[string]string{"APP_URL": "https://myapp.apps.whop.com?x=1"}, []string{"APP_URL: expected an origin with no path"}},
+		{"app url with credentials", map[string]string{"APP_URL": "https://me:pw@myapp.apps.whop.com"}, []string{"APP_URL: expected the app's public origin"}},
+		{"app url plain http", map[string]string{"APP_URL": "http://myapp.example.com"}, []string{"APP_URL: expected https (plain http only for localhost)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,6 +181,28 @@ func TestLoadProblems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAppURLIsAnOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                              "",
+		"https://myapp.apps.whop.com":   "https://myapp.apps.whop.com",
+		" https://myapp.apps.whop.com/": "https://myapp.apps.whop.com",
+		"https://credits.example:8443":  "https://credits.example:8443",
+		"http://127.0.0.1:3000":         "http://127.0.0.1:3000",
+		"http://[::1]:3000":             "http://[::1]:3000",
+	} {
+		e := validEnv()
+		e["APP_URL"] = in
+		cfg, err := Load(env(e))
+		if err != nil {
+			t.Errorf("APP_URL=%q: %v", in, err)
+			continue
+		}
+		if cfg.AppURL != want {
+			t.Errorf("APP_URL=%q gave %q, want %q", in, cfg.AppURL, want)
+		}
 	}
 }
 

@@ -23,6 +23,8 @@ type DeliveryRecord struct {
 	Delivery
 	Outcome    string
 	ReceivedAt time.Time
+	// PurchaseID is the purchase the delivery turned out to be about, or "".
+	PurchaseID string
 }
 
 // RecordDelivery records a delivery that has no effect of its own (an event
@@ -63,6 +65,42 @@ func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]DeliveryReco
 		return nil, fmt.Errorf("ledger: recent deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// DeliveriesFor returns the newest deliveries a company's admins may see:
+// every delivery for the app owner's company (all), otherwise those about
+// the purchases made in the company's experiences or addressed to it.
+func (s *Store) DeliveriesFor(ctx context.Context, companyID string, all bool, limit int) ([]DeliveryRecord, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT d.id, d.event_type, d.scheme, d.company_id, d.object_id, d.outcome, d.received_at, d.purchase_id
+		  FROM webhook_deliveries d
+		 WHERE $2 OR d.company_id = $1
+		    OR d.purchase_id IN (SELECT id FROM purchases WHERE company_id = $1)
+		 ORDER BY d.received_at DESC, d.id LIMIT $3`, companyID, all, limit)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: deliveries: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DeliveryRecord, error) {
+		var d DeliveryRecord
+		err := r.Scan(&d.ID, &d.Type, &d.Scheme, &d.CompanyID, &d.ObjectID, &d.Outcome, &d.ReceivedAt, &d.PurchaseID)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// linkDelivery notes, inside the effect's transaction, which purchase a
+// delivery was about; refund and dispute deliveries name only their own ids.
+func linkDelivery(ctx context.Context, tx pgx.Tx, d *Delivery, purchaseID string) error {
+	if d == nil || purchaseID == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET purchase_id = $2 WHERE id = $1`, d.ID, purchaseID); err != nil {
+		return fmt.Errorf("link delivery: %w", err)
+	}
+	return nil
 }
 
 // withDelivery runs effect in one transaction. With a delivery, it first

@@ -32,6 +32,10 @@ func (s *Store) RecordDispute(ctx context.Context, dp Dispute, d *Delivery) erro
 			ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, amount = EXCLUDED.amount,
 			       reason = EXCLUDED.reason, updated_at = now()`,
 			dp.ID, dp.PaymentID, dp.Amount, dp.Currency, dp.Status, dp.Reason)
+		if err == nil && d != nil {
+			_, err = tx.Exec(ctx, `UPDATE webhook_deliveries
+				SET purchase_id = COALESCE((SELECT id FROM purchases WHERE payment_id = $2), '') WHERE id = $1`, d.ID, dp.PaymentID)
+		}
 		return "dispute " + dp.Status, err
 	})
 	if err != nil {

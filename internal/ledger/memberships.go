@@ -219,10 +219,3 @@ func nullIfZero(t time.Time) *time.Time {
 	}
 	return &t
 }
-
-func nullIfEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}

@@ -152,6 +152,9 @@ func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, status Purc
 		if err != nil {
 			return "", err
 		}
+		if err := linkDelivery(ctx, tx, d, purchaseID); err != nil {
+			return "", err
+		}
 		return "purchase " + string(status), nil
 	})
 	if err != nil {

@@ -21,6 +21,9 @@ type Settlement struct {
 	// take nothing the second time.
 	RefundedAmount  int64
 	RefundedCredits int64
+	// Share, when set, is the revenue share to schedule if this settlement
+	// fulfils the purchase now; a purchase fulfilled before keeps its own.
+	Share *ShareTerms
 }
 
 // SettleResult is what settling changed.
@@ -29,6 +32,10 @@ type SettleResult struct {
 	Credited  int64 // credits given now (0 when already fulfilled)
 	TakenBack int64 // credits taken back now for refunds
 	Balance   int64 // the wallet's balance afterwards
+	// ShareScheduled is true when a revenue share (and its job) was
+	// recorded now; ShareClawback when a refund was recorded against one.
+	ShareScheduled bool
+	ShareClawback  bool
 }
 
 // Settle fulfils a purchase at most once and applies any refund, in one
@@ -58,6 +65,13 @@ func (s *Store) Settle(ctx context.Context, st Settlement, d *Delivery) (SettleR
 			}
 			res.Credited = p.Credits
 			outcome = "fulfilled: " + strconv.FormatInt(p.Credits, 10) + " credits"
+			if st.Share != nil {
+				if err := scheduleShare(ctx, tx, p.ID, st.PaymentID, *st.Share); err != nil {
+					return "", err
+				}
+				res.ShareScheduled = true
+				outcome += "; revenue share scheduled"
+			}
 		}
 		target := min(st.RefundedCredits, p.Credits)
 		if delta := target - p.RefundedCredits; delta > 0 {
@@ -75,6 +89,15 @@ func (s *Store) Settle(ctx context.Context, st Settlement, d *Delivery) (SettleR
 				 WHERE id = $1`, p.ID, st.RefundedAmount, target); err != nil {
 				return "", fmt.Errorf("record refund: %w", err)
 			}
+		}
+		if res.ShareClawback, err = recordClawback(ctx, tx, p.ID, st.RefundedAmount); err != nil {
+			return "", err
+		}
+		if res.ShareClawback {
+			outcome += "; refund recorded against the revenue share"
+		}
+		if err := linkDelivery(ctx, tx, d, p.ID); err != nil {
+			return "", err
 		}
 		res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, p.ID))
 		if err != nil {
@@ -108,6 +131,9 @@ func (s *Store) RecordRejection(ctx context.Context, r Rejection, d *Delivery) e
 			INSERT INTO payment_rejections (payment_id, purchase_id, source, reason)
 			VALUES ($1, $2, $3, $4) ON CONFLICT (payment_id, reason) DO NOTHING`,
 			r.PaymentID, r.PurchaseID, r.Source, r.Reason)
+		if err == nil {
+			err = linkDelivery(ctx, tx, d, r.PurchaseID)
+		}
 		return "rejected: " + r.Reason, err
 	})
 	if err != nil {

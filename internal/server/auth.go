@@ -36,32 +36,53 @@ var (
 // only from it: no cookie, no query parameter, no body field.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw := r.Header.Get(whop.HeaderUserToken)
-		if raw == "" {
-			s.fail(w, r, errNoToken)
-			return
-		}
-		if s.tokens == nil {
-			s.fail(w, r, errUnavailable)
-			return
-		}
-		tok, err := s.tokens.Verify(r.Context(), raw)
-		if errors.Is(err, whop.ErrKeysUnavailable) {
-			// Whop's keys could not be fetched: our outage, not a bad token.
-			s.log.ErrorContext(r.Context(), "user token keys unavailable",
-				slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
-			s.fail(w, r, errUnavailable)
-			return
-		}
+		user, err := s.verifyUser(r)
 		if err != nil {
-			// The reason helps operators; the token itself never reaches a log.
-			s.log.InfoContext(r.Context(), "user token rejected",
-				slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
-			s.fail(w, r, errBadToken)
+			s.fail(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, tok.UserID)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, user)))
 	})
+}
+
+// identify is authenticate for the one page a browser may reach without
+// Whop's relay: the return from Whop's hosted checkout, a top-level
+// navigation that carries the user token only when it comes back through
+// Whop. A request it cannot verify goes on as nobody (userID is ""), and
+// the handler shows nobody anything private.
+func (s *Server) identify(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, err := s.verifyUser(r); err == nil {
+			r = r.WithContext(context.WithValue(r.Context(), userKey, user))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// verifyUser returns the verified user of the request's token, or the error
+// to answer with.
+func (s *Server) verifyUser(r *http.Request) (string, error) {
+	raw := r.Header.Get(whop.HeaderUserToken)
+	if raw == "" {
+		return "", errNoToken
+	}
+	if s.tokens == nil {
+		return "", errUnavailable
+	}
+	tok, err := s.tokens.Verify(r.Context(), raw)
+	if errors.Is(err, whop.ErrKeysUnavailable) {
+		// Whop's keys could not be fetched: our outage, not a bad token.
+		s.log.ErrorContext(r.Context(), "user token keys unavailable",
+			slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+		return "", errUnavailable
+	}
+	if err != nil {
+		// The reason helps operators; the token itself never reaches a log.
+		s.log.InfoContext(r.Context(), "user token rejected",
+			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
+		return "", errBadToken
+	}
+	return tok.UserID, nil
 }
 
 // requireExperience lets through members with access to the path's experience.

@@ -15,7 +15,7 @@ import (
 // through the sandbox's parent page: the app in a cross-origin iframe, the
 // official iframe SDK on both sides, the purchase modal, the webhook.
 func TestBrowserBuySpendDecline(t *testing.T) {
-	a := setup(t, func(o *whopsim.Options) { o.PaymentDelay = 300 * time.Millisecond })
+	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentDelay = 300 * time.Millisecond }))
 	ctx := browsertest.New(t, browsertest.WithWindowSize(1100, 900))
 	user := a.member(0)
 	parent := a.env.URL + "/?path=" + url.QueryEscape("/experiences/"+a.experience()) + "&user=" + user

@@ -132,16 +132,26 @@ func TestConfirmBeforeAndAfterWebhook(t *testing.T) {
 	a := setup(t)
 	user := a.member(0)
 
-	// Confirm first: the webhook is held back until after.
-	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 1 })
+	// Confirm first: the webhook is held back until after. (The sandbox
+	// releases held events once N are held, so N is more than will come.)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 100 })
 	ch, plan, pur := a.charge(user, "starter")
 	receipt := a.pay(ch, plan, user)
 	code, out, raw := a.call("POST", "/api/purchases/"+pur+"/confirm", user, map[string]string{"receipt_id": receipt})
 	if code != 200 || out["balance"] != float64(100) || out["status"] != "paid" {
 		t.Fatalf("confirm = %d %s", code, raw)
 	}
-	a.sim.ReleaseHeld(false)
+	if n := len(a.sim.Deliveries()); n != 0 {
+		t.Fatalf("%d delivery attempts before the release; the webhook must come after the confirm", n)
+	}
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 0 })
+	if n := a.sim.ReleaseHeld(false); n != 1 {
+		t.Fatalf("released %d held events, want 1", n)
+	}
 	a.settle()
+	if at := a.sim.Deliveries(); len(at) != 1 || at[0].Status != 200 {
+		t.Fatalf("late webhook attempts = %+v", at)
+	}
 	if b := a.balance(user); b != 100 {
 		t.Fatalf("balance after confirm then webhook = %d, want 100", b)
 	}

@@ -2,7 +2,10 @@ package server
 
 import (
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
@@ -78,4 +81,19 @@ func purchaseBadge(p ledger.Purchase) component.BadgeProps {
 		b.Label = "Not paid"
 	}
 	return b
+}
+
+// sentence turns a reason from Whop or the ledger ("payment failed") into a
+// sentence to show ("Payment failed."), or def when there is none.
+func sentence(s, def string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return def
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "!") && !strings.HasSuffix(s, "?") {
+		s += "."
+	}
+	return s
 }

@@ -35,56 +35,42 @@ type app struct {
 	billing *billing.Service
 	whop    *whop.Client
 	tokens  *whop.TokenVerifier
-	url     string // the app itself, not through the relay
+	jobs    *queue.Queue // not running: tests drain it when they choose
+	url     string       // the app itself, not through the relay
 	ctx     context.Context
 	log     *slog.Logger
+	cfg     appConfig // what setup was given, for replicas
 }
 
-// premiumCredits is what the test app grants premium members each period.
-const premiumCredits = 50
-
-// instance builds the app on the test's database and sandbox, with its own
-// billing service and so its own caches, as one replica of several would
-// be. change, when set, adjusts the billing configuration first. A premium
-// answer is trusted for an hour here, so what keeps a lapsed member out in
-// these tests is the invalidation, not the expiry.
-func (a *app) instance(change func(*billing.Config)) (http.Handler, *billing.Service) {
-	cfg := billing.Config{
-		CompanyID: a.env.Seed.Owner.ID,
-		Packages:  []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}},
-		Currency:  money.Currency("usd"),
-		Premium: billing.PremiumConfig{ProductID: a.env.Seed.PremiumProductID, PlanID: a.env.Seed.PremiumPlanID,
-			MonthlyCredits: premiumCredits, TTL: time.Hour},
-	}
-	if change != nil {
-		change(&cfg)
-	}
-	bill := billing.New(a.whop, a.store, cfg, billing.WithLogger(a.log))
-	return server.New(server.Deps{
-		Logger:     a.log,
-		Settings:   server.Settings{AppID: a.env.Seed.App.ID, Development: true, SandboxOrigins: []string{a.env.URL, a.env.RelayURL}},
-		Ready:      a.store,
-		Tokens:     a.tokens,
-		Billing:    bill,
-		Webhooks:   whop.NewWebhookVerifier(a.env.Seed.App.WebhookSecret),
-		Pool:       a.db.Pool,
-		Reconciler: a.store,
-		Jobs:       queue.New(a.db.Pool),
-		TokenStats: a.tokens,
-	}), bill
+// appConfig is what a test may change about its app and sandbox.
+type appConfig struct {
+	sim         whopsim.Options
+	shareBP     int64            // REVENUE_SHARE_PERCENT in basis points
+	paymentsAPI whop.PaymentsAPI // WHOP_PAYMENTS_API
+	client      []whop.Option    // e.g. a short timeout or a faulty transport
+	noPremium   bool             // PREMIUM_PRODUCT_ID and PREMIUM_PLAN_ID unset
 }
 
-// replica serves another instance (see instance) on its own test server
-// and returns its URL and billing service.
-func (a *app) replica(change func(*billing.Config)) (string, *billing.Service) {
-	a.t.Helper()
-	h, bill := a.instance(change)
-	srv := httptest.NewServer(h)
-	a.t.Cleanup(srv.Close)
-	return srv.URL, bill
+type appOption func(*appConfig)
+
+// withSim changes the sandbox's options.
+func withSim(f func(*whopsim.Options)) appOption { return func(c *appConfig) { f(&c.sim) } }
+
+// withShare turns the revenue share on at bp basis points.
+func withShare(bp int64) appOption { return func(c *appConfig) { c.shareBP = bp } }
+
+// withPaymentsAPI makes look-ups use another API generation.
+func withPaymentsAPI(api whop.PaymentsAPI) appOption {
+	return func(c *appConfig) { c.paymentsAPI = api }
 }
 
-type appOption func(*whopsim.Options)
+// withoutPremium leaves premium unconfigured.
+func withoutPremium() appOption { return func(c *appConfig) { c.noPremium = true } }
+
+// withClient adds options to the app's Whop client.
+func withClient(opts ...whop.Option) appOption {
+	return func(c *appConfig) { c.client = append(c.client, opts...) }
+}
 
 // setup starts a fresh app and sandbox for one test. After the test it
 // asserts the ledger invariant on everything the test did.
@@ -97,32 +83,33 @@ func setup(t *testing.T, opts ...appOption) *app {
 	}))
 	t.Cleanup(appSrv.Close)
 
-	simOpts := whopsim.Options{
+	cfg := appConfig{sim: whopsim.Options{
 		WebhookURL:   appSrv.URL + "/api/webhook",
 		PaymentDelay: -1,
 		RetryDelays:  []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond},
-	}
+	}}
 	for _, o := range opts {
-		o(&simOpts)
+		o(&cfg)
 	}
-	env := whopsimtest.Start(t, whopsimtest.Config{Options: simOpts, AppURL: appSrv.URL})
+	env := whopsimtest.Start(t, whopsimtest.Config{Options: cfg.sim, AppURL: appSrv.URL})
 
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("CREDITKIT_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	client := whop.New(env.Seed.App.APIKey, whop.WithBaseURL(env.APIBase), whop.WithAppID(env.Seed.App.ID))
 	tokens, err := whop.NewTokenVerifier(env.Seed.App.ID, whop.WithJWKSURL(env.JWKSURL))
 	if err != nil {
 		t.Fatal(err)
 	}
 	store := ledger.NewStore(db.Pool)
-	a := &app{t: t, env: env, sim: env.Sim, db: db, store: store, whop: client, tokens: tokens,
-		url: appSrv.URL, ctx: context.Background(), log: log}
-	h, bill := a.instance(nil)
-	a.billing = bill
+	a := &app{t: t, env: env, sim: env.Sim, db: db, store: store, tokens: tokens, url: appSrv.URL,
+		ctx: context.Background(), log: log, cfg: cfg}
+	var h http.Handler
+	h, a.billing, a.whop = a.build(cfg)
 	handler.Store(&h)
-
+	// Retries come due at once, and tests drain the queue when they choose.
+	a.jobs = queue.New(db.Pool, queue.WithBackoff(func(int) time.Duration { return time.Hour }), queue.WithLogger(log))
+	a.billing.RegisterJobs(a.jobs, time.Hour)
 	t.Cleanup(func() {
 		m, err := store.CheckBalances(context.Background())
 		if err != nil || len(m) != 0 {
@@ -130,6 +117,80 @@ func setup(t *testing.T, opts ...appOption) *app {
 		}
 	})
 	return a
+}
+
+// premiumCredits is what the test app grants premium members each period.
+const premiumCredits = 50
+
+// build wires a server on the app's database and sandbox with cfg: setup's
+// own, or a second one (another API generation, a replica) for the same
+// world. Each has its own billing service and so its own caches, as each
+// replica of several would. A premium answer is trusted for an hour here,
+// so what keeps a lapsed member out in these tests is the invalidation,
+// not the expiry.
+func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client) {
+	env := a.env
+	premium := billing.PremiumConfig{ProductID: env.Seed.PremiumProductID, PlanID: env.Seed.PremiumPlanID,
+		MonthlyCredits: premiumCredits, TTL: time.Hour}
+	if cfg.noPremium {
+		premium = billing.PremiumConfig{}
+	}
+	client := whop.New(env.Seed.App.APIKey, append([]whop.Option{whop.WithBaseURL(env.APIBase), whop.WithAppID(env.Seed.App.ID)}, cfg.client...)...)
+	bill := billing.New(client, a.store, billing.Config{
+		CompanyID:               env.Seed.Owner.ID,
+		Packages:                []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}},
+		Currency:                money.Currency("usd"),
+		PaymentsAPI:             cfg.paymentsAPI,
+		RevenueShareBasisPoints: cfg.shareBP,
+		// Members reach the app through the relay, as through Whop's.
+		AppURL:  env.RelayURL,
+		Premium: premium,
+	}, billing.WithLogger(a.log))
+	h := server.New(server.Deps{
+		Logger:     a.log,
+		Settings:   server.Settings{AppID: env.Seed.App.ID, Development: true, SandboxOrigins: []string{env.URL, env.RelayURL}},
+		Ready:      a.store,
+		Tokens:     a.tokens,
+		Billing:    bill,
+		Webhooks:   whop.NewWebhookVerifier(env.Seed.App.WebhookSecret),
+		Pool:       a.db.Pool,
+		Reconciler: a.store,
+		Jobs:       queue.New(a.db.Pool),
+		TokenStats: a.tokens,
+	})
+	return h, bill, client
+}
+
+// replica serves another instance of the app (see build) on its own test
+// server, configured as setup's plus opts, and returns its URL and billing.
+func (a *app) replica(opts ...appOption) (string, *billing.Service) {
+	a.t.Helper()
+	cfg := a.cfg
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h, bill, _ := a.build(cfg)
+	srv := httptest.NewServer(h)
+	a.t.Cleanup(srv.Close)
+	return srv.URL, bill
+}
+
+// drain runs every job that is due, as a worker would, and returns how many.
+func (a *app) drain() int {
+	a.t.Helper()
+	n, err := a.jobs.Drain(a.ctx)
+	if err != nil {
+		a.t.Fatalf("drain jobs: %v", err)
+	}
+	return n
+}
+
+// advanceJobs makes every waiting retry due now, as if its backoff had passed.
+func (a *app) advanceJobs() {
+	a.t.Helper()
+	if _, err := a.db.Pool.Exec(a.ctx, `UPDATE jobs SET run_at = now() WHERE state = 'available'`); err != nil {
+		a.t.Fatal(err)
+	}
 }
 
 func (a *app) member(i int) string { return a.env.Seed.Members[i].ID }

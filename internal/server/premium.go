@@ -95,7 +95,7 @@ func (s *Server) premiumMembers(ctx context.Context, companyID string) (componen
 		return p, err
 	}
 	for _, e := range exps {
-		row := component.PremiumExperience{ExperienceID: e.ExperienceID, Count: plural(len(e.Members), "member")}
+		row := component.PremiumExperience{ExperienceID: e.ExperienceID, Count: plural(int64(len(e.Members)), "member")}
 		for _, m := range e.Members {
 			since := m.WhopCreatedAt
 			if since.IsZero() {
@@ -115,14 +115,14 @@ func perkText(credits int64) string {
 	if credits <= 0 {
 		return ""
 	}
-	return plural64(credits, "credit") + " every billing period"
+	return plural(credits, "credit") + " every billing period"
 }
 
 func grantedText(g ledger.PremiumGrant) string {
 	if g.ID == 0 {
 		return ""
 	}
-	return "This period's " + plural64(g.Credits, "credit") + " were added on " + formatDate(g.CreatedAt) + "."
+	return "This period's " + plural(g.Credits, "credit") + " were added on " + formatDate(g.CreatedAt) + "."
 }
 
 // renewalText says when a membership's period ends and whether it renews.
@@ -157,13 +157,4 @@ func formatDate(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format("Jan 2, 2006")
-}
-
-func plural(n int, noun string) string { return plural64(int64(n), noun) }
-
-func plural64(n int64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return formatCount(n) + " " + noun + "s"
 }

@@ -18,7 +18,7 @@ import (
 // user switch to a member without premium (the upgrade card, and 403 on the
 // lounge's URL typed by hand) and to a user without access (403).
 func TestBrowserUpgradeUnlocksPremium(t *testing.T) {
-	a := setup(t, func(o *whopsim.Options) { o.PaymentDelay = 300 * time.Millisecond })
+	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentDelay = 300 * time.Millisecond }))
 	ctx := browsertest.New(t, browsertest.WithWindowSize(1100, 900))
 	user, exp := a.member(0), a.experience()
 	parent := a.env.URL + "/?path=" + url.QueryEscape("/experiences/"+exp) + "&user=" + user

@@ -17,7 +17,7 @@ func TestDeactivationLocksTheMemberOutOnEveryReplica(t *testing.T) {
 	user := a.member(0)
 	mem := a.upgrade(user)
 	a.settle()
-	other, _ := a.replica(nil)
+	other, _ := a.replica()
 	for _, base := range []string{a.url, other} {
 		if code := a.lounge(base, user); code != 200 {
 			t.Fatalf("premium page on %s before the deactivation: %d", base, code)
@@ -75,7 +75,7 @@ func TestMembershipEventsInAnyOrderLeaveTheRightState(t *testing.T) {
 		{whopsim.Legacy, "membership.went_valid", "membership.went_invalid", "canceled (already recorded)"},
 	} {
 		t.Run(string(tc.scheme), func(t *testing.T) {
-			a := setup(t, func(o *whopsim.Options) { o.WebhookScheme = tc.scheme })
+			a := setup(t, withSim(func(o *whopsim.Options) { o.WebhookScheme = tc.scheme }))
 
 			// In order, as Whop usually sends them.
 			inOrder := a.upgrade(a.member(1))

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
 )
 
@@ -184,7 +183,7 @@ func TestUpgradeCheckoutRefusesBadRequests(t *testing.T) {
 
 func TestPremiumHiddenWhenNotConfigured(t *testing.T) {
 	a := setup(t)
-	base, _ := a.replica(func(c *billing.Config) { c.Premium = billing.PremiumConfig{} })
+	base, _ := a.replica(withoutPremium())
 	res, body := a.getAt(base, "/experiences/"+a.experience(), a.member(2))
 	if res.StatusCode != 200 {
 		t.Fatalf("experience page: %d", res.StatusCode)

@@ -45,6 +45,9 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 	var tooBig *http.MaxBytesError
 	var short *ledger.InsufficientCreditsError
 	var rejected *billing.RejectedError
+	var field *billing.FieldError
+	var poor *billing.InsufficientBalanceError
+	var refused *billing.RefusedError
 	switch {
 	case errors.As(err, &he):
 		return he
@@ -56,6 +59,14 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 			balance: &short.Balance}
 	case errors.As(err, &rejected):
 		return newError(http.StatusUnprocessableEntity, "payment_rejected", "Whop's payment does not match this purchase, so no credits were added: "+rejected.Reason+".")
+	case errors.As(err, &field):
+		return newError(http.StatusBadRequest, "invalid_"+field.Field, field.Message)
+	case errors.As(err, &poor):
+		return newError(http.StatusUnprocessableEntity, "insufficient_balance", "The company's balance of "+
+			formatMoney(poor.Balance, string(poor.Currency))+" does not cover "+formatMoney(poor.Amount, string(poor.Currency))+
+			" plus the "+formatMoney(poor.Fee, string(poor.Currency))+" transfer fee. Nothing was sent.")
+	case errors.As(err, &refused):
+		return newError(http.StatusUnprocessableEntity, "whop_refused", "Whop refused the "+refused.What+": "+refused.Reason)
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log.WarnContext(r.Context(), "request timed out", slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
 		return errTimeout
@@ -83,6 +94,9 @@ var domainErrors = []struct {
 	{billing.ErrPremiumDisabled, errNotFound},
 	{billing.ErrNotPremium, newError(http.StatusForbidden, "premium_required", "This part of the app is for premium members. Upgrade from the app's main page to open it.")},
 	{billing.ErrAlreadyPremium, newError(http.StatusConflict, "already_premium", "You are already a premium member.")},
+	{billing.ErrPaymentNotFound, newError(http.StatusNotFound, "payment_not_found", "No payment with that id belongs to this company.")},
+	{billing.ErrNotRefundable, newError(http.StatusConflict, "not_refundable", "This payment cannot be refunded: it is not paid, was refunded already, or is disputed.")},
+	{billing.ErrUnknownRecipient, newError(http.StatusUnprocessableEntity, "unknown_recipient", "Whop has no user with that username or id. Nothing was sent.")},
 	{ledger.ErrNotFound, errNotFound},
 	{ledger.ErrIdempotencyConflict, newError(http.StatusConflict, "idempotency_conflict", "That idempotency key was already used for a different request.")},
 	{ledger.ErrUnknownItem, newError(http.StatusBadRequest, "unknown_item", "There is no item with that id.")},

@@ -37,19 +37,32 @@ func (s *Server) routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(withTimeout(s.settings.RequestTimeout), limitBody(maxAPIBody))
 		r.Get("/discover", s.discover)
+		// Back from Whop's hosted checkout: a top-level navigation that may
+		// come without the user token, so the caller is optional here and
+		// the page shows private details to the verified buyer only.
+		r.With(s.identify).Get("/purchases/{purchaseId}/return", s.checkoutReturn)
 
 		// Everything else knows its caller from the Whop user token.
 		r.Group(func(r chi.Router) {
 			r.Use(s.authenticate, s.sameOrigin)
 			r.With(s.requireExperience).Get("/experiences/{experienceId}", s.experience)
 			r.With(s.requireExperience).Get("/experiences/{experienceId}/premium", s.premiumPage)
-			r.With(s.requireAdmin).Get("/dashboard/{companyId}", s.dashboard)
+			r.Group(func(r chi.Router) {
+				r.Use(s.requireAdmin)
+				r.Get("/dashboard/{companyId}", s.dashboard)
+				r.Post("/dashboard/{companyId}/payouts", s.payoutForm)
+				r.Get("/dashboard/{companyId}/payments/{paymentId}/refund", s.refundConfirm)
+				r.Post("/dashboard/{companyId}/payments/{paymentId}/refund", s.refund)
+			})
 
 			r.Post("/api/charge", s.charge)
 			r.Post("/api/purchases/{purchaseId}/confirm", s.confirm)
 			r.Post("/api/spend", s.spend)
 			r.Post("/api/premium/checkout", s.premiumCheckout)
 			r.Get("/api/premium/status", s.premiumStatus)
+			// Admin APIs name their company in the request; billing checks it.
+			r.Get("/api/payments/{paymentId}", s.paymentAPI)
+			r.Post("/api/payouts", s.payoutAPI)
 		})
 	})
 	return r

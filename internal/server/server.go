@@ -48,6 +48,7 @@ type Billing interface {
 	Wallet(ctx context.Context, userID, experienceID string) (billing.Wallet, error)
 	Charge(ctx context.Context, r billing.ChargeRequest) (billing.Charge, error)
 	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)
+	Return(ctx context.Context, userID, purchaseID string) (billing.ReturnResult, error)
 	Spend(ctx context.Context, r billing.SpendRequest) (ledger.Spend, error)
 	HandleEvent(ctx context.Context, ev *whop.Event) (string, error)
 	Premium(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
@@ -55,6 +56,11 @@ type Billing interface {
 	UpgradeCheckout(ctx context.Context, userID, experienceID string) (billing.PremiumCheckout, error)
 	PremiumMembers(ctx context.Context, companyID string) ([]billing.ExperiencePremium, error)
 	PremiumEnabled() bool
+	Dashboard(ctx context.Context, userID, companyID string) (billing.Dashboard, error)
+	LookupPayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
+	RefundPayment(ctx context.Context, r billing.RefundRequest) (billing.PaymentLookup, error)
+	SendPayout(ctx context.Context, r billing.PayoutRequest) (billing.PayoutResult, error)
+	PaymentsAPI() whop.PaymentsAPI
 }
 
 // WebhookVerifier checks a delivery's signature and decodes its envelope.

@@ -22,7 +22,7 @@ func TestForgedAndStaleDeliveriesAre401AndWriteNothing(t *testing.T) {
 		{"future", func(f *whopsim.Faults) { f.TimestampSkewSeconds = 400 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := setup(t, func(o *whopsim.Options) { o.RetryDelays = []time.Duration{} })
+			a := setup(t, withSim(func(o *whopsim.Options) { o.RetryDelays = []time.Duration{} }))
 			a.sim.UpdateFaults(tc.fault)
 			user := a.member(0)
 			ch, plan, _ := a.charge(user, "starter")

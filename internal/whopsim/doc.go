@@ -7,8 +7,11 @@
 // [Seed]) and serves two handlers:
 //
 //   - [Sim.Handler]: the parent page with the host side of the iframe
-//     protocol, the REST API (v1, plus v2 and v5 payment retrieval), the JWKS
-//     of the user-token key and the control API under /_sim/.
+//     protocol, the hosted checkout a configuration's purchase_url opens
+//     (/checkout/{plan}?session=ch_…: Pay and Decline act as the modal's
+//     buttons, then send the buyer to the configuration's redirect_url), the
+//     REST API (v1, plus v2 and v5 payment retrieval), the JWKS of the
+//     user-token key and the control API under /_sim/.
 //   - [Sim.Relay]: a reverse proxy in front of the app that adds a freshly
 //     signed x-whop-user-token to every request and strips X-Frame-Options,
 //     served on another origin so the browser sees a cross-origin iframe as

@@ -87,8 +87,12 @@ func (s *Sim) withIdempotency(next http.Handler) http.Handler {
 		res := rw.Result()
 		out, _ := io.ReadAll(res.Body)
 
+		// A request its client gave up on before it was answered (a slow API
+		// and a client timeout) did nothing and wrote nothing; remembering it
+		// would replay an empty 200 to the client's retry.
+		abandoned := r.Context().Err() != nil && len(out) == 0
 		s.mu.Lock()
-		if res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests {
+		if abandoned || res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests {
 			// A server failure or a rate limit is worth retrying under the
 			// same key.
 			delete(s.st.Idempotency, key)

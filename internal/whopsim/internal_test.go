@@ -91,3 +91,18 @@ func TestWhopFee(t *testing.T) {
 		}
 	}
 }
+
+func TestDisplayPrice(t *testing.T) {
+	for _, tt := range []struct {
+		minor    int64
+		currency string
+		want     string
+	}{
+		{499, "usd", "$4.99"}, {1000, "usd", "$10.00"}, {5, "usd", "$0.05"}, {999, "whop_usd", "$9.99"},
+		{1250, "eur", "€12.50"}, {500, "jpy", "500 JPY"}, {1234, "kwd", "1.234 KWD"},
+	} {
+		if got := displayPrice(tt.minor, tt.currency); got != tt.want {
+			t.Errorf("displayPrice(%d %s) = %q, want %q", tt.minor, tt.currency, got, tt.want)
+		}
+	}
+}

@@ -14,7 +14,7 @@ import (
 // the relay), a user switcher, the sandbox's controls and the host side of
 // the iframe protocol, built on the official @whop/iframe host bundle.
 
-//go:embed assets/parent.html assets/parent.css assets/parent.js all:assets/dist
+//go:embed assets/parent.html assets/parent.css assets/parent.js assets/checkout.html assets/checkout.css assets/checkout.js all:assets/dist
 var assets embed.FS
 
 var parentPage = template.Must(template.ParseFS(assets, "assets/parent.html"))
@@ -25,9 +25,9 @@ const hostBundle = "assets/dist/whop-host.js"
 // maxMessagesKept bounds the iframe message log.
 const maxMessagesKept = 500
 
-// Handler returns the sandbox's main handler: the parent page at /, the API
-// under /api/, the JWKS at /.well-known/jwks.json and the control API under
-// /_sim/.
+// Handler returns the sandbox's main handler: the parent page at /, the
+// hosted checkout at /checkout/{plan} (purchase_url), the API under /api/,
+// the JWKS at /.well-known/jwks.json and the control API under /_sim/.
 func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", s.apiHandler())
@@ -35,6 +35,9 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("GET /.well-known/jwks.json", s.serveJWKS)
 	mux.HandleFunc("GET /_sim/assets/{file}", s.serveAsset)
 	mux.HandleFunc("GET /{$}", s.serveParent)
+	// purchase_url: the hosted checkout (hosted.go).
+	mux.HandleFunc("GET /checkout/{plan}", s.serveHostedCheckout)
+	mux.HandleFunc("POST /checkout/{plan}", s.submitHostedCheckout)
 	return mux
 }
 

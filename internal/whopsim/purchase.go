@@ -130,38 +130,55 @@ func whopFee(total int64) int64 {
 	return min(total, (total*3+50)/100+30)
 }
 
+// purchaseInfo is what a checkout shows before the buyer decides.
+type purchaseInfo struct {
+	Plan     *Plan
+	Checkout *Checkout // nil for a bare plan
+	Title    string
+	Company  string
+	Buyer    *User
+}
+
+// describePurchase resolves a purchase for a checkout screen (the modal or
+// the hosted page), or says why it cannot be paid. Call it inside view.
+func (s *Sim) describePurchase(st *State, req Purchase) (purchaseInfo, error) {
+	plan, co, err := s.resolvePurchase(st, req)
+	if err != nil {
+		return purchaseInfo{}, err
+	}
+	title := plan.Title
+	if pr := st.Products[plan.ProductID]; pr != nil {
+		title = pr.Title
+	}
+	if title == "" {
+		title = st.App.Name + " purchase" // an inline plan with no title, as apps' charges are
+	}
+	user := st.Users[st.SelectedUser]
+	if req.UserID != "" {
+		user = st.Users[req.UserID]
+	}
+	if user == nil {
+		return purchaseInfo{}, &APIError{Status: http.StatusBadRequest, Code: "invalid_request", Message: "no buyer selected"}
+	}
+	return purchaseInfo{Plan: plan, Checkout: co, Title: title, Company: st.Companies[plan.CompanyID].Title, Buyer: user}, nil
+}
+
 // checkoutDetails describes a purchase for the modal before the buyer
 // decides, or says why it cannot be paid.
 func (s *Sim) checkoutDetails(req Purchase) (obj, error) {
 	var out obj
 	var err error
 	s.view(func(st *State) {
-		plan, co, e := s.resolvePurchase(st, req)
-		if e != nil {
-			err = e
+		var in purchaseInfo
+		if in, err = s.describePurchase(st, req); err != nil {
 			return
 		}
-		title := plan.Title
-		if pr := st.Products[plan.ProductID]; pr != nil {
-			title = pr.Title
-		}
-		if title == "" {
-			title = st.App.Name + " purchase" // an inline plan with no title, as apps' charges are
-		}
-		user := st.Users[st.SelectedUser]
-		if req.UserID != "" {
-			user = st.Users[req.UserID]
-		}
-		if user == nil {
-			err = &APIError{Status: http.StatusBadRequest, Code: "invalid_request", Message: "no buyer selected"}
-			return
-		}
-		c := st.Companies[plan.CompanyID]
-		out = obj{"plan": v1Plan(plan), "title": title, "company": c.Title,
+		u, plan := in.Buyer, in.Plan
+		out = obj{"plan": v1Plan(plan), "title": in.Title, "company": in.Company,
 			"charge": major(plan.Charge(), plan.Currency), "billing_period": plan.BillingPeriod,
-			"user": obj{"id": user.ID, "username": user.Username, "name": user.Name, "email": user.Email}}
-		if co != nil {
-			out["metadata"] = meta(co.Metadata)
+			"user": obj{"id": u.ID, "username": u.Username, "name": u.Name, "email": u.Email}}
+		if in.Checkout != nil {
+			out["metadata"] = meta(in.Checkout.Metadata)
 		}
 	})
 	return out, err

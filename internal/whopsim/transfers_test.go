@@ -179,3 +179,43 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 		t.Errorf("the first request = %d, want 200", first)
 	}
 }
+
+// TestIdempotencyKeyAbandonedRequest is a client timing out while the API
+// is slow: the request did nothing, so its key must not replay an empty
+// answer; the retry transfers, once.
+func TestIdempotencyKeyAbandonedRequest(t *testing.T) {
+	b := setup(t)
+	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.APILatencyMS = 400 })
+	body := `{"amount": 2, "currency": "usd", "origin_id": "` + b.Seed.Owner.ID + `", "destination_id": "` + b.Seed.Admin.ID +
+		`", "idempotence_key": "abandon-1"}`
+	send := func(timeout time.Duration) (int, string, error) {
+		req, _ := http.NewRequest("POST", b.URL+"/api/v1/transfers", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+b.Seed.App.APIKey)
+		req.Header.Set("Idempotency-Key", "abandon-1")
+		res, err := (&http.Client{Timeout: timeout}).Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer res.Body.Close()
+		return res.StatusCode, res.Header.Get("Idempotent-Replayed"), nil
+	}
+	if _, _, err := send(100 * time.Millisecond); err == nil {
+		t.Fatal("the first request should time out")
+	}
+	time.Sleep(400 * time.Millisecond) // the abandoned handler finishes
+	b.Sim.SetFaults(whopsim.Faults{})
+	status, replayed, err := send(5 * time.Second)
+	if err != nil || status != http.StatusOK || replayed != "" {
+		t.Fatalf("retry = %d replayed=%q %v, want a fresh 200", status, replayed, err)
+	}
+	if got := b.balance(b.Seed.Owner.ID); got != "997.75" {
+		t.Errorf("origin balance = %s, want 1000 - 2 - 0.25 (one transfer)", got)
+	}
+	status, replayed, _ = send(5 * time.Second)
+	if status != http.StatusOK || replayed != "true" {
+		t.Errorf("a second retry = %d replayed=%q, want the first answer replayed", status, replayed)
+	}
+	if got := b.balance(b.Seed.Owner.ID); got != "997.75" {
+		t.Errorf("origin balance after the replay = %s, want unchanged", got)
+	}
+}

@@ -1,12 +1,17 @@
-// The member's credits page: buy a package through Whop's purchase modal,
-// spend credits, and refresh the balance and receipts without a reload.
-// Every button shows progress while it works and a message when it is done.
+// The member's credits page: buy a package through Whop's purchase modal
+// (or, where no Whop parent answers, on Whop's hosted checkout page), spend
+// credits, and refresh the balance and receipts without a reload. Every
+// button shows progress while it works and a message when it is done.
 (function () {
   "use strict";
   var root = document.querySelector("[data-experience-id]");
   if (!root) return;
   var experienceId = root.dataset.experienceId;
   var notice = document.getElementById("notice");
+  var whopAnswers = (window.creditkit && window.creditkit.whopAnswers) || Promise.resolve(false);
+  // The stylesheet shows the buttons that fit: Buy (the modal) with a
+  // secondary "pay on Whop", or "Pay on Whop" alone.
+  whopAnswers.then(function (modal) { root.dataset.checkout = modal ? "modal" : "hosted"; });
 
   function say(kind, text) {
     notice.className = "notice " + kind;
@@ -65,11 +70,67 @@
       .then(function () { if (tries > 1) return waitForCredits(tries - 1); });
   }
 
+  // navigateTop sends the whole window (not just this frame) to Whop's
+  // checkout. From inside Whop's iframe that needs the click's user
+  // activation, which the caller keeps by staying in the click's promise
+  // chain; should the browser refuse anyway, a target=_top link the member
+  // clicks (a fresh activation) does the same.
+  function navigateTop(url) {
+    var fallback = document.querySelector("[data-continue-on-whop]");
+    fallback.href = url;
+    function offerLink() {
+      say("", "");
+      fallback.parentElement.hidden = false;
+    }
+    try {
+      (window.top || window).location.href = url;
+      // Some browsers refuse without throwing; once the window navigates
+      // this page and its timer are gone, so the link shows only if not.
+      setTimeout(offerLink, 4000);
+    } catch (err) {
+      console.warn("creditkit: top navigation refused", err);
+      offerLink();
+    }
+  }
+
+  function httpURL(s) {
+    try {
+      var u = new URL(s);
+      return u.protocol === "https:" || u.protocol === "http:";
+    } catch (e) {
+      return false;
+    }
+  }
+
+  // payOnWhop charges first (our purchase, with Whop's checkout page), then
+  // navigates there; Whop sends the member back to the purchase's return page.
+  async function payOnWhop(button, pkg) {
+    busy(button, true);
+    say("info", "Opening Whop's checkout…");
+    try {
+      var charge = await post("/api/charge", { experience_id: experienceId, package: pkg, idempotency_key: newKey() });
+      if (!charge.ok) {
+        say("error", errorText(charge, "Could not start the purchase. Please try again."));
+        busy(button, false);
+        return;
+      }
+      if (!httpURL(charge.data.purchase_url)) {
+        say("error", "Whop did not give a checkout page for this purchase. Please try again.");
+        busy(button, false);
+        return;
+      }
+      navigateTop(charge.data.purchase_url);
+    } catch (err) {
+      console.error("creditkit: pay on Whop", err);
+      say("error", "Could not reach the app. Please try again.");
+      busy(button, false);
+    }
+  }
+
   async function buy(button) {
     var sdk = window.creditkit && window.creditkit.sdk;
-    if (!sdk) {
-      say("error", "Buying opens Whop's checkout, which needs this page opened inside Whop.");
-      return;
+    if (!sdk || !(await whopAnswers)) {
+      return payOnWhop(button, button.dataset.buy); // no modal here: Whop's page instead
     }
     busy(button, true);
     say("info", "Opening Whop checkout…");
@@ -130,9 +191,10 @@
   }
 
   document.addEventListener("click", function (e) {
-    var b = e.target.closest("button[data-buy], button[data-spend]");
+    var b = e.target.closest("button[data-buy], button[data-pay-on-whop], button[data-spend]");
     if (!b || b.disabled) return;
     if (b.dataset.buy) buy(b);
+    else if (b.dataset.payOnWhop) payOnWhop(b, b.dataset.payOnWhop);
     else spend(b);
   });
 })();

@@ -71,9 +71,10 @@
   }
 
   async function upgrade(button) {
-    var sdk = window.creditkit && window.creditkit.sdk;
-    if (!sdk) {
-      say("error", "Upgrading opens Whop's checkout, which needs this page opened inside Whop.");
+    var ck = window.creditkit || {};
+    // Without a Whop parent answering, inAppPurchase would wait for a day.
+    if (!ck.sdk || !(await ck.whopAnswers)) {
+      say("error", "Upgrading uses Whop's purchase modal: open Creditkit from Whop to upgrade.");
       return;
     }
     busy(button, true);
@@ -85,7 +86,7 @@
         if (checkout.status === 409) await refresh(); // already premium: show it
         return;
       }
-      var result = await sdk.inAppPurchase({ planId: checkout.data.planId, id: checkout.data.id });
+      var result = await ck.sdk.inAppPurchase({ planId: checkout.data.planId, id: checkout.data.id });
       if (!result || result.status !== "ok") {
         say("error", "Upgrade cancelled. You were not charged.");
         return;

@@ -55,7 +55,7 @@ func PremiumMembers(p PremiumMembersProps) templ.Component {
 		}
 		ctx = templ.ClearChildren(ctx)
 		if p.Show {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"card\" data-testid=\"premium-members\"><h2>Premium members</h2>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"card\" id=\"premium\" data-testid=\"premium-members\"><h2>Premium members</h2>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

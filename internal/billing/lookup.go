@@ -1,0 +1,233 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// Payment fields that an API generation may not report (PROTOCOL §3, and
+// the sandbox's v2 and v5 renderers): a look-up shows them as "not reported"
+// rather than as an empty value that would read like a fact.
+const (
+	FieldSubstatus         = "substatus"
+	FieldNet               = "amount_after_fees"
+	FieldUSDTotal          = "usd_total"
+	FieldRefundable        = "refundable"
+	FieldUpdatedAt         = "updated_at"
+	FieldMembershipStatus  = "membership_status"
+	FieldUsername          = "username"
+	FieldBillingReason     = "billing_reason"
+	FieldPaymentMethodType = "payment_method_type"
+)
+
+// unreported lists, per generation, the fields it does not carry. v1
+// carries everything; v2 has no substatus, net amount or refundability; v5
+// (app payments) is flat and terse.
+var unreported = map[whop.PaymentsAPI][]string{
+	whop.PaymentsV1: nil,
+	whop.PaymentsV2: {FieldSubstatus, FieldNet, FieldUSDTotal, FieldRefundable, FieldUpdatedAt, FieldMembershipStatus},
+	whop.PaymentsV5: {FieldSubstatus, FieldUSDTotal, FieldRefundable, FieldUpdatedAt, FieldMembershipStatus,
+		FieldUsername, FieldBillingReason, FieldPaymentMethodType},
+}
+
+// RefundState summarizes how much of a payment went back to the buyer.
+type RefundState string
+
+// Refund states, from the refunded amount (which every generation reports).
+const (
+	RefundNone    RefundState = "none"
+	RefundPartial RefundState = "partial"
+	RefundFull    RefundState = "full"
+)
+
+// PaymentLookup is a payment as a company's admins see it: Whop's payment,
+// normalized, with what Creditkit knows about it.
+type PaymentLookup struct {
+	Payment *whop.Payment
+	// Unreported names the fields the configured generation does not carry.
+	Unreported  map[string]bool
+	RefundState RefundState
+	// CanRefund says whether the look-up may offer a refund: Whop's own
+	// answer where the generation reports it, else paid, not yet refunded
+	// and not disputed.
+	CanRefund bool
+	Purchase  *ledger.Purchase // the credit purchase it paid for, if any
+	Share     *ledger.RevenueShare
+	Disputes  []ledger.Dispute
+}
+
+// Errors of the look-up and refund.
+var (
+	// ErrPaymentNotFound is the answer both for a payment Whop does not know
+	// and for one that is not this company's, so a look-up cannot be used
+	// to learn about other companies' payments.
+	ErrPaymentNotFound = errors.New("billing: no such payment for this company")
+	// ErrNotRefundable means the payment cannot be refunded (any more).
+	ErrNotRefundable = errors.New("billing: the payment cannot be refunded")
+)
+
+// PaymentsAPI is the generation payment look-ups use.
+func (s *Service) PaymentsAPI() whop.PaymentsAPI { return s.cfg.PaymentsAPI }
+
+// LookupPayment fetches a payment from Whop through the configured API
+// generation and returns it if it belongs to companyID, whose admin userID
+// must be.
+func (s *Service) LookupPayment(ctx context.Context, userID, companyID, paymentID string) (PaymentLookup, error) {
+	if err := s.CompanyAdmin(ctx, userID, companyID); err != nil {
+		return PaymentLookup{}, err
+	}
+	paymentID = strings.TrimSpace(paymentID)
+	if !strings.HasPrefix(paymentID, "pay_") || len(paymentID) > 64 {
+		return PaymentLookup{}, &FieldError{Field: "payment_id", Message: "A payment id starts with pay_ (the receipt id)."}
+	}
+	p, err := s.whop.GetPaymentVia(ctx, s.cfg.PaymentsAPI, paymentID)
+	if errors.Is(err, whop.ErrNotFound) {
+		return PaymentLookup{}, ErrPaymentNotFound
+	}
+	if err != nil {
+		return PaymentLookup{}, fmt.Errorf("billing: look up payment: %w", err)
+	}
+	pur, err := s.purchaseOf(ctx, p)
+	if err != nil {
+		return PaymentLookup{}, err
+	}
+	if !s.belongs(p, pur, companyID) {
+		return PaymentLookup{}, ErrPaymentNotFound
+	}
+	out := PaymentLookup{Payment: p, Unreported: map[string]bool{}, RefundState: refundState(p), Purchase: pur}
+	for _, f := range unreported[p.API] {
+		out.Unreported[f] = true
+	}
+	out.CanRefund = p.IsPaid() && p.RefundedAmount < p.Total
+	if out.Unreported[FieldRefundable] {
+		out.CanRefund = out.CanRefund && p.RefundedAmount == 0 && !p.IsDisputed()
+	} else {
+		out.CanRefund = out.CanRefund && p.Refundable
+	}
+	if out.Disputes, err = s.store.DisputesForPayment(ctx, p.ID); err != nil {
+		return out, err
+	}
+	if pur != nil {
+		sh, err := s.store.RevenueShareByPayment(ctx, p.ID)
+		switch {
+		case err == nil:
+			out.Share = &sh
+		case !errors.Is(err, ledger.ErrNotFound):
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// purchaseOf finds the credit purchase a payment is for: by the payment id
+// once fulfilled, else by its checkout configuration (every generation
+// names it) or the purchase id in its metadata, as long as no other payment
+// has fulfilled that purchase.
+func (s *Service) purchaseOf(ctx context.Context, p *whop.Payment) (*ledger.Purchase, error) {
+	pur, err := s.store.PurchaseByPayment(ctx, p.ID)
+	if err == nil {
+		return &pur, nil
+	}
+	if !errors.Is(err, ledger.ErrNotFound) {
+		return nil, err
+	}
+	if id := p.CheckoutConfigurationID; id != "" {
+		if pur, err := unclaimed(s.store.PurchaseByCheckout(ctx, id)); pur != nil || err != nil {
+			return pur, err
+		}
+	}
+	if id := p.Metadata[MetaPurchaseID]; id != "" {
+		return unclaimed(s.store.Purchase(ctx, id))
+	}
+	return nil, nil
+}
+
+// unclaimed keeps a purchase found for a payment only while no payment
+// has fulfilled it; a missing purchase is no error.
+func unclaimed(pur ledger.Purchase, err error) (*ledger.Purchase, error) {
+	switch {
+	case err == nil && pur.PaymentID == "":
+		return &pur, nil
+	case err != nil && !errors.Is(err, ledger.ErrNotFound):
+		return nil, err
+	}
+	return nil, nil
+}
+
+// belongs decides who may see a payment. In-app payments are received by
+// the app owner's company, so its admins see every payment of their own
+// company; a creator's payment is one of our credit purchases made in that
+// creator's experience (and received by the owner, so a look-alike payment
+// of some other seller naming our purchase in its metadata does not count).
+func (s *Service) belongs(p *whop.Payment, pur *ledger.Purchase, companyID string) bool {
+	if companyID == s.cfg.CompanyID {
+		return p.CompanyID == s.cfg.CompanyID || (p.CompanyID == "" && pur != nil)
+	}
+	receivedByOwner := p.CompanyID == "" || p.CompanyID == s.cfg.CompanyID
+	return receivedByOwner && pur != nil && pur.CompanyID == companyID
+}
+
+func refundState(p *whop.Payment) RefundState {
+	switch {
+	case p.RefundedAmount <= 0:
+		return RefundNone
+	case p.RefundedAmount >= p.Total:
+		return RefundFull
+	}
+	return RefundPartial
+}
+
+// RefundRequest asks Whop to refund a payment, in full or in part.
+type RefundRequest struct {
+	UserID, CompanyID, PaymentID string
+	// Amount is the part to refund in major units as typed ("2.50"); empty
+	// refunds what is left.
+	Amount string
+}
+
+// RefundPayment refunds a payment the company's admin may see, through
+// Whop's API. It does not touch credits: Whop's refund webhook does, through
+// FulfilPayment, exactly as for a refund made anywhere else.
+func (s *Service) RefundPayment(ctx context.Context, r RefundRequest) (PaymentLookup, error) {
+	look, err := s.LookupPayment(ctx, r.UserID, r.CompanyID, r.PaymentID)
+	if err != nil {
+		return look, err
+	}
+	if !look.CanRefund {
+		return look, ErrNotRefundable
+	}
+	p := look.Payment
+	var partial *money.Amount
+	if strings.TrimSpace(r.Amount) != "" {
+		n, err := parseAmount(r.Amount, p.Currency, "amount")
+		if err != nil {
+			return look, err
+		}
+		if left := p.Total - p.RefundedAmount; n > left {
+			return look, &FieldError{Field: "amount", Message: "At most " +
+				money.Amount{Minor: left, Currency: p.Currency}.String() + " can be refunded."}
+		}
+		if n < p.Total {
+			partial = &money.Amount{Minor: n, Currency: p.Currency}
+		}
+	}
+	refunded, err := s.whop.RefundPayment(ctx, p.ID, partial)
+	var apiErr *whop.APIError
+	if errors.As(err, &apiErr) && (errors.Is(err, whop.ErrBadRequest) || errors.Is(err, whop.ErrNotFound)) {
+		return look, &RefusedError{What: "refund", Reason: apiErr.Message}
+	}
+	if err != nil {
+		return look, fmt.Errorf("billing: refund %s: %w", p.ID, err)
+	}
+	s.log.InfoContext(ctx, "payment refunded by an admin", "payment_id", p.ID, "company_id", r.CompanyID,
+		"admin_id", r.UserID, "refunded_amount", refunded.RefundedAmount)
+	look.Payment = refunded
+	look.RefundState, look.CanRefund = refundState(refunded), false
+	return look, nil
+}

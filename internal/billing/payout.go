@@ -1,0 +1,232 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// MaxPayoutNotes is Whop's limit on a transfer's notes.
+const MaxPayoutNotes = 50
+
+// ErrUnknownRecipient means Whop knows no user by that username or id.
+var ErrUnknownRecipient = errors.New("billing: no Whop user with that username or id")
+
+// PayoutRequest asks to send money from the company's Whop balance to a user.
+type PayoutRequest struct {
+	UserID    string // the admin asking
+	CompanyID string
+	Recipient string // a username (with or without "@") or a user id
+	Amount    string // major units as typed, e.g. "12.50"
+	Notes     string // optional, shown to the recipient
+	// IdempotencyKey makes a retried request return the first payout
+	// instead of paying twice.
+	IdempotencyKey string
+}
+
+// PayoutResult is the payout as it stands after the request.
+type PayoutResult struct {
+	Payout   ledger.Payout
+	Replayed bool // the key was used before; nothing was sent now
+}
+
+// SendPayout pays a user from the company's ledger account. Everything that
+// can be checked is checked before anything is written or sent: the admin,
+// the amount, the recipient, and the balance against amount plus the
+// transfer fee the ledger reports. The payout is then recorded, with its
+// idempotency key and a safety-net job, before Whop is called with a key
+// derived from the payout's id, so neither a retried request nor the job
+// can pay twice. A transfer Whop fails in a retryable way leaves the payout
+// pending for the job; one Whop refuses marks it failed (*RefusedError).
+func (s *Service) SendPayout(ctx context.Context, r PayoutRequest) (PayoutResult, error) {
+	if err := s.CompanyAdmin(ctx, r.UserID, r.CompanyID); err != nil {
+		return PayoutResult{}, err
+	}
+	in, err := s.checkPayout(r)
+	if err != nil {
+		return PayoutResult{}, err
+	}
+	if prev, err := s.store.PayoutByKey(ctx, r.CompanyID, in.IdempotencyKey); err == nil {
+		return replay(prev, in)
+	} else if !errors.Is(err, ledger.ErrNotFound) {
+		return PayoutResult{}, err
+	}
+	user, err := s.whop.GetUser(ctx, strings.TrimPrefix(in.RecipientInput, "@"))
+	if errors.Is(err, whop.ErrNotFound) || errors.Is(err, whop.ErrInvalidArgument) || (err == nil && !strings.HasPrefix(user.ID, "user_")) {
+		return PayoutResult{}, ErrUnknownRecipient
+	}
+	if err != nil {
+		return PayoutResult{}, fmt.Errorf("billing: payout recipient: %w", err)
+	}
+	acct, err := s.PayoutAccount(ctx, r.CompanyID)
+	if err != nil {
+		return PayoutResult{}, err
+	}
+	if in.Amount+acct.Fee > acct.Balance {
+		return PayoutResult{}, &InsufficientBalanceError{Balance: acct.Balance, Fee: acct.Fee, Amount: in.Amount, Currency: acct.Currency}
+	}
+	in.RecipientID, in.Username = user.ID, user.Username
+	in.LedgerAccountID, in.Fee = acct.LedgerAccountID, acct.Fee
+	in.ID, in.RetryAt = newID("po_"), s.now().Add(s.cfg.PayoutRetryAfter)
+	po, created, err := s.store.CreatePayout(ctx, in)
+	if err != nil {
+		return PayoutResult{}, err
+	}
+	if !created { // a concurrent request with the same key recorded first
+		return replay(po, in)
+	}
+	po, err = s.attemptPayout(ctx, po)
+	if err != nil {
+		return PayoutResult{Payout: po}, err
+	}
+	if po.Status == ledger.TransferFailed {
+		return PayoutResult{Payout: po}, &RefusedError{What: "payout", Reason: po.LastError}
+	}
+	return PayoutResult{Payout: po}, nil
+}
+
+// checkPayout validates what the admin typed, without calling anyone.
+func (s *Service) checkPayout(r PayoutRequest) (ledger.NewPayout, error) {
+	n := ledger.NewPayout{CompanyID: r.CompanyID, RequestedBy: r.UserID, Currency: string(s.cfg.Currency),
+		RecipientInput: strings.TrimSpace(r.Recipient), Notes: strings.TrimSpace(r.Notes), IdempotencyKey: r.IdempotencyKey}
+	switch {
+	case n.IdempotencyKey == "" || len(n.IdempotencyKey) > 255:
+		return n, &FieldError{Field: "idempotency_key", Message: "An idempotency key of 1 to 255 characters is required."}
+	case n.RecipientInput == "" || strings.TrimPrefix(n.RecipientInput, "@") == "" || len(n.RecipientInput) > 100:
+		return n, &FieldError{Field: "recipient", Message: "Enter the recipient's Whop username or user id."}
+	case utf8.RuneCountInString(n.Notes) > MaxPayoutNotes:
+		return n, &FieldError{Field: "notes", Message: fmt.Sprintf("Notes can be at most %d characters.", MaxPayoutNotes)}
+	}
+	var err error
+	n.Amount, err = parseAmount(r.Amount, s.cfg.Currency, "amount")
+	return n, err
+}
+
+// replay answers a payout request whose key was used before: with the
+// first payout when it asked for the same thing, else with a conflict.
+func replay(prev ledger.Payout, in ledger.NewPayout) (PayoutResult, error) {
+	if prev.RecipientInput != in.RecipientInput || prev.Amount != in.Amount || prev.Notes != in.Notes {
+		return PayoutResult{}, ledger.ErrIdempotencyConflict
+	}
+	return PayoutResult{Payout: prev, Replayed: true}, nil
+}
+
+// PayoutAccount is what a payout draws on: the company's ledger account,
+// its available balance and the fee Whop takes per transfer.
+type PayoutAccount struct {
+	LedgerAccountID string
+	Balance         int64 // available, minor units of Currency
+	Pending         int64
+	Fee             int64
+	Currency        money.Currency
+}
+
+// PayoutAccount reads the company's ledger account from Whop.
+func (s *Service) PayoutAccount(ctx context.Context, companyID string) (PayoutAccount, error) {
+	a, err := s.whop.GetLedgerAccount(ctx, companyID)
+	if err != nil {
+		return PayoutAccount{}, fmt.Errorf("billing: ledger account: %w", err)
+	}
+	out := PayoutAccount{LedgerAccountID: a.ID, Fee: a.TransferFee, Currency: s.cfg.Currency}
+	if b, ok := a.Balance(s.cfg.Currency); ok {
+		out.Balance, out.Pending = b.Balance, b.PendingBalance
+	}
+	return out, nil
+}
+
+// attemptPayout makes one transfer attempt and records its outcome. The
+// outcome is stored even if the caller's context has ended (the admin
+// closed the page): Whop may have paid, and the row must say so.
+func (s *Service) attemptPayout(ctx context.Context, po ledger.Payout) (ledger.Payout, error) {
+	t, err := s.whop.CreateTransfer(ctx, whop.TransferParams{
+		Amount: po.Amount, Currency: money.Currency(po.Currency), OriginID: po.LedgerAccountID,
+		DestinationID: po.RecipientID, IdempotenceKey: po.TransferKey, Notes: po.Notes,
+		Metadata: map[string]string{"creditkit_payout_id": po.ID},
+	})
+	out := transferOutcome(t, err)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	after, rerr := s.store.RecordPayoutAttempt(rctx, po.ID, out)
+	if rerr != nil {
+		return po, rerr
+	}
+	s.log.InfoContext(ctx, "payout attempt", "payout_id", po.ID, "company_id", po.CompanyID,
+		"status", string(after.Status), "attempt", after.Attempts, "error", out.Error)
+	return after, nil
+}
+
+// transferOutcome classifies a transfer attempt. Whop refusing the request
+// (400, 404, 422: a bad recipient, the balance gone, a reused key) is final;
+// anything else (timeouts, 409 in flight, 429, 5xx, a missing answer) may
+// succeed when retried with the same key.
+func transferOutcome(t *whop.Transfer, err error) ledger.TransferOutcome {
+	var apiErr *whop.APIError
+	switch {
+	case err == nil && t != nil && t.ID != "":
+		return ledger.TransferOutcome{Status: ledger.TransferPaid, TransferID: t.ID, ChargedFee: t.FeeAmount}
+	case err == nil:
+		return ledger.TransferOutcome{Status: ledger.TransferPending, Error: "Whop answered without a transfer id"}
+	case errors.Is(err, whop.ErrInvalidArgument):
+		return ledger.TransferOutcome{Status: ledger.TransferFailed, Error: err.Error()}
+	case errors.As(err, &apiErr) && (errors.Is(err, whop.ErrBadRequest) || errors.Is(err, whop.ErrNotFound)):
+		reason := apiErr.Message
+		if reason == "" {
+			reason = apiErr.Error()
+		}
+		return ledger.TransferOutcome{Status: ledger.TransferFailed, Error: reason}
+	}
+	return ledger.TransferOutcome{Status: ledger.TransferPending, Error: err.Error()}
+}
+
+// parseAmount reads a positive amount in major units as a person types it
+// ("12.50", "$12.50", "12").
+func parseAmount(s string, c money.Currency, field string) (int64, error) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "$")
+	n, err := money.ParseMajor(strings.TrimSpace(s), c)
+	switch {
+	case errors.Is(err, money.ErrPrecision):
+		return 0, &FieldError{Field: field, Message: fmt.Sprintf("The amount has more decimal places than %s allows.", strings.ToUpper(string(c)))}
+	case err != nil:
+		return 0, &FieldError{Field: field, Message: "Enter the amount as a number, such as 12.50."}
+	case n <= 0:
+		return 0, &FieldError{Field: field, Message: "The amount must be more than zero."}
+	}
+	return n, nil
+}
+
+// FieldError is a request field that cannot be used as given.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// Error names the field and what is wrong with it.
+func (e *FieldError) Error() string { return "billing: " + e.Field + ": " + e.Message }
+
+// InsufficientBalanceError means the company's Whop balance does not cover
+// the payout and its transfer fee; nothing was recorded or sent.
+type InsufficientBalanceError struct {
+	Balance, Fee, Amount int64
+	Currency             money.Currency
+}
+
+// Error states the balance, the amount and the fee in minor units.
+func (e *InsufficientBalanceError) Error() string {
+	return fmt.Sprintf("billing: balance %d does not cover %d plus fee %d", e.Balance, e.Amount, e.Fee)
+}
+
+// RefusedError is Whop refusing a payout or a refund, with its reason.
+type RefusedError struct {
+	What   string // "payout" or "refund"
+	Reason string
+}
+
+// Error carries Whop's reason.
+func (e *RefusedError) Error() string { return "billing: Whop refused the " + e.What + ": " + e.Reason }

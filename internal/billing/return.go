@@ -1,0 +1,159 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"net/url"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// A member who pays on Whop's hosted checkout page (outside the iframe, or
+// by choice) is sent back to the app at the redirect URL the checkout
+// configuration carries. That URL names our purchase, so coming back does
+// not depend on whatever query parameters Whop appends, and the return is
+// one more path to FulfilPayment: it reads the configuration's payments from
+// Whop and fulfils a paid one, exactly as the webhook would. Whichever of the
+// two comes first credits; the other finds the purchase paid.
+
+// ReturnPath is the app page Whop's hosted checkout sends the buyer of
+// purchaseID back to. The server routes it (routes.go).
+func ReturnPath(purchaseID string) string {
+	return "/purchases/" + url.PathEscape(purchaseID) + "/return"
+}
+
+// appURL is path on the app's public origin, or "" when the origin is not
+// configured, in which case Whop keeps the buyer on its own page. Any
+// checkout the app makes (credits here, the premium plan too) passes it as
+// the configuration's redirect URL.
+func (s *Service) appURL(path string) string {
+	if s.cfg.AppURL == "" {
+		return ""
+	}
+	return s.cfg.AppURL + path
+}
+
+// returnURL is where a credit purchase's buyer comes back to.
+func (s *Service) returnURL(purchaseID string) string { return s.appURL(ReturnPath(purchaseID)) }
+
+// ReturnStatus is how a purchase stands when its buyer comes back.
+type ReturnStatus string
+
+// Return statuses.
+const (
+	ReturnPaid       ReturnStatus = "paid"       // credited (now or before)
+	ReturnProcessing ReturnStatus = "processing" // Whop shows no settled payment yet
+	ReturnFailed     ReturnStatus = "failed"     // the payment failed or does not match
+)
+
+// ReturnResult is what the buyer's return page shows.
+type ReturnResult struct {
+	Purchase ledger.Purchase
+	Status   ReturnStatus
+	Balance  int64  // the wallet's balance now
+	Reason   string // why it failed, in words for the buyer
+}
+
+// Return settles a member's purchase on their way back from Whop's hosted
+// checkout. Only the purchase's own buyer gets an answer: anyone else, like
+// an unknown id, gets ledger.ErrNotFound, so a purchase id reveals nothing.
+// A purchase already paid is only read, so coming back twice (or after the
+// webhook) credits nothing more.
+func (s *Service) Return(ctx context.Context, userID, purchaseID string) (ReturnResult, error) {
+	pur, err := s.store.Purchase(ctx, purchaseID)
+	if errors.Is(err, ledger.ErrNotFound) || (err == nil && pur.UserID != userID) {
+		return ReturnResult{}, ledger.ErrNotFound
+	}
+	if err != nil {
+		return ReturnResult{}, err
+	}
+	res := ReturnResult{Purchase: pur, Status: ReturnPaid}
+	if pur.Status != ledger.PurchasePaid {
+		if res, err = s.settleReturn(ctx, pur); err != nil {
+			return ReturnResult{}, err
+		}
+	}
+	res.Balance, err = s.store.Balance(ctx, pur.ExperienceID, pur.UserID)
+	return res, err
+}
+
+// settleReturn reads the payments Whop made for the purchase's checkout
+// configuration and fulfils the first paid one. A paid payment wins over
+// one still pending (a retry after a declined card), which wins over a
+// failure; no payment at all is still processing, since Whop shows a new
+// payment only after a moment.
+func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnResult, error) {
+	payments := s.whop.ListPayments(ctx, whop.ListPaymentsParams{
+		CompanyID:                s.cfg.CompanyID,
+		CheckoutConfigurationIDs: []string{pur.CheckoutID},
+		PageSize:                 20,
+	})
+	var pending bool
+	var failure, rejected string
+	for p, err := range payments {
+		if err != nil {
+			// Whop did not answer: the buyer sees "confirming" and the page
+			// asks again; the webhook and the reconciler do not need us.
+			s.log.WarnContext(ctx, "return: could not list the checkout's payments",
+				"purchase_id", pur.ID, "error", err.Error())
+			return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil
+		}
+		if p.Metadata[MetaPurchaseID] != pur.ID {
+			continue // not this purchase's: none of this page's business
+		}
+		switch {
+		case p.IsPaid():
+			out, err := s.FulfilPayment(ctx, p, FromReturn, nil)
+			if err != nil {
+				return ReturnResult{}, err
+			}
+			if out.Rejected != "" {
+				rejected = out.Rejected
+				continue
+			}
+			paid, err := s.store.Purchase(ctx, pur.ID)
+			return ReturnResult{Purchase: paid, Status: ReturnPaid}, err
+		case failedPayment(p):
+			failure = p.FailureMessage
+			if failure == "" {
+				failure = "The payment failed."
+			}
+		default:
+			pending = true
+		}
+	}
+	switch {
+	case pending:
+		return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil
+	case rejected != "":
+		// Another payment may have paid the purchase meanwhile (a buyer
+		// who paid twice): then the purchase is paid, and the extra
+		// payment is recorded for the creator to refund.
+		cur, err := s.store.Purchase(ctx, pur.ID)
+		if err != nil || cur.Status == ledger.PurchasePaid {
+			return ReturnResult{Purchase: cur, Status: ReturnPaid}, err
+		}
+		return ReturnResult{Purchase: cur, Status: ReturnFailed,
+			Reason: "Whop's payment does not match this purchase, so no credits were added."}, nil
+	case failure != "":
+		// Record it as the payment.failed webhook would; a paid purchase
+		// never moves back, so a late failure cannot undo a credit.
+		marked, err := s.store.MarkPurchase(ctx, pur.ID, ledger.PurchaseFailed, failure, nil)
+		if err != nil {
+			return ReturnResult{}, err
+		}
+		if marked.Status == ledger.PurchasePaid {
+			return ReturnResult{Purchase: marked, Status: ReturnPaid}, nil
+		}
+		return ReturnResult{Purchase: marked, Status: ReturnFailed, Reason: failure}, nil
+	case pur.Status == ledger.PurchaseFailed:
+		return ReturnResult{Purchase: pur, Status: ReturnFailed, Reason: pur.FailureReason}, nil
+	}
+	return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil
+}
+
+// failedPayment reports whether a payment that is not paid will not be.
+func failedPayment(p *whop.Payment) bool {
+	return p.Substatus == whop.SubstatusFailed || p.Status == whop.PaymentVoid || p.Status == whop.PaymentUncollectible
+}

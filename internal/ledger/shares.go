@@ -1,0 +1,195 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/queue"
+	"github.com/jackc/pgx/v5"
+)
+
+// ShareTerms is the revenue share a fulfilment schedules: billing decides
+// them, Settle stores them with the fulfilment, and the database checks
+// that Amount = BaseAmount × BasisPoints / 10,000, rounded down.
+type ShareTerms struct {
+	FromCompanyID string // the app owner's company, which received the payment
+	ToCompanyID   string // the company of the experience where it was bought
+	BasisPoints   int64
+	BaseAmount    int64 // what the buyer paid, minor units
+	Amount        int64
+	Currency      string
+}
+
+// RevenueShare is one purchase's share, with what refunds took back from it.
+type RevenueShare struct {
+	ID            int64
+	PaymentID     string
+	PurchaseID    string
+	FromCompanyID string
+	ToCompanyID   string
+	BasisPoints   int64
+	BaseAmount    int64
+	Amount        int64
+	Currency      string
+	TransferKey   string // Whop's idempotence key, derived from the payment id
+	Status        TransferStatus
+	TransferID    string
+	ChargedFee    int64
+	Attempts      int
+	LastError     string
+	// RefundedAmount is the purchase's refund the clawback accounts for, and
+	// Clawback the creator's part of it: recorded against the share, not
+	// moved, so the owner sees what a creator was paid for refunded sales.
+	RefundedAmount int64
+	Clawback       int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	FinishedAt     time.Time // zero while pending
+}
+
+// ShareTransferKey is the idempotence key Whop sees for a payment's share.
+func ShareTransferKey(paymentID string) string { return "creditkit:revenue_share:" + paymentID }
+
+const shareColumns = `s.id, s.payment_id, s.purchase_id, s.from_company_id, s.to_company_id, s.basis_points,
+	s.base_amount, s.amount, s.currency, s.transfer_key, s.status, COALESCE(s.transfer_id, ''),
+	COALESCE(s.charged_fee, 0), s.attempts, s.last_error,
+	COALESCE((SELECT max(refunded_total) FROM revenue_share_clawbacks c WHERE c.share_id = s.id), 0),
+	COALESCE((SELECT max(clawback_total) FROM revenue_share_clawbacks c WHERE c.share_id = s.id), 0),
+	s.created_at, s.updated_at, COALESCE(s.finished_at, 'epoch'::timestamptz)`
+
+func scanShare(row pgx.Row) (RevenueShare, error) {
+	var r RevenueShare
+	err := row.Scan(&r.ID, &r.PaymentID, &r.PurchaseID, &r.FromCompanyID, &r.ToCompanyID, &r.BasisPoints,
+		&r.BaseAmount, &r.Amount, &r.Currency, &r.TransferKey, &r.Status, &r.TransferID,
+		&r.ChargedFee, &r.Attempts, &r.LastError, &r.RefundedAmount, &r.Clawback,
+		&r.CreatedAt, &r.UpdatedAt, &r.FinishedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	if r.FinishedAt.Equal(time.Unix(0, 0)) {
+		r.FinishedAt = time.Time{}
+	}
+	return r, err
+}
+
+// scheduleShare records a purchase's share and the job that pays it, inside
+// the fulfilment's transaction: the share exists exactly when the credits
+// do, and both UNIQUE keys (the share's payment, the job's key) make a
+// second fulfilment path schedule nothing more.
+func scheduleShare(ctx context.Context, tx pgx.Tx, purchaseID, paymentID string, t ShareTerms) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO revenue_shares (payment_id, purchase_id, from_company_id, to_company_id, basis_points,
+		                            base_amount, amount, currency, transfer_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		paymentID, purchaseID, t.FromCompanyID, t.ToCompanyID, t.BasisPoints, t.BaseAmount, t.Amount, t.Currency,
+		ShareTransferKey(paymentID))
+	if err != nil {
+		return fmt.Errorf("schedule revenue share: %w", err)
+	}
+	_, err = queue.Enqueue(ctx, tx, JobRevenueShare, JobRevenueShare+":"+paymentID,
+		map[string]string{"payment_id": paymentID}, time.Time{})
+	return err
+}
+
+// clawbackSQL brings a share's clawback up to the creator's part of the
+// purchase's cumulative refund, by the share's own rule (rounded down, so
+// a full refund takes back exactly the share). Nothing is written when the
+// purchase has no share or the clawback is already that high.
+const clawbackSQL = `
+WITH s AS (
+	SELECT id, LEAST($2::bigint, base_amount) AS refunded,
+	       LEAST($2::bigint, base_amount) * basis_points / 10000 AS total
+	  FROM revenue_shares WHERE purchase_id = $1
+), prev AS (
+	SELECT COALESCE(max(c.clawback_total), 0) AS total
+	  FROM revenue_share_clawbacks c JOIN s ON c.share_id = s.id
+)
+INSERT INTO revenue_share_clawbacks (share_id, refunded_total, amount, clawback_total)
+SELECT s.id, s.refunded, s.total - prev.total, s.total FROM s, prev WHERE s.total > prev.total`
+
+// recordClawback applies clawbackSQL and reports whether it recorded one.
+func recordClawback(ctx context.Context, tx pgx.Tx, purchaseID string, refunded int64) (bool, error) {
+	if refunded <= 0 {
+		return false, nil
+	}
+	tag, err := tx.Exec(ctx, clawbackSQL, purchaseID, refunded)
+	if err != nil {
+		return false, fmt.Errorf("record revenue share clawback: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// RevenueShareByPayment returns the share a payment's purchase scheduled.
+func (s *Store) RevenueShareByPayment(ctx context.Context, paymentID string) (RevenueShare, error) {
+	r, err := scanShare(s.pool.QueryRow(ctx, `SELECT `+shareColumns+` FROM revenue_shares s WHERE s.payment_id = $1`, paymentID))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("ledger: revenue share: %w", err)
+	}
+	return r, err
+}
+
+// RecordShareAttempt stores an attempt's outcome on a pending share and
+// returns the share as it is afterwards; a finished share is left alone.
+func (s *Store) RecordShareAttempt(ctx context.Context, paymentID string, o TransferOutcome) (RevenueShare, error) {
+	_, err := s.pool.Exec(ctx, recordAttemptSQL("revenue_shares", "payment_id", "id"),
+		paymentID, o.Status, nullIfEmpty(o.TransferID), feeIfPaid(o), o.Error)
+	if err != nil {
+		return RevenueShare{}, fmt.Errorf("ledger: record revenue share attempt: %w", err)
+	}
+	return s.RevenueShareByPayment(ctx, paymentID)
+}
+
+// ShareSide says which end of the shares a company is on.
+type ShareSide int
+
+// The two sides: the owner pays shares out, creators receive them.
+const (
+	SharesPaidBy ShareSide = iota
+	SharesPaidTo
+)
+
+// ShareSummary totals a company's shares on one side.
+type ShareSummary struct {
+	Count          int64
+	Paid           int64 // amount transferred
+	Pending        int64 // amount scheduled, not yet transferred
+	Failed         int64 // amount Whop refused to transfer
+	Clawback       int64 // recorded against shares for refunds
+	RefundedShares int64 // how many shares a refund touched
+}
+
+// RevenueShares returns a company's newest shares on one side, with the
+// totals over all of them, in one currency.
+func (s *Store) RevenueShares(ctx context.Context, companyID string, side ShareSide, currency string, limit int) ([]RevenueShare, ShareSummary, error) {
+	col := "s.from_company_id"
+	if side == SharesPaidTo {
+		col = "s.to_company_id"
+	}
+	var sum ShareSummary
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*),
+		       COALESCE(sum(amount) FILTER (WHERE status = 'paid'), 0),
+		       COALESCE(sum(amount) FILTER (WHERE status = 'pending'), 0),
+		       COALESCE(sum(amount) FILTER (WHERE status = 'failed'), 0),
+		       COALESCE(sum(c.total), 0), count(c.total)
+		  FROM revenue_shares s
+		  LEFT JOIN (SELECT share_id, max(clawback_total) AS total FROM revenue_share_clawbacks GROUP BY share_id) c
+		    ON c.share_id = s.id
+		 WHERE `+col+` = $1 AND s.currency = $2`, companyID, currency).
+		Scan(&sum.Count, &sum.Paid, &sum.Pending, &sum.Failed, &sum.Clawback, &sum.RefundedShares)
+	if err != nil {
+		return nil, sum, fmt.Errorf("ledger: revenue share totals: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+shareColumns+` FROM revenue_shares s
+		WHERE `+col+` = $1 AND s.currency = $2 ORDER BY s.created_at DESC, s.id DESC LIMIT $3`, companyID, currency, limit)
+	if err != nil {
+		return nil, sum, fmt.Errorf("ledger: revenue shares: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RevenueShare, error) { return scanShare(r) })
+	if err != nil {
+		return nil, sum, fmt.Errorf("ledger: revenue shares: %w", err)
+	}
+	return out, sum, nil
+}

@@ -1,0 +1,132 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/web/page"
+	"github.com/go-chi/chi/v5"
+)
+
+// The dashboard's pages work without script: the look-up is a GET form,
+// payouts and refunds are POST forms answered with a redirect (so a reload
+// never sends twice), and the refund has its own confirmation page.
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
+	s.renderDashboard(w, r, http.StatusOK, page.PayoutForm{})
+}
+
+// renderDashboard shows the dashboard with the payout form as given (kept
+// after an error) and, when the URL asks, a payment look-up.
+func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status int, form page.PayoutForm) {
+	ctx := r.Context()
+	company, user := chi.URLParam(r, "companyId"), userID(ctx)
+	d, err := s.billing.Dashboard(ctx, user, company)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	v := dashboardView(d, s.layoutProps("Dashboard"), dashboardURL(company), q)
+	if v.PremiumMembers, err = s.premiumMembers(ctx, company); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Lookup.API = string(s.billing.PaymentsAPI())
+	if id := q.Get("payment"); id != "" {
+		v.Lookup.Query = id
+		look, err := s.billing.LookupPayment(ctx, user, company, id)
+		if err != nil {
+			v.Lookup.Error = s.mapError(r, err).message
+		} else {
+			props := paymentProps(look, company)
+			v.Lookup.Payment = &props
+		}
+	}
+	if v.Lookup.Payment == nil && q.Get("notice") == "refunded" {
+		v.Notice = page.Notice{} // a hand-made link claims nothing about a payment we cannot show
+	}
+	form.Key = newFormKey()
+	form.Currency, form.MaxNotes = v.Payouts.Form.Currency, v.Payouts.Form.MaxNotes
+	v.Payouts.Form = form
+	s.render(w, r, status, page.Dashboard(v))
+}
+
+// payoutForm sends a payout from the dashboard's form. Whatever Whop
+// answers once the payout is recorded, the admin lands on the history;
+// a request refused before that shows the form again with the reason.
+func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, newError(http.StatusBadRequest, "invalid_form", "The form could not be read."))
+		return
+	}
+	company := chi.URLParam(r, "companyId")
+	f := page.PayoutForm{Recipient: r.PostForm.Get("recipient"), Amount: r.PostForm.Get("amount"), Notes: r.PostForm.Get("notes")}
+	res, err := s.billing.SendPayout(r.Context(), billing.PayoutRequest{
+		UserID: userID(r.Context()), CompanyID: company, Recipient: f.Recipient, Amount: f.Amount, Notes: f.Notes,
+		IdempotencyKey: r.PostForm.Get("idempotency_key"),
+	})
+	if res.Payout.ID != "" {
+		http.Redirect(w, r, dashboardURL(company)+"?payout="+url.QueryEscape(res.Payout.ID)+"#payouts", http.StatusSeeOther)
+		return
+	}
+	he := s.mapError(r, err)
+	if errors.Is(err, billing.ErrNoAccess) {
+		s.fail(w, r, err)
+		return
+	}
+	f.Error = he.message
+	s.renderDashboard(w, r, he.status, f)
+}
+
+// refundConfirm is the refund's first step: it shows what will happen and
+// changes nothing.
+func (s *Server) refundConfirm(w http.ResponseWriter, r *http.Request) {
+	company, id := chi.URLParam(r, "companyId"), chi.URLParam(r, "paymentId")
+	look, err := s.billing.LookupPayment(r.Context(), userID(r.Context()), company, id)
+	if err == nil && !look.CanRefund {
+		err = billing.ErrNotRefundable
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, page.Refund(s.refundView(look, company, "", "")))
+}
+
+// refund is the second step: the confirmed refund, sent to Whop.
+func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, newError(http.StatusBadRequest, "invalid_form", "The form could not be read."))
+		return
+	}
+	company, id := chi.URLParam(r, "companyId"), chi.URLParam(r, "paymentId")
+	amount := r.PostForm.Get("amount")
+	look, err := s.billing.RefundPayment(r.Context(), billing.RefundRequest{
+		UserID: userID(r.Context()), CompanyID: company, PaymentID: id, Amount: amount,
+	})
+	if err != nil {
+		if look.Payment == nil {
+			s.fail(w, r, err)
+			return
+		}
+		he := s.mapError(r, err)
+		s.render(w, r, he.status, page.Refund(s.refundView(look, company, amount, he.message)))
+		return
+	}
+	http.Redirect(w, r, dashboardURL(company)+"?payment="+url.QueryEscape(id)+"&notice=refunded#lookup", http.StatusSeeOther)
+}
+
+func dashboardURL(companyID string) string { return "/dashboard/" + url.PathEscape(companyID) }
+
+// newFormKey is the idempotency key of one rendering of the payout form:
+// submitting that form twice (a double click, a resent POST) pays once.
+func newFormKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "form-" + hex.EncodeToString(b[:])
+}

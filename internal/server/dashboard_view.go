@@ -1,0 +1,224 @@
+package server
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/web/component"
+	"github.com/creditkit/creditkit/web/layout"
+	"github.com/creditkit/creditkit/web/page"
+)
+
+// dashboardView formats a dashboard for the page. q is the page's query:
+// it carries the notice of the action that redirected here.
+func dashboardView(d billing.Dashboard, l layout.Props, self string, q url.Values) page.DashboardView {
+	cur := string(d.Currency)
+	v := page.DashboardView{Layout: l, CompanyID: d.CompanyID, Title: d.CompanyTitle, Role: "Creator",
+		Lookup:  page.LookupSection{Action: self},
+		Revenue: revenueSection(d.Revenue)}
+	if v.Title == "" {
+		v.Title = d.CompanyID
+	}
+	if d.IsOwner {
+		v.Role = "App owner"
+	}
+	t := d.Revenue.Totals
+	v.Summary = []page.Stat{
+		{Label: "Taken", Value: formatMoney(t.Gross, cur), Detail: plural(t.Sales, "sale") + " in 30 days", TestID: "stat-gross"},
+		{Label: "Refunded", Value: formatMoney(t.Refunded, cur), Detail: plural(t.RefundedCredits, "credit") + " taken back", TestID: "stat-refunded"},
+		{Label: "Net", Value: formatMoney(t.Net(), cur), Detail: "after refunds", TestID: "stat-net"},
+		{Label: "Credits sold", Value: formatCount(t.Credits), Detail: "in your experiences", TestID: "stat-credits"},
+		{Label: "Disputes", Value: formatCount(t.Disputes), Detail: formatMoney(t.Disputed, cur) + " disputed", TestID: "stat-disputes"},
+	}
+	v.Shares = sharesSection(d)
+	for _, p := range d.Receipts {
+		r := page.DashboardReceipt{ID: p.ID, When: formatWhen(p.CreatedAt), Member: p.UserID, Package: p.PackageID,
+			Credits: formatCount(p.Credits) + " credits", Amount: formatMoney(p.Price, p.Currency),
+			PaymentID: p.PaymentID, Status: purchaseBadge(p)}
+		if p.RefundedAmount > 0 {
+			r.Refunded = formatMoney(p.RefundedAmount, p.Currency) + " refunded"
+		}
+		if p.PaymentID != "" {
+			r.LookupURL = self + "?payment=" + url.QueryEscape(p.PaymentID) + "#lookup"
+		}
+		v.Receipts = append(v.Receipts, r)
+	}
+	v.Payouts = payoutsSection(d, self)
+	for _, dl := range d.Deliveries {
+		v.Deliveries = append(v.Deliveries, page.DeliveryRow{ID: dl.ID, Type: dl.Type, When: formatWhen(dl.ReceivedAt),
+			Object: dl.ObjectID, Outcome: dl.Outcome, Scheme: dl.Scheme, Tone: outcomeTone(dl.Outcome)})
+	}
+	v.Notice = notice(d, q)
+	return v
+}
+
+func revenueSection(rep ledger.RevenueReport) page.RevenueSection {
+	s := page.RevenueSection{Window: "Last " + strconv.Itoa(len(rep.Days)) + " days, UTC", Chart: revenueChart(rep)}
+	row := func(label, id string, f ledger.RevenueFigures) page.RevenueRow {
+		r := page.RevenueRow{Label: label, Sales: formatCount(f.Sales), Credits: formatCount(f.Credits),
+			Gross: formatMoney(f.Gross, rep.Currency), Refunded: formatMoney(f.Refunded, rep.Currency),
+			Net: formatMoney(f.Net(), rep.Currency), TestID: id}
+		r.Disputes = "—"
+		if f.Disputes > 0 {
+			r.Disputes = formatCount(f.Disputes) + " · " + formatMoney(f.Disputed, rep.Currency)
+		}
+		return r
+	}
+	for i := len(rep.Days) - 1; i >= 0; i-- { // newest first; quiet days are in the chart
+		if d := rep.Days[i]; d.Sales > 0 {
+			s.Days = append(s.Days, row(formatDay(d.Day), "day-"+d.Day.Format("2006-01-02"), d.RevenueFigures))
+		}
+	}
+	for _, p := range rep.Packages {
+		s.Packages = append(s.Packages, row(p.PackageID, "package-"+p.PackageID, p.RevenueFigures))
+	}
+	return s
+}
+
+func sharesSection(d billing.Dashboard) page.SharesSection {
+	cur := string(d.Currency)
+	pct := percent(d.ShareBasisPoints)
+	s := page.SharesSection{Enabled: d.ShareBasisPoints > 0}
+	if d.ShareSide == ledger.SharesPaidBy {
+		s.Heading = "Revenue shared with creators"
+		s.Intro = pct + " of each credit sale made in a creator's experience is transferred from your balance to that creator's company, once per payment. Refunds are recorded against the share."
+	} else {
+		s.Heading = "Revenue share received"
+		s.Intro = "You receive " + pct + " of each credit sale made in your experiences, from the app's owner, once per payment. Refunds of those sales are recorded against your share."
+	}
+	sum := d.ShareSummary
+	s.Totals = []page.Stat{
+		{Label: "Paid", Value: formatMoney(sum.Paid, cur), Detail: plural(sum.Count, "sale"), TestID: "shares-paid"},
+		{Label: "Pending", Value: formatMoney(sum.Pending, cur), Detail: "retried until Whop pays", TestID: "shares-pending"},
+		{Label: "Refunded against shares", Value: formatMoney(sum.Clawback, cur), Detail: plural(sum.RefundedShares, "refunded sale"), TestID: "shares-clawback"},
+	}
+	if sum.Failed > 0 {
+		s.Totals = append(s.Totals, page.Stat{Label: "Refused by Whop", Value: formatMoney(sum.Failed, cur), TestID: "shares-failed"})
+	}
+	for _, sh := range d.Shares {
+		r := page.ShareRow{PaymentID: sh.PaymentID, When: formatWhen(sh.CreatedAt), Company: sh.ToCompanyID,
+			Sale: "sale of " + formatMoney(sh.BaseAmount, sh.Currency), Amount: formatMoney(sh.Amount, sh.Currency),
+			Clawback: "—", Status: transferBadge(sh.Status, "share-status-"+sh.PaymentID), TestID: "share-" + sh.PaymentID}
+		if d.ShareSide == ledger.SharesPaidTo {
+			r.Company = sh.FromCompanyID
+		}
+		r.Detail = transferDetail(sh.Status, sh.TransferID, sh.LastError, sh.Attempts)
+		if sh.Clawback > 0 {
+			r.Clawback = formatMoney(sh.Clawback, sh.Currency) + " of it (refund " + formatMoney(sh.RefundedAmount, sh.Currency) + ")"
+		}
+		s.Rows = append(s.Rows, r)
+	}
+	return s
+}
+
+func payoutsSection(d billing.Dashboard, self string) page.PayoutsSection {
+	cur := string(d.Currency)
+	s := page.PayoutsSection{Action: self + "/payouts",
+		Form: page.PayoutForm{Currency: strings.ToUpper(cur), MaxNotes: strconv.Itoa(billing.MaxPayoutNotes)}}
+	if d.AccountErr != nil {
+		s.BalanceError = "Whop did not report your balance just now. A payout is still checked against it when you send it."
+	} else {
+		s.Balance, s.Fee = formatMoney(d.Account.Balance, cur), formatMoney(d.Account.Fee, cur)
+		if d.Account.Pending > 0 {
+			s.Pending = formatMoney(d.Account.Pending, cur) + " pending"
+		}
+	}
+	for _, p := range d.Payouts {
+		r := page.PayoutRow{ID: p.ID, When: formatWhen(p.CreatedAt), Recipient: recipient(p), Notes: p.Notes,
+			Amount: formatMoney(p.Amount, p.Currency), Fee: formatMoney(p.Fee, p.Currency),
+			Status: transferBadge(p.Status, "payout-status-"+p.ID), Transfer: p.TransferID,
+			Detail: transferDetail(p.Status, p.TransferID, p.LastError, p.Attempts)}
+		if p.Status == ledger.TransferPaid {
+			r.Fee = formatMoney(p.ChargedFee, p.Currency)
+		}
+		s.History = append(s.History, r)
+	}
+	return s
+}
+
+func recipient(p ledger.Payout) string {
+	if p.RecipientUsername != "" {
+		return "@" + p.RecipientUsername
+	}
+	return p.RecipientID
+}
+
+func transferBadge(st ledger.TransferStatus, testID string) component.BadgeProps {
+	b := component.BadgeProps{TestID: testID}
+	switch st {
+	case ledger.TransferPaid:
+		b.Label, b.Tone = "Paid", "ok"
+	case ledger.TransferFailed:
+		b.Label, b.Tone = "Failed", "danger"
+	default:
+		b.Label, b.Tone = "Pending", "accent"
+	}
+	return b
+}
+
+// transferDetail says what is known about a transfer: Whop's id once paid,
+// else the last error and that it will be retried (or was refused).
+func transferDetail(st ledger.TransferStatus, transferID, lastError string, attempts int) string {
+	switch {
+	case st == ledger.TransferPaid:
+		return transferID
+	case st == ledger.TransferFailed:
+		return "Whop refused: " + lastError
+	case attempts == 0:
+		return "sending"
+	}
+	return "retrying after " + plural(int64(attempts), "attempt") + ": " + lastError
+}
+
+// outcomeTone colours a delivery's outcome: green when it credited, amber
+// when it took credits back or concerns a dispute, red when a payment was
+// refused or the delivery never finished.
+func outcomeTone(outcome string) string {
+	switch {
+	case strings.HasPrefix(outcome, "rejected"), outcome == "processing":
+		return "danger"
+	case strings.Contains(outcome, "took back"), strings.HasPrefix(outcome, "dispute"):
+		return "warn"
+	case strings.HasPrefix(outcome, "fulfilled"), strings.HasPrefix(outcome, "credited"):
+		return "ok"
+	}
+	return ""
+}
+
+// notice says what the action that redirected here did.
+func notice(d billing.Dashboard, q url.Values) page.Notice {
+	if q.Get("notice") == "refunded" {
+		return page.Notice{Kind: "ok", Text: "Refund of " + q.Get("payment") + " sent to Whop. The member's credits are taken back when Whop confirms it."}
+	}
+	id := q.Get("payout")
+	for _, p := range d.Payouts {
+		if p.ID != id || id == "" {
+			continue
+		}
+		amount := formatMoney(p.Amount, p.Currency)
+		switch p.Status {
+		case ledger.TransferPaid:
+			return page.Notice{Kind: "ok", Text: "Sent " + amount + " to " + recipient(p) + "."}
+		case ledger.TransferFailed:
+			return page.Notice{Kind: "error", Text: "Whop refused the payout of " + amount + " to " + recipient(p) + ": " + p.LastError}
+		}
+		return page.Notice{Kind: "info", Text: "Whop has not confirmed the payout of " + amount + " to " + recipient(p) +
+			" yet. It is recorded and retried automatically, and it is never paid twice."}
+	}
+	return page.Notice{}
+}
+
+// percent writes basis points as a percentage: 1250 is "12.5%".
+func percent(bp int64) string {
+	s := strconv.FormatInt(bp/100, 10)
+	if frac := bp % 100; frac != 0 {
+		s += "." + strings.TrimRight(strconv.FormatInt(100+frac, 10)[1:], "0")
+	}
+	return s + "%"
+}
+
+func formatDay(t time.Time) string { return t.UTC().Format("Jan 2") }

@@ -1,0 +1,159 @@
+package server
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/web/component"
+	"github.com/creditkit/creditkit/web/page"
+)
+
+// paymentProps formats a looked-up payment, field by field. A field the
+// API generation does not report says so instead of showing a blank.
+func paymentProps(look billing.PaymentLookup, companyID string) component.PaymentProps {
+	p := look.Payment
+	cur := string(p.Currency)
+	status := string(p.Status)
+	if !look.Unreported[billing.FieldSubstatus] && p.Substatus != "" {
+		status += " · " + strings.ReplaceAll(string(p.Substatus), "_", " ")
+	}
+	tone := "ok"
+	switch {
+	case !p.IsPaid():
+		tone = "warn"
+	case look.RefundState != billing.RefundNone || p.IsDisputed():
+		tone = "danger"
+	}
+	out := component.PaymentProps{ID: p.ID, API: string(p.API), Status: component.BadgeProps{Label: status, Tone: tone, TestID: "payment-status"}}
+	add := func(field, label, value string) {
+		f := component.PaymentField{Label: label, Value: value, TestID: "payment-" + field}
+		if look.Unreported[field] {
+			f.Value, f.Missing = "not reported by "+string(p.API), true
+		} else if value == "" {
+			f.Value = "—"
+		}
+		out.Fields = append(out.Fields, f)
+	}
+	add(billing.FieldSubstatus, "Substatus", string(p.Substatus))
+	add("total", "Charged", formatMoney(p.Total, cur))
+	add("subtotal", "Subtotal", formatMoney(p.Subtotal, cur))
+	add(billing.FieldNet, "After Whop's fees", formatMoney(p.AmountAfterFees, cur))
+	add(billing.FieldUSDTotal, "In USD", formatMoney(p.USDTotal, "usd"))
+	add("refund_state", "Refunds", refundText(look))
+	add(billing.FieldRefundable, "Refundable (Whop)", yesNo(p.Refundable))
+	add("card", "Card", strings.TrimSpace(p.CardBrand+" •••• "+p.CardLast4))
+	add(billing.FieldPaymentMethodType, "Method", p.PaymentMethodType)
+	add(billing.FieldBillingReason, "Billing reason", strings.ReplaceAll(p.BillingReason, "_", " "))
+	add("user", "User", p.UserID)
+	add(billing.FieldUsername, "Username", at(p.Username))
+	add("email", "Email", p.UserEmail)
+	add("membership", "Membership", p.MembershipID)
+	add(billing.FieldMembershipStatus, "Membership status", string(p.MembershipStatus))
+	add("plan", "Plan", p.PlanID)
+	add("checkout", "Checkout configuration", p.CheckoutConfigurationID)
+	add("company", "Received by", p.CompanyID)
+	add("created_at", "Created", formatTime(p.CreatedAt))
+	add(billing.FieldUpdatedAt, "Updated", formatTime(p.UpdatedAt))
+	add("paid_at", "Paid", formatTime(p.PaidAt))
+	add("refunded_at", "Refunded", formatTime(p.RefundedAt))
+	add("disputes", "Disputes", disputesText(look))
+	if look.Share != nil {
+		sh := look.Share
+		add("revenue_share", "Revenue share", formatMoney(sh.Amount, sh.Currency)+" to "+sh.ToCompanyID+", "+string(sh.Status))
+	}
+	if pur := look.Purchase; pur != nil {
+		out.Purchase = "Credit purchase " + pur.ID + ": " + formatCount(pur.Credits) + " credits (" + pur.PackageID +
+			") in " + pur.ExperienceID + ", " + string(pur.Status) + "."
+	} else {
+		out.Purchase = "Not a Creditkit credit purchase."
+	}
+	if look.CanRefund {
+		out.RefundURL = dashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund"
+	}
+	return out
+}
+
+func refundText(look billing.PaymentLookup) string {
+	p := look.Payment
+	switch look.RefundState {
+	case billing.RefundFull:
+		return "refunded in full (" + formatMoney(p.RefundedAmount, string(p.Currency)) + ")"
+	case billing.RefundPartial:
+		return formatMoney(p.RefundedAmount, string(p.Currency)) + " of " + formatMoney(p.Total, string(p.Currency)) + " refunded"
+	}
+	return "none"
+}
+
+func disputesText(look billing.PaymentLookup) string {
+	if len(look.Disputes) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(look.Disputes))
+	for i, d := range look.Disputes {
+		parts[i] = formatMoney(d.Amount, d.Currency) + " " + strings.ReplaceAll(d.Status, "_", " ")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// refundView is the refund confirmation page's model.
+func (s *Server) refundView(look billing.PaymentLookup, companyID, amount, errMsg string) page.RefundView {
+	p := look.Payment
+	cur := string(p.Currency)
+	v := page.RefundView{Layout: s.layoutProps("Confirm refund"), PaymentID: p.ID, Member: p.UserID,
+		Paid: formatMoney(p.Total, cur), Left: formatMoney(p.Total-p.RefundedAmount, cur), Currency: strings.ToUpper(cur),
+		Amount: amount, Error: errMsg,
+		Action:  dashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund",
+		BackURL: dashboardURL(companyID) + "?payment=" + url.QueryEscape(p.ID) + "#lookup"}
+	if p.Username != "" {
+		v.Member = at(p.Username) + " (" + p.UserID + ")"
+	}
+	if p.RefundedAmount > 0 {
+		v.Refunded = formatMoney(p.RefundedAmount, cur)
+	}
+	if pur := look.Purchase; pur != nil {
+		v.Credits = "Up to " + formatCount(pur.Credits) + " credits are taken back, in proportion to the amount refunded (rounded up). The balance may go below zero."
+	} else {
+		v.Credits = "Not a credit purchase: no credits change."
+	}
+	return v
+}
+
+func at(username string) string {
+	if username == "" {
+		return ""
+	}
+	return "@" + username
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("Jan 2, 2006 15:04:05") + " UTC"
+}
+
+// jsonTime is a time for the API, to the second (the legacy APIs' unit),
+// or nil when unknown.
+func jsonTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
+// reported returns v, or nil when the payment's generation does not carry field.
+func reported(look billing.PaymentLookup, field string, v any) any {
+	if look.Unreported[field] {
+		return nil
+	}
+	return v
+}

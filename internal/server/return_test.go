@@ -1,0 +1,292 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/creditkit/creditkit/internal/whopsim"
+)
+
+// The return from Whop's hosted checkout: GET /purchases/{id}/return.
+
+var (
+	returnStatusRe = regexp.MustCompile(`data-return-status="([a-z]+)"`)
+	balanceRe      = regexp.MustCompile(`data-testid="balance">([^<]*)<`)
+)
+
+// returnPage is the buyer coming back from Whop as user ("" for no token).
+func (a *app) returnPage(purchaseID, user string) (code int, status, balance, html string) {
+	a.t.Helper()
+	code, _, html = a.call("GET", "/purchases/"+purchaseID+"/return", user, nil)
+	if m := returnStatusRe.FindStringSubmatch(html); m != nil {
+		status = m[1]
+	}
+	if m := balanceRe.FindStringSubmatch(html); m != nil {
+		balance = m[1]
+	}
+	return code, status, balance, html
+}
+
+// holdWebhooks keeps every new delivery back until releaseWebhooks.
+func (a *app) holdWebhooks() {
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 1 << 20 })
+}
+
+func (a *app) releaseWebhooks() {
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 0 })
+	a.sim.ReleaseHeld(false)
+	a.settle()
+}
+
+func (a *app) purchase(id string) ledger.Purchase {
+	a.t.Helper()
+	p, err := a.store.Purchase(a.ctx, id)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return p
+}
+
+func TestChargeSendsTheBuyerBackToTheirPurchase(t *testing.T) {
+	a := setup(t)
+	code, out, raw := a.call("POST", "/api/charge", a.member(0), map[string]string{"experience_id": a.experience(), "package": "starter"})
+	if code != 200 {
+		t.Fatalf("charge = %d %s", code, raw)
+	}
+	ch, pur := out["id"].(string), out["purchase_id"].(string)
+	if want := a.env.URL + "/checkout/" + out["planId"].(string) + "?session=" + ch; out["purchase_url"] != want {
+		t.Errorf("purchase_url = %v, want %s", out["purchase_url"], want)
+	}
+	req, _ := http.NewRequest("GET", a.env.APIBase+"/checkout_configurations/"+ch, nil)
+	req.Header.Set("Authorization", "Bearer "+a.env.Seed.App.APIKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var co struct {
+		RedirectURL string            `json:"redirect_url"`
+		Metadata    map[string]string `json:"metadata"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&co); err != nil {
+		t.Fatal(err)
+	}
+	if want := a.env.RelayURL + "/purchases/" + pur + "/return"; co.RedirectURL != want || co.Metadata["creditkit_purchase_id"] != pur {
+		t.Fatalf("configuration redirect_url = %q (metadata %v), want %q", co.RedirectURL, co.Metadata, want)
+	}
+}
+
+func TestReturnBeforeTheWebhookCreditsOnce(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	a.holdWebhooks()
+	ch, plan, pur := a.charge(user, "starter")
+	receipt := a.pay(ch, plan, user)
+
+	code, status, balance, html := a.returnPage(pur, user)
+	if code != 200 || status != "paid" || balance != "100" || !strings.Contains(html, "100 credits are in your wallet.") ||
+		!strings.Contains(html, receipt) {
+		t.Fatalf("return = %d %q balance %q:\n%s", code, status, balance, html)
+	}
+	if p := a.purchase(pur); p.Status != ledger.PurchasePaid || p.PaymentID != receipt || p.PaidAmount != 499 {
+		t.Fatalf("purchase after return = %+v", p)
+	}
+	if n := a.count(`SELECT count(*) FROM webhook_deliveries`); n != 0 {
+		t.Fatalf("%d deliveries arrived before the return; the test wants the return first", n)
+	}
+	code, status, balance, _ = a.returnPage(pur, user) // twice: nothing more
+	if code != 200 || status != "paid" || balance != "100" {
+		t.Fatalf("second return = %d %q %q", code, status, balance)
+	}
+	a.releaseWebhooks() // the webhook arrives after: nothing more
+	if b := a.balance(user); b != 100 {
+		t.Fatalf("balance = %d, want 100", b)
+	}
+	if n := a.count(`SELECT count(*) FROM ledger_entries`); n != 1 {
+		t.Fatalf("ledger entries = %d, want 1", n)
+	}
+	if n := a.count(`SELECT count(*) FROM webhook_deliveries WHERE event_type = 'payment.succeeded'`); n != 1 {
+		t.Fatalf("payment.succeeded deliveries = %d, want 1 (answered, crediting nothing)", n)
+	}
+}
+
+func TestReturnAfterTheWebhookCreditsNothingMore(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	ch, plan, pur := a.charge(user, "pro")
+	a.pay(ch, plan, user)
+	a.settle()
+	for i := 0; i < 2; i++ {
+		code, status, balance, _ := a.returnPage(pur, user)
+		if code != 200 || status != "paid" || balance != "600" {
+			t.Fatalf("return %d = %d %q %q, want 200 paid 600", i+1, code, status, balance)
+		}
+	}
+	if b := a.balance(user); b != 600 {
+		t.Fatalf("balance = %d, want 600", b)
+	}
+	if n := a.count(`SELECT count(*) FROM ledger_entries`); n != 1 {
+		t.Fatalf("ledger entries = %d, want 1", n)
+	}
+}
+
+func TestReturnsRacingTheWebhookCreditOnce(t *testing.T) {
+	a := setup(t)
+	user := a.member(1)
+	const rounds = 10
+	var wg sync.WaitGroup
+	for i := 0; i < rounds; i++ {
+		ch, plan, pur := a.charge(user, "starter")
+		a.pay(ch, plan, user)    // the webhook is on its way…
+		for j := 0; j < 3; j++ { // …while the buyer's browser comes back three times
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if code, status, _, html := a.returnPage(pur, user); code != 200 || status != "paid" {
+					t.Errorf("return = %d %q:\n%s", code, status, html)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	a.settle()
+	if b := a.balance(user); b != rounds*100 {
+		t.Fatalf("balance = %d, want %d", b, rounds*100)
+	}
+	if n := a.count(`SELECT count(*) FROM ledger_entries WHERE kind = 'purchase'`); n != rounds {
+		t.Fatalf("purchase entries = %d, want %d", n, rounds)
+	}
+}
+
+func TestReturnAfterADeclineShowsTheFailure(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	a.holdWebhooks() // the return, not payment.failed, is first to see it
+	ch, plan, pur := a.charge(user, "starter")
+	if _, err := a.sim.Decline(whopsim.Purchase{CheckoutID: ch, PlanID: plan, UserID: user}); err != nil {
+		t.Fatal(err)
+	}
+	code, status, balance, html := a.returnPage(pur, user)
+	if code != 200 || status != "failed" || balance != "0" ||
+		!strings.Contains(html, "Your card was declined. No credits were added and your balance is unchanged.") {
+		t.Fatalf("return = %d %q %q:\n%s", code, status, balance, html)
+	}
+	if p := a.purchase(pur); p.Status != ledger.PurchaseFailed || p.FailureReason != "Your card was declined." {
+		t.Fatalf("purchase = %+v, want failed with the card's reason", p)
+	}
+	a.releaseWebhooks()
+	if code, status, _, _ = a.returnPage(pur, user); status != "failed" {
+		t.Fatalf("return after payment.failed = %d %q", code, status)
+	}
+	if n := a.count(`SELECT count(*) FROM ledger_entries`); n != 0 || a.balance(user) != 0 {
+		t.Fatalf("a declined checkout credited: %d entries, balance %d", n, a.balance(user))
+	}
+
+	// Paying the same checkout afterwards (another card) still credits it.
+	a.pay(ch, plan, user)
+	if _, status, balance, _ = a.returnPage(pur, user); status != "paid" || balance != "100" {
+		t.Fatalf("return after paying = %q %q, want paid 100", status, balance)
+	}
+	a.settle()
+}
+
+func TestReturnWhileWhopIsStillProcessing(t *testing.T) {
+	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour }))
+	user := a.member(0)
+	a.holdWebhooks()
+	ch, plan, pur := a.charge(user, "starter")
+	a.pay(ch, plan, user)
+	code, status, balance, html := a.returnPage(pur, user)
+	if code != 200 || status != "processing" || balance != "" { // no balance until it includes the payment
+		t.Fatalf("return = %d %q %q", code, status, balance)
+	}
+	for _, want := range []string{`data-polls="12"`, `data-testid="return-progress"`, `data-testid="return-slow" hidden`,
+		"Your credits will arrive in your wallet as soon as the payment is confirmed", "/static/js/return.js"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("processing page lacks %q", want)
+		}
+	}
+	if p := a.purchase(pur); p.Status != ledger.PurchasePending {
+		t.Fatalf("purchase = %s, want still pending", p.Status)
+	}
+	a.releaseWebhooks() // the webhook carries the paid payment
+	if _, status, balance, _ = a.returnPage(pur, user); status != "paid" || balance != "100" {
+		t.Fatalf("return after the webhook = %q %q, want paid 100", status, balance)
+	}
+}
+
+func TestReturnWhenWhopDoesNotAnswerSaysConfirming(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	a.holdWebhooks()
+	ch, plan, pur := a.charge(user, "starter")
+	a.pay(ch, plan, user)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate, f.APIFailureStatus = 1, 500 })
+	if code, status, _, _ := a.returnPage(pur, user); code != 200 || status != "processing" {
+		t.Fatalf("return while Whop fails = %d %q, want 200 processing (the page asks again)", code, status)
+	}
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate = 0 })
+	if _, status, balance, _ := a.returnPage(pur, user); status != "paid" || balance != "100" {
+		t.Fatalf("return once Whop answers = %q %q, want paid 100", status, balance)
+	}
+	a.releaseWebhooks()
+}
+
+func TestReturnShowsNothingToAnyoneButTheBuyer(t *testing.T) {
+	a := setup(t)
+	owner, other := a.member(0), a.member(1)
+	a.holdWebhooks()
+	ch, plan, pur := a.charge(owner, "starter")
+	receipt := a.pay(ch, plan, owner)
+
+	for _, tc := range []struct{ name, id, user string }{
+		{"another member", pur, other},
+		{"an unknown purchase", "pur_doesnotexist0000", owner},
+		{"a member without access", pur, a.env.Seed.NoAccess.ID},
+	} {
+		code, status, _, html := a.returnPage(tc.id, tc.user)
+		if code != 404 || status != "" || !strings.Contains(html, `data-testid="error-page"`) {
+			t.Errorf("%s: return = %d %q, want the 404 page", tc.name, code, status)
+		}
+	}
+	expired, err := a.sim.TokenWith(owner, whopsim.TokenExpired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, header := range map[string]string{"no token": "", "an expired token": expired} {
+		req, _ := http.NewRequest("GET", a.url+"/purchases/"+pur+"/return", nil)
+		if header != "" {
+			req.Header.Set(whop.HeaderUserToken, header)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		html := string(raw)
+		if res.StatusCode != 200 || !strings.Contains(html, `data-return-status="unknown"`) {
+			t.Errorf("%s: %d, want the page for an unknown visitor:\n%s", name, res.StatusCode, html)
+		}
+		for _, private := range []string{pur, receipt, "starter", "$4.99", `data-testid="balance"`, "/experiences/"} {
+			if strings.Contains(html, private) {
+				t.Errorf("%s: the page shows %q", name, private)
+			}
+		}
+	}
+	if p := a.purchase(pur); p.Status != ledger.PurchasePending || a.balance(other) != 0 || a.balance(owner) != 0 {
+		t.Fatalf("returns by others changed something: purchase %s, balances %d %d", p.Status, a.balance(owner), a.balance(other))
+	}
+	a.releaseWebhooks() // the payment is not lost: the webhook credits its buyer
+	if b := a.balance(owner); b != 100 {
+		t.Fatalf("owner balance after the webhook = %d, want 100", b)
+	}
+}
