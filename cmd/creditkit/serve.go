@@ -92,6 +92,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		PaymentsAPI:             whop.PaymentsAPI(cfg.Whop.PaymentsAPI),
 		RevenueShareBasisPoints: cfg.RevenueShareBasisPoints,
 		AppURL:                  cfg.AppURL,
+		Premium: billing.PremiumConfig{
+			ProductID:      cfg.Premium.ProductID,
+			PlanID:         cfg.Premium.PlanID,
+			MonthlyCredits: cfg.Premium.MonthlyCredits,
+		},
 	}, billing.WithLogger(log))
 	if cfg.AppURL == "" {
 		log.Warn("APP_URL is not set: members who pay on Whop's checkout page stay there instead of coming back to the app (their credits still arrive by webhook)")

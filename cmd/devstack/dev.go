@@ -61,6 +61,10 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		// apps.whop.com origin; the hosted checkout sends them back there.
 		"APP_URL="+relayOrigin,
 	)
+	if getenv("PREMIUM_MONTHLY_CREDITS") == "" {
+		// Show the premium perk locally; the sandbox's --print-env names the plan.
+		appEnv = append(appEnv, "PREMIUM_MONTHLY_CREDITS=50")
+	}
 	if getenv("REVENUE_SHARE_PERCENT") == "" {
 		// Locally the creator's dashboard should show shares arriving; the
 		// production default stays 0 (config), and .env or the shell win.

@@ -30,6 +30,7 @@ type Whop interface {
 	GetCompany(ctx context.Context, id string) (*whop.Company, error)
 	GetUser(ctx context.Context, idOrUsername string) (*whop.User, error)
 	CheckAccess(ctx context.Context, userID, resourceID string) (whop.Access, error)
+	GetMembership(ctx context.Context, id string) (*whop.Membership, error)
 	GetLedgerAccount(ctx context.Context, id string) (*whop.LedgerAccount, error)
 	CreateTransfer(ctx context.Context, p whop.TransferParams) (*whop.Transfer, error)
 }
@@ -53,6 +54,8 @@ type Config struct {
 	// PaymentWait bounds how long confirm waits out the brief 404 Whop gives
 	// for a brand-new payment (default 8 s).
 	PaymentWait time.Duration
+	// Premium is the premium plan; without it premium is off.
+	Premium PremiumConfig
 	// AppURL is the app's public origin. Checkouts made with it send buyers
 	// paying on Whop's own page back to ReturnPath; without it they carry
 	// no redirect and Whop keeps the buyer on its confirmation page.
@@ -74,6 +77,9 @@ const (
 	MetaExperienceID = "experience_id"
 	MetaUserID       = "user_id"
 	MetaPackageID    = "package_id"
+	// MetaExperienceCompanyID names the company of the experience a premium
+	// checkout was made in, so its creator's dashboard can list the member.
+	MetaExperienceCompanyID = "experience_company_id"
 )
 
 // Errors the edge maps to responses.
@@ -94,6 +100,8 @@ type Service struct {
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration) error
 	access *accessCache
+	// premium is per replica; the memberships table tells it when to let go.
+	premium *premiumCache
 }
 
 // Option adjusts a Service; tests use them for clocks.
@@ -118,6 +126,9 @@ func New(w Whop, store *ledger.Store, cfg Config, opts ...Option) *Service {
 	if cfg.PaymentWait == 0 {
 		cfg.PaymentWait = 8 * time.Second
 	}
+	if cfg.Premium.TTL == 0 {
+		cfg.Premium.TTL = 30 * time.Second
+	}
 	if cfg.PaymentsAPI == "" {
 		cfg.PaymentsAPI = whop.PaymentsV1
 	}
@@ -129,6 +140,7 @@ func New(w Whop, store *ledger.Store, cfg Config, opts ...Option) *Service {
 		o(s)
 	}
 	s.access = newAccessCache(w, cfg.AccessTTL, s.now)
+	s.premium = newPremiumCache(w, store, s.cfg.Premium, s.now)
 	return s
 }
 

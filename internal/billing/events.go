@@ -29,7 +29,16 @@ func (s *Service) HandleEvent(ctx context.Context, ev *whop.Event) (string, erro
 			return s.malformed(ctx, d, err)
 		}
 		d.ObjectID = p.ID
+		if s.isPremiumPayment(p) {
+			return s.premiumPayment(ctx, p, d)
+		}
 		return describe(s.FulfilPayment(ctx, p, FromWebhook, d))
+
+	case whop.EventMembershipActivated, whop.EventMembershipDeactivated,
+		whop.EventMembershipWentValid, whop.EventMembershipWentInvalid,
+		whop.EventAppMembershipWentValid, whop.EventAppMembershipWentInvalid,
+		whop.EventMembershipCancelAtPeriodEnd, whop.EventAppMembershipCancelAtPeriodEnd:
+		return s.membershipEvent(ctx, ev, d)
 
 	case whop.EventPaymentFailed, whop.EventAppPaymentFailed, whop.EventPaymentPending, whop.EventAppPaymentPending:
 		p, err := ev.Payment()

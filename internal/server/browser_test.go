@@ -58,7 +58,31 @@ func click(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := chromedp.Do(cctx, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel))); err != nil {
+	if err := chromedp.Do(cctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
 		t.Fatalf("click %s: %v", sel, err)
+	}
+	waitStill(cctx)
+	if err := chromedp.Do(cctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("click %s: %v", sel, err)
+	}
+}
+
+// waitStill waits until no finite animation runs on the page. A click is
+// aimed at where an element is when it is computed; the sandbox's checkout
+// modal rises into place for 160 ms, and a click aimed during that missed
+// its Pay button about one run in four. Endless ones (a busy spinner) do not
+// count; after ctx's deadline the click goes ahead anyway.
+func waitStill(ctx context.Context) {
+	const still = `document.getAnimations().every(a => a.playState !== "running" ||
+		a.effect.getComputedTiming().iterations === Infinity)`
+	for {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](still)); err != nil || ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

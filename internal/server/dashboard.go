@@ -32,6 +32,10 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 	}
 	q := r.URL.Query()
 	v := dashboardView(d, s.layoutProps("Dashboard"), dashboardURL(company), q)
+	if v.PremiumMembers, err = s.premiumMembers(ctx, company); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	v.Lookup.API = string(s.billing.PaymentsAPI())
 	if id := q.Get("payment"); id != "" {
 		v.Lookup.Query = id

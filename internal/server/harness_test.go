@@ -39,6 +39,7 @@ type app struct {
 	url     string       // the app itself, not through the relay
 	ctx     context.Context
 	log     *slog.Logger
+	cfg     appConfig // what setup was given, for replicas
 }
 
 // appConfig is what a test may change about its app and sandbox.
@@ -47,6 +48,7 @@ type appConfig struct {
 	shareBP     int64            // REVENUE_SHARE_PERCENT in basis points
 	paymentsAPI whop.PaymentsAPI // WHOP_PAYMENTS_API
 	client      []whop.Option    // e.g. a short timeout or a faulty transport
+	noPremium   bool             // PREMIUM_PRODUCT_ID and PREMIUM_PLAN_ID unset
 }
 
 type appOption func(*appConfig)
@@ -61,6 +63,9 @@ func withShare(bp int64) appOption { return func(c *appConfig) { c.shareBP = bp 
 func withPaymentsAPI(api whop.PaymentsAPI) appOption {
 	return func(c *appConfig) { c.paymentsAPI = api }
 }
+
+// withoutPremium leaves premium unconfigured.
+func withoutPremium() appOption { return func(c *appConfig) { c.noPremium = true } }
 
 // withClient adds options to the app's Whop client.
 func withClient(opts ...whop.Option) appOption {
@@ -98,7 +103,7 @@ func setup(t *testing.T, opts ...appOption) *app {
 	}
 	store := ledger.NewStore(db.Pool)
 	a := &app{t: t, env: env, sim: env.Sim, db: db, store: store, tokens: tokens, url: appSrv.URL,
-		ctx: context.Background(), log: log}
+		ctx: context.Background(), log: log, cfg: cfg}
 	var h http.Handler
 	h, a.billing, a.whop = a.build(cfg)
 	handler.Store(&h)
@@ -114,10 +119,22 @@ func setup(t *testing.T, opts ...appOption) *app {
 	return a
 }
 
+// premiumCredits is what the test app grants premium members each period.
+const premiumCredits = 50
+
 // build wires a server on the app's database and sandbox with cfg: setup's
-// own, or a second one (another API generation) for the same world.
+// own, or a second one (another API generation, a replica) for the same
+// world. Each has its own billing service and so its own caches, as each
+// replica of several would. A premium answer is trusted for an hour here,
+// so what keeps a lapsed member out in these tests is the invalidation,
+// not the expiry.
 func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client) {
 	env := a.env
+	premium := billing.PremiumConfig{ProductID: env.Seed.PremiumProductID, PlanID: env.Seed.PremiumPlanID,
+		MonthlyCredits: premiumCredits, TTL: time.Hour}
+	if cfg.noPremium {
+		premium = billing.PremiumConfig{}
+	}
 	client := whop.New(env.Seed.App.APIKey, append([]whop.Option{whop.WithBaseURL(env.APIBase), whop.WithAppID(env.Seed.App.ID)}, cfg.client...)...)
 	bill := billing.New(client, a.store, billing.Config{
 		CompanyID:               env.Seed.Owner.ID,
@@ -126,7 +143,8 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 		PaymentsAPI:             cfg.paymentsAPI,
 		RevenueShareBasisPoints: cfg.shareBP,
 		// Members reach the app through the relay, as through Whop's.
-		AppURL: env.RelayURL,
+		AppURL:  env.RelayURL,
+		Premium: premium,
 	}, billing.WithLogger(a.log))
 	h := server.New(server.Deps{
 		Logger:     a.log,
@@ -141,6 +159,20 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 		TokenStats: a.tokens,
 	})
 	return h, bill, client
+}
+
+// replica serves another instance of the app (see build) on its own test
+// server, configured as setup's plus opts, and returns its URL and billing.
+func (a *app) replica(opts ...appOption) (string, *billing.Service) {
+	a.t.Helper()
+	cfg := a.cfg
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h, bill, _ := a.build(cfg)
+	srv := httptest.NewServer(h)
+	a.t.Cleanup(srv.Close)
+	return srv.URL, bill
 }
 
 // drain runs every job that is due, as a worker would, and returns how many.
@@ -167,12 +199,18 @@ func (a *app) experience() string  { return a.env.Seed.Creator.ExperienceID }
 // call sends a request as user (no token when user is ""), with a JSON body.
 func (a *app) call(method, path, user string, body any) (int, map[string]any, string) {
 	a.t.Helper()
+	return a.callAt(a.url, method, path, user, body)
+}
+
+// callAt is call against another instance of the app (see replica).
+func (a *app) callAt(base, method, path, user string, body any) (int, map[string]any, string) {
+	a.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, a.url+path, rd)
+	req, _ := http.NewRequest(method, base+path, rd)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

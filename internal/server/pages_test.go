@@ -13,7 +13,13 @@ import (
 // browser tests), returning the response and its body.
 func (a *app) get(path, user string) (*http.Response, string) {
 	a.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, a.url+path, nil)
+	return a.getAt(a.url, path, user)
+}
+
+// getAt is get against another instance of the app (see replica).
+func (a *app) getAt(base, path, user string) (*http.Response, string) {
+	a.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 	if user != "" {
 		tok, err := a.sim.Token(user)
 		if err != nil {

@@ -91,6 +91,9 @@ var domainErrors = []struct {
 	{billing.ErrUnknownExperience, newError(http.StatusNotFound, "unknown_experience", "Whop does not know that experience.")},
 	{billing.ErrNoAccess, errForbidden},
 	{billing.ErrNotYourPayment, newError(http.StatusConflict, "receipt_mismatch", "That receipt is not for this purchase.")},
+	{billing.ErrPremiumDisabled, errNotFound},
+	{billing.ErrNotPremium, newError(http.StatusForbidden, "premium_required", "This part of the app is for premium members. Upgrade from the app's main page to open it.")},
+	{billing.ErrAlreadyPremium, newError(http.StatusConflict, "already_premium", "You are already a premium member.")},
 	{billing.ErrPaymentNotFound, newError(http.StatusNotFound, "payment_not_found", "No payment with that id belongs to this company.")},
 	{billing.ErrNotRefundable, newError(http.StatusConflict, "not_refundable", "This payment cannot be refunded: it is not paid, was refunded already, or is disputed.")},
 	{billing.ErrUnknownRecipient, newError(http.StatusUnprocessableEntity, "unknown_recipient", "Whop has no user with that username or id. Nothing was sent.")},
@@ -115,7 +118,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.render(w, r, he.status, page.Error(page.ErrorView{
 		Layout:    s.layoutProps(http.StatusText(he.status)),
 		Status:    he.status,
-		Title:     errorTitle(he.status),
+		Title:     errorTitle(he),
 		Message:   he.message,
 		RequestID: requestID(r.Context()),
 	}))
@@ -123,8 +126,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
 
-func errorTitle(status int) string {
-	switch status {
+func errorTitle(he *httpError) string {
+	if he.code == "premium_required" {
+		return "Premium members only"
+	}
+	switch he.status {
 	case http.StatusUnauthorized:
 		return "Open this app from Whop"
 	case http.StatusForbidden:

@@ -46,6 +46,7 @@ func (s *Server) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(s.authenticate, s.sameOrigin)
 			r.With(s.requireExperience).Get("/experiences/{experienceId}", s.experience)
+			r.With(s.requireExperience).Get("/experiences/{experienceId}/premium", s.premiumPage)
 			r.Group(func(r chi.Router) {
 				r.Use(s.requireAdmin)
 				r.Get("/dashboard/{companyId}", s.dashboard)
@@ -57,6 +58,8 @@ func (s *Server) routes() http.Handler {
 			r.Post("/api/charge", s.charge)
 			r.Post("/api/purchases/{purchaseId}/confirm", s.confirm)
 			r.Post("/api/spend", s.spend)
+			r.Post("/api/premium/checkout", s.premiumCheckout)
+			r.Get("/api/premium/status", s.premiumStatus)
 			// Admin APIs name their company in the request; billing checks it.
 			r.Get("/api/payments/{paymentId}", s.paymentAPI)
 			r.Post("/api/payouts", s.payoutAPI)

@@ -51,6 +51,11 @@ type Billing interface {
 	Return(ctx context.Context, userID, purchaseID string) (billing.ReturnResult, error)
 	Spend(ctx context.Context, r billing.SpendRequest) (ledger.Spend, error)
 	HandleEvent(ctx context.Context, ev *whop.Event) (string, error)
+	Premium(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
+	PremiumContent(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
+	UpgradeCheckout(ctx context.Context, userID, experienceID string) (billing.PremiumCheckout, error)
+	PremiumMembers(ctx context.Context, companyID string) ([]billing.ExperiencePremium, error)
+	PremiumEnabled() bool
 	Dashboard(ctx context.Context, userID, companyID string) (billing.Dashboard, error)
 	LookupPayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
 	RefundPayment(ctx context.Context, r billing.RefundRequest) (billing.PaymentLookup, error)

@@ -49,9 +49,13 @@ type Membership struct {
 	Metadata  map[string]string
 	// Valid reports whether the membership grants access: Whop's own "valid"
 	// where sent (v2, v5, legacy webhooks), else derived from Status.
-	Valid                                bool
-	CancelAtPeriodEnd                    bool
-	CreatedAt                            time.Time
+	Valid             bool
+	CancelAtPeriodEnd bool
+	CreatedAt         time.Time
+	// UpdatedAt is when Whop last changed the membership: what orders two
+	// states of it that webhooks deliver in any order. Zero when the shape
+	// carries none (the legacy webhooks).
+	UpdatedAt                            time.Time
 	RenewalPeriodStart, RenewalPeriodEnd time.Time
 	CheckoutConfigurationID              string
 }
@@ -74,6 +78,7 @@ type wireMembership struct {
 	Metadata                metadata   `json:"metadata"`
 	CancelAtPeriodEnd       optBool    `json:"cancel_at_period_end"`
 	CreatedAt               flexTime   `json:"created_at"`
+	UpdatedAt               flexTime   `json:"updated_at"`
 	RenewalPeriodStart      flexTime   `json:"renewal_period_start"`
 	RenewalPeriodEnd        flexTime   `json:"renewal_period_end"`
 	CheckoutConfigurationID flexString `json:"checkout_configuration_id"`
@@ -91,6 +96,7 @@ func (w *wireMembership) normalize() *Membership {
 		Metadata:                w.Metadata,
 		CancelAtPeriodEnd:       w.CancelAtPeriodEnd.val,
 		CreatedAt:               time.Time(w.CreatedAt),
+		UpdatedAt:               time.Time(w.UpdatedAt),
 		RenewalPeriodStart:      time.Time(w.RenewalPeriodStart),
 		RenewalPeriodEnd:        time.Time(w.RenewalPeriodEnd),
 		CheckoutConfigurationID: firstNonEmpty(string(w.CheckoutConfigurationID), w.CheckoutSession.ID),

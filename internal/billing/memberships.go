@@ -1,0 +1,171 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// membershipEvent records what a membership webhook says about a premium
+// membership and grants its period's credits, in one transaction with the
+// delivery. Webhooks come in any order and more than once: the state is
+// ordered by the membership's own updated_at, and when a delivery cannot be
+// placed (a legacy one carries no such time; two states share one) Whop is
+// asked for the membership as it is now. The grant is decided from the
+// delivery's own data, so it does not depend on the order either.
+func (s *Service) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (string, error) {
+	if !s.cfg.Premium.Enabled() {
+		return describe(s.ignore(ctx, d, "premium is not configured"))
+	}
+	m, err := ev.Membership()
+	if err == nil && (m.ID == "" || m.UserID == "") {
+		err = fmt.Errorf("membership without an id or a user")
+	}
+	if err != nil {
+		return s.malformed(ctx, d, err)
+	}
+	d.ObjectID = m.ID
+	if !s.isPremiumMembership(m) {
+		return describe(s.ignore(ctx, d, "not the premium product"))
+	}
+	grant := s.periodGrant(m)
+	state, authoritative := m, false
+	if m.UpdatedAt.IsZero() {
+		// A legacy delivery's only time is its signature's, which each retry
+		// renews: it cannot order states.
+		if state, err = s.rereadMembership(ctx, m.ID); err != nil {
+			return "", err
+		}
+		authoritative = true
+	}
+	return s.recordMembership(ctx, state, authoritative, grant, d)
+}
+
+// premiumPayment handles a paid payment of the premium plan: it is never a
+// credit purchase, but it is how a renewal shows itself, so the membership
+// it paid for is read from Whop and its new period granted.
+func (s *Service) premiumPayment(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (string, error) {
+	d.ObjectID = p.ID
+	m, err := s.rereadMembership(ctx, p.MembershipID)
+	if err != nil {
+		return "", err
+	}
+	if !s.isPremiumMembership(m) || m.UserID != p.UserID {
+		return describe(s.ignore(ctx, d, "premium payment for another membership"))
+	}
+	out, err := s.recordMembership(ctx, m, true, s.periodGrant(m), d)
+	if err != nil || out == "duplicate" {
+		return out, err
+	}
+	return "premium payment: " + out, nil
+}
+
+// isPremiumPayment tells the premium plan's own payments from credit
+// purchases (which carry our purchase id) and from anything else.
+func (s *Service) isPremiumPayment(p *whop.Payment) bool {
+	return s.cfg.Premium.Enabled() && p.IsPaid() && p.Metadata[MetaPurchaseID] == "" && p.MembershipID != "" &&
+		(p.PlanID == s.cfg.Premium.PlanID || p.ProductID == s.cfg.Premium.ProductID)
+}
+
+func (s *Service) isPremiumMembership(m *whop.Membership) bool {
+	return m.PlanID != "" && (m.ProductID == s.cfg.Premium.ProductID || m.PlanID == s.cfg.Premium.PlanID)
+}
+
+func (s *Service) recordMembership(ctx context.Context, m *whop.Membership, authoritative bool, g *ledger.PeriodGrant, d *ledger.Delivery) (string, error) {
+	res, err := s.store.RecordMembership(ctx, s.membershipRow(m), authoritative, g, d)
+	if errors.Is(err, ledger.ErrAmbiguousOrder) {
+		fresh, ferr := s.rereadMembership(ctx, m.ID)
+		if ferr != nil {
+			return "", ferr
+		}
+		res, err = s.store.RecordMembership(ctx, s.membershipRow(fresh), true, g, d)
+	}
+	if errors.Is(err, ledger.ErrDuplicateDelivery) {
+		return "duplicate", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	s.premium.forget(m.UserID) // the other replicas see the row's new updated_at
+	out := "membership " + res.Membership.Status
+	switch {
+	case res.Stale:
+		out += ", older than the recorded state: kept out"
+	case !res.Changed:
+		out += ", already recorded"
+	}
+	if res.Granted > 0 {
+		out += fmt.Sprintf("; granted %d credits", res.Granted)
+	}
+	return out, nil
+}
+
+// rereadMembership asks Whop for the membership as it is now. Its time is
+// Whop's updated_at, or the moment of asking when Whop sends none.
+func (s *Service) rereadMembership(ctx context.Context, id string) (*whop.Membership, error) {
+	m, err := s.whop.GetMembership(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("billing: re-read membership %s: %w", id, err)
+	}
+	if m.UpdatedAt.IsZero() {
+		m.UpdatedAt = s.now()
+	}
+	return m, nil
+}
+
+func (s *Service) membershipRow(m *whop.Membership) ledger.Membership {
+	exp, company := attribution(m)
+	row := ledger.Membership{
+		ID: m.ID, UserID: m.UserID, ProductID: m.ProductID, PlanID: m.PlanID,
+		ExperienceID: exp, ExperienceCompanyID: company, Status: string(m.Status), Valid: m.Valid,
+		WhopCreatedAt: m.CreatedAt, LastEventAt: m.UpdatedAt,
+	}
+	if row.ProductID == "" { // matched by its plan, which belongs to the premium product
+		row.ProductID = s.cfg.Premium.ProductID
+	}
+	if row.Status == "" {
+		row.Status = "unknown"
+	}
+	if start, end := m.RenewalPeriodStart, m.RenewalPeriodEnd; !start.IsZero() && end.After(start) {
+		row.PeriodStart, row.PeriodEnd = start, end
+	}
+	return row
+}
+
+// periodGrant is the credits a valid membership earns for the period it is
+// in: keyed by the renewal period's start, or by the membership's creation
+// when it has no renewal period (then it earns them once).
+func (s *Service) periodGrant(m *whop.Membership) *ledger.PeriodGrant {
+	exp, _ := attribution(m)
+	if s.cfg.Premium.MonthlyCredits <= 0 || !m.Valid || exp == "" {
+		return nil
+	}
+	start, end := m.RenewalPeriodStart, m.RenewalPeriodEnd
+	if start.IsZero() || !end.After(start) {
+		start, end = m.CreatedAt, time.Time{}
+	}
+	if start.IsZero() {
+		return nil
+	}
+	return &ledger.PeriodGrant{PeriodStart: start, PeriodEnd: end, ExperienceID: exp, Credits: s.cfg.Premium.MonthlyCredits}
+}
+
+// attribution reads the experience (and its company) from the metadata our
+// checkout put on the membership. The checkout was made for one user: a
+// membership of anyone else that went through it is attributed nowhere.
+func attribution(m *whop.Membership) (experienceID, companyID string) {
+	exp := m.Metadata[MetaExperienceID]
+	if !strings.HasPrefix(exp, "exp_") || m.Metadata[MetaUserID] != m.UserID {
+		return "", ""
+	}
+	company := m.Metadata[MetaExperienceCompanyID]
+	if !strings.HasPrefix(company, "biz_") {
+		company = ""
+	}
+	return exp, company
+}

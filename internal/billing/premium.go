@@ -1,0 +1,187 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// PremiumConfig is the premium access pass and its plan. Without both ids
+// premium is off: hidden from members, its routes answer 404.
+type PremiumConfig struct {
+	ProductID string // prod_…: what Whop's access check asks about
+	PlanID    string // plan_…: what the upgrade checkout sells
+	// MonthlyCredits are granted to each premium member once per billing
+	// period, in the experience the membership was bought in (0 = none).
+	MonthlyCredits int64
+	// TTL is how long an access answer is trusted while no membership change
+	// is recorded (default 30 s); a "no" is kept 5 s at most.
+	TTL time.Duration
+}
+
+// Enabled reports whether premium is configured.
+func (p PremiumConfig) Enabled() bool { return p.ProductID != "" && p.PlanID != "" }
+
+// Errors of the premium use cases.
+var (
+	ErrPremiumDisabled = errors.New("billing: premium is not offered")
+	ErrNotPremium      = errors.New("billing: not a premium member")
+	ErrAlreadyPremium  = errors.New("billing: already a premium member")
+)
+
+// PremiumState is what a member has of premium in an experience.
+type PremiumState struct {
+	Enabled        bool
+	Member         bool
+	MonthlyCredits int64
+	// Membership is the member's recorded premium membership; zero when Whop
+	// grants premium without one the app has seen (bought elsewhere, or
+	// before its webhook arrived).
+	Membership ledger.Membership
+	// Grant is this period's credits in this experience; zero when none.
+	Grant ledger.PremiumGrant
+}
+
+// PremiumEnabled reports whether premium is configured.
+func (s *Service) PremiumEnabled() bool { return s.cfg.Premium.Enabled() }
+
+// IsPremium asks Whop whether the user holds the premium product, through
+// the cache that membership changes invalidate on every replica.
+func (s *Service) IsPremium(ctx context.Context, userID string) (bool, error) {
+	if !s.cfg.Premium.Enabled() {
+		return false, nil
+	}
+	return s.premium.check(ctx, userID)
+}
+
+// Premium returns the user's premium state in an experience they may use.
+// With premium off it is the zero state (Enabled false), not an error.
+func (s *Service) Premium(ctx context.Context, userID, experienceID string) (PremiumState, error) {
+	if !s.cfg.Premium.Enabled() {
+		return PremiumState{}, nil
+	}
+	if err := s.ExperienceAccess(ctx, userID, experienceID); err != nil {
+		return PremiumState{}, err
+	}
+	st := PremiumState{Enabled: true, MonthlyCredits: s.cfg.Premium.MonthlyCredits}
+	member, err := s.premium.check(ctx, userID)
+	if err != nil || !member {
+		return st, err
+	}
+	st.Member = true
+	m, err := s.store.ValidMembership(ctx, userID, s.cfg.Premium.ProductID)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return st, nil
+	case err != nil:
+		return st, err
+	}
+	st.Membership = m
+	start := m.PeriodStart
+	if start.IsZero() {
+		start = m.WhopCreatedAt
+	}
+	g, err := s.store.PeriodGrantOf(ctx, m.ID, start)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+	case err != nil:
+		return st, err
+	case g.ExperienceID == experienceID:
+		st.Grant = g
+	}
+	return st, nil
+}
+
+// PremiumContent is Premium for the gated part of the app: ErrNotPremium
+// for anyone without premium, ErrPremiumDisabled when premium is off.
+func (s *Service) PremiumContent(ctx context.Context, userID, experienceID string) (PremiumState, error) {
+	if !s.cfg.Premium.Enabled() {
+		return PremiumState{}, ErrPremiumDisabled
+	}
+	st, err := s.Premium(ctx, userID, experienceID)
+	if err == nil && !st.Member {
+		err = ErrNotPremium
+	}
+	return st, err
+}
+
+// PremiumCheckout is what the iframe's inAppPurchase takes for the upgrade.
+type PremiumCheckout struct {
+	CheckoutID string // "id"
+	PlanID     string // "planId"
+}
+
+// UpgradeCheckout creates a Whop checkout configuration for the premium
+// plan, with metadata naming the experience and the user, so the membership
+// it makes is attributed to that experience (and its creator's dashboard).
+func (s *Service) UpgradeCheckout(ctx context.Context, userID, experienceID string) (PremiumCheckout, error) {
+	if !s.cfg.Premium.Enabled() {
+		return PremiumCheckout{}, ErrPremiumDisabled
+	}
+	if err := s.ExperienceAccess(ctx, userID, experienceID); err != nil {
+		return PremiumCheckout{}, err
+	}
+	member, err := s.premium.check(ctx, userID)
+	if err != nil {
+		return PremiumCheckout{}, err
+	}
+	if member {
+		return PremiumCheckout{}, ErrAlreadyPremium
+	}
+	exp, err := s.whop.GetExperience(ctx, experienceID)
+	if errors.Is(err, whop.ErrNotFound) {
+		return PremiumCheckout{}, ErrUnknownExperience
+	}
+	if err != nil {
+		return PremiumCheckout{}, fmt.Errorf("billing: upgrade: experience: %w", err)
+	}
+	ch, err := s.whop.CreateCheckoutConfiguration(ctx, whop.CheckoutConfigurationParams{
+		PlanID: s.cfg.Premium.PlanID,
+		Metadata: map[string]string{
+			MetaExperienceID:        experienceID,
+			MetaUserID:              userID,
+			MetaExperienceCompanyID: exp.CompanyID,
+		},
+		// Fresh per call: the client's own retries of this call make one.
+		IdempotencyKey: newID("premium_"),
+	})
+	if err != nil {
+		return PremiumCheckout{}, fmt.Errorf("billing: upgrade: checkout configuration: %w", err)
+	}
+	planID := ch.PlanID
+	if planID == "" {
+		planID = s.cfg.Premium.PlanID
+	}
+	return PremiumCheckout{CheckoutID: ch.ID, PlanID: planID}, nil
+}
+
+// ExperiencePremium is one experience's premium members.
+type ExperiencePremium struct {
+	ExperienceID string
+	Members      []ledger.Membership
+}
+
+// PremiumMembers lists the valid premium memberships bought in a company's
+// experiences, grouped by experience. Access is the caller's to check.
+func (s *Service) PremiumMembers(ctx context.Context, companyID string) ([]ExperiencePremium, error) {
+	if !s.cfg.Premium.Enabled() {
+		return nil, nil
+	}
+	ms, err := s.store.CompanyMemberships(ctx, companyID, s.cfg.Premium.ProductID)
+	if err != nil {
+		return nil, err
+	}
+	var out []ExperiencePremium
+	for _, m := range ms {
+		if len(out) == 0 || out[len(out)-1].ExperienceID != m.ExperienceID {
+			out = append(out, ExperiencePremium{ExperienceID: m.ExperienceID})
+		}
+		last := &out[len(out)-1]
+		last.Members = append(last.Members, m)
+	}
+	return out, nil
+}
