@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
@@ -146,6 +147,9 @@ func (s *Service) UpgradeCheckout(ctx context.Context, userID, experienceID stri
 			MetaUserID:              userID,
 			MetaExperienceCompanyID: exp.CompanyID,
 		},
+		// Paying on Whop's own page brings the buyer back to the experience,
+		// which re-checks premium through Whop (issue 10's return path).
+		RedirectURL: s.appURL("/experiences/" + url.PathEscape(experienceID)),
 		// Fresh per call: the client's own retries of this call make one.
 		IdempotencyKey: newID("premium_"),
 	})

@@ -55,6 +55,40 @@ func (a *app) purchase(id string) ledger.Purchase {
 	return p
 }
 
+// checkoutAtWhop reads a checkout configuration as the sandbox holds it.
+func (a *app) checkoutAtWhop(id string) (redirect string, metadata map[string]string) {
+	a.t.Helper()
+	req, _ := http.NewRequest("GET", a.env.APIBase+"/checkout_configurations/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+a.env.Seed.App.APIKey)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var co struct {
+		RedirectURL string            `json:"redirect_url"`
+		Metadata    map[string]string `json:"metadata"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&co); err != nil {
+		a.t.Fatal(err)
+	}
+	return co.RedirectURL, co.Metadata
+}
+
+// TestPremiumCheckoutReturnsToTheExperience: paying for premium on Whop's
+// own page brings the buyer back to the experience, which re-checks access.
+func TestPremiumCheckoutReturnsToTheExperience(t *testing.T) {
+	a := setup(t)
+	code, out, raw := a.call("POST", "/api/premium/checkout", a.member(0), map[string]string{"experience_id": a.experience()})
+	if code != 200 {
+		t.Fatalf("premium checkout = %d %s", code, raw)
+	}
+	redirect, meta := a.checkoutAtWhop(out["id"].(string))
+	if want := a.env.RelayURL + "/experiences/" + a.experience(); redirect != want || meta["experience_id"] != a.experience() {
+		t.Fatalf("premium configuration redirect_url = %q (metadata %v), want %q", redirect, meta, want)
+	}
+}
+
 func TestChargeSendsTheBuyerBackToTheirPurchase(t *testing.T) {
 	a := setup(t)
 	code, out, raw := a.call("POST", "/api/charge", a.member(0), map[string]string{"experience_id": a.experience(), "package": "starter"})
@@ -65,22 +99,9 @@ func TestChargeSendsTheBuyerBackToTheirPurchase(t *testing.T) {
 	if want := a.env.URL + "/checkout/" + out["planId"].(string) + "?session=" + ch; out["purchase_url"] != want {
 		t.Errorf("purchase_url = %v, want %s", out["purchase_url"], want)
 	}
-	req, _ := http.NewRequest("GET", a.env.APIBase+"/checkout_configurations/"+ch, nil)
-	req.Header.Set("Authorization", "Bearer "+a.env.Seed.App.APIKey)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var co struct {
-		RedirectURL string            `json:"redirect_url"`
-		Metadata    map[string]string `json:"metadata"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&co); err != nil {
-		t.Fatal(err)
-	}
-	if want := a.env.RelayURL + "/purchases/" + pur + "/return"; co.RedirectURL != want || co.Metadata["creditkit_purchase_id"] != pur {
-		t.Fatalf("configuration redirect_url = %q (metadata %v), want %q", co.RedirectURL, co.Metadata, want)
+	redirect, meta := a.checkoutAtWhop(ch)
+	if want := a.env.RelayURL + "/purchases/" + pur + "/return"; redirect != want || meta["creditkit_purchase_id"] != pur {
+		t.Fatalf("configuration redirect_url = %q (metadata %v), want %q", redirect, meta, want)
 	}
 }
 
