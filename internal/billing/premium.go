@@ -111,9 +111,15 @@ func (s *Service) PremiumContent(ctx context.Context, userID, experienceID strin
 }
 
 // PremiumCheckout is what the iframe's inAppPurchase takes for the upgrade.
+// UpgradeReturnQuery marks the experience URL Whop's checkout page sends a
+// member back to after paying for premium.
+const UpgradeReturnQuery = "upgrade=returned"
+
+// PremiumCheckout is what inAppPurchase (or Whop's checkout page) needs.
 type PremiumCheckout struct {
-	CheckoutID string // "id"
-	PlanID     string // "planId"
+	CheckoutID  string // "id"
+	PlanID      string // "planId"
+	PurchaseURL string // Whop's hosted checkout, for upgrading outside the iframe
 }
 
 // UpgradeCheckout creates a Whop checkout configuration for the premium
@@ -148,8 +154,9 @@ func (s *Service) UpgradeCheckout(ctx context.Context, userID, experienceID stri
 			MetaExperienceCompanyID: exp.CompanyID,
 		},
 		// Paying on Whop's own page brings the buyer back to the experience,
-		// which re-checks premium through Whop (issue 10's return path).
-		RedirectURL: s.appURL("/experiences/" + url.PathEscape(experienceID)),
+		// marked so the page waits for Whop to confirm the membership (the
+		// webhook may land after the buyer does).
+		RedirectURL: s.appURL("/experiences/" + url.PathEscape(experienceID) + "?" + UpgradeReturnQuery),
 		// Fresh per call: the client's own retries of this call make one.
 		IdempotencyKey: newID("premium_"),
 	})
@@ -160,7 +167,7 @@ func (s *Service) UpgradeCheckout(ctx context.Context, userID, experienceID stri
 	if planID == "" {
 		planID = s.cfg.Premium.PlanID
 	}
-	return PremiumCheckout{CheckoutID: ch.ID, PlanID: planID}, nil
+	return PremiumCheckout{CheckoutID: ch.ID, PlanID: planID, PurchaseURL: ch.PurchaseURL}, nil
 }
 
 // ExperiencePremium is one experience's premium members.

@@ -151,3 +151,30 @@ func location(t *testing.T, ctx context.Context) string {
 	}
 	return href
 }
+
+// TestBrowserUpgradeOnWhopOutsideTheFrame: with no Whop parent to open the
+// purchase modal, Upgrade sends the member to Whop's checkout page for the
+// premium plan, and paying there brings them back to the experience, now
+// premium.
+func TestBrowserUpgradeOnWhopOutsideTheFrame(t *testing.T) {
+	a := setup(t)
+	ctx := browsertest.New(t, browsertest.WithWindowSize(1100, 900))
+	user := a.member(0)
+	if err := a.sim.SelectUser(user); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Navigate(a.env.RelayURL+"/experiences/"+a.experience()))
+	browsertest.WaitText(t, ctx, `[data-testid="premium-upgrade"]`, "Upgrade", 10*time.Second)
+	click(t, ctx, `[data-testid="upgrade"]`)
+	browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-price"]`, "$9.99", 10*time.Second)
+	click(t, ctx, `[data-testid="whopsim-pay"]`)
+	browsertest.WaitText(t, ctx, `[data-testid="premium-badge"]`, "Active", 20*time.Second)
+	browsertest.WaitText(t, ctx, `[data-testid="notice"]`, "Premium unlocked", 5*time.Second)
+	if href := location(t, ctx); href != a.env.RelayURL+"/experiences/"+a.experience() {
+		t.Errorf("landed on %s, want the experience (the return marker removed from the address)", href)
+	}
+	browsertest.Screenshot(t, ctx, "premium")
+	if errs := browsertest.ConsoleErrors(ctx); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}

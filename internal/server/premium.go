@@ -62,7 +62,7 @@ func (s *Server) premiumCheckout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"id": c.CheckoutID, "planId": c.PlanID})
+	writeJSON(w, http.StatusOK, map[string]string{"id": c.CheckoutID, "planId": c.PlanID, "purchase_url": c.PurchaseURL})
 }
 
 // premiumStatus is what the page polls after the purchase modal closes,

@@ -173,7 +173,8 @@ func TestUpgradeCheckoutRefusesBadRequests(t *testing.T) {
 	}
 	// A good one answers with what inAppPurchase takes.
 	code, out, raw := a.call("POST", "/api/premium/checkout", a.member(0), map[string]string{"experience_id": exp})
-	if code != 200 || !strings.HasPrefix(out["id"].(string), "ch_") || out["planId"] != a.env.Seed.PremiumPlanID || len(out) != 2 {
+	if code != 200 || !strings.HasPrefix(out["id"].(string), "ch_") || out["planId"] != a.env.Seed.PremiumPlanID ||
+		!strings.HasPrefix(out["purchase_url"].(string), a.env.URL+"/checkout/") || len(out) != 3 {
 		t.Fatalf("checkout = %d %s", code, raw)
 	}
 	if n := a.count(`SELECT count(*) FROM memberships`) + a.count(`SELECT count(*) FROM webhook_deliveries`); n != 0 {

@@ -84,8 +84,11 @@ func TestPremiumCheckoutReturnsToTheExperience(t *testing.T) {
 		t.Fatalf("premium checkout = %d %s", code, raw)
 	}
 	redirect, meta := a.checkoutAtWhop(out["id"].(string))
-	if want := a.env.RelayURL + "/experiences/" + a.experience(); redirect != want || meta["experience_id"] != a.experience() {
+	if want := a.env.RelayURL + "/experiences/" + a.experience() + "?upgrade=returned"; redirect != want || meta["experience_id"] != a.experience() {
 		t.Fatalf("premium configuration redirect_url = %q (metadata %v), want %q", redirect, meta, want)
+	}
+	if want := a.env.URL + "/checkout/" + out["planId"].(string) + "?session=" + out["id"].(string); out["purchase_url"] != want {
+		t.Fatalf("premium purchase_url = %v, want %s", out["purchase_url"], want)
 	}
 }
 

@@ -32,12 +32,112 @@
   // modal can be used, and false when nothing answers within 1.5 s (the
   // page opened on its own, or a webview without the purchase bridge): the
   // SDK's own timeout is 15 s, too long to leave a member waiting.
+  // A parent that answers late (a slow machine, a busy Whop tab) still
+  // counts: the "creditkit:modal" event lets pages switch back to the modal.
   var whopAnswers = Promise.resolve(false);
+  var modal = false;
   if (sdk) {
-    whopAnswers = Promise.race([
-      sdk.ping("ping").then(function (r) { return r === "pong"; }, function () { return false; }),
-      new Promise(function (resolve) { setTimeout(resolve, 1500, false); }),
-    ]);
+    var pong = sdk.ping("ping").then(function (r) { return r === "pong"; }, function () { return false; });
+    pong.then(function (ok) {
+      if (!ok) return;
+      modal = true;
+      document.dispatchEvent(new CustomEvent("creditkit:modal"));
+    });
+    whopAnswers = Promise.race([pong, new Promise(function (resolve) { setTimeout(resolve, 1500, false); })]);
   }
-  window.creditkit = { sdk: sdk, inFrame: inFrame, whopAnswers: whopAnswers };
+
+  // ui holds what every page script needs: one message area, busy buttons,
+  // JSON calls, and refreshing the server-rendered live parts of the page.
+  var ui = {
+    say: function (kind, text) {
+      var notice = document.getElementById("notice");
+      if (!notice) return;
+      notice.className = "notice " + kind;
+      notice.textContent = text;
+    },
+    busy: function (button, on) {
+      button.disabled = on;
+      button.setAttribute("aria-busy", on ? "true" : "false");
+    },
+    newKey: function () {
+      if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+      var b = new Uint8Array(16);
+      crypto.getRandomValues(b);
+      return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+    },
+    // send calls one of our JSON APIs and never throws for an HTTP status:
+    // the caller reads ok, status and data.
+    send: function (method, path, body) {
+      return fetch(path, {
+        method: method,
+        headers: body ? { "Content-Type": "application/json", "Accept": "application/json" } : { "Accept": "application/json" },
+        body: body ? JSON.stringify(body) : undefined,
+        credentials: "same-origin",
+      }).then(function (res) {
+        return res.json().catch(function () { return {}; }).then(function (data) {
+          return { ok: res.ok, status: res.status, data: data };
+        });
+      });
+    },
+    errorText: function (res, fallback) {
+      return (res.data && res.data.error && res.data.error.message) || fallback;
+    },
+    // refresh re-reads this page and swaps in its data-live parts: the
+    // server renders, the script only places.
+    refresh: function () {
+      return fetch(location.pathname + location.search, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+        .then(function (res) {
+          if (!res.ok) throw new Error("refresh failed: " + res.status);
+          return res.text();
+        })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          document.querySelectorAll("[data-live]").forEach(function (el) {
+            var fresh = doc.querySelector('[data-live="' + el.dataset.live + '"]');
+            if (fresh) el.replaceWith(fresh);
+          });
+        });
+    },
+    httpURL: function (s) {
+      try {
+        var u = new URL(s);
+        return u.protocol === "https:" || u.protocol === "http:";
+      } catch (e) {
+        return false;
+      }
+    },
+    // navigateTop sends the whole window (not just this frame) to Whop's
+    // checkout. From inside Whop's iframe that needs the click's user
+    // activation, which the caller keeps by staying in the click's promise
+    // chain; should the browser refuse anyway, a target=_top link the member
+    // clicks (a fresh activation) does the same.
+    navigateTop: function (url) {
+      var fallback = document.querySelector("[data-continue-on-whop]");
+      function offerLink() {
+        ui.say("", "");
+        if (fallback) {
+          fallback.href = url;
+          fallback.parentElement.hidden = false;
+        }
+      }
+      try {
+        (window.top || window).location.href = url;
+        // Some browsers refuse without throwing; once the window navigates
+        // this page and its timer are gone, so the link shows only if not.
+        setTimeout(offerLink, 4000);
+      } catch (err) {
+        console.warn("creditkit: top navigation refused", err);
+        offerLink();
+      }
+    },
+  };
+
+  window.creditkit = {
+    sdk: sdk,
+    inFrame: inFrame,
+    whopAnswers: whopAnswers,
+    // modalReady says whether Whop has answered by now, however late.
+    modalReady: function () { return modal; },
+    ui: ui,
+  };
 })();

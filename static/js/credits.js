@@ -7,99 +7,23 @@
   var root = document.querySelector("[data-experience-id]");
   if (!root) return;
   var experienceId = root.dataset.experienceId;
-  var notice = document.getElementById("notice");
   var whopAnswers = (window.creditkit && window.creditkit.whopAnswers) || Promise.resolve(false);
   // The stylesheet shows the buttons that fit: Buy (the modal) with a
   // secondary "pay on Whop", or "Pay on Whop" alone.
-  whopAnswers.then(function (modal) { root.dataset.checkout = modal ? "modal" : "hosted"; });
+  whopAnswers.then(function (modal) {
+    if (root.dataset.checkout !== "modal") root.dataset.checkout = modal ? "modal" : "hosted";
+  });
+  document.addEventListener("creditkit:modal", function () { root.dataset.checkout = "modal"; });
 
-  function say(kind, text) {
-    notice.className = "notice " + kind;
-    notice.textContent = text;
-  }
+  var ui = window.creditkit.ui;
+  var say = ui.say, busy = ui.busy, newKey = ui.newKey, errorText = ui.errorText, refresh = ui.refresh;
 
-  function busy(button, on) {
-    button.disabled = on;
-    button.setAttribute("aria-busy", on ? "true" : "false");
-  }
-
-  function newKey() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var b = new Uint8Array(16);
-    crypto.getRandomValues(b);
-    return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
-  }
-
-  function post(path, body) {
-    return fetch(path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify(body),
-      credentials: "same-origin",
-    }).then(function (res) {
-      return res.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: res.ok, status: res.status, data: data };
-      });
-    });
-  }
-
-  function errorText(res, fallback) {
-    return (res.data && res.data.error && res.data.error.message) || fallback;
-  }
-
-  // refresh re-reads this page and swaps in its live parts (balance,
-  // receipts): the server renders, the script only places.
-  function refresh() {
-    return fetch(location.pathname + location.search, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
-      .then(function (res) {
-        if (!res.ok) throw new Error("refresh failed: " + res.status);
-        return res.text();
-      })
-      .then(function (html) {
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        document.querySelectorAll("[data-live]").forEach(function (el) {
-          var fresh = doc.querySelector('[data-live="' + el.dataset.live + '"]');
-          if (fresh) el.replaceWith(fresh);
-        });
-      });
-  }
+  function post(path, body) { return ui.send("POST", path, body); }
 
   function waitForCredits(tries) {
     return new Promise(function (resolve) { setTimeout(resolve, 1500); })
       .then(refresh)
       .then(function () { if (tries > 1) return waitForCredits(tries - 1); });
-  }
-
-  // navigateTop sends the whole window (not just this frame) to Whop's
-  // checkout. From inside Whop's iframe that needs the click's user
-  // activation, which the caller keeps by staying in the click's promise
-  // chain; should the browser refuse anyway, a target=_top link the member
-  // clicks (a fresh activation) does the same.
-  function navigateTop(url) {
-    var fallback = document.querySelector("[data-continue-on-whop]");
-    fallback.href = url;
-    function offerLink() {
-      say("", "");
-      fallback.parentElement.hidden = false;
-    }
-    try {
-      (window.top || window).location.href = url;
-      // Some browsers refuse without throwing; once the window navigates
-      // this page and its timer are gone, so the link shows only if not.
-      setTimeout(offerLink, 4000);
-    } catch (err) {
-      console.warn("creditkit: top navigation refused", err);
-      offerLink();
-    }
-  }
-
-  function httpURL(s) {
-    try {
-      var u = new URL(s);
-      return u.protocol === "https:" || u.protocol === "http:";
-    } catch (e) {
-      return false;
-    }
   }
 
   // payOnWhop charges first (our purchase, with Whop's checkout page), then
@@ -114,12 +38,12 @@
         busy(button, false);
         return;
       }
-      if (!httpURL(charge.data.purchase_url)) {
+      if (!ui.httpURL(charge.data.purchase_url)) {
         say("error", "Whop did not give a checkout page for this purchase. Please try again.");
         busy(button, false);
         return;
       }
-      navigateTop(charge.data.purchase_url);
+      ui.navigateTop(charge.data.purchase_url);
     } catch (err) {
       console.error("creditkit: pay on Whop", err);
       say("error", "Could not reach the app. Please try again.");
@@ -129,7 +53,7 @@
 
   async function buy(button) {
     var sdk = window.creditkit && window.creditkit.sdk;
-    if (!sdk || !(await whopAnswers)) {
+    if (!sdk || !((await whopAnswers) || window.creditkit.modalReady())) {
       return payOnWhop(button, button.dataset.buy); // no modal here: Whop's page instead
     }
     busy(button, true);

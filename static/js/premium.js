@@ -7,56 +7,14 @@
   var root = document.querySelector("[data-experience-id]");
   if (!root) return;
   var experienceId = root.dataset.experienceId;
-  var notice = document.getElementById("notice");
   var pollEveryMs = 1000;
   var pollTries = 20;
 
-  function say(kind, text) {
-    notice.className = "notice " + kind;
-    notice.textContent = text;
-  }
-
-  function busy(button, on) {
-    button.disabled = on;
-    button.setAttribute("aria-busy", on ? "true" : "false");
-  }
+  var ui = window.creditkit.ui;
+  var say = ui.say, busy = ui.busy, send = ui.send, errorText = ui.errorText, refresh = ui.refresh;
 
   function sleep(ms) {
     return new Promise(function (resolve) { setTimeout(resolve, ms); });
-  }
-
-  function send(method, path, body) {
-    return fetch(path, {
-      method: method,
-      headers: body ? { "Content-Type": "application/json", "Accept": "application/json" } : { "Accept": "application/json" },
-      body: body ? JSON.stringify(body) : undefined,
-      credentials: "same-origin",
-    }).then(function (res) {
-      return res.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: res.ok, status: res.status, data: data };
-      });
-    });
-  }
-
-  function errorText(res, fallback) {
-    return (res.data && res.data.error && res.data.error.message) || fallback;
-  }
-
-  // refresh re-reads this page and swaps in its live parts: the server
-  // decides what a premium member sees, the script only places it.
-  function refresh() {
-    return fetch(location.pathname + location.search, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
-      .then(function (res) {
-        if (!res.ok) throw new Error("refresh failed: " + res.status);
-        return res.text();
-      })
-      .then(function (html) {
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        document.querySelectorAll("[data-live]").forEach(function (el) {
-          var fresh = doc.querySelector('[data-live="' + el.dataset.live + '"]');
-          if (fresh) el.replaceWith(fresh);
-        });
-      });
   }
 
   async function waitForPremium() {
@@ -72,10 +30,10 @@
 
   async function upgrade(button) {
     var ck = window.creditkit || {};
-    // Without a Whop parent answering, inAppPurchase would wait for a day.
-    if (!ck.sdk || !(await ck.whopAnswers)) {
-      say("error", "Upgrading uses Whop's purchase modal: open Creditkit from Whop to upgrade.");
-      return;
+    // Without a Whop parent answering, inAppPurchase would wait for a day:
+    // pay on Whop's own checkout page instead, which brings the member back.
+    if (!ck.sdk || !((await ck.whopAnswers) || ck.modalReady())) {
+      return upgradeOnWhop(button);
     }
     busy(button, true);
     say("info", "Opening Whop checkout…");
@@ -103,6 +61,35 @@
     } finally {
       busy(button, false);
     }
+  }
+
+  async function upgradeOnWhop(button) {
+    busy(button, true);
+    say("info", "Opening Whop's checkout…");
+    try {
+      var checkout = await send("POST", "/api/premium/checkout", { experience_id: experienceId });
+      if (!checkout.ok || !ui.httpURL(checkout.data.purchase_url)) {
+        say("error", errorText(checkout, "Whop did not give a checkout page for the upgrade. Please try again."));
+        if (checkout.status === 409) await refresh();
+        busy(button, false);
+        return;
+      }
+      ui.navigateTop(checkout.data.purchase_url);
+    } catch (err) {
+      console.error("creditkit: upgrade on Whop", err);
+      say("error", "Could not reach the app. Please try again.");
+      busy(button, false);
+    }
+  }
+
+  // Back from paying on Whop's own checkout page: wait for Whop to confirm
+  // the membership as after the modal, then drop the marker from the address.
+  if (new URLSearchParams(location.search).get("upgrade") === "returned") {
+    history.replaceState(null, "", location.pathname);
+    waitForPremium().then(function (ok) {
+      if (ok) return refresh().then(function () { say("ok", "Premium unlocked. Welcome!"); });
+      say("info", "Payment received. Whop is still confirming your membership; premium unlocks as soon as it does, so check back in a minute.");
+    });
   }
 
   document.addEventListener("click", function (e) {
