@@ -94,6 +94,10 @@ func TestMembershipEventsInAnyOrderLeaveTheRightState(t *testing.T) {
 				t.Fatal(err)
 			}
 			mem := a.upgrade(user)
+			// Whop's times have millisecond precision: without a gap the two
+			// states could share one updated_at, which is the tie case
+			// (TestTiedMembershipStatesAreSettledByWhop), not this one.
+			time.Sleep(5 * time.Millisecond)
 			if err := a.sim.DeactivateMembership(mem); err != nil {
 				t.Fatal(err)
 			}
