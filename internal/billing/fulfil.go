@@ -42,6 +42,12 @@ type Outcome struct {
 // anything else is recorded with its reason and credits nothing. d, when
 // set, is the webhook delivery, recorded in the same transaction.
 func (s *Service) FulfilPayment(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery) (Outcome, error) {
+	return s.fulfil(ctx, p, src, d, 0)
+}
+
+// fulfil is FulfilPayment for a reconciler run (runID), which has its
+// repairs counted in the transactions that make them.
+func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery, runID int64) (Outcome, error) {
 	purchaseID := p.Metadata[MetaPurchaseID]
 	if purchaseID == "" {
 		return s.ignore(ctx, d, "not a Creditkit purchase")
@@ -71,6 +77,7 @@ func (s *Service) FulfilPayment(ctx context.Context, p *whop.Payment, src Source
 		RefundedAmount:  p.RefundedAmount,
 		RefundedCredits: proportionUp(pur.Credits, p.RefundedAmount, p.Total),
 		Share:           s.shareTerms(pur, p),
+		ReconcilerRun:   runID,
 	}, d)
 	switch {
 	case errors.Is(err, ledger.ErrDuplicateDelivery):
