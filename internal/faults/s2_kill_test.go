@@ -8,11 +8,13 @@ import (
 )
 
 // TestKillReplicaMidStorm is scenario 2: replica B is killed with SIGKILL
-// a third of the way through the storm and restarted a moment later. The
-// deliveries it swallowed get no 2xx, so the sandbox retries them on Whop's
-// schedule; in the end credits are exact and nothing is half-written.
+// a third of the way through the storm and restarted a moment later, and at
+// two thirds replica A is restarted the way a deploy does it (SIGTERM, then
+// a new process). The deliveries either swallowed get no 2xx, so the
+// sandbox retries them on Whop's schedule; in the end credits are exact and
+// nothing is half-written.
 func TestKillReplicaMidStorm(t *testing.T) {
-	rep := newReport("scenario 2: kill -9 of a replica mid-storm")
+	rep := newReport("scenario 2: kill -9 of a replica mid-storm, then a rolling restart")
 	defer rep.print()
 	s := newStack(t, stackConfig{reconcileEvery: 24 * time.Hour})
 	w := s.buy(stormPayments)
@@ -31,6 +33,13 @@ func TestKillReplicaMidStorm(t *testing.T) {
 	s.b.start()
 	restartTook := time.Since(killedAt)
 
+	// A deploy of A: in-flight requests finish, new ones are refused until
+	// the new process listens.
+	s.awaitAnswered(2 * len(plan.order) / 3)
+	_, atDeploy := s.lb.snapshot()
+	s.a.stop()
+	s.a.start()
+
 	ds := s.awaitDeliveries(len(plan.order), 3*time.Minute)
 	members := tr.finish(false)
 	per, lb := s.lb.snapshot()
@@ -38,12 +47,13 @@ func TestKillReplicaMidStorm(t *testing.T) {
 
 	rep.add("injected", "%d deliveries of %d events (%d duplicates, seed %d); SIGKILL to replica B after %d answers, restarted after %.1f s (Whop's retries: 10 s, 20 s, 40 s)",
 		len(plan.order), plan.unique, plan.dups, plan.seed, atKill.OK, restartTook.Seconds())
-	rep.add("kills", "1 (replica B started %d times)", s.b.starts)
+	rep.add("kills", "1 SIGKILL (replica B started %d times); 1 SIGTERM restart of replica A after %d answers (A started %d times)",
+		s.b.starts, atDeploy.OK, s.a.starts)
 	rep.add("sender", "%d attempts, %d delivered, %d retries, %d gave up; statuses %v",
 		ds.Attempts, ds.Delivered, ds.Retries, ds.GaveUp, ds.Statuses)
-	rep.add("replicas answered", "A %d×2xx %d×5xx, B %d×2xx %d×5xx, %d unreachable (B dead or killed mid-request)",
+	rep.add("replicas answered", "A %d×2xx %d×5xx, B %d×2xx %d×5xx, %d unreachable (B killed or A restarting)",
 		per[0].OK, per[0].ServerError, per[1].OK, per[1].ServerError, lb.Unreachable)
-	rep.add("members", "%d spends, %d replays, %d refused for credits, %d unanswered (B killed), %d conflicts",
+	rep.add("members", "%d spends, %d replays, %d refused for credits, %d unanswered (B killed or A restarting), %d conflicts",
 		members.SpendOK, members.SpendReplayed, members.SpendShort, members.SpendFailed, members.SpendConflict)
 	rep.add("credits", "expected %d, found %d; %d paid purchases of %d; fulfilled by webhook %d, reconciler %d",
 		w.totalCredits(), b.CreditsBought, b.PaidPurchases, len(w.purchases), b.WebhookCredits, b.Reconciled)
