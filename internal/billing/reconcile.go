@@ -77,7 +77,7 @@ func (s *Service) reconcileWindow(ctx context.Context, run *ReconcileSummary) er
 		if p.Metadata[MetaPurchaseID] == "" {
 			continue // not a credit purchase (premium, or another product)
 		}
-		out, err := s.FulfilPayment(ctx, p, FromReconcile, nil)
+		out, err := s.fulfil(ctx, p, FromReconcile, nil, run.ID)
 		if err != nil {
 			return fmt.Errorf("billing: reconcile %s: %w", p.ID, err)
 		}

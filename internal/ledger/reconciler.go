@@ -17,8 +17,8 @@ type ReconcilerRun struct {
 	WindowStart  time.Time
 	WindowEnd    time.Time
 	PaymentsSeen int
-	Credited     int // purchases it fulfilled that nothing else had
-	Refunded     int // refunds it applied that nothing else had
+	Credited     int // purchases it fulfilled that nothing else had (counted as each commits)
+	Refunded     int // refunds it applied that nothing else had (likewise)
 	Rejected     int
 	Error        string
 }
@@ -49,12 +49,14 @@ func (s *Store) StartReconcilerRun(ctx context.Context, from, to time.Time) (int
 	return id, nil
 }
 
-// FinishReconcilerRun records a run's counts and outcome; a run with an
-// error does not move the checkpoint.
+// FinishReconcilerRun records a run's outcome and what it saw; a run with
+// an error does not move the checkpoint. Its credited and refunded counts
+// are not written here: Settle counts each repair in the transaction that
+// makes it (Settlement.ReconcilerRun).
 func (s *Store) FinishReconcilerRun(ctx context.Context, r ReconcilerRun) error {
-	_, err := s.pool.Exec(ctx, `UPDATE reconciler_runs SET finished_at = now(), payments_seen = $2, credited = $3,
-		refunded = $4, rejected = $5, error = $6 WHERE id = $1`,
-		r.ID, r.PaymentsSeen, r.Credited, r.Refunded, r.Rejected, r.Error)
+	_, err := s.pool.Exec(ctx, `UPDATE reconciler_runs SET finished_at = now(), payments_seen = $2,
+		rejected = $3, error = $4 WHERE id = $1`,
+		r.ID, r.PaymentsSeen, r.Rejected, r.Error)
 	if err != nil {
 		return fmt.Errorf("ledger: finish reconciler run: %w", err)
 	}
@@ -83,7 +85,9 @@ func (s *Store) ReconcilerRuns(ctx context.Context, limit int) ([]ReconcilerRun,
 	return out, nil
 }
 
-// ReconcilerTotals sums every finished run, for metrics shared by replicas.
+// ReconcilerTotals counts the finished runs and sums what every run did,
+// finished or not (a run cut short still repaired what it counted), for
+// metrics shared by replicas.
 type ReconcilerTotals struct {
 	Runs, Failed                               int64
 	PaymentsSeen, Credited, Refunded, Rejected int64
@@ -93,10 +97,10 @@ type ReconcilerTotals struct {
 // ReconcilerTotals reads the totals over all runs.
 func (s *Store) ReconcilerTotals(ctx context.Context) (ReconcilerTotals, error) {
 	var t ReconcilerTotals
-	err := s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE error <> ''),
+	err := s.pool.QueryRow(ctx, `SELECT count(finished_at), count(finished_at) FILTER (WHERE error <> ''),
 		COALESCE(sum(payments_seen), 0), COALESCE(sum(credited), 0), COALESCE(sum(refunded), 0), COALESCE(sum(rejected), 0),
 		COALESCE(max(finished_at) FILTER (WHERE error = ''), 'epoch')
-		FROM reconciler_runs WHERE finished_at IS NOT NULL`).
+		FROM reconciler_runs`).
 		Scan(&t.Runs, &t.Failed, &t.PaymentsSeen, &t.Credited, &t.Refunded, &t.Rejected, &t.LastSuccess)
 	if err != nil {
 		return t, fmt.Errorf("ledger: reconciler totals: %w", err)

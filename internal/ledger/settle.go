@@ -24,6 +24,11 @@ type Settlement struct {
 	// Share, when set, is the revenue share to schedule if this settlement
 	// fulfils the purchase now; a purchase fulfilled before keeps its own.
 	Share *ShareTerms
+	// ReconcilerRun, when set, is the reconciler run settling this: a credit
+	// or refund made here is counted on that run in the same transaction,
+	// so a run cut short (a crash, a database outage) still shows exactly
+	// what it repaired.
+	ReconcilerRun int64
 }
 
 // SettleResult is what settling changed.
@@ -99,6 +104,12 @@ func (s *Store) Settle(ctx context.Context, st Settlement, d *Delivery) (SettleR
 		if err := linkDelivery(ctx, tx, d, p.ID); err != nil {
 			return "", err
 		}
+		if st.ReconcilerRun != 0 && (res.Credited > 0 || res.TakenBack > 0) {
+			if _, err := tx.Exec(ctx, `UPDATE reconciler_runs SET credited = credited + $2, refunded = refunded + $3
+				WHERE id = $1`, st.ReconcilerRun, oneIf(res.Credited > 0), oneIf(res.TakenBack > 0)); err != nil {
+				return "", fmt.Errorf("count repair: %w", err)
+			}
+		}
 		res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, p.ID))
 		if err != nil {
 			return "", err
@@ -113,6 +124,13 @@ func (s *Store) Settle(ctx context.Context, st Settlement, d *Delivery) (SettleR
 		return res, fmt.Errorf("ledger: settle %s: %w", st.PurchaseID, err)
 	}
 	return res, nil
+}
+
+func oneIf(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Rejection is a payment that was not fulfilled, and why.

@@ -144,8 +144,11 @@ func DefaultBackoff(attempt int) time.Duration {
 func (q *Queue) Handle(kind string, h Handler) { q.handlers[kind] = h }
 
 // Every schedules a job of kind every interval: each period has its own key,
-// so however many replicas run, one job per period is enqueued. Its handler
-// must be registered with Handle.
+// so however many replicas run, one job per period is enqueued. A period
+// whose predecessor is still pending or running is skipped, not queued:
+// periodic work of one kind never runs twice at once, and a run that takes
+// longer than the interval cannot make runs pile up and take every worker.
+// Its handler must be registered with Handle.
 func (q *Queue) Every(kind string, interval time.Duration) {
 	q.periodic = append(q.periodic, periodic{kind, interval})
 }
@@ -211,7 +214,7 @@ func (q *Queue) schedule(ctx context.Context) {
 		for _, p := range q.periodic {
 			bucket := q.now().UTC().Truncate(p.interval)
 			key := p.kind + ":" + bucket.Format(time.RFC3339)
-			if _, err := Enqueue(ctx, q.pool, p.kind, key, struct{}{}, bucket); err != nil && ctx.Err() == nil {
+			if err := enqueuePeriodic(ctx, q.pool, p.kind, key, bucket); err != nil && ctx.Err() == nil {
 				q.log.Error("queue: schedule", "kind", p.kind, "error", err.Error())
 			}
 		}
@@ -221,4 +224,22 @@ func (q *Queue) schedule(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// enqueuePeriodic adds a period's job unless a job of that kind is still
+// available, i.e. waiting or running (a running job keeps its row, locked,
+// in the available state until it finishes). The partial due-index keeps
+// the check cheap however many finished jobs the table holds. Two replicas
+// checking at once for the same period still insert one row: the key is
+// UNIQUE.
+func enqueuePeriodic(ctx context.Context, db Execer, kind, key string, runAt time.Time) error {
+	_, err := db.Exec(ctx, `
+		INSERT INTO jobs (kind, key, run_at)
+		SELECT $1, $2, $3
+		 WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'available' AND kind = $1)
+		ON CONFLICT (key) DO NOTHING`, kind, key, runAt)
+	if err != nil {
+		return fmt.Errorf("queue: enqueue %s: %w", key, err)
+	}
+	return nil
 }

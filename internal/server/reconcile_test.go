@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -155,5 +156,42 @@ func TestMetricsShowReconcilerJobsAndTokenCache(t *testing.T) {
 	st := a.tokens.Stats()
 	if st.CacheHits < 1 || st.Verifications < 1 {
 		t.Errorf("token stats = %+v: the repeated token should have hit the cache", st)
+	}
+}
+
+// TestReconcilerReadsSettledPaymentsWithoutLocking: re-reading a payment
+// that is already fulfilled takes no row lock, so a run over its overlap
+// window neither waits behind nor blocks whatever holds the purchase (a
+// webhook mid-transaction, here a test transaction holding it for update).
+func TestReconcilerReadsSettledPaymentsWithoutLocking(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	ch, plan, id := a.charge(user, "starter")
+	a.pay(ch, plan, user)
+	a.settle()
+	if _, err := a.billing.Reconcile(a.ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	tx, err := a.db.Pool.Begin(a.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(a.ctx)
+	if _, err := tx.Exec(a.ctx, `SELECT 1 FROM purchases WHERE id = $1 FOR UPDATE`, id); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, 3*time.Second)
+	defer cancel()
+	run, err := a.billing.Reconcile(ctx)
+	if err != nil || run.PaymentsSeen != 1 || run.Credited != 0 || run.Refunded != 0 || run.Error != "" {
+		t.Fatalf("run while the purchase is locked = %+v, %v; want it seen and left alone without waiting", run, err)
+	}
+	tx.Rollback(a.ctx)
+	if b := a.balance(user); b != 100 {
+		t.Fatalf("balance = %d, want 100", b)
+	}
+	if n := a.count(`SELECT count(*) FROM ledger_entries`); n != 1 {
+		t.Fatalf("ledger entries = %d, want 1", n)
 	}
 }

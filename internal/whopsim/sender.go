@@ -13,10 +13,6 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
-// maxAttemptsKept bounds the delivery log so a long dev session's state
-// file stays small.
-const maxAttemptsKept = 2000
-
 // job is one attempt waiting to be made.
 type job struct {
 	ev       *Event
@@ -25,17 +21,18 @@ type job struct {
 	dup      bool
 }
 
-// sender delivers webhooks one attempt at a time, in order, from a queue.
-// One worker keeps deliveries of one action (payment.succeeded, then
-// membership.activated) in the order they happened unless a fault reorders
-// them; retries re-enter the queue when their timer fires.
+// sender delivers webhooks from a queue. With one worker (the default) it
+// makes one attempt at a time, which keeps deliveries of one action
+// (payment.succeeded, then membership.activated) in the order they happened
+// unless a fault reorders them; Options.WebhookConcurrency allows more, as
+// Whop's own delivery does. Retries re-enter the queue when their timer fires.
 type sender struct {
 	s *Sim
 
 	mu      sync.Mutex
 	queue   []job
 	busy    int // queued plus running
-	working bool
+	workers int // running work goroutines, at most Options.WebhookConcurrency
 	held    []*Event
 	timers  map[int64]func() bool
 	timerID int64
@@ -104,20 +101,20 @@ func (d *sender) add(j job) {
 	d.queue = append(d.queue, j)
 	d.busy++
 	d.notifyLocked()
-	if !d.working {
-		d.working = true
+	if d.workers < d.s.opts.WebhookConcurrency {
+		d.workers++
 		d.done.Add(1)
 		go d.work()
 	}
 }
 
-// work drains the queue, then exits; add starts it again.
+// work drains the queue, then exits; add starts workers again.
 func (d *sender) work() {
 	defer d.done.Done()
 	for {
 		d.mu.Lock()
 		if len(d.queue) == 0 {
-			d.working = false
+			d.workers--
 			d.mu.Unlock()
 			return
 		}
@@ -175,8 +172,8 @@ func (d *sender) attempt(j job) {
 		"status", a.Status, "outcome", a.Outcome, "error", a.Error)
 	s.mu.Lock()
 	s.st.Attempts = append(s.st.Attempts, a)
-	if n := len(s.st.Attempts); n > maxAttemptsKept {
-		s.st.Attempts = append([]Attempt(nil), s.st.Attempts[n-maxAttemptsKept:]...)
+	if n := len(s.st.Attempts); n > s.opts.KeepAttempts {
+		s.st.Attempts = append([]Attempt(nil), s.st.Attempts[n-s.opts.KeepAttempts:]...)
 	}
 	s.persistLocked()
 	s.mu.Unlock()

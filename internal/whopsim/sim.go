@@ -35,6 +35,15 @@ type Options struct {
 	WebhookScheme Scheme
 	// WebhookTimeout bounds one delivery attempt (default 10 s).
 	WebhookTimeout time.Duration
+	// WebhookConcurrency is how many attempts may be in flight at once
+	// (default 1, which keeps deliveries in the order they happened). Whop
+	// itself delivers concurrently and unordered; load and fault tests set
+	// more to send a storm rather than a queue.
+	WebhookConcurrency int
+	// KeepAttempts bounds the delivery log (default 2000, so a long dev
+	// session's state file stays small); tests that count every attempt of
+	// thousands of deliveries raise it.
+	KeepAttempts int
 	// RetryDelays are the waits after each failed attempt; after the last
 	// one the sender gives up. Default 10 s, 20 s, 40 s (Whop's schedule).
 	RetryDelays []time.Duration
@@ -91,6 +100,12 @@ func New(opts Options) (*Sim, error) {
 	}
 	if opts.WebhookTimeout <= 0 {
 		opts.WebhookTimeout = 10 * time.Second
+	}
+	if opts.WebhookConcurrency <= 0 {
+		opts.WebhookConcurrency = 1
+	}
+	if opts.KeepAttempts <= 0 {
+		opts.KeepAttempts = 2000
 	}
 	if opts.RetryDelays == nil {
 		opts.RetryDelays = []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second}

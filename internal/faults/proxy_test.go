@@ -1,0 +1,89 @@
+//go:build faults
+
+package faults
+
+import (
+	"io"
+	"log"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"sync/atomic"
+)
+
+// balancer is the load balancer in front of the replicas: it hands each
+// webhook delivery to the next replica in turn, whether or not that one is
+// up (a dead replica's share becomes 502s that Whop must retry), and counts
+// what each replica answered.
+type balancer struct {
+	proxies []*httputil.ReverseProxy
+	next    atomic.Uint64
+
+	mu     sync.Mutex
+	counts []backendCounts
+}
+
+// backendCounts is what one replica answered through the balancer.
+type backendCounts struct {
+	OK          int // 2xx
+	ServerError int // 5xx from the replica itself
+	Other       int // any other status (4xx would be a bug: every delivery is signed)
+	Unreachable int // no answer at all: refused, reset, killed mid-request
+}
+
+func newBalancer(targets ...string) *balancer {
+	b := &balancer{counts: make([]backendCounts, len(targets))}
+	transport := &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}
+	for i, target := range targets {
+		u, _ := url.Parse(target)
+		i := i
+		p := httputil.NewSingleHostReverseProxy(u)
+		p.Transport = transport
+		p.ModifyResponse = func(res *http.Response) error {
+			b.count(i, func(c *backendCounts) {
+				switch {
+				case res.StatusCode >= 200 && res.StatusCode <= 299:
+					c.OK++
+				case res.StatusCode >= 500:
+					c.ServerError++
+				default:
+					c.Other++
+				}
+			})
+			return nil
+		}
+		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			b.count(i, func(c *backendCounts) { c.Unreachable++ })
+			w.WriteHeader(http.StatusBadGateway)
+		}
+		p.ErrorLog = log.New(io.Discard, "", 0)
+		b.proxies = append(b.proxies, p)
+	}
+	return b
+}
+
+func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	i := (b.next.Add(1) - 1) % uint64(len(b.proxies))
+	b.proxies[i].ServeHTTP(w, r)
+}
+
+func (b *balancer) count(i int, f func(*backendCounts)) {
+	b.mu.Lock()
+	f(&b.counts[i])
+	b.mu.Unlock()
+}
+
+// snapshot returns the counts per replica and their sum.
+func (b *balancer) snapshot() (per []backendCounts, total backendCounts) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	per = append(per, b.counts...)
+	for _, c := range per {
+		total.OK += c.OK
+		total.ServerError += c.ServerError
+		total.Other += c.Other
+		total.Unreachable += c.Unreachable
+	}
+	return per, total
+}

@@ -1,0 +1,168 @@
+//go:build faults
+
+package faults
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/whopsim"
+)
+
+// TestWhopFailingDuringPayoutsAndRevenueShare is scenario 4: the sandbox's
+// API fails (5xx, then 429 with Retry-After, with latency throughout) while
+// revenue-share transfers are due for a storm of purchases and an admin
+// sends payouts through both replicas, retrying with the same key as a
+// browser would. In the end each share and each payout is paid exactly
+// once: one transfer per key at Whop, of its amount, the one our row
+// records. Most of its minute is a payout left pending (202) waiting for
+// its safety-net job (billing's PayoutRetryAfter, 1 min).
+func TestWhopFailingDuringPayoutsAndRevenueShare(t *testing.T) {
+	rep := newReport("scenario 4: Whop's API failing during payouts and revenue share")
+	defer rep.print()
+	s := newStack(t, stackConfig{reconcileEvery: 24 * time.Hour, env: map[string]string{"REVENUE_SHARE_PERCENT": "10"}})
+	const purchases, payouts = 300, 20
+	w := s.buy(purchases)
+	plan := w.stormOrder(4)
+	seed := s.env.Seed
+
+	// Whop fails half the API calls, slowly, then rate-limits, then recovers.
+	s.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate, f.APIFailureStatus, f.APILatencyMS = 0.5, 500, 100 })
+	s.storm(&plan)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	answers := map[int]int{}
+	for i := range payouts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := map[string]any{"company_id": seed.Creator.ID, "recipient": seed.Members[0].Username,
+				"amount": "1.00", "idempotency_key": fmt.Sprintf("fault-payout-%d", i)}
+			for try := 0; try < 5; try++ { // the admin's browser retries with the same key
+				code, _, _ := s.call(s.replicas()[(i+try)%2], "POST", "/api/payouts", seed.Admin.ID, body)
+				mu.Lock()
+				answers[code]++
+				mu.Unlock()
+				if code == http.StatusOK || code == http.StatusAccepted {
+					return
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(5 * time.Second)
+	s.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureStatus, f.RetryAfterSeconds = 429, 1 })
+	time.Sleep(5 * time.Second)
+	wg.Wait()
+	s.sim.SetFaults(whopsim.Faults{})
+	ds := s.awaitDeliveries(len(plan.order), 3*time.Minute)
+
+	wantShares := s.count(`SELECT count(*) FROM purchases WHERE status = 'paid' AND company_id <> $1`, seed.Owner.ID)
+	s.awaitCount(`SELECT count(*) FROM revenue_shares WHERE status = 'paid'`, wantShares, 3*time.Minute)
+	s.awaitCount(`SELECT count(*) FROM payouts WHERE status = 'paid'`, payouts, 3*time.Minute)
+	b := s.audit()
+
+	// Each share and payout is exactly one transfer at Whop, of its amount,
+	// under its key, and it is the transfer our row records.
+	st := s.sandboxState()
+	perKey := map[string]int{}
+	for _, tr := range st.Transfers {
+		perKey[tr.IdempotenceKey]++
+	}
+	bad := 0
+	for _, table := range []string{"revenue_shares", "payouts"} {
+		rows, err := s.pool.Query(s.ctx, `SELECT transfer_key, amount, COALESCE(transfer_id, '') FROM `+table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var key, transferID string
+			var amount int64
+			if err := rows.Scan(&key, &amount, &transferID); err != nil {
+				t.Fatal(err)
+			}
+			tr, ok := st.Transfers[st.TransferKeys[key]]
+			if perKey[key] != 1 || !ok || tr.ID != transferID || tr.Amount != amount {
+				bad++
+				t.Errorf("%s %s: %d transfers at Whop, ours records %q for %d, Whop's %+v", table, key, perKey[key], transferID, amount, tr)
+			}
+		}
+	}
+	attempts := s.jobAttempts()
+	rep.add("injected", "API: 50%% of calls failing with 500, then with 429 (Retry-After 1 s), 100 ms latency on all, for 10 s; %d deliveries of %d events", len(plan.order), plan.unique)
+	rep.add("payout requests", "%d payouts through both replicas, each retried with its key until answered: statuses %v", payouts, answers)
+	rep.add("background jobs", "attempts by kind %v", attempts)
+	rep.add("at Whop", "%d transfers: %d revenue shares + %d payouts expected, %d wrong or repeated", len(st.Transfers), wantShares, payouts, bad)
+	rep.add("books", "%d paid purchases, %d credits; %d problems", b.PaidPurchases, b.CreditsBought, len(b.Problems))
+
+	if int64(len(st.Transfers)) != wantShares+payouts {
+		t.Errorf("%d transfers at Whop, want exactly %d shares + %d payouts", len(st.Transfers), wantShares, payouts)
+	}
+	if b.PaidPurchases != int64(len(w.purchases)) || ds.GaveUp != 0 {
+		t.Errorf("%d of %d purchases paid, %d deliveries given up", b.PaidPurchases, len(w.purchases), ds.GaveUp)
+	}
+}
+
+// jobAttempts sums the attempts of the background jobs, by kind.
+func (s *stack) jobAttempts() map[string]int64 {
+	s.t.Helper()
+	rows, err := s.pool.Query(s.ctx, `SELECT kind, sum(attempts)::bigint FROM jobs GROUP BY kind`)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for rows.Next() {
+		var kind string
+		var n int64
+		if err := rows.Scan(&kind, &n); err != nil {
+			s.t.Fatal(err)
+		}
+		out[kind] = n
+	}
+	return out
+}
+
+// sandboxTransfers is the part of the sandbox's state scenario 4 reads.
+type sandboxTransfers struct {
+	Transfers map[string]struct {
+		ID             string `json:"id"`
+		IdempotenceKey string `json:"idempotence_key"`
+		Amount         int64  `json:"amount"`
+	} `json:"transfers"`
+	TransferKeys map[string]string `json:"transfer_keys"` // idempotence key -> transfer id
+}
+
+// sandboxState reads the sandbox's state through its control API.
+func (s *stack) sandboxState() sandboxTransfers {
+	s.t.Helper()
+	res, err := s.client.Get(s.env.URL + "/_sim/state")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st sandboxTransfers
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		s.t.Fatal(err)
+	}
+	return st
+}
+
+// awaitCount waits until a counting query reaches want.
+func (s *stack) awaitCount(sql string, want int64, timeout time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		n := s.count(sql)
+		if n >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s = %d after %v, want %d", sql, n, timeout, want)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}

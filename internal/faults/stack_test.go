@@ -1,0 +1,194 @@
+//go:build faults
+
+package faults
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/localpg"
+	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/creditkit/creditkit/internal/whopsim"
+	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// stack is one scenario's world: a database of its own on the suite's
+// cluster, the Whop sandbox, two replicas of `creditkit serve` on that
+// database and the balancer that splits Whop's deliveries between them.
+type stack struct {
+	t      *testing.T
+	ctx    context.Context
+	dbURL  string
+	pool   *pgxpool.Pool // the test's own, small: the auditor's view
+	store  *ledger.Store
+	env    *whopsimtest.Env
+	sim    *whopsim.Sim
+	whop   *whop.Client
+	a, b   *replica
+	lb     *balancer
+	hook   string // the balancer's webhook URL, which the sandbox posts to
+	client *http.Client
+
+	tokMu  sync.Mutex
+	tokens map[string]cachedToken
+}
+
+type cachedToken struct {
+	token  string
+	minted time.Time
+}
+
+// stackConfig is what scenarios vary.
+type stackConfig struct {
+	// reconcileEvery is RECONCILE_INTERVAL. Scenarios that must prove the
+	// webhooks alone were exact set it long enough never to fire twice.
+	reconcileEvery time.Duration
+	// retryDelays are the sandbox's webhook retries; nil is Whop's 10/20/40 s.
+	retryDelays []time.Duration
+	// env adds to or overrides the replicas' environment.
+	env map[string]string
+}
+
+// Connection budget: two replicas × 20 (serve's default pool) + this pool
+// of 8 + a migration connection each stays far below the cluster's 200.
+const auditorConns = 8
+
+var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
+
+func newStack(t *testing.T, cfg stackConfig) *stack {
+	t.Helper()
+	ctx := context.Background()
+	db := "faults_" + strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(t.Name()), "_"), "_")
+	if err := suite.cluster.CreateDatabase(ctx, db); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	s := &stack{t: t, ctx: ctx, dbURL: suite.cluster.URL(db), tokens: map[string]cachedToken{},
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}
+
+	portA, portB := freePort(t), freePort(t)
+	urlA, urlB := fmt.Sprintf("http://127.0.0.1:%d", portA), fmt.Sprintf("http://127.0.0.1:%d", portB)
+	s.lb = newBalancer(urlA, urlB)
+	lbSrv := httptest.NewServer(s.lb)
+	t.Cleanup(lbSrv.Close)
+	s.hook = lbSrv.URL + "/api/webhook"
+
+	s.env = whopsimtest.Start(t, whopsimtest.Config{AppURL: urlA, Options: whopsim.Options{
+		WebhookURL:         s.hook,
+		WebhookConcurrency: 16, // a storm, not a queue: Whop delivers concurrently
+		KeepAttempts:       1 << 20,
+		PaymentDelay:       -1,
+		RetryDelays:        cfg.retryDelays,
+	}})
+	s.sim = s.env.Sim
+	seed := s.env.Seed
+	s.whop = whop.New(seed.App.APIKey, whop.WithBaseURL(s.env.APIBase), whop.WithAppID(seed.App.ID))
+
+	env := map[string]string{
+		"APP_ENV":                  "production",
+		"DATABASE_URL":             s.dbURL,
+		"WHOP_API_KEY":             seed.App.APIKey,
+		"WHOP_APP_ID":              seed.App.ID,
+		"WHOP_COMPANY_ID":          seed.Owner.ID,
+		"WHOP_WEBHOOK_SECRET":      seed.App.WebhookSecret,
+		"WHOP_BASE_URL":            s.env.APIBase,
+		"WHOP_USER_TOKEN_JWKS_URL": s.env.JWKSURL,
+		"CREDIT_PACKAGES":          "starter:100:4.99,pro:600:24.99",
+		"RECONCILE_INTERVAL":       cfg.reconcileEvery.String(),
+		"SHUTDOWN_TIMEOUT":         "5s",
+		"WORKERS":                  "4",
+	}
+	for k, v := range cfg.env {
+		env[k] = v
+	}
+	s.a = newReplica(t, "replica-A", portA, env)
+	s.b = newReplica(t, "replica-B", portB, env)
+	// Both at once, as a rolling deploy would: they race to migrate.
+	s.a.launch()
+	s.b.launch()
+	s.a.awaitReady(60 * time.Second)
+	s.b.awaitReady(60 * time.Second)
+
+	pool, err := pgxpool.New(ctx, s.dbURL+fmt.Sprintf("&pool_max_conns=%d", auditorConns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s.pool, s.store = pool, ledger.NewStore(pool)
+	return s
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	p, err := localpg.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// token is a user token as Whop's proxy would add it; minted afresh every
+// minute so a long scenario never sends an expired one.
+func (s *stack) token(user string) string {
+	s.tokMu.Lock()
+	defer s.tokMu.Unlock()
+	if c, ok := s.tokens[user]; ok && time.Since(c.minted) < time.Minute {
+		return c.token
+	}
+	tok, err := s.sim.Token(user)
+	if err != nil {
+		s.t.Fatalf("token for %s: %v", user, err)
+	}
+	s.tokens[user] = cachedToken{tok, time.Now()}
+	return tok
+}
+
+// call sends a member's request to one replica. It returns status 0 and
+// the error text when no answer came (a killed replica).
+func (s *stack) call(r *replica, method, path, user string, body any) (int, map[string]any, string) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequestWithContext(s.ctx, method, r.url()+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if user != "" {
+		req.Header.Set(whop.HeaderUserToken, s.token(user))
+	}
+	res, err := s.client.Do(req)
+	if err != nil {
+		return 0, nil, err.Error()
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	json.Unmarshal(raw, &out)
+	return res.StatusCode, out, string(raw)
+}
+
+// count runs a counting query as the auditor.
+func (s *stack) count(sql string, args ...any) int64 {
+	s.t.Helper()
+	var n int64
+	if err := s.pool.QueryRow(s.ctx, sql, args...).Scan(&n); err != nil {
+		s.t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// replicas returns both replicas, for round-robin use by index.
+func (s *stack) replicas() [2]*replica { return [2]*replica{s.a, s.b} }
