@@ -69,6 +69,16 @@ func (s *Service) HandleEvent(ctx context.Context, ev *whop.Event) (string, erro
 			return s.malformed(ctx, d, err)
 		}
 		d.ObjectID = dp.ID
+		// A lost dispute takes the credits back like a full refund: apply
+		// the payment as Whop holds it now before recording the delivery, so
+		// a crash in between makes the redelivery do both again.
+		if p, err := s.whop.GetPayment(ctx, dp.PaymentID); err == nil {
+			if _, err := s.FulfilPayment(ctx, p, FromWebhook, nil); err != nil {
+				return "", fmt.Errorf("billing: dispute %s: %w", dp.ID, err)
+			}
+		} else if !errors.Is(err, whop.ErrNotFound) {
+			return "", fmt.Errorf("billing: dispute %s: re-read payment: %w", dp.ID, err)
+		}
 		err = s.store.RecordDispute(ctx, ledger.Dispute{
 			ID: dp.ID, PaymentID: dp.PaymentID, Amount: dp.Amount, Currency: string(dp.Currency),
 			Status: dp.Status, Reason: dp.Reason,

@@ -59,10 +59,21 @@ func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *le
 	if err != nil {
 		return Outcome{}, err
 	}
+	if p.CompanyID == "" || p.CheckoutConfigurationID == "" {
+		// Some shapes (legacy webhooks) may leave out the company or the
+		// checkout, and the checks below need both to hold, not merely not
+		// contradict: the payment as Whop's v1 API holds it has them.
+		fresh, err := s.whop.GetPayment(ctx, p.ID)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("billing: re-read payment %s: %w", p.ID, err)
+		}
+		p = fresh
+	}
 	if reason := mismatch(p, pur, s.cfg.CompanyID); reason != "" {
 		return s.reject(ctx, p, purchaseID, src, d, reason)
 	}
-	if d == nil && settled(pur, p) {
+	reversed := reversedAmount(p)
+	if d == nil && settled(pur, p, reversed) {
 		// The reconciler re-reads every payment of its overlap window on each
 		// run, and nearly all are settled: answering those from a plain read
 		// spares each a row lock and a commit to flush, and keeps a run from
@@ -74,8 +85,8 @@ func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *le
 		PurchaseID:      pur.ID,
 		PaymentID:       p.ID,
 		PaidAmount:      p.Total,
-		RefundedAmount:  p.RefundedAmount,
-		RefundedCredits: proportionUp(pur.Credits, p.RefundedAmount, p.Total),
+		RefundedAmount:  reversed,
+		RefundedCredits: proportionUp(pur.Credits, reversed, p.Total),
 		Share:           s.shareTerms(pur, p),
 		ReconcilerRun:   runID,
 	}, d)
@@ -91,14 +102,42 @@ func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *le
 }
 
 // settled reports whether a purchase already reflects everything payment p
-// says: paid by p, with at least p's refund applied. Both only ever grow (a
-// paid purchase stays paid, refunds are cumulative and stored with
+// says: paid by p, with at least the reversed amount applied. Both only ever
+// grow (a paid purchase stays paid, refunds are cumulative and stored with
 // GREATEST), so a read without a lock can be stale only towards "not yet",
 // which Settle then handles under the lock.
-func settled(pur ledger.Purchase, p *whop.Payment) bool {
+func settled(pur ledger.Purchase, p *whop.Payment, reversed int64) bool {
 	return pur.Status == ledger.PurchasePaid && pur.PaymentID == p.ID &&
-		pur.RefundedAmount >= p.RefundedAmount &&
-		pur.RefundedCredits >= min(proportionUp(pur.Credits, p.RefundedAmount, p.Total), pur.Credits)
+		pur.RefundedAmount >= reversed &&
+		pur.RefundedCredits >= min(proportionUp(pur.Credits, reversed, p.Total), pur.Credits)
+}
+
+// reversedAmount is how much of a payment went back to the buyer: its
+// refunds, or all of it once a dispute (chargeback) is lost, which takes the
+// credits back as a full refund would.
+func reversedAmount(p *whop.Payment) int64 {
+	if disputeLost(p) {
+		return p.Total
+	}
+	return p.RefundedAmount
+}
+
+// disputeLost reports a chargeback or resolution decided for the buyer.
+func disputeLost(p *whop.Payment) bool {
+	return p.Substatus == whop.SubstatusDisputeLost || p.Substatus == whop.SubstatusResolutionLost
+}
+
+// disputeOpen reports a dispute, warning or resolution case not yet
+// decided: a payment in one is not fulfilled until it is won or closed
+// (the reconciler sees it again when Whop updates it).
+func disputeOpen(p *whop.Payment) bool {
+	switch p.Substatus {
+	case whop.SubstatusDisputeWarning, whop.SubstatusDisputeNeedsResponse, whop.SubstatusDisputeWarningNeedsResponse,
+		whop.SubstatusResolutionNeedsResponse, whop.SubstatusDisputeUnderReview, whop.SubstatusDisputeWarningUnderReview,
+		whop.SubstatusResolutionUnderReview, whop.SubstatusOpenDispute, whop.SubstatusOpenResolution:
+		return true
+	}
+	return false
 }
 
 // mismatch says why a payment may not fulfil a purchase, or "".
@@ -112,10 +151,12 @@ func mismatch(p *whop.Payment, pur ledger.Purchase, companyID string) string {
 		return fmt.Sprintf("payment currency %q is not the purchase's %q", p.Currency, pur.Currency)
 	case p.Total < pur.Price:
 		return fmt.Sprintf("payment amount %d is below the price %d", p.Total, pur.Price)
-	case p.CompanyID != "" && p.CompanyID != companyID:
+	case p.CompanyID != companyID:
 		return "payment belongs to another company"
-	case p.CheckoutConfigurationID != "" && p.CheckoutConfigurationID != pur.CheckoutID:
+	case p.CheckoutConfigurationID != pur.CheckoutID:
 		return "payment is for another checkout configuration"
+	case pur.Status != ledger.PurchasePaid && (disputeOpen(p) || disputeLost(p)):
+		return fmt.Sprintf("payment is disputed (%s)", p.Substatus)
 	}
 	return ""
 }

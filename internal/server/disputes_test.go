@@ -1,0 +1,112 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whopsim"
+)
+
+// TestLostDisputeTakesTheCreditsBack: an open dispute on a fulfilled
+// purchase changes nothing; losing it takes the credits back as a full
+// refund would.
+func TestLostDisputeTakesTheCreditsBack(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	ch, plan, pur := a.charge(user, "starter")
+	receipt := a.pay(ch, plan, user)
+	a.settle()
+	id, err := a.sim.Dispute(receipt, "fraudulent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if b := a.balance(user); b != 100 {
+		t.Fatalf("balance with an open dispute = %d, want 100", b)
+	}
+	if err := a.sim.UpdateDispute(id, "lost"); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if b := a.balance(user); b != 0 {
+		t.Fatalf("balance after the dispute was lost = %d, want 0", b)
+	}
+	p, _ := a.store.Purchase(a.ctx, pur)
+	if p.Status != ledger.PurchasePaid || p.RefundedAmount != 499 || p.RefundedCredits != 100 {
+		t.Fatalf("purchase after a lost dispute = %+v", p)
+	}
+	ds, _ := a.store.DisputesForPayment(a.ctx, receipt)
+	if len(ds) != 1 || ds[0].Status != "lost" || ds[0].PurchaseID != pur || ds[0].Amount != 499 {
+		t.Fatalf("disputes = %+v", ds)
+	}
+	if n := a.count(`SELECT count(*) FROM ledger_entries WHERE kind = 'refund' AND amount = -100`); n != 1 {
+		t.Fatalf("refund entries = %d, want one of -100", n)
+	}
+}
+
+// TestDisputedPaymentIsCreditedOnlyOnceWon: a payment whose success webhook
+// was lost is disputed before anything credited it; it is refused while the
+// dispute is open and credited when the dispute is won.
+func TestDisputedPaymentIsCreditedOnlyOnceWon(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
+	ch, plan, _ := a.charge(user, "starter")
+	receipt := a.pay(ch, plan, user)
+	a.settle()
+	id, err := a.sim.Dispute(receipt, "fraudulent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	run, err := a.billing.Reconcile(a.ctx)
+	if err != nil || run.Credited != 0 {
+		t.Fatalf("reconcile during the dispute = %+v, %v", run, err)
+	}
+	rs, _ := a.store.Rejections(a.ctx, receipt)
+	if a.balance(user) != 0 || len(rs) != 1 || rs[0].Reason != "payment is disputed (dispute_needs_response)" {
+		t.Fatalf("during the dispute: balance %d, rejections %+v", a.balance(user), rs)
+	}
+	if err := a.sim.UpdateDispute(id, "won"); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if b := a.balance(user); b != 100 {
+		t.Fatalf("balance after the dispute was won = %d, want 100", b)
+	}
+}
+
+// TestPaymentWithoutCompanyOrCheckoutIsReadFromWhop: the company and
+// checkout checks fail closed, so a payment that arrives without them is
+// read from Whop's API before anything is credited.
+func TestPaymentWithoutCompanyOrCheckoutIsReadFromWhop(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
+	ch, plan, pur := a.charge(user, "starter")
+	receipt := a.pay(ch, plan, user)
+	a.settle()
+	p, err := a.whop.GetPayment(a.ctx, receipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.CompanyID, p.CheckoutConfigurationID = "", ""
+	out, err := a.billing.FulfilPayment(a.ctx, p, billing.FromWebhook, nil)
+	if err != nil || out.Credited != 100 || out.Purchase.ID != pur {
+		t.Fatalf("fulfil a bare payment = %+v, %v; want it read from Whop and credited", out, err)
+	}
+
+	// A payment Whop does not know, naming another pending purchase, is
+	// never trusted on its own word.
+	_, _, other := a.charge(user, "pro")
+	fake := *p
+	fake.ID, fake.Metadata = "pay_doesnotexist01", map[string]string{billing.MetaPurchaseID: other}
+	if _, err := a.billing.FulfilPayment(a.ctx, &fake, billing.FromWebhook, nil); err == nil || !strings.Contains(err.Error(), "re-read payment") {
+		t.Fatalf("fulfil an unknown bare payment: err = %v, want the re-read to fail", err)
+	}
+	if b := a.balance(user); b != 100 {
+		t.Fatalf("balance = %d, want 100", b)
+	}
+}
