@@ -69,9 +69,23 @@ func (s *Service) reconcileWindow(ctx context.Context, run *ReconcileSummary) er
 		Direction:    "asc",
 		PageSize:     100,
 	})
+	// One payment that cannot be processed must not stall the others: it is
+	// counted and the run goes on; the run then records an error, so the
+	// checkpoint stays and the next run tries that payment again.
+	var failed int
+	var first error
+	fail := func(err error) {
+		failed++
+		if first == nil {
+			first = err
+		}
+	}
 	for p, err := range payments {
 		if err != nil {
-			return fmt.Errorf("billing: reconcile: list payments: %w", err)
+			// A page Whop did not serve ends the listing (the iterator stops
+			// after yielding it); a payment that did not decode is skipped.
+			fail(fmt.Errorf("list payments: %w", err))
+			continue
 		}
 		run.PaymentsSeen++
 		if p.Metadata[MetaPurchaseID] == "" {
@@ -79,7 +93,11 @@ func (s *Service) reconcileWindow(ctx context.Context, run *ReconcileSummary) er
 		}
 		out, err := s.fulfil(ctx, p, FromReconcile, nil, run.ID)
 		if err != nil {
-			return fmt.Errorf("billing: reconcile %s: %w", p.ID, err)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fail(fmt.Errorf("%s: %w", p.ID, err))
+			continue
 		}
 		if out.Credited > 0 {
 			run.Credited++
@@ -90,6 +108,9 @@ func (s *Service) reconcileWindow(ctx context.Context, run *ReconcileSummary) er
 		if out.Rejected != "" {
 			run.Rejected++
 		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("billing: reconcile: %d problems (the checkpoint stays for the next run); the first: %w", failed, first)
 	}
 	return nil
 }

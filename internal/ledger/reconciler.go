@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -24,18 +23,22 @@ type ReconcilerRun struct {
 }
 
 // ReconcileFrom is where the next window starts: the end of the newest
-// successful run, or the zero time when none has succeeded.
+// successful run; while none has succeeded, the start of the first run, so
+// a reconciler that keeps failing never lets old payments fall out of its
+// window; the zero time before any run.
 func (s *Store) ReconcileFrom(ctx context.Context) (time.Time, error) {
-	var t time.Time
-	err := s.pool.QueryRow(ctx, `SELECT window_end FROM reconciler_runs
-		WHERE finished_at IS NOT NULL AND error = '' ORDER BY window_end DESC LIMIT 1`).Scan(&t)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, nil
-	}
+	var t *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT COALESCE(
+		(SELECT window_end FROM reconciler_runs WHERE finished_at IS NOT NULL AND error = ''
+		  ORDER BY window_end DESC LIMIT 1),
+		(SELECT min(window_start) FROM reconciler_runs))`).Scan(&t)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("ledger: reconcile checkpoint: %w", err)
 	}
-	return t, nil
+	if t == nil {
+		return time.Time{}, nil
+	}
+	return *t, nil
 }
 
 // StartReconcilerRun records that a run began over [from, to].

@@ -140,8 +140,9 @@ type ListMembershipsParams struct {
 }
 
 // ListMemberships pages through memberships matching p. The sequence stops
-// after the last page, at the first error (yielded with a nil membership),
-// or when the caller breaks out of the loop.
+// after the last page, after a page that failed (its error yielded with a
+// nil membership), or when the caller breaks out of the loop; a membership
+// that does not decode is yielded as an error and paging goes on.
 func (c *Client) ListMemberships(ctx context.Context, p ListMembershipsParams) iter.Seq2[*Membership, error] {
 	q := make(queryBuilder)
 	q.set("company_id", p.CompanyID)

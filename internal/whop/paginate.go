@@ -84,8 +84,11 @@ func paginate[W, T any](ctx context.Context, c *Client, endpoint string, q query
 				return
 			}
 			for i := range pg.Data {
+				// One item that does not convert is yielded as an error, and
+				// paging goes on if the caller does: a reconciler must not
+				// stall behind one odd payment.
 				item, err := convert(&pg.Data[i])
-				if !yield(item, err) || err != nil {
+				if !yield(item, err) {
 					return
 				}
 			}

@@ -97,8 +97,10 @@ type ListPaymentsParams struct {
 }
 
 // ListPayments pages through v1 payments matching p, fetching each page only
-// when the caller reaches it. The sequence ends after the last page, at the
-// first error (yielded with a nil payment), or when the caller breaks.
+// when the caller reaches it. The sequence ends after the last page, after
+// a page that failed (its error yielded with a nil payment), or when the
+// caller breaks; a single payment that does not decode is yielded as an
+// error and paging goes on.
 func (c *Client) ListPayments(ctx context.Context, p ListPaymentsParams) iter.Seq2[*Payment, error] {
 	q := make(queryBuilder)
 	q.set("company_id", p.CompanyID)

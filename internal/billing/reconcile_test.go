@@ -1,0 +1,81 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// listingWhop plays Whop's payments list for the reconciler: the items it
+// holds, where a nil payment stands for one that did not decode.
+type listingWhop struct {
+	Whop
+	items []*whop.Payment
+}
+
+func (f *listingWhop) ListPayments(context.Context, whop.ListPaymentsParams) iter.Seq2[*whop.Payment, error] {
+	return func(yield func(*whop.Payment, error) bool) {
+		for _, p := range f.items {
+			var err error
+			if p == nil {
+				err = errors.New("whop: payment did not decode")
+			}
+			if !yield(p, err) {
+				return
+			}
+		}
+	}
+}
+
+// TestReconcilerGoesPastAPoisonPayment: one payment that cannot be read
+// does not keep the others from being credited; the run records the error
+// and leaves the checkpoint for the next run, which starts no later.
+func TestReconcilerGoesPastAPoisonPayment(t *testing.T) {
+	db := pgtest.New(t)
+	store := ledger.NewStore(db.Pool)
+	ctx := context.Background()
+	paid := func(purchase string) *whop.Payment {
+		if _, _, err := store.CreatePurchase(ctx, ledger.NewPurchase{ID: purchase, UserID: "user_1", ExperienceID: "exp_1",
+			CompanyID: "biz_owner", PackageID: "starter", Credits: 100, Price: 499, Currency: "usd",
+			CheckoutID: "ch_" + purchase, PlanID: "plan_1"}); err != nil {
+			t.Fatal(err)
+		}
+		return &whop.Payment{ID: "pay_" + purchase, Status: whop.PaymentPaid, Substatus: whop.SubstatusSucceeded,
+			Currency: money.USD, Total: 499, UserID: "user_1", CompanyID: "biz_owner", CheckoutConfigurationID: "ch_" + purchase,
+			Metadata: map[string]string{MetaPurchaseID: purchase}}
+	}
+	fake := &listingWhop{items: []*whop.Payment{paid("pur_a"), nil, paid("pur_b")}}
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	s := New(fake, store, Config{CompanyID: "biz_owner", Currency: money.USD}, WithClock(func() time.Time { return now }))
+
+	run, err := s.Reconcile(ctx)
+	if err == nil || !strings.Contains(run.Error, "1 problems") || !strings.Contains(run.Error, "did not decode") {
+		t.Fatalf("run = %+v, err %v; want one problem recorded", run, err)
+	}
+	if run.PaymentsSeen != 2 || run.Credited != 2 {
+		t.Fatalf("run = %+v; want both readable payments credited past the bad one", run)
+	}
+	if b, _ := store.Balance(ctx, "exp_1", "user_1"); b != 200 {
+		t.Fatalf("balance = %d, want 200", b)
+	}
+	// The checkpoint stays: the next run starts where this one did (the
+	// first run's start), not at this run's end.
+	from, err := store.ReconcileFrom(ctx)
+	if err != nil || !from.Equal(run.WindowStart) {
+		t.Fatalf("next run starts at %v (%v), want %v", from, err, run.WindowStart)
+	}
+	now = now.Add(time.Minute)
+	fake.items = fake.items[:1]
+	next, err := s.Reconcile(ctx)
+	if err != nil || !next.WindowStart.Equal(run.WindowStart.Add(-ReconcileOverlap)) || next.Credited != 0 {
+		t.Fatalf("next run = %+v, %v; want it to cover the failed window again and credit nothing twice", next, err)
+	}
+}
