@@ -84,3 +84,16 @@ func tables(t *testing.T, db *pgtest.DB) []string {
 	}
 	return out
 }
+
+// TestVersionsAreContiguous guards against a migration landing below one
+// already applied somewhere: golang-migrate only moves forward, so a
+// database at version N would never run a newly merged N-1. New migrations
+// take the next number after the newest one on main.
+func TestVersionsAreContiguous(t *testing.T) {
+	vs := migrations.Versions()
+	for i, v := range vs {
+		if v != uint(i+1) {
+			t.Fatalf("migration versions %v: want 1, 2, 3, … with no gaps", vs)
+		}
+	}
+}

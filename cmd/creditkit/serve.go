@@ -38,6 +38,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	if cfg.Env != config.Development && len(cfg.SandboxOrigins) > 0 {
+		log.Warn("SANDBOX_ORIGINS is ignored outside APP_ENV=development: only Whop may frame the app in production")
+	}
 
 	if *migrate {
 		start := time.Now()
@@ -52,9 +55,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("database: %w", err)
 	}
 	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") {
-		// pgx's default (4 on a small machine) is too few: queue workers hold
-		// a connection while their job runs, and requests need their own.
-		poolCfg.MaxConns = 20
+		// pgx's default (4 on a small machine) is too few: a queue worker
+		// holds a connection while its job runs and the job needs another,
+		// and requests need their own.
+		poolCfg.MaxConns = int32(max(20, 2*cfg.Workers+8))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {

@@ -215,6 +215,9 @@ type ConfirmResult struct {
 // browser; a brand-new payment reads 404 briefly, so that is waited out.
 func (s *Service) Confirm(ctx context.Context, userID, purchaseID, receiptID string) (ConfirmResult, error) {
 	pur, err := s.store.Purchase(ctx, purchaseID)
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		return ConfirmResult{}, err
+	}
 	if err != nil || pur.UserID != userID {
 		return ConfirmResult{}, ledger.ErrNotFound // someone else's purchase is nobody's business
 	}

@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -26,8 +28,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.ready.Ready(ctx); err != nil {
+		// The log has the details; the probe's answer names the kind of
+		// problem only, since database errors can carry host names.
 		s.log.WarnContext(r.Context(), "not ready", slog.String("error", err.Error()))
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		reason := "database unreachable"
+		if errors.Is(err, ledger.ErrSchemaNotCurrent) {
+			reason = "database schema is not at this binary's migration version"
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": reason})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -152,7 +152,8 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > n {
-				http.Error(w, `{"error":{"code":"body_too_large","message":"request body is too large"}}`, http.StatusRequestEntityTooLarge)
+				writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": map[string]string{
+					"code": "body_too_large", "message": "The request body is too large."}})
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, n)

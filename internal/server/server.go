@@ -113,6 +113,11 @@ func New(d Deps) *Server {
 	if d.Settings.RequestTimeout == 0 {
 		d.Settings.RequestTimeout = 30 * time.Second
 	}
+	if !d.Settings.Development {
+		// A sandbox is a development tool: in production nothing but Whop
+		// may frame the app or post to it.
+		d.Settings.SandboxOrigins = nil
+	}
 	s := &Server{
 		log:          d.Logger,
 		settings:     d.Settings,

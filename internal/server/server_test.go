@@ -20,9 +20,23 @@ func (f readyFunc) Ready(ctx context.Context) error { return f(ctx) }
 func newTestServer(t *testing.T, ready Readiness) *Server {
 	t.Helper()
 	return New(Deps{
-		Settings: Settings{AppID: "app_test", SandboxOrigins: []string{"http://localhost:8003"}},
+		Settings: Settings{AppID: "app_test", Development: true, SandboxOrigins: []string{"http://localhost:8003"}},
 		Ready:    ready,
 	})
+}
+
+// TestProductionIgnoresSandboxOrigins: outside development only Whop may
+// frame the app, whatever SANDBOX_ORIGINS says.
+func TestProductionIgnoresSandboxOrigins(t *testing.T) {
+	s := New(Deps{Settings: Settings{AppID: "app_test", SandboxOrigins: []string{"http://localhost:8003"}}})
+	res, _ := get(t, s, "/discover")
+	csp := res.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "frame-ancestors https://whop.com https://*.whop.com;") && !strings.HasSuffix(csp, "frame-ancestors https://whop.com https://*.whop.com") {
+		t.Fatalf("production CSP = %q, want frame-ancestors for Whop only", csp)
+	}
+	if strings.Contains(csp, "localhost") {
+		t.Fatalf("production CSP trusts the sandbox: %q", csp)
+	}
 }
 
 func get(t *testing.T, h http.Handler, path string) (*http.Response, string) {
@@ -154,13 +168,13 @@ func TestReadyzOnRealDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, body = get(t, s, "/readyz")
-	if res.StatusCode != 503 || !strings.Contains(body, "not at the embedded migration version") {
+	if res.StatusCode != 503 || !strings.Contains(body, "not at this binary's migration version") {
 		t.Fatalf("readyz behind = %d %s", res.StatusCode, body)
 	}
 	db.Pool.Close()
-	res, _ = get(t, s, "/readyz")
-	if res.StatusCode != 503 {
-		t.Fatalf("readyz with a closed pool = %d", res.StatusCode)
+	res, body = get(t, s, "/readyz")
+	if res.StatusCode != 503 || strings.TrimSpace(body) != `{"error":"database unreachable","status":"unavailable"}` {
+		t.Fatalf("readyz with a closed pool = %d %s", res.StatusCode, body)
 	}
 }
 

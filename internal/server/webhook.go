@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+
+	"github.com/creditkit/creditkit/internal/whop"
 )
 
 // webhook receives Whop's deliveries. Nothing is parsed before the signature
@@ -26,6 +28,14 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, err := s.webhooks.Verify(r.Header, body)
+	if errors.Is(err, whop.ErrMalformedEvent) {
+		// The signature held: this is Whop, sending something we cannot
+		// read. A 401 would say the opposite.
+		s.log.ErrorContext(r.Context(), "webhook body unreadable",
+			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
+		s.fail(w, r, newError(http.StatusBadRequest, "malformed_event", "The webhook's signature held but its body is not a Whop event."))
+		return
+	}
 	if err != nil {
 		s.log.WarnContext(r.Context(), "webhook refused",
 			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
