@@ -59,12 +59,6 @@ func (c *accessCache) check(ctx context.Context, userID, resourceID string) (who
 	return a, nil
 }
 
-func (c *accessCache) forget(userID, resourceID string) {
-	c.mu.Lock()
-	delete(c.entries, accessKey{userID, resourceID})
-	c.mu.Unlock()
-}
-
 // ExperienceAccess returns nil when the user may use the experience, and
 // ErrNoAccess when Whop says they may not.
 func (s *Service) ExperienceAccess(ctx context.Context, userID, experienceID string) error {

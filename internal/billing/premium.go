@@ -50,15 +50,6 @@ type PremiumState struct {
 // PremiumEnabled reports whether premium is configured.
 func (s *Service) PremiumEnabled() bool { return s.cfg.Premium.Enabled() }
 
-// IsPremium asks Whop whether the user holds the premium product, through
-// the cache that membership changes invalidate on every replica.
-func (s *Service) IsPremium(ctx context.Context, userID string) (bool, error) {
-	if !s.cfg.Premium.Enabled() {
-		return false, nil
-	}
-	return s.premium.check(ctx, userID)
-}
-
 // Premium returns the user's premium state in an experience they may use.
 // With premium off it is the zero state (Enabled false), not an error.
 func (s *Service) Premium(ctx context.Context, userID, experienceID string) (PremiumState, error) {

@@ -1,0 +1,184 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/jackc/pgx/v5"
+)
+
+// loader reads one variable at a time and collects every problem, so Load
+// can report them all at once.
+type loader struct {
+	getenv   func(string) string
+	problems []Problem
+}
+
+func (l *loader) bad(name, format string, args ...any) {
+	l.problems = append(l.problems, Problem{Var: name, Want: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) str(name, def string) string {
+	if v := strings.TrimSpace(l.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (l *loader) required(name string) string {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		l.bad(name, "is required")
+	}
+	return v
+}
+
+func (l *loader) prefixed(name, prefix string, required bool) string {
+	v := strings.TrimSpace(l.getenv(name))
+	switch {
+	case v == "" && required:
+		l.bad(name, "is required (a Whop id starting with %q)", prefix)
+	case v != "" && (!strings.HasPrefix(v, prefix) || len(v) == len(prefix)):
+		l.bad(name, "expected a Whop id starting with %q, got %q", prefix, v)
+	}
+	return v
+}
+
+func (l *loader) port(name string) int {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return DefaultPort
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 {
+		l.bad(name, "expected a port number from 1 to 65535, got %q", v)
+	}
+	return n
+}
+
+func (l *loader) databaseURL(name string) string {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		l.bad(name, "is required (e.g. postgres://user:pass@localhost:5432/creditkit)")
+		return ""
+	}
+	if _, err := pgx.ParseConfig(v); err != nil {
+		// pgx's message may echo the password; say only what is wrong.
+		l.bad(name, "expected a Postgres URL such as postgres://user:pass@host:5432/db")
+	}
+	return v
+}
+
+func (l *loader) httpURL(name, def string) string {
+	v := l.str(name, def)
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		l.bad(name, "expected an http(s) URL, got %q", v)
+	}
+	return strings.TrimRight(v, "/")
+}
+
+// appURL reads the app's public origin. It is configured rather than taken
+// from a request's Host header because it goes into the links Whop sends
+// paying members to: a forged Host must never choose where money lands.
+// Plain http is accepted only for loopback hosts (local development).
+func (l *loader) appURL(name string) string {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || u.Host == "" || u.User != nil || (u.Scheme != "http" && u.Scheme != "https"):
+		l.bad(name, "expected the app's public origin such as https://myapp.apps.whop.com, got %q", v)
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+		l.bad(name, "expected an origin with no path, query or fragment, got %q", v)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		l.bad(name, "expected https (plain http only for localhost), got %q", v)
+	default:
+		return u.Scheme + "://" + u.Host
+	}
+	return ""
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+func (l *loader) oneOf(name, def string, allowed ...string) string {
+	v := l.str(name, def)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	l.bad(name, "expected one of %s, got %q", strings.Join(allowed, ", "), v)
+	return v
+}
+
+func (l *loader) currency(name string) money.Currency {
+	v := l.str(name, DefaultCurrency)
+	c, err := money.ParseCurrency(v)
+	if err != nil {
+		l.bad(name, "expected a currency code such as usd, got %q", v)
+	}
+	return c
+}
+
+func (l *loader) nonNegative(name string, def int64) int64 {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		l.bad(name, "expected a whole number of 0 or more, got %q", v)
+	}
+	return n
+}
+
+func (l *loader) percent(name string) int64 {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return 0
+	}
+	// A percent with up to two decimals is a count of basis points.
+	bp, err := money.ParseMajor(v, money.Currency("usd"))
+	if err != nil || bp < 0 || bp > 10000 {
+		l.bad(name, "expected a percentage from 0 to 100 (up to two decimals), got %q", v)
+	}
+	return bp
+}
+
+func (l *loader) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		l.bad(name, "expected a positive duration such as 25s, got %q", v)
+	}
+	return d
+}
+
+func (l *loader) origins(name string) []string {
+	var out []string
+	for _, o := range strings.Split(l.getenv(name), ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			l.bad(name, "expected comma-separated origins such as http://localhost:8003, got %q", o)
+			continue
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out
+}
