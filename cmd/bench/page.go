@@ -39,7 +39,7 @@ func benchPage(ctx context.Context, s *stack, o options, rep *report, httpc *htt
 		return getPage(ctx, httpc, s.appURL(), exp, tokens[w%len(tokens)])
 	}
 	refCall := func(ctx context.Context, w, _ int) error {
-		return getOK(ctx, httpc, "http://"+refAddr+"/ref/"+exp+"/"+users[w%len(users)], `"Balance"`)
+		return getOK(ctx, httpc, "http://"+refAddr+"/ref/"+exp+"/"+users[w%len(users)], `"membership_changed"`)
 	}
 
 	fmt.Fprintln(log, "experience page: sweeping concurrency")

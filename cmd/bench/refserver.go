@@ -15,8 +15,8 @@ import (
 )
 
 // refServer is the experience page's reference: a bare chi handler in a
-// process of its own that runs the page's queries (the same ledger call)
-// and writes JSON — no token, no access check, no template, no middleware.
+// process of its own that runs the page's queries (the same ledger calls)
+// and writes JSON — no token, no access checks, no template, no middleware.
 // It prints its address on stdout and serves until killed.
 func refServer(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("refserver", flag.ContinueOnError)
@@ -36,14 +36,22 @@ func refServer(ctx context.Context, args []string) error {
 	defer pool.Close()
 	store := ledger.NewStore(pool)
 	r := chi.NewRouter()
+	// The page's database work for a member without premium: the wallet
+	// view (one batch) and the premium cache's membership clock.
 	r.Get("/ref/{experienceId}/{userId}", func(w http.ResponseWriter, r *http.Request) {
-		v, err := store.WalletView(r.Context(), chi.URLParam(r, "experienceId"), chi.URLParam(r, "userId"), 10)
+		user := chi.URLParam(r, "userId")
+		v, err := store.WalletView(r.Context(), chi.URLParam(r, "experienceId"), user, 10)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		now, changed, err := store.MembershipClock(r.Context(), user)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(v)
+		json.NewEncoder(w).Encode(map[string]any{"wallet": v, "db_now": now, "membership_changed": changed})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
