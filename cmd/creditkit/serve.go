@@ -42,14 +42,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("SANDBOX_ORIGINS is ignored outside APP_ENV=development: only Whop may frame the app in production")
 	}
 
-	if *migrate {
-		start := time.Now()
-		if err := migrations.Up(ctx, cfg.DatabaseURL); err != nil {
-			return err
-		}
-		log.Info("migrations applied", slog.Uint64("version", uint64(migrations.Latest())), slog.Duration("took", time.Since(start)))
-	}
-
 	poolCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
@@ -72,6 +64,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("database: %w", err)
 	}
 	store := ledger.NewStore(pool)
+	if *migrate {
+		if err := migrateSchema(ctx, store, cfg.DatabaseURL, log); err != nil {
+			return err
+		}
+	}
 
 	whopClient := whop.New(cfg.Whop.APIKey,
 		whop.WithBaseURL(cfg.Whop.BaseURL),
@@ -151,6 +148,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	err = serveUntilDone(ctx, srv, ln, cfg.ShutdownTimeout, log)
 	<-jobsDone
 	return err
+}
+
+// migrateSchema brings the schema up to date. A replica (re)starting on a current
+// database only reads the version through the pool it already has;
+// golang-migrate, with its own connection and lock, runs only when there
+// is something to apply (or the version cannot be read: a new database).
+func migrateSchema(ctx context.Context, store *ledger.Store, databaseURL string, log *slog.Logger) error {
+	start := time.Now()
+	if st, err := store.SchemaStatus(ctx); err == nil && st.Current() {
+		log.Info("schema current", slog.Uint64("version", uint64(st.Version)), slog.Duration("took", time.Since(start)))
+		return nil
+	}
+	if err := migrations.Up(ctx, databaseURL); err != nil {
+		return err
+	}
+	log.Info("migrations applied", slog.Uint64("version", uint64(migrations.Latest())), slog.Duration("took", time.Since(start)))
+	return nil
 }
 
 // serveUntilDone serves until ctx ends, then lets in-flight requests finish
