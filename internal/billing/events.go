@@ -9,18 +9,34 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
-// HandleEvent applies one verified webhook delivery. It returns nil only
-// once its effect and the delivery record are committed together, so the
-// caller may answer 2xx; a repeat delivery does nothing and returns nil.
-// An error means "answer 5xx": Whop will deliver again.
-func (s *Service) HandleEvent(ctx context.Context, ev *whop.Event) (string, error) {
-	// Whop delivers at least once; most repeats end here, after one read.
-	if seen, err := s.store.DeliverySeen(ctx, ev.ID); err != nil || seen {
-		if err != nil {
-			return "", err
-		}
+// HandleDelivery applies one authenticated webhook delivery. It returns nil
+// only once its effect and the delivery record are committed together, so
+// the caller may answer 2xx; a repeat delivery does nothing and returns nil.
+// Whop delivers at least once, so repeats are normal traffic: they end after
+// one indexed read, before decode (which parses the body) is called. An
+// error means "answer 5xx" (Whop will deliver again), except a decode error
+// (whop.ErrMalformedEvent), which retrying cannot fix.
+func (s *Service) HandleDelivery(ctx context.Context, id string, decode func() (*whop.Event, error)) (string, error) {
+	seen, err := s.store.DeliverySeen(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if seen {
 		return "duplicate", nil
 	}
+	ev, err := decode()
+	if err != nil {
+		return "", err
+	}
+	return s.handleEvent(ctx, ev)
+}
+
+// HandleEvent is HandleDelivery for an event already decoded.
+func (s *Service) HandleEvent(ctx context.Context, ev *whop.Event) (string, error) {
+	return s.HandleDelivery(ctx, ev.ID, func() (*whop.Event, error) { return ev, nil })
+}
+
+func (s *Service) handleEvent(ctx context.Context, ev *whop.Event) (string, error) {
 	d := &ledger.Delivery{ID: ev.ID, Type: ev.Type, Scheme: string(ev.Scheme), CompanyID: ev.CompanyID}
 	switch ev.Type {
 	case whop.EventPaymentSucceeded, whop.EventAppPaymentSucceeded:

@@ -50,7 +50,7 @@ type Billing interface {
 	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)
 	Return(ctx context.Context, userID, purchaseID string) (billing.ReturnResult, error)
 	Spend(ctx context.Context, r billing.SpendRequest) (ledger.Spend, error)
-	HandleEvent(ctx context.Context, ev *whop.Event) (string, error)
+	HandleDelivery(ctx context.Context, id string, decode func() (*whop.Event, error)) (string, error)
 	Premium(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
 	PremiumContent(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
 	UpgradeCheckout(ctx context.Context, userID, experienceID string) (billing.PremiumCheckout, error)
@@ -63,9 +63,10 @@ type Billing interface {
 	PaymentsAPI() whop.PaymentsAPI
 }
 
-// WebhookVerifier checks a delivery's signature and decodes its envelope.
+// WebhookVerifier checks a delivery's signature; the delivery decodes the
+// body later, only if it is not a repeat.
 type WebhookVerifier interface {
-	Verify(h http.Header, body []byte) (*whop.Event, error)
+	Authenticate(h http.Header, body []byte) (whop.Delivery, error)
 }
 
 // Deps is everything the server is built from. Nil fields make the matching

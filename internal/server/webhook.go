@@ -27,27 +27,40 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, newError(http.StatusBadRequest, "unreadable_body", "The request body could not be read."))
 		return
 	}
-	ev, err := s.webhooks.Verify(r.Header, body)
-	if errors.Is(err, whop.ErrMalformedEvent) {
-		// The signature held: this is Whop, sending something we cannot
-		// read. A 401 would say the opposite.
-		s.log.ErrorContext(r.Context(), "webhook body unreadable",
-			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
-		s.fail(w, r, newError(http.StatusBadRequest, "malformed_event", "The webhook's signature held but its body is not a Whop event."))
-		return
-	}
+	del, err := s.webhooks.Authenticate(r.Header, body)
 	if err != nil {
 		s.log.WarnContext(r.Context(), "webhook refused",
 			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
 		s.fail(w, r, newError(http.StatusUnauthorized, "invalid_signature", "The webhook signature did not verify."))
 		return
 	}
-	outcome, err := s.billing.HandleEvent(r.Context(), ev)
+	var typ string
+	outcome, err := s.billing.HandleDelivery(r.Context(), del.ID, func() (*whop.Event, error) {
+		ev, err := del.Decode(body)
+		if ev != nil {
+			typ = ev.Type
+		}
+		return ev, err
+	})
+	if errors.Is(err, whop.ErrMalformedEvent) {
+		// The signature held: this is Whop, sending something we cannot
+		// read. A 401 would say the opposite, and retrying cannot help.
+		s.log.ErrorContext(r.Context(), "webhook body unreadable",
+			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
+		s.fail(w, r, newError(http.StatusBadRequest, "malformed_event", "The webhook's signature held but its body is not a Whop event."))
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.InfoContext(r.Context(), "webhook processed", slog.String("request_id", requestID(r.Context())),
-		slog.String("delivery_id", ev.ID), slog.String("type", ev.Type), slog.String("outcome", outcome))
-	writeJSON(w, http.StatusOK, map[string]string{"received": ev.ID, "outcome": outcome})
+	// Repeats are routine (Whop delivers at least once): the request log
+	// line says enough about them.
+	level := slog.LevelInfo
+	if outcome == "duplicate" {
+		level = slog.LevelDebug
+	}
+	s.log.Log(r.Context(), level, "webhook processed", slog.String("request_id", requestID(r.Context())),
+		slog.String("delivery_id", del.ID), slog.String("type", typ), slog.String("outcome", outcome))
+	writeJSON(w, http.StatusOK, map[string]string{"received": del.ID, "outcome": outcome})
 }

@@ -118,6 +118,13 @@ func decodeStandardEvent(id string, unix int64, body []byte) (*Event, error) {
 	}, nil
 }
 
+// legacyID is the stable id of a legacy delivery, which carries none: a
+// retried delivery has the same body, so it gets the same id.
+func legacyID(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "legacy_" + hex.EncodeToString(sum[:16])
+}
+
 func decodeLegacyEvent(unix int64, body []byte) (*Event, error) {
 	w, err := parseEnvelope(body)
 	if err != nil {
@@ -126,9 +133,8 @@ func decodeLegacyEvent(unix int64, body []byte) (*Event, error) {
 	if w.Action == "" {
 		return nil, fmt.Errorf("%w: no action", ErrMalformedEvent)
 	}
-	sum := sha256.Sum256(body)
 	return &Event{
-		ID:         "legacy_" + hex.EncodeToString(sum[:16]),
+		ID:         legacyID(body),
 		Type:       string(w.Action),
 		Scheme:     SchemeLegacy,
 		APIVersion: firstNonEmpty(string(w.APIVersion), "v5"),

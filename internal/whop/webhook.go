@@ -77,25 +77,53 @@ func NewWebhookVerifier(secret string, opts ...WebhookOption) *WebhookVerifier {
 // legacy x-whop-signature otherwise. body must be the exact bytes received.
 // Nothing in the body is looked at until the signature has been checked.
 func (v *WebhookVerifier) Verify(h http.Header, body []byte) (*Event, error) {
+	d, err := v.Authenticate(h, body)
+	if err != nil {
+		return nil, err
+	}
+	return d.Decode(body)
+}
+
+// Delivery is an authenticated delivery not yet decoded: enough to tell a
+// repeat (Whop delivers at least once) without parsing the body.
+type Delivery struct {
+	ID     string // as Event.ID
+	Scheme Scheme
+	Unix   int64 // the signed timestamp
+}
+
+// Authenticate checks a delivery's signature and time and returns its id,
+// without decoding the body: a receiver can drop a repeat cheaply, then
+// Decode the rest. body must be the exact bytes received.
+func (v *WebhookVerifier) Authenticate(h http.Header, body []byte) (Delivery, error) {
 	if sig := h.Get(HeaderWebhookSignature); sig != "" {
 		id, ts := h.Get(HeaderWebhookID), h.Get(HeaderWebhookTimestamp)
 		if id == "" || ts == "" {
-			return nil, fmt.Errorf("%w: webhook-id and webhook-timestamp are required", ErrMissingSignature)
+			return Delivery{}, fmt.Errorf("%w: webhook-id and webhook-timestamp are required", ErrMissingSignature)
 		}
 		unix, err := v.verifyStandard(id, ts, sig, body)
 		if err != nil {
-			return nil, err
+			return Delivery{}, err
 		}
-		return decodeStandardEvent(id, unix, body)
+		return Delivery{ID: id, Scheme: SchemeStandard, Unix: unix}, nil
 	}
 	if sig := h.Get(HeaderLegacySignature); sig != "" {
 		unix, err := v.verifyLegacy(sig, body)
 		if err != nil {
-			return nil, err
+			return Delivery{}, err
 		}
-		return decodeLegacyEvent(unix, body)
+		return Delivery{ID: legacyID(body), Scheme: SchemeLegacy, Unix: unix}, nil
 	}
-	return nil, ErrMissingSignature
+	return Delivery{}, ErrMissingSignature
+}
+
+// Decode decodes the envelope of an authenticated delivery's body (the
+// same bytes Authenticate checked).
+func (d Delivery) Decode(body []byte) (*Event, error) {
+	if d.Scheme == SchemeLegacy {
+		return decodeLegacyEvent(d.Unix, body)
+	}
+	return decodeStandardEvent(d.ID, d.Unix, body)
 }
 
 func (v *WebhookVerifier) verifyStandard(id, ts, header string, body []byte) (int64, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +251,43 @@ func TestWithTolerance(t *testing.T) {
 	v := NewWebhookVerifier(testSecret, WithWebhookClock(fixedClock(testNow)), WithTolerance(10*time.Second))
 	if _, err := v.Verify(h, body); !errors.Is(err, ErrTimestampOutOfRange) {
 		t.Fatalf("err = %v, want ErrTimestampOutOfRange", err)
+	}
+}
+
+// TestAuthenticateThenDecodeIsVerify: the two-step path a receiver uses to
+// drop repeats cheaply gives exactly what Verify gives, in both schemes.
+func TestAuthenticateThenDecodeIsVerify(t *testing.T) {
+	now := time.Unix(1735689600, 0)
+	v := NewWebhookVerifier("ws_test_secret", WithWebhookClock(func() time.Time { return now }))
+	std := []byte(`{"id":"msg_1","api_version":"v1","type":"payment.succeeded","timestamp":"2025-01-01T00:00:00.000Z","data":{"id":"pay_1"},"company_id":"biz_1"}`)
+	legacy := []byte(`{"action":"payment.succeeded","api_version":"v5","data":{"id":"pay_1"},"company":"biz_1"}`)
+	hs, hl := http.Header{}, http.Header{}
+	SetStandardHeaders(hs, "ws_test_secret", "msg_1", now, std)
+	SetLegacyHeaders(hl, "ws_test_secret", now, legacy)
+	for _, c := range []struct {
+		name   string
+		h      http.Header
+		body   []byte
+		scheme Scheme
+	}{{"standard", hs, std, SchemeStandard}, {"legacy", hl, legacy, SchemeLegacy}} {
+		t.Run(c.name, func(t *testing.T) {
+			want, err := v.Verify(c.h, c.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := v.Authenticate(c.h, c.body)
+			if err != nil || d.ID != want.ID || d.Scheme != c.scheme || d.Unix != now.Unix() {
+				t.Fatalf("Authenticate = %+v, %v; want id %s", d, err, want.ID)
+			}
+			got, err := d.Decode(c.body)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("Decode = %+v, %v\nwant %+v", got, err, want)
+			}
+			tampered := append([]byte{}, c.body...)
+			tampered[len(tampered)-2] ^= 1
+			if _, err := v.Authenticate(c.h, tampered); !errors.Is(err, ErrInvalidSignature) {
+				t.Fatalf("Authenticate a changed body: %v", err)
+			}
+		})
 	}
 }
