@@ -67,7 +67,8 @@ func TestBrowserDashboard(t *testing.T) {
 	if want := "Thanks for the artwork"; !strings.Contains(history, want) || !strings.Contains(history, "Paid") {
 		t.Errorf("history = %q", history)
 	}
-	browsertest.WaitText(t, frame, `[data-testid="payout-balance"]`, "$240.72", 5*time.Second) // 250 + shares 2.49 + 0.49 + 0.49 - 12.75
+	// 250 + shares 2.49 + 0.49 + 0.24 (the refunded sale's 0.49 less the 0.25 refunded before it was paid) - 12.75
+	browsertest.WaitText(t, frame, `[data-testid="payout-balance"]`, "$240.47", 5*time.Second)
 	shot(t, ctx, "payout")
 
 	// Dark, then the narrow widths Whop's sidebar leaves the frame.

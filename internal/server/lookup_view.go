@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/web/component"
 	"github.com/creditkit/creditkit/web/page"
 )
@@ -61,7 +62,7 @@ func paymentProps(look billing.PaymentLookup, companyID string) component.Paymen
 	add("disputes", "Disputes", disputesText(look))
 	if look.Share != nil {
 		sh := look.Share
-		add("revenue_share", "Revenue share", formatMoney(sh.Amount, sh.Currency)+" to "+sh.ToCompanyID+", "+string(sh.Status))
+		add("revenue_share", "Revenue share", shareText(sh))
 	}
 	if pur := look.Purchase; pur != nil {
 		out.Purchase = "Credit purchase " + pur.ID + ": " + formatCount(pur.Credits) + " credits (" + pur.PackageID +
@@ -71,6 +72,19 @@ func paymentProps(look billing.PaymentLookup, companyID string) component.Paymen
 	}
 	if look.CanRefund {
 		out.RefundURL = dashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund"
+	}
+	return out
+}
+
+// shareText is a payment's revenue share in one line: its amount, to whom,
+// where it stands, and what refunds before the transfer took off it.
+func shareText(sh *ledger.RevenueShare) string {
+	out := formatMoney(sh.Amount, sh.Currency) + " to " + sh.ToCompanyID + ", " + string(sh.Status)
+	switch w := sh.Withheld(); {
+	case sh.Status == ledger.TransferCancelled:
+		return out + ": refunded in full before the transfer, nothing sent"
+	case w > 0:
+		return out + " (" + formatMoney(sh.Amount-w, sh.Currency) + " after refunds)"
 	}
 	return out
 }
