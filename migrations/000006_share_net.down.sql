@@ -1,3 +1,6 @@
+-- Jobs keep the attempts they were given; only new ones get the old default.
+ALTER TABLE jobs ALTER COLUMN max_attempts SET DEFAULT 20;
+
 DROP TRIGGER IF EXISTS revenue_shares_net_check ON revenue_shares;
 DROP FUNCTION IF EXISTS revenue_shares_net_check();
 DROP TRIGGER IF EXISTS revenue_shares_guard ON revenue_shares;

@@ -63,3 +63,20 @@ $$;
 CREATE TRIGGER revenue_shares_net_check
     BEFORE UPDATE ON revenue_shares
     FOR EACH ROW EXECUTE FUNCTION revenue_shares_net_check();
+
+-- Payout and revenue-share jobs retry until Whop pays or refuses (which
+-- marks the row failed): a job discarded after max_attempts would leave its
+-- row pending for ever, its UNIQUE key barring a new one. Only these kinds
+-- return retryable errors (the reconciler records its failures and returns
+-- none), so the default is raised for all: 1,000 attempts at the queue's
+-- one-hour cap is some six weeks.
+ALTER TABLE jobs ALTER COLUMN max_attempts SET DEFAULT 1000;
+UPDATE jobs SET max_attempts = 1000
+ WHERE kind IN ('payout', 'revenue_share') AND state = 'available' AND max_attempts < 1000;
+-- Jobs already given up on while their row is still pending go back to work.
+UPDATE jobs j SET state = 'available', max_attempts = 1000, run_at = now(), finished_at = NULL, updated_at = now()
+ WHERE j.state = 'discarded'
+   AND ((j.kind = 'revenue_share' AND EXISTS (
+            SELECT 1 FROM revenue_shares s WHERE s.payment_id = j.args->>'payment_id' AND s.status = 'pending'))
+     OR (j.kind = 'payout' AND EXISTS (
+            SELECT 1 FROM payouts p WHERE p.id = j.args->>'payout_id' AND p.status = 'pending')));

@@ -96,7 +96,8 @@ func (s *Service) payRevenueShare(ctx context.Context, j queue.Job) error {
 
 // retryPayout is the payout job: it finishes a payout the request that
 // recorded it could not (Whop failing, the process dying), with the same
-// key, until Whop pays or refuses.
+// key, until Whop pays or refuses. A refusal is recorded on the payout
+// before the job is discarded, as for a revenue share.
 func (s *Service) retryPayout(ctx context.Context, j queue.Job) error {
 	var args struct {
 		PayoutID string `json:"payout_id"`
@@ -115,8 +116,11 @@ func (s *Service) retryPayout(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return err
 	}
-	if po.Status == ledger.TransferPending {
+	switch po.Status {
+	case ledger.TransferPending:
 		return fmt.Errorf("payout %s not paid yet: %s", po.ID, po.LastError)
+	case ledger.TransferFailed:
+		return queue.Permanent(fmt.Errorf("whop refused payout %s: %s", po.ID, po.LastError))
 	}
 	return nil
 }
