@@ -84,13 +84,11 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // refundConfirm is the refund's first step: it shows what will happen and
-// changes nothing.
+// changes nothing. Like the refund itself, it is for the app owner's
+// admins only (billing decides; a creator's admin gets 403).
 func (s *Server) refundConfirm(w http.ResponseWriter, r *http.Request) {
 	company, id := chi.URLParam(r, "companyId"), chi.URLParam(r, "paymentId")
-	look, err := s.billing.LookupPayment(r.Context(), userID(r.Context()), company, id)
-	if err == nil && !look.CanRefund {
-		err = billing.ErrNotRefundable
-	}
+	look, err := s.billing.RefundablePayment(r.Context(), userID(r.Context()), company, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -198,15 +198,16 @@ func TestLookupRefusesOtherCompaniesPaymentsLikeUnknownOnes(t *testing.T) {
 	}
 }
 
-// TestRefundFromTheLookupNeedsConfirmation: the look-up's Refund opens a
-// confirmation that changes nothing; confirming refunds through Whop, and
-// the refund webhook takes the credits back.
+// TestRefundFromTheLookupNeedsConfirmation: the look-up's Refund, on the
+// app owner's dashboard, opens a confirmation that changes nothing;
+// confirming refunds through Whop, and the refund webhook takes the
+// credits back.
 func TestRefundFromTheLookupNeedsConfirmation(t *testing.T) {
 	a := setup(t)
-	creator, admin, user := a.env.Seed.Creator.ID, a.env.Seed.Admin.ID, a.member(0)
+	owner, admin, user := a.env.Seed.Owner.ID, a.env.Seed.OwnerAdmin.ID, a.member(0)
 	_, pay := a.buyIn(a.experience(), user, "starter")
-	_, body := a.get("/dashboard/"+creator+"?payment="+pay, admin)
-	confirmURL := "/dashboard/" + creator + "/payments/" + pay + "/refund"
+	_, body := a.get("/dashboard/"+owner+"?payment="+pay, admin)
+	confirmURL := "/dashboard/" + owner + "/payments/" + pay + "/refund"
 	if href := parsePage(t, body).attr("refund-start", "href"); href != confirmURL {
 		t.Fatalf("refund link = %q", href)
 	}
@@ -214,7 +215,7 @@ func TestRefundFromTheLookupNeedsConfirmation(t *testing.T) {
 	p := parsePage(t, body)
 	if res.StatusCode != 200 || p.text("refund-payment") != pay || p.text("refund-paid") != "$4.99" ||
 		p.text("refund-member") != "@alice ("+user+")" || !strings.HasPrefix(p.text("refund-credits"), "Up to 100 credits") ||
-		p.attr("refund-form", "action") != confirmURL || p.attr("refund-cancel", "href") != "/dashboard/"+creator+"?payment="+pay+"#lookup" {
+		p.attr("refund-form", "action") != confirmURL || p.attr("refund-cancel", "href") != "/dashboard/"+owner+"?payment="+pay+"#lookup" {
 		t.Fatalf("confirmation page: %d %.400s", res.StatusCode, p.text("refund-confirm"))
 	}
 	if pm, _ := a.whop.GetPayment(a.ctx, pay); pm.RefundedAmount != 0 {
@@ -225,7 +226,7 @@ func TestRefundFromTheLookupNeedsConfirmation(t *testing.T) {
 		t.Fatalf("too much: %d", status)
 	}
 	status, loc, _ := a.form(confirmURL, admin, url.Values{"amount": {"1.00"}})
-	if status != 303 || loc != "/dashboard/"+creator+"?payment="+pay+"&notice=refunded#lookup" {
+	if status != 303 || loc != "/dashboard/"+owner+"?payment="+pay+"&notice=refunded#lookup" {
 		t.Fatalf("confirm: %d %q", status, loc)
 	}
 	a.settle()

@@ -73,6 +73,9 @@ func paymentProps(look billing.PaymentLookup, companyID string) component.Paymen
 	if look.CanRefund {
 		out.RefundURL = dashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund"
 	}
+	if look.OwnerRefunds {
+		out.RefundNote = "Refunds are made by the app owner's admins: the owner's company received this payment."
+	}
 	return out
 }
 

@@ -96,6 +96,7 @@ var domainErrors = []struct {
 	{billing.ErrAlreadyPremium, newError(http.StatusConflict, "already_premium", "You are already a premium member.")},
 	{billing.ErrPaymentNotFound, newError(http.StatusNotFound, "payment_not_found", "No payment with that id belongs to this company.")},
 	{billing.ErrNotRefundable, newError(http.StatusConflict, "not_refundable", "This payment cannot be refunded: it is not paid, was refunded already, or is disputed.")},
+	{billing.ErrRefundOwnerOnly, newError(http.StatusForbidden, "refund_owner_only", "Only the app owner's admins can refund payments: the owner's company received the money.")},
 	{billing.ErrUnknownRecipient, newError(http.StatusUnprocessableEntity, "unknown_recipient", "Whop has no user with that username or id. Nothing was sent.")},
 	{ledger.ErrNotFound, errNotFound},
 	{ledger.ErrIdempotencyConflict, newError(http.StatusConflict, "idempotency_conflict", "That idempotency key was already used for a different request.")},
