@@ -16,7 +16,15 @@ type RefundRequest struct {
 	// Amount is the part to refund in major units as typed ("2.50"); empty
 	// refunds what is left.
 	Amount string
+	// IdempotencyKey goes to Whop with the refund, so the same request sent
+	// again (a resubmitted form, a retry after a lost answer) refunds once,
+	// even before Whop's asynchronous refund shows on the payment.
+	IdempotencyKey string
 }
+
+// RefundIdempotencyKey is the Idempotency-Key Whop sees for a refund asked
+// with key: namespaced, as Whop's keys are shared by all of the app's calls.
+func RefundIdempotencyKey(key string) string { return "creditkit:refund:" + key }
 
 // RefundablePayment is the look-up of a payment that userID may refund now
 // for companyID: an admin of the app owner's company (the company that
@@ -38,13 +46,18 @@ func (s *Service) RefundablePayment(ctx context.Context, userID, companyID, paym
 }
 
 // RefundPayment refunds a payment the owner's admin may refund (see
-// RefundablePayment), through Whop's API. It does not touch credits: Whop's
+// RefundablePayment), through Whop's API, under the request's idempotency
+// key (required: a resubmitted form must not refund twice while Whop has
+// not settled the first refund). It does not touch credits: Whop's
 // refund webhook does, through FulfilPayment, exactly as for a refund made
 // anywhere else.
 func (s *Service) RefundPayment(ctx context.Context, r RefundRequest) (PaymentLookup, error) {
 	look, err := s.RefundablePayment(ctx, r.UserID, r.CompanyID, r.PaymentID)
 	if err != nil {
 		return look, err
+	}
+	if r.IdempotencyKey == "" || len(r.IdempotencyKey) > 200 {
+		return look, &FieldError{Field: "idempotency_key", Message: "An idempotency key of 1 to 200 characters is required: reload the page and try again."}
 	}
 	p := look.Payment
 	var partial *money.Amount
@@ -61,7 +74,7 @@ func (s *Service) RefundPayment(ctx context.Context, r RefundRequest) (PaymentLo
 			partial = &money.Amount{Minor: n, Currency: p.Currency}
 		}
 	}
-	refunded, err := s.whop.RefundPayment(ctx, p.ID, partial)
+	refunded, err := s.whop.RefundPayment(ctx, p.ID, whop.RefundParams{Partial: partial, IdempotencyKey: RefundIdempotencyKey(r.IdempotencyKey)})
 	var apiErr *whop.APIError
 	if errors.As(err, &apiErr) && (errors.Is(err, whop.ErrBadRequest) || errors.Is(err, whop.ErrNotFound)) {
 		return look, &RefusedError{What: "refund", Reason: apiErr.Message}

@@ -93,7 +93,7 @@ func (s *Server) refundConfirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, page.Refund(s.refundView(look, company, "", "")))
+	s.render(w, r, http.StatusOK, page.Refund(s.refundView(look, company, "", newFormKey(), "")))
 }
 
 // refund is the second step: the confirmed refund, sent to Whop.
@@ -103,9 +103,9 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	company, id := chi.URLParam(r, "companyId"), chi.URLParam(r, "paymentId")
-	amount := r.PostForm.Get("amount")
+	amount, key := r.PostForm.Get("amount"), r.PostForm.Get("idempotency_key")
 	look, err := s.billing.RefundPayment(r.Context(), billing.RefundRequest{
-		UserID: userID(r.Context()), CompanyID: company, PaymentID: id, Amount: amount,
+		UserID: userID(r.Context()), CompanyID: company, PaymentID: id, Amount: amount, IdempotencyKey: key,
 	})
 	if err != nil {
 		if look.Payment == nil {
@@ -113,16 +113,31 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		he := s.mapError(r, err)
-		s.render(w, r, he.status, page.Refund(s.refundView(look, company, amount, he.message)))
+		s.render(w, r, he.status, page.Refund(s.refundView(look, company, amount, refundKeyAfter(err, key), he.message)))
 		return
 	}
 	http.Redirect(w, r, dashboardURL(company)+"?payment="+url.QueryEscape(id)+"&notice=refunded#lookup", http.StatusSeeOther)
 }
 
+// refundKeyAfter is the key the refund form carries after a failed
+// submission. When Whop may have refunded (a timeout, a 5xx) the same key
+// goes back, so sending the form again cannot refund twice; when nothing
+// was refunded for sure (the request was refused, by us or by Whop, which
+// would replay its refusal for the key) a fresh one lets the admin retry.
+func refundKeyAfter(err error, key string) string {
+	var field *billing.FieldError
+	var refused *billing.RefusedError
+	if key == "" || errors.As(err, &field) || errors.As(err, &refused) || errors.Is(err, billing.ErrNotRefundable) {
+		return newFormKey()
+	}
+	return key
+}
+
 func dashboardURL(companyID string) string { return "/dashboard/" + url.PathEscape(companyID) }
 
-// newFormKey is the idempotency key of one rendering of the payout form:
-// submitting that form twice (a double click, a resent POST) pays once.
+// newFormKey is the idempotency key of one rendering of the payout or
+// refund form: submitting that form twice (a double click, a resent POST)
+// pays or refunds once.
 func newFormKey() string {
 	var b [16]byte
 	rand.Read(b[:])

@@ -221,11 +221,12 @@ func TestRefundFromTheLookupNeedsConfirmation(t *testing.T) {
 	if pm, _ := a.whop.GetPayment(a.ctx, pay); pm.RefundedAmount != 0 {
 		t.Fatal("showing the confirmation refunded something")
 	}
-	status, _, body := a.form(confirmURL, admin, url.Values{"amount": {"5.00"}})
+	key := p.attr("refund-key", "value")
+	status, _, body := a.form(confirmURL, admin, url.Values{"amount": {"5.00"}, "idempotency_key": {key}})
 	if status != 400 || parsePage(t, body).text("refund-error") != "At most $4.99 can be refunded." {
 		t.Fatalf("too much: %d", status)
 	}
-	status, loc, _ := a.form(confirmURL, admin, url.Values{"amount": {"1.00"}})
+	status, loc, _ := a.form(confirmURL, admin, url.Values{"amount": {"1.00"}, "idempotency_key": {key}})
 	if status != 303 || loc != "/dashboard/"+owner+"?payment="+pay+"&notice=refunded#lookup" {
 		t.Fatalf("confirm: %d %q", status, loc)
 	}

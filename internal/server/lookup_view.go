@@ -114,13 +114,14 @@ func disputesText(look billing.PaymentLookup) string {
 	return strings.Join(parts, "; ")
 }
 
-// refundView is the refund confirmation page's model.
-func (s *Server) refundView(look billing.PaymentLookup, companyID, amount, errMsg string) page.RefundView {
+// refundView is the refund confirmation page's model; key is the form's
+// idempotency key.
+func (s *Server) refundView(look billing.PaymentLookup, companyID, amount, key, errMsg string) page.RefundView {
 	p := look.Payment
 	cur := string(p.Currency)
 	v := page.RefundView{Layout: s.layoutProps("Confirm refund"), PaymentID: p.ID, Member: p.UserID,
 		Paid: formatMoney(p.Total, cur), Left: formatMoney(p.Total-p.RefundedAmount, cur), Currency: strings.ToUpper(cur),
-		Amount: amount, Error: errMsg,
+		Amount: amount, Key: key, Error: errMsg,
 		Action:  dashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund",
 		BackURL: dashboardURL(companyID) + "?payment=" + url.QueryEscape(p.ID) + "#lookup"}
 	if p.Username != "" {

@@ -56,10 +56,12 @@ func TestOnlyTheOwnersAdminsRefund(t *testing.T) {
 	if p := parsePage(t, body); p.attr("refund-start", "href") != ownerConfirm || p.has("refund-owner-only") {
 		t.Fatalf("owner's look-up: refund link %q", p.attr("refund-start", "href"))
 	}
-	if res, _ := a.get(ownerConfirm, a.env.Seed.OwnerAdmin.ID); res.StatusCode != http.StatusOK {
-		t.Fatalf("owner's confirmation page: %d", res.StatusCode)
+	res, body = a.get(ownerConfirm, a.env.Seed.OwnerAdmin.ID)
+	key := parsePage(t, body).attr("refund-key", "value")
+	if res.StatusCode != http.StatusOK || key == "" {
+		t.Fatalf("owner's confirmation page: %d, key %q", res.StatusCode, key)
 	}
-	status, loc, _ := a.form(ownerConfirm, a.env.Seed.OwnerAdmin.ID, url.Values{})
+	status, loc, _ := a.form(ownerConfirm, a.env.Seed.OwnerAdmin.ID, url.Values{"idempotency_key": {key}})
 	if status != http.StatusSeeOther || loc != "/dashboard/"+owner+"?payment="+pay+"&notice=refunded#lookup" {
 		t.Fatalf("owner's refund: %d %q", status, loc)
 	}
