@@ -143,7 +143,7 @@ func payoutsSection(d billing.Dashboard, self string) page.PayoutsSection {
 	if d.AccountErr != nil {
 		s.BalanceError = "Whop did not report your balance just now. A payout is still checked against it when you send it."
 	} else {
-		s.Balance, s.Fee = formatMoney(d.Account.Balance, cur), formatMoney(d.Account.Fee, cur)
+		s.Balance, s.Fee = formatMoney(d.Account.Balance, cur), formatMoney(d.Account.Fee, string(d.Account.FeeCurrency))
 		if d.Account.Pending > 0 {
 			s.Pending = formatMoney(d.Account.Pending, cur) + " pending"
 		}
