@@ -25,7 +25,7 @@ type Whop interface {
 	GetPayment(ctx context.Context, id string) (*whop.Payment, error)
 	ListPayments(ctx context.Context, p whop.ListPaymentsParams) iter.Seq2[*whop.Payment, error]
 	GetPaymentVia(ctx context.Context, api whop.PaymentsAPI, id string) (*whop.Payment, error)
-	RefundPayment(ctx context.Context, id string, partial *money.Amount) (*whop.Payment, error)
+	RefundPayment(ctx context.Context, id string, p whop.RefundParams) (*whop.Payment, error)
 	GetExperience(ctx context.Context, id string) (*whop.Experience, error)
 	GetCompany(ctx context.Context, id string) (*whop.Company, error)
 	GetUser(ctx context.Context, idOrUsername string) (*whop.User, error)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/creditkit/creditkit/internal/money"
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
@@ -53,13 +52,17 @@ type PaymentLookup struct {
 	// Unreported names the fields the configured generation does not carry.
 	Unreported  map[string]bool
 	RefundState RefundState
-	// CanRefund says whether the look-up may offer a refund: Whop's own
-	// answer where the generation reports it, else paid, not yet refunded
-	// and not disputed.
+	// CanRefund says whether the look-up may offer a refund: only to the
+	// app owner's admins (see RefundPayment), and only when Whop's own
+	// answer says so where the generation reports it, else when paid, not
+	// yet refunded and not disputed.
 	CanRefund bool
-	Purchase  *ledger.Purchase // the credit purchase it paid for, if any
-	Share     *ledger.RevenueShare
-	Disputes  []ledger.Dispute
+	// OwnerRefunds is true for a creator looking at a payment the owner's
+	// admins could refund: the look-up says who can, instead of offering it.
+	OwnerRefunds bool
+	Purchase     *ledger.Purchase // the credit purchase it paid for, if any
+	Share        *ledger.RevenueShare
+	Disputes     []ledger.Dispute
 }
 
 // Errors of the look-up and refund.
@@ -70,6 +73,10 @@ var (
 	ErrPaymentNotFound = errors.New("billing: no such payment for this company")
 	// ErrNotRefundable means the payment cannot be refunded (any more).
 	ErrNotRefundable = errors.New("billing: the payment cannot be refunded")
+	// ErrRefundOwnerOnly means a creator's admin asked to refund: in-app
+	// payments are received by the app owner's company, so only its admins
+	// may give the money back.
+	ErrRefundOwnerOnly = errors.New("billing: only the app owner's admins can refund payments")
 )
 
 // PaymentsAPI is the generation payment look-ups use.
@@ -104,12 +111,14 @@ func (s *Service) LookupPayment(ctx context.Context, userID, companyID, paymentI
 	for _, f := range unreported[p.API] {
 		out.Unreported[f] = true
 	}
-	out.CanRefund = p.IsPaid() && p.RefundedAmount < p.Total
+	refundable := p.IsPaid() && p.RefundedAmount < p.Total
 	if out.Unreported[FieldRefundable] {
-		out.CanRefund = out.CanRefund && p.RefundedAmount == 0 && !p.IsDisputed()
+		refundable = refundable && p.RefundedAmount == 0 && !p.IsDisputed()
 	} else {
-		out.CanRefund = out.CanRefund && p.Refundable
+		refundable = refundable && p.Refundable
 	}
+	out.CanRefund = refundable && companyID == s.cfg.CompanyID
+	out.OwnerRefunds = refundable && companyID != s.cfg.CompanyID
 	if out.Disputes, err = s.store.DisputesForPayment(ctx, p.ID); err != nil {
 		return out, err
 	}
@@ -181,53 +190,4 @@ func refundState(p *whop.Payment) RefundState {
 		return RefundFull
 	}
 	return RefundPartial
-}
-
-// RefundRequest asks Whop to refund a payment, in full or in part.
-type RefundRequest struct {
-	UserID, CompanyID, PaymentID string
-	// Amount is the part to refund in major units as typed ("2.50"); empty
-	// refunds what is left.
-	Amount string
-}
-
-// RefundPayment refunds a payment the company's admin may see, through
-// Whop's API. It does not touch credits: Whop's refund webhook does, through
-// FulfilPayment, exactly as for a refund made anywhere else.
-func (s *Service) RefundPayment(ctx context.Context, r RefundRequest) (PaymentLookup, error) {
-	look, err := s.LookupPayment(ctx, r.UserID, r.CompanyID, r.PaymentID)
-	if err != nil {
-		return look, err
-	}
-	if !look.CanRefund {
-		return look, ErrNotRefundable
-	}
-	p := look.Payment
-	var partial *money.Amount
-	if strings.TrimSpace(r.Amount) != "" {
-		n, err := parseAmount(r.Amount, p.Currency, "amount")
-		if err != nil {
-			return look, err
-		}
-		if left := p.Total - p.RefundedAmount; n > left {
-			return look, &FieldError{Field: "amount", Message: "At most " +
-				money.Amount{Minor: left, Currency: p.Currency}.String() + " can be refunded."}
-		}
-		if n < p.Total {
-			partial = &money.Amount{Minor: n, Currency: p.Currency}
-		}
-	}
-	refunded, err := s.whop.RefundPayment(ctx, p.ID, partial)
-	var apiErr *whop.APIError
-	if errors.As(err, &apiErr) && (errors.Is(err, whop.ErrBadRequest) || errors.Is(err, whop.ErrNotFound)) {
-		return look, &RefusedError{What: "refund", Reason: apiErr.Message}
-	}
-	if err != nil {
-		return look, fmt.Errorf("billing: refund %s: %w", p.ID, err)
-	}
-	s.log.InfoContext(ctx, "payment refunded by an admin", "payment_id", p.ID, "company_id", r.CompanyID,
-		"admin_id", r.UserID, "refunded_amount", refunded.RefundedAmount)
-	look.Payment = refunded
-	look.RefundState, look.CanRefund = refundState(refunded), false
-	return look, nil
 }

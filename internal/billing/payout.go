@@ -69,6 +69,11 @@ func (s *Service) SendPayout(ctx context.Context, r PayoutRequest) (PayoutResult
 	if err != nil {
 		return PayoutResult{}, err
 	}
+	if acct.FeeCurrency != acct.Currency {
+		// Adding a fee in one currency to an amount in another would check
+		// the balance against nonsense; converting is not ours to do.
+		return PayoutResult{}, &FeeCurrencyError{Fee: acct.FeeCurrency, Payout: acct.Currency}
+	}
 	if in.Amount+acct.Fee > acct.Balance {
 		return PayoutResult{}, &InsufficientBalanceError{Balance: acct.Balance, Fee: acct.Fee, Amount: in.Amount, Currency: acct.Currency}
 	}
@@ -124,8 +129,11 @@ type PayoutAccount struct {
 	LedgerAccountID string
 	Balance         int64 // available, minor units of Currency
 	Pending         int64
-	Fee             int64
-	Currency        money.Currency
+	Currency        money.Currency // the payouts' currency (CREDIT_CURRENCY)
+	Fee             int64          // minor units of FeeCurrency
+	// FeeCurrency is the currency Whop's fee is in; a payout is refused
+	// when it is not Currency (see FeeCurrencyError).
+	FeeCurrency money.Currency
 }
 
 // PayoutAccount reads the company's ledger account from Whop.
@@ -134,7 +142,7 @@ func (s *Service) PayoutAccount(ctx context.Context, companyID string) (PayoutAc
 	if err != nil {
 		return PayoutAccount{}, fmt.Errorf("billing: ledger account: %w", err)
 	}
-	out := PayoutAccount{LedgerAccountID: a.ID, Fee: a.TransferFee, Currency: s.cfg.Currency}
+	out := PayoutAccount{LedgerAccountID: a.ID, Fee: a.TransferFee, FeeCurrency: a.TransferFeeCurrency, Currency: s.cfg.Currency}
 	if b, ok := a.Balance(s.cfg.Currency); ok {
 		out.Balance, out.Pending = b.Balance, b.PendingBalance
 	}
@@ -220,6 +228,18 @@ type InsufficientBalanceError struct {
 // Error states the balance, the amount and the fee in minor units.
 func (e *InsufficientBalanceError) Error() string {
 	return fmt.Sprintf("billing: balance %d does not cover %d plus fee %d", e.Balance, e.Amount, e.Fee)
+}
+
+// FeeCurrencyError means Whop reports the transfer fee in another currency
+// than the payout's, so the balance cannot be checked against amount plus
+// fee; nothing was recorded or sent.
+type FeeCurrencyError struct {
+	Fee, Payout money.Currency
+}
+
+// Error names both currencies.
+func (e *FeeCurrencyError) Error() string {
+	return fmt.Sprintf("billing: transfer fee in %s, payout in %s", e.Fee, e.Payout)
 }
 
 // RefusedError is Whop refusing a payout or a refund, with its reason.

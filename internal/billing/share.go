@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
@@ -46,8 +45,12 @@ func shareOf(amount, bp int64) int64 {
 
 // payRevenueShare is the revenue_share job: one transfer attempt for a
 // payment's share, from the owner's company to the creator's, with the key
-// derived from the payment id. An error makes the queue try again later
-// with backoff; a share Whop refuses is recorded as failed and discarded.
+// derived from the payment id. The creator is paid the net share: the
+// ledger fixes it (the share less the refunds recorded so far) before the
+// first attempt, and every attempt sends exactly that; a share refunded in
+// full first is cancelled and sends nothing. An error makes the queue try
+// again later with backoff; a share Whop refuses is recorded as failed and
+// discarded.
 func (s *Service) payRevenueShare(ctx context.Context, j queue.Job) error {
 	var args struct {
 		PaymentID string `json:"payment_id"`
@@ -55,39 +58,46 @@ func (s *Service) payRevenueShare(ctx context.Context, j queue.Job) error {
 	if err := json.Unmarshal(j.Args, &args); err != nil || args.PaymentID == "" {
 		return queue.Permanent(fmt.Errorf("revenue share job %s: bad args %s", j.Key, j.Args))
 	}
-	sh, err := s.store.RevenueShareByPayment(ctx, args.PaymentID)
+	sh, err := s.store.DecideShareTransfer(ctx, args.PaymentID)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return queue.Permanent(fmt.Errorf("revenue share job %s: no share for the payment", j.Key))
 	}
-	if err != nil || sh.Status != ledger.TransferPending {
-		return err
-	}
-	t, err := s.whop.CreateTransfer(ctx, whop.TransferParams{
-		Amount: sh.Amount, Currency: money.Currency(sh.Currency), OriginID: sh.FromCompanyID,
-		DestinationID: sh.ToCompanyID, IdempotenceKey: sh.TransferKey, Notes: "Creditkit revenue share",
-		Metadata: map[string]string{"creditkit_payment_id": sh.PaymentID, "creditkit_purchase_id": sh.PurchaseID},
-	})
-	out := transferOutcome(t, err)
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	after, err := s.store.RecordShareAttempt(rctx, sh.PaymentID, out)
 	if err != nil {
 		return err
 	}
-	s.log.InfoContext(ctx, "revenue share attempt", "payment_id", sh.PaymentID, "to_company_id", sh.ToCompanyID,
-		"status", string(after.Status), "attempt", after.Attempts, "error", out.Error)
+	if sh.Status == ledger.TransferCancelled {
+		s.log.InfoContext(ctx, "revenue share cancelled: refunded in full before it was paid",
+			"payment_id", sh.PaymentID, "to_company_id", sh.ToCompanyID, "amount", sh.Amount)
+	}
+	if sh.Status != ledger.TransferPending {
+		return nil
+	}
+	after, err := s.store.TransferShare(ctx, sh.PaymentID, func(ctx context.Context, sh ledger.RevenueShare) ledger.TransferOutcome {
+		t, err := s.whop.CreateTransfer(ctx, whop.TransferParams{
+			Amount: sh.TransferAmount, Currency: money.Currency(sh.Currency), OriginID: sh.FromCompanyID,
+			DestinationID: sh.ToCompanyID, IdempotenceKey: sh.TransferKey, Notes: "Creditkit revenue share",
+			Metadata: map[string]string{"creditkit_payment_id": sh.PaymentID, "creditkit_purchase_id": sh.PurchaseID},
+		})
+		return transferOutcome(t, err)
+	})
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "revenue share attempt", "payment_id", after.PaymentID, "to_company_id", after.ToCompanyID,
+		"amount", after.TransferAmount, "status", string(after.Status), "attempt", after.Attempts, "error", after.LastError)
 	switch after.Status {
 	case ledger.TransferPending:
-		return fmt.Errorf("revenue share %s not paid yet: %s", sh.PaymentID, out.Error)
+		return fmt.Errorf("revenue share %s not paid yet: %s", after.PaymentID, after.LastError)
 	case ledger.TransferFailed:
-		return queue.Permanent(fmt.Errorf("whop refused revenue share %s: %s", sh.PaymentID, after.LastError))
+		return queue.Permanent(fmt.Errorf("whop refused revenue share %s: %s", after.PaymentID, after.LastError))
 	}
 	return nil
 }
 
 // retryPayout is the payout job: it finishes a payout the request that
 // recorded it could not (Whop failing, the process dying), with the same
-// key, until Whop pays or refuses.
+// key, until Whop pays or refuses. A refusal is recorded on the payout
+// before the job is discarded, as for a revenue share.
 func (s *Service) retryPayout(ctx context.Context, j queue.Job) error {
 	var args struct {
 		PayoutID string `json:"payout_id"`
@@ -106,8 +116,11 @@ func (s *Service) retryPayout(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return err
 	}
-	if po.Status == ledger.TransferPending {
+	switch po.Status {
+	case ledger.TransferPending:
 		return fmt.Errorf("payout %s not paid yet: %s", po.ID, po.LastError)
+	case ledger.TransferFailed:
+		return queue.Permanent(fmt.Errorf("whop refused payout %s: %s", po.ID, po.LastError))
 	}
 	return nil
 }

@@ -74,8 +74,9 @@ func TestWhopFailingDuringPayoutsAndRevenueShare(t *testing.T) {
 		perKey[tr.IdempotenceKey]++
 	}
 	bad := 0
-	for _, table := range []string{"revenue_shares", "payouts"} {
-		rows, err := s.pool.Query(s.ctx, `SELECT transfer_key, amount, COALESCE(transfer_id, '') FROM `+table)
+	// A share's transfer carries its decided net amount; a payout's, its amount.
+	for table, sent := range map[string]string{"revenue_shares": "transfer_amount", "payouts": "amount"} {
+		rows, err := s.pool.Query(s.ctx, `SELECT transfer_key, COALESCE(`+sent+`, 0), COALESCE(transfer_id, '') FROM `+table)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,12 +13,15 @@ import (
 // TransferStatus is where a payout or a revenue share stands with Whop.
 type TransferStatus string
 
-// Transfer statuses. Pending rows are retried by their job; paid and failed
-// rows are final (the database refuses to change them).
+// Transfer statuses. Pending rows are retried by their job; paid, failed
+// and cancelled rows are final (the database refuses to change them).
 const (
 	TransferPending TransferStatus = "pending"
 	TransferPaid    TransferStatus = "paid"
 	TransferFailed  TransferStatus = "failed"
+	// TransferCancelled is a revenue share refunded in full before its
+	// transfer was decided: nothing was sent, nothing is owed.
+	TransferCancelled TransferStatus = "cancelled"
 )
 
 // Job kinds the ledger enqueues with the facts that need them. billing

@@ -34,14 +34,20 @@ type RevenueShare struct {
 	Amount        int64
 	Currency      string
 	TransferKey   string // Whop's idempotence key, derived from the payment id
-	Status        TransferStatus
-	TransferID    string
-	ChargedFee    int64
-	Attempts      int
-	LastError     string
+	// TransferAmount is what the transfer carries: the net share, decided
+	// once before the first attempt is sent and resent unchanged by every
+	// retry. It is 0 until decided, and for a cancelled share.
+	TransferAmount int64
+	Status         TransferStatus
+	TransferID     string
+	ChargedFee     int64
+	Attempts       int
+	LastError      string
 	// RefundedAmount is the purchase's refund the clawback accounts for, and
-	// Clawback the creator's part of it: recorded against the share, not
-	// moved, so the owner sees what a creator was paid for refunded sales.
+	// Clawback the creator's part of it. What was recorded before the
+	// transfer was decided is withheld from it (see Withheld); the rest is
+	// recorded against the share, not moved, so the owner sees what a
+	// creator was paid for refunded sales.
 	RefundedAmount int64
 	Clawback       int64
 	CreatedAt      time.Time
@@ -49,11 +55,29 @@ type RevenueShare struct {
 	FinishedAt     time.Time // zero while pending
 }
 
+// Withheld is the part of the share refunds took back before its transfer
+// was decided, so it is never sent: all of a cancelled share, and until the
+// decision the clawback so far.
+func (r RevenueShare) Withheld() int64 {
+	switch {
+	case r.Status == TransferCancelled:
+		return r.Amount
+	case r.TransferAmount > 0:
+		return r.Amount - r.TransferAmount
+	}
+	return r.Clawback
+}
+
+// ClawbackAfterTransfer is the part of the clawback recorded once the
+// transfer's amount was fixed: what the creator is paid for sales that were
+// refunded since.
+func (r RevenueShare) ClawbackAfterTransfer() int64 { return r.Clawback - r.Withheld() }
+
 // ShareTransferKey is the idempotence key Whop sees for a payment's share.
 func ShareTransferKey(paymentID string) string { return "creditkit:revenue_share:" + paymentID }
 
 const shareColumns = `s.id, s.payment_id, s.purchase_id, s.from_company_id, s.to_company_id, s.basis_points,
-	s.base_amount, s.amount, s.currency, s.transfer_key, s.status, COALESCE(s.transfer_id, ''),
+	s.base_amount, s.amount, s.currency, s.transfer_key, COALESCE(s.transfer_amount, 0), s.status, COALESCE(s.transfer_id, ''),
 	COALESCE(s.charged_fee, 0), s.attempts, s.last_error,
 	COALESCE((SELECT max(refunded_total) FROM revenue_share_clawbacks c WHERE c.share_id = s.id), 0),
 	COALESCE((SELECT max(clawback_total) FROM revenue_share_clawbacks c WHERE c.share_id = s.id), 0),
@@ -62,7 +86,7 @@ const shareColumns = `s.id, s.payment_id, s.purchase_id, s.from_company_id, s.to
 func scanShare(row pgx.Row) (RevenueShare, error) {
 	var r RevenueShare
 	err := row.Scan(&r.ID, &r.PaymentID, &r.PurchaseID, &r.FromCompanyID, &r.ToCompanyID, &r.BasisPoints,
-		&r.BaseAmount, &r.Amount, &r.Currency, &r.TransferKey, &r.Status, &r.TransferID,
+		&r.BaseAmount, &r.Amount, &r.Currency, &r.TransferKey, &r.TransferAmount, &r.Status, &r.TransferID,
 		&r.ChargedFee, &r.Attempts, &r.LastError, &r.RefundedAmount, &r.Clawback,
 		&r.CreatedAt, &r.UpdatedAt, &r.FinishedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -130,17 +154,6 @@ func (s *Store) RevenueShareByPayment(ctx context.Context, paymentID string) (Re
 	return r, err
 }
 
-// RecordShareAttempt stores an attempt's outcome on a pending share and
-// returns the share as it is afterwards; a finished share is left alone.
-func (s *Store) RecordShareAttempt(ctx context.Context, paymentID string, o TransferOutcome) (RevenueShare, error) {
-	_, err := s.pool.Exec(ctx, recordAttemptSQL("revenue_shares", "payment_id", "id"),
-		paymentID, o.Status, nullIfEmpty(o.TransferID), feeIfPaid(o), o.Error)
-	if err != nil {
-		return RevenueShare{}, fmt.Errorf("ledger: record revenue share attempt: %w", err)
-	}
-	return s.RevenueShareByPayment(ctx, paymentID)
-}
-
 // ShareSide says which end of the shares a company is on.
 type ShareSide int
 
@@ -150,15 +163,45 @@ const (
 	SharesPaidTo
 )
 
-// ShareSummary totals a company's shares on one side.
+// ShareSummary totals a company's shares on one side. Paid + Pending +
+// Failed + Withheld is what all the shares came to.
 type ShareSummary struct {
-	Count          int64
-	Paid           int64 // amount transferred
-	Pending        int64 // amount scheduled, not yet transferred
-	Failed         int64 // amount Whop refused to transfer
-	Clawback       int64 // recorded against shares for refunds
-	RefundedShares int64 // how many shares a refund touched
+	Count   int64
+	Paid    int64 // transferred: the amounts paid shares carried
+	Pending int64 // still to transfer: decided amounts, or the net so far
+	Failed  int64 // Whop refused to transfer it
+	// Withheld is what refunds took off shares before they were sent (all
+	// of a cancelled share); it is never transferred.
+	Withheld  int64
+	Cancelled int64 // shares refunded in full before anything was sent
+	// Clawback is recorded against shares for refunds that came after
+	// their amount was fixed: what creators are paid for refunded sales.
+	Clawback       int64
+	RefundedShares int64 // how many shares such a refund touched
 }
+
+// shareTotalsSQL sums a company's shares on one side ($1 the company, $2
+// the currency; the side's column is spliced in). withheld follows
+// RevenueShare.Withheld, so the totals and the rows agree.
+const shareTotalsSQL = `
+WITH x AS (
+	SELECT s.status, s.amount, COALESCE(c.total, 0) AS clawback,
+	       CASE WHEN s.status = 'cancelled' THEN s.amount
+	            ELSE s.amount - COALESCE(s.transfer_amount, s.amount - COALESCE(c.total, 0)) END AS withheld
+	  FROM revenue_shares s
+	  LEFT JOIN (SELECT share_id, max(clawback_total) AS total FROM revenue_share_clawbacks GROUP BY share_id) c
+	    ON c.share_id = s.id
+	 WHERE %s = $1 AND s.currency = $2
+)
+SELECT count(*),
+       COALESCE(sum(amount - withheld) FILTER (WHERE status = 'paid'), 0),
+       COALESCE(sum(amount - withheld) FILTER (WHERE status = 'pending'), 0),
+       COALESCE(sum(amount - withheld) FILTER (WHERE status = 'failed'), 0),
+       COALESCE(sum(withheld), 0),
+       count(*) FILTER (WHERE status = 'cancelled'),
+       COALESCE(sum(clawback - withheld), 0),
+       count(*) FILTER (WHERE clawback > withheld)
+  FROM x`
 
 // RevenueShares returns a company's newest shares on one side, with the
 // totals over all of them, in one currency.
@@ -168,17 +211,8 @@ func (s *Store) RevenueShares(ctx context.Context, companyID string, side ShareS
 		col = "s.to_company_id"
 	}
 	var sum ShareSummary
-	err := s.pool.QueryRow(ctx, `
-		SELECT count(*),
-		       COALESCE(sum(amount) FILTER (WHERE status = 'paid'), 0),
-		       COALESCE(sum(amount) FILTER (WHERE status = 'pending'), 0),
-		       COALESCE(sum(amount) FILTER (WHERE status = 'failed'), 0),
-		       COALESCE(sum(c.total), 0), count(c.total)
-		  FROM revenue_shares s
-		  LEFT JOIN (SELECT share_id, max(clawback_total) AS total FROM revenue_share_clawbacks GROUP BY share_id) c
-		    ON c.share_id = s.id
-		 WHERE `+col+` = $1 AND s.currency = $2`, companyID, currency).
-		Scan(&sum.Count, &sum.Paid, &sum.Pending, &sum.Failed, &sum.Clawback, &sum.RefundedShares)
+	err := s.pool.QueryRow(ctx, fmt.Sprintf(shareTotalsSQL, col), companyID, currency).
+		Scan(&sum.Count, &sum.Paid, &sum.Pending, &sum.Failed, &sum.Withheld, &sum.Cancelled, &sum.Clawback, &sum.RefundedShares)
 	if err != nil {
 		return nil, sum, fmt.Errorf("ledger: revenue share totals: %w", err)
 	}

@@ -71,10 +71,10 @@ func TestRefundIsRecordedAgainstTheShare(t *testing.T) {
 	b := setup(t)
 	b.purchase(t, "pur_a", "user_1", 100, 499)
 	b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499, Share: terms()}, nil)
-	paid, err := b.store.RecordShareAttempt(b.ctx, "pay_1", ledger.TransferOutcome{Status: ledger.TransferPaid, TransferID: "ctt_1", ChargedFee: 25})
-	if err != nil || paid.Status != ledger.TransferPaid || paid.TransferID != "ctt_1" || paid.ChargedFee != 25 ||
-		paid.Attempts != 1 || paid.FinishedAt.IsZero() {
-		t.Fatalf("paid share: %+v, %v", paid, err)
+	paid := b.payShare(t, "pay_1", ledger.TransferOutcome{Status: ledger.TransferPaid, TransferID: "ctt_1", ChargedFee: 25})
+	if paid.Status != ledger.TransferPaid || paid.TransferID != "ctt_1" || paid.ChargedFee != 25 ||
+		paid.Attempts != 1 || paid.TransferAmount != 62 || paid.FinishedAt.IsZero() {
+		t.Fatalf("paid share: %+v", paid)
 	}
 
 	steps := []struct {
@@ -113,7 +113,7 @@ func TestRefundIsRecordedAgainstTheShare(t *testing.T) {
 		}
 	}
 	// A clawback that breaks the share's rule is refused by the database.
-	_, err = b.db.Pool.Exec(b.ctx, `INSERT INTO revenue_share_clawbacks (share_id, refunded_total, amount, clawback_total)
+	_, err := b.db.Pool.Exec(b.ctx, `INSERT INTO revenue_share_clawbacks (share_id, refunded_total, amount, clawback_total)
 		VALUES ($1, 450, 1, 63)`, sh.ID)
 	if err == nil {
 		t.Error("a clawback above the share was accepted")
@@ -123,7 +123,7 @@ func TestRefundIsRecordedAgainstTheShare(t *testing.T) {
 	if err != nil || len(owner) != 1 || owner[0] != sh {
 		t.Fatalf("owner's shares: %+v, %v", owner, err)
 	}
-	if sum != (ledger.ShareSummary{Count: 1, Paid: 62, Clawback: 62, RefundedShares: 1}) {
+	if sum != (ledger.ShareSummary{Count: 1, Paid: 62, Clawback: 62, RefundedShares: 1}) || sh.Withheld() != 0 || sh.ClawbackAfterTransfer() != 62 {
 		t.Fatalf("owner's summary = %+v", sum)
 	}
 	creator, sum2, _ := b.store.RevenueShares(b.ctx, "biz_1", ledger.SharesPaidTo, "usd", 10)

@@ -133,7 +133,9 @@ func New(pool *pgxpool.Pool, opts ...Option) *Queue {
 }
 
 // DefaultBackoff waits 2^attempt seconds (capped at an hour) with ±20 %
-// jitter, so a Whop outage is retried for about a day over 20 attempts.
+// jitter: about an hour and a quarter over the first 12 attempts, then one
+// attempt an hour for as long as the job's max_attempts allows (1,000 by
+// default, some six weeks).
 func DefaultBackoff(attempt int) time.Duration {
 	d := time.Duration(1<<min(attempt, 12)) * time.Second
 	d = min(d, time.Hour)

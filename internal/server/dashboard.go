@@ -84,18 +84,16 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // refundConfirm is the refund's first step: it shows what will happen and
-// changes nothing.
+// changes nothing. Like the refund itself, it is for the app owner's
+// admins only (billing decides; a creator's admin gets 403).
 func (s *Server) refundConfirm(w http.ResponseWriter, r *http.Request) {
 	company, id := chi.URLParam(r, "companyId"), chi.URLParam(r, "paymentId")
-	look, err := s.billing.LookupPayment(r.Context(), userID(r.Context()), company, id)
-	if err == nil && !look.CanRefund {
-		err = billing.ErrNotRefundable
-	}
+	look, err := s.billing.RefundablePayment(r.Context(), userID(r.Context()), company, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, page.Refund(s.refundView(look, company, "", "")))
+	s.render(w, r, http.StatusOK, page.Refund(s.refundView(look, company, "", newFormKey(), "")))
 }
 
 // refund is the second step: the confirmed refund, sent to Whop.
@@ -105,9 +103,9 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	company, id := chi.URLParam(r, "companyId"), chi.URLParam(r, "paymentId")
-	amount := r.PostForm.Get("amount")
+	amount, key := r.PostForm.Get("amount"), r.PostForm.Get("idempotency_key")
 	look, err := s.billing.RefundPayment(r.Context(), billing.RefundRequest{
-		UserID: userID(r.Context()), CompanyID: company, PaymentID: id, Amount: amount,
+		UserID: userID(r.Context()), CompanyID: company, PaymentID: id, Amount: amount, IdempotencyKey: key,
 	})
 	if err != nil {
 		if look.Payment == nil {
@@ -115,16 +113,31 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		he := s.mapError(r, err)
-		s.render(w, r, he.status, page.Refund(s.refundView(look, company, amount, he.message)))
+		s.render(w, r, he.status, page.Refund(s.refundView(look, company, amount, refundKeyAfter(err, key), he.message)))
 		return
 	}
 	http.Redirect(w, r, dashboardURL(company)+"?payment="+url.QueryEscape(id)+"&notice=refunded#lookup", http.StatusSeeOther)
 }
 
+// refundKeyAfter is the key the refund form carries after a failed
+// submission. When Whop may have refunded (a timeout, a 5xx) the same key
+// goes back, so sending the form again cannot refund twice; when nothing
+// was refunded for sure (the request was refused, by us or by Whop, which
+// would replay its refusal for the key) a fresh one lets the admin retry.
+func refundKeyAfter(err error, key string) string {
+	var field *billing.FieldError
+	var refused *billing.RefusedError
+	if key == "" || errors.As(err, &field) || errors.As(err, &refused) || errors.Is(err, billing.ErrNotRefundable) {
+		return newFormKey()
+	}
+	return key
+}
+
 func dashboardURL(companyID string) string { return "/dashboard/" + url.PathEscape(companyID) }
 
-// newFormKey is the idempotency key of one rendering of the payout form:
-// submitting that form twice (a double click, a resent POST) pays once.
+// newFormKey is the idempotency key of one rendering of the payout or
+// refund form: submitting that form twice (a double click, a resent POST)
+// pays or refunds once.
 func newFormKey() string {
 	var b [16]byte
 	rand.Read(b[:])

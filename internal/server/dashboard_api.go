@@ -61,8 +61,13 @@ func paymentJSON(look billing.PaymentLookup) map[string]any {
 			"status": pur.Status, "refunded_credits": pur.RefundedCredits}
 	}
 	if sh := look.Share; sh != nil {
+		var sent any // the transfer's amount, once decided
+		if sh.TransferAmount > 0 {
+			sent = sh.TransferAmount
+		}
 		out["revenue_share"] = map[string]any{"amount": sh.Amount, "to_company_id": sh.ToCompanyID,
-			"status": sh.Status, "transfer_id": sh.TransferID, "clawback": sh.Clawback}
+			"status": sh.Status, "transfer_id": sh.TransferID, "transfer_amount": sent,
+			"withheld": sh.Withheld(), "clawback": sh.Clawback}
 	}
 	disputes := []map[string]any{}
 	for _, d := range look.Disputes {

@@ -15,7 +15,8 @@ import (
 // TestBrowserDashboard is the creator's dashboard in real Chromium, framed
 // by the sandbox's parent page: look a payment up, send a payout and find
 // it in the history, in light and dark and at the iframe's narrow widths;
-// then a member opening the same dashboard gets the 403 page.
+// the owner's admin walks the same payment's refund confirmation and
+// cancels it; then a member opening the dashboard gets the 403 page.
 func TestBrowserDashboard(t *testing.T) {
 	a := setup(t, withShare(1000))
 	creator, admin := a.env.Seed.Creator.ID, a.env.Seed.Admin.ID
@@ -29,15 +30,15 @@ func TestBrowserDashboard(t *testing.T) {
 	a.drain() // the revenue shares
 
 	ctx := browsertest.New(t, browsertest.WithWindowSize(1200, 1000))
-	open := func(user string) context.Context {
+	open := func(company, user string) context.Context {
 		t.Helper()
-		parent := a.env.URL + "/?path=" + url.QueryEscape("/dashboard/"+creator) + "&user=" + user
+		parent := a.env.URL + "/?path=" + url.QueryEscape("/dashboard/"+company) + "&user=" + user
 		if err := chromedp.Do(ctx, chromedp.Navigate(parent)); err != nil {
 			t.Fatal(err)
 		}
 		return browsertest.Frame(t, ctx, a.env.RelayURL, 15*time.Second)
 	}
-	frame := open(admin)
+	frame := open(creator, admin)
 	browsertest.WaitText(t, frame, `[data-testid="company-title"]`, "Pixel Guild", 10*time.Second)
 	browsertest.WaitText(t, frame, `[data-testid="stat-gross"]`, "$34.97", 5*time.Second)
 	shot(t, ctx, "light")
@@ -50,12 +51,11 @@ func TestBrowserDashboard(t *testing.T) {
 	browsertest.WaitText(t, frame, `[data-testid="payment-revenue_share"]`, "$2.49 to "+creator+", paid", 5*time.Second)
 	shot(t, ctx, "lookup")
 
-	// Refund asks first; cancelling sends nothing.
-	click(t, frame, `[data-testid="refund-start"]`)
-	browsertest.WaitText(t, frame, `[data-testid="refund-paid"]`, "$24.99", 10*time.Second)
-	shot(t, ctx, "refund-confirm")
-	click(t, frame, `[data-testid="refund-cancel"]`)
-	browsertest.WaitText(t, frame, `[data-testid="payment-refund_state"]`, "none", 10*time.Second)
+	// Refunds are the owner's: the creator is told so instead of a button.
+	browsertest.WaitText(t, frame, `[data-testid="refund-owner-only"]`, "Refunds are made by the app owner's admins", 5*time.Second)
+	if n, err := chromedp.Run(frame, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="refund-start"]').length`)); err != nil || n != 0 {
+		t.Fatalf("the creator is offered a refund: %d buttons, %v", n, err)
+	}
 
 	// Send a payout and find it in the history.
 	typeInto(t, frame, "#recipient", "alice")
@@ -67,7 +67,8 @@ func TestBrowserDashboard(t *testing.T) {
 	if want := "Thanks for the artwork"; !strings.Contains(history, want) || !strings.Contains(history, "Paid") {
 		t.Errorf("history = %q", history)
 	}
-	browsertest.WaitText(t, frame, `[data-testid="payout-balance"]`, "$240.72", 5*time.Second) // 250 + shares 2.49 + 0.49 + 0.49 - 12.75
+	// 250 + shares 2.49 + 0.49 + 0.24 (the refunded sale's 0.49 less the 0.25 refunded before it was paid) - 12.75
+	browsertest.WaitText(t, frame, `[data-testid="payout-balance"]`, "$240.47", 5*time.Second)
 	shot(t, ctx, "payout")
 
 	// Dark, then the narrow widths Whop's sidebar leaves the frame.
@@ -102,7 +103,19 @@ func TestBrowserDashboard(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1200, 1000)); err != nil {
 		t.Fatal(err)
 	}
-	member := open(a.member(0))
+	// The owner's admin looks the same payment up; Refund asks first, and
+	// cancelling sends nothing.
+	owner := open(a.env.Seed.Owner.ID, a.env.Seed.OwnerAdmin.ID)
+	typeInto(t, owner, "#payment", pay)
+	click(t, owner, `[data-testid="lookup-submit"]`)
+	browsertest.WaitText(t, owner, `[data-testid="payment-id"]`, pay, 10*time.Second)
+	click(t, owner, `[data-testid="refund-start"]`)
+	browsertest.WaitText(t, owner, `[data-testid="refund-paid"]`, "$24.99", 10*time.Second)
+	shot(t, ctx, "refund-confirm")
+	click(t, owner, `[data-testid="refund-cancel"]`)
+	browsertest.WaitText(t, owner, `[data-testid="payment-refund_state"]`, "none", 10*time.Second)
+
+	member := open(creator, a.member(0))
 	browsertest.WaitText(t, member, `[data-testid="error-status"]`, "Error 403", 10*time.Second)
 	browsertest.WaitText(t, member, `[data-testid="error-title"]`, "You don't have access", 5*time.Second)
 	shot(t, ctx, "member-403")

@@ -85,10 +85,10 @@ func sharesSection(d billing.Dashboard) page.SharesSection {
 	s := page.SharesSection{Enabled: d.ShareBasisPoints > 0}
 	if d.ShareSide == ledger.SharesPaidBy {
 		s.Heading = "Revenue shared with creators"
-		s.Intro = pct + " of each credit sale made in a creator's experience is transferred from your balance to that creator's company, once per payment. Refunds are recorded against the share."
+		s.Intro = pct + " of each credit sale made in a creator's experience is transferred from your balance to that creator's company, once per payment. A refund before the transfer is taken off it (a sale refunded in full shares nothing); a refund after it is recorded against the share."
 	} else {
 		s.Heading = "Revenue share received"
-		s.Intro = "You receive " + pct + " of each credit sale made in your experiences, from the app's owner, once per payment. Refunds of those sales are recorded against your share."
+		s.Intro = "You receive " + pct + " of each credit sale made in your experiences, from the app's owner, once per payment. A refund before the transfer is taken off your share (a sale refunded in full shares nothing); a refund after it is recorded against your share."
 	}
 	sum := d.ShareSummary
 	s.Totals = []page.Stat{
@@ -96,23 +96,44 @@ func sharesSection(d billing.Dashboard) page.SharesSection {
 		{Label: "Pending", Value: formatMoney(sum.Pending, cur), Detail: "retried until Whop pays", TestID: "shares-pending"},
 		{Label: "Refunded against shares", Value: formatMoney(sum.Clawback, cur), Detail: plural(sum.RefundedShares, "refunded sale"), TestID: "shares-clawback"},
 	}
+	if sum.Withheld > 0 {
+		s.Totals = append(s.Totals, page.Stat{Label: "Kept back for refunds", Value: formatMoney(sum.Withheld, cur),
+			Detail: "refunded before the transfer; " + plural(sum.Cancelled, "share") + " cancelled", TestID: "shares-withheld"})
+	}
 	if sum.Failed > 0 {
 		s.Totals = append(s.Totals, page.Stat{Label: "Refused by Whop", Value: formatMoney(sum.Failed, cur), TestID: "shares-failed"})
 	}
 	for _, sh := range d.Shares {
 		r := page.ShareRow{PaymentID: sh.PaymentID, When: formatWhen(sh.CreatedAt), Company: sh.ToCompanyID,
 			Sale: "sale of " + formatMoney(sh.BaseAmount, sh.Currency), Amount: formatMoney(sh.Amount, sh.Currency),
-			Clawback: "—", Status: transferBadge(sh.Status, "share-status-"+sh.PaymentID), TestID: "share-" + sh.PaymentID}
+			Clawback: shareRefunds(sh), Status: transferBadge(sh.Status, "share-status-"+sh.PaymentID), TestID: "share-" + sh.PaymentID}
 		if d.ShareSide == ledger.SharesPaidTo {
 			r.Company = sh.FromCompanyID
 		}
-		r.Detail = transferDetail(sh.Status, sh.TransferID, sh.LastError, sh.Attempts)
-		if sh.Clawback > 0 {
-			r.Clawback = formatMoney(sh.Clawback, sh.Currency) + " of it (refund " + formatMoney(sh.RefundedAmount, sh.Currency) + ")"
+		if w := sh.Withheld(); w > 0 {
+			r.Amount = formatMoney(sh.Amount-w, sh.Currency) + " of " + r.Amount
 		}
+		r.Detail = transferDetail(sh.Status, sh.TransferID, sh.LastError, sh.Attempts)
 		s.Rows = append(s.Rows, r)
 	}
 	return s
+}
+
+// shareRefunds says what refunds did to a share: the part kept back
+// because the refund came before the transfer, and the part recorded
+// against it because the refund came after.
+func shareRefunds(sh ledger.RevenueShare) string {
+	var parts []string
+	if w := sh.Withheld(); w > 0 {
+		parts = append(parts, formatMoney(w, sh.Currency)+" kept back")
+	}
+	if c := sh.ClawbackAfterTransfer(); c > 0 {
+		parts = append(parts, formatMoney(c, sh.Currency)+" of it")
+	}
+	if len(parts) == 0 {
+		return "—"
+	}
+	return strings.Join(parts, ", ") + " (refund " + formatMoney(sh.RefundedAmount, sh.Currency) + ")"
 }
 
 func payoutsSection(d billing.Dashboard, self string) page.PayoutsSection {
@@ -122,7 +143,7 @@ func payoutsSection(d billing.Dashboard, self string) page.PayoutsSection {
 	if d.AccountErr != nil {
 		s.BalanceError = "Whop did not report your balance just now. A payout is still checked against it when you send it."
 	} else {
-		s.Balance, s.Fee = formatMoney(d.Account.Balance, cur), formatMoney(d.Account.Fee, cur)
+		s.Balance, s.Fee = formatMoney(d.Account.Balance, cur), formatMoney(d.Account.Fee, string(d.Account.FeeCurrency))
 		if d.Account.Pending > 0 {
 			s.Pending = formatMoney(d.Account.Pending, cur) + " pending"
 		}
@@ -154,6 +175,8 @@ func transferBadge(st ledger.TransferStatus, testID string) component.BadgeProps
 		b.Label, b.Tone = "Paid", "ok"
 	case ledger.TransferFailed:
 		b.Label, b.Tone = "Failed", "danger"
+	case ledger.TransferCancelled:
+		b.Label = "Cancelled"
 	default:
 		b.Label, b.Tone = "Pending", "accent"
 	}
@@ -168,6 +191,8 @@ func transferDetail(st ledger.TransferStatus, transferID, lastError string, atte
 		return transferID
 	case st == ledger.TransferFailed:
 		return "Whop refused: " + lastError
+	case st == ledger.TransferCancelled:
+		return "refunded in full before the transfer; nothing sent"
 	case attempts == 0:
 		return "sending"
 	}

@@ -68,9 +68,10 @@ func TestLookupIsTheSameThroughV1V2AndV5(t *testing.T) {
 		"checkout_configuration_id": v1["checkout_configuration_id"],
 		"created_at":                v1["created_at"], "paid_at": v1["created_at"], "refunded_at": v1["refunded_at"],
 		"updated_at": v1["refunded_at"], "failure_message": "",
-		"purchase":      map[string]any{"id": purchase, "experience_id": a.experience(), "company_id": creator, "user_id": user.ID, "package": "starter", "credits": 100.0, "price": 499.0, "status": "paid", "refunded_credits": 31.0},
-		"revenue_share": map[string]any{"amount": 49.0, "to_company_id": creator, "status": "pending", "transfer_id": "", "clawback": 15.0},
-		"disputes":      []any{},
+		"purchase": map[string]any{"id": purchase, "experience_id": a.experience(), "company_id": creator, "user_id": user.ID, "package": "starter", "credits": 100.0, "price": 499.0, "status": "paid", "refunded_credits": 31.0},
+		"revenue_share": map[string]any{"amount": 49.0, "to_company_id": creator, "status": "pending", "transfer_id": "",
+			"transfer_amount": nil, "withheld": 15.0, "clawback": 15.0},
+		"disputes": []any{},
 	}
 	if !jsonEqual(v1, want) {
 		t.Fatalf("v1 look-up =\n%s\nwant\n%s", pretty(v1), pretty(want))
@@ -109,7 +110,7 @@ func TestLookupIsTheSameThroughV1V2AndV5(t *testing.T) {
 	for id, want := range map[string]string{
 		"payment-total": "$4.99", "payment-refund_state": "$1.50 of $4.99 refunded", "payment-card": "visa •••• 4242",
 		"payment-substatus": "partially_refunded", "payment-amount_after_fees": "$4.54", "payment-status": "paid · partially refunded",
-		"payment-revenue_share": "$0.49 to " + creator + ", pending", "payment-api": "via v1",
+		"payment-revenue_share": "$0.49 to " + creator + ", pending ($0.34 after refunds)", "payment-api": "via v1",
 		"payment-purchase": "Credit purchase " + purchase + ": 100 credits (starter) in " + a.experience() + ", paid.",
 	} {
 		if got := p1.text(id); got != want {
@@ -197,15 +198,16 @@ func TestLookupRefusesOtherCompaniesPaymentsLikeUnknownOnes(t *testing.T) {
 	}
 }
 
-// TestRefundFromTheLookupNeedsConfirmation: the look-up's Refund opens a
-// confirmation that changes nothing; confirming refunds through Whop, and
-// the refund webhook takes the credits back.
+// TestRefundFromTheLookupNeedsConfirmation: the look-up's Refund, on the
+// app owner's dashboard, opens a confirmation that changes nothing;
+// confirming refunds through Whop, and the refund webhook takes the
+// credits back.
 func TestRefundFromTheLookupNeedsConfirmation(t *testing.T) {
 	a := setup(t)
-	creator, admin, user := a.env.Seed.Creator.ID, a.env.Seed.Admin.ID, a.member(0)
+	owner, admin, user := a.env.Seed.Owner.ID, a.env.Seed.OwnerAdmin.ID, a.member(0)
 	_, pay := a.buyIn(a.experience(), user, "starter")
-	_, body := a.get("/dashboard/"+creator+"?payment="+pay, admin)
-	confirmURL := "/dashboard/" + creator + "/payments/" + pay + "/refund"
+	_, body := a.get("/dashboard/"+owner+"?payment="+pay, admin)
+	confirmURL := "/dashboard/" + owner + "/payments/" + pay + "/refund"
 	if href := parsePage(t, body).attr("refund-start", "href"); href != confirmURL {
 		t.Fatalf("refund link = %q", href)
 	}
@@ -213,18 +215,19 @@ func TestRefundFromTheLookupNeedsConfirmation(t *testing.T) {
 	p := parsePage(t, body)
 	if res.StatusCode != 200 || p.text("refund-payment") != pay || p.text("refund-paid") != "$4.99" ||
 		p.text("refund-member") != "@alice ("+user+")" || !strings.HasPrefix(p.text("refund-credits"), "Up to 100 credits") ||
-		p.attr("refund-form", "action") != confirmURL || p.attr("refund-cancel", "href") != "/dashboard/"+creator+"?payment="+pay+"#lookup" {
+		p.attr("refund-form", "action") != confirmURL || p.attr("refund-cancel", "href") != "/dashboard/"+owner+"?payment="+pay+"#lookup" {
 		t.Fatalf("confirmation page: %d %.400s", res.StatusCode, p.text("refund-confirm"))
 	}
 	if pm, _ := a.whop.GetPayment(a.ctx, pay); pm.RefundedAmount != 0 {
 		t.Fatal("showing the confirmation refunded something")
 	}
-	status, _, body := a.form(confirmURL, admin, url.Values{"amount": {"5.00"}})
+	key := p.attr("refund-key", "value")
+	status, _, body := a.form(confirmURL, admin, url.Values{"amount": {"5.00"}, "idempotency_key": {key}})
 	if status != 400 || parsePage(t, body).text("refund-error") != "At most $4.99 can be refunded." {
 		t.Fatalf("too much: %d", status)
 	}
-	status, loc, _ := a.form(confirmURL, admin, url.Values{"amount": {"1.00"}})
-	if status != 303 || loc != "/dashboard/"+creator+"?payment="+pay+"&notice=refunded#lookup" {
+	status, loc, _ := a.form(confirmURL, admin, url.Values{"amount": {"1.00"}, "idempotency_key": {key}})
+	if status != 303 || loc != "/dashboard/"+owner+"?payment="+pay+"&notice=refunded#lookup" {
 		t.Fatalf("confirm: %d %q", status, loc)
 	}
 	a.settle()

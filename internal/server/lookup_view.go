@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/web/component"
 	"github.com/creditkit/creditkit/web/page"
 )
@@ -61,7 +62,7 @@ func paymentProps(look billing.PaymentLookup, companyID string) component.Paymen
 	add("disputes", "Disputes", disputesText(look))
 	if look.Share != nil {
 		sh := look.Share
-		add("revenue_share", "Revenue share", formatMoney(sh.Amount, sh.Currency)+" to "+sh.ToCompanyID+", "+string(sh.Status))
+		add("revenue_share", "Revenue share", shareText(sh))
 	}
 	if pur := look.Purchase; pur != nil {
 		out.Purchase = "Credit purchase " + pur.ID + ": " + formatCount(pur.Credits) + " credits (" + pur.PackageID +
@@ -71,6 +72,22 @@ func paymentProps(look billing.PaymentLookup, companyID string) component.Paymen
 	}
 	if look.CanRefund {
 		out.RefundURL = dashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund"
+	}
+	if look.OwnerRefunds {
+		out.RefundNote = "Refunds are made by the app owner's admins: the owner's company received this payment."
+	}
+	return out
+}
+
+// shareText is a payment's revenue share in one line: its amount, to whom,
+// where it stands, and what refunds before the transfer took off it.
+func shareText(sh *ledger.RevenueShare) string {
+	out := formatMoney(sh.Amount, sh.Currency) + " to " + sh.ToCompanyID + ", " + string(sh.Status)
+	switch w := sh.Withheld(); {
+	case sh.Status == ledger.TransferCancelled:
+		return out + ": refunded in full before the transfer, nothing sent"
+	case w > 0:
+		return out + " (" + formatMoney(sh.Amount-w, sh.Currency) + " after refunds)"
 	}
 	return out
 }
@@ -97,13 +114,14 @@ func disputesText(look billing.PaymentLookup) string {
 	return strings.Join(parts, "; ")
 }
 
-// refundView is the refund confirmation page's model.
-func (s *Server) refundView(look billing.PaymentLookup, companyID, amount, errMsg string) page.RefundView {
+// refundView is the refund confirmation page's model; key is the form's
+// idempotency key.
+func (s *Server) refundView(look billing.PaymentLookup, companyID, amount, key, errMsg string) page.RefundView {
 	p := look.Payment
 	cur := string(p.Currency)
 	v := page.RefundView{Layout: s.layoutProps("Confirm refund"), PaymentID: p.ID, Member: p.UserID,
 		Paid: formatMoney(p.Total, cur), Left: formatMoney(p.Total-p.RefundedAmount, cur), Currency: strings.ToUpper(cur),
-		Amount: amount, Error: errMsg,
+		Amount: amount, Key: key, Error: errMsg,
 		Action:  dashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund",
 		BackURL: dashboardURL(companyID) + "?payment=" + url.QueryEscape(p.ID) + "#lookup"}
 	if p.Username != "" {

@@ -48,6 +48,7 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 	var field *billing.FieldError
 	var poor *billing.InsufficientBalanceError
 	var refused *billing.RefusedError
+	var feeCur *billing.FeeCurrencyError
 	switch {
 	case errors.As(err, &he):
 		return he
@@ -65,6 +66,10 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 		return newError(http.StatusUnprocessableEntity, "insufficient_balance", "The company's balance of "+
 			formatMoney(poor.Balance, string(poor.Currency))+" does not cover "+formatMoney(poor.Amount, string(poor.Currency))+
 			" plus the "+formatMoney(poor.Fee, string(poor.Currency))+" transfer fee. Nothing was sent.")
+	case errors.As(err, &feeCur):
+		return newError(http.StatusUnprocessableEntity, "fee_currency_mismatch", "Whop reports the transfer fee in "+
+			strings.ToUpper(string(feeCur.Fee))+" but payouts are in "+strings.ToUpper(string(feeCur.Payout))+
+			", so the balance cannot be checked against the amount plus the fee. Nothing was sent.")
 	case errors.As(err, &refused):
 		return newError(http.StatusUnprocessableEntity, "whop_refused", "Whop refused the "+refused.What+": "+refused.Reason)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -96,6 +101,7 @@ var domainErrors = []struct {
 	{billing.ErrAlreadyPremium, newError(http.StatusConflict, "already_premium", "You are already a premium member.")},
 	{billing.ErrPaymentNotFound, newError(http.StatusNotFound, "payment_not_found", "No payment with that id belongs to this company.")},
 	{billing.ErrNotRefundable, newError(http.StatusConflict, "not_refundable", "This payment cannot be refunded: it is not paid, was refunded already, or is disputed.")},
+	{billing.ErrRefundOwnerOnly, newError(http.StatusForbidden, "refund_owner_only", "Only the app owner's admins can refund payments: the owner's company received the money.")},
 	{billing.ErrUnknownRecipient, newError(http.StatusUnprocessableEntity, "unknown_recipient", "Whop has no user with that username or id. Nothing was sent.")},
 	{ledger.ErrNotFound, errNotFound},
 	{ledger.ErrIdempotencyConflict, newError(http.StatusConflict, "idempotency_conflict", "That idempotency key was already used for a different request.")},

@@ -58,6 +58,7 @@ type Billing interface {
 	PremiumEnabled() bool
 	Dashboard(ctx context.Context, userID, companyID string) (billing.Dashboard, error)
 	LookupPayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
+	RefundablePayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
 	RefundPayment(ctx context.Context, r billing.RefundRequest) (billing.PaymentLookup, error)
 	SendPayout(ctx context.Context, r billing.PayoutRequest) (billing.PayoutResult, error)
 	PaymentsAPI() whop.PaymentsAPI

@@ -94,7 +94,7 @@ func TestRevenueShareOfNPurchasesIsNTransfersEachOnce(t *testing.T) {
 		tr, ok := w.Transfers[sh.TransferID]
 		want := ledger.RevenueShare{ID: sh.ID, PaymentID: s.payment, PurchaseID: s.purchase, FromCompanyID: owner.ID,
 			ToCompanyID: creator.ID, BasisPoints: 1250, BaseAmount: s.share * 10000 / 1250, Amount: s.share, Currency: "usd",
-			TransferKey: "creditkit:revenue_share:" + s.payment, Status: ledger.TransferPaid, TransferID: tr.ID, ChargedFee: 25,
+			TransferKey: "creditkit:revenue_share:" + s.payment, TransferAmount: s.share, Status: ledger.TransferPaid, TransferID: tr.ID, ChargedFee: 25,
 			Attempts: 2, CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt, FinishedAt: sh.FinishedAt}
 		want.BaseAmount = map[int64]int64{62: 499, 312: 2499}[s.share]
 		if !ok || sh != want || sh.FinishedAt.IsZero() {

@@ -120,24 +120,35 @@ func (c *Client) ListPayments(ctx context.Context, p ListPaymentsParams) iter.Se
 	})
 }
 
-// RefundPayment refunds a payment in full (partial == nil) or in part, and
-// returns the payment as Whop reports it afterwards. Refunds settle
-// asynchronously, so the result may not show them yet. It is not retried:
-// it carries no idempotency key, and a second refund is refused by Whop.
-func (c *Client) RefundPayment(ctx context.Context, id string, partial *money.Amount) (*Payment, error) {
+// RefundParams asks for a refund of a payment.
+type RefundParams struct {
+	// Partial refunds that much; nil refunds the whole payment.
+	Partial *money.Amount
+	// IdempotencyKey, when set, is sent as Idempotency-Key: Whop answers a
+	// repeated request with the first refund instead of refunding again,
+	// which matters because refunds settle asynchronously (the payment may
+	// not show the first one yet when a resubmitted form arrives). It also
+	// makes the call safe to retry; without it the call is sent once.
+	IdempotencyKey string
+}
+
+// RefundPayment refunds a payment in full or in part, and returns the
+// payment as Whop reports it afterwards. Refunds settle asynchronously, so
+// the result may not show them yet.
+func (c *Client) RefundPayment(ctx context.Context, id string, p RefundParams) (*Payment, error) {
 	seg, ok := pathID(id)
 	if !ok {
 		return nil, fmt.Errorf("%w: payment id %q", ErrInvalidArgument, id)
 	}
 	body := map[string]any{}
-	if partial != nil {
-		if partial.Minor <= 0 {
-			return nil, fmt.Errorf("%w: partial refund of %s", ErrInvalidArgument, partial)
+	if p.Partial != nil {
+		if p.Partial.Minor <= 0 {
+			return nil, fmt.Errorf("%w: partial refund of %s", ErrInvalidArgument, p.Partial)
 		}
-		body["partial_amount"] = json.Number(partial.Major())
+		body["partial_amount"] = json.Number(p.Partial.Major())
 	}
 	var w wirePayment
-	req := request{method: http.MethodPost, url: c.v1("/payments/" + seg + "/refund"), body: body}
+	req := request{method: http.MethodPost, url: c.v1("/payments/" + seg + "/refund"), body: body, idempotencyKey: p.IdempotencyKey}
 	if err := c.do(ctx, req, &w); err != nil {
 		return nil, err
 	}

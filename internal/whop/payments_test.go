@@ -156,17 +156,21 @@ func TestRefundPayment(t *testing.T) {
 		`"refunded_amount": 0`, `"refunded_amount": 8.99`, `"refunded_at": null`, `"refunded_at": "2025-01-02T00:00:00.000Z"`,
 		`"refundable": true`, `"refundable": false`).Replace(fixture(t, "payment_v1.json"))
 	c, f := setup(t, replyJSON(refunded))
-	got, err := c.RefundPayment(t.Context(), "pay_6dWDN0kA5QW2hm", nil)
+	got, err := c.RefundPayment(t.Context(), "pay_6dWDN0kA5QW2hm", RefundParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RefundPayment(t.Context(), "pay_6dWDN0kA5QW2hm", &money.Amount{Minor: 150, Currency: money.USD}); err != nil {
+	if _, err := c.RefundPayment(t.Context(), "pay_6dWDN0kA5QW2hm", RefundParams{
+		Partial: &money.Amount{Minor: 150, Currency: money.USD}, IdempotencyKey: "refund-form-1"}); err != nil {
 		t.Fatal(err)
 	}
 	reqs := f.requests()
 	assertRequest(t, reqs[0], http.MethodPost, "/api/v1/payments/pay_6dWDN0kA5QW2hm/refund")
 	assertJSONBody(t, reqs[0].Body, `{}`)
 	assertJSONBody(t, reqs[1].Body, `{"partial_amount":1.5}`)
+	if k0, k1 := reqs[0].Header.Get("Idempotency-Key"), reqs[1].Header.Get("Idempotency-Key"); k0 != "" || k1 != "refund-form-1" {
+		t.Errorf("Idempotency-Key = %q without a key, %q with one", k0, k1)
+	}
 	want := wantPayment(PaymentsV1, true)
 	want.Substatus, want.RefundedAmount, want.Refundable = SubstatusRefunded, 899, false
 	want.RefundedAt = time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)
@@ -174,7 +178,7 @@ func TestRefundPayment(t *testing.T) {
 	if !got.IsPaid() || !got.IsRefunded() {
 		t.Errorf("a refunded payment stays paid and is refunded")
 	}
-	if _, err := c.RefundPayment(t.Context(), "pay_1", &money.Amount{Minor: 0, Currency: money.USD}); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := c.RefundPayment(t.Context(), "pay_1", RefundParams{Partial: &money.Amount{Minor: 0, Currency: money.USD}}); !errors.Is(err, ErrInvalidArgument) {
 		t.Errorf("zero partial refund: err = %v", err)
 	}
 }

@@ -113,9 +113,13 @@ func TestNoRetryForUnsafeOrFinalAnswers(t *testing.T) {
 			return err
 		}, nil, 503, 1},
 		{"refund (no key)", func(c *Client) error {
-			_, err := c.RefundPayment(context.Background(), "pay_1", nil)
+			_, err := c.RefundPayment(context.Background(), "pay_1", RefundParams{})
 			return err
 		}, map[string]string{"Retry-After": "1"}, 429, 1},
+		{"refund with idempotency key", func(c *Client) error {
+			_, err := c.RefundPayment(context.Background(), "pay_1", RefundParams{IdempotencyKey: "refund-1"})
+			return err
+		}, nil, 503, 3},
 		{"POST with idempotency key", func(c *Client) error {
 			_, err := c.CreateCheckoutConfiguration(context.Background(), CheckoutConfigurationParams{PlanID: "plan_1", IdempotencyKey: "k"})
 			return err

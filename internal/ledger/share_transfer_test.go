@@ -1,0 +1,275 @@
+package ledger_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+)
+
+// payShare decides a share and makes one attempt whose outcome is o.
+func (b *bundle) payShare(t *testing.T, paymentID string, o ledger.TransferOutcome) ledger.RevenueShare {
+	t.Helper()
+	if _, err := b.store.DecideShareTransfer(b.ctx, paymentID); err != nil {
+		t.Fatalf("decide %s: %v", paymentID, err)
+	}
+	sh, err := b.store.TransferShare(b.ctx, paymentID, func(context.Context, ledger.RevenueShare) ledger.TransferOutcome { return o })
+	if err != nil {
+		t.Fatalf("transfer %s: %v", paymentID, err)
+	}
+	return sh
+}
+
+// sale settles pur_a ($4.99, 100 credits) as paid by pay_1 with a 12.5 %
+// share of 62 cents, with refunded of it refunded.
+func (b *bundle) sale(t *testing.T, refunded int64) {
+	t.Helper()
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	b.refund(t, refunded)
+}
+
+// refund settles pay_1 again with a cumulative refund, as its webhook does.
+func (b *bundle) refund(t *testing.T, refunded int64) {
+	t.Helper()
+	credits := (100*refunded + 498) / 499 // in proportion, rounded up
+	_, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499,
+		RefundedAmount: refunded, RefundedCredits: credits, Share: terms()}, nil)
+	if err != nil {
+		t.Fatalf("settle with %d refunded: %v", refunded, err)
+	}
+}
+
+func (b *bundle) share(t *testing.T) ledger.RevenueShare {
+	t.Helper()
+	sh, err := b.store.RevenueShareByPayment(b.ctx, "pay_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh
+}
+
+// TestShareTransferSendsTheNetOnceDecided: a refund recorded before the
+// job runs comes off the share; the amount is fixed then, a later refund
+// does not change it, and every attempt sends exactly it.
+func TestShareTransferSendsTheNetOnceDecided(t *testing.T) {
+	b := setup(t)
+	b.sale(t, 200) // clawback 25 of the 62
+	sh, err := b.store.DecideShareTransfer(b.ctx, "pay_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ledger.RevenueShare{ID: sh.ID, PaymentID: "pay_1", PurchaseID: "pur_a", FromCompanyID: "biz_owner",
+		ToCompanyID: "biz_1", BasisPoints: 1250, BaseAmount: 499, Amount: 62, Currency: "usd",
+		TransferKey: "creditkit:revenue_share:pay_1", TransferAmount: 37, Status: ledger.TransferPending,
+		RefundedAmount: 200, Clawback: 25, CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt}
+	if sh != want || sh.Withheld() != 25 || sh.ClawbackAfterTransfer() != 0 {
+		t.Fatalf("decided share = %+v\nwant %+v", sh, want)
+	}
+
+	// The rest of the sale is refunded after the decision: recorded, but the
+	// amount stays, and deciding again changes nothing.
+	b.refund(t, 499)
+	if again, err := b.store.DecideShareTransfer(b.ctx, "pay_1"); err != nil || again.TransferAmount != 37 || again.Clawback != 62 {
+		t.Fatalf("decided again: %+v, %v", again, err)
+	}
+	var sent []int64
+	send := func(status ledger.TransferStatus) func(context.Context, ledger.RevenueShare) ledger.TransferOutcome {
+		return func(_ context.Context, sh ledger.RevenueShare) ledger.TransferOutcome {
+			sent = append(sent, sh.TransferAmount)
+			if status == ledger.TransferPaid {
+				return ledger.TransferOutcome{Status: status, TransferID: "ctt_1", ChargedFee: 25}
+			}
+			return ledger.TransferOutcome{Status: status, Error: "whop: 503"}
+		}
+	}
+	if sh, err = b.store.TransferShare(b.ctx, "pay_1", send(ledger.TransferPending)); err != nil {
+		t.Fatal(err)
+	}
+	if sh.Status != ledger.TransferPending || sh.Attempts != 1 || sh.LastError != "whop: 503" || !sh.FinishedAt.IsZero() {
+		t.Fatalf("after a failed attempt: %+v", sh)
+	}
+	if sh, err = b.store.TransferShare(b.ctx, "pay_1", send(ledger.TransferPaid)); err != nil {
+		t.Fatal(err)
+	}
+	want.Status, want.TransferID, want.ChargedFee, want.Attempts, want.RefundedAmount, want.Clawback = ledger.TransferPaid, "ctt_1", 25, 2, 499, 62
+	want.UpdatedAt, want.FinishedAt = sh.UpdatedAt, sh.FinishedAt
+	if sh != want || sh.FinishedAt.IsZero() || len(sent) != 2 || sent[0] != 37 || sent[1] != 37 {
+		t.Fatalf("paid share = %+v\nwant %+v\nsent %v", sh, want, sent)
+	}
+	if sh.Withheld() != 25 || sh.ClawbackAfterTransfer() != 37 {
+		t.Fatalf("withheld %d, clawback after the transfer %d; want 25 and 37", sh.Withheld(), sh.ClawbackAfterTransfer())
+	}
+	// A paid share is not sent again.
+	if _, err := b.store.TransferShare(b.ctx, "pay_1", send(ledger.TransferPaid)); err != nil || len(sent) != 2 {
+		t.Fatalf("a paid share was sent again: %v, %v", sent, err)
+	}
+	for _, side := range []struct {
+		company string
+		side    ledger.ShareSide
+	}{{"biz_owner", ledger.SharesPaidBy}, {"biz_1", ledger.SharesPaidTo}} {
+		rows, sum, err := b.store.RevenueShares(b.ctx, side.company, side.side, "usd", 10)
+		if err != nil || len(rows) != 1 || rows[0] != sh {
+			t.Fatalf("%s: rows %+v, %v", side.company, rows, err)
+		}
+		if sum != (ledger.ShareSummary{Count: 1, Paid: 37, Withheld: 25, Clawback: 37, RefundedShares: 1}) {
+			t.Fatalf("%s: summary = %+v", side.company, sum)
+		}
+	}
+}
+
+// TestShareRefundedInFullBeforeItIsDecidedIsCancelled is the refund webhook
+// fulfilling first: the share is scheduled and refunded in one settlement,
+// and its job sends nothing.
+func TestShareRefundedInFullBeforeItIsDecidedIsCancelled(t *testing.T) {
+	b := setup(t)
+	b.sale(t, 499)
+	sh, err := b.store.DecideShareTransfer(b.ctx, "pay_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ledger.RevenueShare{ID: sh.ID, PaymentID: "pay_1", PurchaseID: "pur_a", FromCompanyID: "biz_owner",
+		ToCompanyID: "biz_1", BasisPoints: 1250, BaseAmount: 499, Amount: 62, Currency: "usd",
+		TransferKey: "creditkit:revenue_share:pay_1", Status: ledger.TransferCancelled,
+		RefundedAmount: 499, Clawback: 62, CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt, FinishedAt: sh.FinishedAt}
+	if sh != want || sh.FinishedAt.IsZero() || sh.Withheld() != 62 || sh.ClawbackAfterTransfer() != 0 {
+		t.Fatalf("cancelled share = %+v\nwant %+v", sh, want)
+	}
+	after, err := b.store.TransferShare(b.ctx, "pay_1", func(context.Context, ledger.RevenueShare) ledger.TransferOutcome {
+		t.Error("a cancelled share was sent")
+		return ledger.TransferOutcome{}
+	})
+	if err != nil || after != sh {
+		t.Fatalf("transfer of a cancelled share: %+v, %v", after, err)
+	}
+	_, sum, err := b.store.RevenueShares(b.ctx, "biz_owner", ledger.SharesPaidBy, "usd", 10)
+	if err != nil || sum != (ledger.ShareSummary{Count: 1, Withheld: 62, Cancelled: 1}) {
+		t.Fatalf("summary = %+v, %v", sum, err)
+	}
+	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE revenue_shares SET status = 'pending', finished_at = NULL`); err == nil {
+		t.Error("a cancelled share was reopened")
+	}
+}
+
+// TestDecidingWaitsForARefundInFlight: a refund whose clawback is written
+// but not committed holds the share; the decision waits for it and then
+// takes it off.
+func TestDecidingWaitsForARefundInFlight(t *testing.T) {
+	b := setup(t)
+	b.sale(t, 0)
+	sh := b.share(t)
+	tx, err := b.db.Pool.Begin(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(b.ctx)
+	if _, err := tx.Exec(b.ctx, `INSERT INTO revenue_share_clawbacks (share_id, refunded_total, amount, clawback_total)
+		VALUES ($1, 200, 25, 25)`, sh.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan ledger.RevenueShare, 1)
+	go func() {
+		d, err := b.store.DecideShareTransfer(b.ctx, "pay_1")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- d
+	}()
+	select {
+	case d := <-done:
+		t.Fatalf("decided while a refund held the share: %+v", d)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := <-done; d.TransferAmount != 37 || d.Clawback != 25 || d.Status != ledger.TransferPending {
+		t.Fatalf("decided = %+v, want 37 of 62 after the 25 refunded", d)
+	}
+}
+
+// TestTransferShareHoldsTheLockWhileSending: a refund arriving while the
+// transfer is out waits for it, and is then recorded against a share that
+// was paid in full.
+func TestTransferShareHoldsTheLockWhileSending(t *testing.T) {
+	b := setup(t)
+	b.sale(t, 0)
+	if _, err := b.store.DecideShareTransfer(b.ctx, "pay_1"); err != nil {
+		t.Fatal(err)
+	}
+	sending, release := make(chan struct{}), make(chan struct{})
+	paid := make(chan ledger.RevenueShare, 1)
+	go func() {
+		sh, err := b.store.TransferShare(b.ctx, "pay_1", func(context.Context, ledger.RevenueShare) ledger.TransferOutcome {
+			close(sending)
+			<-release
+			return ledger.TransferOutcome{Status: ledger.TransferPaid, TransferID: "ctt_1", ChargedFee: 25}
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		paid <- sh
+	}()
+	<-sending
+	refunded := make(chan struct{})
+	go func() {
+		defer close(refunded)
+		if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499,
+			RefundedAmount: 499, RefundedCredits: 100}, nil); err != nil {
+			t.Error(err)
+		}
+	}()
+	select {
+	case <-refunded:
+		t.Fatal("the refund was recorded while the transfer was out")
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	<-refunded
+	if sh := <-paid; sh.Status != ledger.TransferPaid || sh.TransferAmount != 62 || sh.Clawback != 0 {
+		t.Fatalf("paid = %+v", sh)
+	}
+	if sh := b.share(t); sh.Status != ledger.TransferPaid || sh.Clawback != 62 || sh.ClawbackAfterTransfer() != 62 {
+		t.Fatalf("after the refund = %+v", sh)
+	}
+}
+
+// TestShareNetRulesHoldInTheDatabase: whatever billing or a hand-written
+// statement does, the database keeps the transfer amount the net share,
+// set once, and a cancelled share one that sent nothing.
+func TestShareNetRulesHoldInTheDatabase(t *testing.T) {
+	b := setup(t)
+	b.sale(t, 200) // net 37
+	id := b.share(t).ID
+	refused := []struct{ name, sql, msg string }{
+		{"more than the share", `UPDATE revenue_shares SET transfer_amount = 63 WHERE id = $1`, "must be the net share 37"},
+		{"nothing", `UPDATE revenue_shares SET transfer_amount = 0 WHERE id = $1`, "must be the net share 37"},
+		{"not the net", `UPDATE revenue_shares SET transfer_amount = 62 WHERE id = $1`, "must be the net share 37"},
+		{"an attempt without an amount", `UPDATE revenue_shares SET attempts = 1 WHERE id = $1`, "revenue_shares_attempted_amount_check"},
+		{"cancelled with something left", `UPDATE revenue_shares SET status = 'cancelled', finished_at = now() WHERE id = $1`, "must be the net share 37"},
+		{"an unknown status", `UPDATE revenue_shares SET status = 'void', finished_at = now() WHERE id = $1`, "revenue_shares_status_check"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := b.db.Pool.Exec(b.ctx, tt.sql, id); err == nil || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("err = %v, want %q", err, tt.msg)
+			}
+		})
+	}
+	if _, err := b.db.Pool.Exec(b.ctx, `UPDATE revenue_shares SET transfer_amount = 37 WHERE id = $1`, id); err != nil {
+		t.Fatalf("the net refused: %v", err)
+	}
+	for _, sql := range []string{
+		`UPDATE revenue_shares SET transfer_amount = 36 WHERE id = $1`,
+		`UPDATE revenue_shares SET transfer_amount = NULL WHERE id = $1`,
+		`UPDATE revenue_shares SET status = 'cancelled', finished_at = now() WHERE id = $1`,
+	} {
+		if _, err := b.db.Pool.Exec(b.ctx, sql, id); err == nil {
+			t.Errorf("%s was allowed once the amount was fixed", sql)
+		}
+	}
+	if sh := b.share(t); sh.TransferAmount != 37 || sh.Status != ledger.TransferPending {
+		t.Fatalf("share = %+v", sh)
+	}
+}

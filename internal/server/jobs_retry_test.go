@@ -1,0 +1,79 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+)
+
+// TestShareAndPayoutJobsRetryUntilWhopAnswers: Whop fails every transfer
+// for longer than the queue's old limit of 20 attempts; the share's and
+// the payout's jobs keep retrying and their rows stay pending (not stranded
+// by a discarded job). When Whop then refuses them for good, each row is
+// marked failed before its job is discarded.
+func TestShareAndPayoutJobsRetryUntilWhopAnswers(t *testing.T) {
+	hook := &transferHook{}
+	a := setup(t, withShare(1000), withTransferHook(hook))
+	var refuse atomic.Bool
+	hook.on = func(int, func() (*http.Response, error)) (*http.Response, error) {
+		if refuse.Load() {
+			return answer(http.StatusUnprocessableEntity, `{"error":{"code":"invalid_request","message":"insufficient balance"}}`), nil
+		}
+		return answer(http.StatusServiceUnavailable, `{"error":{"code":"unavailable","message":"try later"}}`), nil
+	}
+	_, pay := a.buyIn(a.experience(), a.member(0), "starter")
+	body := payoutBody("k-retry", "1.00")
+	body["company_id"] = a.env.Seed.Creator.ID
+	code, out, raw := a.payout(body)
+	if code != http.StatusAccepted {
+		t.Fatalf("payout while Whop fails: %d %s", code, raw)
+	}
+	poID := out["payout"].(map[string]any)["id"].(string)
+
+	const rounds = 25
+	for i := 1; i <= rounds; i++ {
+		a.advanceJobs()
+		if n := a.drain(); n != 2 {
+			t.Fatalf("round %d ran %d jobs, want the share's and the payout's", i, n)
+		}
+	}
+	sh, _ := a.store.RevenueShareByPayment(a.ctx, pay)
+	po, _ := a.store.Payout(a.ctx, poID)
+	if sh.Status != ledger.TransferPending || sh.Attempts != rounds || !strings.Contains(sh.LastError, "try later") ||
+		po.Status != ledger.TransferPending || po.Attempts != rounds+1 || !strings.Contains(po.LastError, "try later") {
+		t.Fatalf("after %d failed rounds: share %+v\npayout %+v", rounds, sh, po)
+	}
+	if n := a.count(`SELECT count(*) FROM jobs WHERE kind IN ('payout', 'revenue_share')
+		AND state = 'available' AND attempts = $1 AND max_attempts = 1000`, rounds); n != 2 {
+		t.Fatalf("jobs still retrying = %d, want 2", n)
+	}
+
+	refuse.Store(true)
+	a.advanceJobs()
+	if n := a.drain(); n != 2 {
+		t.Fatalf("ran %d jobs, want 2", n)
+	}
+	sh, _ = a.store.RevenueShareByPayment(a.ctx, pay)
+	po, _ = a.store.Payout(a.ctx, poID)
+	if sh.Status != ledger.TransferFailed || sh.LastError != "insufficient balance" || sh.FinishedAt.IsZero() ||
+		po.Status != ledger.TransferFailed || po.LastError != "insufficient balance" || po.FinishedAt.IsZero() {
+		t.Fatalf("after Whop refused: share %+v\npayout %+v", sh, po)
+	}
+	if n := a.count(`SELECT count(*) FROM jobs WHERE kind IN ('payout', 'revenue_share') AND state = 'discarded'`); n != 2 {
+		t.Fatalf("discarded jobs = %d, want 2", n)
+	}
+	a.advanceJobs()
+	if n := a.drain(); n != 0 {
+		t.Fatalf("%d jobs ran after Whop refused", n)
+	}
+}
+
+// answer is a response from Whop that never reached the sandbox.
+func answer(status int, body string) *http.Response {
+	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body))}
+}
