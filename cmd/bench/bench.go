@@ -63,15 +63,30 @@ func benchmark(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		RefName: "the same transactions via pgx", Target: 0.8, NoErrors: true})
 
 	fmt.Fprintln(stderr, "webhook duplicates: measuring")
-	app = closedLoop(ctx, 32, time.Minute, len(appDeliveries), func(ctx context.Context, _, i int) error {
-		return postDelivery(ctx, httpc, s.appURL(), seed.App.WebhookSecret, appDeliveries[i], `"outcome":"duplicate"`)
+	// Repeats cycle through the deliveries for the whole duration.
+	app = profiled(ctx, s, o, "webhook duplicates", int(o.duration/time.Second), func() result {
+		return closedLoop(ctx, 32, o.duration, 0, func(ctx context.Context, _, i int) error {
+			return postDelivery(ctx, httpc, s.appURL(), seed.App.WebhookSecret, appDeliveries[i%len(appDeliveries)], `"outcome":"duplicate"`)
+		})
 	})
-	ref = closedLoop(ctx, 32, time.Minute, len(appDeliveries), func(ctx context.Context, _, _ int) error {
+	ref = closedLoop(ctx, 32, o.duration, 0, func(ctx context.Context, _, _ int) error {
 		var one int
 		return s.pool.QueryRow(ctx, "SELECT 1").Scan(&one)
 	})
 	rep.add(row{Path: "webhook duplicates", Load: "the same deliveries again, 32 concurrent", App: app, Ref: ref,
 		RefName: "SELECT 1 through the pool", Target: 0.5, NoErrors: true})
+
+	// Context, not a target: what one HTTP POST of the same body costs with
+	// nothing behind it, in a process of its own. No webhook path can beat it.
+	refAddr, stopRef, err := startRefServer(ctx, s.dbURL)
+	if err != nil {
+		return err
+	}
+	rep.HTTPFloor = closedLoop(ctx, 32, o.duration, 0, func(ctx context.Context, _, i int) error {
+		d := appDeliveries[i%len(appDeliveries)]
+		return postOK(ctx, httpc, "http://"+refAddr+"/noop", d.body)
+	})
+	stopRef()
 
 	if err := benchPage(ctx, s, o, rep, httpc, exp, pageUsers, stderr); err != nil {
 		return err

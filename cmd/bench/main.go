@@ -34,6 +34,7 @@ type options struct {
 	duration time.Duration // each timed load
 	webhooks int           // deliveries per ingest run
 	out      string
+	profile  bool // capture the app's CPU profile during each timed load
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -46,6 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.duration, "duration", 6*time.Second, "length of each timed load")
 	fs.IntVar(&o.webhooks, "webhooks", 6000, "unique deliveries in each webhook ingest run")
 	fs.StringVar(&o.out, "out", "bench/results", "where the JSON and SVG go")
+	fs.BoolVar(&o.profile, "profile", false, "save the app's CPU profile of each load under -out (costs a few percent)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

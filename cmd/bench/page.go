@@ -54,7 +54,9 @@ func benchPage(ctx context.Context, s *stack, o options, rep *report, httpc *htt
 	before := scrapeTokenStats(ctx, httpc, s.appURL())
 	var peak int64
 	stopSampling := sampleRSS(s.app.Process.Pid, &peak)
-	app := closedLoop(ctx, 64, o.duration, 0, appCall)
+	app := profiled(ctx, s, o, "experience page", int(o.duration/time.Second), func() result {
+		return closedLoop(ctx, 64, o.duration, 0, appCall)
+	})
 	stopSampling()
 	after := scrapeTokenStats(ctx, httpc, s.appURL())
 	ref := closedLoop(ctx, 64, o.duration, 0, refCall)
@@ -73,6 +75,12 @@ func getPage(ctx context.Context, c *http.Client, base, exp, token string) error
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/experiences/"+exp, nil)
 	req.Header.Set(whop.HeaderUserToken, token)
 	return doOK(c, req, `data-testid="balance"`)
+}
+
+func postOK(ctx context.Context, c *http.Client, url string, body []byte) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return doOK(c, req, `"ok"`)
 }
 
 func getOK(ctx context.Context, c *http.Client, url, want string) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -52,6 +53,12 @@ func refServer(ctx context.Context, args []string) error {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"wallet": v, "db_now": now, "membership_changed": changed})
+	})
+	// The floor under any webhook path: read the body, answer a small JSON.
+	r.Post("/noop", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}`))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -59,6 +59,9 @@ type report struct {
 	Startup startup      `json:"startup"`
 	Tokens  tokenCache   `json:"user_token_cache"`
 	Sweep   []sweepPoint `json:"page_latency_by_concurrency"`
+	// HTTPFloor is a no-op handler taking the same POSTs: context for the
+	// webhook rows, not a target.
+	HTTPFloor result `json:"http_floor_noop_post"`
 }
 
 func (r *report) add(x row) {
@@ -97,6 +100,14 @@ func (r *report) write(dir string, out io.Writer) error {
 	tw.Flush()
 	fmt.Fprintf(out, "\nuser-token cache during the page load: %d requests, %d ECDSA verifications, %d cache hits\n",
 		r.Tokens.Requests, r.Tokens.Verifications, r.Tokens.CacheHits)
+	if r.HTTPFloor.Throughput > 0 {
+		for _, x := range r.Rows {
+			if x.Path == "webhook duplicates" {
+				fmt.Fprintf(out, "context: a no-op HTTP POST of the same body, 32 concurrent: %.0f/s (p50 %.2f ms); duplicates reach %.2f of it\n",
+					r.HTTPFloor.Throughput, r.HTTPFloor.P50ms, x.App.Throughput/r.HTTPFloor.Throughput)
+			}
+		}
+	}
 	for _, x := range r.Rows {
 		if x.App.FirstError != "" {
 			fmt.Fprintf(out, "first app error on %s: %s\n", x.Path, x.App.FirstError)

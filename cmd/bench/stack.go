@@ -34,6 +34,7 @@ type stack struct {
 	simSrv  *http.Server
 	appBin  string
 	appPort int
+	pprof   string // the app's profiler address
 	app     *exec.Cmd
 	appLog  *os.File
 }
@@ -92,6 +93,11 @@ func startStack(ctx context.Context, log io.Writer) (*stack, error) {
 	if s.appPort, err = localpg.FreePort(); err != nil {
 		return s, err
 	}
+	pprofPort, err := localpg.FreePort()
+	if err != nil {
+		return s, err
+	}
+	s.pprof = "127.0.0.1:" + strconv.Itoa(pprofPort)
 	if s.appLog, err = os.Create(filepath.Join(workDir, "app.log")); err != nil {
 		return s, err
 	}
@@ -115,6 +121,7 @@ func (s *stack) appEnv() []string {
 		"WHOP_BASE_URL="+s.simURL+"/api/v1",
 		"WHOP_USER_TOKEN_JWKS_URL="+s.simURL+"/.well-known/jwks.json",
 		"RECONCILE_INTERVAL=1h",
+		"PPROF_ADDR="+s.pprof,
 	)
 }
 

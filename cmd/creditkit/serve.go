@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -136,6 +137,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if cfg.PprofAddr != "" {
+		stopProfiler, err := serveProfiler(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopProfiler()
+	}
+
 	// Background jobs stop with the server: running ones get the shutdown
 	// grace to finish, or are handed back for another replica.
 	jobsDone := make(chan struct{})
@@ -206,4 +215,23 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// serveProfiler serves net/http/pprof on its own listener, never on the
+// app's router: profiles expose internals, and the address is loopback only
+// by configuration.
+func serveProfiler(addr string, log *slog.Logger) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("profiler: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	log.Info("profiler listening", slog.String("addr", addr))
+	return func() { srv.Close() }, nil
 }

@@ -100,6 +100,7 @@ type Service struct {
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration) error
 	access *accessCache
+	seen   *seenSet
 	// premium is per replica; the memberships table tells it when to let go.
 	premium *premiumCache
 }
@@ -140,6 +141,7 @@ func New(w Whop, store *ledger.Store, cfg Config, opts ...Option) *Service {
 		o(s)
 	}
 	s.access = newAccessCache(w, cfg.AccessTTL, s.now)
+	s.seen = newSeenSet(100_000)
 	s.premium = newPremiumCache(w, store, s.cfg.Premium, s.now)
 	return s
 }

@@ -17,18 +17,26 @@ import (
 // error means "answer 5xx" (Whop will deliver again), except a decode error
 // (whop.ErrMalformedEvent), which retrying cannot fix.
 func (s *Service) HandleDelivery(ctx context.Context, id string, decode func() (*whop.Event, error)) (string, error) {
+	if s.seen.has(id) {
+		return "duplicate", nil
+	}
 	seen, err := s.store.DeliverySeen(ctx, id)
 	if err != nil {
 		return "", err
 	}
 	if seen {
+		s.seen.add(id)
 		return "duplicate", nil
 	}
 	ev, err := decode()
 	if err != nil {
 		return "", err
 	}
-	return s.handleEvent(ctx, ev)
+	outcome, err := s.handleEvent(ctx, ev)
+	if err == nil {
+		s.seen.add(id) // committed with its effect: recorded for good
+	}
+	return outcome, err
 }
 
 // HandleEvent is HandleDelivery for an event already decoded.

@@ -58,6 +58,8 @@ type Config struct {
 	ReconcileInterval time.Duration
 	// Workers is how many background jobs this replica runs at once.
 	Workers int
+	// PprofAddr, when set, serves Go's profiler there (keep it on loopback).
+	PprofAddr string
 }
 
 // Whop holds the app's credentials and endpoints.
@@ -146,6 +148,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		ShutdownTimeout:         l.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		ReconcileInterval:       l.duration("RECONCILE_INTERVAL", time.Minute),
 		Workers:                 int(l.nonNegative("WORKERS", 4)),
+		PprofAddr:               l.listenAddr("PPROF_ADDR"),
 	}
 	if cfg.Env != Development && cfg.Env != Production {
 		l.bad("APP_ENV", "expected development or production, got %q", cfg.Env)

@@ -77,6 +77,7 @@ func TestLoadEverySetting(t *testing.T) {
 	e["SHUTDOWN_TIMEOUT"] = "5s"
 	e["RECONCILE_INTERVAL"] = "30s"
 	e["WORKERS"] = "0"
+	e["PPROF_ADDR"] = "127.0.0.1:6060"
 	e["APP_URL"] = "http://localhost:8004/"
 	cfg, err := Load(env(e))
 	if err != nil {
@@ -100,6 +101,7 @@ func TestLoadEverySetting(t *testing.T) {
 		{"ShutdownTimeout", cfg.ShutdownTimeout, 5 * time.Second},
 		{"ReconcileInterval", cfg.ReconcileInterval, 30 * time.Second},
 		{"Workers", cfg.Workers, 0},
+		{"PprofAddr", cfg.PprofAddr, "127.0.0.1:6060"},
 		{"AppURL", cfg.AppURL, "http://localhost:8004"},
 	}
 	for _, c := range checks {
@@ -151,6 +153,8 @@ func TestLoadProblems(t *testing.T) {
 		{"shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, []string{"SHUTDOWN_TIMEOUT: expected a positive duration"}},
 		{"reconcile interval", map[string]string{"RECONCILE_INTERVAL": "-1m"}, []string{"RECONCILE_INTERVAL: expected a positive duration"}},
 		{"workers", map[string]string{"WORKERS": "many"}, []string{"WORKERS: expected a whole number of 0 or more"}},
+		{"pprof every interface", map[string]string{"PPROF_ADDR": ":6060"}, []string{"PPROF_ADDR: expected a host"}},
+		{"pprof not an address", map[string]string{"PPROF_ADDR": "localhost"}, []string{"PPROF_ADDR: expected host:port"}},
 		{"app url not a url", map[string]string{"APP_URL": "myapp.apps.whop.com"}, []string{"APP_URL: expected the app's public origin"}},
 		{"app url with a path", map[string]string{"APP_URL": "https://myapp.apps.whop.com/app"}, []string{"APP_URL: expected an origin with no path"}},
 		{"app url with a query", map[string]string{"APP_URL": "https://myapp.apps.whop.com?x=1"}, []string{"APP_URL: expected an origin with no path"}},

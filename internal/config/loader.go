@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -164,6 +165,21 @@ func (l *loader) duration(name string, def time.Duration) time.Duration {
 		l.bad(name, "expected a positive duration such as 25s, got %q", v)
 	}
 	return d
+}
+
+// listenAddr reads an optional host:port to listen on.
+func (l *loader) listenAddr(name string) string {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(v)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+		l.bad(name, "expected host:port such as 127.0.0.1:6060, got %q", v)
+	} else if host == "" {
+		l.bad(name, "expected a host (the profiler must not listen on every interface), got %q", v)
+	}
+	return v
 }
 
 func (l *loader) origins(name string) []string {
