@@ -22,18 +22,20 @@ type balancer struct {
 
 	mu     sync.Mutex
 	counts []backendCounts
+	acked  map[string]bool // delivery ids some replica has answered 2xx
 }
 
 // backendCounts is what one replica answered through the balancer.
 type backendCounts struct {
 	OK          int // 2xx
+	FirstOK     int // 2xx for a delivery id no replica had acknowledged before
 	ServerError int // 5xx from the replica itself
 	Other       int // any other status (4xx would be a bug: every delivery is signed)
 	Unreachable int // no answer at all: refused, reset, killed mid-request
 }
 
 func newBalancer(targets ...string) *balancer {
-	b := &balancer{counts: make([]backendCounts, len(targets))}
+	b := &balancer{counts: make([]backendCounts, len(targets)), acked: map[string]bool{}}
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}
 	for i, target := range targets {
 		u, _ := url.Parse(target)
@@ -41,10 +43,15 @@ func newBalancer(targets ...string) *balancer {
 		p := httputil.NewSingleHostReverseProxy(u)
 		p.Transport = transport
 		p.ModifyResponse = func(res *http.Response) error {
+			id := res.Request.Header.Get("webhook-id")
 			b.count(i, func(c *backendCounts) {
 				switch {
 				case res.StatusCode >= 200 && res.StatusCode <= 299:
 					c.OK++
+					if !b.acked[id] {
+						b.acked[id] = true
+						c.FirstOK++
+					}
 				case res.StatusCode >= 500:
 					c.ServerError++
 				default:
@@ -81,6 +88,7 @@ func (b *balancer) snapshot() (per []backendCounts, total backendCounts) {
 	per = append(per, b.counts...)
 	for _, c := range per {
 		total.OK += c.OK
+		total.FirstOK += c.FirstOK
 		total.ServerError += c.ServerError
 		total.Other += c.Other
 		total.Unreachable += c.Unreachable
