@@ -21,7 +21,7 @@ test: assets
 ## bench: micro-benchmarks (-benchmem), then the end-to-end run against production mode:
 ## prints the table and writes JSON and an SVG plot under bench/results/ (never part of make test)
 bench: assets
-	$(GO) test -run='^$$' -bench=. -benchmem ./internal/whop ./internal/money ./web/page
+	$(GO) test -run='^$$' -bench=. -benchmem ./internal/whop ./internal/money ./web/page ./cmd/creditkit
 	$(GO) run ./cmd/bench
 
 ## test-faults: the fault tests (issue 8): two real replicas, a storm of deliveries, kill -9,

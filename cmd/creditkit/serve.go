@@ -38,7 +38,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
+	logOut := newLineBatcher(stderr, 1<<20)
+	defer logOut.Close() // registered first, so it runs last: every line is out before serve returns
+	log := newLogger(cfg, logOut)
 	if cfg.Env != config.Development && len(cfg.SandboxOrigins) > 0 {
 		log.Warn("SANDBOX_ORIGINS is ignored outside APP_ENV=development: only Whop may frame the app in production")
 	}

@@ -62,5 +62,13 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Log(r.Context(), level, "webhook processed", slog.String("request_id", requestID(r.Context())),
 		slog.String("delivery_id", del.ID), slog.String("type", typ), slog.String("outcome", outcome))
-	writeJSON(w, http.StatusOK, map[string]string{"received": del.ID, "outcome": outcome})
+	writeJSON(w, http.StatusOK, webhookReply{Received: del.ID, Outcome: outcome})
+}
+
+// webhookReply is what Whop gets back (and its dashboard shows). A struct,
+// not a map: the encoder needs no sorting or reflection over map keys on a
+// path that repeats answer by the thousand.
+type webhookReply struct {
+	Received string `json:"received"`
+	Outcome  string `json:"outcome"`
 }
