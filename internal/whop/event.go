@@ -125,7 +125,9 @@ func legacyID(body []byte) string {
 	return "legacy_" + hex.EncodeToString(sum[:16])
 }
 
-func decodeLegacyEvent(unix int64, body []byte) (*Event, error) {
+// decodeLegacyEvent takes the delivery's id from Authenticate, which has
+// already hashed the body for it.
+func decodeLegacyEvent(id string, unix int64, body []byte) (*Event, error) {
 	w, err := parseEnvelope(body)
 	if err != nil {
 		return nil, err
@@ -134,7 +136,7 @@ func decodeLegacyEvent(unix int64, body []byte) (*Event, error) {
 		return nil, fmt.Errorf("%w: no action", ErrMalformedEvent)
 	}
 	return &Event{
-		ID:         legacyID(body),
+		ID:         id,
 		Type:       string(w.Action),
 		Scheme:     SchemeLegacy,
 		APIVersion: firstNonEmpty(string(w.APIVersion), "v5"),

@@ -118,10 +118,10 @@ func (v *WebhookVerifier) Authenticate(h http.Header, body []byte) (Delivery, er
 }
 
 // Decode decodes the envelope of an authenticated delivery's body (the
-// same bytes Authenticate checked).
+// same bytes Authenticate checked). The event's ID is d.ID.
 func (d Delivery) Decode(body []byte) (*Event, error) {
 	if d.Scheme == SchemeLegacy {
-		return decodeLegacyEvent(d.Unix, body)
+		return decodeLegacyEvent(d.ID, d.Unix, body)
 	}
 	return decodeStandardEvent(d.ID, d.Unix, body)
 }
