@@ -1,6 +1,7 @@
 package whop
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -100,7 +101,7 @@ func (c *Client) CreateCheckoutConfiguration(ctx context.Context, p CheckoutConf
 	}
 	return &CheckoutConfiguration{
 		ID:          string(w.ID),
-		PlanID:      firstNonEmpty(w.Plan.ID, string(w.PlanID)),
+		PlanID:      cmp.Or(w.Plan.ID, string(w.PlanID)),
 		CompanyID:   string(w.CompanyID),
 		PurchaseURL: string(w.PurchaseURL),
 		Metadata:    w.Metadata,

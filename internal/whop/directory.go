@@ -1,6 +1,7 @@
 package whop
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -94,7 +95,7 @@ func (c *Client) GetExperience(ctx context.Context, id string) (*Experience, err
 	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/experiences/" + seg)}, &w); err != nil {
 		return nil, err
 	}
-	return &Experience{ID: string(w.ID), Name: string(w.Name), CompanyID: firstNonEmpty(w.Company.ID, string(w.CompanyID))}, nil
+	return &Experience{ID: string(w.ID), Name: string(w.Name), CompanyID: cmp.Or(w.Company.ID, string(w.CompanyID))}, nil
 }
 
 // GetCompany retrieves a company.

@@ -2,6 +2,7 @@ package whop
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -54,7 +55,7 @@ func (e *APIError) Error() string {
 	if t := http.StatusText(e.StatusCode); t != "" {
 		b.WriteString(" " + t)
 	}
-	if kind := firstNonEmpty(e.Code, e.Type); kind != "" {
+	if kind := cmp.Or(e.Code, e.Type); kind != "" {
 		b.WriteString(" (" + kind + ")")
 	}
 	if e.Message != "" {
@@ -98,7 +99,7 @@ func newAPIError(resp *http.Response, body []byte, method, path string, now time
 		StatusCode: resp.StatusCode,
 		Method:     method,
 		Path:       path,
-		RequestID:  firstNonEmpty(resp.Header.Get("X-Request-Id"), resp.Header.Get("Request-Id")),
+		RequestID:  cmp.Or(resp.Header.Get("X-Request-Id"), resp.Header.Get("Request-Id")),
 		RetryAfter: retryAfter(resp.Header, now),
 	}
 	trimmed := bytes.TrimSpace(body)
@@ -120,7 +121,7 @@ func newAPIError(resp *http.Response, body []byte, method, path string, now time
 			var text string
 			switch {
 			case json.Unmarshal(shape.Error, &inner) == nil && len(shape.Error) > 0 && shape.Error[0] == '{':
-				e.Code = firstNonEmpty(string(inner.Code), string(inner.Status))
+				e.Code = cmp.Or(string(inner.Code), string(inner.Status))
 				e.Type = string(inner.Type)
 				e.Message = string(inner.Message)
 			case json.Unmarshal(shape.Error, &text) == nil:
@@ -149,13 +150,4 @@ func clip(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s + "…"
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -2,6 +2,7 @@ package whop
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -111,8 +112,8 @@ func decodeStandardEvent(id string, unix int64, body []byte) (*Event, error) {
 		ID:         id,
 		Type:       string(w.Type),
 		Scheme:     SchemeStandard,
-		APIVersion: firstNonEmpty(string(w.APIVersion), "v1"),
-		CompanyID:  firstNonEmpty(string(w.CompanyID), string(w.AccountID), w.Company.ID),
+		APIVersion: cmp.Or(string(w.APIVersion), "v1"),
+		CompanyID:  cmp.Or(string(w.CompanyID), string(w.AccountID), w.Company.ID),
 		Timestamp:  ts,
 		Data:       w.Data,
 	}, nil
@@ -139,8 +140,8 @@ func decodeLegacyEvent(id string, unix int64, body []byte) (*Event, error) {
 		ID:         id,
 		Type:       string(w.Action),
 		Scheme:     SchemeLegacy,
-		APIVersion: firstNonEmpty(string(w.APIVersion), "v5"),
-		CompanyID:  firstNonEmpty(w.Company.ID, string(w.CompanyID), string(w.AccountID)),
+		APIVersion: cmp.Or(string(w.APIVersion), "v5"),
+		CompanyID:  cmp.Or(w.Company.ID, string(w.CompanyID), string(w.AccountID)),
 		Timestamp:  time.Unix(unix, 0).UTC(),
 		Data:       w.Data,
 	}, nil

@@ -1,6 +1,7 @@
 package whop
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -89,17 +90,17 @@ func (w *wireMembership) normalize() *Membership {
 	m := &Membership{
 		ID:                      string(w.ID),
 		Status:                  MembershipStatus(w.Status),
-		UserID:                  firstNonEmpty(w.User.ID, string(w.UserID)),
-		PlanID:                  firstNonEmpty(w.Plan.ID, string(w.PlanID)),
-		ProductID:               firstNonEmpty(w.Product.ID, string(w.ProductID), w.AccessPass.ID),
-		CompanyID:               firstNonEmpty(w.Company.ID, string(w.CompanyID), string(w.AccountID), string(w.PageID)),
+		UserID:                  cmp.Or(w.User.ID, string(w.UserID)),
+		PlanID:                  cmp.Or(w.Plan.ID, string(w.PlanID)),
+		ProductID:               cmp.Or(w.Product.ID, string(w.ProductID), w.AccessPass.ID),
+		CompanyID:               cmp.Or(w.Company.ID, string(w.CompanyID), string(w.AccountID), string(w.PageID)),
 		Metadata:                w.Metadata,
 		CancelAtPeriodEnd:       w.CancelAtPeriodEnd.val,
 		CreatedAt:               time.Time(w.CreatedAt),
 		UpdatedAt:               time.Time(w.UpdatedAt),
 		RenewalPeriodStart:      time.Time(w.RenewalPeriodStart),
 		RenewalPeriodEnd:        time.Time(w.RenewalPeriodEnd),
-		CheckoutConfigurationID: firstNonEmpty(string(w.CheckoutConfigurationID), w.CheckoutSession.ID),
+		CheckoutConfigurationID: cmp.Or(string(w.CheckoutConfigurationID), w.CheckoutSession.ID),
 	}
 	m.Valid = m.Status.grantsAccess()
 	if w.Valid.set {

@@ -1,6 +1,7 @@
 package whop
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -89,16 +90,16 @@ func (w *wirePayment) normalize(api PaymentsAPI) (*Payment, error) {
 		Substatus: PaymentSubstatus(w.Substatus),
 		Currency:  cur,
 
-		UserID:           firstNonEmpty(w.User.ID, string(w.UserID)),
+		UserID:           cmp.Or(w.User.ID, string(w.UserID)),
 		Username:         w.User.Username,
-		UserEmail:        firstNonEmpty(w.User.Email, string(w.UserEmail), string(w.Email)),
-		MembershipID:     firstNonEmpty(w.Membership.ID, string(w.MembershipID)),
+		UserEmail:        cmp.Or(w.User.Email, string(w.UserEmail), string(w.Email)),
+		MembershipID:     cmp.Or(w.Membership.ID, string(w.MembershipID)),
 		MembershipStatus: MembershipStatus(w.Membership.Status),
-		PlanID:           firstNonEmpty(w.Plan.ID, string(w.PlanID)),
-		ProductID:        firstNonEmpty(w.Product.ID, string(w.ProductID), w.AccessPass.ID),
-		CompanyID:        firstNonEmpty(w.Company.ID, string(w.CompanyID), string(w.AccountID)),
+		PlanID:           cmp.Or(w.Plan.ID, string(w.PlanID)),
+		ProductID:        cmp.Or(w.Product.ID, string(w.ProductID), w.AccessPass.ID),
+		CompanyID:        cmp.Or(w.Company.ID, string(w.CompanyID), string(w.AccountID)),
 
-		CheckoutConfigurationID: firstNonEmpty(string(w.CheckoutConfigurationID), w.CheckoutSession.ID,
+		CheckoutConfigurationID: cmp.Or(string(w.CheckoutConfigurationID), w.CheckoutSession.ID,
 			string(w.CheckoutRequestID), string(w.CheckoutID)),
 		Metadata: w.Metadata,
 
@@ -110,7 +111,7 @@ func (w *wirePayment) normalize(api PaymentsAPI) (*Payment, error) {
 		Refundable:        w.Refundable.val,
 		BillingReason:     string(w.BillingReason),
 		CardBrand:         string(w.CardBrand),
-		CardLast4:         firstNonEmpty(string(w.CardLast4), string(w.Last4), string(w.CardLast4Legacy)),
+		CardLast4:         cmp.Or(string(w.CardLast4), string(w.Last4), string(w.CardLast4Legacy)),
 		PaymentMethodType: string(w.PaymentMethodType),
 		FailureMessage:    string(w.FailureMessage),
 	}

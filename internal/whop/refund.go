@@ -2,6 +2,7 @@ package whop
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -84,11 +85,11 @@ func decodeClaim(data []byte, api PaymentsAPI, kind string) (*claim, error) {
 				return nil, fmt.Errorf("%w: %s %s: %w", ErrMalformedEvent, kind, c.id, err)
 			}
 			c.payment = p
-			c.paymentID = firstNonEmpty(c.paymentID, p.ID)
+			c.paymentID = cmp.Or(c.paymentID, p.ID)
 		case '"':
 			var id flexString
 			_ = id.UnmarshalJSON(raw) // a quoted string always decodes
-			c.paymentID = firstNonEmpty(c.paymentID, string(id))
+			c.paymentID = cmp.Or(c.paymentID, string(id))
 		}
 	}
 	// v1 disputes omit the currency; it is the payment's.

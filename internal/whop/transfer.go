@@ -1,6 +1,7 @@
 package whop
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -120,8 +121,8 @@ func (w *wireTransfer) normalize(fallback money.Currency) (*Transfer, error) {
 		Currency:                   cur,
 		FeeAmount:                  fee,
 		CreatedAt:                  time.Time(w.CreatedAt),
-		OriginID:                   firstNonEmpty(w.Origin.ID, string(w.OriginID)),
-		DestinationID:              firstNonEmpty(w.Destination.ID, string(w.DestinationID)),
+		OriginID:                   cmp.Or(w.Origin.ID, string(w.OriginID)),
+		DestinationID:              cmp.Or(w.Destination.ID, string(w.DestinationID)),
 		OriginLedgerAccountID:      string(w.OriginLedgerAccountID),
 		DestinationLedgerAccountID: string(w.DestinationLedgerAccountID),
 		Notes:                      string(w.Notes),
