@@ -62,7 +62,6 @@ type TokenStats struct {
 type TokenVerifier struct {
 	appID  string
 	now    func() time.Time
-	leeway time.Duration
 	keys   *keySource
 	cache  *tokenCache
 	parser *jwt.Parser
@@ -165,11 +164,10 @@ func NewTokenVerifier(appID string, opts ...TokenOption) (*TokenVerifier, error)
 		return nil, err
 	}
 	v := &TokenVerifier{
-		appID:  appID,
-		now:    cfg.now,
-		leeway: cfg.leeway,
-		keys:   keys,
-		cache:  newTokenCache(cfg.cacheSize),
+		appID: appID,
+		now:   cfg.now,
+		keys:  keys,
+		cache: newTokenCache(cfg.cacheSize),
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
 			jwt.WithIssuer(TokenIssuer),
