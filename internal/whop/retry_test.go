@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -57,23 +58,11 @@ func TestRetriesHonourServerWaits(t *testing.T) {
 			if n := len(f.requests()); n != 3 {
 				t.Errorf("made %d requests, want 3", n)
 			}
-			if got := f.waits(); !equalDurations(got, tt.want) {
+			if got := f.waits(); !slices.Equal(got, tt.want) {
 				t.Errorf("waits = %v, want %v", got, tt.want)
 			}
 		})
 	}
-}
-
-func equalDurations(a, b []time.Duration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestRetriesGiveUpAfterMax(t *testing.T) {
@@ -95,7 +84,7 @@ func TestBackoffDoublesAndCaps(t *testing.T) {
 	c, f := setup(t, failThen(100, 500, nil, ""), WithRetry(6, time.Second))
 	_, _ = c.GetUser(t.Context(), "u")
 	want := []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second, 8 * time.Second}
-	if got := f.waits(); !equalDurations(got, want) {
+	if got := f.waits(); !slices.Equal(got, want) {
 		t.Errorf("waits = %v, want %v", got, want)
 	}
 }
