@@ -41,6 +41,9 @@ func TestMembershipTimesAndPeriod(t *testing.T) {
 	if !m2.UpdatedAt.IsZero() {
 		t.Errorf("legacy data has no updated_at, got %v", m2.UpdatedAt)
 	}
+	if !m2.CreatedAt.Equal(time.Unix(1736154000, 0)) {
+		t.Errorf("legacy created_at = %v", m2.CreatedAt)
+	}
 	if !m2.RenewalPeriodStart.Equal(time.Unix(1736154000, 0)) || !m2.RenewalPeriodEnd.Equal(time.Unix(1738746000, 0)) {
 		t.Errorf("legacy period = %v – %v", m2.RenewalPeriodStart, m2.RenewalPeriodEnd)
 	}
