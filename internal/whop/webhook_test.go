@@ -209,6 +209,9 @@ func TestVerifyLegacyMutations(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Verify error = %v, want %v", err, tt.want)
 			}
+			if ev != nil {
+				t.Fatalf("Verify returned an event with an error: %+v", ev)
+			}
 		})
 	}
 }
