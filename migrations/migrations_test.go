@@ -2,6 +2,7 @@ package migrations_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/creditkit/creditkit/internal/pgtest"
@@ -46,7 +47,7 @@ func TestUpDownUp(t *testing.T) {
 	if err := migrations.Up(ctx, db.URL); err != nil {
 		t.Fatalf("up again: %v", err)
 	}
-	if again := tables(t, db); len(again) != len(tablesUp) {
+	if again := tables(t, db); !slices.Equal(again, tablesUp) {
 		t.Fatalf("tables after up/down/up = %v, want %v", again, tablesUp)
 	}
 	if vs := migrations.Versions(); len(vs) > 1 {
@@ -79,8 +80,13 @@ func tables(t *testing.T, db *pgtest.DB) []string {
 	var out []string
 	for rows.Next() {
 		var n string
-		rows.Scan(&n)
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -13,17 +13,8 @@ import (
 // (paid, or pending and to be retried) keeps that as its transfer amount,
 // and one never tried is left for the job to decide.
 func TestShareNetKeepsWhatWasSent(t *testing.T) {
-	db := pgtest.New(t)
 	ctx := context.Background()
-	if err := migrations.Down(ctx, db.URL, 1); err != nil {
-		t.Fatalf("down to 000005: %v", err)
-	}
-	for _, sql := range []string{
-		`INSERT INTO purchases (id, user_id, experience_id, company_id, package_id, credits, price, currency,
-		                        checkout_id, plan_id, status, payment_id, paid_amount, fulfilled_at)
-		 SELECT 'pur_' || x, 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_' || x, 'plan_1',
-		        'paid', 'pay_' || x, 499, now()
-		   FROM unnest(ARRAY['paid', 'retried', 'untried']) AS x`,
+	db := before000006(t, ctx, []string{"paid", "retried", "untried"},
 		`INSERT INTO revenue_shares (payment_id, purchase_id, from_company_id, to_company_id, basis_points,
 		                             base_amount, amount, currency, transfer_key, status, transfer_id, charged_fee,
 		                             attempts, last_error, finished_at)
@@ -33,11 +24,7 @@ func TestShareNetKeepsWhatWasSent(t *testing.T) {
 		         'pending', NULL, NULL, 3, 'whop: 503', NULL),
 		        ('pay_untried', 'pur_untried', 'biz_owner', 'biz_1', 1250, 499, 62, 'usd', 'creditkit:revenue_share:pay_untried',
 		         'pending', NULL, NULL, 0, '', NULL)`,
-	} {
-		if _, err := db.Pool.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	)
 	if err := migrations.Up(ctx, db.URL); err != nil {
 		t.Fatalf("up: %v", err)
 	}
@@ -61,6 +48,9 @@ func TestShareNetKeepsWhatWasSent(t *testing.T) {
 			t.Errorf("share %d = %s %s %d, want %+v", i, payment, status, amount, w)
 		}
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	if i != len(want) {
 		t.Fatalf("%d shares after the migration, want %d", i, len(want))
 	}
@@ -71,17 +61,8 @@ func TestShareNetKeepsWhatWasSent(t *testing.T) {
 // the new limit, as do waiting ones; finished rows' jobs and other kinds are
 // left alone, and new jobs get 1,000 attempts.
 func TestShareNetRevivesStrandedJobs(t *testing.T) {
-	db := pgtest.New(t)
 	ctx := context.Background()
-	if err := migrations.Down(ctx, db.URL, 1); err != nil {
-		t.Fatalf("down to 000005: %v", err)
-	}
-	for _, sql := range []string{
-		`INSERT INTO purchases (id, user_id, experience_id, company_id, package_id, credits, price, currency,
-		                        checkout_id, plan_id, status, payment_id, paid_amount, fulfilled_at)
-		 SELECT 'pur_' || x, 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_' || x, 'plan_1',
-		        'paid', 'pay_' || x, 499, now()
-		   FROM unnest(ARRAY['stuck', 'paid']) AS x`,
+	db := before000006(t, ctx, []string{"stuck", "paid"},
 		`INSERT INTO revenue_shares (payment_id, purchase_id, from_company_id, to_company_id, basis_points,
 		                             base_amount, amount, currency, transfer_key, status, transfer_id, charged_fee,
 		                             attempts, finished_at)
@@ -98,11 +79,7 @@ func TestShareNetRevivesStrandedJobs(t *testing.T) {
 		        ('payout', 'payout:po_stuck', '{"payout_id": "po_stuck"}', 'discarded', 20, now()),
 		        ('reconcile', 'reconcile:1', '{}', 'discarded', 20, now()),
 		        ('payout', 'payout:po_waiting', '{"payout_id": "po_waiting"}', 'available', 3, NULL)`,
-	} {
-		if _, err := db.Pool.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	)
 	if err := migrations.Up(ctx, db.URL); err != nil {
 		t.Fatalf("up: %v", err)
 	}
@@ -131,6 +108,9 @@ func TestShareNetRevivesStrandedJobs(t *testing.T) {
 		}
 		got[key] = state
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	if len(got) != len(want) {
 		t.Fatalf("jobs = %v, want %v", got, want)
 	}
@@ -139,4 +119,28 @@ func TestShareNetRevivesStrandedJobs(t *testing.T) {
 			t.Errorf("job %s: %q, want %q", k, got[k], w)
 		}
 	}
+}
+
+// before000006 returns a database at 000005 holding paid purchases
+// pur_<x> (paid by pay_<x>) for each x, then the rows seed inserts.
+func before000006(t *testing.T, ctx context.Context, purchases []string, seed ...string) *pgtest.DB {
+	t.Helper()
+	db := pgtest.New(t)
+	if err := migrations.Down(ctx, db.URL, 1); err != nil {
+		t.Fatalf("down to 000005: %v", err)
+	}
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO purchases (id, user_id, experience_id, company_id, package_id, credits, price, currency,
+		                       checkout_id, plan_id, status, payment_id, paid_amount, fulfilled_at)
+		SELECT 'pur_' || x, 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_' || x, 'plan_1',
+		       'paid', 'pay_' || x, 499, now()
+		  FROM unnest($1::text[]) AS x`, purchases); err != nil {
+		t.Fatalf("purchases: %v", err)
+	}
+	for _, sql := range seed {
+		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	return db
 }

@@ -85,13 +85,7 @@ func (s *Service) payRevenueShare(ctx context.Context, j queue.Job) error {
 	}
 	s.log.InfoContext(ctx, "revenue share attempt", "payment_id", after.PaymentID, "to_company_id", after.ToCompanyID,
 		"amount", after.TransferAmount, "status", string(after.Status), "attempt", after.Attempts, "error", after.LastError)
-	switch after.Status {
-	case ledger.TransferPending:
-		return fmt.Errorf("revenue share %s not paid yet: %s", after.PaymentID, after.LastError)
-	case ledger.TransferFailed:
-		return queue.Permanent(fmt.Errorf("whop refused revenue share %s: %s", after.PaymentID, after.LastError))
-	}
-	return nil
+	return transferJobResult("revenue share", after.PaymentID, after.Status, after.LastError)
 }
 
 // retryPayout is the payout job: it finishes a payout the request that
@@ -116,11 +110,18 @@ func (s *Service) retryPayout(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return err
 	}
-	switch po.Status {
+	return transferJobResult("payout", po.ID, po.Status, po.LastError)
+}
+
+// transferJobResult is what a transfer job returns after an attempt: still
+// pending is retried with backoff, refused is discarded (the refusal is
+// already recorded on the row), paid is done.
+func transferJobResult(what, id string, status ledger.TransferStatus, lastError string) error {
+	switch status {
 	case ledger.TransferPending:
-		return fmt.Errorf("payout %s not paid yet: %s", po.ID, po.LastError)
+		return fmt.Errorf("%s %s not paid yet: %s", what, id, lastError)
 	case ledger.TransferFailed:
-		return queue.Permanent(fmt.Errorf("whop refused payout %s: %s", po.ID, po.LastError))
+		return queue.Permanent(fmt.Errorf("whop refused %s %s: %s", what, id, lastError))
 	}
 	return nil
 }

@@ -48,23 +48,10 @@ func (s *Store) DeliverySeen(ctx context.Context, id string) (bool, error) {
 	return seen, nil
 }
 
-// RecentDeliveries returns the newest deliveries first.
+// RecentDeliveries returns the newest deliveries first, whoever they were
+// for: DeliveriesFor as the app owner sees it.
 func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]DeliveryRecord, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, event_type, scheme, company_id, object_id, outcome, received_at
-		  FROM webhook_deliveries ORDER BY received_at DESC, id LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: recent deliveries: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DeliveryRecord, error) {
-		var d DeliveryRecord
-		err := r.Scan(&d.ID, &d.Type, &d.Scheme, &d.CompanyID, &d.ObjectID, &d.Outcome, &d.ReceivedAt)
-		return d, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: recent deliveries: %w", err)
-	}
-	return out, nil
+	return s.DeliveriesFor(ctx, "", true, limit)
 }
 
 // DeliveriesFor returns the newest deliveries a company's admins may see:

@@ -106,7 +106,8 @@ func TestSettleCreditsOnceAndRecordsDelivery(t *testing.T) {
 		t.Fatalf("entries = %+v", entries)
 	}
 	dl, _ := b.store.RecentDeliveries(b.ctx, 10)
-	if len(dl) != 1 || dl[0].Delivery != *d || dl[0].Outcome != "fulfilled: 100 credits" {
+	if len(dl) != 1 || dl[0].Delivery != *d || dl[0].Outcome != "fulfilled: 100 credits" || dl[0].PurchaseID != "pur_a" ||
+		dl[0].ReceivedAt.IsZero() {
 		t.Fatalf("deliveries = %+v", dl)
 	}
 	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_2", PaidAmount: 499}, nil); !errors.Is(err, ledger.ErrPaidByOtherPayment) {

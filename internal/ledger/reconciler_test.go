@@ -14,7 +14,7 @@ import (
 // what it repaired; finishing the run does not overwrite those counts.
 func TestReconcilerRunCountsEachRepairAsItCommits(t *testing.T) {
 	b := setup(t)
-	now := time.Now()
+	now := time.Now().Truncate(time.Microsecond) // as Postgres keeps it
 	run, err := b.store.StartReconcilerRun(b.ctx, now.Add(-time.Hour), now)
 	if err != nil {
 		t.Fatal(err)
@@ -50,11 +50,14 @@ func TestReconcilerRunCountsEachRepairAsItCommits(t *testing.T) {
 	if err != nil || len(runs) != 1 {
 		t.Fatalf("runs = %+v, %v", runs, err)
 	}
-	if r := runs[0]; r.Credited != 1 || r.Refunded != 1 || r.PaymentsSeen != 4 || r.Rejected != 1 || r.FinishedAt.IsZero() || r.Error != "" {
+	if r := runs[0]; r.ID != run || r.Credited != 1 || r.Refunded != 1 || r.PaymentsSeen != 4 || r.Rejected != 1 ||
+		r.FinishedAt.IsZero() || r.StartedAt.IsZero() || r.FinishedAt.Before(r.StartedAt) || r.Error != "" ||
+		!r.WindowStart.Equal(now.Add(-time.Hour)) || !r.WindowEnd.Equal(now) {
 		t.Fatalf("finished run = %+v; want its counts kept and what it saw recorded", r)
 	}
 	tot, _ = b.store.ReconcilerTotals(b.ctx)
-	if tot.Runs != 1 || tot.Failed != 0 || tot.Credited != 1 || tot.Refunded != 1 || tot.PaymentsSeen != 4 || tot.LastSuccess.IsZero() {
+	if tot.Runs != 1 || tot.Failed != 0 || tot.Credited != 1 || tot.Refunded != 1 || tot.PaymentsSeen != 4 || tot.Rejected != 1 ||
+		!tot.LastSuccess.Equal(runs[0].FinishedAt) {
 		t.Fatalf("totals = %+v", tot)
 	}
 }

@@ -80,11 +80,7 @@ func (s *Store) transferShare(ctx context.Context, paymentID string, send func(c
 	o := send(ctx, sh)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	after, err := scanShare(tx.QueryRow(wctx, `
-		UPDATE revenue_shares s SET status = $2, transfer_id = $3, charged_fee = $4, last_error = $5,
-		       attempts = attempts + 1, updated_at = now(),
-		       finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
-		 WHERE s.id = $1 RETURNING `+shareColumns,
+	after, err := scanShare(tx.QueryRow(wctx, recordAttemptSQL("revenue_shares s", "s.id", shareColumns),
 		sh.ID, o.Status, nullIfEmpty(o.TransferID), feeIfPaid(o), o.Error))
 	if err != nil {
 		return sh, fmt.Errorf("record attempt: %w", err)

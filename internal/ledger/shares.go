@@ -211,19 +211,24 @@ func (s *Store) RevenueShares(ctx context.Context, companyID string, side ShareS
 		col = "s.to_company_id"
 	}
 	var sum ShareSummary
-	err := s.pool.QueryRow(ctx, fmt.Sprintf(shareTotalsSQL, col), companyID, currency).
-		Scan(&sum.Count, &sum.Paid, &sum.Pending, &sum.Failed, &sum.Withheld, &sum.Cancelled, &sum.Clawback, &sum.RefundedShares)
+	var out []RevenueShare
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		// One snapshot, so the totals count the rows shown (as in RevenueReport).
+		err := tx.QueryRow(ctx, fmt.Sprintf(shareTotalsSQL, col), companyID, currency).
+			Scan(&sum.Count, &sum.Paid, &sum.Pending, &sum.Failed, &sum.Withheld, &sum.Cancelled, &sum.Clawback, &sum.RefundedShares)
+		if err != nil {
+			return fmt.Errorf("totals: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT `+shareColumns+` FROM revenue_shares s
+			WHERE `+col+` = $1 AND s.currency = $2 ORDER BY s.created_at DESC, s.id DESC LIMIT $3`, companyID, currency, limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (RevenueShare, error) { return scanShare(r) })
+		return err
+	})
 	if err != nil {
-		return nil, sum, fmt.Errorf("ledger: revenue share totals: %w", err)
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+shareColumns+` FROM revenue_shares s
-		WHERE `+col+` = $1 AND s.currency = $2 ORDER BY s.created_at DESC, s.id DESC LIMIT $3`, companyID, currency, limit)
-	if err != nil {
-		return nil, sum, fmt.Errorf("ledger: revenue shares: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RevenueShare, error) { return scanShare(r) })
-	if err != nil {
-		return nil, sum, fmt.Errorf("ledger: revenue shares: %w", err)
+		return nil, ShareSummary{}, fmt.Errorf("ledger: revenue shares: %w", err)
 	}
 	return out, sum, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -81,6 +82,15 @@ func TestRunCompletesRetriesAndDiscards(t *testing.T) {
 	for _, k := range []string{"ok", "flaky", "broken", "panics", "unknown"} {
 		queue.Enqueue(ctx, db.Pool, k, k+":1", map[string]int{"n": 1}, time.Time{})
 	}
+	counts, err := q.Counts(ctx)
+	if err != nil || len(counts) != 5 {
+		t.Fatalf("counts before running = %+v, %v", counts, err)
+	}
+	for _, c := range counts {
+		if c.Available != 1 || c.Completed != 0 || c.Discarded != 0 || c.OldestDue.IsZero() {
+			t.Errorf("%s before running = %+v, want one due job", c.Kind, c)
+		}
+	}
 	ran, err := q.Drain(ctx)
 	if err != nil || ran != 5 {
 		t.Fatalf("drain ran %d, err %v; want 5", ran, err)
@@ -115,9 +125,17 @@ func TestRunCompletesRetriesAndDiscards(t *testing.T) {
 	if st := q.Stats(); st != (queue.Stats{Completed: 1, Retried: 2, Discarded: 2}) {
 		t.Errorf("stats = %+v", st)
 	}
-	counts, _ := q.Counts(ctx)
-	if len(counts) != 5 {
-		t.Fatalf("counts = %+v", counts)
+	// The retries wait an hour, so nothing is due.
+	counts, err = q.Counts(ctx)
+	want := []queue.Counts{
+		{Kind: "broken", Discarded: 1},
+		{Kind: "flaky", Available: 1},
+		{Kind: "ok", Completed: 1},
+		{Kind: "panics", Available: 1},
+		{Kind: "unknown", Discarded: 1},
+	}
+	if err != nil || !slices.Equal(counts, want) {
+		t.Fatalf("counts = %+v, %v\nwant %+v", counts, err, want)
 	}
 }
 
