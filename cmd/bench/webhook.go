@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -65,14 +64,8 @@ func postDelivery(ctx context.Context, client *http.Client, url, secret string, 
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/api/webhook", bytes.NewReader(d.body))
 	req.Header.Set("Content-Type", "application/json")
 	whop.SetStandardHeaders(req.Header, secret, d.id, time.Now(), d.body)
-	res, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(want)) {
-		return fmt.Errorf("webhook %s: %d %s", d.id, res.StatusCode, b)
+	if err := doOK(client, req, want); err != nil {
+		return fmt.Errorf("webhook %s: %w", d.id, err)
 	}
 	return nil
 }

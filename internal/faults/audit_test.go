@@ -96,17 +96,10 @@ func (s *stack) audit() books {
 		}
 	}
 	b.PaidAtWhop = int64(len(paid))
-	rows, err := s.pool.Query(s.ctx, `SELECT id, payment_id FROM purchases WHERE status = 'paid'`)
-	if err != nil {
-		s.t.Fatal(err)
-	}
 	var unpaidAtWhop, notPaidHere, wrongPayment int64
 	ours := map[string]bool{}
-	for rows.Next() {
-		var id, payment string
-		if err := rows.Scan(&id, &payment); err != nil {
-			s.t.Fatal(err)
-		}
+	var id, payment string
+	s.eachRow(`SELECT id, payment_id FROM purchases WHERE status = 'paid'`, []any{&id, &payment}, func() {
 		ours[id] = true
 		switch at, ok := paid[id]; {
 		case !ok:
@@ -114,10 +107,7 @@ func (s *stack) audit() books {
 		case at != payment:
 			wrongPayment++
 		}
-	}
-	if err := rows.Err(); err != nil {
-		s.t.Fatal(err)
-	}
+	})
 	for id := range paid {
 		if !ours[id] {
 			notPaidHere++
@@ -136,19 +126,10 @@ func (s *stack) audit() books {
 // walletBalances returns every wallet's balance.
 func (s *stack) walletBalances() map[wallet]int64 {
 	s.t.Helper()
-	rows, err := s.pool.Query(s.ctx, `SELECT user_id, experience_id, balance FROM wallets`)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer rows.Close()
 	out := map[wallet]int64{}
-	for rows.Next() {
-		var w wallet
-		var bal int64
-		if err := rows.Scan(&w.user, &w.experience, &bal); err != nil {
-			s.t.Fatal(err)
-		}
-		out[w] = bal
-	}
+	var w wallet
+	var bal int64
+	s.eachRow(`SELECT user_id, experience_id, balance FROM wallets`, []any{&w.user, &w.experience, &bal},
+		func() { out[w] = bal })
 	return out
 }

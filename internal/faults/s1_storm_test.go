@@ -94,20 +94,11 @@ func countOn(w *workload, wl wallet) (n int) {
 // assertWalletCredits checks each wallet got exactly the credits bought on it.
 func (s *stack) assertWalletCredits(w *workload) {
 	s.t.Helper()
-	rows, err := s.pool.Query(s.ctx, `SELECT user_id, experience_id, sum(credits)::bigint FROM purchases
-		WHERE status = 'paid' GROUP BY 1, 2`)
-	if err != nil {
-		s.t.Fatal(err)
-	}
 	got := map[wallet]int64{}
-	for rows.Next() {
-		var wl wallet
-		var n int64
-		if err := rows.Scan(&wl.user, &wl.experience, &n); err != nil {
-			s.t.Fatal(err)
-		}
-		got[wl] = n
-	}
+	var wl wallet
+	var n int64
+	s.eachRow(`SELECT user_id, experience_id, sum(credits)::bigint FROM purchases
+		WHERE status = 'paid' GROUP BY 1, 2`, []any{&wl.user, &wl.experience, &n}, func() { got[wl] = n })
 	for wl, want := range w.credits() {
 		if got[wl] != want {
 			s.t.Errorf("wallet %v: %d credits bought and paid, want %d", wl, got[wl], want)

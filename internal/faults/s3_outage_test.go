@@ -140,18 +140,10 @@ func TestPostgresOutageLongerThanWhopRetries(t *testing.T) {
 // confirm calls in this scenario, only the reconciler can have paid those.
 func (s *stack) neverDelivered(w *workload, ds deliveryStats) (events int, repairedByReconciler int64) {
 	s.t.Helper()
-	rows, err := s.pool.Query(s.ctx, `SELECT object_id FROM webhook_deliveries WHERE outcome LIKE 'fulfilled%'`)
-	if err != nil {
-		s.t.Fatal(err)
-	}
 	byWebhook := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			s.t.Fatal(err)
-		}
-		byWebhook[id] = true
-	}
+	var id string
+	s.eachRow(`SELECT object_id FROM webhook_deliveries WHERE outcome LIKE 'fulfilled%'`, []any{&id},
+		func() { byWebhook[id] = true })
 	for _, p := range w.purchases {
 		if ds.GaveUpEvent[p.EventID] > 0 && !ds.OKEvent[p.EventID] {
 			events++

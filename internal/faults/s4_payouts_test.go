@@ -76,22 +76,16 @@ func TestWhopFailingDuringPayoutsAndRevenueShare(t *testing.T) {
 	bad := 0
 	// A share's transfer carries its decided net amount; a payout's, its amount.
 	for table, sent := range map[string]string{"revenue_shares": "transfer_amount", "payouts": "amount"} {
-		rows, err := s.pool.Query(s.ctx, `SELECT transfer_key, COALESCE(`+sent+`, 0), COALESCE(transfer_id, '') FROM `+table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var key, transferID string
-			var amount int64
-			if err := rows.Scan(&key, &amount, &transferID); err != nil {
-				t.Fatal(err)
-			}
-			tr, ok := st.Transfers[st.TransferKeys[key]]
-			if perKey[key] != 1 || !ok || tr.ID != transferID || tr.Amount != amount {
-				bad++
-				t.Errorf("%s %s: %d transfers at Whop, ours records %q for %d, Whop's %+v", table, key, perKey[key], transferID, amount, tr)
-			}
-		}
+		var key, transferID string
+		var amount int64
+		s.eachRow(`SELECT transfer_key, COALESCE(`+sent+`, 0), COALESCE(transfer_id, '') FROM `+table,
+			[]any{&key, &amount, &transferID}, func() {
+				tr, ok := st.Transfers[st.TransferKeys[key]]
+				if perKey[key] != 1 || !ok || tr.ID != transferID || tr.Amount != amount {
+					bad++
+					t.Errorf("%s %s: %d transfers at Whop, ours records %q for %d, Whop's %+v", table, key, perKey[key], transferID, amount, tr)
+				}
+			})
 	}
 	attempts := s.jobAttempts()
 	rep.add("injected", "API: 50%% of calls failing with 500, then with 429 (Retry-After 1 s), 100 ms latency on all, for 10 s; %d deliveries of %d events", len(plan.order), plan.unique)
@@ -111,19 +105,10 @@ func TestWhopFailingDuringPayoutsAndRevenueShare(t *testing.T) {
 // jobAttempts sums the attempts of the background jobs, by kind.
 func (s *stack) jobAttempts() map[string]int64 {
 	s.t.Helper()
-	rows, err := s.pool.Query(s.ctx, `SELECT kind, sum(attempts)::bigint FROM jobs GROUP BY kind`)
-	if err != nil {
-		s.t.Fatal(err)
-	}
 	out := map[string]int64{}
-	for rows.Next() {
-		var kind string
-		var n int64
-		if err := rows.Scan(&kind, &n); err != nil {
-			s.t.Fatal(err)
-		}
-		out[kind] = n
-	}
+	var kind string
+	var n int64
+	s.eachRow(`SELECT kind, sum(attempts)::bigint FROM jobs GROUP BY kind`, []any{&kind, &n}, func() { out[kind] = n })
 	return out
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -188,6 +189,17 @@ func (s *stack) count(sql string, args ...any) int64 {
 		s.t.Fatalf("%s: %v", sql, err)
 	}
 	return n
+}
+
+// eachRow runs a query as the auditor, scans every row into dest and calls
+// fn after each. Any error fails the test, including one that ends the rows
+// early, which a bare rows.Next loop would take for the end of the data.
+func (s *stack) eachRow(sql string, dest []any, fn func()) {
+	s.t.Helper()
+	rows, _ := s.pool.Query(s.ctx, sql) // a failed query surfaces from ForEachRow
+	if _, err := pgx.ForEachRow(rows, dest, func() error { fn(); return nil }); err != nil {
+		s.t.Fatalf("%s: %v", sql, err)
+	}
 }
 
 // replicas returns both replicas, for round-robin use by index.

@@ -114,8 +114,7 @@ func TestMemberships(t *testing.T) {
 		t.Errorf("cancelling a canceled membership = %d, want 400", status)
 	}
 	b.idle()
-	evs := b.Sim.Events()
-	if len(evs) != 2 || evs[0].Type != "membership.cancel_at_period_end_changed" || evs[1].Type != "membership.deactivated" {
-		t.Errorf("events = %v", evs)
+	if got := b.eventTypes(); got != "membership.cancel_at_period_end_changed,membership.deactivated" {
+		t.Errorf("events = %s, want membership.cancel_at_period_end_changed then membership.deactivated", got)
 	}
 }

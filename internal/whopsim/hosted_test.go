@@ -131,12 +131,8 @@ func TestHostedCheckoutSellsPlansToo(t *testing.T) {
 		t.Fatalf("POST = %d, want 303", status)
 	}
 	b.idle()
-	var types []string
-	for _, ev := range b.Sim.Events() {
-		types = append(types, ev.Type)
-	}
-	if strings.Join(types, ",") != "payment.succeeded,membership.activated" {
-		t.Errorf("events = %v, want payment.succeeded then membership.activated", types)
+	if got := b.eventTypes(); got != "payment.succeeded,membership.activated" {
+		t.Errorf("events = %s, want payment.succeeded then membership.activated", got)
 	}
 }
 

@@ -135,6 +135,17 @@ func (b *bundle) idle() {
 	}
 }
 
+// eventTypes lists the types of the events so far, in order, joined with
+// commas, so a test states the whole sequence it expects.
+func (b *bundle) eventTypes() string {
+	b.t.Helper()
+	var types []string
+	for _, ev := range b.Sim.Events() {
+		types = append(types, ev.Type)
+	}
+	return strings.Join(types, ",")
+}
+
 // at walks a decoded JSON value along a dotted path ("data.0.user.id").
 func at(t *testing.T, v any, path string) any {
 	t.Helper()

@@ -136,8 +136,12 @@
     sdk: sdk,
     inFrame: inFrame,
     whopAnswers: whopAnswers,
-    // modalReady says whether Whop has answered by now, however late.
-    modalReady: function () { return modal; },
+    // useModal settles true when Whop's purchase modal can take a purchase:
+    // Whop answered within the wait, or has since, however late. Otherwise
+    // inAppPurchase would hang, and pages use Whop's hosted checkout instead.
+    useModal: function () {
+      return whopAnswers.then(function (ok) { return ok || modal; });
+    },
     ui: ui,
   };
 })();

@@ -7,15 +7,15 @@
   var root = document.querySelector("[data-experience-id]");
   if (!root) return;
   var experienceId = root.dataset.experienceId;
-  var whopAnswers = (window.creditkit && window.creditkit.whopAnswers) || Promise.resolve(false);
+  var ck = window.creditkit;
   // The stylesheet shows the buttons that fit: Buy (the modal) with a
   // secondary "pay on Whop", or "Pay on Whop" alone.
-  whopAnswers.then(function (modal) {
+  ck.whopAnswers.then(function (modal) {
     if (root.dataset.checkout !== "modal") root.dataset.checkout = modal ? "modal" : "hosted";
   });
   document.addEventListener("creditkit:modal", function () { root.dataset.checkout = "modal"; });
 
-  var ui = window.creditkit.ui;
+  var ui = ck.ui;
   var say = ui.say, busy = ui.busy, newKey = ui.newKey, errorText = ui.errorText, refresh = ui.refresh;
 
   function post(path, body) { return ui.send("POST", path, body); }
@@ -52,8 +52,7 @@
   }
 
   async function buy(button) {
-    var sdk = window.creditkit && window.creditkit.sdk;
-    if (!sdk || !((await whopAnswers) || window.creditkit.modalReady())) {
+    if (!(await ck.useModal())) {
       return payOnWhop(button, button.dataset.buy); // no modal here: Whop's page instead
     }
     busy(button, true);
@@ -64,7 +63,7 @@
         say("error", errorText(charge, "Could not start the purchase. Please try again."));
         return;
       }
-      var result = await sdk.inAppPurchase({ planId: charge.data.planId, id: charge.data.id });
+      var result = await ck.sdk.inAppPurchase({ planId: charge.data.planId, id: charge.data.id });
       if (!result || result.status !== "ok") {
         say("error", "Purchase cancelled. You were not charged and your balance is unchanged.");
         return;

@@ -10,7 +10,8 @@
   var pollEveryMs = 1000;
   var pollTries = 20;
 
-  var ui = window.creditkit.ui;
+  var ck = window.creditkit;
+  var ui = ck.ui;
   var say = ui.say, busy = ui.busy, send = ui.send, errorText = ui.errorText, refresh = ui.refresh;
 
   function sleep(ms) {
@@ -29,10 +30,9 @@
   }
 
   async function upgrade(button) {
-    var ck = window.creditkit || {};
     // Without a Whop parent answering, inAppPurchase would wait for a day:
     // pay on Whop's own checkout page instead, which brings the member back.
-    if (!ck.sdk || !((await ck.whopAnswers) || ck.modalReady())) {
+    if (!(await ck.useModal())) {
       return upgradeOnWhop(button);
     }
     busy(button, true);
