@@ -68,6 +68,11 @@ const auditorConns = 8
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
 
+// webhookConcurrency is how many deliveries the sandbox has in flight at
+// once: a storm, not a queue, as Whop delivers concurrently. It bounds how
+// many answers can still arrive for work that began before an instant.
+const webhookConcurrency = 16
+
 func newStack(t *testing.T, cfg stackConfig) *stack {
 	t.Helper()
 	ctx := context.Background()
@@ -87,7 +92,7 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 
 	s.env = whopsimtest.Start(t, whopsimtest.Config{AppURL: urlA, Options: whopsim.Options{
 		WebhookURL:         s.hook,
-		WebhookConcurrency: 16, // a storm, not a queue: Whop delivers concurrently
+		WebhookConcurrency: webhookConcurrency,
 		KeepAttempts:       1 << 20,
 		PaymentDelay:       -1,
 		RetryDelays:        cfg.retryDelays,
