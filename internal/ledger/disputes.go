@@ -26,15 +26,16 @@ type Dispute struct {
 // the creator sees it and decides.
 func (s *Store) RecordDispute(ctx context.Context, dp Dispute, d *Delivery) error {
 	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
-		// The purchase is looked up again for the delivery, not read from
-		// the dispute row: an update keeps the purchase_id of its first insert.
+		// A dispute may arrive before its payment is matched to a purchase;
+		// an update then fills in the link, and never replaces one.
 		var purchaseID string
 		err := tx.QueryRow(ctx, `
 			INSERT INTO disputes (id, payment_id, purchase_id, amount, currency, status, reason)
 			VALUES ($1, $2, (SELECT id FROM purchases WHERE payment_id = $2), $3, $4, $5, $6)
 			ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, amount = EXCLUDED.amount,
-			       reason = EXCLUDED.reason, updated_at = now()
-			RETURNING COALESCE((SELECT id FROM purchases WHERE payment_id = $2), '')`,
+			       reason = EXCLUDED.reason, updated_at = now(),
+			       purchase_id = COALESCE(disputes.purchase_id, EXCLUDED.purchase_id)
+			RETURNING COALESCE(purchase_id, '')`,
 			dp.ID, dp.PaymentID, dp.Amount, dp.Currency, dp.Status, dp.Reason).Scan(&purchaseID)
 		if err == nil {
 			err = linkDelivery(ctx, tx, d, purchaseID)

@@ -247,3 +247,30 @@ func TestDisputesAndRejections(t *testing.T) {
 		t.Fatalf("rejections = %+v", rs)
 	}
 }
+
+// A dispute can reach us before the payment it disputes is matched to a
+// purchase (deliveries arrive in any order); a later update of the dispute
+// links it, so the revenue report counts it against the right purchase.
+func TestDisputeLinkedWhenItsPaymentArrivesLater(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	dp := ledger.Dispute{ID: "dspt_1", PaymentID: "pay_1", Amount: 499, Currency: "usd", Status: "needs_response", Reason: "fraudulent"}
+	if err := b.store.RecordDispute(b.ctx, dp, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.store.DisputesForPayment(b.ctx, "pay_1"); len(got) != 1 || got[0].PurchaseID != "" {
+		t.Fatalf("before the payment: disputes = %+v, want one with no purchase", got)
+	}
+	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dp.Status = "under_review"
+	if err := b.store.RecordDispute(b.ctx, dp, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := b.store.DisputesForPayment(b.ctx, "pay_1")
+	if len(got) != 1 || got[0].ID != "dspt_1" || got[0].PurchaseID != "pur_a" || got[0].Status != "under_review" ||
+		got[0].Amount != 499 || got[0].Currency != "usd" || got[0].Reason != "fraudulent" {
+		t.Fatalf("after the payment: disputes = %+v", got)
+	}
+}
