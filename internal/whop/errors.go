@@ -145,9 +145,11 @@ func clip(s string) string {
 	if len(s) <= maxErrorMessage {
 		return s
 	}
-	s = s[:maxErrorMessage]
-	for !utf8.ValidString(s) { // don't cut a rune in half
-		s = s[:len(s)-1]
+	// Cut before the rune that straddles the limit, and only that one: an
+	// invalid byte earlier in the body is Whop's, not a cut of ours.
+	n := maxErrorMessage
+	for n > maxErrorMessage-utf8.UTFMax && n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	return s + "…"
+	return s[:n] + "…"
 }
