@@ -64,6 +64,7 @@ func TestControlAPI(t *testing.T) {
 	fields(t, b.mustAPI("GET", "/api/v1/payments/"+pay, nil), map[string]string{"refunded_amount": "2.49", "substatus": "partially_refunded"})
 	ctl("POST", "/_sim/payments/"+pay+"/refund", map[string]any{}, 400)
 	ctl("POST", "/_sim/payments/pay_nope/refund", map[string]any{}, 404)
+	ctl("POST", "/_sim/payments/pay_nope/refund", map[string]any{"amount": "1.00"}, 404)
 
 	dispute := ctl("POST", "/_sim/payments/"+pay+"/dispute", map[string]any{"reason": "product_not_received"}, 200)
 	ctl("POST", "/_sim/disputes/"+str(t, dispute, "dispute_id"), map[string]any{"status": "lost"}, 200)
