@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -128,30 +127,33 @@ func TestPanicBecomes500Page(t *testing.T) {
 	}
 }
 
+// TestBodyCap: a body declared too large is refused before the handler
+// runs, one that turns out too large while read is refused by the error
+// mapper, and both answers are the same.
 func TestBodyCap(t *testing.T) {
+	s := newTestServer(t, nil)
 	h := limitBody(10)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.ReadAll(r.Body); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				w.WriteHeader(http.StatusRequestEntityTooLarge)
-				return
-			}
+			s.fail(w, r, err)
+			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
+	const tooLarge = `{"error":{"code":"body_too_large","message":"The request body is too large."}}`
 	for _, tc := range []struct {
 		body    string
 		chunked bool
 		want    int
-	}{{"0123456789", false, 204}, {"0123456789A", false, 413}, {"0123456789A", true, 413}} {
+		answer  string
+	}{{"0123456789", false, 204, ""}, {"0123456789A", false, 413, tooLarge}, {"0123456789A", true, 413, tooLarge}} {
 		req := httptest.NewRequest(http.MethodPost, "/api/x", strings.NewReader(tc.body))
 		if tc.chunked {
 			req.ContentLength = -1
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		if rec.Code != tc.want {
-			t.Errorf("body %q (chunked %t) = %d, want %d", tc.body, tc.chunked, rec.Code, tc.want)
+		if rec.Code != tc.want || strings.TrimSpace(rec.Body.String()) != tc.answer {
+			t.Errorf("body %q (chunked %t) = %d %s, want %d %s", tc.body, tc.chunked, rec.Code, rec.Body, tc.want, tc.answer)
 		}
 	}
 }
