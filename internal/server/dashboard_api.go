@@ -115,7 +115,7 @@ func (s *Server) payoutAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, body)
 	default:
 		he := s.mapError(r, &billing.RefusedError{What: "payout", Reason: res.Payout.LastError})
-		body["error"] = map[string]any{"code": he.code, "message": he.message}
+		body["error"] = he.body()
 		writeJSON(w, he.status, body)
 	}
 }
