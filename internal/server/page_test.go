@@ -156,16 +156,23 @@ type simWorld struct {
 // world reads the sandbox's state through its control API.
 func (a *app) world() simWorld {
 	a.t.Helper()
+	var w simWorld
+	a.simState(&w)
+	return w
+}
+
+// simState decodes the sandbox's state, as its control API reports it,
+// into v: a struct of the parts a test checks.
+func (a *app) simState(v any) {
+	a.t.Helper()
 	res, err := http.Get(a.env.URL + "/_sim/state")
 	if err != nil {
 		a.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var w simWorld
-	if err := json.NewDecoder(res.Body).Decode(&w); err != nil {
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
 		a.t.Fatalf("sandbox state: %v", err)
 	}
-	return w
 }
 
 // ledgerBalance is a ledger account's balance at the sandbox.
