@@ -118,11 +118,11 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			rec := recover()
-			if rec == nil || rec == http.ErrAbortHandler {
-				if rec != nil {
-					panic(rec)
-				}
+			if rec == nil {
 				return
+			}
+			if rec == http.ErrAbortHandler {
+				panic(rec) // net/http's own way to abort a response: not ours to answer
 			}
 			s.log.ErrorContext(r.Context(), "panic",
 				slog.String("request_id", requestID(r.Context())),

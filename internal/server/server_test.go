@@ -125,6 +125,16 @@ func TestPanicBecomes500Page(t *testing.T) {
 	if res.StatusCode != 500 || !strings.Contains(body, `"code":"internal"`) {
 		t.Fatalf("panic api = %d %s", res.StatusCode, body)
 	}
+	// net/http's own abort is not an error to answer: it goes on up.
+	abort := s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }))
+	func() {
+		defer func() {
+			if rec := recover(); rec != http.ErrAbortHandler {
+				t.Errorf("ErrAbortHandler came out as %v, want it panicked again", rec)
+			}
+		}()
+		get(t, abort, "/api/spend")
+	}()
 }
 
 // TestBodyCap: a body declared too large is refused before the handler
