@@ -116,13 +116,10 @@ func textOf(n *html.Node) string {
 // webhook; it returns our purchase id and Whop's payment id.
 func (a *app) buyIn(exp, user, pkg string) (purchaseID, paymentID string) {
 	a.t.Helper()
-	code, out, raw := a.call("POST", "/api/charge", user, map[string]string{"experience_id": exp, "package": pkg})
-	if code != 200 {
-		a.t.Fatalf("charge in %s: %d %s", exp, code, raw)
-	}
-	paymentID = a.pay(out["id"].(string), out["planId"].(string), user)
+	ch, plan, pur := a.chargeIn(exp, user, pkg)
+	paymentID = a.pay(ch, plan, user)
 	a.settle()
-	return out["purchase_id"].(string), paymentID
+	return pur, paymentID
 }
 
 // form posts an HTML form as user, without following the redirect.
