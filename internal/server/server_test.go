@@ -222,3 +222,15 @@ func TestStaticAssetsCached(t *testing.T) {
 		t.Errorf("versioned asset Cache-Control = %q", cc)
 	}
 }
+
+// TestRequireFieldsNamesTheFirstEmptyOne: blank counts as empty, and with
+// several missing the answer names the first the handler listed.
+func TestRequireFieldsNamesTheFirstEmptyOne(t *testing.T) {
+	err := requireFields(field{"experience_id", "exp_1"}, field{"item", " "}, field{"package", ""})
+	if he, ok := err.(*httpError); !ok || he.status != http.StatusBadRequest || he.code != "missing_field" || he.message != "item is required." {
+		t.Fatalf("two empty fields: %v", err)
+	}
+	if err := requireFields(field{"experience_id", "exp_1"}, field{"package", "starter"}); err != nil {
+		t.Fatalf("all present: %v", err)
+	}
+}
