@@ -54,8 +54,8 @@ func TestRequestIDEchoedWhenPlausible(t *testing.T) {
 		req.Header.Set("X-Request-Id", in)
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
-		if got := rec.Header().Get("X-Request-Id"); (got == in) != keep {
-			t.Errorf("X-Request-Id for %q = %q (keep %t)", in, got, keep)
+		if got := rec.Header().Get("X-Request-Id"); (got == in) != keep || !keep && len(got) != 16 {
+			t.Errorf("X-Request-Id for %q = %q (keep %t; else a fresh 16-digit id)", in, got, keep)
 		}
 	}
 }
