@@ -54,17 +54,27 @@ func revenueChart(rep ledger.RevenueReport) component.ChartProps {
 			b.Label += ", " + formatMoney(d.Refunded, rep.Currency) + " refunded"
 		}
 		p.Bars = append(p.Bars, b)
-		anchor := map[int]string{0: "start", len(rep.Days) / 2: "middle", len(rep.Days) - 1: "end"}[i]
-		switch anchor {
-		case "start":
-			p.Ticks = append(p.Ticks, component.ChartTick{X: num(x), Y: num(chartH - 4), Text: formatDay(d.Day), Anchor: anchor})
-		case "middle":
-			p.Ticks = append(p.Ticks, component.ChartTick{X: num(x + barW/2), Y: num(chartH - 4), Text: formatDay(d.Day), Anchor: anchor})
-		case "end":
-			p.Ticks = append(p.Ticks, component.ChartTick{X: num(x + barW), Y: num(chartH - 4), Text: formatDay(d.Day), Anchor: anchor})
+		if anchor, at := tickAnchor(i, len(rep.Days)); anchor != "" {
+			p.Ticks = append(p.Ticks, component.ChartTick{X: num(x + at*barW), Y: num(chartH - 4), Text: formatDay(d.Day), Anchor: anchor})
 		}
 	}
 	return p
+}
+
+// tickAnchor says whether day i of n is labelled (the first, the middle and
+// the last are) and how: the text-anchor that keeps the outer labels inside
+// the chart, and where along the bar's width it sits. With one or two days
+// the last day's label wins.
+func tickAnchor(i, n int) (anchor string, at float64) {
+	switch i {
+	case n - 1:
+		return "end", 1
+	case n / 2:
+		return "middle", 0.5
+	case 0:
+		return "start", 0
+	}
+	return "", 0
 }
 
 // niceCeil rounds v up to 1, 2 or 5 times a power of ten (at least 100

@@ -62,7 +62,7 @@ func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := requireFields(map[string]string{"experience_id": b.ExperienceID, "package": b.Package}); err != nil {
+	if err := requireFields(field{"experience_id", b.ExperienceID}, field{"package", b.Package}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -130,7 +130,7 @@ func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := requireFields(map[string]string{"experience_id": b.ExperienceID, "item": b.Item}); err != nil {
+	if err := requireFields(field{"experience_id", b.ExperienceID}, field{"item", b.Item}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -150,11 +150,14 @@ func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// requireFields reports the first empty field, in a stable order.
-func requireFields(fields map[string]string) error {
-	for _, name := range []string{"experience_id", "package", "item", "company_id", "recipient"} {
-		if v, ok := fields[name]; ok && strings.TrimSpace(v) == "" {
-			return newError(http.StatusBadRequest, "missing_field", name+" is required.")
+// field is a request field a handler requires: its name in the API and its value.
+type field struct{ name, value string }
+
+// requireFields reports the first of fields that is empty, in the order given.
+func requireFields(fields ...field) error {
+	for _, f := range fields {
+		if strings.TrimSpace(f.value) == "" {
+			return newError(http.StatusBadRequest, "missing_field", f.name+" is required.")
 		}
 	}
 	return nil

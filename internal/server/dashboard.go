@@ -74,11 +74,11 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, dashboardURL(company)+"?payout="+url.QueryEscape(res.Payout.ID)+"#payouts", http.StatusSeeOther)
 		return
 	}
-	he := s.mapError(r, err)
 	if errors.Is(err, billing.ErrNoAccess) {
 		s.fail(w, r, err)
 		return
 	}
+	he := s.mapError(r, err)
 	f.Error = he.message
 	s.renderDashboard(w, r, he.status, f)
 }

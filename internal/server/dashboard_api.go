@@ -16,7 +16,7 @@ import (
 // a field the configured API generation does not report is null.
 func (s *Server) paymentAPI(w http.ResponseWriter, r *http.Request) {
 	company := r.URL.Query().Get("company_id")
-	if err := requireFields(map[string]string{"company_id": company}); err != nil {
+	if err := requireFields(field{"company_id", company}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -94,7 +94,7 @@ func (s *Server) payoutAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := requireFields(map[string]string{"company_id": b.CompanyID}); err != nil {
+	if err := requireFields(field{"company_id", b.CompanyID}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -115,7 +115,7 @@ func (s *Server) payoutAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, body)
 	default:
 		he := s.mapError(r, &billing.RefusedError{What: "payout", Reason: res.Payout.LastError})
-		body["error"] = map[string]any{"code": he.code, "message": he.message}
+		body["error"] = he.body()
 		writeJSON(w, he.status, body)
 	}
 }

@@ -235,9 +235,15 @@ func (a *app) callAt(base, method, path, user string, body any) (int, map[string
 // charge starts a purchase as user and returns the API's answer.
 func (a *app) charge(user, pkg string) (checkoutID, planID, purchaseID string) {
 	a.t.Helper()
-	code, out, raw := a.call("POST", "/api/charge", user, map[string]string{"experience_id": a.experience(), "package": pkg})
+	return a.chargeIn(a.experience(), user, pkg)
+}
+
+// chargeIn is charge in experience exp.
+func (a *app) chargeIn(exp, user, pkg string) (checkoutID, planID, purchaseID string) {
+	a.t.Helper()
+	code, out, raw := a.call("POST", "/api/charge", user, map[string]string{"experience_id": exp, "package": pkg})
 	if code != 200 {
-		a.t.Fatalf("charge: %d %s", code, raw)
+		a.t.Fatalf("charge in %s: %d %s", exp, code, raw)
 	}
 	return out["id"].(string), out["planId"].(string), out["purchase_id"].(string)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
@@ -44,5 +43,3 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)})
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -70,6 +70,15 @@ func TestShareAndPayoutJobsRetryUntilWhopAnswers(t *testing.T) {
 	if n := a.drain(); n != 0 {
 		t.Fatalf("%d jobs ran after Whop refused", n)
 	}
+	// Sending the payout again answers with the refused payout and why.
+	code, out, raw = a.payout(body)
+	e, _ := out["error"].(map[string]any)
+	got, _ := out["payout"].(map[string]any)
+	if code != http.StatusUnprocessableEntity || e["code"] != "whop_refused" ||
+		e["message"] != "Whop refused the payout: insufficient balance" || len(e) != 2 ||
+		got["id"] != poID || got["status"] != "failed" || out["replayed"] != true {
+		t.Fatalf("the refused payout sent again: %d %s", code, raw)
+	}
 }
 
 // answer is a response from Whop that never reached the sandbox.

@@ -118,11 +118,11 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			rec := recover()
-			if rec == nil || rec == http.ErrAbortHandler {
-				if rec != nil {
-					panic(rec)
-				}
+			if rec == nil {
 				return
+			}
+			if rec == http.ErrAbortHandler {
+				panic(rec) // net/http's own way to abort a response: not ours to answer
 			}
 			s.log.ErrorContext(r.Context(), "panic",
 				slog.String("request_id", requestID(r.Context())),
@@ -152,8 +152,7 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > n {
-				writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": map[string]string{
-					"code": "body_too_large", "message": "The request body is too large."}})
+				writeJSON(w, errTooLarge.status, map[string]any{"error": errTooLarge.body()})
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, n)

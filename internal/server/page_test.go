@@ -116,13 +116,10 @@ func textOf(n *html.Node) string {
 // webhook; it returns our purchase id and Whop's payment id.
 func (a *app) buyIn(exp, user, pkg string) (purchaseID, paymentID string) {
 	a.t.Helper()
-	code, out, raw := a.call("POST", "/api/charge", user, map[string]string{"experience_id": exp, "package": pkg})
-	if code != 200 {
-		a.t.Fatalf("charge in %s: %d %s", exp, code, raw)
-	}
-	paymentID = a.pay(out["id"].(string), out["planId"].(string), user)
+	ch, plan, pur := a.chargeIn(exp, user, pkg)
+	paymentID = a.pay(ch, plan, user)
 	a.settle()
-	return out["purchase_id"].(string), paymentID
+	return pur, paymentID
 }
 
 // form posts an HTML form as user, without following the redirect.
@@ -156,16 +153,23 @@ type simWorld struct {
 // world reads the sandbox's state through its control API.
 func (a *app) world() simWorld {
 	a.t.Helper()
+	var w simWorld
+	a.simState(&w)
+	return w
+}
+
+// simState decodes the sandbox's state, as its control API reports it,
+// into v: a struct of the parts a test checks.
+func (a *app) simState(v any) {
+	a.t.Helper()
 	res, err := http.Get(a.env.URL + "/_sim/state")
 	if err != nil {
 		a.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var w simWorld
-	if err := json.NewDecoder(res.Body).Decode(&w); err != nil {
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
 		a.t.Fatalf("sandbox state: %v", err)
 	}
-	return w
 }
 
 // ledgerBalance is a ledger account's balance at the sandbox.

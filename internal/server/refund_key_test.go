@@ -145,15 +145,8 @@ type simIdempotency struct {
 
 func (a *app) idempotency() simIdempotency {
 	a.t.Helper()
-	res, err := http.Get(a.env.URL + "/_sim/state")
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer res.Body.Close()
 	var st simIdempotency
-	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
-		a.t.Fatal(err)
-	}
+	a.simState(&st)
 	return st
 }
 

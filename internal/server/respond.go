@@ -30,11 +30,21 @@ func newError(status int, code, message string) *httpError {
 	return &httpError{status: status, code: code, message: message}
 }
 
+// body is what an API caller gets under "error".
+func (e *httpError) body() map[string]any {
+	b := map[string]any{"code": e.code, "message": e.message}
+	if e.balance != nil {
+		b["balance"] = *e.balance
+	}
+	return b
+}
+
 var (
 	errInternal    = newError(http.StatusInternalServerError, "internal", "Something went wrong on our side. Please try again in a moment.")
 	errNotFound    = newError(http.StatusNotFound, "not_found", "There is nothing here.")
 	errUnavailable = newError(http.StatusServiceUnavailable, "unavailable", "This part of the app is not available right now.")
 	errTimeout     = newError(http.StatusServiceUnavailable, "timeout", "That took too long. Please try again.")
+	errTooLarge    = newError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is too large.")
 )
 
 // mapError is the one place an error becomes what the caller sees. Expected
@@ -53,7 +63,7 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 	case errors.As(err, &he):
 		return he
 	case errors.As(err, &tooBig):
-		return newError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is too large.")
+		return errTooLarge
 	case errors.As(err, &short):
 		return &httpError{status: http.StatusConflict, code: "insufficient_credits",
 			message: "Not enough credits: your balance is " + formatCount(short.Balance) + " and this costs " + formatCount(short.Cost) + ".",
@@ -114,11 +124,7 @@ var domainErrors = []struct {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	he := s.mapError(r, err)
 	if isAPI(r) {
-		body := map[string]any{"code": he.code, "message": he.message}
-		if he.balance != nil {
-			body["balance"] = *he.balance
-		}
-		writeJSON(w, he.status, map[string]any{"error": body})
+		writeJSON(w, he.status, map[string]any{"error": he.body()})
 		return
 	}
 	s.render(w, r, he.status, page.Error(page.ErrorView{

@@ -3,6 +3,7 @@ package server
 import (
 	"io/fs"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/creditkit/creditkit/static"
@@ -82,7 +83,7 @@ func (s *Server) staticHandler() http.Handler {
 		if r.URL.Query().Get("v") != "" {
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		} else {
-			w.Header().Set("Cache-Control", "public, max-age="+itoa(int(time.Hour/time.Second)))
+			w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(time.Hour/time.Second)))
 		}
 		files.ServeHTTP(w, r)
 	})

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -55,8 +54,8 @@ func TestRequestIDEchoedWhenPlausible(t *testing.T) {
 		req.Header.Set("X-Request-Id", in)
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
-		if got := rec.Header().Get("X-Request-Id"); (got == in) != keep {
-			t.Errorf("X-Request-Id for %q = %q (keep %t)", in, got, keep)
+		if got := rec.Header().Get("X-Request-Id"); (got == in) != keep || !keep && len(got) != 16 {
+			t.Errorf("X-Request-Id for %q = %q (keep %t; else a fresh 16-digit id)", in, got, keep)
 		}
 	}
 }
@@ -126,32 +125,45 @@ func TestPanicBecomes500Page(t *testing.T) {
 	if res.StatusCode != 500 || !strings.Contains(body, `"code":"internal"`) {
 		t.Fatalf("panic api = %d %s", res.StatusCode, body)
 	}
+	// net/http's own abort is not an error to answer: it goes on up.
+	abort := s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }))
+	func() {
+		defer func() {
+			if rec := recover(); rec != http.ErrAbortHandler {
+				t.Errorf("ErrAbortHandler came out as %v, want it panicked again", rec)
+			}
+		}()
+		get(t, abort, "/api/spend")
+	}()
 }
 
+// TestBodyCap: a body declared too large is refused before the handler
+// runs, one that turns out too large while read is refused by the error
+// mapper, and both answers are the same.
 func TestBodyCap(t *testing.T) {
+	s := newTestServer(t, nil)
 	h := limitBody(10)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.ReadAll(r.Body); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				w.WriteHeader(http.StatusRequestEntityTooLarge)
-				return
-			}
+			s.fail(w, r, err)
+			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
+	const tooLarge = `{"error":{"code":"body_too_large","message":"The request body is too large."}}`
 	for _, tc := range []struct {
 		body    string
 		chunked bool
 		want    int
-	}{{"0123456789", false, 204}, {"0123456789A", false, 413}, {"0123456789A", true, 413}} {
+		answer  string
+	}{{"0123456789", false, 204, ""}, {"0123456789A", false, 413, tooLarge}, {"0123456789A", true, 413, tooLarge}} {
 		req := httptest.NewRequest(http.MethodPost, "/api/x", strings.NewReader(tc.body))
 		if tc.chunked {
 			req.ContentLength = -1
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		if rec.Code != tc.want {
-			t.Errorf("body %q (chunked %t) = %d, want %d", tc.body, tc.chunked, rec.Code, tc.want)
+		if rec.Code != tc.want || strings.TrimSpace(rec.Body.String()) != tc.answer {
+			t.Errorf("body %q (chunked %t) = %d %s, want %d %s", tc.body, tc.chunked, rec.Code, rec.Body, tc.want, tc.answer)
 		}
 	}
 }
@@ -208,5 +220,17 @@ func TestStaticAssetsCached(t *testing.T) {
 	}
 	if cc := res.Header.Get("Cache-Control"); cc != "public, max-age=31536000, immutable" {
 		t.Errorf("versioned asset Cache-Control = %q", cc)
+	}
+}
+
+// TestRequireFieldsNamesTheFirstEmptyOne: blank counts as empty, and with
+// several missing the answer names the first the handler listed.
+func TestRequireFieldsNamesTheFirstEmptyOne(t *testing.T) {
+	err := requireFields(field{"experience_id", "exp_1"}, field{"item", " "}, field{"package", ""})
+	if he, ok := err.(*httpError); !ok || he.status != http.StatusBadRequest || he.code != "missing_field" || he.message != "item is required." {
+		t.Fatalf("two empty fields: %v", err)
+	}
+	if err := requireFields(field{"experience_id", "exp_1"}, field{"package", "starter"}); err != nil {
+		t.Fatalf("all present: %v", err)
 	}
 }
