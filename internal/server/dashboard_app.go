@@ -14,13 +14,11 @@ func appSection(d billing.Dashboard) page.AppSection {
 		return page.AppSection{}
 	}
 	cur := string(d.Currency)
-	t := d.Revenue.Totals
 	sh := o.Shares
+	// Taken, refunded and disputed are the summary above, which covers the
+	// whole app on this page; these are what the owner pays out of it.
 	a := page.AppSection{Show: true, Window: "Last " + strconv.Itoa(billing.RevenueDays) + " days, UTC, every installing company"}
 	a.Totals = []page.Stat{
-		{Label: "Taken", Value: formatMoney(t.Gross, cur), Detail: plural(t.Sales, "sale") + " in " + companies(len(o.Companies)), TestID: "app-taken"},
-		{Label: "Refunded", Value: formatMoney(t.Refunded, cur), Detail: plural(t.RefundedCredits, "credit") + " taken back", TestID: "app-refunded"},
-		{Label: "Disputed", Value: formatMoney(t.Disputed, cur), Detail: plural(t.Disputes, "dispute"), TestID: "app-disputed"},
 		{Label: "Shares paid", Value: formatMoney(sh.Paid, cur), Detail: "to creators, for these sales", TestID: "app-shares-paid"},
 		{Label: "Shares pending", Value: formatMoney(sh.Pending, cur), Detail: "retried until Whop pays", TestID: "app-shares-pending"},
 		{Label: "Owed back", Value: formatMoney(sh.Clawback, cur), Detail: "shares paid on sales refunded since; not moved automatically", TestID: "app-owed-back"},

@@ -104,7 +104,7 @@ func TestDashboardRevenueMatchesThePurchases(t *testing.T) {
 	// The owner's dashboard counts the whole app: every company's sales.
 	_, body = a.get("/dashboard/"+a.env.Seed.Owner.ID, a.env.Seed.OwnerAdmin.ID)
 	o := parsePage(t, body)
-	if o.text("dashboard-role") != "App owner dashboard" || o.text("stat-gross") != "Taken $39.96 4 sales in 30 days" ||
+	if o.text("dashboard-role") != "App owner dashboard" || o.text("stat-gross") != "Taken $39.96 4 sales in 2 companies, 30 days" ||
 		!o.has("receipt-"+ownPurchase) || !o.has("receipt-"+pro) || o.text("payout-balance") == "$1,000.00" {
 		t.Errorf("owner dashboard: role %q gross %q balance %q", o.text("dashboard-role"), o.text("stat-gross"), o.text("payout-balance"))
 	}
