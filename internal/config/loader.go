@@ -91,7 +91,7 @@ func (l *loader) port(name string) int {
 func (l *loader) databaseURL(name string) string {
 	v := strings.TrimSpace(l.getenv(name))
 	if v == "" {
-		l.bad(name, "is required (e.g. postgres://user:pass@localhost:5432/creditkit)")
+		l.bad(name, "is required: a Postgres URL such as postgres://user:pass@localhost:5432/creditkit%s", whereToFind)
 		return ""
 	}
 	if _, err := pgx.ParseConfig(v); err != nil {
