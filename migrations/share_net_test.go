@@ -126,7 +126,7 @@ func TestShareNetRevivesStrandedJobs(t *testing.T) {
 func before000006(t *testing.T, ctx context.Context, purchases []string, seed ...string) *pgtest.DB {
 	t.Helper()
 	db := pgtest.New(t)
-	if err := migrations.Down(ctx, db.URL, 1); err != nil {
+	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 5)); err != nil {
 		t.Fatalf("down to 000005: %v", err)
 	}
 	if _, err := db.Pool.Exec(ctx, `
@@ -143,4 +143,18 @@ func before000006(t *testing.T, ctx context.Context, purchases []string, seed ..
 		}
 	}
 	return db
+}
+
+// stepsDownTo is how many migrations to revert so that version is the
+// newest applied.
+func stepsDownTo(t *testing.T, version uint) int {
+	t.Helper()
+	vs := migrations.Versions()
+	for i, v := range vs {
+		if v == version {
+			return len(vs) - 1 - i
+		}
+	}
+	t.Fatalf("no migration %d", version)
+	return 0
 }

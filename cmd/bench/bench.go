@@ -32,7 +32,8 @@ func benchmark(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	store := ledger.NewStore(s.pool)
 	client := whop.New(seed.App.APIKey, whop.WithBaseURL(s.simURL+"/api/v1"))
 	svc := billing.New(client, store, billing.Config{CompanyID: seed.Owner.ID, Currency: money.USD,
-		Packages: []billing.Package{{ID: "starter", Credits: 100, Price: 499}}})
+		Packages: []billing.Package{{ID: "starter", Credits: 100, Price: 499}},
+		Items:    []billing.Item{{ID: "sticker", Title: "Sticker pack", Cost: 5}}})
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
 	rep := &report{Started: time.Now().UTC(), Machine: machine()}
 

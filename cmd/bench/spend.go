@@ -35,7 +35,7 @@ func benchSpend(ctx context.Context, s *stack, o options, rep *report, httpc *ht
 		return doOK(httpc, req, `"replayed":false`)
 	})
 	ref := closedLoop(ctx, 64, o.duration, 0, func(ctx context.Context, w, i int) error {
-		_, err := store.Spend(ctx, ledger.SpendRequest{ExperienceID: exp, UserID: refUser, ItemID: "sticker",
+		_, err := store.Spend(ctx, ledger.SpendRequest{ExperienceID: exp, UserID: refUser, ItemID: "sticker", Title: "Sticker pack", Cost: 5,
 			IdempotencyKey: fmt.Sprintf("ref-%d", i)})
 		return err
 	})

@@ -1,6 +1,8 @@
 // Command creditkit is the Creditkit server: `creditkit serve` runs the app
-// (migrating the database first unless told not to) and `creditkit migrate
-// up|down|version` manages the schema by hand.
+// (migrating the database first unless told not to), `creditkit migrate
+// up|down|version` manages the schema by hand, `creditkit check` tries a
+// live configuration against Whop and Postgres before going live, and
+// `creditkit healthcheck` is the container's health probe.
 package main
 
 import (
@@ -36,6 +38,8 @@ const usage = `usage:
   creditkit migrate up               apply every pending migration
   creditkit migrate down [N]         revert the newest N migrations (default 1)
   creditkit migrate version          print the applied and the newest migration version
+  creditkit check                    preflight: the configuration tried against Whop and Postgres (changes nothing)
+  creditkit healthcheck              exit 0 when the server on $PORT answers /readyz (the image's HEALTHCHECK)
 Configuration comes from the environment and an optional .env file; see .env.example.`
 
 // run is the whole program, with its inputs passed in so tests can drive it.
@@ -49,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "check":
+		return checkCmd(ctx, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

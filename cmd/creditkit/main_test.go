@@ -27,11 +27,11 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		want []string
 	}{
 		{"database url unset", map[string]string{"WHOP_API_KEY": "k", "WHOP_APP_ID": "app_a", "WHOP_COMPANY_ID": "biz_a", "WHOP_WEBHOOK_SECRET": "s"},
-			[]string{"config: DATABASE_URL: is required (e.g. postgres://user:pass@localhost:5432/creditkit)"}},
+			[]string{"config: DATABASE_URL: is required: a Postgres URL such as postgres://user:pass@localhost:5432/creditkit (see .env.example; to run against the local Whop sandbox instead, use make dev, which sets it)"}},
 		{"port abc", map[string]string{"PORT": "abc", "DATABASE_URL": "postgres://localhost/x", "WHOP_API_KEY": "k", "WHOP_APP_ID": "app_a", "WHOP_COMPANY_ID": "biz_a", "WHOP_WEBHOOK_SECRET": "s"},
 			[]string{`config: PORT: expected a port number from 1 to 65535, got "abc"`}},
 		{"both", map[string]string{"PORT": "abc", "WHOP_API_KEY": "k", "WHOP_APP_ID": "app_a", "WHOP_COMPANY_ID": "biz_a", "WHOP_WEBHOOK_SECRET": "s"},
-			[]string{`config: PORT: expected a port number from 1 to 65535, got "abc"`, "config: DATABASE_URL: is required (e.g. postgres://user:pass@localhost:5432/creditkit)"}},
+			[]string{`config: PORT: expected a port number from 1 to 65535, got "abc"`, "config: DATABASE_URL: is required: a Postgres URL such as postgres://user:pass@localhost:5432/creditkit (see .env.example; to run against the local Whop sandbox instead, use make dev, which sets it)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,6 +76,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	whopClient := whop.New(cfg.Whop.APIKey,
 		whop.WithBaseURL(cfg.Whop.BaseURL),
 		whop.WithAppID(cfg.Whop.AppID),
+		whop.WithAPIVersionDate(cfg.Whop.APIVersionDate),
 		whop.WithLogger(log))
 	tokenOpts := []whop.TokenOption{whop.WithJWKSURL(cfg.Whop.JWKSURL)}
 	if cfg.Whop.PublicKey != "" {
@@ -89,9 +90,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	for i, p := range cfg.Packages {
 		packages[i] = billing.Package{ID: p.ID, Credits: p.Credits, Price: p.Price}
 	}
+	items := make([]billing.Item, len(cfg.SpendItems))
+	for i, it := range cfg.SpendItems {
+		items[i] = billing.Item{ID: it.ID, Title: it.Title, Description: it.Description, Cost: it.Cost}
+	}
 	bill := billing.New(whopClient, store, billing.Config{
 		CompanyID:               cfg.Whop.CompanyID,
 		Packages:                packages,
+		Items:                   items,
 		Currency:                cfg.Currency,
 		PaymentsAPI:             whop.PaymentsAPI(cfg.Whop.PaymentsAPI),
 		RevenueShareBasisPoints: cfg.RevenueShareBasisPoints,

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/joho/godotenv"
 )
 
 const (
@@ -51,25 +53,21 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("sandbox environment: %w", err)
 	}
-	appEnv := append(os.Environ(), strings.Fields(string(out))...)
-	appEnv = append(appEnv,
-		"DATABASE_URL="+dbURL,
-		"PORT="+appPort,
+	dotenv, _ := godotenv.Read(".env") // a missing .env is fine
+	extra, report := appSettings(origins{shell: os.LookupEnv, dotenv: dotenv}, strings.Fields(string(out)), []string{
+		"DATABASE_URL=" + dbURL,
+		"PORT=" + appPort,
 		"APP_ENV=development",
-		"SANDBOX_ORIGINS="+sandboxURL+","+relayOrigin,
+		"SANDBOX_ORIGINS=" + sandboxURL + "," + relayOrigin,
 		// Members reach the app through the relay, as through Whop's
 		// apps.whop.com origin; the hosted checkout sends them back there.
-		"APP_URL="+relayOrigin,
-	)
-	if getenv("PREMIUM_MONTHLY_CREDITS") == "" {
-		// Show the premium perk locally; the sandbox's --print-env names the plan.
-		appEnv = append(appEnv, "PREMIUM_MONTHLY_CREDITS=50")
+		"APP_URL=" + relayOrigin,
+	})
+	fmt.Fprintln(stderr, "settings: where the app's configuration comes from")
+	for _, line := range report {
+		fmt.Fprintln(stderr, "  "+line)
 	}
-	if getenv("REVENUE_SHARE_PERCENT") == "" {
-		// Locally the creator's dashboard should show shares arriving; the
-		// production default stays 0 (config), and .env or the shell win.
-		appEnv = append(appEnv, "REVENUE_SHARE_PERCENT=10")
-	}
+	appEnv := append(os.Environ(), extra...)
 
 	var procs []*child
 	defer func() {

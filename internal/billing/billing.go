@@ -49,6 +49,8 @@ type Config struct {
 	CompanyID string
 	Packages  []Package
 	Currency  money.Currency
+	// Items are what credits buy (SPEND_ITEMS), in the order shown.
+	Items []Item
 	// AccessTTL is how long an access check is trusted (default 30 s).
 	AccessTTL time.Duration
 	// PaymentWait bounds how long confirm waits out the brief 404 Whop gives

@@ -39,6 +39,9 @@ type Dashboard struct {
 	Account    PayoutAccount
 	AccountErr error
 	Deliveries []ledger.DeliveryRecord
+	// Overview is the whole app, for the owner's admins only (nil for a
+	// creator): Revenue and Receipts then cover every installing company.
+	Overview *AppOverview
 }
 
 // Dashboard gathers a company's dashboard for its admin userID. Only the
@@ -54,12 +57,29 @@ func (s *Service) Dashboard(ctx context.Context, userID, companyID string) (Dash
 		d.ShareSide = ledger.SharesPaidBy
 	}
 	today := s.now()
+	from := today.AddDate(0, 0, -(RevenueDays - 1))
+	// The owner's company received every in-app payment, so its view is
+	// the whole app; a creator's is its own experiences.
+	scope := companyID
 	var err error
-	if d.Revenue, err = s.store.RevenueReport(ctx, companyID, string(s.cfg.Currency), today.AddDate(0, 0, -(RevenueDays-1)), today); err != nil {
+	if d.IsOwner {
+		scope = ""
+		d.Revenue, err = s.store.AppRevenueReport(ctx, string(s.cfg.Currency), from, today)
+	} else {
+		d.Revenue, err = s.store.RevenueReport(ctx, companyID, string(s.cfg.Currency), from, today)
+	}
+	if err != nil {
 		return d, err
 	}
-	if d.Receipts, err = s.store.CompanyPurchases(ctx, companyID, dashboardReceipts); err != nil {
+	if d.Receipts, err = s.store.CompanyPurchases(ctx, scope, dashboardReceipts); err != nil {
 		return d, err
+	}
+	if d.IsOwner {
+		o, err := s.appOverview(ctx, d.Revenue.From, today, d.Revenue)
+		if err != nil {
+			return d, err
+		}
+		d.Overview = &o
 	}
 	if d.Shares, d.ShareSummary, err = s.store.RevenueShares(ctx, companyID, d.ShareSide, string(s.cfg.Currency), dashboardShares); err != nil {
 		return d, err

@@ -6,6 +6,14 @@ import (
 	"github.com/creditkit/creditkit/internal/ledger"
 )
 
+// Item is one thing credits buy, as the app owner configured it.
+type Item struct {
+	ID          string
+	Title       string
+	Description string
+	Cost        int64 // credits
+}
+
 // SpendRequest spends credits on an item.
 type SpendRequest struct {
 	UserID         string
@@ -14,22 +22,52 @@ type SpendRequest struct {
 	IdempotencyKey string
 }
 
+// Items is the catalog, in the order configured.
+func (s *Service) Items() []Item { return s.cfg.Items }
+
+func (s *Service) item(id string) (Item, bool) {
+	for _, it := range s.cfg.Items {
+		if it.ID == id {
+			return it, true
+		}
+	}
+	return Item{}, false
+}
+
 // Spend debits an item's cost from the member's wallet in the experience,
-// atomically; the same key replays the first result.
+// atomically; the same key replays the first result. The spend records the
+// item's title and cost as the catalog has them now, so a later repricing
+// or removal leaves it as it was. A key already used is answered before
+// the catalog is consulted: a retried click still gets its first result
+// after the item was removed.
 func (s *Service) Spend(ctx context.Context, r SpendRequest) (ledger.Spend, error) {
 	if err := s.ExperienceAccess(ctx, r.UserID, r.ExperienceID); err != nil {
 		return ledger.Spend{}, err
 	}
+	it, ok := s.item(r.ItemID)
+	if !ok {
+		if prev, err := s.store.ReplaySpend(ctx, ledger.SpendRequest{
+			ExperienceID: r.ExperienceID, UserID: r.UserID, ItemID: r.ItemID, IdempotencyKey: r.IdempotencyKey,
+		}); err == nil {
+			return prev, nil
+		}
+		return ledger.Spend{}, ledger.ErrUnknownItem
+	}
 	return s.store.Spend(ctx, ledger.SpendRequest{
-		ExperienceID: r.ExperienceID, UserID: r.UserID, ItemID: r.ItemID, IdempotencyKey: r.IdempotencyKey,
+		ExperienceID: r.ExperienceID, UserID: r.UserID, ItemID: it.ID, Title: it.Title, Cost: it.Cost,
+		IdempotencyKey: r.IdempotencyKey,
 	})
 }
 
 // Wallet is what a member sees of their credits in an experience.
-type Wallet = ledger.WalletView
+type Wallet struct {
+	ledger.WalletView
+	Items []Item
+}
 
 // Wallet reads a member's balance, the items on offer and their latest
 // purchases. Access is the caller's to check (the page middleware does).
 func (s *Service) Wallet(ctx context.Context, userID, experienceID string) (Wallet, error) {
-	return s.store.WalletView(ctx, experienceID, userID, 10)
+	v, err := s.store.WalletView(ctx, experienceID, userID, 10)
+	return Wallet{WalletView: v, Items: s.cfg.Items}, err
 }

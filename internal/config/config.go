@@ -29,6 +29,11 @@ const (
 	DefaultJWKSURL        = "https://api.whop.com/.well-known/jwks.json"
 	DefaultCreditPackages = "starter:100:4.99,pro:600:24.99"
 	DefaultCurrency       = "usd"
+	// DefaultAPIVersionDate is the Whop API version (Api-Version-Date) the
+	// app is written against: the newest Whop's changelog lists. The app
+	// sends plan bodies with account_id and reads plans' account, as that
+	// version (and every one since 2026-06-09) has them.
+	DefaultAPIVersionDate = "2026-07-01"
 )
 
 // Config is everything the server needs to start, validated.
@@ -44,8 +49,10 @@ type Config struct {
 	Whop   Whop
 	// Packages are the credit packages on sale, in the order configured.
 	Packages []Package
-	Currency money.Currency
-	Premium  Premium
+	// SpendItems are what credits buy (SPEND_ITEMS), in the order configured.
+	SpendItems []SpendItem
+	Currency   money.Currency
+	Premium    Premium
 	// RevenueShareBasisPoints is REVENUE_SHARE_PERCENT in hundredths of a
 	// percent, so "12.5" is 1250 and no float ever touches a share.
 	RevenueShareBasisPoints int64
@@ -72,6 +79,9 @@ type Whop struct {
 	JWKSURL       string
 	PublicKey     string // static PEM or JWK; when set the JWKS is not used
 	PaymentsAPI   string // v1, v2 or v5: which generation payment look-ups use
+	// APIVersionDate is sent as Api-Version-Date (YYYY-MM-DD) on every call,
+	// so Whop answers in the shape this app reads.
+	APIVersionDate string
 }
 
 // Package is one credit package on sale.
@@ -128,14 +138,15 @@ func Load(getenv func(string) string) (*Config, error) {
 		DatabaseURL: l.databaseURL("DATABASE_URL"),
 		AppURL:      l.appURL("APP_URL"),
 		Whop: Whop{
-			APIKey:        l.required("WHOP_API_KEY"),
-			AppID:         l.prefixed("WHOP_APP_ID", "app_", true),
-			CompanyID:     l.prefixed("WHOP_COMPANY_ID", "biz_", true),
-			WebhookSecret: l.required("WHOP_WEBHOOK_SECRET"),
-			BaseURL:       l.httpURL("WHOP_BASE_URL", DefaultWhopBaseURL),
-			JWKSURL:       l.httpURL("WHOP_USER_TOKEN_JWKS_URL", DefaultJWKSURL),
-			PublicKey:     strings.TrimSpace(getenv("WHOP_USER_TOKEN_PUBLIC_KEY")),
-			PaymentsAPI:   l.oneOf("WHOP_PAYMENTS_API", "v1", "v1", "v2", "v5"),
+			APIKey:         l.required("WHOP_API_KEY", "the app's API key from Whop's developer dashboard"),
+			AppID:          l.prefixed("WHOP_APP_ID", "app_", true),
+			CompanyID:      l.prefixed("WHOP_COMPANY_ID", "biz_", true),
+			WebhookSecret:  l.required("WHOP_WEBHOOK_SECRET", "the webhook's secret (ws_…) exactly as Whop shows it"),
+			BaseURL:        l.httpURL("WHOP_BASE_URL", DefaultWhopBaseURL),
+			JWKSURL:        l.httpURL("WHOP_USER_TOKEN_JWKS_URL", DefaultJWKSURL),
+			PublicKey:      strings.TrimSpace(getenv("WHOP_USER_TOKEN_PUBLIC_KEY")),
+			PaymentsAPI:    l.oneOf("WHOP_PAYMENTS_API", "v1", "v1", "v2", "v5"),
+			APIVersionDate: l.versionDate("WHOP_API_VERSION_DATE", DefaultAPIVersionDate),
 		},
 		Currency: l.currency("CREDIT_CURRENCY"),
 		Premium: Premium{
@@ -157,6 +168,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		l.bad("PREMIUM_PLAN_ID", "PREMIUM_PRODUCT_ID and PREMIUM_PLAN_ID go together: set both or neither")
 	}
 	cfg.Packages = l.packages("CREDIT_PACKAGES", cfg.Currency)
+	cfg.SpendItems = l.spendItems("SPEND_ITEMS")
 	if len(l.problems) > 0 {
 		return nil, &Error{Problems: l.problems}
 	}

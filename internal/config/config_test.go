@@ -34,17 +34,23 @@ func TestLoadDefaults(t *testing.T) {
 		Port:        3000,
 		DatabaseURL: "postgres://ck:secret@db:5432/creditkit",
 		Whop: Whop{
-			APIKey:        "key_123",
-			AppID:         "app_abc",
-			CompanyID:     "biz_abc",
-			WebhookSecret: "ws_0123",
-			BaseURL:       "https://api.whop.com/api/v1",
-			JWKSURL:       "https://api.whop.com/.well-known/jwks.json",
-			PaymentsAPI:   "v1",
+			APIKey:         "key_123",
+			AppID:          "app_abc",
+			CompanyID:      "biz_abc",
+			WebhookSecret:  "ws_0123",
+			BaseURL:        "https://api.whop.com/api/v1",
+			JWKSURL:        "https://api.whop.com/.well-known/jwks.json",
+			PaymentsAPI:    "v1",
+			APIVersionDate: "2026-07-01",
 		},
 		Packages: []Package{
 			{ID: "starter", Credits: 100, Price: 499},
 			{ID: "pro", Credits: 600, Price: 2499},
+		},
+		SpendItems: []SpendItem{
+			{ID: "sticker", Cost: 5, Title: "Sticker pack", Description: "A pack of animated stickers for the chat."},
+			{ID: "boost", Cost: 20, Title: "Profile boost", Description: "Pin your profile to the top of the member list for a day."},
+			{ID: "review", Cost: 50, Title: "Expert review", Description: "A written review of your work by the creator."},
 		},
 		Currency:          money.Currency("usd"),
 		ShutdownTimeout:   25 * time.Second,
@@ -79,6 +85,8 @@ func TestLoadEverySetting(t *testing.T) {
 	e["WORKERS"] = "0"
 	e["PPROF_ADDR"] = "127.0.0.1:6060"
 	e["APP_URL"] = "http://localhost:8004/"
+	e["WHOP_API_VERSION_DATE"] = "2026-06-09"
+	e["SPEND_ITEMS"] = "hint:3:Hint: the next step, skip:40:Skip a level:Jump ahead: once"
 	cfg, err := Load(env(e))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -103,6 +111,11 @@ func TestLoadEverySetting(t *testing.T) {
 		{"Workers", cfg.Workers, 0},
 		{"PprofAddr", cfg.PprofAddr, "127.0.0.1:6060"},
 		{"AppURL", cfg.AppURL, "http://localhost:8004"},
+		{"APIVersionDate", cfg.Whop.APIVersionDate, "2026-06-09"},
+		{"SpendItems", cfg.SpendItems, []SpendItem{
+			{ID: "hint", Cost: 3, Title: "Hint", Description: "the next step"},
+			{ID: "skip", Cost: 40, Title: "Skip a level", Description: "Jump ahead: once"},
+		}},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -133,10 +146,14 @@ func TestLoadProblems(t *testing.T) {
 		{"every required missing", map[string]string{"DATABASE_URL": "", "WHOP_API_KEY": "", "WHOP_APP_ID": "", "WHOP_COMPANY_ID": "", "WHOP_WEBHOOK_SECRET": ""},
 			[]string{"DATABASE_URL: is required", "WHOP_API_KEY: is required", "WHOP_APP_ID: is required", "WHOP_COMPANY_ID: is required", "WHOP_WEBHOOK_SECRET: is required"}},
 		{"app id without prefix", map[string]string{"WHOP_APP_ID": "abc"}, []string{`WHOP_APP_ID: expected a Whop id starting with "app_", got "abc"`}},
-		{"company id bare prefix", map[string]string{"WHOP_COMPANY_ID": "biz_"}, []string{`WHOP_COMPANY_ID: expected a Whop id starting with "biz_"`}},
+		{"company id bare prefix", map[string]string{"WHOP_COMPANY_ID": "biz_"}, []string{`WHOP_COMPANY_ID: holds only the prefix "biz_": put the id of the company that owns the app`}},
+		{"app id bare prefix", map[string]string{"WHOP_APP_ID": "app_"}, []string{`WHOP_APP_ID: holds only the prefix "app_": put your app's id, from Whop's developer dashboard`}},
+		{"api version not a date", map[string]string{"WHOP_API_VERSION_DATE": "2026-7-1"}, []string{`WHOP_API_VERSION_DATE: expected a Whop API version date YYYY-MM-DD from 2025-01-01 on (e.g. 2026-07-01), got "2026-7-1"`}},
+		{"api version before versioning", map[string]string{"WHOP_API_VERSION_DATE": "2024-12-31"}, []string{`WHOP_API_VERSION_DATE: expected a Whop API version date`}},
+		{"currency not priceable", map[string]string{"CREDIT_CURRENCY": "whop_usd"}, []string{`CREDIT_CURRENCY: expected a currency the app can price in (usd, eur, gbp,`}},
 		{"base url not http", map[string]string{"WHOP_BASE_URL": "ftp://x"}, []string{"WHOP_BASE_URL: expected an http(s) URL"}},
 		{"payments api unknown", map[string]string{"WHOP_PAYMENTS_API": "v3"}, []string{"WHOP_PAYMENTS_API: expected one of v1, v2, v5"}},
-		{"currency malformed", map[string]string{"CREDIT_CURRENCY": "dollars!"}, []string{"CREDIT_CURRENCY: expected a currency code"}},
+		{"currency malformed", map[string]string{"CREDIT_CURRENCY": "dollars!"}, []string{"CREDIT_CURRENCY: expected a currency the app can price in"}},
 		{"package shape", map[string]string{"CREDIT_PACKAGES": "starter:100"}, []string{"CREDIT_PACKAGES: \"starter:100\" is not id:credits:price"}},
 		{"package zero credits", map[string]string{"CREDIT_PACKAGES": "a:0:1.00"}, []string{"CREDIT_PACKAGES: package \"a\": credits must be a whole number above 0"}},
 		{"package price too precise", map[string]string{"CREDIT_PACKAGES": "a:10:1.999"}, []string{"CREDIT_PACKAGES: package \"a\": price must be above 0 with at most 2 decimals"}},

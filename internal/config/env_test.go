@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -55,5 +57,50 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 		if !read[k] {
 			t.Errorf(".env.example lists %s but Load never reads it", k)
 		}
+	}
+}
+
+// TestEnvExampleAsIsExplainsWhatToFill is `cp .env.example .env` followed by
+// a start outside make dev: each missing value gets one line that says what
+// to put there and where to look, and nothing complains about the example's
+// own placeholders.
+func TestEnvExampleAsIsExplainsWhatToFill(t *testing.T) {
+	getenv := Environ("../../.env.example")
+	fromFile := func(k string) string {
+		if _, set := os.LookupEnv(k); set {
+			t.Skipf("%s is set in this environment; the test reads .env.example alone", k)
+		}
+		return getenv(k)
+	}
+	_, err := Load(fromFile)
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("Load(.env.example) = %v, want the missing credentials", err)
+	}
+	want := []string{
+		"config: WHOP_API_KEY: is required: the app's API key from Whop's developer dashboard (see .env.example; to run against the local Whop sandbox instead, use make dev, which sets it)",
+		`config: WHOP_APP_ID: is required: your app's id, from Whop's developer dashboard (app_…) (see .env.example; to run against the local Whop sandbox instead, use make dev, which sets it)`,
+		`config: WHOP_COMPANY_ID: is required: the id of the company that owns the app, from the URL of its dashboard (biz_…) (see .env.example; to run against the local Whop sandbox instead, use make dev, which sets it)`,
+		"config: WHOP_WEBHOOK_SECRET: is required: the webhook's secret (ws_…) exactly as Whop shows it (see .env.example; to run against the local Whop sandbox instead, use make dev, which sets it)",
+	}
+	if got := strings.Split(err.Error(), "\n"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// With the four credentials filled in, the example is a valid production
+	// configuration with the documented defaults.
+	creds := map[string]string{"WHOP_API_KEY": "apik_x", "WHOP_APP_ID": "app_x1", "WHOP_COMPANY_ID": "biz_x1", "WHOP_WEBHOOK_SECRET": "ws_x"}
+	cfg, err := Load(func(k string) string {
+		if v, ok := creds[k]; ok {
+			return v
+		}
+		return fromFile(k)
+	})
+	if err != nil {
+		t.Fatalf("Load(.env.example + credentials): %v", err)
+	}
+	if cfg.Env != Production || cfg.Premium.MonthlyCredits != 0 || cfg.RevenueShareBasisPoints != 0 ||
+		cfg.Whop.APIVersionDate != DefaultAPIVersionDate || len(cfg.SpendItems) != 3 {
+		t.Errorf("example defaults: env %s, monthly %d, share %d, version %s, %d items",
+			cfg.Env, cfg.Premium.MonthlyCredits, cfg.RevenueShareBasisPoints, cfg.Whop.APIVersionDate, len(cfg.SpendItems))
 	}
 }

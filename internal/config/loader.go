@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,21 +31,47 @@ func (l *loader) str(name, def string) string {
 	return def
 }
 
-func (l *loader) required(name string) string {
+// whereToFind ends every "is required" line: where the value comes from,
+// and that local development needs none of it.
+const whereToFind = " (see .env.example; to run against the local Whop sandbox instead, use make dev, which sets it)"
+
+func (l *loader) required(name, what string) string {
 	v := strings.TrimSpace(l.getenv(name))
 	if v == "" {
-		l.bad(name, "is required")
+		l.bad(name, "is required: %s%s", what, whereToFind)
 	}
 	return v
+}
+
+// idKinds says in words what each Whop id prefix names, for messages.
+var idKinds = map[string]string{
+	"app_":  "your app's id, from Whop's developer dashboard",
+	"biz_":  "the id of the company that owns the app, from the URL of its dashboard",
+	"prod_": "the premium product's id",
+	"plan_": "the premium plan's id",
 }
 
 func (l *loader) prefixed(name, prefix string, required bool) string {
 	v := strings.TrimSpace(l.getenv(name))
 	switch {
 	case v == "" && required:
-		l.bad(name, "is required (a Whop id starting with %q)", prefix)
-	case v != "" && (!strings.HasPrefix(v, prefix) || len(v) == len(prefix)):
+		l.bad(name, "is required: %s (%s…)%s", idKinds[prefix], prefix, whereToFind)
+	case v == prefix:
+		// The placeholder of an example file, copied as it is.
+		l.bad(name, "holds only the prefix %q: put %s there (%s followed by letters and digits)", v, idKinds[prefix], prefix)
+	case v != "" && !strings.HasPrefix(v, prefix):
 		l.bad(name, "expected a Whop id starting with %q, got %q", prefix, v)
+	}
+	return v
+}
+
+// versionDate reads an API version date, YYYY-MM-DD, no earlier than
+// Whop's original version.
+func (l *loader) versionDate(name, def string) string {
+	v := l.str(name, def)
+	t, err := time.Parse("2006-01-02", v)
+	if err != nil || t.Before(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		l.bad(name, "expected a Whop API version date YYYY-MM-DD from 2025-01-01 on (e.g. %s), got %q", def, v)
 	}
 	return v
 }
@@ -64,7 +91,7 @@ func (l *loader) port(name string) int {
 func (l *loader) databaseURL(name string) string {
 	v := strings.TrimSpace(l.getenv(name))
 	if v == "" {
-		l.bad(name, "is required (e.g. postgres://user:pass@localhost:5432/creditkit)")
+		l.bad(name, "is required: a Postgres URL such as postgres://user:pass@localhost:5432/creditkit%s", whereToFind)
 		return ""
 	}
 	if _, err := pgx.ParseConfig(v); err != nil {
@@ -124,10 +151,29 @@ func (l *loader) oneOf(name, def string, allowed ...string) string {
 func (l *loader) currency(name string) money.Currency {
 	v := l.str(name, DefaultCurrency)
 	c, err := money.ParseCurrency(v)
-	if err != nil {
-		l.bad(name, "expected a currency code such as usd, got %q", v)
+	if err != nil || !slices.Contains(PriceCurrencies, c) {
+		l.bad(name, "expected a currency the app can price in (%s), got %q", joinCurrencies(PriceCurrencies), v)
 	}
 	return c
+}
+
+// PriceCurrencies are the currencies CREDIT_CURRENCY may name: fiat
+// currencies Whop's checkout takes (its API's currency list, which also
+// has crypto and Whop's own balance currencies: those are left out because
+// a member cannot be charged a price in them) whose minor unit
+// internal/money knows.
+var PriceCurrencies = []money.Currency{
+	"usd", "eur", "gbp", "cad", "aud", "nzd", "chf", "sek", "nok", "dkk", "pln", "czk", "huf", "ron",
+	"bgn", "jpy", "krw", "sgd", "hkd", "twd", "inr", "myr", "thb", "idr", "php", "vnd", "pkr",
+	"aed", "try", "zar", "mxn", "brl", "cop", "clp", "ars", "uyu",
+}
+
+func joinCurrencies(cs []money.Currency) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
 }
 
 func (l *loader) nonNegative(name string, def int64) int64 {

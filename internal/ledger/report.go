@@ -50,7 +50,8 @@ type RevenueReport struct {
 
 // revenueSalesSQL selects the window's fulfilled purchases with their
 // disputes folded in first, so a purchase with two disputes is not counted
-// twice in the sums.
+// twice in the sums. Its company filter is spliced in (see the scopes
+// below); $1 is the company, $2 the currency, $3..$4 the days.
 const revenueSalesSQL = `
 WITH sales AS (
 	SELECT (p.fulfilled_at AT TIME ZONE 'UTC')::date AS day, p.package_id, p.credits, p.paid_amount,
@@ -58,9 +59,16 @@ WITH sales AS (
 	  FROM purchases p
 	  LEFT JOIN (SELECT purchase_id, count(*) AS n, sum(amount) AS amount FROM disputes
 	              WHERE purchase_id IS NOT NULL GROUP BY purchase_id) d ON d.purchase_id = p.id
-	 WHERE p.company_id = $1 AND p.currency = $2 AND p.status = 'paid'
+	 WHERE %s AND p.currency = $2 AND p.status = 'paid'
 	   AND p.fulfilled_at >= $3::date AND p.fulfilled_at < $4::date + 1
 )`
+
+// The two scopes of a report: one company's experiences, or the whole app
+// (every installing company; $1 is then "" and names none).
+const (
+	scopeCompany = `p.company_id = $1`
+	scopeApp     = `$1::text = ''`
+)
 
 const figures = `count(s.day), COALESCE(sum(s.credits), 0)::bigint, COALESCE(sum(s.paid_amount), 0)::bigint,
 	COALESCE(sum(s.refunded_amount), 0)::bigint, COALESCE(sum(s.refunded_credits), 0)::bigint,
@@ -73,11 +81,22 @@ func scanFigures(dst *RevenueFigures) []any {
 // RevenueReport sums a company's fulfilled credit purchases in currency for
 // the UTC days from..to (inclusive), per day and per package.
 func (s *Store) RevenueReport(ctx context.Context, companyID, currency string, from, to time.Time) (RevenueReport, error) {
+	return s.revenueReport(ctx, scopeCompany, companyID, currency, from, to)
+}
+
+// AppRevenueReport is RevenueReport over the whole app: the credit sales of
+// every company that installed it (what the app owner's company received).
+func (s *Store) AppRevenueReport(ctx context.Context, currency string, from, to time.Time) (RevenueReport, error) {
+	return s.revenueReport(ctx, scopeApp, "", currency, from, to)
+}
+
+func (s *Store) revenueReport(ctx context.Context, scope, companyID, currency string, from, to time.Time) (RevenueReport, error) {
+	sales := fmt.Sprintf(revenueSalesSQL, scope)
 	from, to = utcDay(from), utcDay(to)
 	rep := RevenueReport{CompanyID: companyID, Currency: currency, From: from, To: to}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		// One snapshot, so the days, the packages and the totals agree.
-		rows, err := tx.Query(ctx, revenueSalesSQL+`
+		rows, err := tx.Query(ctx, sales+`
 			SELECT g.day::timestamp AT TIME ZONE 'UTC', `+figures+`
 			  FROM generate_series($3::date, $4::date, interval '1 day') AS g(day)
 			  LEFT JOIN sales s ON s.day = g.day::date
@@ -94,7 +113,7 @@ func (s *Store) RevenueReport(ctx context.Context, companyID, currency string, f
 		if err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, revenueSalesSQL+`
+		rows, err = tx.Query(ctx, sales+`
 			SELECT s.package_id, `+figures+` FROM sales s
 			 GROUP BY s.package_id ORDER BY sum(s.paid_amount) DESC, s.package_id`, companyID, currency, from, to)
 		if err != nil {
@@ -108,7 +127,7 @@ func (s *Store) RevenueReport(ctx context.Context, companyID, currency string, f
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, revenueSalesSQL+`SELECT `+figures+` FROM sales s`, companyID, currency, from, to).
+		return tx.QueryRow(ctx, sales+`SELECT `+figures+` FROM sales s`, companyID, currency, from, to).
 			Scan(scanFigures(&rep.Totals)...)
 	})
 	if err != nil {
@@ -117,11 +136,15 @@ func (s *Store) RevenueReport(ctx context.Context, companyID, currency string, f
 	return rep, nil
 }
 
-// CompanyPurchases returns the purchases made in a company's experiences,
-// newest first, whatever their status.
+// CompanyPurchases returns the purchases made in a company's experiences
+// (every company's when companyID is ""), newest first, whatever their
+// status.
 func (s *Store) CompanyPurchases(ctx context.Context, companyID string, limit int) ([]Purchase, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+purchaseColumns+` FROM purchases
-		WHERE company_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, companyID, limit)
+	q := `SELECT ` + purchaseColumns + ` FROM purchases WHERE company_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`
+	if companyID == "" {
+		q = `SELECT ` + purchaseColumns + ` FROM purchases WHERE $1::text = '' ORDER BY created_at DESC, id DESC LIMIT $2`
+	}
+	rows, err := s.pool.Query(ctx, q, companyID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: company purchases: %w", err)
 	}

@@ -37,7 +37,7 @@ func (s *Server) experience(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	for _, it := range wallet.Items {
-		v.Items = append(v.Items, page.ItemRow{ID: it.ID, Name: it.Name, Description: it.Description, Cost: formatCount(it.Cost) + " credits"})
+		v.Items = append(v.Items, page.ItemRow{ID: it.ID, Name: it.Title, Description: it.Description, Cost: formatCount(it.Cost) + " credits"})
 	}
 	for _, p := range wallet.Receipts {
 		v.Receipts = append(v.Receipts, page.ReceiptRow{
@@ -146,7 +146,7 @@ func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"spend_id": sp.ID, "item": sp.ItemID, "cost": sp.Cost, "balance": sp.BalanceAfter, "replayed": sp.Replayed,
+		"spend_id": sp.ID, "item": sp.ItemID, "title": sp.Title, "cost": sp.Cost, "balance": sp.BalanceAfter, "replayed": sp.Replayed,
 	})
 }
 

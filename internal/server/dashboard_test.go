@@ -101,11 +101,11 @@ func TestDashboardRevenueMatchesThePurchases(t *testing.T) {
 		t.Errorf("creator sees %d payment.succeeded deliveries, want its 3", got)
 	}
 
-	// The owner's dashboard counts the owner's own experience only.
+	// The owner's dashboard counts the whole app: every company's sales.
 	_, body = a.get("/dashboard/"+a.env.Seed.Owner.ID, a.env.Seed.OwnerAdmin.ID)
 	o := parsePage(t, body)
-	if o.text("dashboard-role") != "App owner dashboard" || o.text("stat-gross") != "Taken $4.99 1 sale in 30 days" ||
-		!o.has("receipt-"+ownPurchase) || o.has("receipt-"+pro) || o.text("payout-balance") == "$1,000.00" {
+	if o.text("dashboard-role") != "App owner dashboard" || o.text("stat-gross") != "Taken $39.96 4 sales in 2 companies, 30 days" ||
+		!o.has("receipt-"+ownPurchase) || !o.has("receipt-"+pro) || o.text("payout-balance") == "$1,000.00" {
 		t.Errorf("owner dashboard: role %q gross %q balance %q", o.text("dashboard-role"), o.text("stat-gross"), o.text("payout-balance"))
 	}
 	if got := strings.Count(o.text("deliveries"), "payment.succeeded"); got != 4 {

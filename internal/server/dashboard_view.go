@@ -34,6 +34,11 @@ func dashboardView(d billing.Dashboard, l layout.Props, self string, q url.Value
 		{Label: "Credits sold", Value: formatCount(t.Credits), Detail: "in your experiences", TestID: "stat-credits"},
 		{Label: "Disputes", Value: formatCount(t.Disputes), Detail: formatMoney(t.Disputed, cur) + " disputed", TestID: "stat-disputes"},
 	}
+	if d.IsOwner {
+		v.Summary[0].Detail = plural(t.Sales, "sale") + " in " + companies(len(d.Overview.Companies)) + ", 30 days"
+		v.Summary[3].Detail = "in every installing company's experiences"
+		v.App = appSection(d)
+	}
 	v.Shares = sharesSection(d)
 	for _, p := range d.Receipts {
 		r := page.DashboardReceipt{ID: p.ID, When: formatWhen(p.CreatedAt), Member: p.UserID, Package: p.PackageID,

@@ -49,7 +49,19 @@ type appConfig struct {
 	paymentsAPI whop.PaymentsAPI // WHOP_PAYMENTS_API
 	client      []whop.Option    // e.g. a short timeout or a faulty transport
 	noPremium   bool             // PREMIUM_PRODUCT_ID and PREMIUM_PLAN_ID unset
+	items       []billing.Item   // SPEND_ITEMS; nil: testItems
 }
+
+// testItems is the catalog tests spend from unless they set their own: the
+// one the app ships with.
+var testItems = []billing.Item{
+	{ID: "sticker", Title: "Sticker pack", Description: "A pack of animated stickers for the chat.", Cost: 5},
+	{ID: "boost", Title: "Profile boost", Description: "Pin your profile to the top of the member list for a day.", Cost: 20},
+	{ID: "review", Title: "Expert review", Description: "A written review of your work by the creator.", Cost: 50},
+}
+
+// withItems sets the spend catalog (SPEND_ITEMS).
+func withItems(items ...billing.Item) appOption { return func(c *appConfig) { c.items = items } }
 
 type appOption func(*appConfig)
 
@@ -136,9 +148,14 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 		premium = billing.PremiumConfig{}
 	}
 	client := whop.New(env.Seed.App.APIKey, append([]whop.Option{whop.WithBaseURL(env.APIBase), whop.WithAppID(env.Seed.App.ID)}, cfg.client...)...)
+	items := cfg.items
+	if items == nil {
+		items = testItems
+	}
 	bill := billing.New(client, a.store, billing.Config{
 		CompanyID:               env.Seed.Owner.ID,
 		Packages:                []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}},
+		Items:                   items,
 		Currency:                money.Currency("usd"),
 		PaymentsAPI:             cfg.paymentsAPI,
 		RevenueShareBasisPoints: cfg.shareBP,

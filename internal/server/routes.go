@@ -54,6 +54,7 @@ func (s *Server) routes() http.Handler {
 				r.Post("/dashboard/{companyId}/payouts", s.payoutForm)
 				r.Get("/dashboard/{companyId}/payments/{paymentId}/refund", s.refundConfirm)
 				r.Post("/dashboard/{companyId}/payments/{paymentId}/refund", s.refund)
+				r.Get("/api/dashboard/{companyId}", s.dashboardAPI)
 			})
 
 			r.Post("/api/charge", s.charge)

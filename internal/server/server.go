@@ -155,7 +155,13 @@ func (s *Server) frameAncestors() string {
 // parentOrigins are the origins the iframe SDK may talk to: Whop's defaults
 // plus the sandbox's, rendered into the page for the SDK's override list.
 func (s *Server) parentOrigins() string {
-	parts := []string{"https://whop.com", "https://dash.whop.com", "http://localhost:8003"}
+	// Whop's own origins always. The SDK's default list also trusts
+	// http://localhost:8003, where the sandbox runs: a development origin
+	// that production pages do not name.
+	parts := []string{"https://whop.com", "https://dash.whop.com"}
+	if s.settings.Development {
+		parts = append(parts, "http://localhost:8003")
+	}
 	for _, o := range s.settings.SandboxOrigins {
 		if o != "http://localhost:8003" {
 			parts = append(parts, o)

@@ -36,6 +36,11 @@ func TestProductionIgnoresSandboxOrigins(t *testing.T) {
 	if strings.Contains(csp, "localhost") {
 		t.Fatalf("production CSP trusts the sandbox: %q", csp)
 	}
+	// Nor does the page tell the iframe SDK to trust the sandbox's parent.
+	_, body := get(t, s, "/discover")
+	if !strings.Contains(body, `data-parent-origins="https://whop.com,https://dash.whop.com"`) || strings.Contains(body, "localhost") {
+		t.Fatalf("production page names a development origin:\n%s", body)
+	}
 }
 
 func get(t *testing.T, h http.Handler, path string) (*http.Response, string) {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/creditkit/creditkit/internal/billing"
 )
 
 func TestSpendAPI(t *testing.T) {
@@ -50,10 +52,7 @@ func TestSpendAPI(t *testing.T) {
 }
 
 func TestTwoHundredConcurrentSpendsOverHTTP(t *testing.T) {
-	a := setup(t)
-	if _, err := a.db.Pool.Exec(a.ctx, `INSERT INTO spend_items (id, name, description, cost) VALUES ('one', 'One', 'One credit', 1)`); err != nil {
-		t.Fatal(err)
-	}
+	a := setup(t, withItems(billing.Item{ID: "one", Title: "One", Cost: 1}))
 	user := a.member(0)
 	ch, plan, _ := a.charge(user, "starter")
 	a.pay(ch, plan, user)

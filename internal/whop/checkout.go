@@ -51,12 +51,12 @@ type CheckoutConfiguration struct {
 	Metadata    map[string]string
 }
 
-// wireInlinePlan sends both company_id (the current API) and account_id
-// (what SDK 0.0.42 sends); Whop accepts the one it knows and ignores the
-// other, so either API version gets the company.
+// wireInlinePlan names the plan's owner the way the pinned API version
+// does: account_id from 2026-06-09 on (plans moved to the Account model),
+// company_id before it and when no version is pinned.
 type wireInlinePlan struct {
-	CompanyID     string      `json:"company_id"`
-	AccountID     string      `json:"account_id"`
+	CompanyID     string      `json:"company_id,omitempty"`
+	AccountID     string      `json:"account_id,omitempty"`
 	Currency      string      `json:"currency"`
 	InitialPrice  json.Number `json:"initial_price"`
 	PlanType      string      `json:"plan_type"`
@@ -76,6 +76,7 @@ type wireCheckoutConfiguration struct {
 	Plan        link       `json:"plan"`
 	PlanID      flexString `json:"plan_id"`
 	CompanyID   flexString `json:"company_id"`
+	AccountID   flexString `json:"account_id"`
 	PurchaseURL flexString `json:"purchase_url"`
 	Metadata    metadata   `json:"metadata"`
 }
@@ -88,7 +89,7 @@ func (c *Client) CreateCheckoutConfiguration(ctx context.Context, p CheckoutConf
 	case (p.Plan == nil) == (p.PlanID == ""):
 		return nil, fmt.Errorf("%w: checkout configuration needs exactly one of Plan and PlanID", ErrInvalidArgument)
 	case p.Plan != nil:
-		plan, err := p.Plan.wire(p.CompanyID)
+		plan, err := p.Plan.wire(p.CompanyID, c.accountModel())
 		if err != nil {
 			return nil, err
 		}
@@ -102,13 +103,13 @@ func (c *Client) CreateCheckoutConfiguration(ctx context.Context, p CheckoutConf
 	return &CheckoutConfiguration{
 		ID:          string(w.ID),
 		PlanID:      cmp.Or(w.Plan.ID, string(w.PlanID)),
-		CompanyID:   string(w.CompanyID),
+		CompanyID:   cmp.Or(string(w.CompanyID), string(w.AccountID)),
 		PurchaseURL: string(w.PurchaseURL),
 		Metadata:    w.Metadata,
 	}, nil
 }
 
-func (pl *InlinePlan) wire(companyID string) (*wireInlinePlan, error) {
+func (pl *InlinePlan) wire(companyID string, accountModel bool) (*wireInlinePlan, error) {
 	if companyID == "" {
 		return nil, fmt.Errorf("%w: an inline plan needs CompanyID", ErrInvalidArgument)
 	}
@@ -123,11 +124,14 @@ func (pl *InlinePlan) wire(companyID string) (*wireInlinePlan, error) {
 		kind = PlanOneTime
 	}
 	w := &wireInlinePlan{
-		CompanyID:    companyID,
-		AccountID:    companyID,
 		Currency:     string(pl.Currency),
 		InitialPrice: json.Number(money.FormatMajor(pl.InitialPrice, pl.Currency)),
 		PlanType:     kind,
+	}
+	if accountModel {
+		w.AccountID = companyID
+	} else {
+		w.CompanyID = companyID
 	}
 	if kind == PlanRenewal {
 		w.RenewalPrice = json.Number(money.FormatMajor(pl.RenewalPrice, pl.Currency))

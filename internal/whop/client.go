@@ -84,6 +84,15 @@ func WithHTTPClient(hc *http.Client) Option {
 // acting as an app.
 func WithAppID(appID string) Option { return func(c *Client) { c.appID = appID } }
 
+// AccountModelSince is the first API version in which plans name their
+// owner as an account (account_id in requests, account in responses)
+// instead of a company.
+const AccountModelSince = "2026-06-09"
+
+// accountModel reports whether the pinned version speaks of accounts.
+// Dates in YYYY-MM-DD compare as strings.
+func (c *Client) accountModel() bool { return c.apiVersion >= AccountModelSince }
+
 // WithAPIVersionDate pins Api-Version-Date (YYYY-MM-DD) so Whop does not
 // change response shapes under a running app.
 func WithAPIVersionDate(date string) Option { return func(c *Client) { c.apiVersion = date } }

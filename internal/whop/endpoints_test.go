@@ -29,7 +29,7 @@ func TestCreateCheckoutConfigurationInlinePlan(t *testing.T) {
 	if r.Header.Get("Idempotency-Key") != "charge-pur_1" {
 		t.Errorf("Idempotency-Key = %q", r.Header.Get("Idempotency-Key"))
 	}
-	assertJSONBody(t, r.Body, `{"plan":{"company_id":"biz_1","account_id":"biz_1","currency":"usd",
+	assertJSONBody(t, r.Body, `{"plan":{"company_id":"biz_1","currency":"usd",
 		"initial_price":4.99,"plan_type":"one_time"},"metadata":{"purchase_id":"pur_1"},
 		"redirect_url":"https://app.example/done"}`)
 	if !strings.Contains(string(r.Body), `"initial_price":4.99`) {
@@ -63,7 +63,7 @@ func TestCreateCheckoutConfigurationRenewalAndPlanID(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("made %d requests", len(reqs))
 	}
-	assertJSONBody(t, reqs[0].Body, `{"plan":{"company_id":"biz_1","account_id":"biz_1","currency":"jpy",
+	assertJSONBody(t, reqs[0].Body, `{"plan":{"company_id":"biz_1","currency":"jpy",
 		"initial_price":500,"plan_type":"renewal","renewal_price":1000,"billing_period":30}}`)
 	assertJSONBody(t, reqs[1].Body, `{"plan_id":"plan_prem","metadata":{"experience_id":"exp_1"}}`)
 	if reqs[1].Header.Get("Idempotency-Key") != "" {

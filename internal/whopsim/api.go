@@ -30,6 +30,8 @@ func (s *Sim) apiHandler() http.Handler {
 	v1("GET /api/v1/experiences/{id}", s.apiGetExperience)
 	v1("GET /api/v1/companies/{id}", s.apiGetCompany)
 	v1("GET /api/v1/plans/{id}", s.apiGetPlan)
+	v1("GET /api/v1/products/{id}", s.apiGetProduct)
+	v1("GET /api/v1/apps/{id}", s.apiGetApp)
 	v1("GET /api/v1/memberships", s.apiListMemberships)
 	v1("GET /api/v1/memberships/{id}", s.apiGetMembership)
 	v1("POST /api/v1/memberships/{id}/cancel", s.apiCancelMembership)

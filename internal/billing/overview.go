@@ -1,0 +1,220 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// Bounds of the books-vs-Whop comparison, which lists payments from Whop
+// on every load of the owner's dashboard: it must stay quick, and a Whop
+// that does not answer only costs that one line.
+const (
+	booksTimeout  = 5 * time.Second
+	booksPageSize = 100
+	booksMaxPages = 10
+	// booksMargin widens Whop's list before the period, so a payment made
+	// just before it and fulfilled inside it (a late webhook, the
+	// reconciler) is found on both sides.
+	booksMargin = 72 * time.Hour
+	// companyNames bounds how many installing companies' names are asked
+	// of Whop for one page; the rest show their ids.
+	companyNames = 25
+)
+
+// AppOverview is the app owner's view of the whole app over the
+// dashboard's period: every installing company's sales, the revenue shares
+// paid for them, what is left to the owner, and our books against Whop's.
+type AppOverview struct {
+	From, To  time.Time
+	Companies []InstallingCompany
+	// Shares are the shares of the period's sales.
+	Shares ledger.ShareSummary
+	// Net is what the period's sales left the owner: taken, less refunds,
+	// less the shares paid and pending. Whop's own fees are not in our books.
+	Net   int64
+	Books BooksCheck
+}
+
+// InstallingCompany is a company that sold credits in its experiences.
+type InstallingCompany struct {
+	ledger.CompanyRevenue
+	Title string // "" when Whop did not say
+}
+
+// BooksCheck compares the credit payments Whop lists for the owner's
+// company with the purchases we fulfilled: a payment on one side only is a
+// webhook that never came (and the reconciler has not run since), or a
+// payment we credited that Whop does not list.
+type BooksCheck struct {
+	// Err says why Whop's list could not be read; the rest is then empty.
+	Err string
+	// Incomplete is set when Whop listed more than the comparison reads.
+	Incomplete bool
+	// Matched is how many of the period's payments are on both sides.
+	Matched int
+	// WhopOnly are paid credit payments Whop lists that our books have not
+	// fulfilled; OursOnly are fulfilled purchases Whop does not list.
+	WhopOnly []BooksDifference
+	OursOnly []BooksDifference
+}
+
+// Clean reports whether Whop was read whole and both sides agree.
+func (b BooksCheck) Clean() bool {
+	return b.Err == "" && !b.Incomplete && len(b.WhopOnly) == 0 && len(b.OursOnly) == 0
+}
+
+// BooksDifference is one payment found on one side only.
+type BooksDifference struct {
+	PaymentID  string
+	PurchaseID string
+	Amount     int64
+	Currency   money.Currency
+	When       time.Time
+	// State is our purchase's state for a Whop-only payment ("pending",
+	// "failed: …", or "unknown" when no purchase of ours has its id).
+	State string
+}
+
+// appOverview gathers the owner's view. The Whop calls (the payment list,
+// the companies' names) run with no transaction open, each bounded.
+func (s *Service) appOverview(ctx context.Context, from, to time.Time, revenue ledger.RevenueReport) (AppOverview, error) {
+	o := AppOverview{From: from, To: to}
+	cur := string(s.cfg.Currency)
+	rows, err := s.store.CompanyRevenues(ctx, cur, from)
+	if err != nil {
+		return o, err
+	}
+	if o.Shares, err = s.store.ShareTotalsSince(ctx, s.cfg.CompanyID, cur, from); err != nil {
+		return o, err
+	}
+	t := revenue.Totals
+	o.Net = t.Gross - t.Refunded - o.Shares.Paid - o.Shares.Pending
+	o.Companies = make([]InstallingCompany, len(rows))
+	for i, r := range rows {
+		o.Companies[i] = InstallingCompany{CompanyRevenue: r}
+	}
+	s.companyTitles(ctx, o.Companies)
+	o.Books = s.compareBooks(ctx, from)
+	return o, nil
+}
+
+// companyTitles asks Whop for the first companies' names, at once and
+// within one deadline; a name Whop does not give stays "".
+func (s *Service) companyTitles(ctx context.Context, cs []InstallingCompany) {
+	ctx, cancel := context.WithTimeout(ctx, booksTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range cs[:min(len(cs), companyNames)] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if c, err := s.whop.GetCompany(ctx, cs[i].CompanyID); err == nil {
+				cs[i].Title = c.Title
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// compareBooks lists the owner company's paid credit payments created
+// since from (less a margin) and matches them with our fulfilled purchases.
+func (s *Service) compareBooks(ctx context.Context, from time.Time) BooksCheck {
+	var b BooksCheck
+	wctx, cancel := context.WithTimeout(ctx, booksTimeout)
+	defer cancel()
+	whopSide := map[string]*whop.Payment{}
+	n := 0
+	for p, err := range s.whop.ListPayments(wctx, whop.ListPaymentsParams{
+		CompanyID: s.cfg.CompanyID, Statuses: []whop.PaymentStatus{whop.PaymentPaid},
+		CreatedAfter: from.Add(-booksMargin), Order: "created_at", Direction: "asc", PageSize: booksPageSize,
+	}) {
+		if err != nil {
+			if p == nil {
+				b.Err = err.Error()
+				s.log.WarnContext(ctx, "dashboard: Whop's payments could not be listed", "error", b.Err)
+				return BooksCheck{Err: b.Err}
+			}
+			continue // one payment that did not decode
+		}
+		if n++; n > booksPageSize*booksMaxPages {
+			b.Incomplete = true
+			break
+		}
+		if p.Metadata[MetaPurchaseID] != "" { // a credit purchase, not premium or another product
+			whopSide[p.ID] = p
+		}
+	}
+	ours, err := s.store.FulfilledSince(ctx, from)
+	if err != nil {
+		return BooksCheck{Err: "our books could not be read: " + err.Error()}
+	}
+	// A Whop payment of the margin (or fulfilled before the period) is in
+	// our books if any purchase has its id.
+	var unmatched []string
+	for id := range whopSide {
+		if _, ok := ours[id]; ok {
+			b.Matched++
+		} else {
+			unmatched = append(unmatched, id)
+		}
+	}
+	earlier, err := s.store.PurchasesByPayment(ctx, unmatched)
+	if err != nil {
+		return BooksCheck{Err: "our books could not be read: " + err.Error()}
+	}
+	var missing []string
+	for _, id := range unmatched {
+		if _, ok := earlier[id]; !ok {
+			missing = append(missing, whopSide[id].Metadata[MetaPurchaseID])
+		}
+	}
+	pending, err := s.store.PurchasesByID(ctx, missing)
+	if err != nil {
+		return BooksCheck{Err: "our books could not be read: " + err.Error()}
+	}
+	for _, id := range unmatched {
+		if _, ok := earlier[id]; ok {
+			continue
+		}
+		p := whopSide[id]
+		d := BooksDifference{PaymentID: id, PurchaseID: p.Metadata[MetaPurchaseID], Amount: p.Total,
+			Currency: p.Currency, When: p.CreatedAt, State: "unknown"}
+		if pur, ok := pending[d.PurchaseID]; ok {
+			d.State = string(pur.Status)
+			if pur.FailureReason != "" {
+				d.State += ": " + pur.FailureReason
+			}
+		}
+		b.WhopOnly = append(b.WhopOnly, d)
+	}
+	if !b.Incomplete {
+		for id, pur := range ours {
+			if _, ok := whopSide[id]; !ok {
+				b.OursOnly = append(b.OursOnly, BooksDifference{PaymentID: id, PurchaseID: pur.ID, Amount: pur.PaidAmount,
+					Currency: money.Currency(pur.Currency), When: pur.FulfilledAt, State: string(pur.Status)})
+			}
+		}
+	}
+	byTime := func(x, y BooksDifference) int { return x.When.Compare(y.When) }
+	slices.SortFunc(b.WhopOnly, byTime)
+	slices.SortFunc(b.OursOnly, byTime)
+	return b
+}
+
+// String summarizes the comparison in one line, as the page shows it.
+func (b BooksCheck) String() string {
+	switch {
+	case b.Err != "":
+		return "Whop could not be read just now: " + b.Err
+	case b.Clean():
+		return fmt.Sprintf("Our books match Whop: %d payments on both sides, none on one side only.", b.Matched)
+	}
+	return fmt.Sprintf("%d payments on both sides; %d at Whop only, %d in our books only.", b.Matched, len(b.WhopOnly), len(b.OursOnly))
+}

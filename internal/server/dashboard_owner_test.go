@@ -1,0 +1,139 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/creditkit/creditkit/internal/whopsim"
+)
+
+// ownerDashboard reads GET /api/dashboard/{owner} as the owner's admin.
+func (a *app) ownerDashboard() map[string]any {
+	a.t.Helper()
+	code, out, raw := a.call("GET", "/api/dashboard/"+a.env.Seed.Owner.ID, a.env.Seed.OwnerAdmin.ID, nil)
+	if code != 200 {
+		a.t.Fatalf("owner dashboard API: %d %s", code, raw)
+	}
+	return out
+}
+
+func num(m map[string]any, path string) float64 {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		v = v.(map[string]any)[k]
+	}
+	f, _ := v.(float64)
+	return f
+}
+
+// TestOwnerSeesTheWholeApp: sales in a creator's experience and in the
+// owner's own, a refund and the shares; the owner's JSON has every figure
+// from the books, one row per installing company and a clean comparison
+// with Whop; a payment whose webhook was lost is named, on the page too;
+// and a Whop that does not answer costs that line only.
+func TestOwnerSeesTheWholeApp(t *testing.T) {
+	a := setup(t, withShare(1000))
+	sd := a.env.Seed
+	a.buyIn(a.experience(), a.member(0), "pro")                    // $24.99, share $2.49
+	_, refunded := a.buyIn(a.experience(), a.member(1), "starter") // $4.99, share $0.49
+	a.buyIn(sd.Owner.ExperienceID, a.member(2), "starter")         // $4.99, no share
+	a.drain()                                                      // the shares are paid
+	if err := a.sim.Refund(refunded, 499); err != nil {            // refunded in full after its share was paid
+		t.Fatal(err)
+	}
+	a.settle()
+
+	out := a.ownerDashboard()
+	for path, want := range map[string]float64{
+		"totals.sales": 3, "totals.taken": 3497, "totals.refunded": 499, "totals.net": 2998, "totals.credits": 800,
+		"app.shares.paid": 298, "app.shares.pending": 0, "app.shares.owed_back": 49, "app.shares.count": 2,
+		"app.net": 3497 - 499 - 298, "app.books.matched": 3,
+	} {
+		if got := num(out, path); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	if out["role"] != "owner" || out["currency"] != "usd" || out["app"].(map[string]any)["books"].(map[string]any)["clean"] != true {
+		t.Errorf("role %v currency %v books %v", out["role"], out["currency"], out["app"].(map[string]any)["books"])
+	}
+	companies := out["app"].(map[string]any)["companies"].([]any)
+	want := map[string][]float64{ // experiences, sales, taken, refunded, share paid
+		sd.Creator.ID: {1, 2, 2998, 499, 298},
+		sd.Owner.ID:   {1, 1, 499, 0, 0},
+	}
+	if len(companies) != 2 {
+		t.Fatalf("companies = %v, want the creator and the owner", companies)
+	}
+	for _, c := range companies {
+		c := c.(map[string]any)
+		w := want[c["company_id"].(string)]
+		got := []float64{num(c, "experiences"), num(c, "sales"), num(c, "taken"), num(c, "refunded"), num(c, "share_paid")}
+		if w == nil || got[0] != w[0] || got[1] != w[1] || got[2] != w[2] || got[3] != w[3] || got[4] != w[4] || c["last_sale"] == nil {
+			t.Errorf("company %v = %v, want %v", c["company_id"], got, w)
+		}
+	}
+	if companies[0].(map[string]any)["title"] != "Pixel Guild" {
+		t.Errorf("busiest company first, by name: %v", companies[0])
+	}
+
+	// A creator's admins get their own experiences, and no app section; a
+	// creator's admin asking for the owner's gets 403.
+	code, mine, _ := a.call("GET", "/api/dashboard/"+sd.Creator.ID, sd.Admin.ID, nil)
+	if code != 200 || mine["role"] != "creator" || mine["app"] != nil || num(mine, "totals.taken") != 2998 {
+		t.Errorf("creator's dashboard API = %d %v", code, mine)
+	}
+	if code, _, _ := a.call("GET", "/api/dashboard/"+sd.Owner.ID, sd.Admin.ID, nil); code != 403 {
+		t.Errorf("a creator's admin reading the owner's = %d, want 403", code)
+	}
+	if code, _, _ := a.call("GET", "/api/dashboard/"+sd.Owner.ID, a.member(0), nil); code != 403 {
+		t.Errorf("a member reading the owner's = %d, want 403", code)
+	}
+
+	// A payment whose webhook never comes, and no reconciler run.
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 100 })
+	ch, plan, lost := a.charge(a.member(0), "starter")
+	lostPay := a.pay(ch, plan, a.member(0))
+	a.settle()
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 0 })
+	books := a.ownerDashboard()["app"].(map[string]any)["books"].(map[string]any)
+	only := books["whop_only"].([]any)
+	if books["clean"] != false || len(only) != 1 || len(books["ours_only"].([]any)) != 0 {
+		t.Fatalf("books after a lost webhook = %v", books)
+	}
+	if d := only[0].(map[string]any); d["payment_id"] != lostPay || d["purchase_id"] != lost || d["amount"] != float64(499) || d["state"] != "pending" {
+		t.Errorf("difference = %v, want %s of purchase %s, $4.99, pending", d, lostPay, lost)
+	}
+	_, body := a.get("/dashboard/"+sd.Owner.ID, sd.OwnerAdmin.ID)
+	p := parsePage(t, body)
+	if line := p.text("books-line"); line != "3 payments on both sides; 1 at Whop only, 0 in our books only." {
+		t.Errorf("books line = %q", line)
+	}
+	if d := p.text("books-diff-" + lostPay); !strings.Contains(d, lostPay+" at Whop only: $4.99") || !strings.Contains(d, "our purchase "+lost+" is pending") {
+		t.Errorf("difference on the page = %q", d)
+	}
+	for id, want := range map[string]string{
+		"stat-gross": "Taken $34.97 3 sales in 2 companies, 30 days", "app-shares-paid": "Shares paid $2.98 to creators, for these sales",
+		"app-owed-back":          "Owed back $0.49 shares paid on sales refunded since; not moved automatically",
+		"app-net":                "Net to you $27.00 taken − refunds − shares, before Whop's fees",
+		"company-" + sd.Owner.ID: "", "company-" + sd.Creator.ID: "",
+	} {
+		if want == "" {
+			if !p.has(id) {
+				t.Errorf("no %s row", id)
+			}
+			continue
+		}
+		if got := p.text(id); got != want {
+			t.Errorf("%s = %q, want %q", id, got, want)
+		}
+	}
+
+	// Whop down: the page still answers with our books and says so.
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate, f.APIFailureStatus = 1, 503 })
+	res, body := a.get("/dashboard/"+sd.Owner.ID, sd.OwnerAdmin.ID)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate = 0 })
+	p = parsePage(t, body)
+	if res.StatusCode != 200 || !strings.HasPrefix(p.text("books-line"), "Whop could not be read just now") || p.text("stat-gross") != "Taken $34.97 3 sales in 2 companies, 30 days" {
+		t.Errorf("with Whop down: %d, books %q, taken %q", res.StatusCode, p.text("books-line"), p.text("stat-gross"))
+	}
+}
