@@ -64,6 +64,10 @@ type Options struct {
 	// StateFile, when set, is loaded at start and rewritten after each
 	// change, so a restarted sandbox keeps its payments and deliveries.
 	StateFile string
+	// ExtraAPIVersions are Api-Version-Date values to accept besides the
+	// ones Whop lists (see APIVersions), for a client newer than the
+	// sandbox; they answer as the newest known version does.
+	ExtraAPIVersions []string
 }
 
 // Sim is a running sandbox. Its methods are safe for concurrent use.
