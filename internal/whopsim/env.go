@@ -1,5 +1,7 @@
 package whopsim
 
+import "io/fs"
+
 // EnvInfo is everything an app needs to talk to this sandbox instead of
 // Whop, as `whopsim env` prints it.
 type EnvInfo struct {
@@ -52,4 +54,12 @@ func (s *Sim) Env() EnvInfo {
 		PremiumProductID: sd.PremiumProductID, PremiumPlanID: sd.PremiumPlanID,
 		Users: append(users, sd.NoAccess), KeySaved: s.opts.StateFile != "",
 	}
+}
+
+// HostBundleEmbedded reports whether this build carries the bundled
+// @whop/iframe host (`make assets` before `go build`); without it the
+// parent page cannot talk to the app it frames.
+func HostBundleEmbedded() bool {
+	_, err := fs.Stat(assets, hostBundle)
+	return err == nil
 }

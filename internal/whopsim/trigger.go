@@ -24,7 +24,7 @@ type TriggerEvent struct {
 var TriggerEvents = []TriggerEvent{
 	{"payment.succeeded", "the user pays a one-time charge in the experience (4.99 USD unless --amount)"},
 	{"payment.failed", "the user's card is declined for that charge"},
-	{"refund.created", "a paid payment (a new 4.99 USD one unless --payment) is refunded, in full or --amount of it: refund.created, refund.updated"},
+	{"refund.created", "a paid payment is refunded, in full or --amount of it: refund.created, refund.updated"},
 	{"dispute.created", "the user's bank opens a chargeback on a paid payment"},
 	{"dispute.won", "a chargeback is decided for the seller (dispute.created first if none is open)"},
 	{"dispute.lost", "a chargeback is decided for the buyer; the seller's balance pays it"},
