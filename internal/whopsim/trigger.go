@@ -44,7 +44,7 @@ type TriggerRequest struct {
 	ExperienceID string `json:"experience_id"`
 	// Amount is a charge, or the part of a payment to refund, in major
 	// units of Currency (default usd).
-	Amount   json.Number `json:"amount"`
+	Amount   json.Number `json:"amount,omitempty"`
 	Currency string      `json:"currency"`
 	// PaymentID refunds or disputes this payment instead of a new one.
 	PaymentID string `json:"payment_id"`
