@@ -59,7 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.webhookTimeout, "webhook-timeout", 10*time.Second, "how long one delivery attempt may take")
 	fs.DurationVar(&c.payDelay, "payment-delay", time.Second, "how long a new payment answers 404, as Whop's do (0 for none)")
 	fs.StringVar(&c.stateFile, "state-file", "", "keep state in this JSON file across restarts")
-	fs.BoolVar(&c.printEnv, "print-env", false, "print the app's environment from the seed, without starting (see `whopsim env` for a running sandbox)")
+	fs.BoolVar(&c.printEnv, "print-env", false, "print the app's environment from the seed, without starting (for a running sandbox: whopsim env)")
 	fs.Func("extra-api-versions", "also accept these Api-Version-Date values, comma-separated, answered as the newest one the sandbox knows",
 		func(v string) error {
 			for part := range strings.SplitSeq(v, ",") {
