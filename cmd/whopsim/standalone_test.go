@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"os"
@@ -32,10 +31,10 @@ func TestStandaloneBinary(t *testing.T) {
 	work := t.TempDir() // nothing here but what the binary writes
 	state := filepath.Join(work, "sandbox-state.json")
 	addr, relay := freePort(t), freePort(t)
-	start := func() (*exec.Cmd, *bytes.Buffer) {
+	start := func() (*exec.Cmd, *syncBuffer) {
 		cmd := exec.Command(bin, "serve", "--addr", addr, "--relay-addr", relay, "--webhook-url", "off", "--state-file", state)
 		cmd.Dir = work
-		var logs bytes.Buffer
+		var logs syncBuffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
