@@ -8,7 +8,7 @@ ESBUILD_FLAGS := --bundle --format=iife --target=es2020 --minify --log-level=war
 APP_BUNDLE := static/dist/whop-iframe.js
 HOST_BUNDLE := internal/whopsim/assets/dist/whop-host.js
 
-.PHONY: dev test test-faults bench assets bundle generate check clean
+.PHONY: dev test test-faults bench assets bundle generate check clean whopsim
 
 ## dev: run the app and the Whop sandbox locally, with a Postgres found or started under .data/
 dev: assets
@@ -29,6 +29,12 @@ bench: assets
 test-faults: assets
 	set -o pipefail; $(GO) test -tags faults -count=1 -v -timeout 15m ./internal/faults/... 2>&1 \
 		| grep --line-buffered -v -E '^(=== (RUN|PAUSE|CONT)|--- PASS)'
+
+## whopsim: the sandbox as one self-contained binary, bin/whopsim (browser assets and the
+## iframe host bundle embedded; copy it anywhere: `bin/whopsim serve --state-file whopsim.json`)
+whopsim: assets
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/whopsim ./cmd/whopsim
+	@echo "built bin/whopsim (run it with: bin/whopsim serve --app http://127.0.0.1:3000)"
 
 ## assets: install the pinned JS dependencies and bundle the iframe SDK (app and sandbox host)
 assets: node_modules/.package-lock.json

@@ -1,9 +1,14 @@
-// Command whopsim runs the Whop sandbox: a local Whop with the parent page
-// (http://localhost:8003), the relay in front of the app, the API, webhook
-// delivery and the control API. See internal/whopsim.
+// Command whopsim is a local Whop for building and testing Whop apps
+// offline: `whopsim serve` runs the sandbox (parent page, relay with signed
+// user tokens, purchase modal, REST API, signed webhooks with retries), and
+// the other commands drive a running one the way the Stripe CLI drives
+// Stripe's test mode: trigger events, forward webhooks, list and resend
+// deliveries, mint user tokens, print the app's environment. See
+// internal/whopsim and docs/sandbox.md.
 //
 //	whopsim --app http://127.0.0.1:3000
-//	whopsim --print-env >> .env
+//	whopsim trigger payment.succeeded --user @alice
+//	whopsim env >> .env
 package main
 
 import (
@@ -12,16 +17,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
-	"github.com/creditkit/creditkit/internal/whopsim"
+	"github.com/creditkit/creditkit/internal/whopsim/simctl"
 )
 
 func main() {
@@ -33,133 +34,104 @@ func main() {
 	}
 }
 
-// config is what the flags say.
-type config struct {
-	addr, relayAddr, app      string
-	publicURL, relayURL       string
-	webhookURL, webhookScheme string
-	webhookTimeout, payDelay  time.Duration
-	stateFile                 string
-	printEnv, verbose         bool
+const usage = `whopsim is a local Whop: it runs your Whop app's whole loop offline, in a
+real browser — the whop.com page around the app's iframe, signed user
+tokens, the purchase modal, Whop's REST API and signed webhooks with
+Whop's retries — with seeded companies, users and plans.
+
+Usage:
+  whopsim [serve] [flags]          run the sandbox (the default command)
+  whopsim trigger <event> [flags]  make a payment, refund, dispute or membership change happen
+  whopsim listen --forward-to URL  send the sandbox's webhooks to your URL and show each attempt
+  whopsim deliveries [flags]       list recent webhook deliveries
+  whopsim resend <delivery>        deliver one again (same webhook-id, or --new-id)
+  whopsim token [--user @alice]    print a user token as Whop's proxy sends it, for curl
+  whopsim env [--format json]      print what an app needs to use the sandbox (.env form)
+
+Every command but serve talks to a running sandbox: --sandbox URL, or
+$WHOPSIM_URL, or http://localhost:8003 (where serve and ` + "`make dev`" + ` run it).
+'whopsim <command> -h' shows a command's flags and examples.
+`
+
+// commands maps each command to its function.
+var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+	"serve":      serve,
+	"trigger":    triggerCmd,
+	"listen":     listenCmd,
+	"deliveries": deliveriesCmd,
+	"resend":     resendCmd,
+	"token":      tokenCmd,
+	"env":        envCmd,
 }
 
-func parseFlags(args []string, stderr io.Writer) (config, error) {
-	var c config
-	fs := flag.NewFlagSet("whopsim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.addr, "addr", "localhost:8003", "listen address of the parent page, API and control API")
-	fs.StringVar(&c.relayAddr, "relay-addr", "localhost:8004", "listen address of the relay in front of the app")
-	fs.StringVar(&c.app, "app", "http://127.0.0.1:3000", "URL of the app the relay forwards to")
-	fs.StringVar(&c.publicURL, "public-url", "", "URL the browser uses for --addr (default http://<addr>)")
-	fs.StringVar(&c.relayURL, "relay-url", "", "URL the browser uses for --relay-addr (default http://<relay-addr>)")
-	fs.StringVar(&c.webhookURL, "webhook-url", "", `where webhooks go (default <app>/api/webhook; "off" to record only)`)
-	fs.StringVar(&c.webhookScheme, "webhook-scheme", "standard", "webhook signing: standard (Standard Webhooks, v1) or legacy (x-whop-signature, v5)")
-	fs.DurationVar(&c.webhookTimeout, "webhook-timeout", 10*time.Second, "how long one delivery attempt may take")
-	fs.DurationVar(&c.payDelay, "payment-delay", time.Second, "how long a new payment answers 404, as Whop's do (0 for none)")
-	fs.StringVar(&c.stateFile, "state-file", "", "keep state in this JSON file across restarts")
-	fs.BoolVar(&c.printEnv, "print-env", false, "print the environment the app needs and exit")
-	fs.BoolVar(&c.verbose, "v", false, "log every webhook attempt and API fault")
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	c.app = strings.TrimRight(c.app, "/")
-	if c.publicURL == "" {
-		c.publicURL = urlFor(c.addr)
-	}
-	if c.relayURL == "" {
-		c.relayURL = urlFor(c.relayAddr)
-	}
-	switch c.webhookURL {
-	case "":
-		c.webhookURL = c.app + "/api/webhook"
-	case "off":
-		c.webhookURL = ""
-	}
-	return c, nil
-}
-
-// urlFor turns a listen address into the URL a browser on this machine
-// uses; ":8003" listens everywhere but is reached as localhost.
-func urlFor(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "http://" + addr
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port)
-}
-
+// run is the whole program. With no command, or only flags (as before
+// there were commands), it serves.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c, err := parseFlags(args, stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+	name := "serve"
+	switch {
+	case len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		// The overview; `whopsim serve -h` has serve's flags.
+		fmt.Fprint(stdout, usage)
+		return nil
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
+		name, args = args[0], args[1:]
 	}
-	level := slog.LevelWarn
-	if c.verbose {
-		level = slog.LevelInfo
+	cmd, ok := commands[name]
+	if !ok {
+		return fmt.Errorf("unknown command %q\n\n%s", name, usage)
 	}
-	delay := c.payDelay
-	if delay == 0 {
-		delay = -1 // the library reads zero as "the default"
-	}
-	sim, err := whopsim.New(whopsim.Options{
-		PublicURL: c.publicURL, RelayURL: c.relayURL,
-		WebhookURL: c.webhookURL, WebhookScheme: whopsim.Scheme(c.webhookScheme),
-		WebhookTimeout: c.webhookTimeout, PaymentDelay: delay, StateFile: c.stateFile,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
-	})
-	if err != nil {
-		return err
-	}
-	if c.printEnv {
-		printEnv(stdout, sim.Seed(), c.publicURL)
+	err := cmd(ctx, args, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
-	relay, err := sim.Relay(c.app)
-	if err != nil {
-		return err
-	}
-	mainLn, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w (is another sandbox running?)", c.addr, err)
-	}
-	relayLn, err := net.Listen("tcp", c.relayAddr)
-	if err != nil {
-		mainLn.Close()
-		return fmt.Errorf("listening on %s: %w", c.relayAddr, err)
-	}
-	servers := []*http.Server{
-		{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second},
-		{Handler: relay, ReadHeaderTimeout: 10 * time.Second},
-	}
-	errc := make(chan error, 2)
-	for i, ln := range []net.Listener{mainLn, relayLn} {
-		go func() { errc <- servers[i].Serve(ln) }()
-	}
-	printBanner(stdout, sim, c)
-
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, srv := range servers {
-		srv.Shutdown(shutdownCtx)
-	}
-	if cerr := sim.Close(); cerr != nil && err == nil {
-		err = cerr
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
 	return err
+}
+
+// newFlagSet makes a command's flag set whose -h prints help (text, then
+// the flags) to stderr.
+func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("whopsim "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses flags wherever they stand among the positional
+// arguments (`whopsim trigger payment.succeeded --user @bob`), which the
+// flag package alone stops at, and returns the positional ones.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+}
+
+// sandboxFlag adds --sandbox and returns the client it will name.
+func sandboxFlag(fs *flag.FlagSet) func() *simctl.Client {
+	def := os.Getenv("WHOPSIM_URL")
+	if def == "" {
+		def = simctl.DefaultURL
+	}
+	u := fs.String("sandbox", def, "URL of the running sandbox (also $WHOPSIM_URL)")
+	return func() *simctl.Client { return simctl.New(*u, nil) }
+}
+
+// wantArgs checks the number of positional arguments.
+func wantArgs(pos []string, n int, what string) error {
+	switch {
+	case len(pos) < n:
+		return fmt.Errorf("missing %s (see -h)", what)
+	case len(pos) > n:
+		return fmt.Errorf("unexpected argument %q (see -h)", pos[n])
+	}
+	return nil
 }

@@ -33,7 +33,7 @@ func printBanner(w io.Writer, sim *whopsim.Sim, c config) {
 		fmt.Fprintf(w, "  Webhooks   off (recorded, not sent)\n")
 	}
 	fmt.Fprintf(w, "  Control    %s/_sim/ (state, deliveries, faults)\n\n", c.publicURL)
-	fmt.Fprintln(w, "Environment for the app (also: whopsim --print-env):")
+	fmt.Fprintln(w, "Environment for the app (also: whopsim env, while this runs):")
 	printEnv(indent{w}, sd, c.publicURL)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

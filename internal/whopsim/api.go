@@ -43,7 +43,7 @@ func (s *Sim) apiHandler() http.Handler {
 	})
 	// Faults sit inside the idempotency layer, so a slow request is "in
 	// flight" for its key, as a slow Whop's would be.
-	return s.withAuth(s.withIdempotency(s.withFaults(mux)))
+	return s.withAuth(s.withVersion(s.withIdempotency(s.withFaults(mux))))
 }
 
 // withAuth checks the bearer key.

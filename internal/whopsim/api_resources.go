@@ -14,6 +14,16 @@ func (s *Sim) apiCreateCheckout(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if req.Plan != nil {
+		// Plans moved to the account model in 2026-06-09; the inline plan
+		// of a checkout configuration is a plan body like any other.
+		company, field, err := accountParam(r, Version20260609, req.Plan.CompanyID, req.Plan.AccountID)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		req.Plan.CompanyID, req.Plan.field = company, "plan."+field
+	}
 	s.respondUpdate(w, r, func(st *State) (any, []*Event, error) {
 		c, err := s.createCheckout(st, req)
 		if err != nil {
@@ -84,8 +94,21 @@ func findUser(st *State, idOrName string) *User {
 	return nil
 }
 
+// apiGetUser answers GET /users/{id}. An account named with the version's
+// parameter (company_id, or account_id from 2026-06-08) asks for the
+// user's profile as that account sees it; the sandbox keeps no per-account
+// profiles, so it only checks that the account exists.
 func (s *Sim) apiGetUser(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	account, field, err := accountParam(r, Version20260608, q.Get("company_id"), q.Get("account_id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	s.respond(w, r, func(st *State) (any, error) {
+		if account != "" && st.Companies[account] == nil {
+			return nil, notFound(field, account)
+		}
 		u := findUser(st, r.PathValue("id"))
 		if u == nil {
 			return nil, notFound("user", r.PathValue("id"))
@@ -135,7 +158,11 @@ func (s *Sim) apiGetPlan(w http.ResponseWriter, r *http.Request) {
 			return nil, notFound("plan", r.PathValue("id"))
 		}
 		o := v1Plan(p)
-		o["company"] = obj{"id": p.CompanyID}
+		if accountModel(r, Version20260609) {
+			o["account"] = obj{"id": p.CompanyID}
+		} else {
+			o["company"] = obj{"id": p.CompanyID}
+		}
 		o["product"] = nil
 		if p.ProductID != "" {
 			o["product"] = obj{"id": p.ProductID}

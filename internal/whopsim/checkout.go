@@ -15,7 +15,10 @@ type CheckoutRequest struct {
 	RedirectURL string         `json:"redirect_url"`
 	Affiliate   string         `json:"affiliate_code"`
 	Mode        string         `json:"mode"`
-	CompanyID   string         `json:"company_id"` // setup mode
+	// CompanyID (or AccountID, as newer clients name it) owns a setup-mode
+	// configuration, which has no plan to say so.
+	CompanyID string `json:"company_id"`
+	AccountID string `json:"account_id"`
 }
 
 // InlinePlan is the plan a checkout configuration creates on the fly. Prices
@@ -30,6 +33,10 @@ type InlinePlan struct {
 	PlanType      string      `json:"plan_type"`
 	BillingPeriod int         `json:"billing_period"`
 	Title         string      `json:"title"`
+
+	// field names the company in messages: plan.company_id, or
+	// plan.account_id under the versions that renamed it.
+	field string
 }
 
 // createCheckout validates req and stores the configuration (and its
@@ -60,10 +67,14 @@ func (s *Sim) createCheckout(st *State, req CheckoutRequest) (*Checkout, error) 
 		}
 		c.PlanID, c.CompanyID = p.ID, p.CompanyID
 	case c.Mode == "setup":
-		if st.Companies[req.CompanyID] == nil {
-			return nil, badRequest("company_id %q is not a company", req.CompanyID)
+		company := req.CompanyID
+		if company == "" {
+			company = req.AccountID
 		}
-		c.CompanyID = req.CompanyID
+		if st.Companies[company] == nil {
+			return nil, badRequest("company_id %q is not a company", company)
+		}
+		c.CompanyID = company
 	default:
 		return nil, badRequest("plan_id or plan is required")
 	}
@@ -73,12 +84,20 @@ func (s *Sim) createCheckout(st *State, req CheckoutRequest) (*Checkout, error) 
 
 // inlinePlan validates and stores an inline plan.
 func (s *Sim) inlinePlan(st *State, in *InlinePlan, now time.Time) (*Plan, error) {
-	company := in.CompanyID
-	if company == "" {
-		company = in.AccountID
+	company, field := in.CompanyID, in.field
+	if field == "" { // a Go caller: either name will do
+		field = "plan.company_id"
+		if company == "" {
+			company = in.AccountID
+		}
+	}
+	if company == "" && field == "plan.account_id" {
+		// The newer API defaults the inline plan's account to the caller's;
+		// for an app key that is the app owner's company.
+		company = st.App.CompanyID
 	}
 	if st.Companies[company] == nil {
-		return nil, badRequest("plan.company_id %q is not a company", company)
+		return nil, badRequest("%s %q is not a company", field, company)
 	}
 	if in.Currency == "" {
 		return nil, badRequest("plan.currency is required")

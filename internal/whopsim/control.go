@@ -19,7 +19,6 @@ func (s *Sim) controlHandler() http.Handler {
 		writeJSON(w, 200, obj{"user_id": s.SelectedUser()})
 	})
 	h("POST /_sim/user", s.ctlSelectUser)
-	h("POST /_sim/token", s.ctlToken)
 	h("GET /_sim/faults", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.Faults()) })
 	h("POST /_sim/faults", s.ctlFaults)
 	h("DELETE /_sim/faults", func(w http.ResponseWriter, r *http.Request) { s.SetFaults(Faults{}); ok(w) })
@@ -29,7 +28,6 @@ func (s *Sim) controlHandler() http.Handler {
 	})
 	h("POST /_sim/webhook", s.ctlWebhook)
 	h("GET /_sim/events", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, obj{"data": s.Events()}) })
-	h("GET /_sim/deliveries", s.ctlDeliveries)
 	h("POST /_sim/events/{id}/redeliver", s.ctlRedeliver)
 	h("POST /_sim/events/deliver", s.ctlDeliver)
 	h("POST /_sim/webhooks/release", s.ctlRelease)
@@ -41,6 +39,7 @@ func (s *Sim) controlHandler() http.Handler {
 	})
 	h("GET /_sim/checkout", s.ctlCheckoutDetails)
 	h("POST /_sim/checkout", s.ctlCheckout)
+	s.cliRoutes(mux)
 	h("GET /_sim/messages", s.ctlMessages)
 	h("POST /_sim/messages", s.ctlLogMessage)
 	h("/_sim/", func(w http.ResponseWriter, r *http.Request) {
@@ -92,22 +91,6 @@ func (s *Sim) ctlSelectUser(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ctlToken mints a token ({user_id?, fault?}), for curl and other clients.
-func (s *Sim) ctlToken(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		UserID string     `json:"user_id"`
-		Fault  TokenFault `json:"fault"`
-	}
-	if !decode(w, r, &req) {
-		return
-	}
-	if req.UserID == "" {
-		req.UserID = s.SelectedUser()
-	}
-	token, err := s.TokenWith(req.UserID, req.Fault)
-	result(w, r, obj{"token": token, "user_id": req.UserID}, err)
-}
-
 // ctlFaults changes only the switches named in the body.
 func (s *Sim) ctlFaults(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
@@ -139,18 +122,6 @@ func (s *Sim) ctlWebhook(w http.ResponseWriter, r *http.Request) {
 	if decode(w, r, &req) {
 		result(w, r, obj{"url": *req.URL, "scheme": req.Scheme}, s.SetWebhook(*req.URL, req.Scheme))
 	}
-}
-
-// ctlDeliveries lists attempts, optionally of one event (?event_id=).
-func (s *Sim) ctlDeliveries(w http.ResponseWriter, r *http.Request) {
-	all := s.Deliveries()
-	out := make([]Attempt, 0, len(all))
-	for _, a := range all {
-		if id := r.URL.Query().Get("event_id"); id == "" || a.EventID == id {
-			out = append(out, a)
-		}
-	}
-	writeJSON(w, http.StatusOK, obj{"data": out})
 }
 
 func (s *Sim) ctlRedeliver(w http.ResponseWriter, r *http.Request) {

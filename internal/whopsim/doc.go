@@ -34,19 +34,31 @@
 // and wait with [Sim.WaitIdle] or [Sim.AwaitAttempts]; with a [ManualClock],
 // Advance moves retries along.
 //
+// The v1 API honours Api-Version-Date as Whop does (versions.go): no header
+// is the original 2025-01-01, a later date renames company_id to
+// account_id where Whop did, and an unknown date is a 400.
+//
 // # Control API
 //
 // JSON in and out, for the parent page's buttons and for scripts:
 //
 //	GET    /_sim/seed                          seeded ids and keys
+//	GET    /_sim/env                           what an app needs (EnvInfo)
 //	GET    /_sim/state                         everything, as saved
 //	POST   /_sim/reset                         back to the seed
 //	GET    /_sim/user, POST {user_id}          the signed-in user
-//	POST   /_sim/token {user_id?, fault?}      mint a user token
+//	POST   /_sim/token {user_id?, fault?, ttl_seconds?, experience_id?}
+//	                                           mint a user token (user_id or @username)
 //	GET    /_sim/faults, POST {…}, DELETE      fault switches (see Faults)
 //	GET    /_sim/webhook, POST {url, scheme}   where deliveries go
 //	GET    /_sim/events                        every event, oldest first
-//	GET    /_sim/deliveries?event_id=          every attempt, with status
+//	GET    /_sim/deliveries?event_id=&delivery=&since=&wait=
+//	                                           attempts, with status; wait long-polls
+//	POST   /_sim/deliveries/{n}/resend {new_id} deliver a delivery again
+//	GET    /_sim/trigger, POST {event, user, …} make an event happen (Trigger)
+//	POST   /_sim/listen {forward_to, …}        forward new events while the
+//	                                           request lasts; streams JSON lines
+//	GET    /_sim/endpoints                     the listeners' endpoints
 //	POST   /_sim/events/{id}/redeliver {times} deliver again
 //	POST   /_sim/events/deliver {event_ids, shuffle}
 //	POST   /_sim/webhooks/release {shuffle}    let go of held events

@@ -77,26 +77,33 @@ func v1Dispute(st *State, d *Dispute) obj {
 func (s *Sim) Dispute(paymentID, reason string) (string, error) {
 	var id string
 	err := s.update(func(st *State) ([]*Event, error) {
-		p := st.Payments[paymentID]
-		if p == nil {
-			return nil, notFound("payment", paymentID)
+		d, evs, err := s.disputeLocked(st, paymentID, reason)
+		if d != nil {
+			id = d.ID
 		}
-		if p.Status != "paid" || p.RefundedAmount >= p.Total {
-			return nil, badRequest("payment %s has nothing left to dispute", p.ID)
-		}
-		if reason == "" {
-			reason = "fraudulent"
-		}
-		now := s.clock.Now()
-		d := &Dispute{ID: s.ids.id("dspt"), PaymentID: p.ID, Amount: p.Total - p.RefundedAmount,
-			Currency: p.Currency, Status: "needs_response", Reason: reason, CreatedAt: now, UpdatedAt: now}
-		st.Disputes[d.ID] = d
-		p.DisputeIDs = append(p.DisputeIDs, d.ID)
-		p.Substatus, p.UpdatedAt = "dispute_needs_response", now
-		id = d.ID
-		return []*Event{s.newEvent(st, "dispute.created", p.CompanyID, v1Dispute(st, d), legacyDispute(st, d))}, nil
+		return evs, err
 	})
 	return id, err
+}
+
+func (s *Sim) disputeLocked(st *State, paymentID, reason string) (*Dispute, []*Event, error) {
+	p := st.Payments[paymentID]
+	if p == nil {
+		return nil, nil, notFound("payment", paymentID)
+	}
+	if p.Status != "paid" || p.RefundedAmount >= p.Total {
+		return nil, nil, badRequest("payment %s has nothing left to dispute", p.ID)
+	}
+	if reason == "" {
+		reason = "fraudulent"
+	}
+	now := s.clock.Now()
+	d := &Dispute{ID: s.ids.id("dspt"), PaymentID: p.ID, Amount: p.Total - p.RefundedAmount,
+		Currency: p.Currency, Status: "needs_response", Reason: reason, CreatedAt: now, UpdatedAt: now}
+	st.Disputes[d.ID] = d
+	p.DisputeIDs = append(p.DisputeIDs, d.ID)
+	p.Substatus, p.UpdatedAt = "dispute_needs_response", now
+	return d, []*Event{s.newEvent(st, "dispute.created", p.CompanyID, v1Dispute(st, d), legacyDispute(st, d))}, nil
 }
 
 // disputeStatuses maps a dispute's status to the payment's substatus.
@@ -112,26 +119,28 @@ var disputeStatuses = map[string]string{
 // won, lost, closed) and sends dispute.updated. A lost dispute takes the
 // amount from the seller's ledger.
 func (s *Sim) UpdateDispute(disputeID, status string) error {
-	return s.update(func(st *State) ([]*Event, error) {
-		d := st.Disputes[disputeID]
-		if d == nil {
-			return nil, notFound("dispute", disputeID)
+	return s.update(func(st *State) ([]*Event, error) { return s.updateDisputeLocked(st, disputeID, status) })
+}
+
+func (s *Sim) updateDisputeLocked(st *State, disputeID, status string) ([]*Event, error) {
+	d := st.Disputes[disputeID]
+	if d == nil {
+		return nil, notFound("dispute", disputeID)
+	}
+	sub, ok := disputeStatuses[status]
+	if !ok {
+		return nil, badRequest("dispute status %q: want needs_response, under_review, won, lost or closed", status)
+	}
+	p := st.Payments[d.PaymentID]
+	now := s.clock.Now()
+	if status == "lost" && d.Status != "lost" {
+		if c := st.Companies[p.CompanyID]; c != nil {
+			st.Ledgers[c.LedgerID].Balance -= d.Amount
 		}
-		sub, ok := disputeStatuses[status]
-		if !ok {
-			return nil, badRequest("dispute status %q: want needs_response, under_review, won, lost or closed", status)
-		}
-		p := st.Payments[d.PaymentID]
-		now := s.clock.Now()
-		if status == "lost" && d.Status != "lost" {
-			if c := st.Companies[p.CompanyID]; c != nil {
-				st.Ledgers[c.LedgerID].Balance -= d.Amount
-			}
-		}
-		d.Status, d.UpdatedAt = status, now
-		p.Substatus, p.UpdatedAt = sub, now
-		return []*Event{s.newEvent(st, "dispute.updated", p.CompanyID, v1Dispute(st, d), legacyDispute(st, d))}, nil
-	})
+	}
+	d.Status, d.UpdatedAt = status, now
+	p.Substatus, p.UpdatedAt = sub, now
+	return []*Event{s.newEvent(st, "dispute.updated", p.CompanyID, v1Dispute(st, d), legacyDispute(st, d))}, nil
 }
 
 // DeactivateMembership ends a membership now (status canceled) and sends

@@ -36,64 +36,71 @@ func (s *Sim) Decline(p Purchase) (PurchaseResult, error) { return s.purchase(p,
 
 func (s *Sim) purchase(req Purchase, pay bool) (PurchaseResult, error) {
 	var res PurchaseResult
-	err := s.update(func(st *State) ([]*Event, error) {
-		plan, co, err := s.resolvePurchase(st, req)
-		if err != nil {
-			return nil, err
-		}
-		user := req.UserID
-		if user == "" {
-			user = st.SelectedUser
-		}
-		if st.Users[user] == nil {
-			return nil, notFound("user", user)
-		}
-		now := s.clock.Now()
-		st.Seq++
-		p := &Payment{ID: s.ids.id("pay"), Seq: st.Seq, CompanyID: plan.CompanyID, UserID: user,
-			PlanID: plan.ID, ProductID: plan.ProductID, Currency: plan.Currency, Total: plan.Charge(),
-			Metadata: map[string]any{}, RefundIDs: []string{}, DisputeIDs: []string{},
-			BillingReason: "one_time", CreatedAt: now, UpdatedAt: now}
-		if plan.PlanType == "renewal" {
-			p.BillingReason = "subscription_create"
-		}
-		if co != nil {
-			p.CheckoutID = co.ID
-			maps.Copy(p.Metadata, co.Metadata)
-			res.SessionID = co.ID
-		} else {
-			res.SessionID = s.ids.id("ch")
-		}
-		res.ReceiptID = p.ID
-		st.Payments[p.ID] = p
-		if !pay {
-			p.Status, p.Substatus, p.FailureMessage = "open", "failed", declineMessage
-			return []*Event{s.newEvent(st, "payment.failed", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
-		}
-		p.Status, p.Substatus, p.PaidAt = "paid", "succeeded", &now
-		p.Fee = whopFee(p.Total)
-		if c := st.Companies[p.CompanyID]; c != nil {
-			st.Ledgers[c.LedgerID].Balance += p.Total - p.Fee
-		}
-		var m *Membership
-		if plan.ProductID != "" || plan.PlanType == "renewal" {
-			m = &Membership{ID: s.ids.id("mem"), UserID: user, PlanID: plan.ID, ProductID: plan.ProductID,
-				CompanyID: plan.CompanyID, Status: "active", CheckoutID: p.CheckoutID,
-				Metadata: maps.Clone(p.Metadata), CreatedAt: now, UpdatedAt: now}
-			if plan.PlanType == "renewal" {
-				end := now.AddDate(0, 0, plan.BillingPeriod)
-				m.PeriodStart, m.PeriodEnd = &now, &end
-			}
-			st.Memberships[m.ID] = m
-			p.MembershipID = m.ID
-		}
-		evs := []*Event{s.newEvent(st, "payment.succeeded", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}
-		if m != nil {
-			evs = append(evs, s.newEvent(st, "membership.activated", m.CompanyID, v1Membership(st, m), legacyMembership(m)))
-		}
-		return evs, nil
+	err := s.update(func(st *State) (evs []*Event, err error) {
+		res, _, evs, err = s.purchaseLocked(st, req, pay)
+		return evs, err
 	})
 	return res, err
+}
+
+// purchaseLocked records the payment (and membership) of a purchase and
+// returns its events; call it inside update.
+func (s *Sim) purchaseLocked(st *State, req Purchase, pay bool) (res PurchaseResult, p *Payment, evs []*Event, err error) {
+	plan, co, err := s.resolvePurchase(st, req)
+	if err != nil {
+		return res, nil, nil, err
+	}
+	user := req.UserID
+	if user == "" {
+		user = st.SelectedUser
+	}
+	if st.Users[user] == nil {
+		return res, nil, nil, notFound("user", user)
+	}
+	now := s.clock.Now()
+	st.Seq++
+	p = &Payment{ID: s.ids.id("pay"), Seq: st.Seq, CompanyID: plan.CompanyID, UserID: user,
+		PlanID: plan.ID, ProductID: plan.ProductID, Currency: plan.Currency, Total: plan.Charge(),
+		Metadata: map[string]any{}, RefundIDs: []string{}, DisputeIDs: []string{},
+		BillingReason: "one_time", CreatedAt: now, UpdatedAt: now}
+	if plan.PlanType == "renewal" {
+		p.BillingReason = "subscription_create"
+	}
+	if co != nil {
+		p.CheckoutID = co.ID
+		maps.Copy(p.Metadata, co.Metadata)
+		res.SessionID = co.ID
+	} else {
+		res.SessionID = s.ids.id("ch")
+	}
+	res.ReceiptID = p.ID
+	st.Payments[p.ID] = p
+	if !pay {
+		p.Status, p.Substatus, p.FailureMessage = "open", "failed", declineMessage
+		return res, p, []*Event{s.newEvent(st, "payment.failed", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
+	}
+	p.Status, p.Substatus, p.PaidAt = "paid", "succeeded", &now
+	p.Fee = whopFee(p.Total)
+	if c := st.Companies[p.CompanyID]; c != nil {
+		st.Ledgers[c.LedgerID].Balance += p.Total - p.Fee
+	}
+	var m *Membership
+	if plan.ProductID != "" || plan.PlanType == "renewal" {
+		m = &Membership{ID: s.ids.id("mem"), UserID: user, PlanID: plan.ID, ProductID: plan.ProductID,
+			CompanyID: plan.CompanyID, Status: "active", CheckoutID: p.CheckoutID,
+			Metadata: maps.Clone(p.Metadata), CreatedAt: now, UpdatedAt: now}
+		if plan.PlanType == "renewal" {
+			end := now.AddDate(0, 0, plan.BillingPeriod)
+			m.PeriodStart, m.PeriodEnd = &now, &end
+		}
+		st.Memberships[m.ID] = m
+		p.MembershipID = m.ID
+	}
+	evs = []*Event{s.newEvent(st, "payment.succeeded", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}
+	if m != nil {
+		evs = append(evs, s.newEvent(st, "membership.activated", m.CompanyID, v1Membership(st, m), legacyMembership(m)))
+	}
+	return res, p, evs, nil
 }
 
 // resolvePurchase finds the plan (and configuration) a purchase names. The

@@ -13,9 +13,11 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
-// job is one attempt waiting to be made.
+// job is one attempt waiting to be made. endpoint is "" for the app's
+// webhook URL, or the id of an endpoint a listener added.
 type job struct {
 	ev       *Event
+	endpoint string
 	delivery int64
 	attempt  int
 	dup      bool
@@ -83,12 +85,23 @@ func (d *sender) enqueueNew(evs []*Event) {
 	}
 }
 
-// push starts a new delivery of ev (twice when dup).
+// push starts a new delivery of ev (twice when dup) to the app's webhook
+// URL and to every listener's endpoint that wants its type.
 func (d *sender) push(ev *Event, dup bool) {
-	d.add(job{ev: ev, delivery: d.s.nextSeq(), attempt: 1})
-	if dup {
-		d.add(job{ev: ev, delivery: d.s.nextSeq(), attempt: 1, dup: true})
+	for _, ep := range d.s.targets(ev.Type) {
+		d.pushTo(ev, ep, dup)
 	}
+}
+
+// pushTo starts a new delivery of ev to one endpoint (twice when dup) and
+// returns its number.
+func (d *sender) pushTo(ev *Event, endpoint string, dup bool) int64 {
+	n := d.s.nextSeq()
+	d.add(job{ev: ev, endpoint: endpoint, delivery: n, attempt: 1})
+	if dup {
+		d.add(job{ev: ev, endpoint: endpoint, delivery: d.s.nextSeq(), attempt: 1, dup: true})
+	}
+	return n
 }
 
 // add queues one attempt and makes sure the worker runs.
@@ -135,14 +148,14 @@ func (d *sender) work() {
 func (d *sender) attempt(j job) {
 	s := d.s
 	s.mu.Lock()
-	url, scheme, secret := s.opts.WebhookURL, s.opts.WebhookScheme, s.st.App.WebhookSecret
+	url, scheme, secret := s.targetLocked(j.endpoint)
 	drop := takeCounter(&s.faults.DropNext)
 	badSig := takeCounter(&s.faults.BadSignatureNext)
 	skew := time.Duration(s.faults.TimestampSkewSeconds) * time.Second
 	s.mu.Unlock()
 
 	a := Attempt{Delivery: j.delivery, EventID: j.ev.ID, Type: j.ev.Type, Attempt: j.attempt,
-		At: s.clock.Now(), Scheme: scheme, URL: url}
+		At: s.clock.Now(), Scheme: scheme, URL: url, Endpoint: j.endpoint}
 	if j.dup {
 		a.Faults = append(a.Faults, "duplicate")
 	}
@@ -171,6 +184,8 @@ func (d *sender) attempt(j job) {
 	s.log.Info("whopsim: webhook attempt", "event", a.EventID, "type", a.Type, "attempt", a.Attempt,
 		"status", a.Status, "outcome", a.Outcome, "error", a.Error)
 	s.mu.Lock()
+	s.st.Seq++
+	a.Seq = s.st.Seq
 	s.st.Attempts = append(s.st.Attempts, a)
 	if n := len(s.st.Attempts); n > s.opts.KeepAttempts {
 		s.st.Attempts = append([]Attempt(nil), s.st.Attempts[n-s.opts.KeepAttempts:]...)
@@ -196,7 +211,7 @@ func (d *sender) retry(j job, a *Attempt) string {
 	}
 	d.timerID++
 	id := d.timerID
-	nj := job{ev: j.ev, delivery: j.delivery, attempt: j.attempt + 1, dup: j.dup}
+	nj := job{ev: j.ev, endpoint: j.endpoint, delivery: j.delivery, attempt: j.attempt + 1, dup: j.dup}
 	d.timers[id] = d.s.clock.AfterFunc(wait, func() {
 		d.mu.Lock()
 		_, live := d.timers[id]

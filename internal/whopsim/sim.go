@@ -64,6 +64,10 @@ type Options struct {
 	// StateFile, when set, is loaded at start and rewritten after each
 	// change, so a restarted sandbox keeps its payments and deliveries.
 	StateFile string
+	// ExtraAPIVersions are Api-Version-Date values to accept besides the
+	// ones Whop lists (see APIVersions), for a client newer than the
+	// sandbox; they answer as the newest known version does.
+	ExtraAPIVersions []string
 }
 
 // Sim is a running sandbox. Its methods are safe for concurrent use.
@@ -76,11 +80,14 @@ type Sim struct {
 	tokens *tokenKeys
 	send   *sender
 
-	mu     sync.Mutex
-	st     *State
-	faults Faults
-	public string
-	relay  string
+	mu        sync.Mutex
+	st        *State
+	faults    Faults
+	public    string
+	relay     string
+	endpoints map[string]*Endpoint // listeners' (endpoints.go)
+	quit      chan struct{}        // closed by EndStreams
+	quitOnce  sync.Once
 }
 
 // New makes a sandbox with the seeded state, or the state saved in
@@ -129,7 +136,7 @@ func New(opts Options) (*Sim, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Sim{opts: opts, clock: opts.Clock, ids: &idGen{r: opts.Random}, log: opts.Logger,
-		public: opts.PublicURL, relay: opts.RelayURL}
+		public: opts.PublicURL, relay: opts.RelayURL, endpoints: map[string]*Endpoint{}, quit: make(chan struct{})}
 	var err error
 	if s.tokens, err = newTokenKeys(s.ids); err != nil {
 		return nil, err
@@ -139,6 +146,9 @@ func New(opts Options) (*Sim, error) {
 		if err := s.load(opts.StateFile); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.adoptSavedKeyLocked(); err != nil {
+		return nil, err
 	}
 	s.send = newSender(s)
 	return s, nil
@@ -162,9 +172,15 @@ func (s *Sim) URLs() (public, relay string) {
 	return s.public, s.relay
 }
 
-// Close stops pending retries and waits for attempts in flight, then saves
-// the state if a state file is configured.
+// EndStreams ends every listener's stream (`whopsim listen`), telling it
+// the sandbox is stopping; call it before shutting the server down, which
+// otherwise waits for those requests to end.
+func (s *Sim) EndStreams() { s.quitOnce.Do(func() { close(s.quit) }) }
+
+// Close ends the listeners' streams, stops pending retries and waits for
+// attempts in flight, then saves the state if a state file is configured.
 func (s *Sim) Close() error {
+	s.EndStreams()
 	s.send.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -177,7 +193,9 @@ func (s *Sim) Reset() {
 	s.send.cancelTimers()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	key := s.st.TokenKey // the key outlives a reset, as the process's would
 	s.st, _ = seedState()
+	s.st.TokenKey = key
 	s.faults = Faults{}
 	s.persistLocked()
 }

@@ -29,6 +29,7 @@ type State struct {
 	Seq          int64                     `json:"seq"`
 	TransferKeys map[string]string         `json:"transfer_keys"` // idempotence_key -> transfer id
 	Messages     []Message                 `json:"messages"`
+	TokenKey     *savedKey                 `json:"token_key,omitempty"`
 }
 
 // App is the Whop app the sandbox hosts.

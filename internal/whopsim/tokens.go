@@ -4,7 +4,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -64,12 +67,16 @@ func (s *Sim) Token(userID string) (string, error) { return s.TokenWith(userID, 
 // TokenWith returns a user token for userID spoiled the way fault says.
 // TokenMissing returns "" and no error.
 func (s *Sim) TokenWith(userID string, fault TokenFault) (string, error) {
+	return s.signToken(userID, fault, tokenLifetime)
+}
+
+func (s *Sim) signToken(userID string, fault TokenFault, lifetime time.Duration) (string, error) {
 	s.mu.Lock()
 	appID := s.st.App.ID
 	s.mu.Unlock()
 	now := s.clock.Now()
 	claims := jwt.MapClaims{"iss": tokenIssuer, "aud": appID, "sub": userID,
-		"iat": now.Unix(), "exp": now.Add(tokenLifetime).Unix()}
+		"iat": now.Unix(), "exp": now.Add(lifetime).Unix()}
 	key, kid := s.tokens.key, s.tokens.kid
 	switch fault {
 	case TokenOK:
@@ -97,3 +104,62 @@ func (s *Sim) TokenWith(userID string, fault TokenFault) (string, error) {
 
 // TokenKID is the kid of the published key, for tests that check it.
 func (s *Sim) TokenKID() string { return s.tokens.kid }
+
+// savedKey is the token signing key as the state file keeps it, so a
+// sandbox restarted on the same file signs with the same key and an app
+// given the key itself (not the key set) keeps verifying.
+type savedKey struct {
+	KID string `json:"kid"`
+	PEM string `json:"private_key_pem"`
+}
+
+// adoptSavedKeyLocked signs with the key the state holds, or records the
+// fresh one there.
+func (s *Sim) adoptSavedKeyLocked() error {
+	if k := s.st.TokenKey; k != nil {
+		block, _ := pem.Decode([]byte(k.PEM))
+		if block == nil {
+			return errors.New("whopsim: the state file's token key is not PEM")
+		}
+		key, err := x509.ParseECPrivateKey(block.Bytes)
+		if err != nil {
+			return fmt.Errorf("whopsim: the state file's token key: %w", err)
+		}
+		s.tokens.key, s.tokens.kid = key, k.KID
+		return nil
+	}
+	der, err := x509.MarshalECPrivateKey(s.tokens.key)
+	if err != nil {
+		return fmt.Errorf("whopsim: saving the token key: %w", err)
+	}
+	s.st.TokenKey = &savedKey{KID: s.tokens.kid,
+		PEM: string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))}
+	return nil
+}
+
+// PublicKeyPEM is the token key's public half as a PEM SubjectPublicKeyInfo,
+// the form WHOP_USER_TOKEN_PUBLIC_KEY takes besides a JWK.
+func (s *Sim) PublicKeyPEM() string {
+	der, err := x509.MarshalPKIXPublicKey(&s.tokens.key.PublicKey)
+	if err != nil {
+		panic("whopsim: P-256 public key does not encode: " + err.Error())
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+// PublicKeyJWK is the token key's public half as the JWK the key set
+// publishes.
+func (s *Sim) PublicKeyJWK() map[string]any { return jwk(s.tokens.key, s.tokens.kid) }
+
+// TokenFor is TokenWith with a lifetime of ttl (at most a day; zero is
+// the relay's five minutes), for a developer pasting a token into curl.
+func (s *Sim) TokenFor(userID string, fault TokenFault, ttl time.Duration) (token string, expires time.Time, err error) {
+	if ttl <= 0 {
+		ttl = tokenLifetime
+	}
+	if ttl > 24*time.Hour {
+		return "", time.Time{}, badRequest("a token may live at most 24h, not %s", ttl)
+	}
+	token, err = s.signToken(userID, fault, ttl)
+	return token, s.clock.Now().Add(ttl).Truncate(time.Second), err
+}
