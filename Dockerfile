@@ -7,7 +7,7 @@
 FROM node:20-bookworm-slim AS js
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 # 2. Bundle it with the Go-pinned esbuild (the app's bundle only: the
 #    sandbox's host bundle is for development), then build the server. The
