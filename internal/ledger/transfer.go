@@ -56,7 +56,9 @@ type TransferJob interface {
 func (a PayoutJob) TransferRef() (TransferKind, string) { return TransferOfPayout, a.PayoutID }
 
 // TransferRef names the payment whose share it is.
-func (a RevenueShareJob) TransferRef() (TransferKind, string) { return TransferOfRevenueShare, a.PaymentID }
+func (a RevenueShareJob) TransferRef() (TransferKind, string) {
+	return TransferOfRevenueShare, a.PaymentID
+}
 
 // PayoutTransfer is a payout's Transfer.
 func PayoutTransfer(p Payout) Transfer {

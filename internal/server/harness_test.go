@@ -37,7 +37,7 @@ type app struct {
 	whop    *whop.Client
 	tokens  *whop.TokenVerifier
 	jobs    *billing.Jobs // River with workers, stopped: tests drain it when they choose
-	url     string       // the app itself, not through the relay
+	url     string        // the app itself, not through the relay
 	ctx     context.Context
 	log     *slog.Logger
 	cfg     appConfig // what setup was given, for replicas

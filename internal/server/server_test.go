@@ -16,7 +16,9 @@ import (
 
 type readyFunc func(context.Context) error
 
-func (f readyFunc) Ready(ctx context.Context) (migrations.Status, error) { return migrations.Status{}, f(ctx) }
+func (f readyFunc) Ready(ctx context.Context) (migrations.Status, error) {
+	return migrations.Status{}, f(ctx)
+}
 
 func newTestServer(t *testing.T, ready Readiness) *Server {
 	t.Helper()
