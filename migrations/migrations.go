@@ -100,6 +100,20 @@ func Up(ctx context.Context, databaseURL string) error {
 	})
 }
 
+// UpTo applies River's pending migrations and the app's up to version v
+// (for tests of one migration and for careful upgrades by hand).
+func UpTo(ctx context.Context, databaseURL string, v uint) error {
+	if err := riverUp(ctx, databaseURL); err != nil {
+		return err
+	}
+	return withMigrate(ctx, databaseURL, func(m *migrate.Migrate) error {
+		if err := m.Migrate(v); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+			return fmt.Errorf("migrate to %d: %w", v, err)
+		}
+		return nil
+	})
+}
+
 // Down reverts the newest n applied migrations of the app. With n <= 0 it
 // reverts all of them and then removes River's schema too, leaving the
 // database as it was before any migration.
