@@ -146,10 +146,12 @@ func (j *Jobs) Register(s *Service) {
 		every := j.cfg.ReconcileEvery
 		j.client.PeriodicJobs().Add(river.NewPeriodicJob(river.PeriodicInterval(every),
 			func() (river.JobArgs, *river.InsertOpts) {
-				// One job per period, even across a change of leader; a run
-				// still going when the next period comes makes that period's
-				// job a no-op (ledger.ErrReconcilerRunning).
-				return ReconcileJob{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: every}}
+				// One job per period, even across a change of leader (River
+				// takes periods of a second or more); a run still going when
+				// the next period comes makes that period's job a no-op
+				// (ledger.ErrReconcilerRunning).
+				return ReconcileJob{}, &river.InsertOpts{MaxAttempts: 1,
+					UniqueOpts: river.UniqueOpts{ByPeriod: max(every, time.Second)}}
 			}, &river.PeriodicJobOpts{ID: JobReconcile}))
 	}
 }
