@@ -1,11 +1,11 @@
 package billing
 
 import (
-	"log/slog"
-	"os"
 	"context"
 	"fmt"
 	"iter"
+	"log/slog"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
