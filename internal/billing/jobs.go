@@ -98,13 +98,17 @@ func NewJobs(pool *pgxpool.Pool, cfg JobsConfig) (*Jobs, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	// River narrates its routine (fetch counts, elections) at info; the
+	// app logs each transfer attempt itself, so River's warnings and errors
+	// are what the app's log needs from it.
+	riverLog := slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn})
 	if cfg.RetryPolicy == nil {
 		cfg.RetryPolicy = Backoff{}
 	}
 	j := &Jobs{workers: river.NewWorkers(), cfg: cfg, stats: newJobStats()}
 	rc := &river.Config{
 		ID:                   cfg.ClientID,
-		Logger:               cfg.Logger,
+		Logger:               riverLog,
 		Workers:              j.workers,
 		PollOnly:             cfg.PollOnly,
 		FetchPollInterval:    cfg.FetchPollInterval,
@@ -220,3 +224,19 @@ func (b Backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	}
 	return now().Add(time.Duration(float64(b.Delay(job.Attempt)) * (0.8 + 0.4*rand.Float64())))
 }
+
+// minLevel passes on records at level or above.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler { return minLevel{h.Handler.WithGroup(name), h.level} }

@@ -71,6 +71,7 @@ func TestSlowWhopHoldsNothing(t *testing.T) {
 			}
 		}()
 	}
+	s.awaitCount(`SELECT count(*) FROM payouts`, slowPayouts, 30*time.Second) // recorded, their transfers out at Whop
 	pendingAtStorm := s.count(`SELECT (SELECT count(*) FROM revenue_shares WHERE status = 'pending')
 		+ (SELECT count(*) FROM payouts WHERE status = 'pending')`)
 	slow := s.timedStorm(slowStorm, 6)
