@@ -163,7 +163,7 @@ func (s *stack) timedStorm(n int, seed uint64) stormTiming {
 	}
 	return stormTiming{deliveries: len(took), gaveUp: ds.GaveUp - seen.GaveUp,
 		notOK: (after.ServerError + after.Other + after.Unreachable) - (before.ServerError + before.Other + before.Unreachable),
-		p50: pct(0.50), p99: pct(0.99), max: took[len(took)-1]}
+		p50:   pct(0.50), p99: pct(0.99), max: took[len(took)-1]}
 }
 
 // pendingShares makes n credit sales in the creator's experience and
