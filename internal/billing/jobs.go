@@ -90,6 +90,9 @@ type Jobs struct {
 	workers *river.Workers
 	cfg     JobsConfig
 	stats   *jobStats
+	// tallied closes when the outcomes of a started client's last events
+	// are counted, after Stop.
+	tallied chan struct{}
 }
 
 // NewJobs builds the River client on pool. Register billing's workers on it
@@ -179,9 +182,11 @@ func (j *Jobs) Start(ctx context.Context) error {
 	}
 	events, cancel := j.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
 		river.EventKindJobCancelled, river.EventKindJobSnoozed, river.EventKindJobInterrupted)
+	tallied := make(chan struct{})
+	j.tallied = tallied
 	go func() {
-		defer cancel()
-		for ev := range events {
+		defer close(tallied)
+		for ev := range events { // River closes the channel when the client stops
 			j.stats.record(ev)
 		}
 	}()
@@ -200,6 +205,12 @@ func (j *Jobs) Stop(ctx context.Context) error {
 	}
 	if err := j.client.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("billing: stop jobs: %w", err)
+	}
+	if j.tallied != nil {
+		select {
+		case <-j.tallied:
+		case <-ctx.Done():
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -53,6 +54,13 @@ func TestShareAndPayoutJobsRetryUntilWhopAnswers(t *testing.T) {
 		t.Fatalf("jobs still retrying = %d, want 2", n)
 	}
 
+	a.assertMetrics("while Whop fails",
+		fmt.Sprintf(`creditkit_job_runs_total{kind="payout",outcome="retried"} %d`, rounds),
+		fmt.Sprintf(`creditkit_job_runs_total{kind="revenue_share",outcome="retried"} %d`, rounds),
+		`creditkit_jobs{kind="payout",state="retryable"} 1`,
+		`creditkit_jobs{kind="revenue_share",state="retryable"} 1`,
+		`creditkit_jobs{kind="revenue_share",state="discarded"} 0`)
+
 	refuse.Store(true)
 	a.advanceJobs()
 	if n := a.drain(); n != 2 {
@@ -72,6 +80,11 @@ func TestShareAndPayoutJobsRetryUntilWhopAnswers(t *testing.T) {
 	if n := a.drain(); n != 0 {
 		t.Fatalf("%d jobs ran after Whop refused", n)
 	}
+	a.assertMetrics("after Whop refused",
+		`creditkit_job_runs_total{kind="payout",outcome="cancelled"} 1`,
+		`creditkit_job_runs_total{kind="revenue_share",outcome="cancelled"} 1`,
+		`creditkit_jobs{kind="payout",state="cancelled"} 1`,
+		`creditkit_jobs{kind="payout",state="retryable"} 0`)
 	// Sending the payout again answers with the refused payout and why.
 	code, out, raw = a.payout(body)
 	e, _ := out["error"].(map[string]any)
@@ -87,4 +100,18 @@ func TestShareAndPayoutJobsRetryUntilWhopAnswers(t *testing.T) {
 func answer(status int, body string) *http.Response {
 	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(strings.NewReader(body))}
+}
+
+// assertMetrics reads /metrics and wants every line among them.
+func (a *app) assertMetrics(when string, lines ...string) {
+	a.t.Helper()
+	res, body := a.get("/metrics", "")
+	if res.StatusCode != http.StatusOK {
+		a.t.Fatalf("metrics: %d", res.StatusCode)
+	}
+	for _, l := range lines {
+		if !strings.Contains(body, l+"\n") {
+			a.t.Errorf("%s: /metrics lacks %q", when, l)
+		}
+	}
 }
