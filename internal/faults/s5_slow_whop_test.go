@@ -5,6 +5,7 @@ package faults
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"sync"
 	"testing"
@@ -20,6 +21,9 @@ const (
 	slowStorm     = 1000
 	slowLatencyMS = 5000
 	slowHangRate  = 0.1
+	// slowFor is how long Whop stays slow at least: past the app's Whop
+	// client timeout (30 s), so a hung call's timeout and retry happen in it.
+	slowFor = 40 * time.Second
 )
 
 // TestSlowWhopHoldsNothing is scenario 5: Whop's transfer API answers after
@@ -72,7 +76,12 @@ func TestSlowWhopHoldsNothing(t *testing.T) {
 		+ (SELECT count(*) FROM payouts WHERE status = 'pending')`)
 	slow := s.timedStorm(slowStorm, 6)
 	wg.Wait()
-	slowFor := time.Since(slowFrom)
+	// Whop stays slow past the client's timeout, so calls left hanging
+	// reach it and are retried while the sampler watches.
+	for time.Since(slowFrom) < slowFor {
+		time.Sleep(100 * time.Millisecond)
+	}
+	slowTook := time.Since(slowFrom)
 	s.sim.SetFaults(whopsim.Faults{})
 	held := sampler.stop()
 
@@ -99,18 +108,23 @@ func TestSlowWhopHoldsNothing(t *testing.T) {
 			})
 	}
 	jobs := s.jobRuns()
+	hung := s.a.countLog(transferTimedOut) + s.b.countLog(transferTimedOut)
 
 	rep.add("injected", "POST /transfers answered after %d ms, %.0f%% of them never (until the client's 30 s timeout), for %.1f s; %d revenue shares and %d payouts pending (%d rows pending as the storm began)",
-		slowLatencyMS, 100*slowHangRate, slowFor.Seconds(), slowShares, slowPayouts, pendingAtStorm)
+		slowLatencyMS, 100*slowHangRate, slowTook.Seconds(), slowShares, slowPayouts, pendingAtStorm)
 	rep.add("storms", "%d deliveries each (%d events, a third duplicated, 16 at a time); fast Whop: p50 %v p99 %v max %v; slow Whop: p50 %v p99 %v max %v (p99 ratio %.2f)",
 		slow.deliveries, slowStorm, fast.p50, fast.p99, fast.max, slow.p50, slow.p99, slow.max, float64(slow.p99)/float64(fast.p99))
 	rep.add("held while Whop was slow", "%d samples of pg_stat_activity: longest idle in transaction %.3f s, longest open transaction %.3f s, at most %d sessions; pools: at most %d of %d connections in use (A), %d of %d (B); %.3f s spent waiting for a connection (A+B)",
 		held.samples, held.maxIdleInTx, held.maxTxAge, held.maxSessions, held.maxAcquired[0], held.maxConns[0], held.maxAcquired[1], held.maxConns[1], held.waited)
+	rep.add("hung calls", "%d transfer calls timed out at the app's Whop client (no answer in 30 s) and were retried with their key", hung)
 	rep.add("payout requests", "%d payouts through both replicas while Whop was slow, retried with their key until answered: statuses %v", slowPayouts, answers)
 	rep.add("River jobs", "%v", jobs)
 	rep.add("at Whop", "%d transfers for %d shares and payouts; %d wrong or repeated", len(st.Transfers), rows, wrong)
 	rep.add("books", "%d paid purchases, %d credits; %d problems", b.PaidPurchases, b.CreditsBought, len(b.Problems))
 
+	if hung == 0 {
+		t.Errorf("no transfer call hung until the client's timeout: the fault did not bite")
+	}
 	if held.maxIdleInTx > 1 {
 		t.Errorf("a session sat idle in a transaction for %.3f s while Whop was slow: want at most 1 s", held.maxIdleInTx)
 	}
@@ -210,3 +224,7 @@ func (s *stack) awaitTransfersDone(timeout time.Duration) {
 		time.Sleep(250 * time.Millisecond)
 	}
 }
+
+// transferTimedOut matches the Whop client's log line for a transfer call
+// that got no answer before the client's timeout.
+var transferTimedOut = regexp.MustCompile(`"msg":"whop: retrying request".*transfers.*Client\.Timeout exceeded`)
