@@ -25,9 +25,9 @@ bench: assets
 	$(GO) run ./cmd/bench
 
 ## test-faults: the fault tests (issue 8): two real replicas, a storm of deliveries, kill -9,
-## Postgres stopped past Whop's retry window; each scenario prints what it injected and counted
+## Postgres stopped past Whop's retry window, a slow Whop; each scenario prints what it injected and counted
 test-faults: assets
-	set -o pipefail; $(GO) test -tags faults -count=1 -v -timeout 15m ./internal/faults/... 2>&1 \
+	set -o pipefail; $(GO) test -tags faults -count=1 -v -timeout 25m ./internal/faults/... 2>&1 \
 		| grep --line-buffered -v -E '^(=== (RUN|PAUSE|CONT)|--- PASS)'
 
 ## whopsim: the sandbox as one self-contained binary, bin/whopsim (browser assets and the

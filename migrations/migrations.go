@@ -1,5 +1,7 @@
 // Package migrations holds the database schema as numbered SQL files, embedded
-// in the binary, and applies them with golang-migrate's iofs source.
+// in the binary, and applies them with golang-migrate's iofs source, beside
+// River's own schema (the job queue's), applied with River's embedded
+// migrator (river.go).
 //
 // An applied migration is never edited: change the schema with a new pair of
 // files (000NNN_name.up.sql / .down.sql).
@@ -61,22 +63,34 @@ func Latest() uint {
 	return v[len(v)-1]
 }
 
-// Status is where a database stands against the embedded migrations.
+// Status is where a database stands against the embedded migrations: the
+// app's and River's.
 type Status struct {
 	Version uint // 0 when no migration has been applied
 	Dirty   bool // a migration failed half-way; needs a human
 	Latest  uint
+	// River is River's applied schema version (0 before any), RiverLatest
+	// the newest this binary carries.
+	River       uint
+	RiverLatest uint
 }
 
-// Current reports whether the database is at the newest version and clean.
-func (s Status) Current() bool { return !s.Dirty && s.Version == s.Latest }
+// Current reports whether the database is clean at the newest version of
+// both schemas.
+func (s Status) Current() bool {
+	return !s.Dirty && s.Version == s.Latest && s.River == s.RiverLatest
+}
 
-// Up applies every pending migration. No change is success. When the
-// database is already current it costs one query on one connection, so a
-// replica (re)starting on a migrated database is ready in milliseconds.
+// Up applies every pending migration, River's first, then the app's. No
+// change is success. When the database is already current it costs two
+// queries on one connection, so a replica (re)starting on a migrated
+// database is ready in milliseconds.
 func Up(ctx context.Context, databaseURL string) error {
 	if current(ctx, databaseURL) {
 		return nil
+	}
+	if err := riverUp(ctx, databaseURL); err != nil {
+		return err
 	}
 	return withMigrate(ctx, databaseURL, func(m *migrate.Migrate) error {
 		if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
@@ -86,9 +100,25 @@ func Up(ctx context.Context, databaseURL string) error {
 	})
 }
 
-// Down reverts the newest n applied migrations (all of them when n <= 0).
-func Down(ctx context.Context, databaseURL string, n int) error {
+// UpTo applies River's pending migrations and the app's up to version v
+// (for tests of one migration and for careful upgrades by hand).
+func UpTo(ctx context.Context, databaseURL string, v uint) error {
+	if err := riverUp(ctx, databaseURL); err != nil {
+		return err
+	}
 	return withMigrate(ctx, databaseURL, func(m *migrate.Migrate) error {
+		if err := m.Migrate(v); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+			return fmt.Errorf("migrate to %d: %w", v, err)
+		}
+		return nil
+	})
+}
+
+// Down reverts the newest n applied migrations of the app. With n <= 0 it
+// reverts all of them and then removes River's schema too, leaving the
+// database as it was before any migration.
+func Down(ctx context.Context, databaseURL string, n int) error {
+	err := withMigrate(ctx, databaseURL, func(m *migrate.Migrate) error {
 		var err error
 		if n <= 0 {
 			err = m.Down()
@@ -100,11 +130,15 @@ func Down(ctx context.Context, databaseURL string, n int) error {
 		}
 		return nil
 	})
+	if err != nil || n > 0 {
+		return err
+	}
+	return riverDownAll(ctx, databaseURL)
 }
 
-// Version reports the database's migration version against the newest one.
+// Version reports the database's migration versions against the newest ones.
 func Version(ctx context.Context, databaseURL string) (Status, error) {
-	st := Status{Latest: Latest()}
+	st := Status{Latest: Latest(), RiverLatest: RiverLatest()}
 	err := withMigrate(ctx, databaseURL, func(m *migrate.Migrate) error {
 		v, dirty, err := m.Version()
 		if errors.Is(err, migrate.ErrNilVersion) {
@@ -116,6 +150,15 @@ func Version(ctx context.Context, databaseURL string) (Status, error) {
 		st.Version, st.Dirty = v, dirty
 		return nil
 	})
+	if err != nil {
+		return st, err
+	}
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return st, fmt.Errorf("connect to database: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	st.River, err = RiverVersion(ctx, conn)
 	return st, err
 }
 
@@ -135,7 +178,11 @@ func current(ctx context.Context, databaseURL string) bool {
 	if err := conn.QueryRow(ctx, VersionQuery).Scan(&v, &dirty); err != nil {
 		return false
 	}
-	return !dirty && uint(v) == Latest()
+	river, err := RiverVersion(ctx, conn)
+	if err != nil {
+		return false
+	}
+	return Status{Version: uint(v), Dirty: dirty, Latest: Latest(), River: river, RiverLatest: RiverLatest()}.Current()
 }
 
 // VersionQuery reads the applied version straight from golang-migrate's table,
@@ -185,5 +232,6 @@ func Checksum() string {
 		fmt.Fprintf(h, "%s\x00%d\x00", e.Name(), len(b))
 		h.Write(b)
 	}
+	fmt.Fprintf(h, "river\x00%d", RiverLatest()) // River's schema is part of the set
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -23,7 +23,8 @@ func TestUpDownUp(t *testing.T) {
 	if err != nil {
 		t.Fatalf("version on empty database: %v", err)
 	}
-	if st != (migrations.Status{Version: 0, Dirty: false, Latest: latest}) || st.Current() {
+	river := migrations.RiverLatest()
+	if st != (migrations.Status{Version: 0, Dirty: false, Latest: latest, RiverLatest: river}) || st.Current() || river == 0 {
 		t.Fatalf("empty database status = %+v", st)
 	}
 
@@ -31,7 +32,7 @@ func TestUpDownUp(t *testing.T) {
 		t.Fatalf("up: %v", err)
 	}
 	tablesUp := tables(t, db)
-	assertStatus(t, db.URL, migrations.Status{Version: latest, Latest: latest}, true)
+	assertStatus(t, db.URL, migrations.Status{Version: latest, Latest: latest, River: river, RiverLatest: river}, true)
 	if err := migrations.Up(ctx, db.URL); err != nil {
 		t.Fatalf("second up must be a no-op (ErrNoChange is success): %v", err)
 	}
@@ -39,7 +40,7 @@ func TestUpDownUp(t *testing.T) {
 	if err := migrations.Down(ctx, db.URL, 0); err != nil {
 		t.Fatalf("down: %v", err)
 	}
-	assertStatus(t, db.URL, migrations.Status{Version: 0, Latest: latest}, false)
+	assertStatus(t, db.URL, migrations.Status{Version: 0, Latest: latest, RiverLatest: river}, false)
 	if left := tables(t, db); len(left) != 1 || left[0] != "schema_migrations" {
 		t.Fatalf("after down, tables left = %v, want only schema_migrations", left)
 	}
@@ -54,7 +55,7 @@ func TestUpDownUp(t *testing.T) {
 		if err := migrations.Down(ctx, db.URL, 1); err != nil {
 			t.Fatalf("down 1: %v", err)
 		}
-		assertStatus(t, db.URL, migrations.Status{Version: vs[len(vs)-2], Latest: latest}, false)
+		assertStatus(t, db.URL, migrations.Status{Version: vs[len(vs)-2], Latest: latest, River: river, RiverLatest: river}, false)
 	}
 }
 

@@ -25,8 +25,8 @@ func TestShareNetKeepsWhatWasSent(t *testing.T) {
 		        ('pay_untried', 'pur_untried', 'biz_owner', 'biz_1', 1250, 499, 62, 'usd', 'creditkit:revenue_share:pay_untried',
 		         'pending', NULL, NULL, 0, '', NULL)`,
 	)
-	if err := migrations.Up(ctx, db.URL); err != nil {
-		t.Fatalf("up: %v", err)
+	if err := migrations.UpTo(ctx, db.URL, 6); err != nil {
+		t.Fatalf("up to 000006: %v", err)
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT payment_id, status, COALESCE(transfer_amount, -1) FROM revenue_shares ORDER BY id`)
 	if err != nil {
@@ -80,8 +80,8 @@ func TestShareNetRevivesStrandedJobs(t *testing.T) {
 		        ('reconcile', 'reconcile:1', '{}', 'discarded', 20, now()),
 		        ('payout', 'payout:po_waiting', '{"payout_id": "po_waiting"}', 'available', 3, NULL)`,
 	)
-	if err := migrations.Up(ctx, db.URL); err != nil {
-		t.Fatalf("up: %v", err)
+	if err := migrations.UpTo(ctx, db.URL, 6); err != nil {
+		t.Fatalf("up to 000006: %v", err)
 	}
 	if _, err := db.Pool.Exec(ctx, `INSERT INTO jobs (kind, key) VALUES ('payout', 'payout:new')`); err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func TestSpendCatalogKeepsEverySpend(t *testing.T) {
 		t.Error("a spend with a malformed item id was accepted")
 	}
 
-	if err := migrations.Down(ctx, db.URL, 1); err != nil {
+	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 6)); err != nil {
 		t.Fatalf("down 000007: %v", err)
 	}
 	assertSpends(t, db, `SELECT s.item_id, i.name, s.cost, s.balance_after FROM spends s JOIN spend_items i ON i.id = s.item_id ORDER BY s.id`, want)

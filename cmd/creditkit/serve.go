@@ -17,7 +17,6 @@ import (
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/config"
 	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/creditkit/creditkit/internal/queue"
 	"github.com/creditkit/creditkit/internal/server"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/migrations"
@@ -50,10 +49,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("database: %w", err)
 	}
 	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") {
-		// pgx's default (4 on a small machine) is too few: a queue worker
-		// holds a connection while its job runs and the job needs another,
-		// and requests need their own.
-		poolCfg.MaxConns = int32(max(20, 2*cfg.Workers+8))
+		// pgx's default (4 on a small machine) is too few: requests need
+		// theirs, a running job takes one for each short transaction it
+		// makes (none while it waits on Whop), and River keeps one for
+		// LISTEN and a few for fetching, completing and leading.
+		poolCfg.MaxConns = int32(max(20, cfg.Workers+12))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
@@ -66,7 +66,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
-	store := ledger.NewStore(pool)
+	// River inserts jobs for the ledger (in the ledger's transactions) and,
+	// with WORKERS > 0, runs them; billing's workers are registered below,
+	// once billing exists, before anything is inserted or started.
+	jobs, err := billing.NewJobs(pool, billing.JobsConfig{
+		Workers:         cfg.Workers,
+		ReconcileEvery:  cfg.ReconcileInterval,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          log.With(slog.String("component", "river")),
+	})
+	if err != nil {
+		return err
+	}
+	store := ledger.NewStore(pool, ledger.WithJobs(jobs))
 	if *migrate {
 		if err := migrateSchema(ctx, store, cfg.DatabaseURL, log); err != nil {
 			return err
@@ -112,8 +124,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("APP_URL is not set: members who pay on Whop's checkout page stay there instead of coming back to the app (their credits still arrive by webhook)")
 	}
 
-	jobs := queue.New(pool, queue.WithWorkers(cfg.Workers), queue.WithLogger(log), queue.WithGrace(cfg.ShutdownTimeout))
-	bill.RegisterJobs(jobs, cfg.ReconcileInterval)
+	jobs.Register(bill)
 
 	handler := server.New(server.Deps{
 		Logger: log,
@@ -129,7 +140,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Pool:       pool,
 		Registry:   prometheus.NewRegistry(),
 		Reconciler: store,
-		Jobs:       jobs,
+		Jobs:       store,
+		JobRuns:    jobs,
 		TokenStats: tokens,
 	})
 
@@ -154,33 +166,44 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	// Background jobs stop with the server: running ones get the shutdown
-	// grace to finish, or are handed back for another replica.
-	jobsDone := make(chan struct{})
+	// timeout to finish, then are cancelled and handed back (River marks
+	// them available again) for another replica.
+	if err := jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	jobsDone := make(chan error, 1)
 	go func() {
-		defer close(jobsDone)
-		jobs.Run(ctx)
+		<-ctx.Done()
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout+5*time.Second)
+		defer cancel()
+		jobsDone <- jobs.Stop(stopCtx)
 	}()
 	fmt.Fprintf(stdout, "creditkit listening on http://localhost:%d\n", cfg.Port)
 	log.Info("serving", slog.Int("port", cfg.Port), slog.String("env", string(cfg.Env)), slog.Int("workers", cfg.Workers))
 	err = serveUntilDone(ctx, srv, ln, cfg.ShutdownTimeout, log)
-	<-jobsDone
+	if jerr := <-jobsDone; jerr != nil {
+		log.Error("jobs did not stop cleanly", slog.String("error", jerr.Error()))
+	}
 	return err
 }
 
-// migrateSchema brings the schema up to date. A replica (re)starting on a current
-// database only reads the version through the pool it already has;
+// migrateSchema brings both schemas (the app's and River's) up to date. A
+// replica (re)starting on a current database only reads the versions through
+// the pool it already has;
 // golang-migrate, with its own connection and lock, runs only when there
 // is something to apply (or the version cannot be read: a new database).
 func migrateSchema(ctx context.Context, store *ledger.Store, databaseURL string, log *slog.Logger) error {
 	start := time.Now()
 	if st, err := store.SchemaStatus(ctx); err == nil && st.Current() {
-		log.Info("schema current", slog.Uint64("version", uint64(st.Version)), slog.Duration("took", time.Since(start)))
+		log.Info("schema current", slog.Uint64("version", uint64(st.Version)), slog.Uint64("river_version", uint64(st.River)),
+			slog.Duration("took", time.Since(start)))
 		return nil
 	}
 	if err := migrations.Up(ctx, databaseURL); err != nil {
 		return err
 	}
-	log.Info("migrations applied", slog.Uint64("version", uint64(migrations.Latest())), slog.Duration("took", time.Since(start)))
+	log.Info("migrations applied", slog.Uint64("version", uint64(migrations.Latest())),
+		slog.Uint64("river_version", uint64(migrations.RiverLatest())), slog.Duration("took", time.Since(start)))
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/creditkit/creditkit/internal/ledger"
@@ -43,8 +42,9 @@ type PayoutResult struct {
 // transfer fee the ledger reports. The payout is then recorded, with its
 // idempotency key and a safety-net job, before Whop is called with a key
 // derived from the payout's id, so neither a retried request nor the job
-// can pay twice. A transfer Whop fails in a retryable way leaves the payout
-// pending for the job; one Whop refuses marks it failed (*RefusedError).
+// can pay twice (the transfer protocol, see sendTransfer). A transfer Whop
+// fails in a retryable way leaves the payout pending for the job; one Whop
+// refuses marks it failed (*RefusedError).
 func (s *Service) SendPayout(ctx context.Context, r PayoutRequest) (PayoutResult, error) {
 	if err := s.CompanyAdmin(ctx, r.UserID, r.CompanyID); err != nil {
 		return PayoutResult{}, err
@@ -87,9 +87,15 @@ func (s *Service) SendPayout(ctx context.Context, r PayoutRequest) (PayoutResult
 	if !created { // a concurrent request with the same key recorded first
 		return replay(po, in)
 	}
-	po, err = s.attemptPayout(ctx, po)
-	if err != nil {
+	// The intent, its key and the safety-net job are committed; now the
+	// transfer, outside any transaction, and its outcome.
+	if _, err := s.sendTransfer(ctx, ledger.PayoutTransfer(po)); err != nil {
 		return PayoutResult{Payout: po}, err
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if po, err = s.store.Payout(rctx, po.ID); err != nil {
+		return PayoutResult{}, err
 	}
 	if po.Status == ledger.TransferFailed {
 		return PayoutResult{Payout: po}, &RefusedError{What: "payout", Reason: po.LastError}
@@ -147,50 +153,6 @@ func (s *Service) PayoutAccount(ctx context.Context, companyID string) (PayoutAc
 		out.Balance, out.Pending = b.Balance, b.PendingBalance
 	}
 	return out, nil
-}
-
-// attemptPayout makes one transfer attempt and records its outcome. The
-// outcome is stored even if the caller's context has ended (the admin
-// closed the page): Whop may have paid, and the row must say so.
-func (s *Service) attemptPayout(ctx context.Context, po ledger.Payout) (ledger.Payout, error) {
-	t, err := s.whop.CreateTransfer(ctx, whop.TransferParams{
-		Amount: po.Amount, Currency: money.Currency(po.Currency), OriginID: po.LedgerAccountID,
-		DestinationID: po.RecipientID, IdempotenceKey: po.TransferKey, Notes: po.Notes,
-		Metadata: map[string]string{"creditkit_payout_id": po.ID},
-	})
-	out := transferOutcome(t, err)
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	after, rerr := s.store.RecordPayoutAttempt(rctx, po.ID, out)
-	if rerr != nil {
-		return po, rerr
-	}
-	s.log.InfoContext(ctx, "payout attempt", "payout_id", po.ID, "company_id", po.CompanyID,
-		"status", string(after.Status), "attempt", after.Attempts, "error", out.Error)
-	return after, nil
-}
-
-// transferOutcome classifies a transfer attempt. Whop refusing the request
-// (400, 404, 422: a bad recipient, the balance gone, a reused key) is final;
-// anything else (timeouts, 409 in flight, 429, 5xx, a missing answer) may
-// succeed when retried with the same key.
-func transferOutcome(t *whop.Transfer, err error) ledger.TransferOutcome {
-	var apiErr *whop.APIError
-	switch {
-	case err == nil && t != nil && t.ID != "":
-		return ledger.TransferOutcome{Status: ledger.TransferPaid, TransferID: t.ID, ChargedFee: t.FeeAmount}
-	case err == nil:
-		return ledger.TransferOutcome{Status: ledger.TransferPending, Error: "Whop answered without a transfer id"}
-	case errors.Is(err, whop.ErrInvalidArgument):
-		return ledger.TransferOutcome{Status: ledger.TransferFailed, Error: err.Error()}
-	case errors.As(err, &apiErr) && (errors.Is(err, whop.ErrBadRequest) || errors.Is(err, whop.ErrNotFound)):
-		reason := apiErr.Message
-		if reason == "" {
-			reason = apiErr.Error()
-		}
-		return ledger.TransferOutcome{Status: ledger.TransferFailed, Error: reason}
-	}
-	return ledger.TransferOutcome{Status: ledger.TransferPending, Error: err.Error()}
 }
 
 // parseAmount reads a positive amount in major units as a person types it

@@ -2,11 +2,13 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/riverqueue/river"
 )
 
 // Whop retries a webhook three times over about 70 seconds. The reconciler
@@ -20,13 +22,22 @@ const (
 	ReconcileOverlap = 10 * time.Minute
 	// ReconcileFirstLookback is how far back the very first run looks.
 	ReconcileFirstLookback = 72 * time.Hour
+	// ReconcileHeartbeat is how often a run says it is still going; well
+	// inside ledger.ReconcilerRunStale, after which a silent run is taken
+	// for dead.
+	ReconcileHeartbeat = 5 * time.Second
 )
+
+// ErrReconcilerRunning means a run is still going (on any replica), so this
+// one did not start; the next period's run covers the window.
+var ErrReconcilerRunning = ledger.ErrReconcilerRunning
 
 // ReconcileSummary is what one run saw and repaired.
 type ReconcileSummary = ledger.ReconcilerRun
 
 // Reconcile runs one pass. A failed pass is recorded and does not move the
-// checkpoint, so the next pass covers its window again.
+// checkpoint, so the next pass covers its window again. Passes never
+// overlap: while one runs, anywhere, another returns ErrReconcilerRunning.
 func (s *Service) Reconcile(ctx context.Context) (ReconcileSummary, error) {
 	now := s.now()
 	from, err := s.store.ReconcileFrom(ctx)
@@ -42,7 +53,9 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileSummary, error) {
 	if run.ID, err = s.store.StartReconcilerRun(ctx, from, now); err != nil {
 		return run, err
 	}
+	stopBeat := s.beat(ctx, run.ID)
 	runErr := s.reconcileWindow(ctx, &run)
+	stopBeat()
 	if runErr != nil {
 		run.Error = runErr.Error()
 	}
@@ -114,3 +127,54 @@ func (s *Service) reconcileWindow(ctx context.Context, run *ReconcileSummary) er
 	}
 	return nil
 }
+
+// beat keeps run id's heartbeat fresh until the returned stop is called, so
+// a run that takes longer than ledger.ReconcilerRunStale is not mistaken
+// for a dead one. Each beat is one short statement of its own.
+func (s *Service) beat(ctx context.Context, id int64) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(ReconcileHeartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := s.store.BeatReconcilerRun(ctx, id); err != nil && ctx.Err() == nil {
+					s.log.WarnContext(ctx, "reconciler heartbeat", "run", id, "error", err.Error())
+				}
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// reconcileWorker runs the periodic reconcile job.
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileJob]
+	s *Service
+}
+
+// Work runs one pass. Its failure is recorded on the run and leaves the
+// checkpoint where it was, so the next period's run covers the window
+// again; the job itself is never retried (that would only make two passes
+// over it), and a period that finds a run still going does nothing.
+func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileJob]) error {
+	_, err := w.s.Reconcile(ctx)
+	switch {
+	case errors.Is(err, ErrReconcilerRunning):
+		w.s.log.InfoContext(ctx, "reconcile skipped: the previous run is still going")
+	case err != nil:
+		w.s.log.ErrorContext(ctx, "reconcile failed", "error", err.Error())
+	}
+	return nil
+}
+
+// Timeout bounds one pass.
+func (w *reconcileWorker) Timeout(*river.Job[ReconcileJob]) time.Duration { return ReconcileJobTimeout }

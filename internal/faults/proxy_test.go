@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // balancer is the load balancer in front of the replicas: it hands each
@@ -23,6 +24,7 @@ type balancer struct {
 	mu     sync.Mutex
 	counts []backendCounts
 	acked  map[string]bool // delivery ids some replica has answered 2xx
+	took   []time.Duration // how long each delivery took to be answered, in order
 }
 
 // backendCounts is what one replica answered through the balancer.
@@ -72,7 +74,26 @@ func newBalancer(targets ...string) *balancer {
 
 func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	i := (b.next.Add(1) - 1) % uint64(len(b.proxies))
+	start := time.Now()
 	b.proxies[i].ServeHTTP(w, r)
+	took := time.Since(start)
+	b.mu.Lock()
+	b.took = append(b.took, took)
+	b.mu.Unlock()
+}
+
+// latencies returns how long each delivery since the from-th took.
+func (b *balancer) latencies(from int) []time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]time.Duration(nil), b.took[min(from, len(b.took)):]...)
+}
+
+// answered is how many deliveries the balancer has answered so far.
+func (b *balancer) answered() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.took)
 }
 
 func (b *balancer) count(i int, f func(*backendCounts)) {

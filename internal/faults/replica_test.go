@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"syscall"
 	"testing"
@@ -163,4 +164,17 @@ func (r *replica) dumpLog() {
 		}
 	}
 	fmt.Printf("---- last lines of %s's log (%s) ----\n%s\n", r.name, r.logPath, b)
+}
+
+// countLog counts the lines of the replica's log (every run of it) that re
+// matches.
+func (r *replica) countLog(re *regexp.Regexp) int {
+	b, _ := os.ReadFile(r.logPath)
+	n := 0
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if re.Match(line) {
+			n++
+		}
+	}
+	return n
 }

@@ -102,13 +102,13 @@ func TestWhopFailingDuringPayoutsAndRevenueShare(t *testing.T) {
 	}
 }
 
-// jobAttempts sums the attempts of the background jobs, by kind.
+// jobAttempts sums the attempts of the background jobs (River's), by kind.
 func (s *stack) jobAttempts() map[string]int64 {
 	s.t.Helper()
 	out := map[string]int64{}
 	var kind string
 	var n int64
-	s.eachRow(`SELECT kind, sum(attempts)::bigint FROM jobs GROUP BY kind`, []any{&kind, &n}, func() { out[kind] = n })
+	s.eachRow(`SELECT kind, sum(attempt)::bigint FROM river_job GROUP BY kind`, []any{&kind, &n}, func() { out[kind] = n })
 	return out
 }
 

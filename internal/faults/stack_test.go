@@ -44,6 +44,7 @@ type stack struct {
 
 	tokMu  sync.Mutex
 	tokens map[string]cachedToken
+	buys   int // workloads bought so far (see buy)
 }
 
 type cachedToken struct {

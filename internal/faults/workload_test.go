@@ -65,8 +65,13 @@ func (s *stack) buy(n int) *workload {
 			w.wallets = append(w.wallets, wallet{m.ID, exp})
 		}
 	}
+	s.buys++
 	for i := range extraMembers {
-		u, err := s.sim.AddMember(fmt.Sprintf("storm%d", i), seed.Creator.ExperienceID)
+		name := fmt.Sprintf("storm%d", i)
+		if s.buys > 1 { // a second storm in one scenario gets members of its own
+			name = fmt.Sprintf("storm%d_%d", s.buys, i)
+		}
+		u, err := s.sim.AddMember(name, seed.Creator.ExperienceID)
 		if err != nil {
 			s.t.Fatal(err)
 		}

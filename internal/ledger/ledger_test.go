@@ -9,6 +9,9 @@ import (
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 )
 
 type bundle struct {
@@ -17,10 +20,23 @@ type bundle struct {
 	ctx   context.Context
 }
 
+// riverJobs inserts the ledger's jobs with an insert-only River client, as
+// billing does (unique by their arguments).
+type riverJobs struct{ c *river.Client[pgx.Tx] }
+
+func (r riverJobs) InsertJobTx(ctx context.Context, tx pgx.Tx, args ledger.JobArgs, runAt time.Time) error {
+	_, err := r.c.InsertTx(ctx, tx, args, &river.InsertOpts{ScheduledAt: runAt, UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	return err
+}
+
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	db := pgtest.New(t)
-	b := &bundle{store: ledger.NewStore(db.Pool), db: db, ctx: context.Background()}
+	client, err := river.NewClient(riverpgxv5.New(db.Pool), &river.Config{SkipUnknownJobCheck: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bundle{store: ledger.NewStore(db.Pool, ledger.WithJobs(riverJobs{client})), db: db, ctx: context.Background()}
 	t.Cleanup(func() { b.assertBalancesMatchLedger(t) })
 	return b
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/queue"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -22,15 +21,6 @@ const (
 	// TransferCancelled is a revenue share refunded in full before its
 	// transfer was decided: nothing was sent, nothing is owed.
 	TransferCancelled TransferStatus = "cancelled"
-)
-
-// Job kinds the ledger enqueues with the facts that need them. billing
-// registers their handlers.
-const (
-	// JobPayout retries a payout Whop has not confirmed yet.
-	JobPayout = "payout"
-	// JobRevenueShare pays a revenue share to the creator.
-	JobRevenueShare = "revenue_share"
 )
 
 // Payout is money an admin sent from the company's Whop ledger account.
@@ -108,8 +98,7 @@ func (s *Store) CreatePayout(ctx context.Context, n NewPayout) (p Payout, create
 			return err
 		}
 		created = true
-		_, err = queue.Enqueue(ctx, tx, JobPayout, JobPayout+":"+p.ID, map[string]string{"payout_id": p.ID}, n.RetryAt)
-		return err
+		return s.enqueue(ctx, tx, PayoutJob{PayoutID: p.ID}, n.RetryAt)
 	})
 	if errors.Is(err, ErrNotFound) {
 		// The key was used before (perhaps by a concurrent retry of the

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -41,24 +42,57 @@ func (s *Store) ReconcileFrom(ctx context.Context) (time.Time, error) {
 	return *t, nil
 }
 
-// StartReconcilerRun records that a run began over [from, to].
+// ErrReconcilerRunning means another reconciler run is still going, on this
+// replica or another; the new one did not start.
+var ErrReconcilerRunning = errors.New("ledger: a reconciler run is already going")
+
+// ReconcilerRunStale is how long an unfinished run may go without a
+// heartbeat (BeatReconcilerRun) before the next run takes it for dead: its
+// process crashed, or lost the database, before it could finish.
+const ReconcilerRunStale = 30 * time.Second
+
+// StartReconcilerRun records that a run began over [from, to], unless one is
+// still going (ErrReconcilerRunning): a unique index allows one unfinished
+// run, whichever replica races to start. An unfinished run without a recent
+// heartbeat is closed first as abandoned.
 func (s *Store) StartReconcilerRun(ctx context.Context, from, to time.Time) (int64, error) {
 	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO reconciler_runs (window_start, window_end) VALUES ($1, $2) RETURNING id`,
-		from, to).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("ledger: start reconciler run: %w", err)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE reconciler_runs SET finished_at = now(),
+			error = 'abandoned: no heartbeat since ' || to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC'
+			WHERE finished_at IS NULL AND heartbeat_at < now() - $1::interval`,
+			fmt.Sprintf("%d milliseconds", ReconcilerRunStale.Milliseconds())); err != nil {
+			return fmt.Errorf("close abandoned runs: %w", err)
+		}
+		err := tx.QueryRow(ctx, `INSERT INTO reconciler_runs (window_start, window_end) VALUES ($1, $2)
+			ON CONFLICT DO NOTHING RETURNING id`, from, to).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrReconcilerRunning
+		}
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrReconcilerRunning) {
+		err = fmt.Errorf("ledger: start reconciler run: %w", err)
 	}
-	return id, nil
+	return id, err
+}
+
+// BeatReconcilerRun says that run id is still going.
+func (s *Store) BeatReconcilerRun(ctx context.Context, id int64) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE reconciler_runs SET heartbeat_at = now() WHERE id = $1 AND finished_at IS NULL`, id); err != nil {
+		return fmt.Errorf("ledger: reconciler heartbeat: %w", err)
+	}
+	return nil
 }
 
 // FinishReconcilerRun records a run's outcome and what it saw; a run with
 // an error does not move the checkpoint. Its credited and refunded counts
 // are not written here: Settle counts each repair in the transaction that
-// makes it (Settlement.ReconcilerRun).
+// makes it (Settlement.ReconcilerRun). A run already closed as abandoned
+// stays so.
 func (s *Store) FinishReconcilerRun(ctx context.Context, r ReconcilerRun) error {
 	_, err := s.pool.Exec(ctx, `UPDATE reconciler_runs SET finished_at = now(), payments_seen = $2,
-		rejected = $3, error = $4 WHERE id = $1`,
+		rejected = $3, error = $4 WHERE id = $1 AND finished_at IS NULL`,
 		r.ID, r.PaymentsSeen, r.Rejected, r.Error)
 	if err != nil {
 		return fmt.Errorf("ledger: finish reconciler run: %w", err)

@@ -71,7 +71,7 @@ func (s *Store) Settle(ctx context.Context, st Settlement, d *Delivery) (SettleR
 			res.Credited = p.Credits
 			outcome = "fulfilled: " + strconv.FormatInt(p.Credits, 10) + " credits"
 			if st.Share != nil {
-				if err := scheduleShare(ctx, tx, p.ID, st.PaymentID, *st.Share); err != nil {
+				if err := s.scheduleShare(ctx, tx, p.ID, st.PaymentID, *st.Share); err != nil {
 					return "", err
 				}
 				res.ShareScheduled = true

@@ -4,20 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Paying a revenue share takes two steps, each a transaction holding the
-// share's row lock. DecideShareTransfer fixes the amount, the share less
-// the refunds recorded against it, and commits it before anything is sent;
-// TransferShare then sends exactly that amount and records the outcome. A
-// refund's clawback row references the share, so a refund arriving during
-// either step waits for the lock and is recorded after the amount was
-// fixed: a refund after the share was paid. Committing the amount before
-// the first send is what keeps it fixed across a crash: every later
-// attempt, on any replica, resends the same amount under the same key.
+// A revenue share's amount is decided once, before anything is sent:
+// DecideShareTransfer locks the share's row for one short transaction,
+// takes off the refunds recorded so far and commits the net. A refund's
+// clawback row references the share, so a refund in flight while the
+// decision is made is waited for and counted; one that commits after it is
+// a refund after the transfer (recorded against the share, never resent).
+// The send itself holds nothing: Whop is called with no transaction open
+// (see Transfer), and RecordShareAttempt records the outcome in a second
+// short transaction. Committing the amount before the first send is what
+// keeps it fixed across a crash: every later attempt, on any replica,
+// resends the same amount under the same key.
 
 // DecideShareTransfer fixes a pending share's transfer amount: what is left
 // of it after the refunds recorded so far. A share with nothing left is
@@ -46,46 +47,20 @@ func (s *Store) DecideShareTransfer(ctx context.Context, paymentID string) (Reve
 	return sh, err
 }
 
-// TransferShare makes one transfer attempt for a decided, pending share:
-// it locks the row, calls send with the share while holding the lock (the
-// caller's transfer, of TransferAmount under TransferKey), and records the
-// outcome in the same transaction. A share no longer pending is returned
-// as it is without calling send; one not decided yet is an error.
-//
-// The transaction is begun and committed by hand rather than with
-// pgx.BeginFunc so that the outcome is recorded and committed even when
-// ctx ends during send: the transfer may have happened, and the row must
-// say so.
-func (s *Store) TransferShare(ctx context.Context, paymentID string, send func(context.Context, RevenueShare) TransferOutcome) (RevenueShare, error) {
-	sh, err := s.transferShare(ctx, paymentID, send)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		err = fmt.Errorf("ledger: revenue share %s transfer: %w", paymentID, err)
+// RecordShareAttempt stores one transfer attempt's outcome on a pending
+// share, in a short transaction of its own, and returns the share as it is
+// afterwards. A share no longer pending (another attempt finished first) is
+// returned unchanged.
+func (s *Store) RecordShareAttempt(ctx context.Context, paymentID string, o TransferOutcome) (RevenueShare, error) {
+	sh, err := scanShare(s.pool.QueryRow(ctx, recordAttemptSQL("revenue_shares s", "s.payment_id", shareColumns),
+		paymentID, o.Status, nullIfEmpty(o.TransferID), feeIfPaid(o), o.Error))
+	if errors.Is(err, ErrNotFound) {
+		return s.RevenueShareByPayment(ctx, paymentID)
 	}
-	return sh, err
-}
-
-func (s *Store) transferShare(ctx context.Context, paymentID string, send func(context.Context, RevenueShare) TransferOutcome) (RevenueShare, error) {
-	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return RevenueShare{}, err
+		return sh, fmt.Errorf("ledger: record revenue share %s attempt: %w", paymentID, err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	sh, err := lockShare(ctx, tx, paymentID)
-	if err != nil || sh.Status != TransferPending {
-		return sh, err
-	}
-	if sh.TransferAmount <= 0 {
-		return sh, errors.New("transfer amount not decided")
-	}
-	o := send(ctx, sh)
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	after, err := scanShare(tx.QueryRow(wctx, recordAttemptSQL("revenue_shares s", "s.id", shareColumns),
-		sh.ID, o.Status, nullIfEmpty(o.TransferID), feeIfPaid(o), o.Error))
-	if err != nil {
-		return sh, fmt.Errorf("record attempt: %w", err)
-	}
-	return after, tx.Commit(wctx)
+	return sh, nil
 }
 
 // lockShare locks a share's row, then reads it in a statement of its own:

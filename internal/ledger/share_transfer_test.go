@@ -1,7 +1,6 @@
 package ledger_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -12,12 +11,32 @@ import (
 // payShare decides a share and makes one attempt whose outcome is o.
 func (b *bundle) payShare(t *testing.T, paymentID string, o ledger.TransferOutcome) ledger.RevenueShare {
 	t.Helper()
-	if _, err := b.store.DecideShareTransfer(b.ctx, paymentID); err != nil {
-		t.Fatalf("decide %s: %v", paymentID, err)
-	}
-	sh, err := b.store.TransferShare(b.ctx, paymentID, func(context.Context, ledger.RevenueShare) ledger.TransferOutcome { return o })
+	return b.transfer(t, paymentID, func(ledger.Transfer) ledger.TransferOutcome { return o })
+}
+
+// transfer runs the transfer protocol's ledger steps for a share as billing
+// does: prepare (decide the amount), then, if it is still pending, send
+// (the test's function, with no transaction open) and record the outcome.
+func (b *bundle) transfer(t *testing.T, paymentID string, send func(ledger.Transfer) ledger.TransferOutcome) ledger.RevenueShare {
+	t.Helper()
+	tr, err := b.store.PrepareTransfer(b.ctx, ledger.TransferOfRevenueShare, paymentID)
 	if err != nil {
-		t.Fatalf("transfer %s: %v", paymentID, err)
+		t.Fatalf("prepare %s: %v", paymentID, err)
+	}
+	if tr.Status == ledger.TransferPending {
+		if tr, err = b.store.RecordTransfer(b.ctx, ledger.TransferOfRevenueShare, paymentID, send(tr)); err != nil {
+			t.Fatalf("record %s: %v", paymentID, err)
+		}
+	}
+	if tr.Kind != ledger.TransferOfRevenueShare || tr.ID != paymentID || tr.Key != ledger.ShareTransferKey(paymentID) {
+		t.Fatalf("transfer = %+v", tr)
+	}
+	sh, err := b.store.RevenueShareByPayment(b.ctx, paymentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr != ledger.ShareTransfer(sh) {
+		t.Fatalf("transfer %+v is not the share's %+v", tr, ledger.ShareTransfer(sh))
 	}
 	return sh
 }
@@ -75,24 +94,20 @@ func TestShareTransferSendsTheNetOnceDecided(t *testing.T) {
 		t.Fatalf("decided again: %+v, %v", again, err)
 	}
 	var sent []int64
-	send := func(status ledger.TransferStatus) func(context.Context, ledger.RevenueShare) ledger.TransferOutcome {
-		return func(_ context.Context, sh ledger.RevenueShare) ledger.TransferOutcome {
-			sent = append(sent, sh.TransferAmount)
+	send := func(status ledger.TransferStatus) func(ledger.Transfer) ledger.TransferOutcome {
+		return func(tr ledger.Transfer) ledger.TransferOutcome {
+			sent = append(sent, tr.Amount)
 			if status == ledger.TransferPaid {
 				return ledger.TransferOutcome{Status: status, TransferID: "ctt_1", ChargedFee: 25}
 			}
 			return ledger.TransferOutcome{Status: status, Error: "whop: 503"}
 		}
 	}
-	if sh, err = b.store.TransferShare(b.ctx, "pay_1", send(ledger.TransferPending)); err != nil {
-		t.Fatal(err)
-	}
+	sh = b.transfer(t, "pay_1", send(ledger.TransferPending))
 	if sh.Status != ledger.TransferPending || sh.Attempts != 1 || sh.LastError != "whop: 503" || !sh.FinishedAt.IsZero() {
 		t.Fatalf("after a failed attempt: %+v", sh)
 	}
-	if sh, err = b.store.TransferShare(b.ctx, "pay_1", send(ledger.TransferPaid)); err != nil {
-		t.Fatal(err)
-	}
+	sh = b.transfer(t, "pay_1", send(ledger.TransferPaid))
 	want.Status, want.TransferID, want.ChargedFee, want.Attempts, want.RefundedAmount, want.Clawback = ledger.TransferPaid, "ctt_1", 25, 2, 499, 62
 	want.UpdatedAt, want.FinishedAt = sh.UpdatedAt, sh.FinishedAt
 	if sh != want || sh.FinishedAt.IsZero() || len(sent) != 2 || sent[0] != 37 || sent[1] != 37 {
@@ -102,8 +117,8 @@ func TestShareTransferSendsTheNetOnceDecided(t *testing.T) {
 		t.Fatalf("withheld %d, clawback after the transfer %d; want 25 and 37", sh.Withheld(), sh.ClawbackAfterTransfer())
 	}
 	// A paid share is not sent again.
-	if _, err := b.store.TransferShare(b.ctx, "pay_1", send(ledger.TransferPaid)); err != nil || len(sent) != 2 {
-		t.Fatalf("a paid share was sent again: %v, %v", sent, err)
+	if b.transfer(t, "pay_1", send(ledger.TransferPaid)); len(sent) != 2 {
+		t.Fatalf("a paid share was sent again: %v", sent)
 	}
 	for _, side := range []struct {
 		company string
@@ -136,12 +151,16 @@ func TestShareRefundedInFullBeforeItIsDecidedIsCancelled(t *testing.T) {
 	if sh != want || sh.FinishedAt.IsZero() || sh.Withheld() != 62 || sh.ClawbackAfterTransfer() != 0 {
 		t.Fatalf("cancelled share = %+v\nwant %+v", sh, want)
 	}
-	after, err := b.store.TransferShare(b.ctx, "pay_1", func(context.Context, ledger.RevenueShare) ledger.TransferOutcome {
+	after := b.transfer(t, "pay_1", func(ledger.Transfer) ledger.TransferOutcome {
 		t.Error("a cancelled share was sent")
 		return ledger.TransferOutcome{}
 	})
-	if err != nil || after != sh {
-		t.Fatalf("transfer of a cancelled share: %+v, %v", after, err)
+	if after != sh {
+		t.Fatalf("transfer of a cancelled share: %+v", after)
+	}
+	// Recording an attempt against a finished share changes nothing.
+	if late, err := b.store.RecordShareAttempt(b.ctx, "pay_1", ledger.TransferOutcome{Status: ledger.TransferPaid, TransferID: "ctt_x"}); err != nil || late != sh {
+		t.Fatalf("late attempt on a cancelled share: %+v, %v", late, err)
 	}
 	_, sum, err := b.store.RevenueShares(b.ctx, "biz_owner", ledger.SharesPaidBy, "usd", 10)
 	if err != nil || sum != (ledger.ShareSummary{Count: 1, Withheld: 62, Cancelled: 1}) {
@@ -189,49 +208,37 @@ func TestDecidingWaitsForARefundInFlight(t *testing.T) {
 	}
 }
 
-// TestTransferShareHoldsTheLockWhileSending: a refund arriving while the
-// transfer is out waits for it, and is then recorded against a share that
-// was paid in full.
-func TestTransferShareHoldsTheLockWhileSending(t *testing.T) {
+// TestRefundDuringTheSendWaitsForNothing: the transfer is out at Whop, and
+// nothing of ours is held meanwhile (no transaction open, no row locked);
+// a refund arriving then is recorded at once, against a share whose amount
+// was already fixed: after the transfer, never taken off what was sent.
+func TestRefundDuringTheSendWaitsForNothing(t *testing.T) {
 	b := setup(t)
 	b.sale(t, 0)
-	if _, err := b.store.DecideShareTransfer(b.ctx, "pay_1"); err != nil {
-		t.Fatal(err)
-	}
-	sending, release := make(chan struct{}), make(chan struct{})
-	paid := make(chan ledger.RevenueShare, 1)
-	go func() {
-		sh, err := b.store.TransferShare(b.ctx, "pay_1", func(context.Context, ledger.RevenueShare) ledger.TransferOutcome {
-			close(sending)
-			<-release
-			return ledger.TransferOutcome{Status: ledger.TransferPaid, TransferID: "ctt_1", ChargedFee: 25}
-		})
-		if err != nil {
+	refunded := make(chan time.Duration, 1)
+	var idleInTx int
+	sh := b.transfer(t, "pay_1", func(tr ledger.Transfer) ledger.TransferOutcome {
+		if tr.Amount != 62 {
+			t.Errorf("sending %d, want the whole 62", tr.Amount)
+		}
+		if err := b.db.Pool.QueryRow(b.ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND state LIKE 'idle in transaction%'`).Scan(&idleInTx); err != nil {
 			t.Error(err)
 		}
-		paid <- sh
-	}()
-	<-sending
-	refunded := make(chan struct{})
-	go func() {
-		defer close(refunded)
+		start := time.Now()
 		if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499,
 			RefundedAmount: 499, RefundedCredits: 100}, nil); err != nil {
 			t.Error(err)
 		}
-	}()
-	select {
-	case <-refunded:
-		t.Fatal("the refund was recorded while the transfer was out")
-	case <-time.After(300 * time.Millisecond):
+		refunded <- time.Since(start)
+		return ledger.TransferOutcome{Status: ledger.TransferPaid, TransferID: "ctt_1", ChargedFee: 25}
+	})
+	if took := <-refunded; took > time.Second || idleInTx != 0 {
+		t.Fatalf("the refund during the send took %v; %d sessions idle in transaction: something was held", took, idleInTx)
 	}
-	close(release)
-	<-refunded
-	if sh := <-paid; sh.Status != ledger.TransferPaid || sh.TransferAmount != 62 || sh.Clawback != 0 {
-		t.Fatalf("paid = %+v", sh)
-	}
-	if sh := b.share(t); sh.Status != ledger.TransferPaid || sh.Clawback != 62 || sh.ClawbackAfterTransfer() != 62 {
-		t.Fatalf("after the refund = %+v", sh)
+	if sh.Status != ledger.TransferPaid || sh.TransferAmount != 62 || sh.TransferID != "ctt_1" || sh.Attempts != 1 ||
+		sh.Clawback != 62 || sh.RefundedAmount != 499 || sh.Withheld() != 0 || sh.ClawbackAfterTransfer() != 62 {
+		t.Fatalf("after the refund during the send: %+v", sh)
 	}
 }
 

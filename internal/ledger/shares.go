@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/queue"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -100,9 +99,9 @@ func scanShare(row pgx.Row) (RevenueShare, error) {
 
 // scheduleShare records a purchase's share and the job that pays it, inside
 // the fulfilment's transaction: the share exists exactly when the credits
-// do, and both UNIQUE keys (the share's payment, the job's key) make a
-// second fulfilment path schedule nothing more.
-func scheduleShare(ctx context.Context, tx pgx.Tx, purchaseID, paymentID string, t ShareTerms) error {
+// do, and the share's UNIQUE payment (and the job's uniqueness by its
+// arguments) make a second fulfilment path schedule nothing more.
+func (s *Store) scheduleShare(ctx context.Context, tx pgx.Tx, purchaseID, paymentID string, t ShareTerms) error {
 	_, err := tx.Exec(ctx, `
 		INSERT INTO revenue_shares (payment_id, purchase_id, from_company_id, to_company_id, basis_points,
 		                            base_amount, amount, currency, transfer_key)
@@ -112,9 +111,7 @@ func scheduleShare(ctx context.Context, tx pgx.Tx, purchaseID, paymentID string,
 	if err != nil {
 		return fmt.Errorf("schedule revenue share: %w", err)
 	}
-	_, err = queue.Enqueue(ctx, tx, JobRevenueShare, JobRevenueShare+":"+paymentID,
-		map[string]string{"payment_id": paymentID}, time.Time{})
-	return err
+	return s.enqueue(ctx, tx, RevenueShareJob{PaymentID: paymentID}, time.Time{})
 }
 
 // clawbackSQL brings a share's clawback up to the creator's part of the

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 )
@@ -34,9 +35,9 @@ func TestSettleSchedulesTheShareOnceWithItsJob(t *testing.T) {
 	if sh != want || sh.CreatedAt.IsZero() {
 		t.Fatalf("share = %+v\nwant %+v", sh, want)
 	}
-	kind, args, _ := b.job(t, "revenue_share:pay_1")
-	if kind != ledger.JobRevenueShare || args != `{"payment_id": "pay_1"}` {
-		t.Fatalf("job = %s %s", kind, args)
+	state, args, due := b.job(t, ledger.JobRevenueShare, `{"payment_id": "pay_1"}`)
+	if state != "available" || args != `{"payment_id": "pay_1"}` || time.Since(due) > time.Minute || time.Until(due) > 0 {
+		t.Fatalf("job = %s %s due %v, want a revenue-share job available now", state, args, due)
 	}
 	dl, _ := b.store.DeliveriesFor(b.ctx, "biz_1", false, 10)
 	if len(dl) != 1 || dl[0].Outcome != "fulfilled: 100 credits; revenue share scheduled" || dl[0].PurchaseID != "pur_a" {
@@ -49,7 +50,7 @@ func TestSettleSchedulesTheShareOnceWithItsJob(t *testing.T) {
 		t.Fatalf("second settle: %+v, %v", res, err)
 	}
 	var shares, jobs int
-	b.db.Pool.QueryRow(b.ctx, `SELECT (SELECT count(*) FROM revenue_shares), (SELECT count(*) FROM jobs)`).Scan(&shares, &jobs)
+	b.db.Pool.QueryRow(b.ctx, `SELECT (SELECT count(*) FROM revenue_shares), (SELECT count(*) FROM river_job)`).Scan(&shares, &jobs)
 	if shares != 1 || jobs != 1 {
 		t.Fatalf("shares = %d, jobs = %d, want 1 and 1", shares, jobs)
 	}

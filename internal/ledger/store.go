@@ -20,40 +20,51 @@ import (
 // Store is the Postgres-backed store.
 type Store struct {
 	pool *pgxpool.Pool
+	jobs JobInserter // nil: facts that need a job cannot be recorded
 }
 
 // NewStore returns a Store on pool.
-func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool}
+func NewStore(pool *pgxpool.Pool, opts ...StoreOption) *Store {
+	s := &Store{pool: pool}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // ErrSchemaNotCurrent means the database's migrations lag (or lead) the binary's.
 var ErrSchemaNotCurrent = errors.New("ledger: database schema is not at the embedded migration version")
 
-// SchemaStatus reads the applied migration version through the pool, so the
-// readiness probe costs one query and no extra connection.
+// SchemaStatus reads the applied migration versions, the app's and River's,
+// through the pool, so the readiness probe costs two queries and no extra
+// connection.
 func (s *Store) SchemaStatus(ctx context.Context) (migrations.Status, error) {
-	st := migrations.Status{Latest: migrations.Latest()}
+	st := migrations.Status{Latest: migrations.Latest(), RiverLatest: migrations.RiverLatest()}
 	var v int64
 	err := s.pool.QueryRow(ctx, migrations.VersionQuery).Scan(&v, &st.Dirty)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return st, nil
 	case err != nil:
 		return st, fmt.Errorf("ledger: schema version: %w", err)
+	default:
+		st.Version = uint(v)
 	}
-	st.Version = uint(v)
+	if st.River, err = migrations.RiverVersion(ctx, s.pool); err != nil {
+		return st, fmt.Errorf("ledger: %w", err)
+	}
 	return st, nil
 }
 
-// Ready reports whether the database answers and its schema is current.
-func (s *Store) Ready(ctx context.Context) error {
+// Ready reports whether the database answers and both schemas are current,
+// with the versions it read.
+func (s *Store) Ready(ctx context.Context) (migrations.Status, error) {
 	st, err := s.SchemaStatus(ctx)
 	if err != nil {
-		return err
+		return st, err
 	}
 	if !st.Current() {
-		return fmt.Errorf("%w: database at %d (dirty=%t), binary wants %d", ErrSchemaNotCurrent, st.Version, st.Dirty, st.Latest)
+		return st, fmt.Errorf("%w: database at %d (dirty=%t) and River at %d, binary wants %d and %d",
+			ErrSchemaNotCurrent, st.Version, st.Dirty, st.River, st.Latest, st.RiverLatest)
 	}
-	return nil
+	return st, nil
 }

@@ -17,11 +17,12 @@ import (
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
 	"github.com/creditkit/creditkit/internal/pgtest"
-	"github.com/creditkit/creditkit/internal/queue"
 	"github.com/creditkit/creditkit/internal/server"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // app is the whole product under test: the real server on a real Postgres,
@@ -35,8 +36,8 @@ type app struct {
 	billing *billing.Service
 	whop    *whop.Client
 	tokens  *whop.TokenVerifier
-	jobs    *queue.Queue // not running: tests drain it when they choose
-	url     string       // the app itself, not through the relay
+	jobs    *billing.Jobs // River with workers, stopped: tests drain it when they choose
+	url     string        // the app itself, not through the relay
 	ctx     context.Context
 	log     *slog.Logger
 	cfg     appConfig // what setup was given, for replicas
@@ -113,15 +114,20 @@ func setup(t *testing.T, opts ...appOption) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := ledger.NewStore(db.Pool)
-	a := &app{t: t, env: env, sim: env.Sim, db: db, store: store, tokens: tokens, url: appSrv.URL,
+	// River as serve wires it, with workers; it runs only inside drain, and
+	// a failed job waits an hour, so a test decides when retries come due.
+	jobs, err := billing.NewJobs(db.Pool, billing.JobsConfig{Workers: 4, ReconcileEvery: time.Hour,
+		RetryPolicy: hourLater{}, FetchPollInterval: 20 * time.Millisecond, Logger: log, TestOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := ledger.NewStore(db.Pool, ledger.WithJobs(jobs))
+	a := &app{jobs: jobs, t: t, env: env, sim: env.Sim, db: db, store: store, tokens: tokens, url: appSrv.URL,
 		ctx: context.Background(), log: log, cfg: cfg}
 	var h http.Handler
 	h, a.billing, a.whop = a.build(cfg)
 	handler.Store(&h)
-	// Retries come due at once, and tests drain the queue when they choose.
-	a.jobs = queue.New(db.Pool, queue.WithBackoff(func(int) time.Duration { return time.Hour }), queue.WithLogger(log))
-	a.billing.RegisterJobs(a.jobs, time.Hour)
+	jobs.Register(a.billing)
 	t.Cleanup(func() {
 		m, err := store.CheckBalances(context.Background())
 		if err != nil || len(m) != 0 {
@@ -172,7 +178,8 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 		Webhooks:   whop.NewWebhookVerifier(env.Seed.App.WebhookSecret),
 		Pool:       a.db.Pool,
 		Reconciler: a.store,
-		Jobs:       queue.New(a.db.Pool),
+		Jobs:       a.store,
+		JobRuns:    a.jobs,
 		TokenStats: a.tokens,
 	})
 	return h, bill, client
@@ -192,23 +199,52 @@ func (a *app) replica(opts ...appOption) (string, *billing.Service) {
 	return srv.URL, bill
 }
 
-// drain runs every job that is due, as a worker would, and returns how many.
+// drain starts River's workers, lets them run every job that is due until
+// none is left waiting or running, stops them, and returns how many
+// attempts they made (River counts an attempt as it takes a job).
 func (a *app) drain() int {
 	a.t.Helper()
-	n, err := a.jobs.Drain(a.ctx)
-	if err != nil {
-		a.t.Fatalf("drain jobs: %v", err)
+	attempts := func() int {
+		return a.count(`SELECT COALESCE(sum(attempt), 0)::int FROM river_job`)
 	}
-	return n
+	before := attempts()
+	if err := a.jobs.Start(a.ctx); err != nil {
+		a.t.Fatalf("start jobs: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for a.count(`SELECT count(*) FROM river_job WHERE state IN ('available', 'running')`) > 0 {
+		if time.Now().After(deadline) {
+			a.t.Fatal("jobs still waiting or running after 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := a.jobs.Stop(a.ctx); err != nil {
+		a.t.Fatalf("stop jobs: %v", err)
+	}
+	return attempts() - before
 }
 
-// advanceJobs makes every waiting retry due now, as if its backoff had passed.
+// advanceJobs makes every waiting retry and scheduled job due now, as if
+// its time had come, with River's own JobRetry (what an operator would use).
 func (a *app) advanceJobs() {
 	a.t.Helper()
-	if _, err := a.db.Pool.Exec(a.ctx, `UPDATE jobs SET run_at = now() WHERE state = 'available'`); err != nil {
+	res, err := a.jobs.Client().JobList(a.ctx, river.NewJobListParams().
+		States(rivertype.JobStateRetryable, rivertype.JobStateScheduled).First(10000))
+	if err != nil {
 		a.t.Fatal(err)
 	}
+	for _, j := range res.Jobs {
+		if _, err := a.jobs.Client().JobRetry(a.ctx, j.ID); err != nil {
+			a.t.Fatal(err)
+		}
+	}
 }
+
+// hourLater is the tests' retry policy: a failed job waits an hour, that
+// is until a test calls advanceJobs.
+type hourLater struct{}
+
+func (hourLater) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Hour) }
 
 func (a *app) member(i int) string { return a.env.Seed.Members[i].ID }
 func (a *app) experience() string  { return a.env.Seed.Creator.ExperienceID }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/migrations"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -17,8 +18,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz says whether to send traffic here: the database answers and its
-// schema is at the version this binary was built for.
+// readyz says whether to send traffic here: the database answers and both
+// schemas, the app's and River's, are at the versions this binary was built
+// for. It reports the versions it found.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.ready == nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "no database configured"})
@@ -26,18 +28,40 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.ready.Ready(ctx); err != nil {
+	st, err := s.ready.Ready(ctx)
+	if err != nil {
 		// The log has the details; the probe's answer names the kind of
 		// problem only, since database errors can carry host names.
 		s.log.WarnContext(r.Context(), "not ready", slog.String("error", err.Error()))
-		reason := "database unreachable"
 		if errors.Is(err, ledger.ErrSchemaNotCurrent) {
-			reason = "database schema is not at this binary's migration version"
+			writeJSON(w, http.StatusServiceUnavailable, readyAnswer{Status: "unavailable",
+				Error: "database schema is not at this binary's migration version", Schema: schemaOf(st)})
+			return
 		}
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": reason})
+		writeJSON(w, http.StatusServiceUnavailable, readyAnswer{Status: "unavailable", Error: "database unreachable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, readyAnswer{Status: "ready", Schema: schemaOf(st)})
+}
+
+// readyAnswer is /readyz's body.
+type readyAnswer struct {
+	Status string       `json:"status"`
+	Error  string       `json:"error,omitempty"`
+	Schema *schemaState `json:"schema,omitempty"`
+}
+
+// schemaState is where both schemas stand: applied and wanted.
+type schemaState struct {
+	Version     uint `json:"version"`
+	Latest      uint `json:"latest"`
+	Dirty       bool `json:"dirty"`
+	River       uint `json:"river_version"`
+	RiverLatest uint `json:"river_latest"`
+}
+
+func schemaOf(st migrations.Status) *schemaState {
+	return &schemaState{Version: st.Version, Latest: st.Latest, Dirty: st.Dirty, River: st.River, RiverLatest: st.RiverLatest}
 }
 
 func (s *Server) metricsHandler() http.Handler {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,10 +12,10 @@ import (
 )
 
 // TestShareAndPayoutJobsRetryUntilWhopAnswers: Whop fails every transfer
-// for longer than the queue's old limit of 20 attempts; the share's and
-// the payout's jobs keep retrying and their rows stay pending (not stranded
-// by a discarded job). When Whop then refuses them for good, each row is
-// marked failed before its job is discarded.
+// for longer than River's default of 25 attempts; the share's and the
+// payout's jobs keep retrying (1,000 attempts each) and their rows stay
+// pending, not stranded by a discarded job. When Whop then refuses them for
+// good, each row is marked failed and its job cancelled: it never runs again.
 func TestShareAndPayoutJobsRetryUntilWhopAnswers(t *testing.T) {
 	hook := &transferHook{}
 	a := setup(t, withShare(1000), withTransferHook(hook))
@@ -34,7 +35,7 @@ func TestShareAndPayoutJobsRetryUntilWhopAnswers(t *testing.T) {
 	}
 	poID := out["payout"].(map[string]any)["id"].(string)
 
-	const rounds = 25
+	const rounds = 27
 	for i := 1; i <= rounds; i++ {
 		a.advanceJobs()
 		if n := a.drain(); n != 2 {
@@ -47,10 +48,18 @@ func TestShareAndPayoutJobsRetryUntilWhopAnswers(t *testing.T) {
 		po.Status != ledger.TransferPending || po.Attempts != rounds+1 || !strings.Contains(po.LastError, "try later") {
 		t.Fatalf("after %d failed rounds: share %+v\npayout %+v", rounds, sh, po)
 	}
-	if n := a.count(`SELECT count(*) FROM jobs WHERE kind IN ('payout', 'revenue_share')
-		AND state = 'available' AND attempts = $1 AND max_attempts = 1000`, rounds); n != 2 {
+	if n := a.count(`SELECT count(*) FROM river_job WHERE kind IN ('payout', 'revenue_share')
+		AND state = 'retryable' AND attempt = $1 AND max_attempts = 1000 AND cardinality(errors) = $1
+		AND errors[$1]->>'error' LIKE '%try later%'`, rounds); n != 2 {
 		t.Fatalf("jobs still retrying = %d, want 2", n)
 	}
+
+	a.assertMetrics("while Whop fails",
+		fmt.Sprintf(`creditkit_job_runs_total{kind="payout",outcome="retried"} %d`, rounds),
+		fmt.Sprintf(`creditkit_job_runs_total{kind="revenue_share",outcome="retried"} %d`, rounds),
+		`creditkit_jobs{kind="payout",state="retryable"} 1`,
+		`creditkit_jobs{kind="revenue_share",state="retryable"} 1`,
+		`creditkit_jobs{kind="revenue_share",state="discarded"} 0`)
 
 	refuse.Store(true)
 	a.advanceJobs()
@@ -63,13 +72,19 @@ func TestShareAndPayoutJobsRetryUntilWhopAnswers(t *testing.T) {
 		po.Status != ledger.TransferFailed || po.LastError != "insufficient balance" || po.FinishedAt.IsZero() {
 		t.Fatalf("after Whop refused: share %+v\npayout %+v", sh, po)
 	}
-	if n := a.count(`SELECT count(*) FROM jobs WHERE kind IN ('payout', 'revenue_share') AND state = 'discarded'`); n != 2 {
-		t.Fatalf("discarded jobs = %d, want 2", n)
+	if n := a.count(`SELECT count(*) FROM river_job WHERE kind IN ('payout', 'revenue_share') AND state = 'cancelled'
+		AND errors[cardinality(errors)]->>'error' LIKE '%whop refused%insufficient balance%'`); n != 2 {
+		t.Fatalf("cancelled jobs = %d, want 2", n)
 	}
 	a.advanceJobs()
 	if n := a.drain(); n != 0 {
 		t.Fatalf("%d jobs ran after Whop refused", n)
 	}
+	a.assertMetrics("after Whop refused",
+		`creditkit_job_runs_total{kind="payout",outcome="cancelled"} 1`,
+		`creditkit_job_runs_total{kind="revenue_share",outcome="cancelled"} 1`,
+		`creditkit_jobs{kind="payout",state="cancelled"} 1`,
+		`creditkit_jobs{kind="payout",state="retryable"} 0`)
 	// Sending the payout again answers with the refused payout and why.
 	code, out, raw = a.payout(body)
 	e, _ := out["error"].(map[string]any)
@@ -85,4 +100,18 @@ func TestShareAndPayoutJobsRetryUntilWhopAnswers(t *testing.T) {
 func answer(status int, body string) *http.Response {
 	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(strings.NewReader(body))}
+}
+
+// assertMetrics reads /metrics and wants every line among them.
+func (a *app) assertMetrics(when string, lines ...string) {
+	a.t.Helper()
+	res, body := a.get("/metrics", "")
+	if res.StatusCode != http.StatusOK {
+		a.t.Fatalf("metrics: %d", res.StatusCode)
+	}
+	for _, l := range lines {
+		if !strings.Contains(body, l+"\n") {
+			a.t.Errorf("%s: /metrics lacks %q", when, l)
+		}
+	}
 }

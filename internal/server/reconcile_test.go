@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/queue"
+	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
 )
@@ -126,7 +126,9 @@ func TestMetricsShowReconcilerJobsAndTokenCache(t *testing.T) {
 	if _, err := a.billing.Reconcile(a.ctx); err != nil {
 		t.Fatal(err)
 	}
-	queue.Enqueue(a.ctx, a.db.Pool, "reconcile", "reconcile:test", nil, time.Time{})
+	if _, err := a.jobs.Client().Insert(a.ctx, billing.ReconcileJob{}, nil); err != nil {
+		t.Fatal(err)
+	}
 	// The same token twice: the second is answered from the cache.
 	tok, _ := a.sim.Token(user)
 	for i := 0; i < 2; i++ {
@@ -147,6 +149,8 @@ func TestMetricsShowReconcilerJobsAndTokenCache(t *testing.T) {
 		`creditkit_reconciler_repairs_total{kind="credited"} 1`,
 		`creditkit_reconciler_payments_seen_total 1`,
 		`creditkit_jobs{kind="reconcile",state="available"} 1`,
+		`creditkit_jobs{kind="reconcile",state="running"} 0`,
+		`creditkit_jobs{kind="reconcile",state="discarded"} 0`,
 		`creditkit_user_token_cache_hits_total `,
 	} {
 		if !strings.Contains(body, want) {

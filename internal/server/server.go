@@ -18,14 +18,16 @@ import (
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
 	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/creditkit/creditkit/migrations"
 	"github.com/creditkit/creditkit/static"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Readiness is what /readyz asks: the database answers and its schema is current.
+// Readiness is what /readyz asks: the database answers and both schemas,
+// the app's and River's, are current; it returns the versions it read.
 type Readiness interface {
-	Ready(ctx context.Context) error
+	Ready(ctx context.Context) (migrations.Status, error)
 }
 
 // Settings are the parts of the configuration the edge needs.
@@ -83,9 +85,11 @@ type Deps struct {
 	Pool *pgxpool.Pool
 	// Registry receives the server's metrics; a fresh one when nil.
 	Registry *prometheus.Registry
-	// Reconciler, Jobs and TokenStats, when set, are exported on /metrics.
+	// Reconciler, Jobs, JobRuns and TokenStats, when set, are exported on
+	// /metrics.
 	Reconciler ReconcilerStats
 	Jobs       JobStats
+	JobRuns    JobRuns
 	TokenStats TokenStats
 }
 
@@ -131,8 +135,8 @@ func New(d Deps) *Server {
 		metrics:      newMetrics(d.Registry, d.Pool),
 		assetVersion: hashFS(static.FS),
 	}
-	if d.Reconciler != nil || d.Jobs != nil || d.TokenStats != nil {
-		d.Registry.MustRegister(appCollector{reconciler: d.Reconciler, jobs: d.Jobs, tokens: d.TokenStats})
+	if d.Reconciler != nil || d.Jobs != nil || d.JobRuns != nil || d.TokenStats != nil {
+		d.Registry.MustRegister(appCollector{reconciler: d.Reconciler, jobs: d.Jobs, jobRuns: d.JobRuns, tokens: d.TokenStats})
 	}
 	s.handler = s.routes()
 	return s

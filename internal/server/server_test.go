@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,11 +11,14 @@ import (
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/migrations"
 )
 
 type readyFunc func(context.Context) error
 
-func (f readyFunc) Ready(ctx context.Context) error { return f(ctx) }
+func (f readyFunc) Ready(ctx context.Context) (migrations.Status, error) {
+	return migrations.Status{}, f(ctx)
+}
 
 func newTestServer(t *testing.T, ready Readiness) *Server {
 	t.Helper()
@@ -176,21 +180,39 @@ func TestBodyCap(t *testing.T) {
 func TestReadyzOnRealDatabase(t *testing.T) {
 	db := pgtest.New(t)
 	s := newTestServer(t, ledger.NewStore(db.Pool))
+	app, river := migrations.Latest(), migrations.RiverLatest()
 	res, body := get(t, s, "/readyz")
-	if res.StatusCode != 200 || strings.TrimSpace(body) != `{"status":"ready"}` {
-		t.Fatalf("readyz on a migrated database = %d %s", res.StatusCode, body)
+	want := fmt.Sprintf(`{"status":"ready","schema":{"version":%d,"latest":%d,"dirty":false,"river_version":%d,"river_latest":%d}}`,
+		app, app, river, river)
+	if res.StatusCode != 200 || strings.TrimSpace(body) != want || app == 0 || river == 0 {
+		t.Fatalf("readyz on a migrated database = %d %s, want %s", res.StatusCode, body, want)
 	}
-	// A database one migration behind is not ready.
-	if _, err := db.Pool.Exec(context.Background(), "UPDATE schema_migrations SET version = version - 1"); err != nil {
+	// A database one migration behind, the app's or River's, is not ready,
+	// and the answer says which.
+	for _, tc := range []struct{ behind, wantSchema string }{
+		{"UPDATE schema_migrations SET version = version - 1",
+			fmt.Sprintf(`{"version":%d,"latest":%d,"dirty":false,"river_version":%d,"river_latest":%d}`, app-1, app, river, river)},
+		{"DELETE FROM river_migration WHERE version = (SELECT max(version) FROM river_migration)",
+			fmt.Sprintf(`{"version":%d,"latest":%d,"dirty":false,"river_version":%d,"river_latest":%d}`, app-1, app, river-1, river)},
+	} {
+		if _, err := db.Pool.Exec(context.Background(), tc.behind); err != nil {
+			t.Fatal(err)
+		}
+		res, body = get(t, s, "/readyz")
+		want := `{"status":"unavailable","error":"database schema is not at this binary's migration version","schema":` + tc.wantSchema + `}`
+		if res.StatusCode != 503 || strings.TrimSpace(body) != want {
+			t.Fatalf("readyz behind = %d %s, want %s", res.StatusCode, body, want)
+		}
+	}
+	if _, err := db.Pool.Exec(context.Background(), "UPDATE schema_migrations SET version = version + 1"); err != nil {
 		t.Fatal(err)
 	}
-	res, body = get(t, s, "/readyz")
-	if res.StatusCode != 503 || !strings.Contains(body, "not at this binary's migration version") {
-		t.Fatalf("readyz behind = %d %s", res.StatusCode, body)
+	if res, body = get(t, s, "/readyz"); res.StatusCode != 503 || !strings.Contains(body, fmt.Sprintf(`"river_version":%d`, river-1)) {
+		t.Fatalf("readyz with only River behind = %d %s", res.StatusCode, body)
 	}
 	db.Pool.Close()
 	res, body = get(t, s, "/readyz")
-	if res.StatusCode != 503 || strings.TrimSpace(body) != `{"error":"database unreachable","status":"unavailable"}` {
+	if res.StatusCode != 503 || strings.TrimSpace(body) != `{"status":"unavailable","error":"database unreachable"}` {
 		t.Fatalf("readyz with a closed pool = %d %s", res.StatusCode, body)
 	}
 }

@@ -43,7 +43,7 @@ func TestRevenueShareOfNPurchasesIsNTransfersEachOnce(t *testing.T) {
 	if n := a.count(`SELECT count(*) FROM revenue_shares WHERE purchase_id = $1`, ownSale); n != 0 {
 		t.Fatal("a sale in the owner's own experience was shared")
 	}
-	if n := a.count(`SELECT count(*) FROM jobs WHERE kind = 'revenue_share' AND state = 'available'`); n != len(sales) {
+	if n := a.count(`SELECT count(*) FROM river_job WHERE kind = 'revenue_share' AND state = 'available'`); n != len(sales) {
 		t.Fatalf("share jobs = %d, want %d", n, len(sales))
 	}
 	before := a.world()

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The REST v1 endpoints other than payments.
@@ -49,6 +50,27 @@ func (s *Sim) apiCreateTransfer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	f := s.Faults()
+	if f.TransferLatencyMS > 0 {
+		select {
+		case <-time.After(time.Duration(f.TransferLatencyMS) * time.Millisecond):
+		case <-r.Context().Done():
+			return // the client gave up first: nothing was transferred
+		}
+	}
+	if f.TransferHangRate > 0 && s.ids.float() < f.TransferHangRate {
+		// The transfer is made, the answer withheld until the client hangs up.
+		s.respondUpdate(heldAnswer{}, r, func(st *State) (any, []*Event, error) {
+			t, _, err := s.transferLocked(st, req)
+			if err != nil {
+				return nil, nil, err
+			}
+			return v1Transfer(st, t), nil, nil
+		})
+		s.log.Info("whopsim: transfer answer withheld", "idempotence_key", req.IdempotenceKey)
+		<-r.Context().Done()
+		return
+	}
 	s.respondUpdate(w, r, func(st *State) (any, []*Event, error) {
 		t, _, err := s.transferLocked(st, req)
 		if err != nil {
@@ -57,6 +79,13 @@ func (s *Sim) apiCreateTransfer(w http.ResponseWriter, r *http.Request) {
 		return v1Transfer(st, t), nil, nil
 	})
 }
+
+// heldAnswer swallows a response that must never reach the client.
+type heldAnswer struct{}
+
+func (heldAnswer) Header() http.Header         { return http.Header{} }
+func (heldAnswer) Write(b []byte) (int, error) { return len(b), nil }
+func (heldAnswer) WriteHeader(int)             {}
 
 func (s *Sim) apiGetTransfer(w http.ResponseWriter, r *http.Request) {
 	s.respond(w, r, func(st *State) (any, error) {

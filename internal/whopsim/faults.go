@@ -26,6 +26,14 @@ type Faults struct {
 	APIFailureRate    float64 `json:"api_failure_rate"`
 	APIFailureStatus  int     `json:"api_failure_status"`
 	RetryAfterSeconds int     `json:"retry_after_seconds"`
+	// TransferLatencyMS delays every POST /transfers by this much before
+	// the transfer is made (other calls are not slowed): a slow payouts API.
+	TransferLatencyMS int `json:"transfer_latency_ms"`
+	// TransferHangRate is the share (0..1) of POST /transfers that make the
+	// transfer and then never answer: the request hangs until the client
+	// gives up (its timeout). The money has moved; only a retry with the
+	// same idempotence_key tells the client so.
+	TransferHangRate float64 `json:"transfer_hang_rate"`
 
 	// Token makes the relay send bad user tokens (see TokenFault).
 	Token TokenFault `json:"token"`

@@ -1,6 +1,7 @@
 package whopsim_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -217,5 +218,74 @@ func TestIdempotencyKeyAbandonedRequest(t *testing.T) {
 	}
 	if got := b.balance(b.Seed.Owner.ID); got != "997.75" {
 		t.Errorf("origin balance after the replay = %s, want unchanged", got)
+	}
+}
+
+// TestTransferLatencyAndHangFaults: transfer_latency_ms slows POST
+// /transfers alone (a ledger read stays quick), and transfer_hang_rate makes
+// the sandbox move the money and never answer, until the client gives up;
+// the client's retry with the same key then gets that transfer back, and
+// the money moved once.
+func TestTransferLatencyAndHangFaults(t *testing.T) {
+	b := setup(t)
+	transfer := func(key string, timeout time.Duration) (int, any, time.Duration) {
+		t.Helper()
+		client := &http.Client{Timeout: timeout}
+		body := strings.NewReader(`{"amount": 2, "currency": "usd", "origin_id": "` + b.Seed.Owner.ID +
+			`", "destination_id": "` + b.Seed.Admin.ID + `", "idempotence_key": "` + key + `"}`)
+		req, _ := http.NewRequest("POST", b.APIBase+"/transfers", body)
+		req.Header.Set("Authorization", "Bearer "+b.Seed.App.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		start := time.Now()
+		res, err := client.Do(req)
+		if err != nil {
+			return 0, err.Error(), time.Since(start)
+		}
+		defer res.Body.Close()
+		var out any
+		json.NewDecoder(res.Body).Decode(&out)
+		return res.StatusCode, out, time.Since(start)
+	}
+
+	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.TransferLatencyMS = 300 })
+	status, out, took := transfer("slow", 5*time.Second)
+	if status != 200 || took < 300*time.Millisecond {
+		t.Fatalf("slow transfer: %d %v after %v, want 200 after at least 300 ms", status, out, took)
+	}
+	start := time.Now()
+	if got := b.balance(b.Seed.Admin.ID); got != "2" || time.Since(start) > 250*time.Millisecond {
+		t.Fatalf("a ledger read during the transfer latency: %s after %v", got, time.Since(start))
+	}
+	// The client gives up during the latency: nothing is transferred.
+	if status, out, _ := transfer("abandoned", 100*time.Millisecond); status != 0 {
+		t.Fatalf("a transfer abandoned during the latency answered %d %v", status, out)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := b.balance(b.Seed.Admin.ID); got != "2" {
+		t.Fatalf("balance after an abandoned transfer = %s, want 2", got)
+	}
+
+	b.Sim.SetFaults(whopsim.Faults{TransferHangRate: 1})
+	status, out, took = transfer("hung", 400*time.Millisecond)
+	if status != 0 || took < 400*time.Millisecond {
+		t.Fatalf("hung transfer answered %d %v after %v", status, out, took)
+	}
+	if got := b.balance(b.Seed.Admin.ID); got != "4" {
+		t.Fatalf("balance after the hung transfer = %s, want 4: the money moved", got)
+	}
+	faults := b.mustAPI("GET", "/_sim/faults", nil)
+	fields(t, faults, map[string]string{"transfer_hang_rate": "1", "transfer_latency_ms": "0"})
+	b.Sim.SetFaults(whopsim.Faults{})
+	status, out, _ = transfer("hung", 5*time.Second)
+	if status != 200 {
+		t.Fatalf("retry of the hung transfer: %d %v", status, out)
+	}
+	if got := b.balance(b.Seed.Admin.ID); got != "4" {
+		t.Fatalf("balance after the retry = %s, want 4: the retry moved money again", got)
+	}
+	_, state, _ := b.do("GET", "/_sim/state", nil)
+	transfers, _ := state.(map[string]any)["transfers"].(map[string]any)
+	if id := str(t, state, "transfer_keys.hung"); id == "" || str(t, out, "id") != id || len(transfers) != 2 {
+		t.Fatalf("retry answered %v, the sandbox holds %d transfers (key hung -> %q)", out, len(transfers), id)
 	}
 }
