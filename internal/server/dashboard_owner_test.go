@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creditkit/creditkit/internal/whopsim"
 )
@@ -48,19 +50,32 @@ func TestOwnerSeesTheWholeApp(t *testing.T) {
 		"totals.sales": 3, "totals.taken": 3497, "totals.refunded": 499, "totals.net": 2998, "totals.credits": 800,
 		"app.shares.paid": 298, "app.shares.pending": 0, "app.shares.owed_back": 49, "app.shares.count": 2,
 		"app.net": 3497 - 499 - 298, "app.books.matched": 3,
+		"totals.refunded_credits": 100, "totals.disputes": 0, "totals.disputed": 0,
+		"app.shares.failed": 0, "app.shares.withheld": 0, "app.shares.cancelled": 0, "app.shares.refunded_shares": 1,
 	} {
 		if got := num(out, path); got != want {
 			t.Errorf("%s = %v, want %v", path, got, want)
 		}
 	}
-	if out["role"] != "owner" || out["currency"] != "usd" || out["app"].(map[string]any)["books"].(map[string]any)["clean"] != true {
-		t.Errorf("role %v currency %v books %v", out["role"], out["currency"], out["app"].(map[string]any)["books"])
+	cleanBooks := out["app"].(map[string]any)["books"].(map[string]any)
+	if out["role"] != "owner" || out["currency"] != "usd" || cleanBooks["clean"] != true || cleanBooks["whop_read"] != true ||
+		cleanBooks["error"] != nil || cleanBooks["incomplete"] != false || len(cleanBooks["whop_only"].([]any)) != 0 || len(cleanBooks["ours_only"].([]any)) != 0 {
+		t.Errorf("role %v currency %v books %v", out["role"], out["currency"], cleanBooks)
+	}
+	lastSale := func(company string) time.Time {
+		t.Helper()
+		var at time.Time
+		if err := a.db.Pool.QueryRow(a.ctx, `SELECT max(fulfilled_at) FROM purchases WHERE company_id = $1`, company).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
 	}
 	companies := out["app"].(map[string]any)["companies"].([]any)
 	want := map[string][]float64{ // experiences, sales, taken, refunded, share paid
 		sd.Creator.ID: {1, 2, 2998, 499, 298},
 		sd.Owner.ID:   {1, 1, 499, 0, 0},
 	}
+	titles := map[string]string{sd.Creator.ID: "Pixel Guild", sd.Owner.ID: "Creditkit Labs"}
 	if len(companies) != 2 {
 		t.Fatalf("companies = %v, want the creator and the owner", companies)
 	}
@@ -68,8 +83,10 @@ func TestOwnerSeesTheWholeApp(t *testing.T) {
 		c := c.(map[string]any)
 		w := want[c["company_id"].(string)]
 		got := []float64{num(c, "experiences"), num(c, "sales"), num(c, "taken"), num(c, "refunded"), num(c, "share_paid")}
-		if w == nil || got[0] != w[0] || got[1] != w[1] || got[2] != w[2] || got[3] != w[3] || got[4] != w[4] || c["last_sale"] == nil {
-			t.Errorf("company %v = %v, want %v", c["company_id"], got, w)
+		id := c["company_id"].(string)
+		if w == nil || got[0] != w[0] || got[1] != w[1] || got[2] != w[2] || got[3] != w[3] || got[4] != w[4] ||
+			c["title"] != titles[id] || c["last_sale"] != lastSale(id).UTC().Format(time.RFC3339) {
+			t.Errorf("company %v = %v %v last sale %v, want %v %v %s", id, got, c["title"], c["last_sale"], w, titles[id], lastSale(id))
 		}
 	}
 	if companies[0].(map[string]any)["title"] != "Pixel Guild" {
@@ -113,18 +130,22 @@ func TestOwnerSeesTheWholeApp(t *testing.T) {
 	}
 	for id, want := range map[string]string{
 		"stat-gross": "Taken $34.97 3 sales in 2 companies, 30 days", "app-shares-paid": "Shares paid $2.98 to creators, for these sales",
-		"app-owed-back":          "Owed back $0.49 shares paid on sales refunded since; not moved automatically",
-		"app-net":                "Net to you $27.00 taken − refunds − shares, before Whop's fees",
-		"company-" + sd.Owner.ID: "", "company-" + sd.Creator.ID: "",
+		"app-shares-pending": "Shares pending $0.00 retried until Whop pays",
+		"app-owed-back":      "Owed back $0.49 shares paid on sales refunded since; not moved automatically",
+		"app-net":            "Net to you $27.00 taken − refunds − shares, before Whop's fees",
 	} {
-		if want == "" {
-			if !p.has(id) {
-				t.Errorf("no %s row", id)
-			}
-			continue
-		}
 		if got := p.text(id); got != want {
 			t.Errorf("%s = %q, want %q", id, got, want)
+		}
+	}
+	// The installing companies' table: name (and id), experiences, sales,
+	// taken, share paid (none to the owner itself) and last sale.
+	for id, want := range map[string][]string{
+		sd.Creator.ID: {"Pixel Guild " + sd.Creator.ID, "1", "2", "$29.98", "$2.98", lastSale(sd.Creator.ID).UTC().Format("Jan 2, 15:04") + " UTC"},
+		sd.Owner.ID:   {"Creditkit Labs (you) " + sd.Owner.ID, "1", "1", "$4.99", "—", lastSale(sd.Owner.ID).UTC().Format("Jan 2, 15:04") + " UTC"},
+	} {
+		if got := p.cells("company-" + id); !slices.Equal(got, want) {
+			t.Errorf("row of %s = %q, want %q", id, got, want)
 		}
 	}
 
