@@ -125,7 +125,7 @@ func resendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 1, "the delivery number to resend (see `whopsim deliveries`)"); err != nil {
+	if err := wantArgs(pos, 1, "the delivery number to resend, from the first column of `whopsim deliveries`"); err != nil {
 		return err
 	}
 	n, err := strconv.ParseInt(pos[0], 10, 64)
