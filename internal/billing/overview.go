@@ -80,6 +80,9 @@ type BooksDifference struct {
 	// State is our purchase's state for a Whop-only payment ("pending",
 	// "failed: …", or "unknown" when no purchase of ours has its id).
 	State string
+	// Refused is why we refused to fulfil a Whop-only payment, when we
+	// did: no webhook was lost, and no reconciler run will credit it.
+	Refused string
 }
 
 // appOverview gathers the owner's view. The Whop calls (the payment list,
@@ -179,13 +182,17 @@ func (s *Service) compareBooks(ctx context.Context, from time.Time) BooksCheck {
 	if err != nil {
 		return BooksCheck{Err: "our books could not be read: " + err.Error()}
 	}
+	refused, err := s.store.RefusalReasons(ctx, unmatched)
+	if err != nil {
+		return BooksCheck{Err: "our books could not be read: " + err.Error()}
+	}
 	for _, id := range unmatched {
 		if _, ok := earlier[id]; ok {
 			continue
 		}
 		p := whopSide[id]
 		d := BooksDifference{PaymentID: id, PurchaseID: p.Metadata[MetaPurchaseID], Amount: p.Total,
-			Currency: p.Currency, When: p.CreatedAt, State: "unknown"}
+			Currency: p.Currency, When: p.CreatedAt, State: "unknown", Refused: refused[id]}
 		if pur, ok := pending[d.PurchaseID]; ok {
 			d.State = string(pur.Status)
 			if pur.FailureReason != "" {

@@ -117,7 +117,7 @@ func TestOwnerSeesTheWholeApp(t *testing.T) {
 	if books["clean"] != false || len(only) != 1 || len(books["ours_only"].([]any)) != 0 {
 		t.Fatalf("books after a lost webhook = %v", books)
 	}
-	if d := only[0].(map[string]any); d["payment_id"] != lostPay || d["purchase_id"] != lost || d["amount"] != float64(499) || d["state"] != "pending" {
+	if d := only[0].(map[string]any); d["payment_id"] != lostPay || d["purchase_id"] != lost || d["amount"] != float64(499) || d["state"] != "pending" || d["refused"] != nil {
 		t.Errorf("difference = %v, want %s of purchase %s, $4.99, pending", d, lostPay, lost)
 	}
 	_, body := a.get("/dashboard/"+sd.Owner.ID, sd.OwnerAdmin.ID)
@@ -156,5 +156,31 @@ func TestOwnerSeesTheWholeApp(t *testing.T) {
 	p = parsePage(t, body)
 	if res.StatusCode != 200 || !strings.HasPrefix(p.text("books-line"), "Whop could not be read just now") || p.text("stat-gross") != "Taken $34.97 3 sales in 2 companies, 30 days" {
 		t.Errorf("with Whop down: %d, books %q, taken %q", res.StatusCode, p.text("books-line"), p.text("stat-gross"))
+	}
+}
+
+// TestBooksSayWhenWeRefusedAPayment: a payment Whop took that we refused
+// to fulfil (here another member paid alice's checkout) is on Whop's side
+// only, but not because a webhook was lost: the books line says we refused
+// it and why, which the reconciler will not change.
+func TestBooksSayWhenWeRefusedAPayment(t *testing.T) {
+	a := setup(t)
+	ch, plan, pur := a.charge(a.member(0), "starter")
+	paid := a.pay(ch, plan, a.member(1))
+	a.settle()
+	books := a.ownerDashboard()["app"].(map[string]any)["books"].(map[string]any)
+	only := books["whop_only"].([]any)
+	if books["clean"] != false || len(only) != 1 {
+		t.Fatalf("books = %v", books)
+	}
+	d := only[0].(map[string]any)
+	if d["payment_id"] != paid || d["purchase_id"] != pur || d["state"] != "pending" || d["refused"] != "payment user is not the purchase's user" {
+		t.Errorf("difference = %v, want %s of purchase %s, pending, refused for its user", d, paid, pur)
+	}
+	_, body := a.get("/dashboard/"+a.env.Seed.Owner.ID, a.env.Seed.OwnerAdmin.ID)
+	line := parsePage(t, body).text("books-diff-" + paid)
+	if !strings.Contains(line, "we refused it for purchase "+pur+" (payment user is not the purchase's user)") ||
+		strings.Contains(line, "webhook has not arrived") {
+		t.Errorf("difference on the page = %q", line)
 	}
 }
