@@ -42,6 +42,18 @@ type AppOverview struct {
 	Books BooksCheck
 }
 
+// Selling is how many installing companies made a sale in the period (the
+// table also lists those whose sales are all older).
+func (o *AppOverview) Selling() int {
+	n := 0
+	for _, c := range o.Companies {
+		if c.Sales > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // InstallingCompany is a company that sold credits in its experiences.
 type InstallingCompany struct {
 	ledger.CompanyRevenue
@@ -221,7 +233,14 @@ func (b BooksCheck) String() string {
 	case b.Err != "":
 		return "Whop could not be read just now: " + b.Err
 	case b.Clean():
-		return fmt.Sprintf("Our books match Whop: %d payments on both sides, none on one side only.", b.Matched)
+		return fmt.Sprintf("Our books match Whop: %s on both sides, none on one side only.", payments(b.Matched))
 	}
-	return fmt.Sprintf("%d payments on both sides; %d at Whop only, %d in our books only.", b.Matched, len(b.WhopOnly), len(b.OursOnly))
+	return fmt.Sprintf("%s on both sides; %d at Whop only, %d in our books only.", payments(b.Matched), len(b.WhopOnly), len(b.OursOnly))
+}
+
+func payments(n int) string {
+	if n == 1 {
+		return "1 payment"
+	}
+	return fmt.Sprintf("%d payments", n)
 }

@@ -184,3 +184,30 @@ func TestBooksSayWhenWeRefusedAPayment(t *testing.T) {
 		t.Errorf("difference on the page = %q", line)
 	}
 }
+
+// TestOwnerSummaryCountsTheWindowsCompanies: a company whose only sale is
+// older than the window stays in the table (with no sales in it) but is
+// not one of the companies the period's sales were made in; and one
+// payment reads as one.
+func TestOwnerSummaryCountsTheWindowsCompanies(t *testing.T) {
+	a := setup(t)
+	sd := a.env.Seed
+	old, _ := a.buyIn(a.experience(), a.member(0), "starter")
+	if _, err := a.db.Pool.Exec(a.ctx, `UPDATE purchases SET fulfilled_at = fulfilled_at - interval '40 days' WHERE id = $1`, old); err != nil {
+		t.Fatal(err)
+	}
+	a.buyIn(sd.Owner.ExperienceID, a.member(1), "starter")
+	_, body := a.get("/dashboard/"+sd.Owner.ID, sd.OwnerAdmin.ID)
+	p := parsePage(t, body)
+	for id, want := range map[string]string{
+		"stat-gross": "Taken $4.99 1 sale in 1 company, 30 days",
+		"books-line": "Our books match Whop: 1 payment on both sides, none on one side only.",
+	} {
+		if got := p.text(id); got != want {
+			t.Errorf("%s = %q, want %q", id, got, want)
+		}
+	}
+	if got := p.cells("company-" + sd.Creator.ID); len(got) != 6 || got[2] != "0" || got[3] != "$0.00" {
+		t.Errorf("the creator's row = %q, want it listed with no sales in the window", got)
+	}
+}
