@@ -188,6 +188,11 @@ func TestDeliveriesAndResendKeepTheWebhookID(t *testing.T) {
 		strings.Contains(js, a.ID) {
 		t.Errorf("deliveries --json --event:\n%s", js)
 	}
+	for _, n := range []string{"0", "-1"} {
+		if _, _, err := cliErr(env, "deliveries", "--limit", n); err == nil || !strings.Contains(err.Error(), "--limit "+n+": want how many") {
+			t.Errorf("deliveries --limit %s: %v", n, err)
+		}
+	}
 	if _, _, err := cliErr(env, "resend", "abc"); err == nil || !strings.Contains(err.Error(), `"abc" is not a delivery number`) {
 		t.Errorf("resend abc: %v", err)
 	}

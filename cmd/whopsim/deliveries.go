@@ -42,6 +42,9 @@ func deliveriesCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := wantArgs(pos, 0, ""); err != nil {
 		return err
 	}
+	if *limit < 1 {
+		return fmt.Errorf("--limit %d: want how many of the newest deliveries to show, 1 or more", *limit)
+	}
 	atts, _, err := client().Deliveries(ctx, simctl.DeliveryQuery{EventID: *event})
 	if err != nil {
 		return err
@@ -122,7 +125,7 @@ func resendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(pos, 1, "the delivery number to resend (see `whopsim deliveries`)"); err != nil {
+	if err := wantArgs(pos, 1, "the delivery number to resend, from the first column of `whopsim deliveries`"); err != nil {
 		return err
 	}
 	n, err := strconv.ParseInt(pos[0], 10, 64)

@@ -74,13 +74,15 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestRunServesAndStops(t *testing.T) {
-	addr, relay := freePort(t), freePort(t)
+	// The app is on a port nothing listens on, never the default 3000,
+	// where a developer's own app may well be running.
+	addr, relay, noApp := freePort(t), freePort(t), freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
 	began := time.Now()
 	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--relay-addr", relay, "--webhook-url", "off",
+		done <- run(ctx, []string{"--addr", addr, "--relay-addr", relay, "--app", "http://" + noApp, "--webhook-url", "off",
 			"--state-file", t.TempDir() + "/state.json"}, &out, &out)
 	}()
 	// The banner is written in several pieces: wait for all of it. (How long

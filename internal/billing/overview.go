@@ -42,6 +42,18 @@ type AppOverview struct {
 	Books BooksCheck
 }
 
+// Selling is how many installing companies made a sale in the period (the
+// table also lists those whose sales are all older).
+func (o *AppOverview) Selling() int {
+	n := 0
+	for _, c := range o.Companies {
+		if c.Sales > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // InstallingCompany is a company that sold credits in its experiences.
 type InstallingCompany struct {
 	ledger.CompanyRevenue
@@ -80,6 +92,9 @@ type BooksDifference struct {
 	// State is our purchase's state for a Whop-only payment ("pending",
 	// "failed: …", or "unknown" when no purchase of ours has its id).
 	State string
+	// Refused is why we refused to fulfil a Whop-only payment, when we
+	// did: no webhook was lost, and no reconciler run will credit it.
+	Refused string
 }
 
 // appOverview gathers the owner's view. The Whop calls (the payment list,
@@ -179,13 +194,17 @@ func (s *Service) compareBooks(ctx context.Context, from time.Time) BooksCheck {
 	if err != nil {
 		return BooksCheck{Err: "our books could not be read: " + err.Error()}
 	}
+	refused, err := s.store.RefusalReasons(ctx, unmatched)
+	if err != nil {
+		return BooksCheck{Err: "our books could not be read: " + err.Error()}
+	}
 	for _, id := range unmatched {
 		if _, ok := earlier[id]; ok {
 			continue
 		}
 		p := whopSide[id]
 		d := BooksDifference{PaymentID: id, PurchaseID: p.Metadata[MetaPurchaseID], Amount: p.Total,
-			Currency: p.Currency, When: p.CreatedAt, State: "unknown"}
+			Currency: p.Currency, When: p.CreatedAt, State: "unknown", Refused: refused[id]}
 		if pur, ok := pending[d.PurchaseID]; ok {
 			d.State = string(pur.Status)
 			if pur.FailureReason != "" {
@@ -214,7 +233,14 @@ func (b BooksCheck) String() string {
 	case b.Err != "":
 		return "Whop could not be read just now: " + b.Err
 	case b.Clean():
-		return fmt.Sprintf("Our books match Whop: %d payments on both sides, none on one side only.", b.Matched)
+		return fmt.Sprintf("Our books match Whop: %s on both sides, none on one side only.", payments(b.Matched))
 	}
-	return fmt.Sprintf("%d payments on both sides; %d at Whop only, %d in our books only.", b.Matched, len(b.WhopOnly), len(b.OursOnly))
+	return fmt.Sprintf("%s on both sides; %d at Whop only, %d in our books only.", payments(b.Matched), len(b.WhopOnly), len(b.OursOnly))
+}
+
+func payments(n int) string {
+	if n == 1 {
+		return "1 payment"
+	}
+	return fmt.Sprintf("%d payments", n)
 }

@@ -30,16 +30,6 @@ type SpendItem struct {
 	Description string
 }
 
-// SpendItem returns the catalog item with the given id.
-func (c *Config) SpendItem(id string) (SpendItem, bool) {
-	for _, it := range c.SpendItems {
-		if it.ID == id {
-			return it, true
-		}
-	}
-	return SpendItem{}, false
-}
-
 // spendItems parses SPEND_ITEMS: comma-separated id:credits:title, with an
 // optional fourth part, the description (which may itself hold colons). It
 // reports every bad item, one line each, rather than stopping at the first.

@@ -99,6 +99,26 @@ func (s *Store) PurchasesByID(ctx context.Context, ids []string) (map[string]Pur
 	return byID, nil
 }
 
+// RefusalReasons returns why we refused to fulfil each of the given
+// payments that we refused (the newest reason), by payment id.
+func (s *Store) RefusalReasons(ctx context.Context, paymentIDs []string) (map[string]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (payment_id) payment_id, reason FROM payment_rejections
+		WHERE payment_id = ANY($1) ORDER BY payment_id, id DESC`, paymentIDs)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: refusal reasons: %w", err)
+	}
+	out := map[string]string{}
+	var id, reason string
+	_, err = pgx.ForEachRow(rows, []any{&id, &reason}, func() error {
+		out[id] = reason
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: refusal reasons: %w", err)
+	}
+	return out, nil
+}
+
 // purchasesBy keys the matching purchases by payment id (by id for those
 // with none yet).
 func (s *Store) purchasesBy(ctx context.Context, where string, arg any) (map[string]Purchase, error) {

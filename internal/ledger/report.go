@@ -51,7 +51,11 @@ type RevenueReport struct {
 // revenueSalesSQL selects the window's fulfilled purchases with their
 // disputes folded in first, so a purchase with two disputes is not counted
 // twice in the sums. Its company filter is spliced in (see the scopes
-// below); $1 is the company, $2 the currency, $3..$4 the days.
+// below); $1 is the company, $2 the currency, $3..$4 the days. The days'
+// edges are midnight UTC, spelled out: a bare date compared with a
+// timestamptz is midnight in the session's time zone, which would move
+// the window (and part it from the days and the owner's other figures)
+// on a database not set to UTC.
 const revenueSalesSQL = `
 WITH sales AS (
 	SELECT (p.fulfilled_at AT TIME ZONE 'UTC')::date AS day, p.package_id, p.credits, p.paid_amount,
@@ -60,7 +64,8 @@ WITH sales AS (
 	  LEFT JOIN (SELECT purchase_id, count(*) AS n, sum(amount) AS amount FROM disputes
 	              WHERE purchase_id IS NOT NULL GROUP BY purchase_id) d ON d.purchase_id = p.id
 	 WHERE %s AND p.currency = $2 AND p.status = 'paid'
-	   AND p.fulfilled_at >= $3::date AND p.fulfilled_at < $4::date + 1
+	   AND p.fulfilled_at >= $3::date::timestamp AT TIME ZONE 'UTC'
+	   AND p.fulfilled_at < ($4::date + 1)::timestamp AT TIME ZONE 'UTC'
 )`
 
 // The two scopes of a report: one company's experiences, or the whole app

@@ -58,7 +58,10 @@ func booksLine(b billing.BooksCheck) page.BooksLine {
 	}
 	for _, d := range b.WhopOnly {
 		detail := "our purchase " + d.PurchaseID + " is " + d.State + ": the webhook has not arrived and the reconciler has not run since"
-		if d.State == "unknown" {
+		switch {
+		case d.Refused != "":
+			detail = "we refused it for purchase " + d.PurchaseID + " (" + d.Refused + ") and credited nothing: look it up, and refund it if it should not stand"
+		case d.State == "unknown":
 			detail = "Whop names purchase " + d.PurchaseID + ", which our books do not have"
 		}
 		l.Diffs = append(l.Diffs, page.BooksDiff{PaymentID: d.PaymentID, Side: "at Whop only",

@@ -76,8 +76,12 @@ func booksJSON(b billing.BooksCheck) map[string]any {
 	diffs := func(ds []billing.BooksDifference) []map[string]any {
 		out := make([]map[string]any, 0, len(ds))
 		for _, d := range ds {
+			var refused any // null unless we refused the payment
+			if d.Refused != "" {
+				refused = d.Refused
+			}
 			out = append(out, map[string]any{"payment_id": d.PaymentID, "purchase_id": d.PurchaseID,
-				"amount": d.Amount, "currency": d.Currency, "at": jsonTime(d.When), "state": d.State})
+				"amount": d.Amount, "currency": d.Currency, "at": jsonTime(d.When), "state": d.State, "refused": refused})
 		}
 		return out
 	}

@@ -35,7 +35,7 @@ func dashboardView(d billing.Dashboard, l layout.Props, self string, q url.Value
 		{Label: "Disputes", Value: formatCount(t.Disputes), Detail: formatMoney(t.Disputed, cur) + " disputed", TestID: "stat-disputes"},
 	}
 	if d.IsOwner {
-		v.Summary[0].Detail = plural(t.Sales, "sale") + " in " + companies(len(d.Overview.Companies)) + ", 30 days"
+		v.Summary[0].Detail = plural(t.Sales, "sale") + " in " + companies(d.Overview.Selling()) + ", 30 days"
 		v.Summary[3].Detail = "in every installing company's experiences"
 		v.App = appSection(d)
 	}

@@ -1,6 +1,7 @@
 package whopsim
 
 import (
+	"cmp"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -136,15 +137,26 @@ func (t *trigger) run() error {
 		_, err := t.charge(t.req.Event == "payment.succeeded", t.req.Amount)
 		return err
 	case "refund.created":
+		if t.req.PaymentID == "" {
+			// Check the refund against the charge it is to refund before
+			// making that charge: a refusal must leave no payment behind
+			// that no webhook announced.
+			cur := cmp.Or(t.req.Currency, "usd")
+			total, err := parseMajor(defaultCharge, cur)
+			if err != nil {
+				return err
+			}
+			if _, err := refundAmount(t.req.Amount, cur, total); err != nil {
+				return err
+			}
+		}
 		p, err := t.paidPayment()
 		if err != nil {
 			return err
 		}
-		var amount int64 // all of it
-		if t.req.Amount != "" {
-			if amount, err = parseMajor(t.req.Amount, p.Currency); err != nil || amount <= 0 {
-				return badRequest("amount must be a positive number of %s", p.Currency)
-			}
+		amount, err := refundAmount(t.req.Amount, p.Currency, p.Total)
+		if err != nil {
+			return err
 		}
 		_, evs, err := t.s.refundLocked(t.st, p.ID, amount)
 		if err == nil {
@@ -176,6 +188,19 @@ func (t *trigger) run() error {
 		return err
 	}
 	return nil
+}
+
+// refundAmount reads the part of a payment of total to refund: 0 (all of
+// it) when n is empty.
+func refundAmount(n json.Number, currency string, total int64) (int64, error) {
+	if n == "" {
+		return 0, nil
+	}
+	amount, err := parseMajor(n, currency)
+	if err != nil || amount <= 0 || amount > total {
+		return 0, badRequest("amount must be more than 0 and at most %s %s", major(total, currency), currency)
+	}
+	return amount, nil
 }
 
 // charge makes a one-time payment of price (default 4.99) in the

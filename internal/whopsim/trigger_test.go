@@ -149,6 +149,9 @@ func TestTriggerRefusals(t *testing.T) {
 		{whopsim.TriggerRequest{Event: "payment.succeeded", ExperienceID: "exp_nope"}, `experience "exp_nope" was not found`},
 		{whopsim.TriggerRequest{Event: "payment.succeeded", Amount: "-1"}, "plan prices cannot be negative"},
 		{whopsim.TriggerRequest{Event: "refund.created", PaymentID: "pay_nope"}, `payment "pay_nope" was not found`},
+		// A refund of more than the charge it would make, or of no amount.
+		{whopsim.TriggerRequest{Event: "refund.created", Amount: "10"}, "amount must be more than 0 and at most 4.99 usd"},
+		{whopsim.TriggerRequest{Event: "refund.created", Amount: "lots"}, "amount must be more than 0 and at most 4.99 usd"},
 		{whopsim.TriggerRequest{Event: "membership.activated", PlanID: "plan_nope"}, `plan "plan_nope" was not found`},
 	} {
 		_, err := b.Sim.Trigger(tt.req)
@@ -158,6 +161,10 @@ func TestTriggerRefusals(t *testing.T) {
 	}
 	if n := len(b.Sim.Events()); n != 0 {
 		t.Errorf("refused triggers sent %d events", n)
+	}
+	// Nor did they make anything first: no payment Whop would list.
+	if list := b.mustAPI("GET", "/api/v1/payments?company_id="+b.Seed.Owner.ID, nil); len(at(t, list, "data").([]any)) != 0 {
+		t.Errorf("refused triggers left payments: %v", list)
 	}
 	// The control API answers the same, and lists what it can trigger.
 	status, out := b.api("POST", "/_sim/trigger", map[string]any{"event": "dispute.lost", "user": "@casey"})
