@@ -38,6 +38,7 @@ func (s *session) record(ev any) {
 	default:
 		return
 	}
+	m.at = time.Now()
 	s.mu.Lock()
 	s.msgs = append(s.msgs, m)
 	s.mu.Unlock()
