@@ -74,14 +74,17 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestRunServesAndStops(t *testing.T) {
-	addr, relay := freePort(t), freePort(t)
+	// The app is named, on a port nothing listens on: left to the default
+	// (127.0.0.1:3000) the relay would reach whatever runs there, such as
+	// `make dev` in another terminal, instead of answering 502.
+	addr, relay, app := freePort(t), freePort(t), freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
 	began := time.Now()
 	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--relay-addr", relay, "--webhook-url", "off",
-			"--state-file", t.TempDir() + "/state.json"}, &out, &out)
+		done <- run(ctx, []string{"--addr", addr, "--relay-addr", relay, "--app", "http://" + app,
+			"--webhook-url", "off", "--state-file", t.TempDir() + "/state.json"}, &out, &out)
 	}()
 	// The banner is written in several pieces: wait for all of it. (How long
 	// start-up takes is a figure for the closing note, not an assertion that

@@ -115,6 +115,8 @@ func TestBrowserDashboard(t *testing.T) {
 	click(t, owner, `[data-testid="refund-cancel"]`)
 	browsertest.WaitText(t, owner, `[data-testid="payment-refund_state"]`, "none", 10*time.Second)
 
+	// The 403 page is the point here; Chrome logs its status as an error.
+	browsertest.AllowConsole(ctx, `Failed to load resource: the server responded with a status of 403 \(Forbidden\) \S+/dashboard/`+creator+`$`)
 	member := open(creator, a.member(0))
 	browsertest.WaitText(t, member, `[data-testid="error-status"]`, "Error 403", 10*time.Second)
 	browsertest.WaitText(t, member, `[data-testid="error-title"]`, "You don't have access", 5*time.Second)
