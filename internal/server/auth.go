@@ -70,6 +70,9 @@ func (s *Server) verifyUser(r *http.Request) (string, error) {
 		return "", errUnavailable
 	}
 	tok, err := s.tokens.Verify(r.Context(), raw)
+	if err != nil && clientGone(r) {
+		return "", errClientClosed // fetching Whop's keys stopped when the client left
+	}
 	if errors.Is(err, whop.ErrKeysUnavailable) {
 		// Whop's keys could not be fetched: our outage, not a bad token.
 		s.log.ErrorContext(r.Context(), "user token keys unavailable",
