@@ -53,6 +53,12 @@ type ReturnResult struct {
 	Status   ReturnStatus
 	Balance  int64  // the wallet's balance now
 	Reason   string // why it failed, in words for the buyer
+	// Attempts is how many payments Whop listed for the purchase's checkout
+	// when it was settled unpaid: 0 means the buyer has not tried to pay,
+	// as far as Whop shows yet.
+	Attempts int
+	// Unchecked is true when Whop could not be asked (it did not answer).
+	Unchecked bool
 }
 
 // Return settles a member's purchase on their way back from Whop's hosted
@@ -91,17 +97,19 @@ func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (Return
 	})
 	var pending bool
 	var failure, rejected string
+	var attempts int
 	for p, err := range payments {
 		if err != nil {
 			// Whop did not answer: the buyer sees "confirming" and the page
 			// asks again; the webhook and the reconciler do not need us.
 			s.log.WarnContext(ctx, "return: could not list the checkout's payments",
 				"purchase_id", pur.ID, "error", err.Error())
-			return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil
+			return ReturnResult{Purchase: pur, Status: ReturnProcessing, Unchecked: true}, nil
 		}
 		if p.Metadata[MetaPurchaseID] != pur.ID {
 			continue // not this purchase's: none of this page's business
 		}
+		attempts++
 		switch {
 		case p.IsPaid():
 			out, err := s.FulfilPayment(ctx, p, FromReturn, nil)
@@ -123,6 +131,14 @@ func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (Return
 			pending = true
 		}
 	}
+	res, err := s.settleUnpaid(ctx, pur, pending, failure, rejected)
+	res.Attempts = attempts
+	return res, err
+}
+
+// settleUnpaid is what settleReturn found when no payment paid the
+// purchase: one still pending, a failure, or a payment we refused.
+func (s *Service) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bool, failure, rejected string) (ReturnResult, error) {
 	switch {
 	case pending:
 		return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil
