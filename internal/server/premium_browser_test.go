@@ -84,7 +84,7 @@ func TestBrowserUpgradeUnlocksPremium(t *testing.T) {
 	switchUser(t, a, ctx, a.env.Seed.NoAccess.ID)
 	frame = browsertest.Frame(t, ctx, a.env.RelayURL, 15*time.Second)
 	browsertest.WaitText(t, frame, `[data-testid="error-status"]`, "403", 10*time.Second)
-	browsertest.WaitText(t, frame, `[data-testid="error-message"]`, "does not have access", 5*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="error-title"]`, "You need access to Credits", 5*time.Second)
 }
 
 // switchUser picks a user in the parent page's switcher, as a person does.

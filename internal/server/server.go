@@ -42,6 +42,7 @@ type Settings struct {
 // Billing is the handlers' view of the use cases.
 type Billing interface {
 	ExperienceAccess(ctx context.Context, userID, experienceID string) error
+	ExperienceListing(ctx context.Context, experienceID string) (*whop.Experience, error)
 	CompanyAdmin(ctx context.Context, userID, companyID string) error
 	Packages() []billing.Package
 	Currency() money.Currency
