@@ -34,10 +34,10 @@ func TestCheckAccess(t *testing.T) {
 
 func TestGetUserExperienceCompany(t *testing.T) {
 	routes := map[string]string{
-		"/api/v1/users/alice":       `{"id":"user_1","username":"alice","name":"Alice A","email":"a@example.com","profile_picture":{"url":"x"}}`,
+		"/api/v1/users/alice": `{"id":"user_1","username":"alice","name":"Alice A","email":"a@example.com","profile_picture":{"url":"x"}}`,
 		"/api/v1/experiences/exp_1": `{"id":"exp_1","name":"Credits","company":{"id":"biz_1","title":"Acme","route":"acme"},"app":{"id":"app_1"},
 			"products":[{"id":"prod_1","title":"Acme Community","route":"acme-community"},{"id":"prod_2","title":"Acme Pro","route":"acme-pro"}]}`,
-		"/api/v1/companies/biz_1":   `{"id":"biz_1","title":"Acme","route":"acme","verified":true}`,
+		"/api/v1/companies/biz_1": `{"id":"biz_1","title":"Acme","route":"acme","verified":true}`,
 	}
 	c, f := setup(t, func(w http.ResponseWriter, r *http.Request) {
 		if body, ok := routes[r.URL.Path]; ok {
