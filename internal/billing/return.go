@@ -98,6 +98,7 @@ func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (Return
 	var pending bool
 	var failure, rejected string
 	var attempts int
+	var buyer string
 	for p, err := range payments {
 		if err != nil {
 			// Whop did not answer: the buyer sees "confirming" and the page
@@ -127,18 +128,21 @@ func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (Return
 			if failure == "" {
 				failure = "The payment failed."
 			}
+			if name := buyerName(p, pur); name != "" {
+				buyer = name
+			}
 		default:
 			pending = true
 		}
 	}
-	res, err := s.settleUnpaid(ctx, pur, pending, failure, rejected)
+	res, err := s.settleUnpaid(ctx, pur, pending, failure, rejected, buyer)
 	res.Attempts = attempts
 	return res, err
 }
 
 // settleUnpaid is what settleReturn found when no payment paid the
 // purchase: one still pending, a failure, or a payment we refused.
-func (s *Service) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bool, failure, rejected string) (ReturnResult, error) {
+func (s *Service) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bool, failure, rejected, buyer string) (ReturnResult, error) {
 	switch {
 	case pending:
 		return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil
@@ -155,7 +159,7 @@ func (s *Service) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending
 	case failure != "":
 		// Record it as the payment.failed webhook would; a paid purchase
 		// never moves back, so a late failure cannot undo a credit.
-		marked, err := s.store.MarkPurchase(ctx, pur.ID, ledger.PurchaseFailed, failure, nil)
+		marked, err := s.store.MarkPurchase(ctx, pur.ID, ledger.PurchaseFailed, failure, buyer, nil)
 		if err != nil {
 			return ReturnResult{}, err
 		}
