@@ -45,8 +45,8 @@ type Purchase struct {
 	// for this purchase; "" until one was seen.
 	BuyerUsername string
 	CreatedAt     time.Time
-	UpdatedAt       time.Time
-	FulfilledAt     time.Time // zero until paid
+	UpdatedAt     time.Time
+	FulfilledAt   time.Time // zero until paid
 }
 
 const purchaseColumns = `id, user_id, experience_id, company_id, package_id, credits, price, currency,
