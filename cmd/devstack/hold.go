@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -35,8 +36,12 @@ func holdCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		for _, host := range []string{"127.0.0.1", "::1"} {
 			addr := net.JoinHostPort(host, a)
 			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				fmt.Fprintf(stdout, "hold: %s is taken already (%v): it stays taken\n", addr, err)
+			switch {
+			case errors.Is(err, syscall.EADDRINUSE):
+				fmt.Fprintf(stdout, "hold: %s is taken already, by another program: it stays taken\n", addr)
+				continue
+			case err != nil:
+				fmt.Fprintf(stdout, "hold: %s not held: %v\n", addr, err) // e.g. no IPv6 here
 				continue
 			}
 			held++

@@ -118,6 +118,7 @@
         await waitForCredits(4);
         return;
     }
+    await refresh(); // the unpaid purchase is among the receipts, as it is
     say("info", "You closed the checkout. You were not charged and your balance is unchanged.");
   }
 
