@@ -126,7 +126,14 @@ func TestShareNetRevivesStrandedJobs(t *testing.T) {
 func before000006(t *testing.T, ctx context.Context, purchases []string, seed ...string) *pgtest.DB {
 	t.Helper()
 	db := pgtest.New(t)
-	if err := migrations.Down(ctx, db.URL, 1); err != nil {
+	// Down to 000005 from wherever the latest migration is now.
+	steps := 0
+	for _, v := range migrations.Versions() {
+		if v > 5 {
+			steps++
+		}
+	}
+	if err := migrations.Down(ctx, db.URL, steps); err != nil {
 		t.Fatalf("down to 000005: %v", err)
 	}
 	if _, err := db.Pool.Exec(ctx, `

@@ -3,6 +3,7 @@ package browsertest
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -25,13 +26,13 @@ import (
 type watch struct {
 	mainTab target.ID
 
-	mu       sync.Mutex
-	pages    map[target.ID]*session // the tab and every target attached since
-	urls     map[target.ID]string   // each target's latest URL, for the report
-	allowed  []*regexp.Regexp
-	cutoff   time.Time // when the test body ended; later messages are the teardown's
-	attachCh chan target.Info
-	cancels  []context.CancelFunc
+	mu        sync.Mutex
+	pages     map[target.ID]*session // the tab and every target attached since
+	bySession map[string]*session    // the attached targets, by CDP session
+	urls      map[target.ID]string   // each target's latest URL, for the report
+	allowed   []*regexp.Regexp
+	cutoff    time.Time // when the test body ended; later messages are the teardown's
+	attachCh  chan target.ID
 }
 
 type watchKey struct{}
@@ -43,20 +44,35 @@ func watchOf(ctx context.Context) *watch {
 
 // startWatch records the tab's session and attaches a recorder to every page
 // and iframe the browser creates from now on.
+//
+// The recorders are raw CDP sessions of the browser connection (attached
+// with flatten off: their messages come wrapped in browser events), not
+// chromedp targets: a chromedp target keeps a DOM tree that its attach
+// writes while the target's own goroutine reads it as DOM events arrive,
+// a race the race detector catches on pages that are loading. A console
+// needs none of that: Runtime and Log are enough.
 func startWatch(t testing.TB, ctx context.Context, tab *session) (*watch, error) {
 	c := chromedp.FromContext(ctx)
 	w := &watch{mainTab: c.Target.TargetID, pages: map[target.ID]*session{c.Target.TargetID: tab},
-		urls: map[target.ID]string{}, attachCh: make(chan target.Info, 64)}
+		bySession: map[string]*session{}, urls: map[target.ID]string{}, attachCh: make(chan target.ID, 64)}
 	// The listener must return fast: attaching runs commands, so it happens
-	// on a goroutine of its own.
+	// on a goroutine of its own; a wrapped message is only decoded here.
 	err := chromedp.ListenBrowser(ctx, func(ev any) {
 		var info *target.Info
 		switch ev := ev.(type) {
+		case *target.EventReceivedMessageFromTarget:
+			w.mu.Lock()
+			s := w.bySession[string(ev.SessionID)]
+			w.mu.Unlock()
+			if s != nil {
+				s.recordRaw(ev.Message)
+			}
+			return
 		case *target.EventTargetCreated:
 			info = ev.TargetInfo
-			if info.Type == "page" || info.Type == "iframe" {
+			if (info.Type == "page" || info.Type == "iframe") && info.TargetID != w.mainTab {
 				select {
-				case w.attachCh <- *info:
+				case w.attachCh <- info.TargetID:
 				default: // more new pages at once than any test opens
 				}
 			}
@@ -72,7 +88,7 @@ func startWatch(t testing.TB, ctx context.Context, tab *session) (*watch, error)
 	if err != nil {
 		return nil, err
 	}
-	go w.attachAll(ctx)
+	go w.attachAll(ctx, c.Browser)
 	// The test body has ended when its context is done; cleanups (servers
 	// stopping under a page that still polls them) come after.
 	go func() {
@@ -86,26 +102,29 @@ func startWatch(t testing.TB, ctx context.Context, tab *session) (*watch, error)
 
 // attachAll attaches a recorder to each new target until the browser goes.
 // Chrome replays what a target logged before the attach (Runtime.enable and
-// Log.enable send the stored messages), so nothing is lost to the delay.
-func (w *watch) attachAll(ctx context.Context) {
+// Log.enable send the stored messages), so nothing is lost to the delay. A
+// target gone before the attach logged nothing anyone could see.
+func (w *watch) attachAll(ctx context.Context, b *chromedp.Browser) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case info := <-w.attachCh:
-			if info.TargetID == w.mainTab {
+		case id := <-w.attachCh:
+			var res struct {
+				SessionID string `json:"sessionId"`
+			}
+			if err := b.Call(ctx, "Target.attachToTarget", map[string]any{"targetId": id, "flatten": false}, &res); err != nil {
 				continue
 			}
 			s := &session{}
-			// Detach, never close, when the test ends: closing an iframe's
-			// target is not ours to do.
-			pctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID),
-				chromedp.WithListener(s.record), chromedp.WithDetachOnCancel())
 			w.mu.Lock()
-			w.pages[info.TargetID] = s
-			w.cancels = append(w.cancels, cancel)
+			w.pages[id] = s
+			w.bySession[res.SessionID] = s
 			w.mu.Unlock()
-			go chromedp.Do(pctx) // a target gone before the attach logged nothing we could see
+			for i, method := range []string{"Runtime.enable", "Log.enable"} {
+				msg, _ := json.Marshal(map[string]any{"id": i + 1, "method": method})
+				b.Call(ctx, "Target.sendMessageToTarget", map[string]any{"sessionId": res.SessionID, "message": string(msg)}, nil)
+			}
 		}
 	}
 }
@@ -163,18 +182,8 @@ func (w *watch) allowedLocked(line string) bool {
 	return false
 }
 
-// checkConsole fails t for each unexpected console problem, then stops
-// watching.
+// checkConsole fails t for each unexpected console problem.
 func checkConsole(t testing.TB, ctx context.Context) {
-	if w := watchOf(ctx); w != nil {
-		defer func() {
-			w.mu.Lock()
-			for _, c := range w.cancels {
-				c()
-			}
-			w.mu.Unlock()
-		}()
-	}
 	if problems := ConsoleProblems(ctx); len(problems) > 0 {
 		t.Errorf("browsertest: %d console warning(s) or error(s) on the test's pages (declare expected ones with AllowConsole):\n  %s",
 			len(problems), strings.Join(problems, "\n  "))
