@@ -8,9 +8,11 @@ ESBUILD_FLAGS := --bundle --format=iife --target=es2020 --minify --log-level=war
 APP_BUNDLE := static/dist/whop-iframe.js
 HOST_BUNDLE := internal/whopsim/assets/dist/whop-host.js
 
-.PHONY: dev test test-faults bench assets bundle generate check clean whopsim
+.PHONY: help dev test test-faults bench assets bundle generate check clean whopsim
 
-## dev: run the app and the Whop sandbox locally, with a Postgres found or started under .data/
+## dev: run the app and the Whop sandbox locally (127.0.0.1 only), with a Postgres found or
+## started under .data/; ports 3000 (app), 8003 (sandbox) and 8004 (relay) move with
+## make dev APP_PORT=3100 SANDBOX_PORT=8103 RELAY_PORT=8104 (or devstack's -app-port, …)
 dev: assets
 	$(GO) run ./cmd/devstack
 
@@ -66,3 +68,7 @@ check:
 
 clean:
 	rm -rf static/dist/*.js internal/whopsim/assets/dist/*.js bin/
+
+## help: list these targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)

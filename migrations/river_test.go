@@ -86,7 +86,7 @@ func TestRiverTakesOverWaitingJobs(t *testing.T) {
 	}
 
 	// Down again: the unfinished River jobs are the old queue's once more.
-	if err := migrations.Down(ctx, db.URL, 1); err != nil {
+	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 7)); err != nil {
 		t.Fatalf("down: %v", err)
 	}
 	got := map[string]string{}

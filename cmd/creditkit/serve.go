@@ -30,6 +30,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	migrate := fs.Bool("migrate", true, "apply pending migrations before serving")
+	host := fs.String("host", "", "the address to listen on, e.g. 127.0.0.1 for loopback only (default: every interface, as a container needs)")
 	if err := fs.Parse(args); err != nil {
 		return exitError{err}
 	}
@@ -145,7 +146,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		TokenStats: tokens,
 	})
 
-	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -178,13 +179,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer cancel()
 		jobsDone <- jobs.Stop(stopCtx)
 	}()
-	fmt.Fprintf(stdout, "creditkit listening on http://localhost:%d\n", cfg.Port)
-	log.Info("serving", slog.Int("port", cfg.Port), slog.String("env", string(cfg.Env)), slog.Int("workers", cfg.Workers))
+	fmt.Fprintln(stdout, listeningLine(cfg, ln.Addr()))
+	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("env", string(cfg.Env)), slog.Int("workers", cfg.Workers))
 	err = serveUntilDone(ctx, srv, ln, cfg.ShutdownTimeout, log)
 	if jerr := <-jobsDone; jerr != nil {
 		log.Error("jobs did not stop cleanly", slog.String("error", jerr.Error()))
 	}
 	return err
+}
+
+// listeningLine says where the server listens and where a person opens
+// the app: its pages answer only requests Whop (or the sandbox) relays with
+// a user token, so the listen address itself is not a URL to open. In
+// development the first SANDBOX_ORIGINS entry is the sandbox's page.
+func listeningLine(cfg *config.Config, addr net.Addr) string {
+	line := "creditkit listening on " + addr.String()
+	switch {
+	case cfg.Env == config.Development && len(cfg.SandboxOrigins) > 0:
+		return line + "; open " + cfg.SandboxOrigins[0] + " to use it through the Whop sandbox"
+	case cfg.AppURL != "":
+		return line + "; members open it inside Whop, which serves it at " + cfg.AppURL
+	}
+	return line + "; members open it inside Whop (its pages need Whop's user token)"
 }
 
 // migrateSchema brings both schemas (the app's and River's) up to date. A

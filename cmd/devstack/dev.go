@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,17 +18,16 @@ import (
 	"github.com/joho/godotenv"
 )
 
-const (
-	appPort     = "3000"
-	sandboxURL  = "http://localhost:8003"
-	relayOrigin = "http://localhost:8004"
-	binDir      = ".data/bin"
-)
+const binDir = ".data/bin"
 
 // dev runs the whole stack until ctx ends, then stops what it started in
 // reverse order: the app (finishing its requests), the sandbox (saving its
-// state), then Postgres if it was ours.
-func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+// state), then Postgres if it was ours. Everything listens on loopback only.
+func dev(ctx context.Context, ports devPorts, getenv func(string) string, stdout, stderr io.Writer) error {
+	if err := ports.checkFree(); err != nil {
+		return err
+	}
+	appAddr, sandboxURL, relayOrigin := ports.app.addr(), ports.sandbox.url(), ports.relay.url()
 	dbURL, stopPG, err := findPostgres(ctx, getenv("DATABASE_URL"), stderr)
 	if err != nil {
 		return err
@@ -48,7 +48,9 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return fmt.Errorf("build: %w", err)
 	}
 
-	simArgs := []string{"--app", "http://127.0.0.1:" + appPort, "--state-file", ".data/whopsim.json"}
+	simArgs := []string{"--app", "http://" + appAddr, "--state-file", ".data/whopsim.json",
+		"--addr", ports.sandbox.addr(), "--public-url", sandboxURL,
+		"--relay-addr", ports.relay.addr(), "--relay-url", relayOrigin}
 	out, err := exec.CommandContext(ctx, filepath.Join(binDir, "whopsim"), append(simArgs, "--print-env")...).Output()
 	if err != nil {
 		return fmt.Errorf("sandbox environment: %w", err)
@@ -56,7 +58,7 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	dotenv, _ := godotenv.Read(".env") // a missing .env is fine
 	extra, report := appSettings(origins{shell: os.LookupEnv, dotenv: dotenv}, strings.Fields(string(out)), []string{
 		"DATABASE_URL=" + dbURL,
-		"PORT=" + appPort,
+		"PORT=" + strconv.Itoa(ports.app.port),
 		"APP_ENV=development",
 		"SANDBOX_ORIGINS=" + sandboxURL + "," + relayOrigin,
 		// Members reach the app through the relay, as through Whop's
@@ -80,13 +82,13 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 	procs = append(procs, sim)
-	app, err := start("app", filepath.Join(binDir, "creditkit"), []string{"serve"}, appEnv, stdout)
+	app, err := start("app", filepath.Join(binDir, "creditkit"), []string{"serve", "-host", "127.0.0.1"}, appEnv, stdout)
 	if err != nil {
 		return err
 	}
 	procs = append(procs, app)
 
-	if err := waitReady(ctx, "http://127.0.0.1:"+appPort+"/readyz", app); err != nil {
+	if err := waitReady(ctx, "http://"+appAddr+"/readyz", app); err != nil {
 		return err
 	}
 	if err := waitReady(ctx, sandboxURL+"/.well-known/jwks.json", sim); err != nil {

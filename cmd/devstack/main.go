@@ -4,11 +4,13 @@
 //
 // `devstack postgres` only makes sure a project-local Postgres runs and
 // prints its URL; .ci/run uses it when the machine's own server is unusable.
+// `devstack hold PORT…` keeps ports taken while .ci/run runs the tests.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -33,11 +35,20 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "postgres" {
-		return postgresCmd(ctx, args[1:], stdout, stderr)
-	}
 	if len(args) > 0 {
-		return fmt.Errorf("unknown command %q (want no argument, or postgres)", args[0])
+		switch args[0] {
+		case "postgres":
+			return postgresCmd(ctx, args[1:], stdout, stderr)
+		case "hold":
+			return holdCmd(ctx, args[1:], stdout)
+		}
 	}
-	return dev(ctx, getenv, stdout, stderr)
+	ports, err := parsePorts(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return dev(ctx, ports, getenv, stdout, stderr)
 }

@@ -84,3 +84,14 @@ func (s *Service) CompanyAdmin(ctx context.Context, userID, companyID string) er
 	}
 	return nil
 }
+
+// ExperienceListing is what Whop says about an experience that anyone may
+// learn: its name, its company and the products that give access to it,
+// for telling a user without access how to get it.
+func (s *Service) ExperienceListing(ctx context.Context, experienceID string) (*whop.Experience, error) {
+	e, err := s.whop.GetExperience(ctx, experienceID)
+	if err != nil {
+		return nil, fmt.Errorf("billing: experience listing: %w", err)
+	}
+	return e, nil
+}

@@ -128,8 +128,12 @@ func (s *Service) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger
 	if purchaseID == "" {
 		return describe(s.ignore(ctx, d, "not a Creditkit purchase"))
 	}
-	if _, err := s.store.Purchase(ctx, purchaseID); errors.Is(err, ledger.ErrNotFound) {
+	pur, err := s.store.Purchase(ctx, purchaseID)
+	if errors.Is(err, ledger.ErrNotFound) {
 		return describe(s.ignore(ctx, d, "metadata names an unknown purchase"))
+	}
+	if err != nil {
+		return "", err
 	}
 	status, reason := ledger.PurchaseProcessing, ""
 	if d.Type == whop.EventPaymentFailed || d.Type == whop.EventAppPaymentFailed {
@@ -138,7 +142,7 @@ func (s *Service) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger
 			reason = "payment failed"
 		}
 	}
-	_, err := s.store.MarkPurchase(ctx, purchaseID, status, reason, d)
+	_, err = s.store.MarkPurchase(ctx, purchaseID, status, reason, buyerName(p, pur), d)
 	if errors.Is(err, ledger.ErrDuplicateDelivery) {
 		return "duplicate", nil
 	}
@@ -172,4 +176,13 @@ func describe(o Outcome, err error) (string, error) {
 		return fmt.Sprintf("credited %d, took back %d", o.Credited, o.TakenBack), nil
 	}
 	return "no change", nil
+}
+
+// buyerName is the payment's username when the payment is the purchase's
+// buyer's own: anyone's payment can carry a purchase id in its metadata.
+func buyerName(p *whop.Payment, pur ledger.Purchase) string {
+	if p.UserID != pur.UserID {
+		return ""
+	}
+	return p.Username
 }

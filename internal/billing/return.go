@@ -53,6 +53,12 @@ type ReturnResult struct {
 	Status   ReturnStatus
 	Balance  int64  // the wallet's balance now
 	Reason   string // why it failed, in words for the buyer
+	// Attempts is how many payments Whop listed for the purchase's checkout
+	// when it was settled unpaid: 0 means the buyer has not tried to pay,
+	// as far as Whop shows yet.
+	Attempts int
+	// Unchecked is true when Whop could not be asked (it did not answer).
+	Unchecked bool
 }
 
 // Return settles a member's purchase on their way back from Whop's hosted
@@ -91,17 +97,20 @@ func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (Return
 	})
 	var pending bool
 	var failure, rejected string
+	var attempts int
+	var buyer string
 	for p, err := range payments {
 		if err != nil {
 			// Whop did not answer: the buyer sees "confirming" and the page
 			// asks again; the webhook and the reconciler do not need us.
 			s.log.WarnContext(ctx, "return: could not list the checkout's payments",
 				"purchase_id", pur.ID, "error", err.Error())
-			return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil
+			return ReturnResult{Purchase: pur, Status: ReturnProcessing, Unchecked: true}, nil
 		}
 		if p.Metadata[MetaPurchaseID] != pur.ID {
 			continue // not this purchase's: none of this page's business
 		}
+		attempts++
 		switch {
 		case p.IsPaid():
 			out, err := s.FulfilPayment(ctx, p, FromReturn, nil)
@@ -119,10 +128,21 @@ func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (Return
 			if failure == "" {
 				failure = "The payment failed."
 			}
+			if name := buyerName(p, pur); name != "" {
+				buyer = name
+			}
 		default:
 			pending = true
 		}
 	}
+	res, err := s.settleUnpaid(ctx, pur, pending, failure, rejected, buyer)
+	res.Attempts = attempts
+	return res, err
+}
+
+// settleUnpaid is what settleReturn found when no payment paid the
+// purchase: one still pending, a failure, or a payment we refused.
+func (s *Service) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bool, failure, rejected, buyer string) (ReturnResult, error) {
 	switch {
 	case pending:
 		return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil
@@ -139,7 +159,7 @@ func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (Return
 	case failure != "":
 		// Record it as the payment.failed webhook would; a paid purchase
 		// never moves back, so a late failure cannot undo a credit.
-		marked, err := s.store.MarkPurchase(ctx, pur.ID, ledger.PurchaseFailed, failure, nil)
+		marked, err := s.store.MarkPurchase(ctx, pur.ID, ledger.PurchaseFailed, failure, buyer, nil)
 		if err != nil {
 			return ReturnResult{}, err
 		}

@@ -65,6 +65,11 @@ func FindChromium() (string, error) {
 // on it shares one deadline; the browser is closed when the test ends, and
 // on failure a screenshot and the console are saved first.
 //
+// Every page the browser opens (the tab, its iframes, new tabs) is watched,
+// and a warning or error any of them logs fails the test when it ends,
+// unless AllowConsole declared it expected. Messages logged after the test
+// body returned (servers stopping under a polling page) do not count.
+//
 // Without a browser the test is skipped with a loud message, unless
 // REQUIRE_BROWSER=1, when it fails.
 func New(t testing.TB, opts ...Option) context.Context {
@@ -104,6 +109,7 @@ func New(t testing.TB, opts ...Option) context.Context {
 	ctx, cancelTab := chromedp.NewContext(alloc, chromedp.WithListener(s.record))
 	ctx = context.WithValue(ctx, sessionKey{}, s)
 	t.Cleanup(func() {
+		checkConsole(t, ctx)
 		if t.Failed() {
 			saveFailure(t, ctx)
 		}
@@ -114,6 +120,12 @@ func New(t testing.TB, opts ...Option) context.Context {
 	if err := chromedp.Do(ctx); err != nil { // start it now, so a broken browser fails here
 		t.Fatalf("browsertest: starting %s: %v", path, err)
 	}
+	w, err := startWatch(t, ctx, s)
+	if err != nil {
+		t.Fatalf("browsertest: watching the browser's pages: %v", err)
+	}
+	// The cleanup above reads ctx when it runs, so it sees the watch too.
+	ctx = context.WithValue(ctx, watchKey{}, w)
 	return ctx
 }
 
@@ -137,6 +149,7 @@ type sessionKey struct{}
 
 type message struct {
 	kind, text string
+	at         time.Time // when it reached us
 }
 
 func sessionOf(ctx context.Context) *session {

@@ -3,9 +3,11 @@ package browsertest_test
 import (
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +42,8 @@ func TestBrowserHelpers(t *testing.T) {
 	if errs := browsertest.ConsoleErrors(ctx); len(errs) != 1 || errs[0] != "error: something broke" {
 		t.Errorf("console errors = %v", errs)
 	}
+	// The page's error is on purpose: without this the test would fail.
+	browsertest.AllowConsole(ctx, `^error: something broke$`)
 	p := browsertest.Screenshot(t, ctx, "ready")
 	if !strings.HasSuffix(p, "/testdata/out/TestBrowserHelpers-ready.png") {
 		t.Errorf("screenshot path = %s", p)
@@ -68,5 +72,52 @@ func TestNoBrowserSkips(t *testing.T) {
 	})
 	if reached {
 		t.Error("New returned without a browser instead of skipping")
+	}
+}
+
+// TestConsoleCheckSeesEveryPage: the end-of-test check counts what every
+// page logged, a cross-site iframe (a target of its own, which the tab's
+// console never sees) included, and AllowConsole takes out only what it
+// names.
+func TestConsoleCheckSeesEveryPage(t *testing.T) {
+	ctx := browsertest.New(t, browsertest.WithTimeout(60*time.Second))
+	inner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<!doctype html><html><head><link rel="icon" href="data:,"></head><body><p id="in">inner</p>
+<script>console.warn("inner frame warns"); console.info("only information");</script></body></html>`)
+	}))
+	t.Cleanup(inner.Close)
+	// The frame is on localhost and the tab on 127.0.0.1: two sites, so
+	// Chrome gives the frame a process of its own.
+	_, port, _ := net.SplitHostPort(inner.Listener.Addr().String())
+	frameURL := "http://localhost:" + port + "/"
+	outer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<!doctype html><html><head><link rel="icon" href="data:,"></head><body>
+<iframe src="`+frameURL+`"></iframe><script>console.error("outer page errs");</script></body></html>`)
+	}))
+	t.Cleanup(outer.Close)
+	if err := chromedp.Do(ctx, chromedp.Navigate(outer.URL)); err != nil {
+		t.Fatal(err)
+	}
+	frame := browsertest.Frame(t, ctx, frameURL, 10*time.Second)
+	browsertest.WaitText(t, frame, "#in", "inner", 5*time.Second)
+	want := []string{outer.URL + "/: error: outer page errs", frameURL + ": warning: inner frame warns"}
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		got = browsertest.ConsoleProblems(ctx)
+		slices.Sort(got)
+		if slices.Equal(got, want) {
+			break
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("console problems = %q, want %q", got, want)
+	}
+	browsertest.AllowConsole(ctx, `inner frame warns`)
+	if got := browsertest.ConsoleProblems(ctx); !slices.Equal(got, want[:1]) {
+		t.Fatalf("after allowing the frame's warning: %q, want %q", got, want[:1])
+	}
+	browsertest.AllowConsole(ctx, `^error: outer page errs$`)
+	if got := browsertest.ConsoleProblems(ctx); len(got) != 0 {
+		t.Fatalf("after allowing both: %q", got)
 	}
 }

@@ -38,9 +38,81 @@ func (s *session) record(ev any) {
 	default:
 		return
 	}
+	m.at = time.Now()
 	s.mu.Lock()
 	s.msgs = append(s.msgs, m)
 	s.mu.Unlock()
+}
+
+// recordRaw records a CDP message of a target attached without flatten
+// (see startWatch): the same three events record takes, still encoded.
+func (s *session) recordRaw(raw string) {
+	var msg struct {
+		Method string          `json:"method"`
+		Params json.RawMessage `json:"params"`
+	}
+	if json.Unmarshal([]byte(raw), &msg) != nil {
+		return
+	}
+	var m message
+	switch msg.Method {
+	case "Runtime.consoleAPICalled":
+		var p struct {
+			Type string      `json:"type"`
+			Args []rawObject `json:"args"`
+		}
+		json.Unmarshal(msg.Params, &p)
+		parts := make([]string, len(p.Args))
+		for i, a := range p.Args {
+			parts[i] = a.describe()
+		}
+		m = message{kind: p.Type, text: strings.Join(parts, " ")}
+	case "Runtime.exceptionThrown":
+		var p struct {
+			Details struct {
+				Text      string     `json:"text"`
+				Exception *rawObject `json:"exception"`
+			} `json:"exceptionDetails"`
+		}
+		json.Unmarshal(msg.Params, &p)
+		m = message{kind: "exception", text: p.Details.Text}
+		if p.Details.Exception != nil && p.Details.Exception.Description != "" {
+			m.text += " " + p.Details.Exception.Description
+		}
+	case "Log.entryAdded":
+		var p struct {
+			Entry struct{ Level, Text, URL string } `json:"entry"`
+		}
+		json.Unmarshal(msg.Params, &p)
+		m = message{kind: p.Entry.Level, text: p.Entry.Text + " " + p.Entry.URL}
+	default:
+		return
+	}
+	m.at = time.Now()
+	s.mu.Lock()
+	s.msgs = append(s.msgs, m)
+	s.mu.Unlock()
+}
+
+// rawObject is the part of a CDP Runtime.RemoteObject a console line needs.
+type rawObject struct {
+	Value               json.RawMessage `json:"value"`
+	UnserializableValue string          `json:"unserializableValue"`
+	Description         string          `json:"description"`
+}
+
+func (a rawObject) describe() string {
+	if len(a.Value) > 0 {
+		var s string
+		if json.Unmarshal(a.Value, &s) == nil {
+			return s
+		}
+		return string(a.Value)
+	}
+	if a.UnserializableValue != "" {
+		return a.UnserializableValue
+	}
+	return a.Description
 }
 
 // describe renders a console argument as DevTools would, roughly.

@@ -198,23 +198,28 @@ func TestSettleRefundsInProportionOnce(t *testing.T) {
 func TestMarkPurchase(t *testing.T) {
 	b := setup(t)
 	b.purchase(t, "pur_a", "user_1", 100, 499)
-	p, err := b.store.MarkPurchase(b.ctx, "pur_a", ledger.PurchaseFailed, "card declined", &ledger.Delivery{ID: "msg_f", Type: "payment.failed", Scheme: "standard"})
-	if err != nil || p.Status != ledger.PurchaseFailed || p.FailureReason != "card declined" {
+	p, err := b.store.MarkPurchase(b.ctx, "pur_a", ledger.PurchaseFailed, "card declined", "alice", &ledger.Delivery{ID: "msg_f", Type: "payment.failed", Scheme: "standard"})
+	if err != nil || p.Status != ledger.PurchaseFailed || p.FailureReason != "card declined" || p.BuyerUsername != "alice" {
 		t.Fatalf("mark failed = %+v, %v", p, err)
 	}
-	// A failed checkout can still be paid on a retry; then it stays paid.
-	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil); err != nil {
+	// No name leaves the one known.
+	if p, err = b.store.MarkPurchase(b.ctx, "pur_a", ledger.PurchaseFailed, "card declined again", "", nil); err != nil || p.BuyerUsername != "alice" {
+		t.Fatalf("mark failed without a name = %+v, %v", p, err)
+	}
+	// A failed checkout can still be paid on a retry; then it stays paid,
+	// under the name the paying payment gives.
+	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499, BuyerUsername: "alice2"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	p, err = b.store.MarkPurchase(b.ctx, "pur_a", ledger.PurchaseFailed, "late failure", nil)
-	if err != nil || p.Status != ledger.PurchasePaid || p.FailureReason != "" {
+	p, err = b.store.MarkPurchase(b.ctx, "pur_a", ledger.PurchaseFailed, "late failure", "mallory", nil)
+	if err != nil || p.Status != ledger.PurchasePaid || p.FailureReason != "" || p.BuyerUsername != "alice2" {
 		t.Fatalf("a paid purchase must not move back: %+v, %v", p, err)
 	}
 	dl, _ := b.store.RecentDeliveries(b.ctx, 5)
 	if len(dl) != 1 || dl[0].Outcome != "purchase failed" {
 		t.Fatalf("deliveries = %+v", dl)
 	}
-	if _, err := b.store.MarkPurchase(b.ctx, "pur_missing", ledger.PurchaseFailed, "x", nil); !errors.Is(err, ledger.ErrNotFound) {
+	if _, err := b.store.MarkPurchase(b.ctx, "pur_missing", ledger.PurchaseFailed, "x", "", nil); !errors.Is(err, ledger.ErrNotFound) {
 		t.Fatalf("missing purchase: %v", err)
 	}
 }

@@ -41,21 +41,24 @@ type Purchase struct {
 	RefundedAmount  int64
 	RefundedCredits int64
 	FailureReason   string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	FulfilledAt     time.Time // zero until paid
+	// BuyerUsername is the buyer's Whop username, from a payment of theirs
+	// for this purchase; "" until one was seen.
+	BuyerUsername string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	FulfilledAt   time.Time // zero until paid
 }
 
 const purchaseColumns = `id, user_id, experience_id, company_id, package_id, credits, price, currency,
 	checkout_id, plan_id, purchase_url, COALESCE(idempotency_key, ''), status, COALESCE(payment_id, ''),
-	COALESCE(paid_amount, 0), refunded_amount, refunded_credits, failure_reason, created_at, updated_at,
+	COALESCE(paid_amount, 0), refunded_amount, refunded_credits, failure_reason, buyer_username, created_at, updated_at,
 	COALESCE(fulfilled_at, 'epoch'::timestamptz)`
 
 func scanPurchase(row pgx.Row) (Purchase, error) {
 	var p Purchase
 	err := row.Scan(&p.ID, &p.UserID, &p.ExperienceID, &p.CompanyID, &p.PackageID, &p.Credits, &p.Price, &p.Currency,
 		&p.CheckoutID, &p.PlanID, &p.PurchaseURL, &p.IdempotencyKey, &p.Status, &p.PaymentID,
-		&p.PaidAmount, &p.RefundedAmount, &p.RefundedCredits, &p.FailureReason, &p.CreatedAt, &p.UpdatedAt,
+		&p.PaidAmount, &p.RefundedAmount, &p.RefundedCredits, &p.FailureReason, &p.BuyerUsername, &p.CreatedAt, &p.UpdatedAt,
 		&p.FulfilledAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, ErrNotFound
@@ -130,8 +133,10 @@ func (s *Store) PurchaseByPayment(ctx context.Context, paymentID string) (Purcha
 }
 
 // MarkPurchase moves an unpaid purchase to processing or failed (a paid one
-// never moves back), recording the delivery when there is one.
-func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, status PurchaseStatus, reason string, d *Delivery) (Purchase, error) {
+// never moves back), recording the delivery when there is one. buyer, when
+// not empty, is the buyer's Whop username from a payment the caller knows
+// to be the purchase's buyer's.
+func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, status PurchaseStatus, reason, buyer string, d *Delivery) (Purchase, error) {
 	if status != PurchaseProcessing && status != PurchaseFailed {
 		return Purchase{}, fmt.Errorf("ledger: mark purchase: status %q is not processing or failed", status)
 	}
@@ -139,9 +144,10 @@ func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, status Purc
 	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
 		var err error
 		p, err = scanPurchase(tx.QueryRow(ctx, `
-			UPDATE purchases SET status = $2, failure_reason = $3, updated_at = now()
+			UPDATE purchases SET status = $2, failure_reason = $3, updated_at = now(),
+			       buyer_username = COALESCE(NULLIF($4, ''), buyer_username)
 			 WHERE id = $1 AND status <> 'paid'
-			RETURNING `+purchaseColumns, purchaseID, status, reason))
+			RETURNING `+purchaseColumns, purchaseID, status, reason, buyer))
 		if errors.Is(err, ErrNotFound) {
 			p, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, purchaseID))
 			if err != nil {

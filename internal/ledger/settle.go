@@ -15,6 +15,9 @@ type Settlement struct {
 	PurchaseID string
 	PaymentID  string
 	PaidAmount int64 // what the buyer was charged, minor units
+	// BuyerUsername is the buyer's Whop username as the payment names it
+	// ("" when it does not); kept on the purchase for the creator's receipts.
+	BuyerUsername string
 	// RefundedAmount is the payment's cumulative refunded amount and
 	// RefundedCredits the cumulative credits that refund takes back.
 	// Cumulative values make a refund seen twice (webhook, then reconciler)
@@ -61,8 +64,8 @@ func (s *Store) Settle(ctx context.Context, st Settlement, d *Delivery) (SettleR
 		if p.Status != PurchasePaid {
 			if _, err := tx.Exec(ctx, `
 				UPDATE purchases SET status = 'paid', payment_id = $2, paid_amount = $3, failure_reason = '',
-				       fulfilled_at = now(), updated_at = now()
-				 WHERE id = $1`, p.ID, st.PaymentID, st.PaidAmount); err != nil {
+				       fulfilled_at = now(), updated_at = now(), buyer_username = COALESCE(NULLIF($4, ''), buyer_username)
+				 WHERE id = $1`, p.ID, st.PaymentID, st.PaidAmount, st.BuyerUsername); err != nil {
 				return "", fmt.Errorf("mark paid: %w", err)
 			}
 			if _, err := move(ctx, tx, p.ExperienceID, p.UserID, KindPurchase, p.Credits, p.ID, "purchase:"+p.ID); err != nil {

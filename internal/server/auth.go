@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/go-chi/chi/v5"
 )
@@ -70,6 +71,9 @@ func (s *Server) verifyUser(r *http.Request) (string, error) {
 		return "", errUnavailable
 	}
 	tok, err := s.tokens.Verify(r.Context(), raw)
+	if err != nil && clientGone(r) {
+		return "", errClientClosed // fetching Whop's keys stopped when the client left
+	}
 	if errors.Is(err, whop.ErrKeysUnavailable) {
 		// Whop's keys could not be fetched: our outage, not a bad token.
 		s.log.ErrorContext(r.Context(), "user token keys unavailable",
@@ -85,10 +89,17 @@ func (s *Server) verifyUser(r *http.Request) (string, error) {
 	return tok.UserID, nil
 }
 
-// requireExperience lets through members with access to the path's experience.
+// requireExperience lets through members with access to the path's
+// experience; anyone else gets a page saying how to get access.
 func (s *Server) requireExperience(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.billing.ExperienceAccess(r.Context(), userID(r.Context()), chi.URLParam(r, "experienceId")); err != nil {
+		expID := chi.URLParam(r, "experienceId")
+		err := s.billing.ExperienceAccess(r.Context(), userID(r.Context()), expID)
+		if errors.Is(err, billing.ErrNoAccess) {
+			s.noAccess(w, r, expID)
+			return
+		}
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}

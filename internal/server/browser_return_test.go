@@ -41,27 +41,27 @@ func TestBrowserPayOnWhopOutsideTheFrame(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "3-hosted-checkout-dark")
 	click(t, ctx, `[data-testid="whopsim-pay"]`)
 
-	browsertest.WaitText(t, ctx, `[data-testid="return-title"]`, "Payment received", 20*time.Second)
-	browsertest.WaitText(t, ctx, `[data-testid="balance"]`, "100", 5*time.Second)
-	browsertest.WaitText(t, ctx, `[data-testid="return-message"]`, "100 credits are in your wallet.", 5*time.Second)
-	if href := location(t, ctx); !strings.HasPrefix(href, a.env.RelayURL+"/purchases/pur_") || !strings.HasSuffix(href, "/return") {
-		t.Errorf("landed on %s, want the relay's /purchases/{id}/return", href)
-	}
-	browsertest.Screenshot(t, ctx, "4-paid")
+	// The way back lands in the sandbox's page, the app framed, as on Whop.
+	frame := returnedInFrame(t, a, ctx)
+	browsertest.WaitText(t, frame, `[data-testid="return-title"]`, "Payment received", 20*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="balance"]`, "100", 5*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="return-message"]`, "100 credits are in your wallet.", 5*time.Second)
+	shot(t, ctx, "4-paid")
 	if b := a.balance(user); b != 100 {
 		t.Fatalf("balance in the database = %d, want 100", b)
 	}
 
 	// Back to the experience, then a declined card.
-	click(t, ctx, `[data-testid="return-back"]`)
-	browsertest.WaitText(t, ctx, `[data-testid="receipts"]`, "Paid", 10*time.Second)
-	click(t, ctx, `[data-testid="pay-on-whop-pro"]`)
+	click(t, frame, `[data-testid="return-back"]`)
+	browsertest.WaitText(t, frame, `[data-testid="receipts"]`, "Paid", 10*time.Second)
+	click(t, frame, `[data-testid="pay-on-whop-pro"]`)
 	browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-price"]`, "$24.99", 10*time.Second)
 	click(t, ctx, `[data-testid="whopsim-decline"]`)
-	browsertest.WaitText(t, ctx, `[data-testid="return-title"]`, "The payment did not go through", 20*time.Second)
-	browsertest.WaitText(t, ctx, `[data-testid="return-message"]`, "Your card was declined.", 5*time.Second)
-	browsertest.WaitText(t, ctx, `[data-testid="balance"]`, "100", 5*time.Second)
-	browsertest.Screenshot(t, ctx, "5-failed")
+	frame = returnedInFrame(t, a, ctx)
+	browsertest.WaitText(t, frame, `[data-testid="return-title"]`, "The payment did not go through", 20*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="return-message"]`, "Your card was declined.", 5*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="balance"]`, "100", 5*time.Second)
+	shot(t, ctx, "5-failed")
 
 	a.releaseWebhooks()
 	if b := a.balance(user); b != 100 {
@@ -75,7 +75,8 @@ func TestBrowserPayOnWhopOutsideTheFrame(t *testing.T) {
 // TestBrowserPayOnWhopFromInsideTheFrame takes the secondary link inside
 // Whop's frame: the app, in a cross-site iframe, sends the whole window to
 // Whop's checkout page (which needs the click's user activation), and the
-// member comes back to the return page, now outside the frame.
+// member comes back to the return page inside the parent page, framed, as
+// on Whop.
 func TestBrowserPayOnWhopFromInsideTheFrame(t *testing.T) {
 	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentDelay = 300 * time.Millisecond }))
 	ctx := browsertest.New(t, browsertest.WithWindowSize(1100, 900))
@@ -95,9 +96,11 @@ func TestBrowserPayOnWhopFromInsideTheFrame(t *testing.T) {
 		t.Fatalf("the top window is at %s, want the sandbox's hosted checkout", href)
 	}
 	click(t, ctx, `[data-testid="whopsim-pay"]`)
-	browsertest.WaitText(t, ctx, `[data-testid="return-title"]`, "Payment received", 20*time.Second)
-	browsertest.WaitText(t, ctx, `[data-testid="balance"]`, "100", 5*time.Second)
-	browsertest.Screenshot(t, ctx, "2-paid")
+	// Back inside the sandbox's page, framed, not on the app's own origin.
+	frame = returnedInFrame(t, a, ctx)
+	browsertest.WaitText(t, frame, `[data-testid="return-title"]`, "Payment received", 20*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="balance"]`, "100", 5*time.Second)
+	shot(t, ctx, "2-paid")
 	a.settle()
 	if b := a.balance(user); b != 100 {
 		t.Fatalf("balance = %d, want 100", b)
@@ -168,13 +171,38 @@ func TestBrowserUpgradeOnWhopOutsideTheFrame(t *testing.T) {
 	click(t, ctx, `[data-testid="upgrade"]`)
 	browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-price"]`, "$9.99", 10*time.Second)
 	click(t, ctx, `[data-testid="whopsim-pay"]`)
-	browsertest.WaitText(t, ctx, `[data-testid="premium-badge"]`, "Active", 20*time.Second)
-	browsertest.WaitText(t, ctx, `[data-testid="notice"]`, "Premium unlocked", 5*time.Second)
-	if href := location(t, ctx); href != a.env.RelayURL+"/experiences/"+a.experience() {
-		t.Errorf("landed on %s, want the experience (the return marker removed from the address)", href)
+	want := a.env.URL + "/?path=" + url.QueryEscape("/experiences/"+a.experience()+"?upgrade=returned")
+	for deadline := time.Now().Add(20 * time.Second); location(t, ctx) != want; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("landed on %s, want the sandbox's page framing the experience", location(t, ctx))
+		}
 	}
-	browsertest.Screenshot(t, ctx, "premium")
-	if errs := browsertest.ConsoleErrors(ctx); len(errs) > 0 {
-		t.Errorf("console errors: %v", errs)
+	frame := browsertest.Frame(t, ctx, a.env.RelayURL, 15*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="premium-badge"]`, "Active", 20*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="notice"]`, "Premium unlocked", 5*time.Second)
+	if href, _ := chromedp.Run(frame, chromedp.Location()); href != a.env.RelayURL+"/experiences/"+a.experience() {
+		t.Errorf("the app is at %s, want the experience (the return marker removed from the address)", href)
+	}
+	shot(t, ctx, "premium")
+}
+
+// returnedInFrame waits until the hosted checkout has sent the member back
+// to the sandbox's parent page with the app's return page framed, as Whop
+// brings a buyer back to an app, and returns the frame.
+func returnedInFrame(t *testing.T, a *app, ctx context.Context) context.Context {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		href := location(t, ctx)
+		u, err := url.Parse(href)
+		if err == nil && strings.HasPrefix(href, a.env.URL+"/?") {
+			if p := u.Query().Get("path"); strings.HasPrefix(p, "/purchases/pur_") && strings.HasSuffix(p, "/return") {
+				return browsertest.Frame(t, ctx, a.env.RelayURL+p, 15*time.Second)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("back from the hosted checkout at %s, want the sandbox's page framing /purchases/{id}/return", href)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -42,7 +42,7 @@ func TestBrowserBuySpendDecline(t *testing.T) {
 	click(t, frame, `[data-testid="buy-pro"]`)
 	browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-price"]`, "$24.99", 10*time.Second)
 	click(t, ctx, `[data-testid="whopsim-decline"]`)
-	browsertest.WaitText(t, frame, `[data-testid="notice"]`, "Purchase cancelled. You were not charged", 15*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="notice"]`, "Your payment was declined: Your card was declined. You were not charged", 15*time.Second)
 	a.settle()
 	browsertest.WaitText(t, frame, `[data-testid="balance"]`, "95", 5*time.Second)
 	if b := a.balance(user); b != 95 {

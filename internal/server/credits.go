@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/web/component"
 	"github.com/creditkit/creditkit/web/page"
 	"github.com/go-chi/chi/v5"
@@ -29,6 +30,7 @@ func (s *Server) experience(w http.ResponseWriter, r *http.Request) {
 		ExperienceID: expID,
 		Balance:      component.BalanceProps{Credits: formatCount(wallet.Balance), Negative: wallet.Balance < 0},
 		Premium:      premiumCard(premium, expID),
+		ActivityURL:  experienceURL(expID) + "/activity",
 	}
 	for _, p := range s.billing.Packages() {
 		v.Packages = append(v.Packages, page.PackageCard{
@@ -40,12 +42,32 @@ func (s *Server) experience(w http.ResponseWriter, r *http.Request) {
 		v.Items = append(v.Items, page.ItemRow{ID: it.ID, Name: it.Title, Description: it.Description, Cost: formatCount(it.Cost) + " credits"})
 	}
 	for _, p := range wallet.Receipts {
-		v.Receipts = append(v.Receipts, page.ReceiptRow{
-			ID: p.ID, When: formatWhen(p.CreatedAt), Package: p.PackageID, Credits: "+" + formatCount(p.Credits),
-			Amount: formatMoney(p.Price, p.Currency), Status: purchaseBadge(p),
-		})
+		v.Receipts = append(v.Receipts, receiptRow(p))
 	}
 	s.render(w, r, http.StatusOK, page.Experience(v))
+}
+
+// receiptRow shows a purchase as what reached the wallet: a purchase is
+// credited only once paid, and a refund (or a lost dispute) takes back
+// part or all of that, which the row shows beside it.
+func receiptRow(p ledger.Purchase) page.ReceiptRow {
+	r := page.ReceiptRow{ID: p.ID, When: formatWhen(p.CreatedAt), Package: p.PackageID, Credits: "—", Amount: "—",
+		Status: purchaseBadge(p)}
+	switch p.Status {
+	case ledger.PurchasePaid:
+		r.Credits, r.Amount = "+"+formatCount(p.Credits), formatMoney(p.PaidAmount, p.Currency)
+		if p.RefundedCredits > 0 {
+			r.TakenBack = "−" + formatCount(p.RefundedCredits) + " taken back"
+		}
+		if p.RefundedAmount > 0 {
+			r.Note = formatMoney(p.RefundedAmount, p.Currency) + " refunded"
+		}
+	case ledger.PurchaseProcessing:
+		r.Note = formatMoney(p.Price, p.Currency) + ", confirming"
+	default:
+		r.Note = formatMoney(p.Price, p.Currency) + ", not charged"
+	}
+	return r
 }
 
 type chargeBody struct {
@@ -115,6 +137,26 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 			"id": res.Purchase.ID, "credits": res.Purchase.Credits, "package": res.Purchase.PackageID,
 			"payment_id": res.Purchase.PaymentID,
 		},
+	})
+}
+
+// modalOutcome answers, after Whop's purchase modal ended with an error,
+// what happened to the purchase: paid, declined (with Whop's reason),
+// still processing, or closed without a payment. Whop's records decide,
+// not the modal's error string, which Whop does not document.
+func (s *Server) modalOutcome(w http.ResponseWriter, r *http.Request) {
+	var b struct{}
+	if err := decodeJSON(r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out, err := s.billing.CheckModalOutcome(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"outcome": out.End, "reason": out.Reason, "balance": out.Balance, "credits": out.Purchase.Credits,
 	})
 }
 

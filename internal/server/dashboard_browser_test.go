@@ -115,6 +115,8 @@ func TestBrowserDashboard(t *testing.T) {
 	click(t, owner, `[data-testid="refund-cancel"]`)
 	browsertest.WaitText(t, owner, `[data-testid="payment-refund_state"]`, "none", 10*time.Second)
 
+	// The 403 page is the point here; Chrome logs its status as an error.
+	browsertest.AllowConsole(ctx, `Failed to load resource: the server responded with a status of 403 \(Forbidden\) \S+/dashboard/`+creator+`$`)
 	member := open(creator, a.member(0))
 	browsertest.WaitText(t, member, `[data-testid="error-status"]`, "Error 403", 10*time.Second)
 	browsertest.WaitText(t, member, `[data-testid="error-title"]`, "You don't have access", 5*time.Second)
@@ -152,4 +154,42 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	time.Sleep(400 * time.Millisecond)
 	browsertest.Screenshot(t, ctx, name)
+}
+
+// TestBrowserRefusedPayoutShowsBesideTheForm: a payout the balance does not
+// cover (amount plus fee) is refused, and the reason is shown where the
+// admin is looking, beside the form at the bottom of a long page, with what
+// they typed still in it.
+func TestBrowserRefusedPayoutShowsBesideTheForm(t *testing.T) {
+	a := setup(t)
+	creator, admin := a.env.Seed.Creator.ID, a.env.Seed.Admin.ID
+	for i := range 4 { // receipts and deliveries make the page long
+		a.buyIn(a.experience(), a.member(i%2), "starter")
+	}
+	ctx := browsertest.New(t, browsertest.WithWindowSize(1280, 900))
+	// The refusal is a 422 answer to the form; Chrome logs its status.
+	browsertest.AllowConsole(ctx, `Failed to load resource: the server responded with a status of 422 \(Unprocessable Entity\) \S+/dashboard/`+creator+`/payouts(#payouts)?$`)
+	run(t, ctx, chromedp.Navigate(a.env.URL+"/?path="+url.QueryEscape("/dashboard/"+creator)+"&user="+admin))
+	frame := browsertest.Frame(t, ctx, a.env.RelayURL, 15*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="payout-balance"]`, "$", 10*time.Second)
+	typeInto(t, frame, "#recipient", "alice")
+	typeInto(t, frame, "#amount", "99999.00")
+	typeInto(t, frame, "#notes", "Too much")
+	click(t, frame, `[data-testid="payout-submit"]`)
+	msg := browsertest.WaitText(t, frame, `[data-testid="payout-error"]`, "does not cover $99,999.00 plus the", 10*time.Second)
+	time.Sleep(300 * time.Millisecond) // the scroll to the form settles
+	inView, err := chromedp.Run(frame, chromedp.Evaluate[bool](`(() => {
+		const r = document.querySelector('[data-testid="payout-error"]').getBoundingClientRect();
+		return r.top >= 0 && r.bottom <= innerHeight; })()`))
+	if err != nil || !inView {
+		t.Errorf("the refusal %q is off screen (scrolled to %v)", msg, err)
+	}
+	kept, _ := chromedp.Run(frame, chromedp.Evaluate[[]string](`["#recipient", "#amount", "#notes"].map(s => document.querySelector(s).value)`))
+	if strings.Join(kept, "|") != "alice|99999.00|Too much" {
+		t.Errorf("the form after the refusal holds %q, want what was typed", kept)
+	}
+	if n := a.count(`SELECT count(*) FROM payouts`); n != 0 {
+		t.Errorf("%d payouts recorded for a refused one", n)
+	}
+	shotMember(t, ctx, frame, "refused", `[data-testid="payout-error"]`)
 }

@@ -41,7 +41,7 @@ func dashboardView(d billing.Dashboard, l layout.Props, self string, q url.Value
 	}
 	v.Shares = sharesSection(d)
 	for _, p := range d.Receipts {
-		r := page.DashboardReceipt{ID: p.ID, When: formatWhen(p.CreatedAt), Member: p.UserID, Package: p.PackageID,
+		r := page.DashboardReceipt{ID: p.ID, When: formatWhen(p.CreatedAt), Member: memberName(p), Package: p.PackageID,
 			Credits: formatCount(p.Credits) + " credits", Amount: formatMoney(p.Price, p.Currency),
 			PaymentID: p.PaymentID, Status: purchaseBadge(p)}
 		if p.RefundedAmount > 0 {
@@ -143,7 +143,9 @@ func shareRefunds(sh ledger.RevenueShare) string {
 
 func payoutsSection(d billing.Dashboard, self string) page.PayoutsSection {
 	cur := string(d.Currency)
-	s := page.PayoutsSection{Action: self + "/payouts",
+	// The fragment goes with the form's POST: a refusal's page opens at
+	// the form and its reason, not at the top of a long page.
+	s := page.PayoutsSection{Action: self + "/payouts#payouts",
 		Form: page.PayoutForm{Currency: strings.ToUpper(cur), MaxNotes: strconv.Itoa(billing.MaxPayoutNotes)}}
 	if d.AccountErr != nil {
 		s.BalanceError = "Whop did not report your balance just now. A payout is still checked against it when you send it."
@@ -252,3 +254,12 @@ func percent(bp int64) string {
 }
 
 func formatDay(t time.Time) string { return t.UTC().Format("Jan 2") }
+
+// memberName names a purchase's buyer as Whop shows them, @username, once
+// a payment of theirs has said it; until then, by user id.
+func memberName(p ledger.Purchase) string {
+	if p.BuyerUsername != "" {
+		return "@" + p.BuyerUsername
+	}
+	return p.UserID
+}

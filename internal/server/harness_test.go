@@ -51,6 +51,7 @@ type appConfig struct {
 	client      []whop.Option    // e.g. a short timeout or a faulty transport
 	noPremium   bool             // PREMIUM_PRODUCT_ID and PREMIUM_PLAN_ID unset
 	items       []billing.Item   // SPEND_ITEMS; nil: testItems
+	sameSite    bool             // the relay on the parent's host (whopsimtest.Config.SameSite)
 }
 
 // testItems is the catalog tests spend from unless they set their own: the
@@ -76,6 +77,10 @@ func withShare(bp int64) appOption { return func(c *appConfig) { c.shareBP = bp 
 func withPaymentsAPI(api whop.PaymentsAPI) appOption {
 	return func(c *appConfig) { c.paymentsAPI = api }
 }
+
+// sameSite puts the parent page and the framed app on one site, as make
+// dev does (see whopsimtest.Config.SameSite).
+func sameSite() appOption { return func(c *appConfig) { c.sameSite = true } }
 
 // withoutPremium leaves premium unconfigured.
 func withoutPremium() appOption { return func(c *appConfig) { c.noPremium = true } }
@@ -104,7 +109,7 @@ func setup(t *testing.T, opts ...appOption) *app {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	env := whopsimtest.Start(t, whopsimtest.Config{Options: cfg.sim, AppURL: appSrv.URL})
+	env := whopsimtest.Start(t, whopsimtest.Config{Options: cfg.sim, AppURL: appSrv.URL, SameSite: cfg.sameSite})
 
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("CREDITKIT_TEST_LOG") != "" {

@@ -30,6 +30,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	st, err := s.ready.Ready(ctx)
 	if err != nil {
+		if clientGone(r) {
+			writeJSON(w, errClientClosed.status, map[string]any{"error": errClientClosed.body()})
+			return
+		}
 		// The log has the details; the probe's answer names the kind of
 		// problem only, since database errors can carry host names.
 		s.log.WarnContext(r.Context(), "not ready", slog.String("error", err.Error()))

@@ -80,15 +80,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // observe logs each request once and counts it by route pattern. The path is
-// logged without its query: Whop's dev proxy puts user tokens there.
+// logged without its query: Whop's dev proxy puts user tokens there. A
+// request its client abandoned is recorded as 499 at INFO: nothing for an
+// operator to act on.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
 		elapsed := time.Since(start)
 		route := "unmatched"
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
@@ -97,6 +96,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		status := strconv.Itoa(sw.status)
 		s.metrics.requests.WithLabelValues(route, r.Method, status).Inc()
 		s.metrics.duration.WithLabelValues(route, r.Method, status).Observe(elapsed.Seconds())
+		switch {
+		case (sw.status == 0 || sw.status >= 500) && clientGone(r):
+			// The client left before any answer: a client close, not a
+			// server error, whatever the handler did after it.
+			sw.status = statusClientClosed
+		case sw.status == 0:
+			sw.status = http.StatusOK
+		}
 		level := slog.LevelInfo
 		if sw.status >= 500 {
 			level = slog.LevelError

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/creditkit/creditkit/internal/whopsim"
 )
 
 // get fetches a page as user through the app directly (the relay is for
@@ -83,7 +84,7 @@ func TestExperiencePageAccess(t *testing.T) {
 	}{
 		{"member", a.member(0), 200, `data-testid="experience"`},
 		{"admin of the company", a.env.Seed.Admin.ID, 200, `data-testid="experience"`},
-		{"no access", a.env.Seed.NoAccess.ID, 403, "does not have access to this"},
+		{"no access", a.env.Seed.NoAccess.ID, 403, "You need access to Credits"},
 		{"no token", "", 401, "Open this app from Whop"},
 	}
 	for _, tt := range tests {
@@ -155,5 +156,55 @@ func assertHTMLFraming(t *testing.T, res *http.Response, sandboxOrigin string) {
 	}
 	if res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Errorf("Content-Type = %q", res.Header.Get("Content-Type"))
+	}
+}
+
+// TestNoAccessPage: a user without access is told what they need and where
+// to get it, from what Whop says about the experience; when Whop cannot
+// say, the page still says what is missing, without a link.
+func TestNoAccessPage(t *testing.T) {
+	a := setup(t)
+	nina, exp := a.env.Seed.NoAccess.ID, a.experience()
+	for _, path := range []string{"/experiences/" + exp, "/experiences/" + exp + "/activity", "/experiences/" + exp + "/premium"} {
+		res, body := a.get(path, nina)
+		if res.StatusCode != 403 {
+			t.Fatalf("%s: %d, want 403", path, res.StatusCode)
+		}
+		pg := parsePage(t, body)
+		for id, want := range map[string]string{
+			"error-title":   "You need access to Credits",
+			"error-message": "It comes with Pixel Guild's membership. Join on Whop, then come back here.",
+			"get-access":    "Get Pixel Guild Community on Whop",
+		} {
+			if got := pg.text(id); got != want {
+				t.Errorf("%s: %s = %q, want %q", path, id, got, want)
+			}
+		}
+		if href := pg.attr("get-access", "href"); href != "https://whop.com/discover/pixel-guild-community/?app="+a.env.Seed.App.ID {
+			t.Errorf("%s: link to %q", path, href)
+		}
+		assertHTMLFraming(t, res, a.env.URL)
+	}
+	// Whop down: the access answer is cached, the experience is not.
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate = 1 })
+	defer a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate = 0 })
+	res, body := a.get("/experiences/"+exp, nina)
+	if res.StatusCode != 403 {
+		t.Fatalf("with Whop down: %d, want 403", res.StatusCode)
+	}
+	pg := parsePage(t, body)
+	if got := pg.text("error-title"); got != "You need access to this experience" {
+		t.Errorf("title with Whop down = %q", got)
+	}
+	if got := pg.text("error-message"); got != "Your Whop account does not have access to this. Ask the community's owner how to join, then open it again from Whop." {
+		t.Errorf("message with Whop down = %q", got)
+	}
+	if pg.has("get-access") {
+		t.Error("a link to get access, with nothing known to link to")
+	}
+	// An API is answered in JSON, as before.
+	if code, out, _ := a.call("POST", "/api/spend", nina, map[string]string{"experience_id": exp, "item": "sticker", "idempotency_key": "k"}); code != 403 ||
+		out["error"].(map[string]any)["code"] != "forbidden" {
+		t.Errorf("spend without access: %d %v", code, out)
 	}
 }

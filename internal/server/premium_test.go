@@ -25,7 +25,7 @@ func TestPremiumIsGatedWithoutAccess(t *testing.T) {
 		text       string
 	}{
 		{"member without premium", a.member(0), 403, "Premium members only"},
-		{"no access to the experience", a.env.Seed.NoAccess.ID, 403, "does not have access to this"},
+		{"no access to the experience", a.env.Seed.NoAccess.ID, 403, "You need access to Credits"},
 		{"no token", "", 401, "Open this app from Whop"},
 		{"premium member", a.member(2), 200, `data-testid="premium-lounge"`},
 	}

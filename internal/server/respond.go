@@ -45,7 +45,21 @@ var (
 	errUnavailable = newError(http.StatusServiceUnavailable, "unavailable", "This part of the app is not available right now.")
 	errTimeout     = newError(http.StatusServiceUnavailable, "timeout", "That took too long. Please try again.")
 	errTooLarge    = newError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is too large.")
+	// errClientClosed answers a request whose client went away before the
+	// answer: nobody reads it, and the status (nginx's 499) only labels the
+	// log line and the metrics as the client's doing, not an outage.
+	errClientClosed = newError(statusClientClosed, "client_closed_request", "The request was cancelled before it was answered.")
 )
+
+// statusClientClosed is nginx's "client closed request", which net/http
+// has no name for.
+const statusClientClosed = 499
+
+// clientGone reports whether the request's client disconnected (or
+// cancelled it) before it was answered. A deadline of our own is not that.
+func clientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
+}
 
 // mapError is the one place an error becomes what the caller sees. Expected
 // outcomes are recognised with errors.Is/As; anything else is an internal
@@ -60,6 +74,10 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 	var refused *billing.RefusedError
 	var feeCur *billing.FeeCurrencyError
 	switch {
+	case clientGone(r):
+		// Whatever failed, it failed because the client left: not ours to
+		// log as an error, or to page anyone about.
+		return errClientClosed
 	case errors.As(err, &he):
 		return he
 	case errors.As(err, &tooBig):
@@ -167,6 +185,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	buf := templ.GetBuffer()
 	defer templ.ReleaseBuffer(buf)
 	if err := c.Render(r.Context(), buf); err != nil {
+		if clientGone(r) {
+			w.WriteHeader(statusClientClosed) // templ stops when the context ends; nobody is reading
+			return
+		}
 		s.log.ErrorContext(r.Context(), "render", slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

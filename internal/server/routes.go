@@ -48,6 +48,7 @@ func (s *Server) routes() http.Handler {
 			r.Use(s.authenticate, s.sameOrigin)
 			r.With(s.requireExperience).Get("/experiences/{experienceId}", s.experience)
 			r.With(s.requireExperience).Get("/experiences/{experienceId}/premium", s.premiumPage)
+			r.With(s.requireExperience).Get("/experiences/{experienceId}/activity", s.activity)
 			r.Group(func(r chi.Router) {
 				r.Use(s.requireAdmin)
 				r.Get("/dashboard/{companyId}", s.dashboard)
@@ -59,6 +60,7 @@ func (s *Server) routes() http.Handler {
 
 			r.Post("/api/charge", s.charge)
 			r.Post("/api/purchases/{purchaseId}/confirm", s.confirm)
+			r.Post("/api/purchases/{purchaseId}/outcome", s.modalOutcome)
 			r.Post("/api/spend", s.spend)
 			r.Post("/api/premium/checkout", s.premiumCheckout)
 			r.Get("/api/premium/status", s.premiumStatus)

@@ -44,13 +44,16 @@ type Settings struct {
 // Billing is the handlers' view of the use cases.
 type Billing interface {
 	ExperienceAccess(ctx context.Context, userID, experienceID string) error
+	ExperienceListing(ctx context.Context, experienceID string) (*whop.Experience, error)
 	CompanyAdmin(ctx context.Context, userID, companyID string) error
 	Packages() []billing.Package
 	Currency() money.Currency
 	Wallet(ctx context.Context, userID, experienceID string) (billing.Wallet, error)
+	Activity(ctx context.Context, userID, experienceID string, before int64) (ledger.ActivityPage, error)
 	Charge(ctx context.Context, r billing.ChargeRequest) (billing.Charge, error)
 	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)
 	Return(ctx context.Context, userID, purchaseID string) (billing.ReturnResult, error)
+	CheckModalOutcome(ctx context.Context, userID, purchaseID string) (billing.ModalOutcome, error)
 	Spend(ctx context.Context, r billing.SpendRequest) (ledger.Spend, error)
 	HandleDelivery(ctx context.Context, id string, decode func() (*whop.Event, error)) (string, error)
 	Premium(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
@@ -156,21 +159,14 @@ func (s *Server) frameAncestors() string {
 	return strings.Join(parts, " ")
 }
 
-// parentOrigins are the origins the iframe SDK may talk to: Whop's defaults
-// plus the sandbox's, rendered into the page for the SDK's override list.
+// parentOrigins are the origins that can be the app's parent here, for the
+// iframe SDK's override list: Whop's own, plus the sandbox's in development.
+// The SDK's built-in list also has http://localhost:8003, Whop's own
+// development parent; no production app is framed there, and the sandbox
+// names its real origins (on whatever port it runs) in SANDBOX_ORIGINS.
+// The page's script narrows the list further to the parent's own origin.
 func (s *Server) parentOrigins() string {
-	// Whop's own origins always. The SDK's default list also trusts
-	// http://localhost:8003, where the sandbox runs: a development origin
-	// that production pages do not name.
-	parts := []string{"https://whop.com", "https://dash.whop.com"}
-	if s.settings.Development {
-		parts = append(parts, "http://localhost:8003")
-	}
-	for _, o := range s.settings.SandboxOrigins {
-		if o != "http://localhost:8003" {
-			parts = append(parts, o)
-		}
-	}
+	parts := append([]string{"https://whop.com", "https://dash.whop.com"}, s.settings.SandboxOrigins...)
 	return strings.Join(parts, ",")
 }
 

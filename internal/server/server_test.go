@@ -261,3 +261,23 @@ func TestRequireFieldsNamesTheFirstEmptyOne(t *testing.T) {
 		t.Fatalf("all present: %v", err)
 	}
 }
+
+// TestParentOrigins: pages tell the iframe SDK which origins may be their
+// parent: Whop's in production (not the SDK's built-in localhost:8003),
+// and the sandbox's too in development, whatever port it runs on.
+func TestParentOrigins(t *testing.T) {
+	prod := New(Deps{Settings: Settings{AppID: "app_test", SandboxOrigins: []string{"http://localhost:9003"}}})
+	dev := New(Deps{Settings: Settings{AppID: "app_test", Development: true,
+		SandboxOrigins: []string{"http://localhost:9003", "http://localhost:9004"}}})
+	for _, tt := range []struct {
+		s    *Server
+		want string
+	}{
+		{prod, `data-parent-origins="https://whop.com,https://dash.whop.com"`},
+		{dev, `data-parent-origins="https://whop.com,https://dash.whop.com,http://localhost:9003,http://localhost:9004"`},
+	} {
+		if _, body := get(t, tt.s, "/discover"); !strings.Contains(body, tt.want) {
+			t.Errorf("discover page lacks %s", tt.want)
+		}
+	}
+}

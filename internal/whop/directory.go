@@ -36,6 +36,19 @@ type Experience struct {
 	ID        string // "exp_…"
 	Name      string
 	CompanyID string
+	// CompanyTitle and CompanyRoute name the company (its slug on whop.com).
+	CompanyTitle, CompanyRoute string
+	// Products are the products (access passes) that give access to the
+	// experience: what someone without access would buy or join.
+	Products []Product
+}
+
+// Product is a Whop product ("prod_…", formerly an access pass).
+type Product struct {
+	ID        string
+	Title     string
+	Route     string // its slug on whop.com
+	CompanyID string // its seller; read by GetProduct (an experience's list leaves it empty)
 }
 
 // Company is a Whop company ("biz_…"), the seller.
@@ -91,11 +104,17 @@ func (c *Client) GetExperience(ctx context.Context, id string) (*Experience, err
 		Name      flexString `json:"name"`
 		Company   link       `json:"company"`
 		CompanyID flexString `json:"company_id"`
+		Products  []link     `json:"products"`
 	}
 	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/experiences/" + seg)}, &w); err != nil {
 		return nil, err
 	}
-	return &Experience{ID: string(w.ID), Name: string(w.Name), CompanyID: cmp.Or(w.Company.ID, string(w.CompanyID))}, nil
+	e := &Experience{ID: string(w.ID), Name: string(w.Name), CompanyID: cmp.Or(w.Company.ID, string(w.CompanyID)),
+		CompanyTitle: w.Company.Title, CompanyRoute: w.Company.Route}
+	for _, p := range w.Products {
+		e.Products = append(e.Products, Product{ID: p.ID, Title: p.Title, Route: p.Route})
+	}
+	return e, nil
 }
 
 // GetCompany retrieves a company.

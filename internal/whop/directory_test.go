@@ -3,6 +3,7 @@ package whop
 import (
 	"errors"
 	"net/http"
+	"reflect"
 	"testing"
 )
 
@@ -33,9 +34,10 @@ func TestCheckAccess(t *testing.T) {
 
 func TestGetUserExperienceCompany(t *testing.T) {
 	routes := map[string]string{
-		"/api/v1/users/alice":       `{"id":"user_1","username":"alice","name":"Alice A","email":"a@example.com","profile_picture":{"url":"x"}}`,
-		"/api/v1/experiences/exp_1": `{"id":"exp_1","name":"Credits","company":{"id":"biz_1","title":"Acme","route":"acme"},"app":{"id":"app_1"}}`,
-		"/api/v1/companies/biz_1":   `{"id":"biz_1","title":"Acme","route":"acme","verified":true}`,
+		"/api/v1/users/alice": `{"id":"user_1","username":"alice","name":"Alice A","email":"a@example.com","profile_picture":{"url":"x"}}`,
+		"/api/v1/experiences/exp_1": `{"id":"exp_1","name":"Credits","company":{"id":"biz_1","title":"Acme","route":"acme"},"app":{"id":"app_1"},
+			"products":[{"id":"prod_1","title":"Acme Community","route":"acme-community"},{"id":"prod_2","title":"Acme Pro","route":"acme-pro"}]}`,
+		"/api/v1/companies/biz_1": `{"id":"biz_1","title":"Acme","route":"acme","verified":true}`,
 	}
 	c, f := setup(t, func(w http.ResponseWriter, r *http.Request) {
 		if body, ok := routes[r.URL.Path]; ok {
@@ -49,7 +51,8 @@ func TestGetUserExperienceCompany(t *testing.T) {
 		t.Errorf("GetUser = %+v, %v", u, err)
 	}
 	e, err := c.GetExperience(t.Context(), "exp_1")
-	if err != nil || *e != (Experience{ID: "exp_1", Name: "Credits", CompanyID: "biz_1"}) {
+	if err != nil || !reflect.DeepEqual(*e, Experience{ID: "exp_1", Name: "Credits", CompanyID: "biz_1", CompanyTitle: "Acme",
+		CompanyRoute: "acme", Products: []Product{{ID: "prod_1", Title: "Acme Community", Route: "acme-community"}, {ID: "prod_2", Title: "Acme Pro", Route: "acme-pro"}}}) {
 		t.Errorf("GetExperience = %+v, %v", e, err)
 	}
 	co, err := c.GetCompany(t.Context(), "biz_1")

@@ -14,13 +14,6 @@ type App struct {
 	CompanyID string // the company that owns the app
 }
 
-// Product is a Whop product (an access pass, "prod_…").
-type Product struct {
-	ID        string
-	Title     string
-	CompanyID string
-}
-
 // Plan is a price of a product ("plan_…").
 type Plan struct {
 	ID        string
@@ -58,6 +51,7 @@ func (c *Client) GetProduct(ctx context.Context, id string) (*Product, error) {
 	var w struct {
 		ID        flexString `json:"id"`
 		Title     flexString `json:"title"`
+		Route     flexString `json:"route"`
 		Company   link       `json:"company"`
 		Account   link       `json:"account"`
 		CompanyID flexString `json:"company_id"`
@@ -65,7 +59,7 @@ func (c *Client) GetProduct(ctx context.Context, id string) (*Product, error) {
 	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/products/" + seg)}, &w); err != nil {
 		return nil, err
 	}
-	return &Product{ID: string(w.ID), Title: string(w.Title),
+	return &Product{ID: string(w.ID), Title: string(w.Title), Route: string(w.Route),
 		CompanyID: cmp.Or(w.Company.ID, w.Account.ID, string(w.CompanyID))}, nil
 }
 

@@ -14,11 +14,15 @@ import (
 // webview without the purchase bridge, or by choice). Its Pay and Decline
 // buttons do exactly what the modal's do — Sim.Pay and Sim.Decline make the
 // payment, move the ledger and send the same webhooks — and then send the
-// buyer to the configuration's redirect_url, unchanged. Whop may append
-// query parameters there (unconfirmed); the sandbox appends none, so an app
-// cannot come to depend on them. A declined card is sent back too, so the
-// app's "failed" page can be exercised; Whop may instead keep the buyer on
-// its page to try another card (unconfirmed).
+// buyer to the configuration's redirect_url. Whop may append query
+// parameters there (unconfirmed); the sandbox appends none, so an app
+// cannot come to depend on them. A redirect_url on the relay's origin (the
+// app as this sandbox frames it, as APP_URL names the app's
+// *.apps.whop.com origin) comes back inside the parent page, framed, as a
+// return to the app's origin does on Whop; any other is followed as is. A
+// declined card is sent back too, so the app's "failed" page can be
+// exercised; Whop may instead keep the buyer on its page to try another
+// card (unconfirmed).
 
 var hostedPage = template.Must(template.ParseFS(assets, "assets/checkout.html"))
 
@@ -74,7 +78,7 @@ func (s *Sim) submitHostedCheckout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if to := s.redirectURL(req.CheckoutID); to != "" {
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		http.Redirect(w, r, s.framed(to), http.StatusSeeOther)
 		return
 	}
 	v.Receipt = res.ReceiptID
@@ -104,6 +108,21 @@ func (s *Sim) hostedView(req Purchase) (hostedView, error) {
 		}
 	})
 	return v, err
+}
+
+// framed is where a return to to lands: the parent page framing the
+// app's page when to is on the relay's origin, else to itself.
+func (s *Sim) framed(to string) string {
+	public, relay := s.URLs()
+	u, err := url.Parse(to)
+	if err != nil || relay == "" || u.Scheme+"://"+u.Host != relay {
+		return to
+	}
+	path := u.EscapedPath()
+	if u.RawQuery != "" {
+		path += "?" + u.RawQuery
+	}
+	return public + "/?path=" + url.QueryEscape(path)
 }
 
 // redirectURL is the configuration's redirect_url, or "".

@@ -162,3 +162,20 @@ func TestHostedCheckoutRefusals(t *testing.T) {
 		t.Errorf("refused checkouts made %d events", n)
 	}
 }
+
+// TestHostedCheckoutReturnsToTheAppInsideTheParentPage: a redirect_url on
+// the relay's origin (the app as the sandbox frames it) brings the buyer
+// back to the parent page with the app's return page in the frame, as a
+// return to an app's origin does on Whop; its query goes along.
+func TestHostedCheckoutReturnsToTheAppInsideTheParentPage(t *testing.T) {
+	b := setup(t)
+	_, relay := b.Sim.URLs()
+	back := relay + "/experiences/exp_1?upgrade=returned"
+	id, plan, _ := b.hostedCheckout("", back)
+	status, _, h := b.page("POST", b.URL+"/checkout/"+plan, url.Values{"session": {id}, "outcome": {"pay"}})
+	want := b.URL + "/?path=" + url.QueryEscape("/experiences/exp_1?upgrade=returned")
+	if status != http.StatusSeeOther || h.Get("Location") != want {
+		t.Fatalf("POST = %d to %q, want 303 to the parent page %q", status, h.Get("Location"), want)
+	}
+	b.idle()
+}

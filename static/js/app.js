@@ -20,12 +20,30 @@
     !!(window.webkit && window.webkit.messageHandlers && window.webkit.messageHandlers.SwiftWebView);
   var appId = body.dataset.appId;
   if ((inFrame || bridge) && appId && window.WhopIframe) {
-    var origins = (body.dataset.parentOrigins || "").split(",").filter(Boolean);
+    var origins = onlyTheParent((body.dataset.parentOrigins || "").split(",").filter(Boolean));
     try {
       sdk = window.WhopIframe.createSdk({ appId: appId, overrideParentOrigins: origins.length ? origins : undefined });
     } catch (err) {
       console.error("creditkit: iframe SDK did not start", err);
     }
+  }
+
+  // onlyTheParent narrows the origins the SDK may talk to down to the one
+  // its parent has, when the browser tells which (ancestorOrigins, else
+  // the referrer of the first page in the frame) and it is on the list.
+  // The SDK posts every message once per origin on its list, and each post
+  // to an origin that is not the parent's makes the browser log a warning;
+  // the parent is one window with one origin, so nothing is lost. A parent
+  // off the list leaves the list whole: the SDK then neither answers nor
+  // sends anything to it, as before.
+  function onlyTheParent(origins) {
+    var parent = "";
+    if (window.location.ancestorOrigins && window.location.ancestorOrigins.length) {
+      parent = window.location.ancestorOrigins[0];
+    } else if (document.referrer) {
+      try { parent = new URL(document.referrer).origin; } catch (e) { parent = ""; }
+    }
+    return origins.indexOf(parent) >= 0 ? [parent] : origins;
   }
 
   // whopAnswers settles true once Whop answers a ping, so its purchase

@@ -65,7 +65,7 @@
       }
       var result = await ck.sdk.inAppPurchase({ planId: charge.data.planId, id: charge.data.id });
       if (!result || result.status !== "ok") {
-        say("error", "Purchase cancelled. You were not charged and your balance is unchanged.");
+        await modalEnded(charge.data.purchase_id, result && result.error);
         return;
       }
       say("info", "Payment received. Adding your credits…");
@@ -88,6 +88,44 @@
     } finally {
       busy(button, false);
     }
+  }
+
+  // modalEnded says what happened when Whop's modal ended without a
+  // payment. The modal's error has one shape whether the member closed it
+  // or their card was declined, and Whop does not document its strings, so
+  // the server asks Whop's records; the modal's own words are the reason
+  // shown for a decline only when Whop's payment carries none.
+  async function modalEnded(purchaseId, modalError) {
+    say("info", "Checkout closed. Checking with Whop…");
+    var res = await post("/api/purchases/" + encodeURIComponent(purchaseId) + "/outcome", {});
+    var d = res.data || {};
+    if (!res.ok || d.outcome === "unknown") {
+      say("error", "Checkout closed, and Whop could not be reached to confirm it. If you were charged, your credits will arrive shortly.");
+      return;
+    }
+    switch (d.outcome) {
+      case "paid":
+        await refresh();
+        say("ok", "Added " + d.credits + " credits. Your balance is " + d.balance + ".");
+        return;
+      case "declined":
+        await refresh();
+        say("error", "Your payment was declined: " + reasonText(d.reason || modalError) +
+          " You were not charged; you can try again with another card.");
+        return;
+      case "processing":
+        say("info", "Whop is still processing your payment. Your credits will appear once it clears.");
+        await waitForCredits(4);
+        return;
+    }
+    await refresh(); // the unpaid purchase is among the receipts, as it is
+    say("info", "You closed the checkout. You were not charged and your balance is unchanged.");
+  }
+
+  function reasonText(reason) {
+    reason = (reason || "").trim();
+    if (!reason) return "Whop gave no reason.";
+    return /[.!?]$/.test(reason) ? reason : reason + ".";
   }
 
   async function spend(button) {

@@ -46,7 +46,11 @@
       }
       var result = await ck.sdk.inAppPurchase({ planId: checkout.data.planId, id: checkout.data.id });
       if (!result || result.status !== "ok") {
-        say("error", "Upgrade cancelled. You were not charged.");
+        // The modal's error is Whop's own words (closed, or declined);
+        // no membership was made, so nothing was charged.
+        var why = ((result && result.error) || "").trim();
+        say("error", "The upgrade did not go through" + (why ? " (Whop: " + why.replace(/[.!?]$/, "") + ")" : "") +
+          ". You were not charged.");
         return;
       }
       if (await waitForPremium()) {

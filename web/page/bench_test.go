@@ -15,7 +15,7 @@ import (
 // shape of the app's most frequent response.
 func BenchmarkExperiencePage(b *testing.B) {
 	v := page.ExperienceView{
-		Layout:       layout.Props{Title: "Credits", AppID: "app_kCLsuetXarSdF6", ParentOrigins: "https://whop.com,https://dash.whop.com,http://localhost:8003", AssetVersion: "6d2efd4194dd"},
+		Layout:       layout.Props{Title: "Credits", AppID: "app_kCLsuetXarSdF6", ParentOrigins: "https://whop.com,https://dash.whop.com", AssetVersion: "6d2efd4194dd"},
 		ExperienceID: "exp_Pp0gpuTrzEc33C",
 		Balance:      component.BalanceProps{Credits: "12,500"},
 		Packages: []page.PackageCard{

@@ -43,8 +43,16 @@
 
   const initials = (s) => s.split(/\s+/).map((w) => w[0]).join("").slice(0, 2).toUpperCase();
 
+  // On a narrow screen the sidebar is a menu the ☰ button opens.
+  function setMenu(open) {
+    document.body.classList.toggle("menu-open", open);
+    $("#whopsim-menu").setAttribute("aria-expanded", String(open));
+  }
+  $("#whopsim-menu").onclick = () => setMenu(!document.body.classList.contains("menu-open"));
+
   // Navigation: the rail lists companies, the sidebar their views.
   function showView(v, path) {
+    setMenu(false);
     view = v;
     frame.src = cfg.relayOrigin + (path || v.path);
     $("#whopsim-crumb-group").textContent = v.group;
@@ -102,6 +110,7 @@
     sel.onchange = async () => {
       await api("POST", "/_sim/user", { user_id: sel.value });
       setAvatar();
+      setMenu(false);
       frame.src = frame.src; // reload: the relay now vouches for the new user
     };
   }

@@ -37,6 +37,15 @@ type Config struct {
 	// relay answers 502.
 	App    http.Handler
 	AppURL string
+	// SameSite keeps the relay on 127.0.0.1 like the parent page, one site
+	// on two ports, as under make dev (localhost:8003 and :8004) and on
+	// Whop (whop.com and *.apps.whop.com). Chrome then runs the frame in the
+	// parent's process, where what the frame gets wrong in talking to its
+	// parent (a postMessage to an origin that is not the parent's) shows in
+	// the parent's console; browsertest.Frame does not reach such a frame.
+	// By default the relay is localhost, another site, so the frame is a
+	// target of its own that tests can drive.
+	SameSite bool
 }
 
 // Start runs a sandbox until the test ends.
@@ -62,10 +71,13 @@ func Start(t testing.TB, cfg Config) *Env {
 	main := httptest.NewServer(sim.Handler())
 	rel := httptest.NewServer(relay)
 	// Rewrite 127.0.0.1 as localhost in the relay's origin so the parent
-	// (127.0.0.1) and the frame (localhost) differ as origins, the way
-	// whop.com and apps.whop.com do, even on the same loopback.
+	// (127.0.0.1) and the frame (localhost) are different sites, and Chrome
+	// gives the frame a process (a target) of its own; see SameSite.
 	_, port, _ := net.SplitHostPort(rel.Listener.Addr().String())
 	relayURL := "http://localhost:" + port
+	if cfg.SameSite {
+		relayURL = rel.URL
+	}
 	sim.SetURLs(main.URL, relayURL)
 	t.Cleanup(func() {
 		main.Close()

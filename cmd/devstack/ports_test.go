@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestPortsFromFlagsAndVariables(t *testing.T) {
+	tests := []struct {
+		name                string
+		args                []string
+		env                 map[string]string
+		app, sandbox, relay int
+	}{
+		{"defaults", nil, nil, 3000, 8003, 8004},
+		{"variables", nil, map[string]string{"APP_PORT": "3100", "SANDBOX_PORT": "8103", "RELAY_PORT": "8104"}, 3100, 8103, 8104},
+		{"a flag beats its variable", []string{"-app-port", "3200", "-relay-port", "8204"},
+			map[string]string{"APP_PORT": "3100", "SANDBOX_PORT": "8103"}, 3200, 8103, 8204},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := parsePorts(tt.args, env(tt.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.app.port != tt.app || p.sandbox.port != tt.sandbox || p.relay.port != tt.relay {
+				t.Fatalf("ports = %d %d %d, want %d %d %d", p.app.port, p.sandbox.port, p.relay.port, tt.app, tt.sandbox, tt.relay)
+			}
+			if p.app.addr() != "127.0.0.1:"+strconv.Itoa(tt.app) || p.sandbox.url() != "http://localhost:"+strconv.Itoa(tt.sandbox) {
+				t.Fatalf("addr %s, url %s", p.app.addr(), p.sandbox.url())
+			}
+		})
+	}
+}
+
+func TestPortsRefused(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, map[string]string{"APP_PORT": "http"}, `APP_PORT="http": want a port number from 1 to 65535`},
+		{nil, map[string]string{"RELAY_PORT": "70000"}, `RELAY_PORT="70000": want a port number`},
+		{[]string{"-sandbox-port", "-1"}, nil, "-sandbox-port -1: want a port number"},
+		{[]string{"-relay-port", "3000"}, nil, "the app and the sandbox's relay to the app are both given port 3000"},
+		{[]string{"serve"}, nil, `unexpected argument "serve"`},
+	} {
+		_, err := parsePorts(tt.args, env(tt.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parsePorts(%v, %v) = %v, want %q", tt.args, tt.env, err, tt.want)
+		}
+	}
+}
+
+// TestPortClashNamesThePortAndTheWayOut: a port another program holds
+// stops make dev before it starts anything, with the port, what needs it
+// and how to choose another.
+func TestPortClashNamesThePortAndTheWayOut(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	free := freePort(t)
+	p, err := parsePorts([]string{"-app-port", strconv.Itoa(free), "-sandbox-port", strconv.Itoa(port),
+		"-relay-port", strconv.Itoa(freePort(t))}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = dev(context.Background(), p, env(nil), io.Discard, io.Discard)
+	var inUse *PortInUseError
+	if !errors.As(err, &inUse) || inUse.Port.port != port {
+		t.Fatalf("dev = %v, want a PortInUseError for %d", err, port)
+	}
+	want := "port " + strconv.Itoa(port) + " is already in use on 127.0.0.1 (the sandbox's page and API listens there; " +
+		"is another `make dev` running?). Stop what uses it, or pick another port: make dev SANDBOX_PORT=" +
+		strconv.Itoa(port+100) + " (or go run ./cmd/devstack -sandbox-port " + strconv.Itoa(port+100) + ")"
+	if err.Error() != want {
+		t.Fatalf("message:\n%s\nwant:\n%s", err, want)
+	}
+}
+
+// TestHoldKeepsPortsTaken: what .ci/run starts for the whole test run
+// holds its ports, answers 503 saying why, and lets go when stopped.
+func TestHoldKeepsPortsTaken(t *testing.T) {
+	port := strconv.Itoa(freePort(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- holdCmd(ctx, []string{port}, &out) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "holding") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := net.Listen("tcp", "127.0.0.1:"+port); err == nil {
+		t.Fatalf("port %s is free while held", port)
+	}
+	res, err := http.Get("http://127.0.0.1:" + port + "/anything")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("held port answered %d, want 503", res.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		t.Fatalf("port %s still taken after hold stopped: %v", port, err)
+	}
+	ln.Close()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer is a bytes.Buffer safe to read while another goroutine writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
