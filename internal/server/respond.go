@@ -59,6 +59,7 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 	var poor *billing.InsufficientBalanceError
 	var refused *billing.RefusedError
 	var feeCur *billing.FeeCurrencyError
+	var unusable *billing.MalformedError
 	switch {
 	case errors.As(err, &he):
 		return he
@@ -80,6 +81,10 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 		return newError(http.StatusUnprocessableEntity, "fee_currency_mismatch", "Whop reports the transfer fee in "+
 			strings.ToUpper(string(feeCur.Fee))+" but payouts are in "+strings.ToUpper(string(feeCur.Payout))+
 			", so the balance cannot be checked against the amount plus the fee. Nothing was sent.")
+	case errors.As(err, &unusable):
+		s.log.ErrorContext(r.Context(), "unusable data from Whop",
+			slog.String("request_id", requestID(r.Context())), slog.String("reason", unusable.Reason))
+		return newError(http.StatusBadGateway, "whop_unusable", "Whop answered with data the app cannot use, so nothing was changed. Please try again later.")
 	case errors.As(err, &refused):
 		return newError(http.StatusUnprocessableEntity, "whop_refused", "Whop refused the "+refused.What+": "+refused.Reason)
 	case errors.Is(err, context.DeadlineExceeded):

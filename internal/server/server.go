@@ -50,7 +50,7 @@ type Billing interface {
 	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)
 	Return(ctx context.Context, userID, purchaseID string) (billing.ReturnResult, error)
 	Spend(ctx context.Context, r billing.SpendRequest) (ledger.Spend, error)
-	HandleDelivery(ctx context.Context, id string, decode func() (*whop.Event, error)) (string, error)
+	HandleDelivery(ctx context.Context, del whop.Delivery, decode func() (*whop.Event, error)) (string, error)
 	Premium(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
 	PremiumContent(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
 	UpgradeCheckout(ctx context.Context, userID, experienceID string) (billing.PremiumCheckout, error)
