@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/creditkit/creditkit/internal/billing"
@@ -185,13 +188,27 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 // decodeJSON reads a JSON request body strictly: unknown fields and trailing
 // data are a 400, so a typo never silently changes what a request does.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return err
 		}
+		return newError(http.StatusBadRequest, "unreadable_body", "The request body could not be read.")
+	}
+	return decodeBody(body, v)
+}
+
+// decodeBody is decodeJSON's parsing, apart from reading, so it can be
+// fuzzed. The body must be UTF-8: Go's decoder would quietly turn invalid
+// bytes inside strings into U+FFFD, storing something the caller never sent.
+func decodeBody(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		return newError(http.StatusBadRequest, "invalid_json", "The request body must be JSON encoded as UTF-8.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return newError(http.StatusBadRequest, "invalid_json", "The request body must be a JSON object with the documented fields.")
 	}
 	if dec.More() {
