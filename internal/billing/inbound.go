@@ -188,22 +188,7 @@ func deliveryKey(id string) (key, problem string) {
 // the record is made storable first, whatever the delivery held. Only a
 // failure to record it is an error.
 func (s *Service) refuse(ctx context.Context, d *ledger.Delivery, cause error) (string, error) {
-	reason := cause.Error()
-	var bad *MalformedError
-	if errors.As(cause, &bad) {
-		reason = bad.Reason
-	}
-	outcome := "refused: " + escape(reason, maxRefusedAs)
-	rec := ledger.Delivery{ID: d.ID, Type: d.Type, Scheme: d.Scheme, CompanyID: d.CompanyID, ObjectID: d.ObjectID}
-	if rec.Type != "" && !isToken(rec.Type, maxToken) {
-		rec.Type = quote(rec.Type)
-	}
-	if !whop.ValidID(rec.CompanyID, whop.PrefixCompany) {
-		rec.CompanyID = "" // the owner's dashboard still lists it
-	}
-	if rec.ObjectID != "" && !anyID(rec.ObjectID) {
-		rec.ObjectID = quote(rec.ObjectID)
-	}
+	rec, outcome := refusal(*d, cause)
 	s.log.WarnContext(ctx, "webhook refused", "delivery_id", rec.ID, "type", rec.Type, "reason", outcome)
 	err := s.store.RecordDelivery(ctx, rec, outcome)
 	if errors.Is(err, ledger.ErrDuplicateDelivery) {
@@ -213,6 +198,28 @@ func (s *Service) refuse(ctx context.Context, d *ledger.Delivery, cause error) (
 		return "", err
 	}
 	return outcome, nil
+}
+
+// refusal is the record of a refused delivery and its outcome text, every
+// field storable and shown as printable text whatever the delivery held:
+// the id is already a key (deliveryKey); an event type or object id that
+// is not one is shown quoted, a company id that is not one is left out.
+func refusal(d ledger.Delivery, cause error) (ledger.Delivery, string) {
+	reason := cause.Error()
+	var bad *MalformedError
+	if errors.As(cause, &bad) {
+		reason = bad.Reason
+	}
+	if d.Type != "" && !isToken(d.Type, maxToken) {
+		d.Type = quote(d.Type)
+	}
+	if !whop.ValidID(d.CompanyID, whop.PrefixCompany) {
+		d.CompanyID = "" // the owner's dashboard still lists it
+	}
+	if d.ObjectID != "" && !anyID(d.ObjectID) {
+		d.ObjectID = quote(d.ObjectID)
+	}
+	return d, "refused: " + escape(reason, maxRefusedAs)
 }
 
 // escape is s with everything but printable ASCII written as Go escapes

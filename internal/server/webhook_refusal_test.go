@@ -84,7 +84,7 @@ func TestSignedDeliveriesOfUnexpectedShapeAreRefusedAnd2xx(t *testing.T) {
 			"refund rf_1 names no payment"},
 		{"dispute reason with NUL", "msg_d2", event(t, "msg_d2", "dispute.created",
 			map[string]any{"id": "dspt_1", "amount": 4.99, "status": "needs_response", "reason": "fraud\x00", "payment": map[string]any{"id": pay1}}),
-			"dispute reason \"fraud\\x00\" holds control characters"},
+			"dispute reason \"fraud\\x00\" is not plain text of at most 2000 bytes"},
 		{"payment id \" \" on a creator's sale", "msg_p1", event(t, "msg_p1", "payment.succeeded", payment(" ", pur2, ch2)),
 			"payment id \" \" is not a Whop payment id"},
 		{"payment id 1e400 as a number", "msg_p2", event(t, "msg_p2", "payment.succeeded", payment(json.Number("1e400"), pur2, ch2)),
