@@ -174,6 +174,10 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// PurchasePrefix starts every purchase id: ours, shaped like Whop's ids so
+// one check (whop.ValidID) reads both.
+const PurchasePrefix = "pur_"
+
 const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 // newID makes a Whop-shaped id of ours ("pur_" + 16 base62 characters).

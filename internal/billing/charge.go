@@ -54,7 +54,7 @@ func (s *Service) Charge(ctx context.Context, r ChargeRequest) (Charge, error) {
 		return Charge{}, fmt.Errorf("billing: charge: experience: %w", err)
 	}
 
-	purchaseID := newID("pur_")
+	purchaseID := newID(PurchasePrefix)
 	ch, err := s.whop.CreateCheckoutConfiguration(ctx, whop.CheckoutConfigurationParams{
 		CompanyID: s.cfg.CompanyID,
 		Plan:      &whop.InlinePlan{Currency: s.cfg.Currency, InitialPrice: pkg.Price, PlanType: whop.PlanOneTime},

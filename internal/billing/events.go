@@ -13,10 +13,14 @@ import (
 // only once its effect and the delivery record are committed together, so
 // the caller may answer 2xx; a repeat delivery does nothing and returns nil.
 // Whop delivers at least once, so repeats are normal traffic: they end after
-// one indexed read, before decode (which parses the body) is called. An
-// error means "answer 5xx" (Whop will deliver again), except a decode error
-// (whop.ErrMalformedEvent), which retrying cannot fix.
-func (s *Service) HandleDelivery(ctx context.Context, id string, decode func() (*whop.Event, error)) (string, error) {
+// one indexed read, before decode (which parses the body) is called. A
+// delivery whose content the app will not act on (a body that is no event,
+// data of an unexpected shape, ids that are not ids) is refused: recorded
+// with the reason and answered as handled, because retrying cannot change
+// it. An error means "answer 5xx": Postgres or Whop could not be reached,
+// and Whop delivering again may succeed.
+func (s *Service) HandleDelivery(ctx context.Context, del whop.Delivery, decode func() (*whop.Event, error)) (string, error) {
+	id, idProblem := deliveryKey(del.ID)
 	if s.seen.has(id) {
 		return "duplicate", nil
 	}
@@ -28,29 +32,65 @@ func (s *Service) HandleDelivery(ctx context.Context, id string, decode func() (
 		s.seen.add(id)
 		return "duplicate", nil
 	}
+	d := &ledger.Delivery{ID: id, Scheme: string(del.Scheme)}
 	ev, err := decode()
-	if err != nil {
+	switch {
+	case errors.Is(err, whop.ErrMalformedEvent):
+		return s.done(id)(s.refuse(ctx, d, malformedf("the body is not a Whop event: %s", err.Error())))
+	case err != nil:
 		return "", err
 	}
-	outcome, err := s.handleEvent(ctx, ev)
-	if err == nil {
-		s.seen.add(id) // committed with its effect: recorded for good
+	ev.ID = id
+	if idProblem != "" {
+		d.Type, d.CompanyID = ev.Type, ev.CompanyID
+		return s.done(id)(s.refuse(ctx, d, malformedf("%s", idProblem)))
 	}
-	return outcome, err
+	return s.done(id)(s.handleEvent(ctx, ev))
+}
+
+// done marks a delivery id seen once its outcome is committed: recorded for
+// good, so this replica answers its repeats without a query.
+func (s *Service) done(id string) func(string, error) (string, error) {
+	return func(outcome string, err error) (string, error) {
+		if err == nil {
+			s.seen.add(id)
+		}
+		return outcome, err
+	}
 }
 
 // HandleEvent is HandleDelivery for an event already decoded.
 func (s *Service) HandleEvent(ctx context.Context, ev *whop.Event) (string, error) {
-	return s.HandleDelivery(ctx, ev.ID, func() (*whop.Event, error) { return ev, nil })
+	return s.HandleDelivery(ctx, whop.Delivery{ID: ev.ID, Scheme: ev.Scheme}, func() (*whop.Event, error) { return ev, nil })
 }
 
+// handleEvent applies an event, or refuses it: for what its data holds
+// (MalformedError), or when Postgres refuses to store what it holds, which
+// the checks should have caught but, the same data failing the same way
+// every time, must not make Whop retry for nothing.
 func (s *Service) handleEvent(ctx context.Context, ev *whop.Event) (string, error) {
 	d := &ledger.Delivery{ID: ev.ID, Type: ev.Type, Scheme: string(ev.Scheme), CompanyID: ev.CompanyID}
+	if err := checkEnvelope(ev); err != nil {
+		return s.refuse(ctx, d, err)
+	}
+	outcome, err := s.applyEvent(ctx, ev, d)
+	var bad *MalformedError
+	switch {
+	case errors.As(err, &bad):
+		return s.refuse(ctx, d, err)
+	case ledger.IsDataError(err):
+		s.log.ErrorContext(ctx, "webhook data refused by the database", "delivery_id", d.ID, "type", d.Type, "error", err.Error())
+		return s.refuse(ctx, d, malformedf("its data could not be stored: %s", err.Error()))
+	}
+	return outcome, err
+}
+
+func (s *Service) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (string, error) {
 	switch ev.Type {
 	case whop.EventPaymentSucceeded, whop.EventAppPaymentSucceeded:
-		p, err := ev.Payment()
+		p, err := eventPayment(ev)
 		if err != nil {
-			return s.malformed(ctx, d, err)
+			return "", err
 		}
 		d.ObjectID = p.ID
 		if s.isPremiumPayment(p) {
@@ -65,9 +105,9 @@ func (s *Service) handleEvent(ctx context.Context, ev *whop.Event) (string, erro
 		return s.membershipEvent(ctx, ev, d)
 
 	case whop.EventPaymentFailed, whop.EventAppPaymentFailed, whop.EventPaymentPending, whop.EventAppPaymentPending:
-		p, err := ev.Payment()
+		p, err := eventPayment(ev)
 		if err != nil {
-			return s.malformed(ctx, d, err)
+			return "", err
 		}
 		d.ObjectID = p.ID
 		return s.paymentNotPaid(ctx, p, d)
@@ -75,9 +115,12 @@ func (s *Service) handleEvent(ctx context.Context, ev *whop.Event) (string, erro
 	case whop.EventRefundCreated, whop.EventRefundUpdated:
 		r, err := ev.Refund()
 		if err != nil {
-			return s.malformed(ctx, d, err)
+			return "", unreadable(err)
 		}
 		d.ObjectID = r.ID
+		if err := checkClaim("refund", r.ID, r.PaymentID, string(r.Status), ""); err != nil {
+			return "", err
+		}
 		// Refund events arrive in any order, possibly before the payment's
 		// success: the payment as Whop holds it now is the truth, and
 		// FulfilPayment applies both its success and its refunds.
@@ -90,9 +133,12 @@ func (s *Service) handleEvent(ctx context.Context, ev *whop.Event) (string, erro
 	case whop.EventDisputeCreated, whop.EventDisputeUpdated:
 		dp, err := ev.Dispute()
 		if err != nil {
-			return s.malformed(ctx, d, err)
+			return "", unreadable(err)
 		}
 		d.ObjectID = dp.ID
+		if err := checkClaim("dispute", dp.ID, dp.PaymentID, dp.Status, dp.Reason); err != nil {
+			return "", err
+		}
 		// A lost dispute takes the credits back like a full refund: apply
 		// the payment as Whop holds it now before recording the delivery, so
 		// a crash in between makes the redelivery do both again.
@@ -119,6 +165,23 @@ func (s *Service) handleEvent(ctx context.Context, ev *whop.Event) (string, erro
 		return "", err
 	}
 	return "ignored", nil
+}
+
+// eventPayment decodes and checks a payment event's data.
+func eventPayment(ev *whop.Event) (*whop.Payment, error) {
+	p, err := ev.Payment()
+	if err != nil {
+		return nil, unreadable(err)
+	}
+	if err := checkPayment(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// unreadable is the refusal of data that did not decode.
+func unreadable(err error) error {
+	return malformedf("its data is unreadable: %s", err.Error())
 }
 
 // paymentNotPaid records a failed or pending payment on its purchase. A
@@ -150,16 +213,6 @@ func (s *Service) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger
 		return "", err
 	}
 	return "purchase " + string(status), nil
-}
-
-// malformed acknowledges a signed delivery whose data we cannot read:
-// retrying would not change it, so it is recorded, not bounced.
-func (s *Service) malformed(ctx context.Context, d *ledger.Delivery, cause error) (string, error) {
-	s.log.ErrorContext(ctx, "webhook data unreadable", "delivery_id", d.ID, "type", d.Type, "error", cause.Error())
-	if err := s.store.RecordDelivery(ctx, *d, "ignored: unreadable data"); err != nil && !errors.Is(err, ledger.ErrDuplicateDelivery) {
-		return "", err
-	}
-	return "ignored: unreadable data", nil
 }
 
 func describe(o Outcome, err error) (string, error) {

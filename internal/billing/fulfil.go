@@ -48,6 +48,9 @@ func (s *Service) FulfilPayment(ctx context.Context, p *whop.Payment, src Source
 // fulfil is FulfilPayment for a reconciler run (runID), which has its
 // repairs counted in the transactions that make them.
 func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery, runID int64) (Outcome, error) {
+	if err := checkPayment(p); err != nil {
+		return Outcome{}, err // nothing of it may be stored, not even as a rejection
+	}
 	purchaseID := p.Metadata[MetaPurchaseID]
 	if purchaseID == "" {
 		return s.ignore(ctx, d, "not a Creditkit purchase")
@@ -66,6 +69,9 @@ func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *le
 		fresh, err := s.whop.GetPayment(ctx, p.ID)
 		if err != nil {
 			return Outcome{}, fmt.Errorf("billing: re-read payment %s: %w", p.ID, err)
+		}
+		if err := checkPayment(fresh); err != nil {
+			return Outcome{}, err
 		}
 		p = fresh
 	}

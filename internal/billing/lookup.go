@@ -90,8 +90,8 @@ func (s *Service) LookupPayment(ctx context.Context, userID, companyID, paymentI
 		return PaymentLookup{}, err
 	}
 	paymentID = strings.TrimSpace(paymentID)
-	if !strings.HasPrefix(paymentID, "pay_") || len(paymentID) > 64 {
-		return PaymentLookup{}, &FieldError{Field: "payment_id", Message: "A payment id starts with pay_ (the receipt id)."}
+	if !whop.ValidID(paymentID, whop.PrefixPayment) {
+		return PaymentLookup{}, &FieldError{Field: "payment_id", Message: "A payment id is pay_ followed by letters and digits (the receipt id)."}
 	}
 	p, err := s.whop.GetPaymentVia(ctx, s.cfg.PaymentsAPI, paymentID)
 	if errors.Is(err, whop.ErrNotFound) {
@@ -99,6 +99,9 @@ func (s *Service) LookupPayment(ctx context.Context, userID, companyID, paymentI
 	}
 	if err != nil {
 		return PaymentLookup{}, fmt.Errorf("billing: look up payment: %w", err)
+	}
+	if err := checkPayment(p); err != nil { // its ids are looked up in our tables
+		return PaymentLookup{}, err
 	}
 	pur, err := s.purchaseOf(ctx, p)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
@@ -23,13 +22,13 @@ func (s *Service) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger
 		return describe(s.ignore(ctx, d, "premium is not configured"))
 	}
 	m, err := ev.Membership()
-	if err == nil && (m.ID == "" || m.UserID == "") {
-		err = fmt.Errorf("membership without an id or a user")
-	}
 	if err != nil {
-		return s.malformed(ctx, d, err)
+		return "", unreadable(err)
 	}
 	d.ObjectID = m.ID
+	if err := checkMembership(m); err != nil {
+		return "", err
+	}
 	if !s.isPremiumMembership(m) {
 		return describe(s.ignore(ctx, d, "not the premium product"))
 	}
@@ -77,10 +76,16 @@ func (s *Service) isPremiumMembership(m *whop.Membership) bool {
 }
 
 func (s *Service) recordMembership(ctx context.Context, m *whop.Membership, authoritative bool, g *ledger.PeriodGrant, d *ledger.Delivery) (string, error) {
+	if err := checkMembership(m); err != nil { // as read from Whop's API, too
+		return "", err
+	}
 	res, err := s.store.RecordMembership(ctx, s.membershipRow(m), authoritative, g, d)
 	if errors.Is(err, ledger.ErrAmbiguousOrder) {
 		fresh, ferr := s.rereadMembership(ctx, m.ID)
 		if ferr != nil {
+			return "", ferr
+		}
+		if ferr := checkMembership(fresh); ferr != nil {
 			return "", ferr
 		}
 		res, err = s.store.RecordMembership(ctx, s.membershipRow(fresh), true, g, d)
@@ -160,11 +165,11 @@ func (s *Service) periodGrant(m *whop.Membership) *ledger.PeriodGrant {
 // membership of anyone else that went through it is attributed nowhere.
 func attribution(m *whop.Membership) (experienceID, companyID string) {
 	exp := m.Metadata[MetaExperienceID]
-	if !strings.HasPrefix(exp, "exp_") || m.Metadata[MetaUserID] != m.UserID {
+	if !whop.ValidID(exp, whop.PrefixExperience) || m.Metadata[MetaUserID] != m.UserID {
 		return "", ""
 	}
 	company := m.Metadata[MetaExperienceCompanyID]
-	if !strings.HasPrefix(company, "biz_") {
+	if !whop.ValidID(company, whop.PrefixCompany) {
 		company = ""
 	}
 	return exp, company

@@ -42,15 +42,17 @@ type PayoutResult struct {
 // transfer fee the ledger reports. The payout is then recorded, with its
 // idempotency key and a safety-net job, before Whop is called with a key
 // derived from the payout's id, so neither a retried request nor the job
-// can pay twice (the transfer protocol, see sendTransfer). A transfer Whop
-// fails in a retryable way leaves the payout pending for the job; one Whop
-// refuses marks it failed (*RefusedError).
+// can pay twice (the transfer protocol, see sendTransfer). What the admin
+// typed is checked before the admin is, so a malformed request is refused
+// without a call to Whop. A transfer Whop fails in a retryable way leaves
+// the payout pending for the job; one Whop refuses marks it failed
+// (*RefusedError).
 func (s *Service) SendPayout(ctx context.Context, r PayoutRequest) (PayoutResult, error) {
-	if err := s.CompanyAdmin(ctx, r.UserID, r.CompanyID); err != nil {
+	in, err := s.checkPayout(r) // first: it asks Whop nothing
+	if err != nil {
 		return PayoutResult{}, err
 	}
-	in, err := s.checkPayout(r)
-	if err != nil {
+	if err := s.CompanyAdmin(ctx, r.UserID, r.CompanyID); err != nil {
 		return PayoutResult{}, err
 	}
 	if prev, err := s.store.PayoutByKey(ctx, r.CompanyID, in.IdempotencyKey); err == nil {
@@ -156,11 +158,14 @@ func (s *Service) PayoutAccount(ctx context.Context, companyID string) (PayoutAc
 }
 
 // parseAmount reads a positive amount in major units as a person types it
-// ("12.50", "$12.50", "12").
+// ("12.50", "$12.50", "12"). Exponent notation ("1e2") is refused, whether
+// it came as a string or as a JSON number: see money.ParsePlainMajor.
 func parseAmount(s string, c money.Currency, field string) (int64, error) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "$")
-	n, err := money.ParseMajor(strings.TrimSpace(s), c)
+	n, err := money.ParsePlainMajor(strings.TrimSpace(s), c)
 	switch {
+	case errors.Is(err, money.ErrExponent):
+		return 0, &FieldError{Field: field, Message: "Write the amount in plain digits, such as 100.00: exponent notation like 1e2 is not accepted."}
 	case errors.Is(err, money.ErrPrecision):
 		return 0, &FieldError{Field: field, Message: fmt.Sprintf("The amount has more decimal places than %s allows.", strings.ToUpper(string(c)))}
 	case err != nil:

@@ -105,6 +105,13 @@ func (s *Service) reconcileWindow(ctx context.Context, run *ReconcileSummary) er
 			continue // not a credit purchase (premium, or another product)
 		}
 		out, err := s.fulfil(ctx, p, FromReconcile, nil, run.ID)
+		var bad *MalformedError
+		if errors.As(err, &bad) {
+			// No later run will read it differently: holding the
+			// checkpoint for it would only re-read the window for ever.
+			s.log.WarnContext(ctx, "reconciler skipped an unusable payment", "reason", bad.Reason)
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

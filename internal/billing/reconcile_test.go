@@ -43,13 +43,14 @@ func TestReconcilerGoesPastAPoisonPayment(t *testing.T) {
 	store := ledger.NewStore(db.Pool)
 	ctx := context.Background()
 	paid := func(purchase string) *whop.Payment {
+		suffix := strings.TrimPrefix(purchase, PurchasePrefix) // ids are prefix + base62, as Whop's
 		if _, _, err := store.CreatePurchase(ctx, ledger.NewPurchase{ID: purchase, UserID: "user_1", ExperienceID: "exp_1",
 			CompanyID: "biz_owner", PackageID: "starter", Credits: 100, Price: 499, Currency: "usd",
-			CheckoutID: "ch_" + purchase, PlanID: "plan_1"}); err != nil {
+			CheckoutID: "ch_" + suffix, PlanID: "plan_1"}); err != nil {
 			t.Fatal(err)
 		}
-		return &whop.Payment{ID: "pay_" + purchase, Status: whop.PaymentPaid, Substatus: whop.SubstatusSucceeded,
-			Currency: money.USD, Total: 499, UserID: "user_1", CompanyID: "biz_owner", CheckoutConfigurationID: "ch_" + purchase,
+		return &whop.Payment{ID: "pay_" + suffix, Status: whop.PaymentPaid, Substatus: whop.SubstatusSucceeded,
+			Currency: money.USD, Total: 499, UserID: "user_1", CompanyID: "biz_owner", CheckoutConfigurationID: "ch_" + suffix,
 			Metadata: map[string]string{MetaPurchaseID: purchase}}
 	}
 	fake := &listingWhop{items: []*whop.Payment{paid("pur_a"), nil, paid("pur_b")}}
@@ -77,5 +78,34 @@ func TestReconcilerGoesPastAPoisonPayment(t *testing.T) {
 	next, err := s.Reconcile(ctx)
 	if err != nil || !next.WindowStart.Equal(run.WindowStart.Add(-ReconcileOverlap)) || next.Credited != 0 {
 		t.Fatalf("next run = %+v, %v; want it to cover the failed window again and credit nothing twice", next, err)
+	}
+}
+
+// TestReconcilerSkipsUnusablePayments: a payment whose ids are not ids is
+// refused, not retried: no run can read it differently, so it neither
+// fails the run (holding the checkpoint for ever) nor reaches the tables.
+func TestReconcilerSkipsUnusablePayments(t *testing.T) {
+	db := pgtest.New(t)
+	store := ledger.NewStore(db.Pool)
+	ctx := context.Background()
+	if _, _, err := store.CreatePurchase(ctx, ledger.NewPurchase{ID: "pur_a", UserID: "user_1", ExperienceID: "exp_1",
+		CompanyID: "biz_owner", PackageID: "starter", Credits: 100, Price: 499, Currency: "usd",
+		CheckoutID: "ch_a", PlanID: "plan_1"}); err != nil {
+		t.Fatal(err)
+	}
+	junk := &whop.Payment{ID: "1e400", Status: whop.PaymentPaid, Currency: money.USD, Total: 499, UserID: "user_1",
+		CompanyID: "biz_owner", CheckoutConfigurationID: "ch_a", Metadata: map[string]string{MetaPurchaseID: "pur_a"}}
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	s := New(&listingWhop{items: []*whop.Payment{junk}}, store, Config{CompanyID: "biz_owner", Currency: money.USD},
+		WithClock(func() time.Time { return now }))
+	run, err := s.Reconcile(ctx)
+	if err != nil || run.Error != "" || run.PaymentsSeen != 1 || run.Credited != 0 || run.Rejected != 0 {
+		t.Fatalf("run = %+v, %v; want the junk seen and skipped", run, err)
+	}
+	if p, _ := store.Purchase(ctx, "pur_a"); p.Status != ledger.PurchasePending || p.PaymentID != "" {
+		t.Fatalf("purchase = %+v, want untouched", p)
+	}
+	if from, _ := store.ReconcileFrom(ctx); !from.Equal(now) {
+		t.Fatalf("checkpoint = %v, want the run's end %v", from, now)
 	}
 }

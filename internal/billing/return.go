@@ -110,6 +110,11 @@ func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (Return
 		if p.Metadata[MetaPurchaseID] != pur.ID {
 			continue // not this purchase's: none of this page's business
 		}
+		if err := checkPayment(p); err != nil {
+			// Nothing of it may be stored, its failure message included.
+			s.log.WarnContext(ctx, "return: skipped an unusable payment", "purchase_id", pur.ID, "error", err.Error())
+			continue
+		}
 		attempts++
 		switch {
 		case p.IsPaid():

@@ -80,7 +80,7 @@ func TestTransferOutcomeRetriesWhatMaySucceed(t *testing.T) {
 }
 
 func TestParseAmount(t *testing.T) {
-	for in, want := range map[string]int64{"12.50": 1250, " $3 ": 300, "0.01": 1, "1e2": 10000} {
+	for in, want := range map[string]int64{"12.50": 1250, " $3 ": 300, "0.01": 1} {
 		if got, err := parseAmount(in, money.USD, "amount"); err != nil || got != want {
 			t.Errorf("parseAmount(%q) = %d, %v; want %d", in, got, err, want)
 		}
@@ -89,6 +89,14 @@ func TestParseAmount(t *testing.T) {
 		var fe *FieldError
 		if _, err := parseAmount(in, money.USD, "amount"); !errors.As(err, &fe) || fe.Field != "amount" || fe.Message == "" {
 			t.Errorf("parseAmount(%q): err = %v, want a FieldError", in, err)
+		}
+	}
+	// Exponent notation is refused, however exact (README, "Payouts").
+	for _, in := range []string{"1e2", "1E2", "$1e2", "1.0e+2", "10000e-2", "1e400"} {
+		var fe *FieldError
+		if n, err := parseAmount(in, money.USD, "amount"); !errors.As(err, &fe) || fe.Field != "amount" || n != 0 ||
+			fe.Message != "Write the amount in plain digits, such as 100.00: exponent notation like 1e2 is not accepted." {
+			t.Errorf("parseAmount(%q) = %d, %v; want the exponent refusal", in, n, err)
 		}
 	}
 }

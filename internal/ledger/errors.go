@@ -45,3 +45,23 @@ func isUniqueViolation(err error, constraint string) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505" && (constraint == "" || pe.ConstraintName == constraint)
 }
+
+// IsDataError reports Postgres refusing the data itself: a value that breaks
+// a check, not-null or foreign-key constraint, or that is no valid text or
+// number (SQLSTATE classes 22 and 23, except unique violations, which a
+// concurrent writer can cause and a retry resolves). Writing the same data
+// again fails the same way, so a caller may treat it as final, unlike a lost
+// connection or a deadlock.
+func IsDataError(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || len(pe.Code) != 5 {
+		return false
+	}
+	switch pe.Code[:2] {
+	case "22":
+		return true
+	case "23":
+		return pe.Code != "23505"
+	}
+	return false
+}

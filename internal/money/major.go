@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Errors returned by ParseMajor and ParseMajorRounded, wrapped with the input.
@@ -15,6 +16,9 @@ var (
 	ErrPrecision = errors.New("money: more decimal places than the currency allows")
 	// ErrRange reports an amount whose minor units do not fit in an int64.
 	ErrRange = errors.New("money: amount out of range")
+	// ErrExponent reports exponent notation ("1e2") where only plain
+	// decimals are accepted (see ParsePlainMajor).
+	ErrExponent = errors.New("money: exponent notation is not accepted here")
 )
 
 // maxExp10 bounds the exponent of "1e…" forms. Any larger exponent gives the
@@ -29,6 +33,24 @@ const maxExp10 = 10000
 // (ErrPrecision) and results outside int64 (ErrRange). A leading minus sign is
 // allowed; whether a negative amount makes sense is the caller's decision.
 func ParseMajor(s string, c Currency) (int64, error) {
+	return parseMajor(s, c, false)
+}
+
+// ParsePlainMajor is ParseMajor for amounts a person or a client program
+// states, such as a payout: only plain decimals ("12.50", "12", "-5") are
+// accepted. Exponent notation is exact and JSON allows it, but nobody types
+// "1.25e1" for $12.50; where it shows up it comes from a float formatted by
+// a program ("1e+21", "5e-7"), which is the very imprecision this package
+// keeps away from money, and it lets a short string name an enormous amount.
+// It is refused with ErrExponent, never read.
+func ParsePlainMajor(s string, c Currency) (int64, error) {
+	// A number followed by an exponent marker is refused as such, even an
+	// incomplete one ("1e"); other text is left to the usual syntax error.
+	if i := strings.IndexAny(s, "eE"); i > 0 {
+		if _, err := scanDecimal(s[:i]); err == nil {
+			return 0, fmt.Errorf("parse %s: %w", quoteShort(s), ErrExponent)
+		}
+	}
 	return parseMajor(s, c, false)
 }
 

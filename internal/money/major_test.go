@@ -214,3 +214,30 @@ func FuzzParseMajor(f *testing.F) {
 		}
 	})
 }
+
+// TestParsePlainMajor: plain decimals read as ParseMajor reads them; any
+// exponent is refused with ErrExponent, as a string or as a JSON number's
+// literal text, whatever its value.
+func TestParsePlainMajor(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64
+	}{{"12.50", 1250}, {"12", 1200}, {"-5", -500}, {"0.29", 29}, {"100.000", 10000}} {
+		if got, err := ParsePlainMajor(tt.in, USD); err != nil || got != tt.want {
+			t.Errorf("ParsePlainMajor(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+	for _, in := range []string{"1e2", "1E2", "1e+2", "1.5e1", "499e-2", "0e0", "1e400", "1e"} {
+		if got, err := ParsePlainMajor(in, USD); !errors.Is(err, ErrExponent) || got != 0 {
+			t.Errorf("ParsePlainMajor(%q) = %d, %v; want ErrExponent", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "ten", "1.", ".5", "1,5", "1 000"} {
+		if _, err := ParsePlainMajor(in, USD); !errors.Is(err, ErrSyntax) {
+			t.Errorf("ParsePlainMajor(%q) error = %v; want ErrSyntax", in, err)
+		}
+	}
+	if _, err := ParsePlainMajor("1.005", USD); !errors.Is(err, ErrPrecision) {
+		t.Errorf("ParsePlainMajor(1.005) error = %v; want ErrPrecision", err)
+	}
+}

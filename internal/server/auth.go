@@ -86,6 +86,13 @@ func (s *Server) verifyUser(r *http.Request) (string, error) {
 			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
 		return "", errBadToken
 	}
+	if !whop.ValidID(tok.UserID, whop.PrefixUser) {
+		// A signed token whose subject is no user id names nobody the
+		// app could keep a wallet for.
+		s.log.WarnContext(r.Context(), "user token rejected",
+			slog.String("request_id", requestID(r.Context())), slog.String("reason", "subject is not a user id"))
+		return "", errBadToken
+	}
 	return tok.UserID, nil
 }
 

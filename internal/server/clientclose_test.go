@@ -31,9 +31,9 @@ func (b stalledBilling) ExperienceAccess(ctx context.Context, userID, experience
 	return fmt.Errorf("billing: access check: %w", ctx.Err())
 }
 
-type anyToken struct{}
+type userOneToken struct{}
 
-func (anyToken) Verify(ctx context.Context, raw string) (*whop.UserToken, error) {
+func (userOneToken) Verify(ctx context.Context, raw string) (*whop.UserToken, error) {
 	return &whop.UserToken{UserID: "user_1", AppID: "app_test"}, nil
 }
 
@@ -65,7 +65,7 @@ func TestClientCloseIsNotAServerError(t *testing.T) {
 		deps              func(entered chan struct{}) Deps
 	}{
 		{"a page waiting on Whop", "/experiences/exp_1", "/experiences/{experienceId}", func(entered chan struct{}) Deps {
-			return Deps{Tokens: anyToken{}, Billing: stalledBilling{entered: entered}}
+			return Deps{Tokens: userOneToken{}, Billing: stalledBilling{entered: entered}}
 		}},
 		{"readiness waiting on the database", "/readyz", "/readyz", func(entered chan struct{}) Deps {
 			return Deps{Ready: stalledReady{entered: entered}}

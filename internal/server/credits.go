@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
@@ -76,6 +75,14 @@ type chargeBody struct {
 	IdempotencyKey string `json:"idempotency_key"`
 }
 
+func (b chargeBody) check() error {
+	return checkFields(
+		field{"experience_id", b.ExperienceID, true, kindExperience},
+		field{"package", b.Package, true, kindSlug},
+		field{"idempotency_key", b.IdempotencyKey, false, kindKey},
+	)
+}
+
 // charge answers with what inAppPurchase takes ({id, planId}) and our
 // purchase id. The price is the server's; the body only names a package.
 func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
@@ -84,11 +91,7 @@ func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := requireFields(field{"experience_id", b.ExperienceID}, field{"package", b.Package}); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := checkKey(b.IdempotencyKey, false); err != nil {
+	if err := b.check(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -108,6 +111,12 @@ type confirmBody struct {
 	ReceiptID string `json:"receipt_id"`
 }
 
+// check refuses anything but a payment id at once: a real receipt id with
+// junk appended is no id, and must not be polled for at Whop.
+func (b confirmBody) check() error {
+	return checkFields(field{"receipt_id", b.ReceiptID, true, kindPayment})
+}
+
 // confirm fulfils a purchase from the receipt the purchase modal returned.
 // While Whop still hides a brand-new payment it answers 202: the webhook
 // will credit it, and the page says so.
@@ -117,8 +126,8 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !strings.HasPrefix(b.ReceiptID, "pay_") {
-		s.fail(w, r, newError(http.StatusBadRequest, "invalid_receipt", "receipt_id must be the pay_… id the purchase returned."))
+	if err := b.check(); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	res, err := s.billing.Confirm(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"), b.ReceiptID)
@@ -166,17 +175,21 @@ type spendBody struct {
 	IdempotencyKey string `json:"idempotency_key"`
 }
 
+func (b spendBody) check() error {
+	return checkFields(
+		field{"experience_id", b.ExperienceID, true, kindExperience},
+		field{"item", b.Item, true, kindSlug},
+		field{"idempotency_key", b.IdempotencyKey, true, kindKey},
+	)
+}
+
 func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
 	var b spendBody
 	if err := decodeJSON(r, &b); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := requireFields(field{"experience_id", b.ExperienceID}, field{"item", b.Item}); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := checkKey(b.IdempotencyKey, true); err != nil {
+	if err := b.check(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -190,27 +203,4 @@ func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"spend_id": sp.ID, "item": sp.ItemID, "title": sp.Title, "cost": sp.Cost, "balance": sp.BalanceAfter, "replayed": sp.Replayed,
 	})
-}
-
-// field is a request field a handler requires: its name in the API and its value.
-type field struct{ name, value string }
-
-// requireFields reports the first of fields that is empty, in the order given.
-func requireFields(fields ...field) error {
-	for _, f := range fields {
-		if strings.TrimSpace(f.value) == "" {
-			return newError(http.StatusBadRequest, "missing_field", f.name+" is required.")
-		}
-	}
-	return nil
-}
-
-func checkKey(key string, required bool) error {
-	switch {
-	case key == "" && required:
-		return newError(http.StatusBadRequest, "missing_field", "idempotency_key is required.")
-	case len(key) > 255:
-		return newError(http.StatusBadRequest, "invalid_idempotency_key", "idempotency_key must be at most 255 bytes.")
-	}
-	return nil
 }

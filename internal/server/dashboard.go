@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/web/page"
@@ -37,9 +38,19 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	v.Lookup.API = string(s.billing.PaymentsAPI())
-	if id := q.Get("payment"); id != "" {
-		v.Lookup.Query = id
-		look, err := s.billing.LookupPayment(ctx, user, company, id)
+	if id := strings.TrimSpace(q.Get("payment")); id != "" {
+		v.Lookup.Query = printable(id)
+		var look billing.PaymentLookup
+		err := checkFields(field{"payment", id, true, kindPayment})
+		if err != nil {
+			// Whop is not asked about what is no payment id: the form
+			// says so beside the box, and the page answers 400.
+			if status == http.StatusOK {
+				status = http.StatusBadRequest
+			}
+		} else {
+			look, err = s.billing.LookupPayment(ctx, user, company, id)
+		}
 		if err != nil {
 			v.Lookup.Error = s.mapError(r, err).message
 		} else {
@@ -66,10 +77,19 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request) {
 	}
 	company := chi.URLParam(r, "companyId")
 	f := page.PayoutForm{Recipient: r.PostForm.Get("recipient"), Amount: r.PostForm.Get("amount"), Notes: r.PostForm.Get("notes")}
-	res, err := s.billing.SendPayout(r.Context(), billing.PayoutRequest{
+	req := billing.PayoutRequest{
 		UserID: userID(r.Context()), CompanyID: company, Recipient: f.Recipient, Amount: f.Amount, Notes: f.Notes,
 		IdempotencyKey: r.PostForm.Get("idempotency_key"),
-	})
+	}
+	var res billing.PayoutResult
+	err := checkPayout(req)
+	if err != nil {
+		// The form is shown again with what was typed: drop what cannot
+		// be shown back as text.
+		f = page.PayoutForm{Recipient: printable(f.Recipient), Amount: printable(f.Amount), Notes: printable(f.Notes)}
+	} else {
+		res, err = s.billing.SendPayout(r.Context(), req)
+	}
 	if res.Payout.ID != "" {
 		http.Redirect(w, r, dashboardURL(company)+"?payout="+url.QueryEscape(res.Payout.ID)+"#payouts", http.StatusSeeOther)
 		return
@@ -104,6 +124,10 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 	}
 	company, id := chi.URLParam(r, "companyId"), chi.URLParam(r, "paymentId")
 	amount, key := r.PostForm.Get("amount"), r.PostForm.Get("idempotency_key")
+	if err := checkRefund(amount, key); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	look, err := s.billing.RefundPayment(r.Context(), billing.RefundRequest{
 		UserID: userID(r.Context()), CompanyID: company, PaymentID: id, Amount: amount, IdempotencyKey: key,
 	})
@@ -131,6 +155,23 @@ func refundKeyAfter(err error, key string) string {
 		return newFormKey()
 	}
 	return key
+}
+
+// checkRefund checks the refund form's fields (checkPath, its path).
+func checkRefund(amount, key string) error {
+	return checkFields(
+		field{"amount", amount, false, kindAmount},
+		field{"idempotency_key", key, false, kindKey},
+	)
+}
+
+// printable is s for showing back in a form, or "" when it holds what a
+// form field cannot show (invalid UTF-8, control characters).
+func printable(s string) string {
+	if isPlainText(s) {
+		return s
+	}
+	return ""
 }
 
 func dashboardURL(companyID string) string { return "/dashboard/" + url.PathEscape(companyID) }

@@ -16,7 +16,7 @@ import (
 // a field the configured API generation does not report is null.
 func (s *Server) paymentAPI(w http.ResponseWriter, r *http.Request) {
 	company := r.URL.Query().Get("company_id")
-	if err := requireFields(field{"company_id", company}); err != nil {
+	if err := checkFields(field{"company_id", company, true, kindCompany}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -94,14 +94,12 @@ func (s *Server) payoutAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := requireFields(field{"company_id", b.CompanyID}); err != nil {
+	req := b.request(userID(r.Context()))
+	if err := checkPayout(req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.billing.SendPayout(r.Context(), billing.PayoutRequest{
-		UserID: userID(r.Context()), CompanyID: b.CompanyID, Recipient: b.Recipient, Amount: amountText(b.Amount),
-		Notes: b.Notes, IdempotencyKey: b.IdempotencyKey,
-	})
+	res, err := s.billing.SendPayout(r.Context(), req)
 	var refused *billing.RefusedError
 	if err != nil && !(errors.As(err, &refused) && res.Payout.ID != "") {
 		s.fail(w, r, err)
@@ -118,6 +116,26 @@ func (s *Server) payoutAPI(w http.ResponseWriter, r *http.Request) {
 		body["error"] = he.body()
 		writeJSON(w, he.status, body)
 	}
+}
+
+// request is the payout the body asks for, on behalf of user.
+func (b payoutBody) request(user string) billing.PayoutRequest {
+	return billing.PayoutRequest{UserID: user, CompanyID: b.CompanyID, Recipient: b.Recipient,
+		Amount: amountText(b.Amount), Notes: b.Notes, IdempotencyKey: b.IdempotencyKey}
+}
+
+// checkPayout checks a payout's fields, from the API or the dashboard's
+// form, before billing judges their values (the amount's, the recipient's
+// existence) and before anything is read or sent. Billing reports the
+// empty recipient, amount and key, as it did before this check existed.
+func checkPayout(p billing.PayoutRequest) error {
+	return checkFields(
+		field{"company_id", p.CompanyID, true, kindCompany},
+		field{"recipient", p.Recipient, false, kindRecipient},
+		field{"amount", p.Amount, false, kindAmount},
+		field{"notes", p.Notes, false, kindText(billing.MaxPayoutNotes)},
+		field{"idempotency_key", p.IdempotencyKey, false, kindKey},
+	)
 }
 
 // amountText keeps the amount as written: a JSON string's contents, or a

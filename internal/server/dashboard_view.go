@@ -207,11 +207,11 @@ func transferDetail(st ledger.TransferStatus, transferID, lastError string, atte
 }
 
 // outcomeTone colours a delivery's outcome: green when it credited, amber
-// when it took credits back or concerns a dispute, red when a payment was
-// refused or the delivery never finished.
+// when it took credits back or concerns a dispute, red when a payment or
+// the delivery itself was refused, or the delivery never finished.
 func outcomeTone(outcome string) string {
 	switch {
-	case strings.HasPrefix(outcome, "rejected"), outcome == "processing":
+	case strings.HasPrefix(outcome, "rejected"), strings.HasPrefix(outcome, "refused"), outcome == "processing":
 		return "danger"
 	case strings.Contains(outcome, "took back"), strings.HasPrefix(outcome, "dispute"):
 		return "warn"

@@ -53,7 +53,7 @@ func (s *Server) premiumCheckout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := requireFields(field{"experience_id", b.ExperienceID}); err != nil {
+	if err := checkFields(field{"experience_id", b.ExperienceID, true, kindExperience}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -69,7 +69,7 @@ func (s *Server) premiumCheckout(w http.ResponseWriter, r *http.Request) {
 // until Whop's webhook has made the member premium.
 func (s *Server) premiumStatus(w http.ResponseWriter, r *http.Request) {
 	expID := r.URL.Query().Get("experience_id")
-	if err := requireFields(field{"experience_id", expID}); err != nil {
+	if err := checkFields(field{"experience_id", expID, true, kindExperience}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/creditkit/creditkit/internal/billing"
@@ -73,6 +76,7 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 	var poor *billing.InsufficientBalanceError
 	var refused *billing.RefusedError
 	var feeCur *billing.FeeCurrencyError
+	var unusable *billing.MalformedError
 	switch {
 	case clientGone(r):
 		// Whatever failed, it failed because the client left: not ours to
@@ -98,6 +102,10 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 		return newError(http.StatusUnprocessableEntity, "fee_currency_mismatch", "Whop reports the transfer fee in "+
 			strings.ToUpper(string(feeCur.Fee))+" but payouts are in "+strings.ToUpper(string(feeCur.Payout))+
 			", so the balance cannot be checked against the amount plus the fee. Nothing was sent.")
+	case errors.As(err, &unusable):
+		s.log.ErrorContext(r.Context(), "unusable data from Whop",
+			slog.String("request_id", requestID(r.Context())), slog.String("reason", unusable.Reason))
+		return newError(http.StatusBadGateway, "whop_unusable", "Whop answered with data the app cannot use, so nothing was changed. Please try again later.")
 	case errors.As(err, &refused):
 		return newError(http.StatusUnprocessableEntity, "whop_refused", "Whop refused the "+refused.What+": "+refused.Reason)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -202,13 +210,27 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 // decodeJSON reads a JSON request body strictly: unknown fields and trailing
 // data are a 400, so a typo never silently changes what a request does.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return err
 		}
+		return newError(http.StatusBadRequest, "unreadable_body", "The request body could not be read.")
+	}
+	return decodeBody(body, v)
+}
+
+// decodeBody is decodeJSON's parsing, apart from reading, so it can be
+// fuzzed. The body must be UTF-8: Go's decoder would quietly turn invalid
+// bytes inside strings into U+FFFD, storing something the caller never sent.
+func decodeBody(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		return newError(http.StatusBadRequest, "invalid_json", "The request body must be JSON encoded as UTF-8.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return newError(http.StatusBadRequest, "invalid_json", "The request body must be a JSON object with the documented fields.")
 	}
 	if dec.More() {

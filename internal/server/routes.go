@@ -36,7 +36,7 @@ func (s *Server) routes() http.Handler {
 	r.With(withTimeout(s.settings.RequestTimeout), limitBody(maxWebhookBody)).Post("/api/webhook", s.webhook)
 
 	r.Group(func(r chi.Router) {
-		r.Use(withTimeout(s.settings.RequestTimeout), limitBody(maxAPIBody))
+		r.Use(withTimeout(s.settings.RequestTimeout), limitBody(maxAPIBody), s.checkPath)
 		r.Get("/discover", s.discover)
 		// Back from Whop's hosted checkout: a top-level navigation that may
 		// come without the user token, so the caller is optional here and

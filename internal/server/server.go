@@ -55,7 +55,7 @@ type Billing interface {
 	Return(ctx context.Context, userID, purchaseID string) (billing.ReturnResult, error)
 	CheckModalOutcome(ctx context.Context, userID, purchaseID string) (billing.ModalOutcome, error)
 	Spend(ctx context.Context, r billing.SpendRequest) (ledger.Spend, error)
-	HandleDelivery(ctx context.Context, id string, decode func() (*whop.Event, error)) (string, error)
+	HandleDelivery(ctx context.Context, del whop.Delivery, decode func() (*whop.Event, error)) (string, error)
 	Premium(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
 	PremiumContent(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
 	UpgradeCheckout(ctx context.Context, userID, experienceID string) (billing.PremiumCheckout, error)

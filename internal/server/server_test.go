@@ -250,14 +250,16 @@ func TestStaticAssetsCached(t *testing.T) {
 	}
 }
 
-// TestRequireFieldsNamesTheFirstEmptyOne: blank counts as empty, and with
-// several missing the answer names the first the handler listed.
-func TestRequireFieldsNamesTheFirstEmptyOne(t *testing.T) {
-	err := requireFields(field{"experience_id", "exp_1"}, field{"item", " "}, field{"package", ""})
+// TestCheckFieldsNamesTheFirstEmptyOne: blank counts as empty for a
+// required field, and with several missing the answer names the first the
+// handler listed.
+func TestCheckFieldsNamesTheFirstEmptyOne(t *testing.T) {
+	err := checkFields(field{"experience_id", "exp_1", true, kindExperience}, field{"item", " ", true, kindSlug},
+		field{"package", "", true, kindSlug})
 	if he, ok := err.(*httpError); !ok || he.status != http.StatusBadRequest || he.code != "missing_field" || he.message != "item is required." {
 		t.Fatalf("two empty fields: %v", err)
 	}
-	if err := requireFields(field{"experience_id", "exp_1"}, field{"package", "starter"}); err != nil {
+	if err := checkFields(field{"experience_id", "exp_1", true, kindExperience}, field{"package", "starter", true, kindSlug}); err != nil {
 		t.Fatalf("all present: %v", err)
 	}
 }

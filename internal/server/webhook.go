@@ -11,7 +11,10 @@ import (
 
 // webhook receives Whop's deliveries. Nothing is parsed before the signature
 // holds; 2xx is sent only after the effect and the delivery record are
-// committed together, so a failure here makes Whop deliver again.
+// committed together, so a failure here makes Whop deliver again. A signed
+// delivery the app will not act on (its content is malformed or of an
+// unexpected shape) is recorded as refused, with the reason, and answered
+// 2xx too: Whop sending it again cannot make it any better.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	if s.webhooks == nil || s.billing == nil {
 		s.fail(w, r, errUnavailable)
@@ -35,22 +38,16 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var typ string
-	outcome, err := s.billing.HandleDelivery(r.Context(), del.ID, func() (*whop.Event, error) {
+	outcome, err := s.billing.HandleDelivery(r.Context(), del, func() (*whop.Event, error) {
 		ev, err := del.Decode(body)
 		if ev != nil {
 			typ = ev.Type
 		}
 		return ev, err
 	})
-	if errors.Is(err, whop.ErrMalformedEvent) {
-		// The signature held: this is Whop, sending something we cannot
-		// read. A 401 would say the opposite, and retrying cannot help.
-		s.log.ErrorContext(r.Context(), "webhook body unreadable",
-			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
-		s.fail(w, r, newError(http.StatusBadRequest, "malformed_event", "The webhook's signature held but its body is not a Whop event."))
-		return
-	}
 	if err != nil {
+		// Only a failure that may pass (Postgres or Whop unreachable) gets
+		// here: a delivery the app will not act on was recorded as refused.
 		s.fail(w, r, err)
 		return
 	}
