@@ -216,7 +216,13 @@ func (fuzzWhop) GetMembership(_ context.Context, id string) (*whop.Membership, e
 func FuzzHandleDelivery(f *testing.F) {
 	seedEvents(f)
 	db := pgtest.New(f)
-	store := ledger.NewStore(db.Pool)
+	// An insert-only River client: the shares fulfilment schedules are
+	// recorded (in the delivery's transaction) and never run here.
+	jobs, err := NewJobs(db.Pool, JobsConfig{Workers: 0, TestOnly: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	store := ledger.NewStore(db.Pool, ledger.WithJobs(jobs))
 	ctx := context.Background()
 	if _, _, err := store.CreatePurchase(ctx, ledger.NewPurchase{ID: "pur_fuzz1", UserID: "user_fuzz1", ExperienceID: "exp_fuzz1",
 		CompanyID: "biz_creator", PackageID: "starter", Credits: 100, Price: 499, Currency: "usd",
@@ -225,6 +231,7 @@ func FuzzHandleDelivery(f *testing.F) {
 	}
 	s := New(fuzzWhop{}, store, Config{CompanyID: "biz_owner", Currency: money.USD, RevenueShareBasisPoints: 1000,
 		Premium: PremiumConfig{ProductID: "prod_premium", PlanID: "plan_premium", MonthlyCredits: 50}})
+	jobs.Register(s)
 	var seq atomic.Int64
 	f.Fuzz(func(t *testing.T, body []byte, legacy bool) {
 		id := fmt.Sprintf("msg_fuzz%d", seq.Add(1))
