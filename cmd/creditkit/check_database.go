@@ -21,9 +21,20 @@ func (p *preflight) checkDatabase(ctx context.Context) {
 	defer cancel()
 	cfg := p.cfg
 	pc, err := poolConfig(cfg.DatabaseURL, cfg.DatabasePooler)
+	var probe poolerProbe
+	var probeErr error
+	if err == nil {
+		probe, probeErr = probePooler(ctx, pc.ConnConfig)
+	}
 	var pool *pgxpool.Pool
 	if err == nil {
-		pool, err = pgxpool.NewWithConfig(ctx, pc)
+		// The schema is read the way that works behind whatever was found;
+		// whether serve's own settings fit is the pooler line's to say.
+		sc := pc.Copy()
+		if probe.pooled {
+			sc.ConnConfig.DefaultQueryExecMode = poolerExecMode
+		}
+		pool, err = pgxpool.NewWithConfig(ctx, sc)
 	}
 	if err == nil {
 		defer pool.Close()
@@ -44,7 +55,7 @@ func (p *preflight) checkDatabase(ctx context.Context) {
 	default:
 		p.pass("DATABASE_URL", fmt.Sprintf("Postgres answers; the schema is current (version %d)", st.Version))
 	}
-	p.checkPooler(ctx, pc.ConnConfig)
+	p.checkPooler(pc.ConnConfig, probe, probeErr)
 	if cfg.DatabaseDirectURL != "" {
 		p.checkDirect(ctx)
 	}
@@ -56,8 +67,7 @@ func (p *preflight) checkDatabase(ctx context.Context) {
 // checkPooler says when DATABASE_URL goes through a transaction pooler and
 // whether DATABASE_POOLER and pgx's statement mode fit it. Straight to
 // Postgres with the default settings, it prints nothing.
-func (p *preflight) checkPooler(ctx context.Context, cc *pgx.ConnConfig) {
-	probe, err := probePooler(ctx, cc)
+func (p *preflight) checkPooler(cc *pgx.ConnConfig, probe poolerProbe, err error) {
 	if err != nil {
 		p.fail("DATABASE_POOLER", "could not tell what DATABASE_URL goes through: "+err.Error(),
 			"check that DATABASE_URL accepts two connections at once")
@@ -230,7 +240,9 @@ func probePooler(ctx context.Context, cc *pgx.ConnConfig) (poolerProbe, error) {
 // the first: on one backend without the pooler's tracking the second
 // prepare collides, on two the run may find nothing under that name.
 func probeNamedStatements(ctx context.Context, conns [2]*pgx.Conn) (bool, string) {
-	const name = "creditkit_check_probe"
+	// A name of its own each run: a statement a pooler kept from an
+	// earlier probe must not decide this one.
+	name := fmt.Sprintf("creditkit_check_probe_%d", time.Now().UnixNano())
 	var err error
 	for i, c := range conns {
 		if _, err = c.Prepare(ctx, name, fmt.Sprintf("SELECT %d", i)); err != nil {

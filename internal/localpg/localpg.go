@@ -45,6 +45,11 @@ func Answers(ctx context.Context, url string, timeout time.Duration) error {
 func Binaries() (string, error) {
 	if p, err := exec.LookPath("pg_ctl"); err == nil {
 		if _, err := exec.LookPath("initdb"); err == nil {
+			// A symlink on PATH (/usr/local/bin/pg_ctl) leads to the
+			// directory with the rest, pg_basebackup among them.
+			if real, err := filepath.EvalSymlinks(p); err == nil {
+				p = real
+			}
 			return filepath.Dir(p), nil
 		}
 	}
