@@ -14,7 +14,7 @@ type ReportingStats interface {
 var (
 	reportReads     = prometheus.NewDesc("creditkit_reporting_reads_total", "Reporting reads (dashboards, the owner's overview, payment look-ups) this process ran, by the server that answered: replica or primary.", []string{"served_by"}, nil)
 	reportFallbacks = prometheus.NewDesc("creditkit_reporting_fallbacks_total", "Reporting reads meant for the read replica that the primary answered because the replica did not.", nil, nil)
-	replicaUp       = prometheus.NewDesc("creditkit_replica_up", "1 while the read replica answers, 0 while reports read the primary instead (only with DATABASE_REPLICA_URL).", nil, nil)
+	replicaUp       = prometheus.NewDesc("creditkit_replica_up", "Whether the read replica answers: 1, or 0 while reports read the primary instead (only with DATABASE_REPLICA_URL).", nil, nil)
 	replicaLag      = prometheus.NewDesc("creditkit_replica_lag_seconds", "How far the read replica was behind the primary at its last read (0 when it had replayed everything it received).", nil, nil)
 )
 
