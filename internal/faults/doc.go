@@ -9,7 +9,6 @@
 // The tests carry the build tag "faults", so `go test ./...` (make test)
 // skips them; run them with `make test-faults`. They need the machine's
 // Postgres server binaries (pg_basebackup among them) and PgBouncer: each
-// run makes its own throwaway clusters, so
-// stopping Postgres never touches the machine's server. Everything listens
-// on 127.0.0.1 only.
+// run makes its own throwaway clusters, so stopping Postgres never touches
+// the machine's server. Everything listens on 127.0.0.1 only.
 package faults
