@@ -2,12 +2,16 @@ package server_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/creditkit/creditkit/internal/browsertest"
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/pgtest"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -95,6 +99,7 @@ func TestDashboardReadsTheReplica(t *testing.T) {
 	if stale, _ := rep["stale_seconds"].(float64); code != 200 || rep["served_by"] != "replica" || stale < 30 {
 		t.Errorf("JSON behind: %d reports %v (%s)", code, rep, raw)
 	}
+	t.Run("as the admin sees it", func(t *testing.T) { shootLagNotice(t, a, creator, admin) })
 
 	// Caught up again.
 	if _, err := replicaPool.Exec(ctx, `SELECT pg_wal_replay_resume()`); err != nil {
@@ -121,10 +126,40 @@ func TestDashboardReadsTheReplica(t *testing.T) {
 		t.Errorf("look-up with the replica down: %d %s", code, raw)
 	}
 	// Seven reads on the replica (the pages' rows and premium members, the
-	// JSON), then three on the primary once it was gone, all fallbacks.
-	a.assertMetrics("replica down", `creditkit_reporting_reads_total{served_by="replica"} 7`,
+	// JSON; the browser's loads come on top), then three on the primary
+	// once it was gone, all fallbacks.
+	a.assertMetrics("replica down", fmt.Sprintf(`creditkit_reporting_reads_total{served_by="replica"} %d`, 7+browserReads),
 		`creditkit_reporting_reads_total{served_by="primary"} 3`, `creditkit_reporting_fallbacks_total 3`,
 		`creditkit_replica_up 0`)
+}
+
+// browserReads counts the replica reads the browser's page loads made (two
+// each: the rows and the premium members), for the metrics' totals.
+var browserReads int
+
+// shootLagNotice opens the dashboard in Chromium, framed by the sandbox,
+// while the replica is behind, and saves how the notice looks: light and
+// dark at 1280 px, and at a phone's 375 px.
+func shootLagNotice(t *testing.T, a *app, creator, admin string) {
+	ctx := browsertest.New(t, browsertest.WithWindowSize(1280, 900))
+	run(t, ctx, chromedp.Navigate(a.env.URL+"/?path="+url.QueryEscape("/dashboard/"+creator)+"&user="+admin))
+	frame := browsertest.Frame(t, ctx, a.env.RelayURL, 15*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="replica-lag"]`, "read replica that is", 10*time.Second)
+	browserReads += 2
+	shot(t, ctx, "light-1280")
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("whopsim-theme").click()`)); err != nil {
+		t.Fatal(err)
+	}
+	waitDark(t, frame, true)
+	shot(t, ctx, "dark-1280")
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(375, 800)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // let the frame lay out again
+	shot(t, ctx, "dark-375")
+	if errs := browsertest.ConsoleErrors(frame); len(errs) > 0 {
+		t.Errorf("console errors in the app: %v", errs)
+	}
 }
 
 // awaitTrue waits up to 15 s for a boolean query to answer true.
