@@ -80,3 +80,20 @@ func openReporting(ctx context.Context, cfg *config.Config, primary *ledger.Stor
 	cancel()
 	return ledger.NewReporting(primary, ledger.NewStore(pool), opts...), pool.Close, nil
 }
+
+// execModeName is how pgx's URL parameter default_query_exec_mode names a mode.
+func execModeName(m pgx.QueryExecMode) string {
+	switch m {
+	case pgx.QueryExecModeCacheStatement:
+		return "cache_statement"
+	case pgx.QueryExecModeCacheDescribe:
+		return "cache_describe"
+	case pgx.QueryExecModeDescribeExec:
+		return "describe_exec"
+	case pgx.QueryExecModeExec:
+		return "exec"
+	case pgx.QueryExecModeSimpleProtocol:
+		return "simple_protocol"
+	}
+	return "unknown"
+}

@@ -20,7 +20,6 @@ import (
 	"github.com/creditkit/creditkit/internal/server"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/migrations"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -297,21 +296,4 @@ func serveProfiler(addr string, log *slog.Logger) (stop func(), err error) {
 	go srv.Serve(ln)
 	log.Info("profiler listening", slog.String("addr", addr))
 	return func() { srv.Close() }, nil
-}
-
-// execModeName is how pgx's URL parameter default_query_exec_mode names a mode.
-func execModeName(m pgx.QueryExecMode) string {
-	switch m {
-	case pgx.QueryExecModeCacheStatement:
-		return "cache_statement"
-	case pgx.QueryExecModeCacheDescribe:
-		return "cache_describe"
-	case pgx.QueryExecModeDescribeExec:
-		return "describe_exec"
-	case pgx.QueryExecModeExec:
-		return "exec"
-	case pgx.QueryExecModeSimpleProtocol:
-		return "simple_protocol"
-	}
-	return "unknown"
 }

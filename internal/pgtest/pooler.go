@@ -3,7 +3,6 @@ package pgtest
 import (
 	"context"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -39,18 +38,4 @@ func Pooler(t testing.TB, poolSize int) *localpg.PgBouncer {
 	}
 	t.Cleanup(func() { b.Stop() })
 	return b
-}
-
-// DatabaseURL is db's URL with the given query parameters added (such as
-// "application_name=auditor"), for a connection a test tells apart from
-// the app's.
-func (db *DB) DatabaseURL(params ...string) string {
-	if len(params) == 0 {
-		return db.URL
-	}
-	sep := "?"
-	if strings.Contains(db.URL, "?") {
-		sep = "&"
-	}
-	return db.URL + sep + strings.Join(params, "&")
 }
