@@ -17,6 +17,7 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"
+	"github.com/creditkit/creditkit/migrations"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -267,4 +268,22 @@ func awaitCount(t *testing.T, pool *pgxpool.Pool, sql string, want int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%s = %d after 30 s, want %d", sql, n, want)
+}
+
+// TestMigrateUsesTheDirectURL: `creditkit migrate` runs on
+// DATABASE_URL_DIRECT when it is set, never through DATABASE_URL (here a
+// port nothing listens on, as good as a pooler for locks).
+func TestMigrateUsesTheDirectURL(t *testing.T) {
+	db := pgtest.NewEmpty(t)
+	vars := map[string]string{
+		"DATABASE_URL":        strings.Replace(closedURL(t), "http://", "postgres://u@", 1) + "/x?connect_timeout=2",
+		"DATABASE_URL_DIRECT": db.URL,
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "up"}, func(k string) string { return vars[k] }, &stdout, &stderr); err != nil {
+		t.Fatalf("migrate up: %v (%s)", err, stderr.String())
+	}
+	if want := fmt.Sprintf("version %d of %d, dirty=false", migrations.Latest(), migrations.Latest()); !strings.Contains(stdout.String(), want) {
+		t.Errorf("migrate up printed %q, want %q", stdout.String(), want)
+	}
 }
