@@ -12,7 +12,9 @@ HOST_BUNDLE := internal/whopsim/assets/dist/whop-host.js
 
 ## dev: run the app and the Whop sandbox locally (127.0.0.1 only), with a Postgres found or
 ## started under .data/; ports 3000 (app), 8003 (sandbox) and 8004 (relay) move with
-## make dev APP_PORT=3100 SANDBOX_PORT=8103 RELAY_PORT=8104 (or devstack's -app-port, …)
+## make dev APP_PORT=3100 SANDBOX_PORT=8103 RELAY_PORT=8104 (or devstack's -app-port, …);
+## make dev POOLER=1 puts PgBouncer (transaction mode, port 54330 or POOLER_PORT) in front
+## of the project-local cluster, as a pooled deployment runs
 dev: assets
 	$(GO) run ./cmd/devstack
 
@@ -27,7 +29,8 @@ bench: assets
 	$(GO) run ./cmd/bench
 
 ## test-faults: the fault tests (issue 8): two real replicas, a storm of deliveries, kill -9,
-## Postgres stopped past Whop's retry window, a slow Whop; each scenario prints what it injected and counted
+## Postgres stopped past Whop's retry window, a slow Whop, four replicas through PgBouncer
+## with reports on a streaming standby that is killed; each scenario prints what it injected and counted
 test-faults: assets
 	set -o pipefail; $(GO) test -tags faults -count=1 -v -timeout 25m ./internal/faults/... 2>&1 \
 		| grep --line-buffered -v -E '^(=== (RUN|PAUSE|CONT)|--- PASS)'

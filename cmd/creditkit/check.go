@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/config"
-	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
 	"github.com/creditkit/creditkit/internal/whop"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // checkTimeout bounds each of the preflight's network calls, so an
@@ -270,29 +268,4 @@ func (p *preflight) checkAppURL(ctx context.Context) {
 		note = " (plain http: local only; Whop needs https)"
 	}
 	p.pass("APP_URL", u+"/healthz answers"+note)
-}
-
-func (p *preflight) checkDatabase(ctx context.Context) {
-	ctx, cancel := p.timeout(ctx)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, p.cfg.DatabaseURL)
-	if err == nil {
-		defer pool.Close()
-		err = pool.Ping(ctx)
-	}
-	if err != nil {
-		p.fail("DATABASE_URL", "Postgres does not answer", "start it, or fix host, port, user and password in DATABASE_URL")
-		return
-	}
-	st, err := ledger.NewStore(pool).SchemaStatus(ctx)
-	switch {
-	case err != nil:
-		p.fail("schema", "could not read the migration version (an empty database?)",
-			"run creditkit migrate up, or start creditkit serve, which applies the migrations")
-	case !st.Current():
-		p.fail("schema", fmt.Sprintf("at version %d of %d (dirty: %t)", st.Version, st.Latest, st.Dirty),
-			"run creditkit migrate up, or start creditkit serve, which applies the migrations")
-	default:
-		p.pass("DATABASE_URL", fmt.Sprintf("Postgres answers; the schema is current (version %d)", st.Version))
-	}
 }

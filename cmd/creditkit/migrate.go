@@ -11,12 +11,17 @@ import (
 	"github.com/creditkit/creditkit/migrations"
 )
 
-// migrateCmd needs only DATABASE_URL, so an operator can fix the schema
-// before the rest of the configuration exists.
+// migrateCmd needs only DATABASE_URL_DIRECT or DATABASE_URL, so an
+// operator can fix the schema before the rest of the configuration exists.
+// The direct URL wins: migrations hold session-level advisory locks, which
+// a transaction pooler in front of DATABASE_URL cannot keep.
 func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	dbURL := strings.TrimSpace(getenv("DATABASE_URL"))
+	dbURL := strings.TrimSpace(getenv("DATABASE_URL_DIRECT"))
 	if dbURL == "" {
-		fmt.Fprintln(stderr, "config: DATABASE_URL: is required (e.g. postgres://user:pass@localhost:5432/creditkit)")
+		dbURL = strings.TrimSpace(getenv("DATABASE_URL"))
+	}
+	if dbURL == "" {
+		fmt.Fprintln(stderr, "config: DATABASE_URL: is required (e.g. postgres://user:pass@localhost:5432/creditkit); behind a transaction pooler, DATABASE_URL_DIRECT, the primary's own address")
 		return exitError{errors.New("no DATABASE_URL")}
 	}
 	if len(args) == 0 {

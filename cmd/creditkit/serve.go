@@ -45,7 +45,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("SANDBOX_ORIGINS is ignored outside APP_ENV=development: only Whop may frame the app in production")
 	}
 
-	poolCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	poolCfg, err := poolConfig(cfg.DatabaseURL, cfg.DatabasePooler)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -53,8 +53,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// pgx's default (4 on a small machine) is too few: requests need
 		// theirs, a running job takes one for each short transaction it
 		// makes (none while it waits on Whop), and River keeps one for
-		// LISTEN and a few for fetching, completing and leading.
+		// LISTEN and a few for fetching, completing and leading. Behind a
+		// transaction pooler these are client connections to the pooler,
+		// which holds a server connection only while a transaction runs.
 		poolCfg.MaxConns = int32(max(20, cfg.Workers+12))
+	}
+	pooled := cfg.DatabasePooler == config.PoolerTransaction
+	if pooled {
+		log.Info("database: through a transaction pooler: River polls for jobs instead of LISTENing, "+
+			"migrations run on DATABASE_URL_DIRECT", slog.String("query_exec_mode", execModeName(poolCfg.ConnConfig.DefaultQueryExecMode)))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
@@ -72,6 +79,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// once billing exists, before anything is inserted or started.
 	jobs, err := billing.NewJobs(pool, billing.JobsConfig{
 		Workers:         cfg.Workers,
+		PollOnly:        pooled,
 		ReconcileEvery:  cfg.ReconcileInterval,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Logger:          log.With(slog.String("component", "river")),
@@ -81,10 +89,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	store := ledger.NewStore(pool, ledger.WithJobs(jobs))
 	if *migrate {
-		if err := migrateSchema(ctx, store, cfg.DatabaseURL, log); err != nil {
+		if err := migrateSchema(ctx, store, cfg.MigrationURL(), log); err != nil {
 			return err
 		}
 	}
+
+	reports, closeReplica, err := openReporting(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	defer closeReplica()
 
 	whopClient := whop.New(cfg.Whop.APIKey,
 		whop.WithBaseURL(cfg.Whop.BaseURL),
@@ -120,7 +134,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			PlanID:         cfg.Premium.PlanID,
 			MonthlyCredits: cfg.Premium.MonthlyCredits,
 		},
-	}, billing.WithLogger(log))
+	}, billing.WithLogger(log), billing.WithReporting(reports))
 	if cfg.AppURL == "" {
 		log.Warn("APP_URL is not set: members who pay on Whop's checkout page stay there instead of coming back to the app (their credits still arrive by webhook)")
 	}
@@ -144,6 +158,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Jobs:       store,
 		JobRuns:    jobs,
 		TokenStats: tokens,
+		Reporting:  reports,
 	})
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(cfg.Port)))

@@ -28,18 +28,11 @@ func dev(ctx context.Context, ports devPorts, getenv func(string) string, stdout
 		return err
 	}
 	appAddr, sandboxURL, relayOrigin := ports.app.addr(), ports.sandbox.url(), ports.relay.url()
-	dbURL, stopPG, err := findPostgres(ctx, getenv("DATABASE_URL"), stderr)
+	db, err := findDatabase(ctx, getenv("DATABASE_URL"), ports.withPooler, ports.pooler.port, stderr)
 	if err != nil {
 		return err
 	}
-	if stopPG != nil {
-		defer func() {
-			fmt.Fprintln(stderr, "postgres: stopping the project-local cluster")
-			if err := stopPG(); err != nil {
-				fmt.Fprintln(stderr, "postgres:", err)
-			}
-		}()
-	}
+	defer db.stop()
 
 	fmt.Fprintln(stderr, "build: creditkit and whopsim")
 	build := exec.CommandContext(ctx, "go", "build", "-o", binDir+"/", "./cmd/creditkit", "./cmd/whopsim")
@@ -56,15 +49,14 @@ func dev(ctx context.Context, ports devPorts, getenv func(string) string, stdout
 		return fmt.Errorf("sandbox environment: %w", err)
 	}
 	dotenv, _ := godotenv.Read(".env") // a missing .env is fine
-	extra, report := appSettings(origins{shell: os.LookupEnv, dotenv: dotenv}, strings.Fields(string(out)), []string{
-		"DATABASE_URL=" + dbURL,
-		"PORT=" + strconv.Itoa(ports.app.port),
+	extra, report := appSettings(origins{shell: os.LookupEnv, dotenv: dotenv}, strings.Fields(string(out)), append(db.env(),
+		"PORT="+strconv.Itoa(ports.app.port),
 		"APP_ENV=development",
-		"SANDBOX_ORIGINS=" + sandboxURL + "," + relayOrigin,
+		"SANDBOX_ORIGINS="+sandboxURL+","+relayOrigin,
 		// Members reach the app through the relay, as through Whop's
 		// apps.whop.com origin; the hosted checkout sends them back there.
-		"APP_URL=" + relayOrigin,
-	})
+		"APP_URL="+relayOrigin,
+	))
 	fmt.Fprintln(stderr, "settings: where the app's configuration comes from")
 	for _, line := range report {
 		fmt.Fprintln(stderr, "  "+line)

@@ -26,18 +26,28 @@ type devPort struct {
 	port int
 }
 
-// devPorts are make dev's three ports.
+// devPorts are make dev's three ports, and PgBouncer's when make dev puts
+// one in front of Postgres (POOLER=1).
 type devPorts struct {
 	app, sandbox, relay devPort
+	pooler              devPort
+	withPooler          bool
 }
 
-func (p *devPorts) all() []*devPort { return []*devPort{&p.app, &p.sandbox, &p.relay} }
+func (p *devPorts) all() []*devPort {
+	all := []*devPort{&p.app, &p.sandbox, &p.relay}
+	if p.withPooler {
+		all = append(all, &p.pooler)
+	}
+	return all
+}
 
 func defaultPorts() devPorts {
 	return devPorts{
 		app:     devPort{role: "the app", flag: "app-port", env: "APP_PORT", def: 3000},
 		sandbox: devPort{role: "the sandbox's page and API", flag: "sandbox-port", env: "SANDBOX_PORT", def: 8003},
 		relay:   devPort{role: "the sandbox's relay to the app", flag: "relay-port", env: "RELAY_PORT", def: 8004},
+		pooler:  devPort{role: "PgBouncer in front of the project-local Postgres", flag: "pooler-port", env: "POOLER_PORT", def: devPoolerPort},
 	}
 }
 
@@ -46,8 +56,10 @@ func parsePorts(args []string, getenv func(string) string, stderr io.Writer) (de
 	p := defaultPorts()
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	pooler := fs.Bool("pooler", false, "run the app through PgBouncer in transaction mode in front of the project-local Postgres (or $POOLER=1)")
 	flags := map[*devPort]*int{}
-	for _, d := range p.all() {
+	every := []*devPort{&p.app, &p.sandbox, &p.relay, &p.pooler}
+	for _, d := range every {
 		flags[d] = fs.Int(d.flag, 0, fmt.Sprintf("port of %s on 127.0.0.1 (or $%s; default %d)", d.role, d.env, d.def))
 	}
 	if err := fs.Parse(args); err != nil {
@@ -56,8 +68,16 @@ func parsePorts(args []string, getenv func(string) string, stderr io.Writer) (de
 	if fs.NArg() > 0 {
 		return p, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	switch v := getenv("POOLER"); v {
+	case "", "0", "false", "no":
+		p.withPooler = *pooler
+	case "1", "true", "yes":
+		p.withPooler = true
+	default:
+		return p, fmt.Errorf("POOLER=%q: want 1 to run the app through PgBouncer, or 0", v)
+	}
 	seen := map[int]string{}
-	for _, d := range p.all() {
+	for _, d := range every {
 		d.port = d.def
 		if v := getenv(d.env); v != "" {
 			n, err := strconv.Atoi(v)
@@ -71,6 +91,9 @@ func parsePorts(args []string, getenv func(string) string, stderr io.Writer) (de
 				return p, fmt.Errorf("-%s %d: want a port number from 1 to 65535", d.flag, n)
 			}
 			d.port = n
+		}
+		if d == &p.pooler && !p.withPooler {
+			continue // not started, so in nobody's way
 		}
 		if other, dup := seen[d.port]; dup {
 			return p, fmt.Errorf("%s and %s are both given port %d: give each its own", other, d.role, d.port)

@@ -44,6 +44,43 @@ func TestPortsFromFlagsAndVariables(t *testing.T) {
 	}
 }
 
+// TestPoolerOption: POOLER=1 or -pooler puts PgBouncer in front of the
+// project-local cluster, on a port of its own that moves like the others
+// and is checked like them; without it there is no fourth port.
+func TestPoolerOption(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		on   bool
+		port int
+	}{
+		{"off by default", nil, nil, false, 54330},
+		{"the variable", nil, map[string]string{"POOLER": "1"}, true, 54330},
+		{"the flag, on another port", []string{"-pooler", "-pooler-port", "6500"}, nil, true, 6500},
+		{"the port's variable", nil, map[string]string{"POOLER": "true", "POOLER_PORT": "6501"}, true, 6501},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := parsePorts(tt.args, env(tt.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.withPooler != tt.on || p.pooler.port != tt.port || len(p.all()) != map[bool]int{false: 3, true: 4}[tt.on] {
+				t.Errorf("pooler %t on %d, %d ports checked; want %t on %d", p.withPooler, p.pooler.port, len(p.all()), tt.on, tt.port)
+			}
+		})
+	}
+	db := devDB{url: "postgres://postgres@127.0.0.1:54330/creditkit", direct: "postgres://postgres@127.0.0.1:54329/creditkit"}
+	want := []string{"DATABASE_URL=postgres://postgres@127.0.0.1:54330/creditkit",
+		"DATABASE_URL_DIRECT=postgres://postgres@127.0.0.1:54329/creditkit", "DATABASE_POOLER=transaction"}
+	if got := db.env(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("the app's database settings behind the pooler = %v, want %v", got, want)
+	}
+	if got := (devDB{url: "postgres://x/db"}).env(); len(got) != 1 || got[0] != "DATABASE_URL=postgres://x/db" {
+		t.Errorf("without the pooler = %v", got)
+	}
+}
+
 func TestPortsRefused(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
@@ -55,6 +92,8 @@ func TestPortsRefused(t *testing.T) {
 		{[]string{"-sandbox-port", "-1"}, nil, "-sandbox-port -1: want a port number"},
 		{[]string{"-relay-port", "3000"}, nil, "the app and the sandbox's relay to the app are both given port 3000"},
 		{[]string{"serve"}, nil, `unexpected argument "serve"`},
+		{nil, map[string]string{"POOLER": "maybe"}, `POOLER="maybe": want 1 to run the app through PgBouncer, or 0`},
+		{[]string{"-pooler", "-pooler-port", "3000"}, nil, "the app and PgBouncer in front of the project-local Postgres are both given port 3000"},
 	} {
 		_, err := parsePorts(tt.args, env(tt.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -17,7 +17,71 @@ const (
 	devClusterDir  = ".data/postgres"
 	devClusterPort = 54329
 	devDatabase    = "creditkit"
+	// PgBouncer's directory and port under make dev POOLER=1, beside the
+	// cluster's; its pool size is what the app's 20 client connections
+	// share.
+	devPoolerDir  = ".data/pgbouncer"
+	devPoolerPort = 54330
+	devPoolerSize = 5
 )
+
+// devDB is where make dev's app stores: one URL, or, behind the
+// pooler, the pooler's and the direct one for migrations.
+type devDB struct {
+	url, direct string
+	stop        func() // stops what was started, last first
+}
+
+// env is the app's database settings.
+func (d devDB) env() []string {
+	if d.direct == "" {
+		return []string{"DATABASE_URL=" + d.url}
+	}
+	return []string{"DATABASE_URL=" + d.url, "DATABASE_URL_DIRECT=" + d.direct, "DATABASE_POOLER=transaction"}
+}
+
+// findDatabase is findPostgres, with PgBouncer in transaction mode in
+// front of the project-local cluster when withPooler is set (an outside
+// DATABASE_URL is not used then: the pooler needs a server it can log in
+// to with the cluster's trust setup).
+func findDatabase(ctx context.Context, databaseURL string, withPooler bool, poolerPort int, log io.Writer) (devDB, error) {
+	if withPooler && databaseURL != "" {
+		fmt.Fprintln(log, "postgres: POOLER=1 runs PgBouncer in front of the project-local cluster; DATABASE_URL is not used")
+		databaseURL = ""
+	}
+	url, stopPG, err := findPostgres(ctx, databaseURL, log)
+	if err != nil {
+		return devDB{}, err
+	}
+	db := devDB{url: url, stop: func() {}}
+	if stopPG != nil {
+		db.stop = func() {
+			fmt.Fprintln(log, "postgres: stopping the project-local cluster")
+			if err := stopPG(); err != nil {
+				fmt.Fprintln(log, "postgres:", err)
+			}
+		}
+	}
+	if !withPooler {
+		return db, nil
+	}
+	abs, _ := filepath.Abs(devPoolerDir)
+	b, err := localpg.StartPgBouncer(ctx, abs, localpg.PgBouncerConfig{Port: poolerPort, Upstream: url, PoolSize: devPoolerSize})
+	if err != nil {
+		db.stop()
+		return devDB{}, err
+	}
+	fmt.Fprintf(log, "pgbouncer: transaction mode on 127.0.0.1:%d, at most %d connections to Postgres (log: %s/pgbouncer.log)\n",
+		poolerPort, devPoolerSize, abs)
+	stopCluster := db.stop
+	db.url, db.direct = b.URL(devDatabase), url
+	db.stop = func() {
+		fmt.Fprintln(log, "pgbouncer: stopping")
+		b.Stop()
+		stopCluster()
+	}
+	return db, nil
+}
 
 // findPostgres returns a database URL that answers: DATABASE_URL when set and
 // reachable (creating its database if only that is missing), else a

@@ -95,14 +95,17 @@ var (
 
 // Service runs the use cases.
 type Service struct {
-	whop   Whop
-	store  *ledger.Store
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	sleep  func(context.Context, time.Duration) error
-	access *accessCache
-	seen   *seenSet
+	whop  Whop
+	store *ledger.Store
+	// reports is where what people only look at is read (the replica when
+	// one is configured); store, the primary, is for all that decides money.
+	reports *ledger.Reporting
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
+	access  *accessCache
+	seen    *seenSet
 	// premium is per replica; the memberships table tells it when to let go.
 	premium *premiumCache
 }
@@ -120,6 +123,11 @@ func WithSleep(sleep func(context.Context, time.Duration) error) Option {
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithReporting routes the dashboards' reports, the owner's overview and
+// payment look-ups through r (a read replica); by default they read the
+// store they were given, the primary.
+func WithReporting(r *ledger.Reporting) Option { return func(s *Service) { s.reports = r } }
 
 // New returns a Service.
 func New(w Whop, store *ledger.Store, cfg Config, opts ...Option) *Service {
@@ -141,6 +149,9 @@ func New(w Whop, store *ledger.Store, cfg Config, opts ...Option) *Service {
 	s := &Service{whop: w, store: store, cfg: cfg, log: slog.New(slog.DiscardHandler), now: time.Now, sleep: sleepCtx}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.reports == nil {
+		s.reports = ledger.NewReporting(store, nil)
 	}
 	s.access = newAccessCache(w, cfg.AccessTTL, s.now)
 	s.seen = newSeenSet(100_000)

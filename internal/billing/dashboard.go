@@ -10,7 +10,12 @@ import (
 
 // How much of each list the dashboard shows.
 const (
-	RevenueDays       = 30
+	RevenueDays = 30
+	// ReplicaLagShown is how far behind a read replica must be before the
+	// dashboard says its figures may be missing the newest rows: streaming
+	// replicas are usually a fraction of a second behind, which nobody
+	// needs told.
+	ReplicaLagShown   = 5 * time.Second
 	dashboardReceipts = 25
 	dashboardPayouts  = 25
 	dashboardShares   = 25
@@ -42,6 +47,18 @@ type Dashboard struct {
 	// Overview is the whole app, for the owner's admins only (nil for a
 	// creator): Revenue and Receipts then cover every installing company.
 	Overview *AppOverview
+	// Reports says where our records on the page were read: the read
+	// replica (and how far behind it was) or the primary.
+	Reports ledger.Served
+}
+
+// StaleBy is how far behind the figures may be, when that is worth
+// saying (ReplicaLagShown or more); 0 otherwise.
+func (d Dashboard) StaleBy() time.Duration {
+	if d.Reports.Source == ledger.SourceReplica && d.Reports.Lag >= ReplicaLagShown {
+		return d.Reports.Lag
+	}
+	return 0
 }
 
 // Dashboard gathers a company's dashboard for its admin userID. Only the
@@ -57,38 +74,17 @@ func (s *Service) Dashboard(ctx context.Context, userID, companyID string) (Dash
 		d.ShareSide = ledger.SharesPaidBy
 	}
 	today := s.now()
-	from := today.AddDate(0, 0, -(RevenueDays - 1))
-	// The owner's company received every in-app payment, so its view is
-	// the whole app; a creator's is its own experiences.
-	scope := companyID
+	// Every row of ours on the page is read in one go, from the replica
+	// when there is one (again from the primary should it fail mid-way);
+	// Whop is asked afterwards, outside it, so a fallback never asks twice.
 	var err error
-	if d.IsOwner {
-		scope = ""
-		d.Revenue, err = s.store.AppRevenueReport(ctx, string(s.cfg.Currency), from, today)
-	} else {
-		d.Revenue, err = s.store.RevenueReport(ctx, companyID, string(s.cfg.Currency), from, today)
-	}
+	d.Reports, err = s.reports.Read(ctx, func(st *ledger.Store) error { return s.dashboardRows(ctx, st, &d, today) })
 	if err != nil {
 		return d, err
 	}
-	if d.Receipts, err = s.store.CompanyPurchases(ctx, scope, dashboardReceipts); err != nil {
-		return d, err
-	}
 	if d.IsOwner {
-		o, err := s.appOverview(ctx, d.Revenue.From, today, d.Revenue)
-		if err != nil {
-			return d, err
-		}
-		d.Overview = &o
-	}
-	if d.Shares, d.ShareSummary, err = s.store.RevenueShares(ctx, companyID, d.ShareSide, string(s.cfg.Currency), dashboardShares); err != nil {
-		return d, err
-	}
-	if d.Payouts, err = s.store.Payouts(ctx, companyID, dashboardPayouts); err != nil {
-		return d, err
-	}
-	if d.Deliveries, err = s.store.DeliveriesFor(ctx, companyID, d.IsOwner, dashboardDelivers); err != nil {
-		return d, err
+		s.companyTitles(ctx, d.Overview.Companies)
+		d.Overview.Books = s.compareBooks(ctx, d.Overview.From)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -100,4 +96,41 @@ func (s *Service) Dashboard(ctx context.Context, userID, companyID string) (Dash
 		s.log.WarnContext(ctx, "dashboard: ledger account unavailable", "company_id", companyID, "error", d.AccountErr.Error())
 	}
 	return d, nil
+}
+
+// dashboardRows reads the dashboard's rows of ours from st into d.
+func (s *Service) dashboardRows(ctx context.Context, st *ledger.Store, d *Dashboard, today time.Time) error {
+	from := today.AddDate(0, 0, -(RevenueDays - 1))
+	cur := string(s.cfg.Currency)
+	// The owner's company received every in-app payment, so its view is
+	// the whole app; a creator's is its own experiences.
+	scope := d.CompanyID
+	var err error
+	if d.IsOwner {
+		scope = ""
+		d.Revenue, err = st.AppRevenueReport(ctx, cur, from, today)
+	} else {
+		d.Revenue, err = st.RevenueReport(ctx, d.CompanyID, cur, from, today)
+	}
+	if err != nil {
+		return err
+	}
+	if d.Receipts, err = st.CompanyPurchases(ctx, scope, dashboardReceipts); err != nil {
+		return err
+	}
+	if d.IsOwner {
+		o, err := s.appOverview(ctx, st, d.Revenue.From, today, d.Revenue)
+		if err != nil {
+			return err
+		}
+		d.Overview = &o
+	}
+	if d.Shares, d.ShareSummary, err = st.RevenueShares(ctx, d.CompanyID, d.ShareSide, cur, dashboardShares); err != nil {
+		return err
+	}
+	if d.Payouts, err = st.Payouts(ctx, d.CompanyID, dashboardPayouts); err != nil {
+		return err
+	}
+	d.Deliveries, err = st.DeliveriesFor(ctx, d.CompanyID, d.IsOwner, dashboardDelivers)
+	return err
 }

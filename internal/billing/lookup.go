@@ -84,8 +84,15 @@ func (s *Service) PaymentsAPI() whop.PaymentsAPI { return s.cfg.PaymentsAPI }
 
 // LookupPayment fetches a payment from Whop through the configured API
 // generation and returns it if it belongs to companyID, whose admin userID
-// must be.
+// must be. What our books say about it is a reporting read (the replica,
+// when there is one).
 func (s *Service) LookupPayment(ctx context.Context, userID, companyID, paymentID string) (PaymentLookup, error) {
+	return s.lookupPayment(ctx, userID, companyID, paymentID, false)
+}
+
+// lookupPayment is LookupPayment, reading our books from the primary when
+// primary is set (a refund, which decides money, asks so).
+func (s *Service) lookupPayment(ctx context.Context, userID, companyID, paymentID string, primary bool) (PaymentLookup, error) {
 	if err := s.CompanyAdmin(ctx, userID, companyID); err != nil {
 		return PaymentLookup{}, err
 	}
@@ -103,14 +110,16 @@ func (s *Service) LookupPayment(ctx context.Context, userID, companyID, paymentI
 	if err := checkPayment(p); err != nil { // its ids are looked up in our tables
 		return PaymentLookup{}, err
 	}
-	pur, err := s.purchaseOf(ctx, p)
+	rows, err := s.paymentRows(ctx, p, primary)
 	if err != nil {
 		return PaymentLookup{}, err
 	}
+	pur := rows.Purchase
 	if !s.belongs(p, pur, companyID) {
 		return PaymentLookup{}, ErrPaymentNotFound
 	}
-	out := PaymentLookup{Payment: p, Unreported: map[string]bool{}, RefundState: refundState(p), Purchase: pur}
+	out := PaymentLookup{Payment: p, Unreported: map[string]bool{}, RefundState: refundState(p), Purchase: pur,
+		Share: rows.Share, Disputes: rows.Disputes}
 	for _, f := range unreported[p.API] {
 		out.Unreported[f] = true
 	}
@@ -122,27 +131,69 @@ func (s *Service) LookupPayment(ctx context.Context, userID, companyID, paymentI
 	}
 	out.CanRefund = refundable && companyID == s.cfg.CompanyID
 	out.OwnerRefunds = refundable && companyID != s.cfg.CompanyID
-	if out.Disputes, err = s.store.DisputesForPayment(ctx, p.ID); err != nil {
-		return out, err
+	return out, nil
+}
+
+// paymentBooks is what our books say about a payment.
+type paymentBooks struct {
+	Purchase *ledger.Purchase
+	Share    *ledger.RevenueShare
+	Disputes []ledger.Dispute
+}
+
+// paymentRows reads our books about p: from the primary when primary is
+// set, else as a reporting read. A replica may not yet have replayed a
+// purchase fulfilled a moment ago, so when Whop's payment names one of
+// our purchases and the replica does not show it fulfilled, the primary
+// is asked too: a look-up never denies or understates a payment just made.
+func (s *Service) paymentRows(ctx context.Context, p *whop.Payment, primary bool) (paymentBooks, error) {
+	var rows paymentBooks
+	read := func(st *ledger.Store) (err error) {
+		rows, err = s.readPaymentRows(ctx, st, p)
+		return err
+	}
+	if primary {
+		return rows, read(s.store)
+	}
+	served, err := s.reports.Read(ctx, read)
+	if err != nil {
+		return rows, err
+	}
+	ours := p.Metadata[MetaPurchaseID] != ""
+	if served.Source == ledger.SourceReplica && ours && (rows.Purchase == nil || rows.Purchase.PaymentID != p.ID) {
+		return rows, read(s.store)
+	}
+	return rows, nil
+}
+
+func (s *Service) readPaymentRows(ctx context.Context, st *ledger.Store, p *whop.Payment) (paymentBooks, error) {
+	var rows paymentBooks
+	pur, err := purchaseOf(ctx, st, p)
+	if err != nil {
+		return rows, err
+	}
+	rows.Purchase = pur
+	if rows.Disputes, err = st.DisputesForPayment(ctx, p.ID); err != nil {
+		return rows, err
 	}
 	if pur != nil {
-		sh, err := s.store.RevenueShareByPayment(ctx, p.ID)
+		sh, err := st.RevenueShareByPayment(ctx, p.ID)
 		switch {
 		case err == nil:
-			out.Share = &sh
+			rows.Share = &sh
 		case !errors.Is(err, ledger.ErrNotFound):
-			return out, err
+			return rows, err
 		}
 	}
-	return out, nil
+	return rows, nil
 }
 
 // purchaseOf finds the credit purchase a payment is for: by the payment id
 // once fulfilled, else by its checkout configuration (every generation
 // names it) or the purchase id in its metadata, as long as no other payment
 // has fulfilled that purchase.
-func (s *Service) purchaseOf(ctx context.Context, p *whop.Payment) (*ledger.Purchase, error) {
-	pur, err := s.store.PurchaseByPayment(ctx, p.ID)
+func purchaseOf(ctx context.Context, st *ledger.Store, p *whop.Payment) (*ledger.Purchase, error) {
+	pur, err := st.PurchaseByPayment(ctx, p.ID)
 	if err == nil {
 		return &pur, nil
 	}
@@ -150,12 +201,12 @@ func (s *Service) purchaseOf(ctx context.Context, p *whop.Payment) (*ledger.Purc
 		return nil, err
 	}
 	if id := p.CheckoutConfigurationID; id != "" {
-		if pur, err := unclaimed(s.store.PurchaseByCheckout(ctx, id)); pur != nil || err != nil {
+		if pur, err := unclaimed(st.PurchaseByCheckout(ctx, id)); pur != nil || err != nil {
 			return pur, err
 		}
 	}
 	if id := p.Metadata[MetaPurchaseID]; id != "" {
-		return unclaimed(s.store.Purchase(ctx, id))
+		return unclaimed(st.Purchase(ctx, id))
 	}
 	return nil, nil
 }

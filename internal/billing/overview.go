@@ -97,16 +97,18 @@ type BooksDifference struct {
 	Refused string
 }
 
-// appOverview gathers the owner's view. The Whop calls (the payment list,
-// the companies' names) run with no transaction open, each bounded.
-func (s *Service) appOverview(ctx context.Context, from, to time.Time, revenue ledger.RevenueReport) (AppOverview, error) {
+// appOverview reads the owner's view from st. The Whop calls that
+// complete it (the companies' names, the books against Whop's payments)
+// are the caller's to make afterwards, with no transaction open, each
+// bounded.
+func (s *Service) appOverview(ctx context.Context, st *ledger.Store, from, to time.Time, revenue ledger.RevenueReport) (AppOverview, error) {
 	o := AppOverview{From: from, To: to}
 	cur := string(s.cfg.Currency)
-	rows, err := s.store.CompanyRevenues(ctx, cur, from)
+	rows, err := st.CompanyRevenues(ctx, cur, from)
 	if err != nil {
 		return o, err
 	}
-	if o.Shares, err = s.store.ShareTotalsSince(ctx, s.cfg.CompanyID, cur, from); err != nil {
+	if o.Shares, err = st.ShareTotalsSince(ctx, s.cfg.CompanyID, cur, from); err != nil {
 		return o, err
 	}
 	t := revenue.Totals
@@ -115,8 +117,6 @@ func (s *Service) appOverview(ctx context.Context, from, to time.Time, revenue l
 	for i, r := range rows {
 		o.Companies[i] = InstallingCompany{CompanyRevenue: r}
 	}
-	s.companyTitles(ctx, o.Companies)
-	o.Books = s.compareBooks(ctx, from)
 	return o, nil
 }
 
@@ -166,35 +166,38 @@ func (s *Service) compareBooks(ctx context.Context, from time.Time) BooksCheck {
 			whopSide[p.ID] = p
 		}
 	}
-	ours, err := s.store.FulfilledSince(ctx, from)
-	if err != nil {
-		return BooksCheck{Err: "our books could not be read: " + err.Error()}
-	}
-	// A Whop payment of the margin (or fulfilled before the period) is in
-	// our books if any purchase has its id.
+	var ours, earlier, pending map[string]ledger.Purchase
+	var refused map[string]string
 	var unmatched []string
-	for id := range whopSide {
-		if _, ok := ours[id]; ok {
-			b.Matched++
-		} else {
-			unmatched = append(unmatched, id)
+	_, err := s.reports.Read(ctx, func(st *ledger.Store) (err error) {
+		if ours, err = st.FulfilledSince(ctx, from); err != nil {
+			return err
 		}
-	}
-	earlier, err := s.store.PurchasesByPayment(ctx, unmatched)
-	if err != nil {
-		return BooksCheck{Err: "our books could not be read: " + err.Error()}
-	}
-	var missing []string
-	for _, id := range unmatched {
-		if _, ok := earlier[id]; !ok {
-			missing = append(missing, whopSide[id].Metadata[MetaPurchaseID])
+		// A Whop payment of the margin (or fulfilled before the period) is
+		// in our books if any purchase has its id.
+		b.Matched, unmatched = 0, nil
+		for id := range whopSide {
+			if _, ok := ours[id]; ok {
+				b.Matched++
+			} else {
+				unmatched = append(unmatched, id)
+			}
 		}
-	}
-	pending, err := s.store.PurchasesByID(ctx, missing)
-	if err != nil {
-		return BooksCheck{Err: "our books could not be read: " + err.Error()}
-	}
-	refused, err := s.store.RefusalReasons(ctx, unmatched)
+		if earlier, err = st.PurchasesByPayment(ctx, unmatched); err != nil {
+			return err
+		}
+		var missing []string
+		for _, id := range unmatched {
+			if _, ok := earlier[id]; !ok {
+				missing = append(missing, whopSide[id].Metadata[MetaPurchaseID])
+			}
+		}
+		if pending, err = st.PurchasesByID(ctx, missing); err != nil {
+			return err
+		}
+		refused, err = st.RefusalReasons(ctx, unmatched)
+		return err
+	})
 	if err != nil {
 		return BooksCheck{Err: "our books could not be read: " + err.Error()}
 	}

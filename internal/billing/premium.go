@@ -168,12 +168,17 @@ type ExperiencePremium struct {
 }
 
 // PremiumMembers lists the valid premium memberships bought in a company's
-// experiences, grouped by experience. Access is the caller's to check.
+// experiences, grouped by experience: a dashboard report, read as one.
+// Access is the caller's to check.
 func (s *Service) PremiumMembers(ctx context.Context, companyID string) ([]ExperiencePremium, error) {
 	if !s.cfg.Premium.Enabled() {
 		return nil, nil
 	}
-	ms, err := s.store.CompanyMemberships(ctx, companyID, s.cfg.Premium.ProductID)
+	var ms []ledger.Membership
+	_, err := s.reports.Read(ctx, func(st *ledger.Store) (err error) {
+		ms, err = st.CompanyMemberships(ctx, companyID, s.cfg.Premium.ProductID)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,8 @@ func (s *Service) RefundablePayment(ctx context.Context, userID, companyID, paym
 	if companyID != s.cfg.CompanyID {
 		return PaymentLookup{}, ErrRefundOwnerOnly
 	}
-	look, err := s.LookupPayment(ctx, userID, companyID, paymentID)
+	// A refund decides money: its look-up reads our books on the primary.
+	look, err := s.lookupPayment(ctx, userID, companyID, paymentID, true)
 	if err == nil && !look.CanRefund {
 		err = ErrNotRefundable
 	}

@@ -38,9 +38,21 @@ const (
 
 // Config is everything the server needs to start, validated.
 type Config struct {
-	Env         Env
-	Port        int
+	Env  Env
+	Port int
+	// DatabaseURL is what the app's connection pool dials: Postgres itself,
+	// or a connection pooler in front of it (see DatabasePooler).
 	DatabaseURL string
+	// DatabaseDirectURL reaches the primary with no transaction pooler in
+	// between (DATABASE_URL_DIRECT): migrations hold session-level advisory
+	// locks there. Empty: DatabaseURL is direct. See MigrationURL.
+	DatabaseDirectURL string
+	// DatabaseReplicaURL is a read replica (DATABASE_REPLICA_URL) that
+	// dashboard reports, the owner's overview and payment look-ups read
+	// from; empty, they read the primary. Nothing that decides money reads it.
+	DatabaseReplicaURL string
+	// DatabasePooler says what DatabaseURL goes through (DATABASE_POOLER).
+	DatabasePooler Pooler
 	// AppURL is the origin members reach the app at (APP_URL), e.g.
 	// https://<id>.apps.whop.com. Whop's hosted checkout sends buyers back
 	// to a page under it. Empty: checkouts carry no redirect, and Whop keeps
@@ -67,6 +79,30 @@ type Config struct {
 	Workers int
 	// PprofAddr, when set, serves Go's profiler there (keep it on loopback).
 	PprofAddr string
+}
+
+// Pooler is what stands between the app's pool and Postgres.
+type Pooler string
+
+// The poolers Creditkit knows how to work behind.
+const (
+	// PoolerNone is Postgres itself, or a pooler in session mode, which
+	// keeps one server connection per client: LISTEN, named prepared
+	// statements and session locks all work.
+	PoolerNone Pooler = "none"
+	// PoolerTransaction is a pooler in transaction mode (PgBouncer's
+	// pool_mode = transaction): a server connection is the client's only
+	// for one transaction, so nothing may outlive a transaction.
+	PoolerTransaction Pooler = "transaction"
+)
+
+// MigrationURL is where migrations run: the direct URL when one is given,
+// as their session-level advisory locks cannot pass a transaction pooler.
+func (c *Config) MigrationURL() string {
+	if c.DatabaseDirectURL != "" {
+		return c.DatabaseDirectURL
+	}
+	return c.DatabaseURL
 }
 
 // Whop holds the app's credentials and endpoints.
@@ -133,10 +169,13 @@ func (e *Error) Error() string {
 func Load(getenv func(string) string) (*Config, error) {
 	l := loader{getenv: getenv}
 	cfg := &Config{
-		Env:         Env(l.str("APP_ENV", string(Production))),
-		Port:        l.port("PORT"),
-		DatabaseURL: l.databaseURL("DATABASE_URL"),
-		AppURL:      l.appURL("APP_URL"),
+		Env:                Env(l.str("APP_ENV", string(Production))),
+		Port:               l.port("PORT"),
+		DatabaseURL:        l.databaseURL("DATABASE_URL"),
+		DatabaseDirectURL:  l.optionalDatabaseURL("DATABASE_URL_DIRECT"),
+		DatabaseReplicaURL: l.optionalDatabaseURL("DATABASE_REPLICA_URL"),
+		DatabasePooler:     l.pooler("DATABASE_POOLER"),
+		AppURL:             l.appURL("APP_URL"),
 		Whop: Whop{
 			APIKey:         l.required("WHOP_API_KEY", "the app's API key from Whop's developer dashboard"),
 			AppID:          l.prefixed("WHOP_APP_ID", "app_", true),
@@ -166,6 +205,15 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if (cfg.Premium.ProductID == "") != (cfg.Premium.PlanID == "") {
 		l.bad("PREMIUM_PLAN_ID", "PREMIUM_PRODUCT_ID and PREMIUM_PLAN_ID go together: set both or neither")
+	}
+	if cfg.DatabasePooler == PoolerTransaction {
+		switch cfg.DatabaseDirectURL {
+		case "":
+			l.bad("DATABASE_URL_DIRECT", "is required with DATABASE_POOLER=transaction: migrations hold session-level advisory locks, "+
+				"which a transaction pooler cannot keep; give the primary's own address (not the pooler's)")
+		case cfg.DatabaseURL:
+			l.bad("DATABASE_URL_DIRECT", "is DATABASE_URL itself, the pooler's address: give the primary's own address")
+		}
 	}
 	cfg.Packages = l.packages("CREDIT_PACKAGES", cfg.Currency)
 	cfg.SpendItems = l.spendItems("SPEND_ITEMS")

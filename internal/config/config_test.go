@@ -30,9 +30,10 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	want := &Config{
-		Env:         Production,
-		Port:        3000,
-		DatabaseURL: "postgres://ck:secret@db:5432/creditkit",
+		Env:            Production,
+		Port:           3000,
+		DatabaseURL:    "postgres://ck:secret@db:5432/creditkit",
+		DatabasePooler: PoolerNone,
 		Whop: Whop{
 			APIKey:         "key_123",
 			AppID:          "app_abc",
@@ -56,6 +57,9 @@ func TestLoadDefaults(t *testing.T) {
 		ShutdownTimeout:   25 * time.Second,
 		ReconcileInterval: time.Minute,
 		Workers:           4,
+	}
+	if cfg.MigrationURL() != cfg.DatabaseURL {
+		t.Errorf("MigrationURL() = %q without DATABASE_URL_DIRECT, want DATABASE_URL", cfg.MigrationURL())
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("Load defaults:\n got %+v\nwant %+v", cfg, want)
@@ -87,6 +91,10 @@ func TestLoadEverySetting(t *testing.T) {
 	e["APP_URL"] = "http://localhost:8004/"
 	e["WHOP_API_VERSION_DATE"] = "2026-06-09"
 	e["SPEND_ITEMS"] = "hint:3:Hint: the next step, skip:40:Skip a level:Jump ahead: once"
+	e["DATABASE_URL"] = "postgres://ck:secret@pgbouncer:6432/creditkit"
+	e["DATABASE_POOLER"] = "Transaction"
+	e["DATABASE_URL_DIRECT"] = "postgres://ck:secret@db:5432/creditkit"
+	e["DATABASE_REPLICA_URL"] = "postgres://ck:secret@db-replica:5432/creditkit"
 	cfg, err := Load(env(e))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -112,6 +120,11 @@ func TestLoadEverySetting(t *testing.T) {
 		{"PprofAddr", cfg.PprofAddr, "127.0.0.1:6060"},
 		{"AppURL", cfg.AppURL, "http://localhost:8004"},
 		{"APIVersionDate", cfg.Whop.APIVersionDate, "2026-06-09"},
+		{"DatabaseURL", cfg.DatabaseURL, "postgres://ck:secret@pgbouncer:6432/creditkit"},
+		{"DatabasePooler", cfg.DatabasePooler, PoolerTransaction},
+		{"DatabaseDirectURL", cfg.DatabaseDirectURL, "postgres://ck:secret@db:5432/creditkit"},
+		{"DatabaseReplicaURL", cfg.DatabaseReplicaURL, "postgres://ck:secret@db-replica:5432/creditkit"},
+		{"MigrationURL", cfg.MigrationURL(), "postgres://ck:secret@db:5432/creditkit"},
 		{"SpendItems", cfg.SpendItems, []SpendItem{
 			{ID: "hint", Cost: 3, Title: "Hint", Description: "the next step"},
 			{ID: "skip", Cost: 40, Title: "Skip a level", Description: "Jump ahead: once"},
@@ -141,6 +154,12 @@ func TestLoadProblems(t *testing.T) {
 	}{
 		{"database url unset", map[string]string{"DATABASE_URL": ""}, []string{"DATABASE_URL: is required"}},
 		{"database url malformed", map[string]string{"DATABASE_URL": "mysql://nope"}, []string{"DATABASE_URL: expected a Postgres URL"}},
+		{"pooler unknown", map[string]string{"DATABASE_POOLER": "statement"}, []string{`DATABASE_POOLER: expected none (Postgres itself, or a pooler in session mode) or transaction`}},
+		{"transaction pooler without a direct url", map[string]string{"DATABASE_POOLER": "transaction"},
+			[]string{"DATABASE_URL_DIRECT: is required with DATABASE_POOLER=transaction: migrations hold session-level advisory locks"}},
+		{"direct url is the pooler's", map[string]string{"DATABASE_POOLER": "transaction", "DATABASE_URL_DIRECT": "postgres://ck:secret@db:5432/creditkit"},
+			[]string{"DATABASE_URL_DIRECT: is DATABASE_URL itself, the pooler's address"}},
+		{"replica url malformed", map[string]string{"DATABASE_REPLICA_URL": "mysql://nope"}, []string{"DATABASE_REPLICA_URL: expected a Postgres URL"}},
 		{"port not a number", map[string]string{"PORT": "abc"}, []string{`PORT: expected a port number from 1 to 65535, got "abc"`}},
 		{"port out of range", map[string]string{"PORT": "70000"}, []string{"PORT: expected a port number"}},
 		{"every required missing", map[string]string{"DATABASE_URL": "", "WHOP_API_KEY": "", "WHOP_APP_ID": "", "WHOP_COMPANY_ID": "", "WHOP_WEBHOOK_SECRET": ""},

@@ -94,11 +94,31 @@ func (l *loader) databaseURL(name string) string {
 		l.bad(name, "is required: a Postgres URL such as postgres://user:pass@localhost:5432/creditkit%s", whereToFind)
 		return ""
 	}
+	return l.optionalDatabaseURL(name)
+}
+
+// optionalDatabaseURL reads a Postgres URL that may be left empty.
+func (l *loader) optionalDatabaseURL(name string) string {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return ""
+	}
 	if _, err := pgx.ParseConfig(v); err != nil {
 		// pgx's message may echo the password; say only what is wrong.
 		l.bad(name, "expected a Postgres URL such as postgres://user:pass@host:5432/db")
 	}
 	return v
+}
+
+// pooler reads what stands between the app and Postgres.
+func (l *loader) pooler(name string) Pooler {
+	switch v := Pooler(strings.ToLower(l.str(name, string(PoolerNone)))); v {
+	case PoolerNone, PoolerTransaction:
+		return v
+	default:
+		l.bad(name, "expected none (Postgres itself, or a pooler in session mode) or transaction (PgBouncer with pool_mode = transaction), got %q", v)
+		return PoolerNone
+	}
 }
 
 func (l *loader) httpURL(name, def string) string {

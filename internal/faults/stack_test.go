@@ -26,18 +26,20 @@ import (
 )
 
 // stack is one scenario's world: a database of its own on the suite's
-// cluster, the Whop sandbox, two replicas of `creditkit serve` on that
-// database and the balancer that splits Whop's deliveries between them.
+// cluster, the Whop sandbox, replicas of `creditkit serve` on that
+// database (two unless the scenario says) and the balancer that splits
+// Whop's deliveries between them.
 type stack struct {
 	t      *testing.T
 	ctx    context.Context
-	dbURL  string
-	pool   *pgxpool.Pool // the test's own, small: the auditor's view
+	dbURL  string        // the replicas' DATABASE_URL
+	pool   *pgxpool.Pool // the test's own, small, direct: the auditor's view
 	store  *ledger.Store
 	env    *whopsimtest.Env
 	sim    *whopsim.Sim
 	whop   *whop.Client
-	a, b   *replica
+	reps   []*replica
+	a, b   *replica // the first two, which every scenario has
 	lb     *balancer
 	hook   string // the balancer's webhook URL, which the sandbox posts to
 	client *http.Client
@@ -61,11 +63,24 @@ type stackConfig struct {
 	retryDelays []time.Duration
 	// env adds to or overrides the replicas' environment.
 	env map[string]string
+	// replicas is how many replicas run (0: 2).
+	replicas int
+	// appURL and auditURL, when set, are a database elsewhere than the
+	// suite's cluster: the replicas' DATABASE_URL (a pooler, say) and the
+	// auditor's direct way to the same database.
+	appURL, auditURL string
 }
 
 // Connection budget: two replicas × 20 (serve's default pool) + this pool
 // of 8 + a migration connection each stays far below the cluster's 200.
 const auditorConns = 8
+
+// auditorName is the auditor's application_name, so a scenario counting
+// the app's connections in pg_stat_activity can leave it out.
+const auditorName = "faults-auditor"
+
+// replicaNames names the replicas in order.
+var replicaNames = []string{"replica-A", "replica-B", "replica-C", "replica-D", "replica-E", "replica-F"}
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
 
@@ -77,21 +92,31 @@ const webhookConcurrency = 16
 func newStack(t *testing.T, cfg stackConfig) *stack {
 	t.Helper()
 	ctx := context.Background()
-	db := "faults_" + strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(t.Name()), "_"), "_")
-	if err := suite.cluster.CreateDatabase(ctx, db); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	s := &stack{t: t, ctx: ctx, dbURL: suite.cluster.URL(db), tokens: map[string]cachedToken{},
+	s := &stack{t: t, ctx: ctx, dbURL: cfg.appURL, tokens: map[string]cachedToken{},
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}
-
-	portA, portB := freePort(t), freePort(t)
-	urlA, urlB := fmt.Sprintf("http://127.0.0.1:%d", portA), fmt.Sprintf("http://127.0.0.1:%d", portB)
-	s.lb = newBalancer(urlA, urlB)
+	auditURL := cfg.auditURL
+	if s.dbURL == "" {
+		db := "faults_" + strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(t.Name()), "_"), "_")
+		if err := suite.cluster.CreateDatabase(ctx, db); err != nil {
+			t.Fatalf("create database: %v", err)
+		}
+		s.dbURL, auditURL = suite.cluster.URL(db), suite.cluster.URL(db)
+	}
+	n := cfg.replicas
+	if n == 0 {
+		n = 2
+	}
+	ports, urls := make([]int, n), make([]string, n)
+	for i := range ports {
+		ports[i] = freePort(t)
+		urls[i] = fmt.Sprintf("http://127.0.0.1:%d", ports[i])
+	}
+	s.lb = newBalancer(urls...)
 	lbSrv := httptest.NewServer(s.lb)
 	t.Cleanup(lbSrv.Close)
 	s.hook = lbSrv.URL + "/api/webhook"
 
-	s.env = whopsimtest.Start(t, whopsimtest.Config{AppURL: urlA, Options: whopsim.Options{
+	s.env = whopsimtest.Start(t, whopsimtest.Config{AppURL: urls[0], Options: whopsim.Options{
 		WebhookURL:         s.hook,
 		WebhookConcurrency: webhookConcurrency,
 		KeepAttempts:       1 << 20,
@@ -119,15 +144,19 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	for k, v := range cfg.env {
 		env[k] = v
 	}
-	s.a = newReplica(t, "replica-A", portA, env)
-	s.b = newReplica(t, "replica-B", portB, env)
-	// Both at once, as a rolling deploy would: they race to migrate.
-	s.a.launch()
-	s.b.launch()
-	s.a.awaitReady(60 * time.Second)
-	s.b.awaitReady(60 * time.Second)
+	for i, port := range ports {
+		s.reps = append(s.reps, newReplica(t, replicaNames[i], port, env))
+	}
+	s.a, s.b = s.reps[0], s.reps[1]
+	// All at once, as a rolling deploy would: they race to migrate.
+	for _, r := range s.reps {
+		r.launch()
+	}
+	for _, r := range s.reps {
+		r.awaitReady(60 * time.Second)
+	}
 
-	pool, err := pgxpool.New(ctx, s.dbURL+fmt.Sprintf("&pool_max_conns=%d", auditorConns))
+	pool, err := pgxpool.New(ctx, auditURL+fmt.Sprintf("&pool_max_conns=%d&application_name=%s", auditorConns, auditorName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,5 +237,5 @@ func (s *stack) eachRow(sql string, dest []any, fn func()) {
 	}
 }
 
-// replicas returns both replicas, for round-robin use by index.
-func (s *stack) replicas() [2]*replica { return [2]*replica{s.a, s.b} }
+// replicas returns every replica, for round-robin use by index.
+func (s *stack) replicas() []*replica { return s.reps }

@@ -31,8 +31,8 @@ type traffic struct {
 
 // startTraffic has members spend up to spends times (four at a time, most
 // on the hot wallet, every tenth a retry of an earlier key) and confirm
-// every confirmEvery-th purchase on the replica that did not make its
-// charge, as the browser does after inAppPurchase, racing the webhooks.
+// every confirmEvery-th purchase on the replica after the one that made
+// its charge, as the browser does after inAppPurchase, racing the webhooks.
 func (s *stack) startTraffic(w *workload, spends, confirmEvery int) *traffic {
 	tr := &traffic{stop: make(chan struct{})}
 	var next atomic.Int64
@@ -57,7 +57,7 @@ func (s *stack) startTraffic(w *workload, spends, confirmEvery int) *traffic {
 						wl = w.wallets[(i-1)%len(w.wallets)]
 					}
 				}
-				tr.spend(s, s.replicas()[i%2], wl, key)
+				tr.spend(s, s.replicas()[i%len(s.replicas())], wl, key)
 			}
 		}()
 	}
@@ -72,7 +72,7 @@ func (s *stack) startTraffic(w *workload, spends, confirmEvery int) *traffic {
 				default:
 				}
 				p := w.purchases[i]
-				code, out, _ := s.call(s.replicas()[1-p.Via], "POST", "/api/purchases/"+p.ID+"/confirm",
+				code, out, _ := s.call(s.replicas()[(p.Via+1)%len(s.replicas())], "POST", "/api/purchases/"+p.ID+"/confirm",
 					p.Wallet.user, map[string]string{"receipt_id": p.PaymentID})
 				if code == 200 && out["status"] == "paid" {
 					tr.confirmOK.Add(1)

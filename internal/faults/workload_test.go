@@ -52,7 +52,7 @@ func (w *workload) totalCredits() (n int64) {
 // storm spreads over a dozen wallets.
 const extraMembers = 6
 
-// buy makes n purchases through POST /api/charge, alternating replicas, on
+// buy makes n purchases through POST /api/charge, round the replicas, on
 // every member's wallet (the seed's members in both experiences, the extra
 // ones in the creator's), with two in five on one hot wallet; then pays each at the sandbox while webhooks are switched off, so
 // the storm can be sent later, all at once.
@@ -96,7 +96,7 @@ func (s *stack) buy(n int) *workload {
 				if i%7 == 0 {
 					pkg, credits = "pro", 600
 				}
-				via := i % 2
+				via := i % len(s.replicas())
 				code, out, raw := s.call(s.replicas()[via], "POST", "/api/charge", wl.user,
 					map[string]string{"experience_id": wl.experience, "package": pkg})
 				if code != 200 {

@@ -45,6 +45,11 @@ func Answers(ctx context.Context, url string, timeout time.Duration) error {
 func Binaries() (string, error) {
 	if p, err := exec.LookPath("pg_ctl"); err == nil {
 		if _, err := exec.LookPath("initdb"); err == nil {
+			// A symlink on PATH (/usr/local/bin/pg_ctl) leads to the
+			// directory with the rest, pg_basebackup among them.
+			if real, err := filepath.EvalSymlinks(p); err == nil {
+				p = real
+			}
 			return filepath.Dir(p), nil
 		}
 	}
@@ -70,10 +75,13 @@ func isExec(p string) bool {
 
 // Cluster is a Postgres cluster this package made and runs.
 type Cluster struct {
-	Dir    string // data directory
-	Port   int
-	binDir string
-	cred   *syscall.Credential // run as the postgres user when we are root
+	Dir  string // data directory
+	Port int
+	// MaxConnections is Postgres's max_connections (0: 200). A cluster
+	// behind a pooler can be given few, to show the pooler keeps to them.
+	MaxConnections int
+	binDir         string
+	cred           *syscall.Credential // run as the postgres user when we are root
 }
 
 // Open prepares a cluster in dir (initdb on first use, trust auth on
@@ -88,16 +96,11 @@ func Open(dir string, port int) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: abs, Port: port, binDir: bin}
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("running as root needs a postgres user to run Postgres as: %w", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	cred, err := runAs()
+	if err != nil {
+		return nil, err
 	}
+	c := &Cluster{Dir: abs, Port: port, binDir: bin, cred: cred}
 	if _, err := os.Stat(filepath.Join(abs, "PG_VERSION")); err == nil {
 		return c, nil
 	}
@@ -121,12 +124,31 @@ func Open(dir string, port int) (*Cluster, error) {
 	return c, nil
 }
 
+// runAs is the postgres user's credential when we are root (Postgres and
+// PgBouncer both refuse to run as root), else nil: run as ourselves.
+func runAs() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("running as root needs a postgres user to run Postgres and PgBouncer as: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
 // Start starts the cluster and waits until it accepts connections.
 func (c *Cluster) Start(ctx context.Context) error {
 	if c.running() {
 		return nil
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories='' -c max_connections=200 -c fsync=on", c.Port)
+	maxConns := c.MaxConnections
+	if maxConns == 0 {
+		maxConns = 200
+	}
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories='' -c max_connections=%d -c fsync=on", c.Port, maxConns)
 	cmd := c.command("pg_ctl", "start", "-D", c.Dir, "-w", "-t", "60", "-o", opts, "-l", filepath.Join(c.Dir, "server.log"))
 	// Detach from our process group so a Ctrl-C in the terminal reaches us,
 	// not Postgres; we stop it ourselves, cleanly.
@@ -144,6 +166,19 @@ func (c *Cluster) Stop() error {
 	}
 	if out, err := c.command("pg_ctl", "stop", "-D", c.Dir, "-m", "fast", "-w").CombinedOutput(); err != nil {
 		return fmt.Errorf("pg_ctl stop: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// Crash stops the cluster as a crash would: every backend is dropped at
+// once, nothing is checkpointed, and the next start recovers from the WAL
+// (pg_ctl stop -m immediate).
+func (c *Cluster) Crash() error {
+	if !c.running() {
+		return nil
+	}
+	if out, err := c.command("pg_ctl", "stop", "-D", c.Dir, "-m", "immediate", "-w").CombinedOutput(); err != nil {
+		return fmt.Errorf("pg_ctl stop -m immediate: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

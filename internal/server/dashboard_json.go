@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
@@ -45,7 +46,7 @@ func dashboardJSON(d billing.Dashboard) map[string]any {
 		"from": rep.From.Format("2006-01-02"), "to": rep.To.Format("2006-01-02"),
 		"totals": figuresJSON(rep.Totals), "days": days, "packages": packages,
 		"revenue_shares": shareSummaryJSON(d.ShareSummary), "revenue_share_basis_points": d.ShareBasisPoints,
-		"app": nil,
+		"app": nil, "reports": reportsJSON(d),
 	}
 	if o := d.Overview; o != nil {
 		companies := make([]map[string]any, 0, len(o.Companies))
@@ -91,4 +92,14 @@ func booksJSON(b billing.BooksCheck) map[string]any {
 	}
 	return map[string]any{"whop_read": b.Err == "", "error": readErr, "incomplete": b.Incomplete,
 		"matched": b.Matched, "clean": b.Clean(), "whop_only": diffs(b.WhopOnly), "ours_only": diffs(b.OursOnly)}
+}
+
+// reportsJSON says where the figures were read and how far behind that
+// was; stale_seconds is set when the page would say so.
+func reportsJSON(d billing.Dashboard) map[string]any {
+	out := map[string]any{"served_by": d.Reports.Source, "lag_seconds": d.Reports.Lag.Seconds(), "stale_seconds": nil}
+	if lag := d.StaleBy(); lag > 0 {
+		out["stale_seconds"] = int64(lag / time.Second)
+	}
+	return out
 }

@@ -58,7 +58,23 @@ func dashboardView(d billing.Dashboard, l layout.Props, self string, q url.Value
 			Object: dl.ObjectID, Outcome: dl.Outcome, Scheme: dl.Scheme, Tone: outcomeTone(dl.Outcome)})
 	}
 	v.Notice = notice(d, q)
+	if lag := d.StaleBy(); lag > 0 {
+		v.Staleness = "These figures come from a read replica that is " + formatLag(lag) +
+			" behind: the newest sales, payouts and webhook deliveries may not show yet."
+	}
 	return v
+}
+
+// formatLag says a replica's lag in whole seconds, minutes or hours.
+func formatLag(d time.Duration) string {
+	switch s := int64(d / time.Second); {
+	case s < 120:
+		return strconv.FormatInt(s, 10) + " s"
+	case s < 2*3600:
+		return strconv.FormatInt(s/60, 10) + " min"
+	default:
+		return strconv.FormatInt(s/3600, 10) + " h " + strconv.FormatInt(s%3600/60, 10) + " min"
+	}
 }
 
 func revenueSection(rep ledger.RevenueReport) page.RevenueSection {

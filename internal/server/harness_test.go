@@ -41,6 +41,8 @@ type app struct {
 	ctx     context.Context
 	log     *slog.Logger
 	cfg     appConfig // what setup was given, for replicas
+	// reporting is where reporting reads go; nil: the primary.
+	reporting *ledger.Reporting
 }
 
 // appConfig is what a test may change about its app and sandbox.
@@ -52,6 +54,10 @@ type appConfig struct {
 	noPremium   bool             // PREMIUM_PRODUCT_ID and PREMIUM_PLAN_ID unset
 	items       []billing.Item   // SPEND_ITEMS; nil: testItems
 	sameSite    bool             // the relay on the parent's host (whopsimtest.Config.SameSite)
+	// db, when set, is the database instead of a fresh pgtest one.
+	db *pgtest.DB
+	// reporting, when set, routes reporting reads (a read replica).
+	reporting func(primary *ledger.Store) *ledger.Reporting
 }
 
 // testItems is the catalog tests spend from unless they set their own: the
@@ -82,6 +88,15 @@ func withPaymentsAPI(api whop.PaymentsAPI) appOption {
 // dev does (see whopsimtest.Config.SameSite).
 func sameSite() appOption { return func(c *appConfig) { c.sameSite = true } }
 
+// onDatabase runs the app on db (a primary with a standby of its own).
+func onDatabase(db *pgtest.DB) appOption { return func(c *appConfig) { c.db = db } }
+
+// withReporting routes the app's reporting reads through what r builds on
+// the primary's store.
+func withReporting(r func(primary *ledger.Store) *ledger.Reporting) appOption {
+	return func(c *appConfig) { c.reporting = r }
+}
+
 // withoutPremium leaves premium unconfigured.
 func withoutPremium() appOption { return func(c *appConfig) { c.noPremium = true } }
 
@@ -94,7 +109,6 @@ func withClient(opts ...whop.Option) appOption {
 // asserts the ledger invariant on everything the test did.
 func setup(t *testing.T, opts ...appOption) *app {
 	t.Helper()
-	db := pgtest.New(t)
 	var handler atomic.Pointer[http.Handler]
 	appSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*handler.Load()).ServeHTTP(w, r)
@@ -108,6 +122,10 @@ func setup(t *testing.T, opts ...appOption) *app {
 	}}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	db := cfg.db
+	if db == nil {
+		db = pgtest.New(t)
 	}
 	env := whopsimtest.Start(t, whopsimtest.Config{Options: cfg.sim, AppURL: appSrv.URL, SameSite: cfg.sameSite})
 
@@ -129,6 +147,9 @@ func setup(t *testing.T, opts ...appOption) *app {
 	store := ledger.NewStore(db.Pool, ledger.WithJobs(jobs))
 	a := &app{jobs: jobs, t: t, env: env, sim: env.Sim, db: db, store: store, tokens: tokens, url: appSrv.URL,
 		ctx: context.Background(), log: log, cfg: cfg}
+	if cfg.reporting != nil {
+		a.reporting = cfg.reporting(store)
+	}
 	var h http.Handler
 	h, a.billing, a.whop = a.build(cfg)
 	handler.Store(&h)
@@ -173,7 +194,11 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 		// Members reach the app through the relay, as through Whop's.
 		AppURL:  env.RelayURL,
 		Premium: premium,
-	}, billing.WithLogger(a.log))
+	}, billing.WithLogger(a.log), billing.WithReporting(a.reporting))
+	var reporting server.ReportingStats
+	if a.reporting != nil {
+		reporting = a.reporting
+	}
 	h := server.New(server.Deps{
 		Logger:     a.log,
 		Settings:   server.Settings{AppID: env.Seed.App.ID, Development: true, SandboxOrigins: []string{env.URL, env.RelayURL}},
@@ -186,6 +211,7 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 		Jobs:       a.store,
 		JobRuns:    a.jobs,
 		TokenStats: a.tokens,
+		Reporting:  reporting,
 	})
 	return h, bill, client
 }

@@ -94,6 +94,9 @@ type Deps struct {
 	Jobs       JobStats
 	JobRuns    JobRuns
 	TokenStats TokenStats
+	// Reporting, when set, has where reporting reads ran exported on
+	// /metrics.
+	Reporting ReportingStats
 }
 
 // Server holds the wired handler and what its handlers share.
@@ -140,6 +143,9 @@ func New(d Deps) *Server {
 	}
 	if d.Reconciler != nil || d.Jobs != nil || d.JobRuns != nil || d.TokenStats != nil {
 		d.Registry.MustRegister(appCollector{reconciler: d.Reconciler, jobs: d.Jobs, jobRuns: d.JobRuns, tokens: d.TokenStats})
+	}
+	if d.Reporting != nil {
+		d.Registry.MustRegister(reportingCollector{src: d.Reporting})
 	}
 	s.handler = s.routes()
 	return s
