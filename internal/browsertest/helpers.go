@@ -184,6 +184,61 @@ func WaitText(t testing.TB, ctx context.Context, selector, text string, timeout 
 	}
 }
 
+// WaitFor waits until the JavaScript expression js is true on the page of
+// ctx (a tab, or a frame from Frame), and fails the test, saying what was
+// awaited, if it is not within timeout.
+func WaitFor(t testing.TB, ctx context.Context, js, what string, timeout time.Duration) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		if ok, err := chromedp.Run(wctx, chromedp.Evaluate[bool](js)); err == nil && ok {
+			return
+		}
+		select {
+		case <-wctx.Done():
+			t.Fatalf("browsertest: %s did not happen within %v (console errors: %v)", what, timeout, ConsoleErrors(ctx))
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Type types text into the field sel of ctx's page as a person does: once
+// the field has the focus of a document that has focus, key by key. It
+// fails the test when the field does not then hold what it held plus text,
+// so a key lost to a change of focus shows here, not later as a form sent
+// with half a value.
+func Type(t testing.TB, ctx context.Context, sel, text string, timeout time.Duration) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("browsertest: type into %s: %v", sel, err)
+	}
+	focus := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return null;
+		if (document.activeElement !== e) e.focus();
+		return document.activeElement === e && document.hasFocus() ? e.value : null; })()`, sel)
+	var before *string
+	for {
+		if before, _ = chromedp.Run(tctx, chromedp.Evaluate[*string](focus)); before != nil {
+			break
+		}
+		select {
+		case <-tctx.Done():
+			t.Fatalf("browsertest: %s never had the focus of a focused document to type into", sel)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := chromedp.Do(tctx, chromedp.SendKeys(chromedp.CSS(sel), text)); err != nil {
+		t.Fatalf("browsertest: type into %s: %v", sel, err)
+	}
+	got, err := chromedp.Run(tctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).value`, sel)))
+	if err != nil || got != *before+text {
+		t.Fatalf("browsertest: typed %q into %s, which holds %q (%v): a key went elsewhere", text, sel, got, err)
+	}
+}
+
 // Frame returns a context for the iframe whose URL starts with urlPrefix,
 // waiting for it to load. It reaches an iframe from another site (such as
 // the app the sandbox relays to localhost while the parent is on
