@@ -26,6 +26,7 @@ func TestBrowserBuySpendDecline(t *testing.T) {
 	browsertest.WaitText(t, frame, `[data-testid="balance"]`, "0", 10*time.Second)
 
 	// Buy the starter package: the parent's modal opens, we pay.
+	waitForModal(t, frame)
 	click(t, frame, `[data-testid="buy-starter"]`)
 	browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-price"]`, "$4.99", 10*time.Second)
 	click(t, ctx, `[data-testid="whopsim-pay"]`)
@@ -65,6 +66,17 @@ func click(t *testing.T, ctx context.Context, sel string) {
 	if err := chromedp.Do(cctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
 		t.Fatalf("click %s: %v", sel, err)
 	}
+}
+
+// waitForModal waits until the experience page has heard Whop's parent
+// answer and so offers its purchase modal. A Buy clicked before that waits
+// up to 1.5 s for the answer and, on a loaded machine, may get none in time
+// and send the member to Whop's checkout page instead: right for a member
+// outside Whop, wrong for a test of the modal.
+func waitForModal(t *testing.T, frame context.Context) {
+	t.Helper()
+	browsertest.WaitFor(t, frame, `document.querySelector('[data-testid="experience"]')?.dataset.checkout === "modal"`,
+		"the page offering Whop's purchase modal", 10*time.Second)
 }
 
 // waitStill waits until no finite animation runs on the page. A click is
