@@ -101,6 +101,7 @@ type rawObject struct {
 	Description         string          `json:"description"`
 }
 
+// describe renders a console argument as DevTools would, roughly.
 func (a rawObject) describe() string {
 	if len(a.Value) > 0 {
 		var s string
@@ -115,19 +116,10 @@ func (a rawObject) describe() string {
 	return a.Description
 }
 
-// describe renders a console argument as DevTools would, roughly.
+// describe is rawObject.describe of a decoded argument.
 func describe(a *runtime.RemoteObject) string {
-	if len(a.Value) > 0 {
-		var s string
-		if json.Unmarshal(a.Value, &s) == nil {
-			return s
-		}
-		return string(a.Value)
-	}
-	if a.UnserializableValue != "" {
-		return string(a.UnserializableValue)
-	}
-	return a.Description
+	return rawObject{Value: json.RawMessage(a.Value), UnserializableValue: string(a.UnserializableValue),
+		Description: a.Description}.describe()
 }
 
 // Console returns what the page (of ctx: a tab from New or a frame from
