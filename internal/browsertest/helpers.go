@@ -196,6 +196,32 @@ func WaitFor(t testing.TB, ctx context.Context, js, what string, timeout time.Du
 	}
 }
 
+// Click clicks the element sel of ctx's page as a person does: once it is
+// visible and nothing on the page is still moving. A click is aimed at
+// where the element is when it is computed; the sandbox's checkout modal
+// rises into place for 160 ms, and a click aimed during that missed its Pay
+// button about one run in four. Endless animations (a busy spinner) do not
+// count.
+func Click(t testing.TB, ctx context.Context, sel string, timeout time.Duration) {
+	t.Helper()
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(cctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("browsertest: click %s: %v", sel, err)
+	}
+	const still = `document.getAnimations().every(a => a.playState !== "running" ||
+		a.effect.getComputedTiming().iterations === Infinity)`
+	for {
+		if ok, err := chromedp.Run(cctx, chromedp.Evaluate[bool](still)); err != nil || ok {
+			break // still, or out of time: the click then says so
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := chromedp.Do(cctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("browsertest: click %s: %v", sel, err)
+	}
+}
+
 // Type types text into the field sel of ctx's page as a person does: once
 // the field has the focus of a document that has focus, key by key. It
 // fails the test when the field does not then hold what it held plus text,
