@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +29,7 @@ func TestServeUnderMakeDev(t *testing.T) {
 		"WHOP_BASE_URL": "http://127.0.0.1:1/api/v1", "WHOP_USER_TOKEN_JWKS_URL": "http://127.0.0.1:1/jwks", "WORKERS": "0",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncBuf
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "-host", "127.0.0.1"}, func(k string) string { return vars[k] }, &stdout, &stderr)
@@ -103,16 +101,3 @@ func loadTestConfig(t *testing.T, extra map[string]string) *config.Config {
 	}
 	return cfg
 }
-
-// lockedBuffer is a bytes.Buffer safe to read while the server writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *lockedBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *lockedBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

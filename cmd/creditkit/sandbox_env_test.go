@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -91,22 +90,4 @@ func TestServeFromWhopsimEnv(t *testing.T) {
 	if err != nil || len(atts) == 0 || atts[0].Status != 200 || atts[0].Outcome != whopsim.OutcomeDelivered {
 		t.Errorf("the app's answer to a triggered delivery: %+v, %v\nlogs:\n%s", atts, err, logs.String())
 	}
-}
-
-// syncBuf is a bytes.Buffer safe to read while the server writes to it.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

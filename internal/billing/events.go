@@ -232,9 +232,14 @@ func describe(o Outcome, err error) (string, error) {
 }
 
 // buyerName is the payment's username when the payment is the purchase's
-// buyer's own: anyone's payment can carry a purchase id in its metadata.
+// buyer's own (anyone's payment can carry a purchase id in its metadata)
+// and it has a Whop username's shape. It only names the member on the
+// creator's receipts, so one that is not a username (a NUL Postgres
+// would refuse, a direction override that would disguise it on screen) is
+// left out rather than the payment refused: the credits matter, the name
+// falls back to the user id.
 func buyerName(p *whop.Payment, pur ledger.Purchase) string {
-	if p.UserID != pur.UserID {
+	if p.UserID != pur.UserID || !isToken(p.Username, maxToken) {
 		return ""
 	}
 	return p.Username

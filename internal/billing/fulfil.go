@@ -91,7 +91,7 @@ func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *le
 		PurchaseID:      pur.ID,
 		PaymentID:       p.ID,
 		PaidAmount:      p.Total,
-		BuyerUsername:   p.Username,
+		BuyerUsername:   buyerName(p, pur),
 		RefundedAmount:  reversed,
 		RefundedCredits: proportionUp(pur.Credits, reversed, p.Total),
 		Share:           s.shareTerms(pur, p),

@@ -52,6 +52,7 @@ func seedEvents(f *testing.F) {
 		strings.Replace(payment, `"pur_fuzz1"`, `"pur_fuzz1\u0000"`, 1),
 		strings.Replace(payment, `"pur_fuzz1"`, "\"pur_fuzz1\xff\"", 1),
 		strings.Replace(payment, `"usd"`, `"us d"`, 1),
+		strings.Replace(payment, `{"id":"user_fuzz1"}`, `{"id":"user_fuzz1","username":"ali\u0000ce"}`, 1),
 	} {
 		for _, typ := range []string{"payment.succeeded", "payment.failed", "refund.created", "refund.updated", "dispute.created"} {
 			f.Add([]byte(`{"type":"`+typ+`","company_id":"biz_owner","data":`+data+`}`), false)
@@ -102,6 +103,9 @@ func FuzzWebhookFields(f *testing.F) {
 				assertID(t, "membership", p.MembershipID, "mem_")
 				for _, s := range []string{string(p.Status), string(p.Substatus), p.FailureMessage, p.PlanID, p.ProductID, p.CheckoutConfigurationID} {
 					assertStorable(t, "payment field", s)
+				}
+				if name := buyerName(p, ledger.Purchase{UserID: p.UserID}); name != "" && !regexp.MustCompile(`^[0-9A-Za-z_.-]{1,64}$`).MatchString(name) {
+					t.Fatalf("username %q would be stored", name)
 				}
 			}
 		}

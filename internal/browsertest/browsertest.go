@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -119,6 +121,17 @@ func New(t testing.TB, opts ...Option) context.Context {
 	})
 	if err := chromedp.Do(ctx); err != nil { // start it now, so a broken browser fails here
 		t.Fatalf("browsertest: starting %s: %v", path, err)
+	}
+	// A person types into a window that has focus. A headless tab has none
+	// until its first input event, which focuses it a moment later: keys
+	// sent into an iframe meanwhile lose their field when the tab's focus
+	// lands on the parent page (the first key typed, the rest gone). So the
+	// tab is focused once, now, as the window in front.
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tt *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tt, page.BringToFront, cdp.Empty{})
+		return err
+	})); err != nil {
+		t.Fatalf("browsertest: focusing the tab: %v", err)
 	}
 	w, err := startWatch(t, ctx, s)
 	if err != nil {

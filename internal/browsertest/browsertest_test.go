@@ -121,3 +121,38 @@ func TestConsoleCheckSeesEveryPage(t *testing.T) {
 		t.Fatalf("after allowing both: %q", got)
 	}
 }
+
+// TestTypingIntoAFrameOfAFreshTab: the tab New opens has focus, as the
+// window a person types into does, so keys sent into a cross-site iframe
+// stay in the field they were aimed at. Without it the tab took focus at
+// the first key, a moment later, and moved it to the parent page: under
+// load a form got "p" of the id typed into it.
+func TestTypingIntoAFrameOfAFreshTab(t *testing.T) {
+	ctx := browsertest.New(t, browsertest.WithTimeout(60*time.Second))
+	inner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<!doctype html><html><head><link rel="icon" href="data:,"></head><body>
+<form><input id="payment" name="payment" autocomplete="off"></form></body></html>`)
+	}))
+	t.Cleanup(inner.Close)
+	_, port, _ := net.SplitHostPort(inner.Listener.Addr().String())
+	frameURL := "http://localhost:" + port + "/"
+	outer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<!doctype html><html><head><link rel="icon" href="data:,"></head><body>
+<iframe src="`+frameURL+`"></iframe></body></html>`)
+	}))
+	t.Cleanup(outer.Close)
+	if err := chromedp.Do(ctx, chromedp.Navigate(outer.URL)); err != nil {
+		t.Fatal(err)
+	}
+	if focused, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.hasFocus()`)); err != nil || !focused {
+		t.Fatalf("the tab has no focus before anything was typed (%v): keys sent into a frame may lose their field", err)
+	}
+	frame := browsertest.Frame(t, ctx, frameURL, 10*time.Second)
+	browsertest.Type(t, frame, "#payment", "pay_6dWDN0kA5QW2hm", 5*time.Second)
+	browsertest.Type(t, frame, "#payment", "X", 5*time.Second)
+	got, err := chromedp.Run(frame, chromedp.Evaluate[string](`document.getElementById("payment").value`))
+	if err != nil || got != "pay_6dWDN0kA5QW2hmX" {
+		t.Fatalf("the field holds %q (%v)", got, err)
+	}
+	browsertest.WaitFor(t, ctx, `document.activeElement.tagName === "IFRAME"`, "the parent's focus on the frame", 5*time.Second)
+}

@@ -101,6 +101,7 @@ type rawObject struct {
 	Description         string          `json:"description"`
 }
 
+// describe renders a console argument as DevTools would, roughly.
 func (a rawObject) describe() string {
 	if len(a.Value) > 0 {
 		var s string
@@ -115,19 +116,10 @@ func (a rawObject) describe() string {
 	return a.Description
 }
 
-// describe renders a console argument as DevTools would, roughly.
+// describe is rawObject.describe of a decoded argument.
 func describe(a *runtime.RemoteObject) string {
-	if len(a.Value) > 0 {
-		var s string
-		if json.Unmarshal(a.Value, &s) == nil {
-			return s
-		}
-		return string(a.Value)
-	}
-	if a.UnserializableValue != "" {
-		return string(a.UnserializableValue)
-	}
-	return a.Description
+	return rawObject{Value: json.RawMessage(a.Value), UnserializableValue: string(a.UnserializableValue),
+		Description: a.Description}.describe()
 }
 
 // Console returns what the page (of ctx: a tab from New or a frame from
@@ -181,6 +173,87 @@ func WaitText(t testing.TB, ctx context.Context, selector, text string, timeout 
 			return ""
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// WaitFor waits until the JavaScript expression js is true on the page of
+// ctx (a tab, or a frame from Frame), and fails the test, saying what was
+// awaited, if it is not within timeout.
+func WaitFor(t testing.TB, ctx context.Context, js, what string, timeout time.Duration) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		if ok, err := chromedp.Run(wctx, chromedp.Evaluate[bool](js)); err == nil && ok {
+			return
+		}
+		select {
+		case <-wctx.Done():
+			t.Fatalf("browsertest: %s did not happen within %v (console errors: %v)", what, timeout, ConsoleErrors(ctx))
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Click clicks the element sel of ctx's page as a person does: once it is
+// visible and nothing on the page is still moving. A click is aimed at
+// where the element is when it is computed; the sandbox's checkout modal
+// rises into place for 160 ms, and a click aimed during that missed its Pay
+// button about one run in four. Endless animations (a busy spinner) do not
+// count.
+func Click(t testing.TB, ctx context.Context, sel string, timeout time.Duration) {
+	t.Helper()
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(cctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("browsertest: click %s: %v", sel, err)
+	}
+	const still = `document.getAnimations().every(a => a.playState !== "running" ||
+		a.effect.getComputedTiming().iterations === Infinity)`
+	for {
+		if ok, err := chromedp.Run(cctx, chromedp.Evaluate[bool](still)); err != nil || ok {
+			break // still, or out of time: the click then says so
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := chromedp.Do(cctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("browsertest: click %s: %v", sel, err)
+	}
+}
+
+// Type types text into the field sel of ctx's page as a person does: once
+// the field has the focus of a document that has focus, key by key. It
+// fails the test when the field does not then hold what it held plus text,
+// so a key lost to a change of focus shows here, not later as a form sent
+// with half a value.
+func Type(t testing.TB, ctx context.Context, sel, text string, timeout time.Duration) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("browsertest: type into %s: %v", sel, err)
+	}
+	focus := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return null;
+		if (document.activeElement !== e) e.focus();
+		return document.activeElement === e && document.hasFocus() ? e.value : null; })()`, sel)
+	var before *string
+	for {
+		if before, _ = chromedp.Run(tctx, chromedp.Evaluate[*string](focus)); before != nil {
+			break
+		}
+		select {
+		case <-tctx.Done():
+			t.Fatalf("browsertest: %s never had the focus of a focused document to type into", sel)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := chromedp.Do(tctx, chromedp.SendKeys(chromedp.CSS(sel), text)); err != nil {
+		t.Fatalf("browsertest: type into %s: %v", sel, err)
+	}
+	got, err := chromedp.Run(tctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).value`, sel)))
+	if err != nil || got != *before+text {
+		t.Fatalf("browsertest: typed %q into %s, which holds %q (%v): a key went elsewhere", text, sel, got, err)
 	}
 }
 

@@ -22,8 +22,9 @@ type ActivityEntry struct {
 	// DisputeLost marks a refund entry that a lost dispute (a chargeback)
 	// made, rather than a refund.
 	DisputeLost bool
-	// ItemID and ItemName are what a spend bought (the name as the item is
-	// called now; empty for an item no longer on offer).
+	// ItemID and ItemName are what a spend bought, named by the title the
+	// spend recorded (what the item was called then, whatever the catalog
+	// calls it now or whether it still offers it).
 	ItemID, ItemName string
 	// PeriodStart is the premium billing period a grant is for.
 	PeriodStart time.Time

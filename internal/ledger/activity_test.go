@@ -61,31 +61,35 @@ func TestActivityPagesTheLedgerNewestFirst(t *testing.T) {
 		{kind: ledger.KindSpend, amount: -5, after: 95, item: "sticker", itemName: "Sticker pack"},
 		{kind: ledger.KindPurchase, amount: 100, after: 100, pkg: "starter"},
 	}
-	var got []ledger.ActivityEntry
-	var before int64
-	pages := 0
-	start := time.Now().Add(-time.Minute)
-	for {
-		page, err := b.store.Activity(b.ctx, "exp_1", "user_1", before, 3)
-		if err != nil {
-			t.Fatal(err)
+	// readAll reads every page of limit entries, checking each page's
+	// balance and its link to the next.
+	readAll := func(limit int) (got []ledger.ActivityEntry, pages int) {
+		t.Helper()
+		var before int64
+		for {
+			page, err := b.store.Activity(b.ctx, "exp_1", "user_1", before, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			if page.Balance != 74 {
+				t.Fatalf("limit %d, page %d: balance %d, want the newest running balance 74", limit, pages, page.Balance)
+			}
+			if len(page.Entries) == 0 || len(page.Entries) > limit {
+				t.Fatalf("limit %d, page %d has %d entries", limit, pages, len(page.Entries))
+			}
+			got = append(got, page.Entries...)
+			if page.Before == 0 {
+				return got, pages
+			}
+			if page.Before != page.Entries[len(page.Entries)-1].ID {
+				t.Fatalf("limit %d, page %d: before = %d, want its last entry %d", limit, pages, page.Before, page.Entries[len(page.Entries)-1].ID)
+			}
+			before = page.Before
 		}
-		pages++
-		if page.Balance != 74 {
-			t.Fatalf("page %d: balance %d, want the newest running balance 74", pages, page.Balance)
-		}
-		if len(page.Entries) == 0 || len(page.Entries) > 3 {
-			t.Fatalf("page %d has %d entries", pages, len(page.Entries))
-		}
-		got = append(got, page.Entries...)
-		if page.Before == 0 {
-			break
-		}
-		if page.Before != page.Entries[len(page.Entries)-1].ID {
-			t.Fatalf("page %d: before = %d, want its last entry %d", pages, page.Before, page.Entries[len(page.Entries)-1].ID)
-		}
-		before = page.Before
 	}
+	got, pages := readAll(3)
+	start := time.Now().Add(-time.Minute)
 	if pages != 3 || len(got) != len(want) {
 		t.Fatalf("%d pages, %d entries; want 3 pages of 7", pages, len(got))
 	}
@@ -96,6 +100,21 @@ func TestActivityPagesTheLedgerNewestFirst(t *testing.T) {
 			e.PeriodStart.IsZero() == w.granted || (w.granted && !e.PeriodStart.Equal(m.PeriodStart)) ||
 			e.CreatedAt.Before(start) || e.ID <= 0 || (i > 0 && e.ID >= got[i-1].ID) {
 			t.Errorf("entry %d = %+v, want %+v", i, e, w)
+		}
+	}
+
+	// At the edges: a last page that is exactly full links to nothing
+	// older, and one entry more makes a page of its own.
+	for limit, wantPages := range map[int]int{7: 1, 8: 1, 6: 2, 1: 7} {
+		all, pages := readAll(limit)
+		if pages != wantPages || len(all) != len(got) {
+			t.Errorf("limit %d: %d pages of %d entries, want %d pages of %d", limit, pages, len(all), wantPages, len(got))
+			continue
+		}
+		for i := range all {
+			if all[i] != got[i] {
+				t.Errorf("limit %d: entry %d = %+v, want %+v", limit, i, all[i], got[i])
+			}
 		}
 	}
 

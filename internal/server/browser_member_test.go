@@ -29,6 +29,7 @@ func TestBrowserReceiptsHistoryAndDeclines(t *testing.T) {
 	browsertest.WaitText(t, frame, `[data-testid="balance"]`, "0", 10*time.Second)
 
 	// Pay for the starter package, spend 5.
+	waitForModal(t, frame)
 	click(t, frame, `[data-testid="buy-starter"]`)
 	click(t, ctx, `[data-testid="whopsim-pay"]`)
 	browsertest.WaitText(t, frame, `[data-testid="notice"]`, "Added 100 credits. Your balance is 100.", 15*time.Second)

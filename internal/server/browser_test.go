@@ -26,6 +26,7 @@ func TestBrowserBuySpendDecline(t *testing.T) {
 	browsertest.WaitText(t, frame, `[data-testid="balance"]`, "0", 10*time.Second)
 
 	// Buy the starter package: the parent's modal opens, we pay.
+	waitForModal(t, frame)
 	click(t, frame, `[data-testid="buy-starter"]`)
 	browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-price"]`, "$4.99", 10*time.Second)
 	click(t, ctx, `[data-testid="whopsim-pay"]`)
@@ -56,33 +57,16 @@ func TestBrowserBuySpendDecline(t *testing.T) {
 
 func click(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := chromedp.Do(cctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		t.Fatalf("click %s: %v", sel, err)
-	}
-	waitStill(cctx)
-	if err := chromedp.Do(cctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
-		t.Fatalf("click %s: %v", sel, err)
-	}
+	browsertest.Click(t, ctx, sel, 10*time.Second)
 }
 
-// waitStill waits until no finite animation runs on the page. A click is
-// aimed at where an element is when it is computed; the sandbox's checkout
-// modal rises into place for 160 ms, and a click aimed during that missed
-// its Pay button about one run in four. Endless ones (a busy spinner) do not
-// count; after ctx's deadline the click goes ahead anyway.
-func waitStill(ctx context.Context) {
-	const still = `document.getAnimations().every(a => a.playState !== "running" ||
-		a.effect.getComputedTiming().iterations === Infinity)`
-	for {
-		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](still)); err != nil || ok {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+// waitForModal waits until the experience page has heard Whop's parent
+// answer and so offers its purchase modal. A Buy clicked before that waits
+// up to 1.5 s for the answer and, on a loaded machine, may get none in time
+// and send the member to Whop's checkout page instead: right for a member
+// outside Whop, wrong for a test of the modal.
+func waitForModal(t *testing.T, frame context.Context) {
+	t.Helper()
+	browsertest.WaitFor(t, frame, `document.querySelector('[data-testid="experience"]')?.dataset.checkout === "modal"`,
+		"the page offering Whop's purchase modal", 10*time.Second)
 }

@@ -125,11 +125,7 @@ func TestBrowserDashboard(t *testing.T) {
 
 func typeInto(t *testing.T, ctx context.Context, sel, text string) {
 	t.Helper()
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := chromedp.Do(cctx, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), text)); err != nil {
-		t.Fatalf("type into %s: %v", sel, err)
-	}
+	browsertest.Type(t, ctx, sel, text, 10*time.Second)
 }
 
 func waitDark(t *testing.T, frame context.Context, dark bool) {
@@ -176,14 +172,12 @@ func TestBrowserRefusedPayoutShowsBesideTheForm(t *testing.T) {
 	typeInto(t, frame, "#amount", "99999.00")
 	typeInto(t, frame, "#notes", "Too much")
 	click(t, frame, `[data-testid="payout-submit"]`)
-	msg := browsertest.WaitText(t, frame, `[data-testid="payout-error"]`, "does not cover $99,999.00 plus the", 10*time.Second)
-	time.Sleep(300 * time.Millisecond) // the scroll to the form settles
-	inView, err := chromedp.Run(frame, chromedp.Evaluate[bool](`(() => {
+	browsertest.WaitText(t, frame, `[data-testid="payout-error"]`, "does not cover $99,999.00 plus the", 10*time.Second)
+	// The answer's URL ends in #payouts: once the page has loaded, the
+	// refusal is on screen, without scrolling.
+	browsertest.WaitFor(t, frame, `document.readyState === "complete" && (() => {
 		const r = document.querySelector('[data-testid="payout-error"]').getBoundingClientRect();
-		return r.top >= 0 && r.bottom <= innerHeight; })()`))
-	if err != nil || !inView {
-		t.Errorf("the refusal %q is off screen (scrolled to %v)", msg, err)
-	}
+		return r.top >= 0 && r.bottom <= innerHeight; })()`, "the refusal on screen beside the form", 5*time.Second)
 	kept, _ := chromedp.Run(frame, chromedp.Evaluate[[]string](`["#recipient", "#amount", "#notes"].map(s => document.querySelector(s).value)`))
 	if strings.Join(kept, "|") != "alice|99999.00|Too much" {
 		t.Errorf("the form after the refusal holds %q, want what was typed", kept)

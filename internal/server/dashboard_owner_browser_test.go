@@ -33,6 +33,7 @@ func TestBrowserOwnerDashboard(t *testing.T) {
 	buy := func(exp, user, pkg, price, notice string) {
 		t.Helper()
 		frame := open("/experiences/"+exp, user)
+		waitForModal(t, frame)
 		click(t, frame, `[data-testid="buy-`+pkg+`"]`)
 		browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-price"]`, price, 10*time.Second)
 		click(t, ctx, `[data-testid="whopsim-pay"]`)

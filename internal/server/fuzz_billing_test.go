@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strconv"
 	"sync"
 
 	"github.com/creditkit/creditkit/internal/billing"
@@ -55,6 +56,16 @@ func (b *recordingBilling) Charge(_ context.Context, r billing.ChargeRequest) (b
 func (b *recordingBilling) Confirm(_ context.Context, user, purchase, receipt string) (billing.ConfirmResult, error) {
 	b.record("call", "Confirm", "user_id", user, "purchase_id", purchase, "payment_id", receipt)
 	return billing.ConfirmResult{}, nil
+}
+
+func (b *recordingBilling) CheckModalOutcome(_ context.Context, user, purchase string) (billing.ModalOutcome, error) {
+	b.record("call", "CheckModalOutcome", "user_id", user, "purchase_id", purchase)
+	return billing.ModalOutcome{End: billing.ModalClosed}, nil
+}
+
+func (b *recordingBilling) Activity(_ context.Context, user, exp string, before int64) (ledger.ActivityPage, error) {
+	b.record("call", "Activity", "user_id", user, "experience_id", exp, "before", strconv.FormatInt(before, 10))
+	return ledger.ActivityPage{}, nil
 }
 
 func (b *recordingBilling) Spend(_ context.Context, r billing.SpendRequest) (ledger.Spend, error) {

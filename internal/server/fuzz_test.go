@@ -28,6 +28,7 @@ var (
 		"payment_id":    regexp.MustCompile(`^pay_[0-9A-Za-z]{1,68}$`),
 		"purchase_id":   regexp.MustCompile(`^pur_[0-9A-Za-z]{1,68}$`),
 		"user_id":       regexp.MustCompile(`^user_[0-9A-Za-z]{1,67}$`),
+		"before":        regexp.MustCompile(`^(0|[1-9][0-9]{0,18})$`), // an activity page's entry id
 	}
 	// oracleText: printable, no C0/C1 controls, DEL, BOM or bidi controls.
 	oracleText = regexp.MustCompile(`^[^\x00-\x1f\x7f-\x9f\x{feff}\x{202a}-\x{202e}\x{2066}-\x{2069}]{0,255}$`)
@@ -85,6 +86,10 @@ func TestFuzzRoutesReachBilling(t *testing.T) {
 		{"POST", "/api/spend", "", "application/json", `{"experience_id":"` + goodExp + `","item":"sticker","idempotency_key":"k"}`, 200, true},
 		{"POST", "/api/purchases/" + goodPur + "/confirm", "", "application/json", `{"receipt_id":"` + goodPay + `"}`, 200, true},
 		{"POST", "/api/purchases/" + goodPur + "/confirm", "", "application/json", `{"receipt_id":"` + goodPay + ` "}`, 400, false},
+		{"POST", "/api/purchases/" + goodPur + "/outcome", "", "application/json", `{}`, 200, true},
+		{"POST", "/api/purchases/" + goodPur + "\x00/outcome", "", "application/json", `{}`, 400, false},
+		{"GET", "/experiences/" + goodExp + "/activity", "before=25", "", "", 200, true},
+		{"GET", "/experiences/" + goodExp + "/activity", "before=1e3", "", "", 400, false},
 		{"GET", "/api/premium/status", "experience_id=" + goodExp, "", "", 200, true},
 		{"GET", "/api/premium/status", "experience_id=" + goodCompany, "", "", 400, false},
 		{"POST", "/api/premium/checkout", "", "application/json", `{"experience_id":"` + goodExp + `"}`, 200, true},
@@ -151,6 +156,22 @@ func FuzzConfirmRequest(f *testing.F) {
 	fr := newFuzzRoute(f)
 	f.Fuzz(func(t *testing.T, purchase string, body []byte) {
 		fr.serve(t, http.MethodPost, "/api/purchases/"+purchase+"/confirm", "", "application/json", body)
+		// After the purchase modal closes, the page asks what happened.
+		fr.serve(t, http.MethodPost, "/api/purchases/"+purchase+"/outcome", "", "application/json", body)
+	})
+}
+
+// FuzzActivityPage covers the member's activity: the experience in its
+// path and the ?before= entry id its "older" link carries.
+func FuzzActivityPage(f *testing.F) {
+	for _, q := range []string{"", "before=25", "before=0", "before=-1", "before=1e3", "before=%00", "before=99999999999999999999", "before=25&before=26"} {
+		f.Add(goodExp, q)
+	}
+	f.Add(goodExp+"\x00", "before=1")
+	f.Add(" ", "")
+	fr := newFuzzRoute(f)
+	f.Fuzz(func(t *testing.T, experience, query string) {
+		fr.serve(t, http.MethodGet, "/experiences/"+experience+"/activity", query, "", nil)
 	})
 }
 

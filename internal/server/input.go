@@ -123,11 +123,13 @@ var (
 	// kindSlug is a package or item name from the configuration.
 	kindSlug = kind{ok: isSlug, want: "the id of one of the app's packages or items (letters, digits, - and _)"}
 	// kindKey is a client's key for a request it may send again.
-	kindKey = kind{ok: isKey, want: "1 to " + strconv.Itoa(maxKeyLen) + " printable ASCII characters"}
+	kindKey = kind{ok: func(s string) bool { return isPrintableASCII(s, maxKeyLen) }, want: "1 to " + strconv.Itoa(maxKeyLen) + " printable ASCII characters"}
 	// kindRecipient is who a payout goes to.
 	kindRecipient = kind{ok: isRecipient, want: "a Whop username (letters, digits, _, - and .) or a user id (user_…)"}
-	// kindAmount is a money amount before billing reads its value.
-	kindAmount = kind{ok: isAmountText, want: "a decimal amount such as 12.50"}
+	// kindAmount is a money amount before billing reads its value: short
+	// printable text, whose value (and the refusal of exponent notation) is
+	// billing's to judge.
+	kindAmount = kind{ok: func(s string) bool { return isPrintableASCII(s, maxAmountLen) }, want: "a decimal amount such as 12.50"}
 )
 
 // kindText is the kind of a person's free text of at most max characters.
@@ -151,8 +153,10 @@ func isSlug(s string) bool {
 	return true
 }
 
-func isKey(s string) bool {
-	if len(s) > maxKeyLen {
+// isPrintableASCII reports at most max bytes of printable ASCII: what an
+// idempotency key (an HTTP header's text) and a typed amount may hold.
+func isPrintableASCII(s string, max int) bool {
+	if len(s) > max {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -171,21 +175,6 @@ func isRecipient(s string) bool {
 		return whop.ValidID(s, whop.PrefixUser)
 	}
 	return s != "" && len(s) <= maxUsername && isSlug(s)
-}
-
-// isAmountText bounds what billing's amount parser sees: short, and only
-// the characters a typed amount uses. Its value (and the refusal of
-// exponent notation) is billing's to judge.
-func isAmountText(s string) bool {
-	if len(s) > maxAmountLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // isPlainText reports valid UTF-8 with no control characters (C0, DEL, C1:

@@ -29,6 +29,7 @@ func TestBrowserUpgradeUnlocksPremium(t *testing.T) {
 	browsertest.WaitText(t, frame, `[data-testid="premium-upgrade"]`, "Upgrade to Premium", 10*time.Second)
 	browsertest.Screenshot(t, ctx, "upgrade-card")
 
+	waitForModal(t, frame)
 	click(t, frame, `[data-testid="upgrade"]`)
 	browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-title"]`, "Creditkit Premium", 10*time.Second)
 	browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-price"]`, "$9.99", 5*time.Second)
@@ -87,24 +88,25 @@ func TestBrowserUpgradeUnlocksPremium(t *testing.T) {
 	browsertest.WaitText(t, frame, `[data-testid="error-title"]`, "You need access to Credits", 5*time.Second)
 }
 
-// switchUser picks a user in the parent page's switcher, as a person does.
+// switchUser picks a user in the parent page's switcher, as a person does,
+// and returns once the app's frame has loaded again, as that user.
 func switchUser(t *testing.T, a *app, ctx context.Context, userID string) {
 	t.Helper()
-	js := fmt.Sprintf(`(() => { const s = document.querySelector('[data-testid="whopsim-user"]');
+	// The parent sees its frame's load events whatever the frame's origin:
+	// counting them tells the reload's page from the one before it.
+	js := fmt.Sprintf(`(() => { const f = document.getElementById("whopsim-frame");
+		window.frameLoads = 0; f.addEventListener("load", () => { window.frameLoads++; });
+		const s = document.querySelector('[data-testid="whopsim-user"]');
 		s.value = %q; s.dispatchEvent(new Event("change")); return s.value; })()`, userID)
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
 	if err != nil || got != userID {
 		t.Fatalf("switch user to %s: got %q, %v", userID, got, err)
 	}
 	// The switch posts to the sandbox, then reloads the frame.
-	deadline := time.Now().Add(5 * time.Second)
-	for a.sim.SelectedUser() != userID {
-		if time.Now().After(deadline) {
-			t.Fatalf("the sandbox never selected %s", userID)
-		}
-		time.Sleep(20 * time.Millisecond)
+	browsertest.WaitFor(t, ctx, `window.frameLoads > 0`, "the app reloading for "+userID, 15*time.Second)
+	if got := a.sim.SelectedUser(); got != userID {
+		t.Fatalf("the app reloaded with %s selected, want %s", got, userID)
 	}
-	time.Sleep(300 * time.Millisecond) // let the reload start before waiting on the new page
 }
 
 // setTheme presses the parent's theme switch until the app shows theme.

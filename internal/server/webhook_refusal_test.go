@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -209,5 +210,33 @@ func TestTransientFailuresOfAWebhookStay5xx(t *testing.T) {
 	status, out, raw := a.post(a.url, "msg_rf", false, refund)
 	if got := a.outcomes("refund.created"); status != 200 || out["outcome"] != "no change" || len(got) != 1 || got[0] != "already fulfilled" {
 		t.Fatalf("retried: %d %s, recorded %q", status, raw, got)
+	}
+}
+
+// TestAnUnusableUsernameCostsNoCredits: the buyer's @username is shown on
+// the creator's receipts, nothing more. A paid payment whose username is no
+// Whop username (a NUL, which Postgres refuses to store; a direction
+// override, which would disguise the name on screen) still credits its
+// purchase, and the receipt names the member by user id.
+func TestAnUnusableUsernameCostsNoCredits(t *testing.T) {
+	a := setup(t)
+	member, owner := a.member(0), a.env.Seed.Owner.ID
+	for i, username := range []string{"ali\x00ce", "\u202ealice"} {
+		ch, _, pur := a.charge(member, "starter")
+		msg := fmt.Sprint("msg_user", i)
+		status, out, raw := a.post(a.url, msg, false, event(t, msg, "payment.succeeded", map[string]any{
+			"id": fmt.Sprint("pay_User", i), "status": "paid", "substatus": "succeeded", "currency": "usd",
+			"total": 4.99, "subtotal": 4.99, "refunded_amount": 0, "user": map[string]any{"id": member, "username": username},
+			"company": map[string]any{"id": owner}, "checkout_configuration_id": ch,
+			"metadata": map[string]any{"creditkit_purchase_id": pur}}))
+		if status != 200 || out["outcome"] != "credited 100, took back 0" {
+			t.Fatalf("username %q: %d %s, want the purchase credited", username, status, raw)
+		}
+		if p := a.purchase(pur); p.Status != ledger.PurchasePaid || p.PaymentID != fmt.Sprint("pay_User", i) || p.BuyerUsername != "" {
+			t.Fatalf("username %q: purchase %+v, want paid with no username", username, p)
+		}
+		if b := a.balance(member); b != int64(100*(i+1)) {
+			t.Fatalf("username %q: balance %d", username, b)
+		}
 	}
 }

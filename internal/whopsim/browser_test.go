@@ -121,9 +121,7 @@ func TestBrowserPurchaseThroughTheParentPage(t *testing.T) {
 	}
 	click := func(testid string) {
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("[data-testid="+testid+"]"))); err != nil {
-			t.Fatal(err)
-		}
+		browsertest.Click(t, ctx, "[data-testid="+testid+"]", 10*time.Second)
 	}
 
 	// Pay: the SDK resolves with camelCase sessionId and receiptId.

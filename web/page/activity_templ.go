@@ -30,7 +30,7 @@ type ActivityRow struct {
 	ID       string
 	When     string
 	What     string // "Bought the starter package"
-	Detail   string // "Chargeback: the dispute was lost", or ""
+	Detail   string // "The payment was disputed and the dispute went to the buyer.", or ""
 	Amount   string // "+100", "−5"
 	Tone     string // "in" or "out"
 	BalAfter string
