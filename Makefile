@@ -20,7 +20,7 @@ dev: assets
 
 ## test: every test — unit, Postgres integration, sandbox and browser
 test: assets
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 ## bench: micro-benchmarks (-benchmem), then the end-to-end run against production mode:
 ## prints the table and writes JSON and an SVG plot under bench/results/ (never part of make test)
