@@ -15,6 +15,9 @@ const (
 	dashboardPayouts  = 25
 	dashboardShares   = 25
 	dashboardDelivers = 25
+	dashboardGrants   = 25
+	// grantExperiences is how many experiences the grant form suggests.
+	grantExperiences = 20
 )
 
 // Dashboard is everything a company's admins see on their dashboard.
@@ -42,6 +45,13 @@ type Dashboard struct {
 	// Overview is the whole app, for the owner's admins only (nil for a
 	// creator): Revenue and Receipts then cover every installing company.
 	Overview *AppOverview
+	// Grants are the credits the company's admins (and the owner's) gave
+	// in its experiences over the revenue window, apart from those sold,
+	// with the newest grants; GrantExperiences are the experiences the
+	// grant form suggests. The owner's cover every company.
+	Grants           ledger.GrantFigures
+	GrantList        []ledger.CreditGrant
+	GrantExperiences []string
 }
 
 // Dashboard gathers a company's dashboard for its admin userID. Only the
@@ -72,6 +82,15 @@ func (s *Service) Dashboard(ctx context.Context, userID, companyID string) (Dash
 		return d, err
 	}
 	if d.Receipts, err = s.store.CompanyPurchases(ctx, scope, dashboardReceipts); err != nil {
+		return d, err
+	}
+	if d.Grants, err = s.store.GrantReport(ctx, scope, from, today); err != nil {
+		return d, err
+	}
+	if d.GrantList, err = s.store.CompanyGrants(ctx, scope, dashboardGrants); err != nil {
+		return d, err
+	}
+	if d.GrantExperiences, err = s.store.CompanyExperiences(ctx, scope, grantExperiences); err != nil {
 		return d, err
 	}
 	if d.IsOwner {
