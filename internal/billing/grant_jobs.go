@@ -43,4 +43,6 @@ func (w *grantExpiryWorker) Work(ctx context.Context, job *river.Job[ledger.Gran
 }
 
 // Timeout bounds one expiry: a single short transaction.
-func (w *grantExpiryWorker) Timeout(*river.Job[ledger.GrantExpiryJob]) time.Duration { return time.Minute }
+func (w *grantExpiryWorker) Timeout(*river.Job[ledger.GrantExpiryJob]) time.Duration {
+	return time.Minute
+}

@@ -106,7 +106,7 @@ func checkGrant(g billing.GrantRequest) error {
 func grantJSON(g ledger.CreditGrant) map[string]any {
 	return map[string]any{
 		"id": g.ID, "experience_id": g.ExperienceID, "company_id": g.CompanyID,
-		"member": map[string]any{"id": g.UserID, "username": g.Username},
+		"member":  map[string]any{"id": g.UserID, "username": g.Username},
 		"credits": g.Credits, "spent": g.Spent, "expired": g.Expired, "left": g.Left(), "reason": g.Reason,
 		"expires_at": jsonTime(g.ExpiresAt), "expired_at": jsonTime(g.ExpiredAt),
 		"granted_by": g.GrantedBy, "granted_by_company_id": g.GrantedByCompany, "idempotency_key": g.IdempotencyKey,
