@@ -75,7 +75,7 @@ func describeEntry(e ledger.ActivityEntry) (what, detail string) {
 			case !g.ExpiredAt.IsZero():
 				return "Granted: " + g.Reason, "Expired " + formatMoment(g.ExpiresAt)
 			case !g.ExpiresAt.IsZero():
-				return "Granted: " + g.Reason, "Expires " + formatMoment(g.ExpiresAt) + "; spent first, before credits you bought"
+				return "Granted: " + g.Reason, "Expires " + formatMoment(g.ExpiresAt)
 			}
 			return "Granted: " + g.Reason, "Does not expire"
 		}

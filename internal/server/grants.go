@@ -89,12 +89,12 @@ func (s *Server) grantAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkGrant checks a grant's fields, from the API or the form, before
-// billing judges their values. Billing reports the empty ones, as for
-// payouts.
+// billing judges their values. Billing reports the other empty ones, as
+// for payouts; an id is required here, as everywhere.
 func checkGrant(g billing.GrantRequest) error {
 	return checkFields(
 		field{"company_id", g.CompanyID, true, kindCompany},
-		field{"experience_id", g.ExperienceID, false, kindExperience},
+		field{"experience_id", g.ExperienceID, true, kindExperience},
 		field{"member", g.Member, false, kindRecipient},
 		field{"credits", g.Credits, false, kindCredits},
 		field{"reason", g.Reason, false, kindText(billing.MaxGrantReason)},
@@ -139,7 +139,7 @@ func grantsSection(d billing.Dashboard, self string) page.GrantsSection {
 	g.Totals = []page.Stat{
 		{Label: "Granted", Value: formatCount(f.Granted), Detail: plural(f.Grants, "grant") + " in 30 days", TestID: "grants-granted"},
 		{Label: "Spent", Value: formatCount(f.Spent), Detail: "of those credits, so far", TestID: "grants-spent"},
-		{Label: "Expired", Value: formatCount(f.Expired), Detail: plural(f.Expiries, "expiry") + " in 30 days", TestID: "grants-expired"},
+		{Label: "Expired", Value: formatCount(f.Expired), Detail: expiries(f.Expiries) + " in 30 days", TestID: "grants-expired"},
 		{Label: "Outstanding", Value: formatCount(f.Outstanding), Detail: "granted credits members hold now", TestID: "grants-outstanding"},
 	}
 	for _, gr := range d.GrantList {
@@ -147,7 +147,7 @@ func grantsSection(d billing.Dashboard, self string) page.GrantsSection {
 			Credits: formatCount(gr.Credits), Reason: gr.Reason, Expires: "never", TestID: "grant-" + gr.ID,
 			Status: grantBadge(gr)}
 		if !gr.ExpiresAt.IsZero() {
-			row.Expires = formatWhen(gr.ExpiresAt)
+			row.Expires = formatMoment(gr.ExpiresAt)
 		}
 		row.Used = formatCount(gr.Spent) + " spent"
 		if gr.Expired > 0 {
@@ -156,6 +156,13 @@ func grantsSection(d billing.Dashboard, self string) page.GrantsSection {
 		g.Rows = append(g.Rows, row)
 	}
 	return g
+}
+
+func expiries(n int64) string {
+	if n == 1 {
+		return "1 expiry"
+	}
+	return formatCount(n) + " expiries"
 }
 
 func grantMember(g ledger.CreditGrant) string {

@@ -93,7 +93,7 @@ func TestGrantAPIGrantsOnceReplaysAndShowsInTheMembersHistory(t *testing.T) {
 	}
 	text := visibleText(t, page)
 	for _, want := range []string{"Granted: Thanks for the beta feedback", "+50",
-		"Expires " + expires.Format("Jan 2, 2006") + ", 00:00 UTC; spent first, before credits you bought",
+		"Expires " + expires.Format("Jan 2, 2006") + ", 00:00 UTC",
 		"Includes 50 granted credits, spent before the ones you bought; 50 expire " + expires.Format("Jan 2, 2006") + ", 00:00 UTC.",
 		"Bought the starter package", "+100", "Download all as CSV"} {
 		if !strings.Contains(text, want) {
@@ -133,7 +133,7 @@ func TestGrantAccessAndRefusals(t *testing.T) {
 		{"an expiry that is no date", seed.Admin.ID, func(b map[string]any) { b["expires_at"] = "next week" }, 400, "invalid_expires_at"},
 		{"an expiry too far", seed.Admin.ID, func(b map[string]any) { b["expires_at"] = "2099-01-01" }, 400, "invalid_expires_at"},
 		{"no key", seed.Admin.ID, func(b map[string]any) { b["idempotency_key"] = "" }, 400, "invalid_idempotency_key"},
-		{"no experience", seed.Admin.ID, func(b map[string]any) { b["experience_id"] = "" }, 400, "invalid_experience_id"},
+		{"no experience", seed.Admin.ID, func(b map[string]any) { b["experience_id"] = "" }, 400, "missing_field"},
 		{"an experience id with junk", seed.Admin.ID, func(b map[string]any) { b["experience_id"] = seed.Creator.ExperienceID + " x" }, 400, "invalid_experience_id"},
 	}
 	for i, c := range cases {
