@@ -20,7 +20,7 @@ func TestGrantInvariantsAreTheDatabases(t *testing.T) {
 	b := setup(t)
 	b.buy(t, "pur_a", "user_1", 100)
 	b.grant(t, "grt_1", "user_1", 50, time.Now().Add(time.Hour))
-	expiring := time.Now().Add(300 * time.Millisecond)
+	expiring := time.Now().Add(soon)
 	b.grant(t, "grt_2", "user_2", 40, expiring)
 	if _, err := b.spend(t, "user_1", 20, "k1"); err != nil {
 		t.Fatal(err)
@@ -108,7 +108,9 @@ func TestExpiryRacingASpendOfTheSameCreditsKeepsTheBooks(t *testing.T) {
 		{"with bought credits: expiry queued first", false, false, 100, true, 0, 50},
 		{"with bought credits: both after, spend first", true, false, 100, true, 0, 50},
 	}
-	const rounds = 4
+	// A few rounds here; run the test with -count for many (the README's
+	// Tests section says how).
+	const rounds = 2
 	for round := range rounds {
 		for i, o := range orders {
 			t.Run(fmt.Sprintf("%d/%s", round, o.name), func(t *testing.T) {
@@ -117,7 +119,14 @@ func TestExpiryRacingASpendOfTheSameCreditsKeepsTheBooks(t *testing.T) {
 				if o.bought > 0 {
 					b.buy(t, "pur_"+id, user, o.bought)
 				}
-				expires := time.Now().Add(250 * time.Millisecond)
+				// Far enough ahead that, on a loaded machine (a fresh
+				// connection, a cold cache), the grant is recorded and a
+				// spend meant to start before it does.
+				ahead := time.Second
+				if o.spendBefore {
+					ahead = 3 * time.Second
+				}
+				expires := time.Now().Add(ahead)
 				b.grant(t, grt, user, 50, expires)
 
 				hold, err := b.db.Pool.Begin(b.ctx)
@@ -215,7 +224,10 @@ func (b *bundle) waitForLockWaiters(t *testing.T, n int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d statements wait for a lock, want %d", got, n)
+			rows, _ := b.db.Pool.Query(b.ctx, `SELECT state, COALESCE(wait_event_type, ''), COALESCE(wait_event, ''), left(query, 60)
+				FROM pg_stat_activity WHERE datname = current_database()`)
+			seen, _ := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ State, Type, Event, Query string }])
+			t.Fatalf("%d statements wait for a lock, want %d; the database's sessions: %+v", got, n, seen)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

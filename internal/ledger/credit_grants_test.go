@@ -9,6 +9,11 @@ import (
 	"github.com/creditkit/creditkit/internal/ledger"
 )
 
+// soon is how far ahead the tests' expiring grants expire: near enough to
+// wait for, far enough that the grant is recorded before it even on a
+// loaded machine (the database refuses a grant born expired).
+const soon = time.Second
+
 // grant records a grant of credits to user in exp_1, expiring at expires
 // (zero: never), and fails the test if it is not created.
 func (b *bundle) grant(t *testing.T, id, user string, credits int64, expires time.Time) ledger.CreditGrant {
@@ -191,7 +196,7 @@ func TestSpendsUseSoonestExpiringGrantsFirst(t *testing.T) {
 // even before its job has run.
 func TestExpiryTakesExactlyTheUnspentPartOnce(t *testing.T) {
 	b := setup(t)
-	expires := time.Now().Add(400 * time.Millisecond)
+	expires := time.Now().Add(soon)
 	b.grant(t, "grt_1", "user_1", 50, expires)
 	b.grant(t, "grt_2", "user_1", 40, expires)
 	if _, err := b.spend(t, "user_1", 20, "k1"); err != nil {
@@ -230,7 +235,7 @@ func TestExpiryTakesExactlyTheUnspentPartOnce(t *testing.T) {
 		t.Errorf("second expiry = %+v, %v", again, err)
 	}
 	// A grant spent in full expires with nothing to take: no entry.
-	b.grant(t, "grt_3", "user_2", 5, time.Now().Add(300*time.Millisecond))
+	b.grant(t, "grt_3", "user_2", 5, time.Now().Add(soon))
 	if _, err := b.spend(t, "user_2", 5, "k3"); err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +273,7 @@ func TestRefundAndExpiryInOneWalletNeverTakeACreditTwice(t *testing.T) {
 			b := setup(t)
 			user, pur, grt := "user_"+strconv.Itoa(i), "pur_"+strconv.Itoa(i), "grt_"+strconv.Itoa(i)
 			b.buy(t, pur, user, 100)
-			expires := time.Now().Add(400 * time.Millisecond)
+			expires := time.Now().Add(soon)
 			b.grant(t, grt, user, 50, expires)
 			if c.spend > 0 {
 				if _, err := b.spend(t, user, c.spend, "k"); err != nil {

@@ -15,7 +15,7 @@ import (
 func TestHistoryPagesAreTheWalletsLedgerWithWhatEachEntryWas(t *testing.T) {
 	b := setup(t)
 	b.buy(t, "pur_a", "user_1", 100)
-	b.grant(t, "grt_1", "user_1", 40, time.Now().Add(300*time.Millisecond))
+	b.grant(t, "grt_1", "user_1", 40, time.Now().Add(soon))
 	sp, err := b.spend(t, "user_1", 25, "k1")
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +83,7 @@ func TestHistoryPagesAreTheWalletsLedgerWithWhatEachEntryWas(t *testing.T) {
 func TestExportListsACompanysMoneyAndGrantsForItsPeriod(t *testing.T) {
 	b := setup(t)
 	b.buy(t, "pur_a", "user_1", 100)
-	b.grant(t, "grt_1", "user_1", 40, time.Now().Add(300*time.Millisecond))
+	b.grant(t, "grt_1", "user_1", 40, time.Now().Add(soon))
 	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_pur_a", PaidAmount: 499,
 		RefundedAmount: 100, RefundedCredits: 21}, nil); err != nil {
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func (b *bundle) export(t *testing.T, p ledger.ExportPeriod, limit int) []ledger
 func TestGrantReportKeepsGrantsApartFromSales(t *testing.T) {
 	b := setup(t)
 	b.buy(t, "pur_a", "user_1", 100)
-	b.grant(t, "grt_1", "user_1", 40, time.Now().Add(300*time.Millisecond))
+	b.grant(t, "grt_1", "user_1", 40, time.Now().Add(soon))
 	b.grant(t, "grt_2", "user_1", 25, time.Time{})
 	other := newGrant("grt_3", "user_2", 7, time.Time{})
 	other.ExperienceID, other.CompanyID = "exp_2", "biz_2"
@@ -212,7 +212,7 @@ func TestGrantReportKeepsGrantsApartFromSales(t *testing.T) {
 	if _, err := b.spend(t, "user_1", 50, "k1"); err != nil { // 40 of grt_1, 10 of grt_2
 		t.Fatal(err)
 	}
-	b.grant(t, "grt_4", "user_1", 10, time.Now().Add(300*time.Millisecond))
+	b.grant(t, "grt_4", "user_1", 10, time.Now().Add(soon))
 	b.waitPast(t, b.grantState(t, "grt_4").ExpiresAt)
 	for _, id := range []string{"grt_1", "grt_4"} {
 		if _, err := b.store.ExpireGrant(b.ctx, id); err != nil {
