@@ -52,6 +52,7 @@ func TestBrowserAdminGrantsCreditsTheMemberSees(t *testing.T) {
 		t.Fatalf("alice's balance = %d, want 175", a.balance(alice))
 	}
 	shotMember(t, ctx, frame, "grant-dashboard", `[data-testid="grants"]`)
+	shotMember(t, ctx, frame, "grant-list", `[data-testid="grant-list"]`)
 
 	// The member's history, reached from the balance as always.
 	open("/experiences/"+exp, alice)
