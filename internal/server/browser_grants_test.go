@@ -27,7 +27,7 @@ func TestBrowserAdminGrantsCreditsTheMemberSees(t *testing.T) {
 		run(t, ctx, chromedp.Navigate(a.env.URL+"/?path="+url.QueryEscape(path)+"&user="+user))
 	}
 	open("/dashboard/"+creator, admin)
-	frame := browsertest.Frame(t, ctx, a.env.RelayURL, 15*time.Second)
+	frame := browsertest.Frame(t, ctx, a.env.RelayURL+"/dashboard/", 15*time.Second)
 	browsertest.WaitText(t, frame, `[data-testid="grants"]`, "Granted credits", 10*time.Second)
 	// The company's one experience is filled in already.
 	if got, _ := chromedp.Run(frame, chromedp.Evaluate[string](`document.querySelector("#grant-experience").value`)); got != exp {
@@ -55,8 +55,10 @@ func TestBrowserAdminGrantsCreditsTheMemberSees(t *testing.T) {
 	shotMember(t, ctx, frame, "grant-list", `[data-testid="grant-list"]`)
 
 	// The member's history, reached from the balance as always.
+	// The frame is found by its path, so the dashboard's frame, while it
+	// goes away, is never taken for the member's.
 	open("/experiences/"+exp, alice)
-	frame = browsertest.Frame(t, ctx, a.env.RelayURL, 15*time.Second)
+	frame = browsertest.Frame(t, ctx, a.env.RelayURL+"/experiences/", 15*time.Second)
 	browsertest.WaitText(t, frame, `[data-testid="balance"]`, "175", 10*time.Second)
 	click(t, frame, `[data-testid="activity-link"]`)
 	entries := browsertest.WaitText(t, frame, `[data-testid="activity-entries"]`, "Granted: Thanks for the beta feedback", 10*time.Second)
