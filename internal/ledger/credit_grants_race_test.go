@@ -108,8 +108,8 @@ func TestExpiryRacingASpendOfTheSameCreditsKeepsTheBooks(t *testing.T) {
 		{"with bought credits: expiry queued first", false, false, 100, true, 0, 50},
 		{"with bought credits: both after, spend first", true, false, 100, true, 0, 50},
 	}
-	// A few rounds here; run the test with -count for many (the README's
-	// Tests section says how).
+	// A few rounds here; for many, run
+	// go test ./internal/ledger -run TestExpiryRacing -race -count=20
 	const rounds = 2
 	for round := range rounds {
 		for i, o := range orders {
