@@ -58,7 +58,7 @@ func TestServeBehindTransactionPooler(t *testing.T) {
 		"RECONCILE_INTERVAL":       "1h",
 		"SHUTDOWN_TIMEOUT":         "5s",
 	}
-	logs := &lockedBuffer{}
+	logs := &syncBuf{}
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {

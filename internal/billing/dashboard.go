@@ -20,6 +20,9 @@ const (
 	dashboardPayouts  = 25
 	dashboardShares   = 25
 	dashboardDelivers = 25
+	dashboardGrants   = 25
+	// grantExperiences is how many experiences the grant form suggests.
+	grantExperiences = 20
 )
 
 // Dashboard is everything a company's admins see on their dashboard.
@@ -47,6 +50,13 @@ type Dashboard struct {
 	// Overview is the whole app, for the owner's admins only (nil for a
 	// creator): Revenue and Receipts then cover every installing company.
 	Overview *AppOverview
+	// Grants are the credits the company's admins (and the owner's) gave
+	// in its experiences over the revenue window, apart from those sold,
+	// with the newest grants; GrantExperiences are the experiences the
+	// grant form suggests. The owner's cover every company.
+	Grants           ledger.GrantFigures
+	GrantList        []ledger.CreditGrant
+	GrantExperiences []string
 	// Reports says where our records on the page were read: the read
 	// replica (and how far behind it was) or the primary.
 	Reports ledger.Served
@@ -116,6 +126,15 @@ func (s *Service) dashboardRows(ctx context.Context, st *ledger.Store, d *Dashbo
 		return err
 	}
 	if d.Receipts, err = st.CompanyPurchases(ctx, scope, dashboardReceipts); err != nil {
+		return err
+	}
+	if d.Grants, err = st.GrantReport(ctx, scope, from, today); err != nil {
+		return err
+	}
+	if d.GrantList, err = st.CompanyGrants(ctx, scope, dashboardGrants); err != nil {
+		return err
+	}
+	if d.GrantExperiences, err = st.CompanyExperiences(ctx, scope, grantExperiences); err != nil {
 		return err
 	}
 	if d.IsOwner {

@@ -149,6 +149,7 @@ func (j *Jobs) Register(s *Service) {
 	river.AddWorker(j.workers, &transferWorker[ledger.PayoutJob]{s: s})
 	river.AddWorker(j.workers, &transferWorker[ledger.RevenueShareJob]{s: s})
 	river.AddWorker(j.workers, &reconcileWorker{s: s})
+	river.AddWorker(j.workers, &grantExpiryWorker{s: s})
 	if j.Runs() && j.cfg.ReconcileEvery > 0 {
 		every := j.cfg.ReconcileEvery
 		j.client.PeriodicJobs().Add(river.NewPeriodicJob(river.PeriodicInterval(every),

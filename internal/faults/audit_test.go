@@ -49,14 +49,19 @@ func (s *stack) audit() books {
 	}
 	bad("wallets whose balance is not their ledger sum (CheckBalances)", int64(len(mism)))
 
-	bad("wallets whose balance is not purchases − refunds − spends", s.count(`
+	bad("wallets whose balance is not purchases − refunds − spends + grants − expiries", s.count(`
 		SELECT count(*) FROM wallets w
 		 WHERE w.balance <> COALESCE((SELECT sum(p.credits - p.refunded_credits) FROM purchases p
 		                               WHERE p.experience_id = w.experience_id AND p.user_id = w.user_id
 		                                 AND p.status = 'paid'), 0)
 		                  - COALESCE((SELECT sum(sp.cost) FROM spends sp WHERE sp.wallet_id = w.id), 0)
 		                  + COALESCE((SELECT sum(e.amount) FROM ledger_entries e
-		                               WHERE e.wallet_id = w.id AND e.kind IN ('grant', 'adjustment')), 0)`))
+		                               WHERE e.wallet_id = w.id AND e.kind IN ('grant', 'adjustment', 'expiry')), 0)`))
+	grants, err := s.store.CheckGrants(s.ctx)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	bad("grants whose spent counter is not their spends (CheckGrants)", int64(len(grants)))
 	bad("spends that left a negative balance", s.count(`SELECT count(*) FROM spends WHERE balance_after < 0`))
 	bad("spend entries with a negative balance after", s.count(
 		`SELECT count(*) FROM ledger_entries WHERE kind = 'spend' AND balance_after < 0`))

@@ -28,6 +28,28 @@ type ActivityEntry struct {
 	ItemID, ItemName string
 	// PeriodStart is the premium billing period a grant is for.
 	PeriodStart time.Time
+	// Grant is the admin's grant a grant or expiry entry is about (nil for
+	// other entries and for premium grants).
+	Grant *EntryGrant
+}
+
+// EntryGrant is what a member's history shows of a grant.
+type EntryGrant struct {
+	ID        string
+	Reason    string
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero: never
+	Expired   int64     // taken out at expiry, once it has run
+	ExpiredAt time.Time
+}
+
+// GrantedCredits is the part of a wallet's balance that grants still hold.
+type GrantedCredits struct {
+	Credits int64 // left of grants not yet expired
+	// NextExpiry is the soonest expiry among them, and NextExpiring what
+	// is left of the grants expiring then (zero when none expires).
+	NextExpiry   time.Time
+	NextExpiring int64
 }
 
 // ActivityPage is one page of a wallet's ledger, newest first.
@@ -39,6 +61,8 @@ type ActivityPage struct {
 	// Before is the entry id to pass for the next (older) page; 0 when this
 	// page reaches the first entry.
 	Before int64
+	// Granted is how much of Balance is granted credits, apart from bought.
+	Granted GrantedCredits
 }
 
 // Activity reads a member's ledger newest first, limit entries older than
@@ -65,14 +89,25 @@ func (s *Store) Activity(ctx context.Context, experienceID, userID string, befor
 		}
 		page.Entries, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ActivityEntry, error) {
 			var a ActivityEntry
-			var period *time.Time
+			var period, granted, expires, expiredAt *time.Time
+			var grantID, reason *string
+			var expired *int64
 			err := r.Scan(&a.ID, &a.Kind, &a.Amount, &a.BalanceAfter, &a.CreatedAt, &a.PackageID, &a.DisputeLost,
-				&a.ItemID, &a.ItemName, &period)
-			if period != nil {
-				a.PeriodStart = *period
+				&a.ItemID, &a.ItemName, &period, &grantID, &reason, &granted, &expires, &expired, &expiredAt)
+			a.PeriodStart = deref(period)
+			if grantID != nil {
+				a.Grant = &EntryGrant{ID: *grantID, Reason: *reason, CreatedAt: deref(granted), ExpiresAt: deref(expires),
+					ExpiredAt: deref(expiredAt)}
+				if expired != nil {
+					a.Grant.Expired = *expired
+				}
 			}
 			return a, err
 		})
+		if err != nil {
+			return err
+		}
+		page.Granted, err = grantedCredits(ctx, tx, experienceID, userID)
 		return err
 	})
 	if err != nil {
@@ -85,21 +120,42 @@ func (s *Store) Activity(ctx context.Context, experienceID, userID string, befor
 	return page, nil
 }
 
+// grantedCredits sums what a wallet's unexpired grants still hold.
+func grantedCredits(ctx context.Context, tx pgx.Tx, experienceID, userID string) (GrantedCredits, error) {
+	var g GrantedCredits
+	var next *time.Time
+	err := tx.QueryRow(ctx, `
+		WITH live AS (
+			SELECT g.credits - g.spent AS left_over, g.expires_at FROM credit_grants g
+			  JOIN wallets w ON w.id = g.wallet_id
+			 WHERE w.experience_id = $1 AND w.user_id = $2 AND g.expired_at IS NULL AND g.spent < g.credits)
+		SELECT COALESCE(sum(left_over), 0)::bigint, min(expires_at),
+		       COALESCE(sum(left_over) FILTER (WHERE expires_at = (SELECT min(expires_at) FROM live)), 0)::bigint
+		  FROM live`, experienceID, userID).Scan(&g.Credits, &next, &g.NextExpiring)
+	g.NextExpiry = deref(next)
+	return g, err
+}
+
 // activitySQL reads a page of entries with what each was for: a purchase
 // entry names its purchase, a refund entry the payment it took back, a
-// spend entry is its spend's, a grant entry its premium period's.
+// spend entry is its spend's, a grant entry its premium period's or its
+// admin's grant, an expiry entry the grant it ended.
 const activitySQL = `
 SELECT e.id, e.kind, e.amount, e.balance_after, e.created_at,
        COALESCE(pp.package_id, rp.package_id, ''),
        e.kind = 'refund' AND EXISTS (SELECT 1 FROM disputes d WHERE d.payment_id = e.reference AND d.status = 'lost'),
        COALESCE(sp.item_id, ''), COALESCE(sp.title, ''),
-       g.period_start
+       g.period_start,
+       COALESCE(cg.id, xg.id), COALESCE(cg.reason, xg.reason), COALESCE(cg.created_at, xg.created_at),
+       COALESCE(cg.expires_at, xg.expires_at), COALESCE(cg.expired, xg.expired), COALESCE(cg.expired_at, xg.expired_at)
   FROM ledger_entries e
   JOIN wallets w ON w.id = e.wallet_id
   LEFT JOIN purchases pp ON e.kind = 'purchase' AND pp.id = e.reference
   LEFT JOIN purchases rp ON e.kind = 'refund' AND rp.payment_id = e.reference
   LEFT JOIN spends sp ON sp.ledger_entry_id = e.id
   LEFT JOIN premium_grants g ON g.ledger_entry_id = e.id
+  LEFT JOIN credit_grants cg ON e.kind = 'grant' AND cg.ledger_entry_id = e.id
+  LEFT JOIN credit_grants xg ON e.kind = 'expiry' AND xg.expiry_entry_id = e.id
  WHERE w.experience_id = $1 AND w.user_id = $2 AND ($3::bigint = 0 OR e.id < $3)
  ORDER BY e.id DESC
  LIMIT $4`

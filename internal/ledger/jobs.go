@@ -28,6 +28,8 @@ const (
 	JobPayout = "payout"
 	// JobRevenueShare pays a revenue share to the creator.
 	JobRevenueShare = "revenue_share"
+	// JobGrantExpiry takes a grant's unspent credits out at its expiry.
+	JobGrantExpiry = "grant_expiry"
 )
 
 // PayoutJob is the payout job's arguments.
@@ -46,6 +48,15 @@ type RevenueShareJob struct {
 
 // Kind names the job.
 func (RevenueShareJob) Kind() string { return JobRevenueShare }
+
+// GrantExpiryJob is the grant-expiry job's arguments, scheduled at the
+// grant's expiry in the grant's own transaction.
+type GrantExpiryJob struct {
+	GrantID string `json:"grant_id"`
+}
+
+// Kind names the job.
+func (GrantExpiryJob) Kind() string { return JobGrantExpiry }
 
 // JobInserter inserts a job inside the caller's transaction, to run at
 // runAt (now when zero). Inserting a job that already exists for the same

@@ -52,6 +52,10 @@ func (b *bundle) assertBalancesMatchLedger(t *testing.T) {
 	if len(m) != 0 {
 		t.Errorf("wallets whose balance differs from their ledger: %+v", m)
 	}
+	g, err := b.store.CheckGrants(b.ctx)
+	if err != nil || len(g) != 0 {
+		t.Errorf("grants whose spent counter differs from their spends: %+v (err %v)", g, err)
+	}
 }
 
 func (b *bundle) purchase(t *testing.T, id, user string, credits, price int64) ledger.Purchase {

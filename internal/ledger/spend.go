@@ -38,11 +38,21 @@ type Spend struct {
 // spendSQL debits, appends the entry and records the spend in one statement
 // (one round trip, one implicit transaction). The WHERE balance >= cost
 // makes the debit conditional under the row lock, so concurrent spenders
-// can never overdraw, and a negative balance can never spend.
+// can never overdraw, and a negative balance can never spend. Credits of
+// grants past their expiry are not counted, though their expiry job may
+// not have taken them out yet: from its expiry on, a grant buys nothing.
+// (Which grants the spend uses is the database's to decide, as the entry
+// is appended: ledger_entries_allocate_spend, migration 000010.) Should
+// an expiry commit while this statement waits for the row lock, the
+// subquery still sees that grant as due, which only ever refuses a spend
+// the fresh balance would allow, never the reverse.
 const spendSQL = `
 WITH debit AS (
 	UPDATE wallets w SET balance = w.balance - $5::bigint, updated_at = now()
-	 WHERE w.experience_id = $1 AND w.user_id = $2 AND w.balance >= $5::bigint
+	 WHERE w.experience_id = $1 AND w.user_id = $2
+	   AND w.balance - COALESCE((SELECT sum(g.credits - g.spent) FROM credit_grants g
+	                              WHERE g.wallet_id = w.id AND g.expired_at IS NULL AND g.expires_at <= now()), 0)
+	       >= $5::bigint
 	RETURNING w.id AS wallet_id, w.balance
 ), entry AS (
 	INSERT INTO ledger_entries (wallet_id, kind, amount, balance_after, reference, idempotency_key)

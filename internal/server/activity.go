@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/web/component"
@@ -35,6 +36,8 @@ func (s *Server) activity(w http.ResponseWriter, r *http.Request) {
 		Layout:  s.layoutProps("Activity"),
 		BackURL: experienceURL(expID),
 		Balance: component.BalanceProps{Credits: formatCount(p.Balance), Negative: p.Balance < 0},
+		Granted: grantedLine(p.Granted),
+		CSVURL:  self + ".csv",
 	}
 	if before != 0 {
 		v.NewestURL = self
@@ -67,13 +70,44 @@ func describeEntry(e ledger.ActivityEntry) (what, detail string) {
 		}
 		return "Taken back: the " + orWord(e.PackageID, "credit") + " purchase was refunded", ""
 	case ledger.KindGrant:
+		if g := e.Grant; g != nil {
+			switch {
+			case !g.ExpiredAt.IsZero():
+				return "Granted: " + g.Reason, "Expired " + formatMoment(g.ExpiresAt)
+			case !g.ExpiresAt.IsZero():
+				return "Granted: " + g.Reason, "Expires " + formatMoment(g.ExpiresAt)
+			}
+			return "Granted: " + g.Reason, "Does not expire"
+		}
 		if !e.PeriodStart.IsZero() {
 			return "Premium credits", "For the period from " + e.PeriodStart.UTC().Format("Jan 2, 2006")
 		}
 		return "Premium credits", ""
+	case ledger.KindExpiry:
+		if g := e.Grant; g != nil {
+			return "Expired: " + g.Reason, "The unspent part of the credits granted " + formatMoment(g.CreatedAt)
+		}
+		return "Granted credits expired", ""
 	}
 	return "Adjustment", ""
 }
+
+// grantedLine says how much of the balance grants hold and when the next
+// of those credits expire.
+func grantedLine(g ledger.GrantedCredits) string {
+	if g.Credits <= 0 {
+		return ""
+	}
+	line := "Includes " + plural(g.Credits, "granted credit") + ", spent before the ones you bought"
+	if !g.NextExpiry.IsZero() {
+		line += "; " + formatCount(g.NextExpiring) + " expire " + formatMoment(g.NextExpiry)
+	}
+	return line + "."
+}
+
+// formatMoment is a day and time with its year, for expiries that may be
+// months away.
+func formatMoment(t time.Time) string { return t.UTC().Format("Jan 2, 2006, 15:04") + " UTC" }
 
 func orWord(s, def string) string {
 	if s == "" {

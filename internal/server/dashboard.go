@@ -18,12 +18,20 @@ import (
 // never sends twice), and the refund has its own confirmation page.
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
-	s.renderDashboard(w, r, http.StatusOK, page.PayoutForm{})
+	s.renderDashboard(w, r, http.StatusOK, dashboardForms{})
 }
 
-// renderDashboard shows the dashboard with the payout form as given (kept
-// after an error) and, when the URL asks, a payment look-up.
-func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status int, form page.PayoutForm) {
+// dashboardForms are the dashboard's forms as the admin left them: empty,
+// or holding what they typed beside the reason it was refused.
+type dashboardForms struct {
+	payout page.PayoutForm
+	grant  page.GrantForm
+}
+
+// renderDashboard shows the dashboard with its forms as given (kept after
+// an error) and, when the URL asks, a payment look-up.
+func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status int, forms dashboardForms) {
+	form := forms.payout
 	ctx := r.Context()
 	company, user := chi.URLParam(r, "companyId"), userID(ctx)
 	d, err := s.billing.Dashboard(ctx, user, company)
@@ -64,6 +72,12 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 	form.Key = newFormKey()
 	form.Currency, form.MaxNotes = v.Payouts.Form.Currency, v.Payouts.Form.MaxNotes
 	v.Payouts.Form = form
+	g := forms.grant
+	g.Key, g.MinDate, g.MaxReason = newFormKey(), v.Grants.Form.MinDate, v.Grants.Form.MaxReason
+	if g.ExperienceID == "" && g.Error == "" {
+		g.ExperienceID = v.Grants.Form.ExperienceID
+	}
+	v.Grants.Form = g
 	s.render(w, r, status, page.Dashboard(v))
 }
 
@@ -100,7 +114,7 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request) {
 	}
 	he := s.mapError(r, err)
 	f.Error = he.message
-	s.renderDashboard(w, r, he.status, f)
+	s.renderDashboard(w, r, he.status, dashboardForms{payout: f})
 }
 
 // refundConfirm is the refund's first step: it shows what will happen and

@@ -37,6 +37,10 @@ func dashboardJSON(d billing.Dashboard) map[string]any {
 		f["package"] = p.PackageID
 		packages = append(packages, f)
 	}
+	latestGrants := make([]map[string]any, 0, len(d.GrantList))
+	for _, g := range d.GrantList {
+		latestGrants = append(latestGrants, grantJSON(g))
+	}
 	role := "creator"
 	if d.IsOwner {
 		role = "owner"
@@ -46,6 +50,7 @@ func dashboardJSON(d billing.Dashboard) map[string]any {
 		"from": rep.From.Format("2006-01-02"), "to": rep.To.Format("2006-01-02"),
 		"totals": figuresJSON(rep.Totals), "days": days, "packages": packages,
 		"revenue_shares": shareSummaryJSON(d.ShareSummary), "revenue_share_basis_points": d.ShareBasisPoints,
+		"grants": grantFiguresJSON(d.Grants), "latest_grants": latestGrants,
 		"app": nil, "reports": reportsJSON(d),
 	}
 	if o := d.Overview; o != nil {

@@ -39,6 +39,9 @@ func dashboardView(d billing.Dashboard, l layout.Props, self string, q url.Value
 		v.Summary[3].Detail = "in every installing company's experiences"
 		v.App = appSection(d)
 	}
+	v.Grants = grantsSection(d, self)
+	v.Export = page.ExportSection{Action: self + "/export.csv", From: d.Revenue.From.Format("2006-01-02"),
+		To: d.Revenue.To.Format("2006-01-02")}
 	v.Shares = sharesSection(d)
 	for _, p := range d.Receipts {
 		r := page.DashboardReceipt{ID: p.ID, When: formatWhen(p.CreatedAt), Member: memberName(p), Package: p.PackageID,
@@ -239,6 +242,9 @@ func outcomeTone(outcome string) string {
 
 // notice says what the action that redirected here did.
 func notice(d billing.Dashboard, q url.Values) page.Notice {
+	if id := q.Get("grant"); id != "" {
+		return grantNotice(d, id)
+	}
 	if q.Get("notice") == "refunded" {
 		return page.Notice{Kind: "ok", Text: "Refund of " + q.Get("payment") + " sent to Whop. The member's credits are taken back when Whop confirms it."}
 	}

@@ -94,6 +94,27 @@ func (b *recordingBilling) SendPayout(_ context.Context, r billing.PayoutRequest
 	return billing.PayoutResult{Payout: ledger.Payout{ID: "po_1", Status: ledger.TransferPaid}}, nil
 }
 
+func (b *recordingBilling) GrantCredits(_ context.Context, r billing.GrantRequest) (billing.GrantResult, error) {
+	b.record("call", "GrantCredits", "user_id", r.UserID, "company_id", r.CompanyID, "experience_id", r.ExperienceID,
+		"member", r.Member, "credits", r.Credits, "reason", r.Reason, "expires_at", r.ExpiresAt, "idempotency_key", r.IdempotencyKey)
+	return billing.GrantResult{Grant: ledger.CreditGrant{ID: "grt_1"}}, nil
+}
+
+func (b *recordingBilling) MemberHistory(_ context.Context, user, exp string, write func([]ledger.HistoryRow) error) error {
+	b.record("call", "MemberHistory", "user_id", user, "experience_id", exp)
+	return write([]ledger.HistoryRow{{EntryID: 1, Kind: ledger.KindGrant, Credits: 5, BalanceAfter: 5, Detail: "=cmd"}})
+}
+
+func (b *recordingBilling) ReadExportPeriod(from, to string) (billing.ExportPeriod, error) {
+	b.record("from", from, "to", to)
+	return billing.ExportPeriod{}, nil
+}
+
+func (b *recordingBilling) CompanyExport(_ context.Context, user, company string, _ billing.ExportPeriod, write func([]ledger.ExportRow) error) error {
+	b.record("call", "CompanyExport", "user_id", user, "company_id", company)
+	return write([]ledger.ExportRow{{Type: "sale", Amount: 499, Currency: "usd"}})
+}
+
 func (b *recordingBilling) RefundPayment(_ context.Context, r billing.RefundRequest) (billing.PaymentLookup, error) {
 	b.record("call", "RefundPayment", "user_id", r.UserID, "company_id", r.CompanyID, "payment_id", r.PaymentID, "amount", r.Amount,
 		"idempotency_key", r.IdempotencyKey)

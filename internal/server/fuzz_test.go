@@ -97,6 +97,13 @@ func TestFuzzRoutesReachBilling(t *testing.T) {
 		{"POST", "/api/payouts", "", "application/json", `{"company_id":"` + goodCompany + `","recipient":"alice","amount":"1","idempotency_key":"k"}`, 200, true},
 		{"POST", "/dashboard/" + goodCompany + "/payouts", "", "application/x-www-form-urlencoded", "recipient=alice&amount=1&idempotency_key=k", 303, true},
 		{"POST", "/dashboard/" + goodCompany + "/payments/" + goodPay + "/refund", "", "application/x-www-form-urlencoded", "idempotency_key=k", 303, true},
+		{"POST", "/api/grants", "", "application/json", `{"company_id":"` + goodCompany + `","experience_id":"` + goodExp + `","member":"alice","credits":5,"reason":"thanks","idempotency_key":"k"}`, 201, true},
+		{"POST", "/api/grants", "", "application/json", `{"company_id":"` + goodCompany + `","experience_id":"` + goodExp + `","member":"alice","credits":"5","reason":"thanks\u202e","idempotency_key":"k"}`, 400, false},
+		{"POST", "/api/grants", "", "application/json", `{"company_id":"` + goodCompany + `","experience_id":"` + goodExp + `","member":"alice","credits":1e2,"reason":"thanks","idempotency_key":"k"}`, 400, false},
+		{"POST", "/dashboard/" + goodCompany + "/grants", "", "application/x-www-form-urlencoded", "member=alice&experience_id=" + goodExp + "&credits=5&reason=thanks&expires_at=2030-01-01&idempotency_key=k", 303, true},
+		{"GET", "/dashboard/" + goodCompany + "/export.csv", "from=2026-01-01&to=2026-01-31", "", "", 200, true},
+		{"GET", "/dashboard/" + goodCompany + "/export.csv", "from=2026-01-01%00", "", "", 400, false},
+		{"GET", "/experiences/" + goodExp + "/activity.csv", "", "", "", 200, true},
 	} {
 		status, args := fr.serve(t, tt.method, tt.path, tt.query, tt.ctype, []byte(tt.body))
 		got := false // a use case was called, not only an access check
@@ -210,16 +217,42 @@ func FuzzPayoutRequest(f *testing.F) {
 	})
 }
 
-// FuzzDashboardForms covers the payout and refund forms: form-encoded
-// bodies, whose values may hold any bytes, and the ids in their paths.
+func FuzzGrantRequest(f *testing.F) {
+	seedBodies(f, `{"company_id":"`+goodCompany+`","experience_id":"`+goodExp+`","member":"@alice","credits":50,"reason":"thanks","expires_at":"2030-01-01","idempotency_key":"k-1"}`)
+	f.Add([]byte(`{"company_id":"` + goodCompany + `","experience_id":"` + goodExp + `","member":"alice","credits":"5\u0000","reason":"x","idempotency_key":"k"}`))
+	f.Add([]byte(`{"company_id":"` + goodCompany + `","experience_id":"` + goodExp + `","member":"alice","credits":5,"reason":"x","expires_at":"2030-01-01T00:00:00\u202eZ","idempotency_key":"k"}`))
+	fr := newFuzzRoute(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fr.serve(t, http.MethodPost, "/api/grants", "", "application/json", body)
+	})
+}
+
+// FuzzExports covers the exports' paths and query: the period's dates and
+// the ids they are for.
+func FuzzExports(f *testing.F) {
+	f.Add(goodCompany, goodExp, "from=2026-01-01&to=2026-01-31")
+	f.Add(goodCompany+"%00", goodExp+" ", "from=2026-01-01%00&to=x")
+	f.Add(goodCompany, "exp_%EF%BB%BF", "from=%ff")
+	fr := newFuzzRoute(f)
+	f.Fuzz(func(t *testing.T, company, exp, query string) {
+		fr.serve(t, http.MethodGet, "/dashboard/"+company+"/export.csv", query, "", nil)
+		fr.serve(t, http.MethodGet, "/experiences/"+exp+"/activity.csv", query, "", nil)
+	})
+}
+
+// FuzzDashboardForms covers the payout, refund and grant forms:
+// form-encoded bodies, whose values may hold any bytes, and the ids in
+// their paths.
 func FuzzDashboardForms(f *testing.F) {
 	f.Add(goodCompany, goodPay, "recipient=alice&amount=12.50&notes=thanks&idempotency_key=form-1")
 	f.Add(goodCompany, goodPay, "recipient=alice%00&amount=1e2&notes=%ff&idempotency_key=form-1%0a")
 	f.Add(goodCompany+"%00", goodPay+" ", "amount=2.50&idempotency_key=r-1")
 	f.Add(goodCompany, "pay_%EF%BB%BF", "amount=%00&idempotency_key=r-1")
+	f.Add(goodCompany, goodPay, "member=alice&experience_id="+goodExp+"&credits=5&reason=%E2%80%AEx&expires_at=2030-01-01&idempotency_key=g-1")
 	fr := newFuzzRoute(f)
 	f.Fuzz(func(t *testing.T, company, payment, form string) {
 		fr.serve(t, http.MethodPost, "/dashboard/"+company+"/payouts", "", "application/x-www-form-urlencoded", []byte(form))
 		fr.serve(t, http.MethodPost, "/dashboard/"+company+"/payments/"+payment+"/refund", "", "application/x-www-form-urlencoded", []byte(form))
+		fr.serve(t, http.MethodPost, "/dashboard/"+company+"/grants", "", "application/x-www-form-urlencoded", []byte(form))
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -25,7 +26,9 @@ import (
 //     Idempotency-Key header may carry;
 //   - a person's text (payout notes): valid UTF-8 without control or
 //     direction-override characters, at most so many characters;
-//   - a payout recipient: a username or a user id.
+//   - a payout recipient or a grant's member: a username or a user id;
+//   - credits: a whole number; days: 2026-03-31; a grant's expiry: a day or
+//     an RFC 3339 time.
 //
 // A refusal is a 400 naming the field ("invalid_<field>", or
 // "missing_field" for a required one left empty) and changes nothing.
@@ -130,6 +133,12 @@ var (
 	// printable text, whose value (and the refusal of exponent notation) is
 	// billing's to judge.
 	kindAmount = kind{ok: func(s string) bool { return isPrintableASCII(s, maxAmountLen) }, want: "a decimal amount such as 12.50"}
+	// kindCredits is a whole number of credits as typed.
+	kindCredits = kind{ok: isCount, want: "a whole number of credits"}
+	// kindDate is a day.
+	kindDate = kind{ok: isDate, want: "a date such as 2026-03-31"}
+	// kindExpiry is when granted credits expire: a day or a moment.
+	kindExpiry = kind{ok: isExpiry, want: "a date such as 2026-03-31 or a time such as 2026-03-31T18:00:00Z"}
 )
 
 // kindText is the kind of a person's free text of at most max characters.
@@ -175,6 +184,37 @@ func isRecipient(s string) bool {
 		return whop.ValidID(s, whop.PrefixUser)
 	}
 	return s != "" && len(s) <= maxUsername && isSlug(s)
+}
+
+// isCount accepts up to 18 digits (any int64 of that length), with spaces
+// around them; billing judges the value.
+func isCount(s string) bool {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 18 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isDate accepts a calendar day written 2026-03-31.
+func isDate(s string) bool {
+	_, err := time.Parse(time.DateOnly, strings.TrimSpace(s))
+	return err == nil
+}
+
+// isExpiry accepts a day or an RFC 3339 time.
+func isExpiry(s string) bool {
+	s = strings.TrimSpace(s)
+	if isDate(s) {
+		return true
+	}
+	_, err := time.Parse(time.RFC3339, s)
+	return err == nil && len(s) <= 40
 }
 
 // isPlainText reports valid UTF-8 with no control characters (C0, DEL, C1:

@@ -49,10 +49,13 @@ func (s *Server) routes() http.Handler {
 			r.With(s.requireExperience).Get("/experiences/{experienceId}", s.experience)
 			r.With(s.requireExperience).Get("/experiences/{experienceId}/premium", s.premiumPage)
 			r.With(s.requireExperience).Get("/experiences/{experienceId}/activity", s.activity)
+			r.With(s.requireExperience).Get("/experiences/{experienceId}/activity.csv", s.activityCSV)
 			r.Group(func(r chi.Router) {
 				r.Use(s.requireAdmin)
 				r.Get("/dashboard/{companyId}", s.dashboard)
 				r.Post("/dashboard/{companyId}/payouts", s.payoutForm)
+				r.Post("/dashboard/{companyId}/grants", s.grantForm)
+				r.Get("/dashboard/{companyId}/export.csv", s.exportCSV)
 				r.Get("/dashboard/{companyId}/payments/{paymentId}/refund", s.refundConfirm)
 				r.Post("/dashboard/{companyId}/payments/{paymentId}/refund", s.refund)
 				r.Get("/api/dashboard/{companyId}", s.dashboardAPI)
@@ -67,6 +70,7 @@ func (s *Server) routes() http.Handler {
 			// Admin APIs name their company in the request; billing checks it.
 			r.Get("/api/payments/{paymentId}", s.paymentAPI)
 			r.Post("/api/payouts", s.payoutAPI)
+			r.Post("/api/grants", s.grantAPI)
 		})
 	})
 	return r

@@ -66,6 +66,10 @@ type Billing interface {
 	RefundablePayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
 	RefundPayment(ctx context.Context, r billing.RefundRequest) (billing.PaymentLookup, error)
 	SendPayout(ctx context.Context, r billing.PayoutRequest) (billing.PayoutResult, error)
+	GrantCredits(ctx context.Context, r billing.GrantRequest) (billing.GrantResult, error)
+	MemberHistory(ctx context.Context, userID, experienceID string, write func([]ledger.HistoryRow) error) error
+	ReadExportPeriod(from, to string) (billing.ExportPeriod, error)
+	CompanyExport(ctx context.Context, userID, companyID string, p billing.ExportPeriod, write func([]ledger.ExportRow) error) error
 	PaymentsAPI() whop.PaymentsAPI
 }
 
