@@ -1,11 +1,14 @@
--- Settling a payment against a purchase becomes one server-side function,
--- called in one statement: one round trip and one implicit transaction per
--- webhook delivery, where the Go code made about fourteen (a read of the
--- delivery, a read of the purchase, BEGIN, a claim, a locking read, the
--- writes, two updates of the delivery, two re-reads, COMMIT). Every rule
--- stays where it was: the row lock on the purchase, the UNIQUE keys (the
--- delivery id, the ledger entry's idempotency key, the share's payment, the
--- job's unique key), the ledger triggers checked at commit, and the caller
+-- Settling a payment against a purchase takes one statement, one round trip
+-- and one implicit transaction, where the Go code made about fifteen (a read
+-- of the delivery, a read of the purchase, BEGIN, a claim, a locking read,
+-- the writes, two updates of the delivery, two re-reads, COMMIT). The usual
+-- case (a payment with nothing refunded, for an unpaid purchase) is one
+-- plain statement the ledger sends itself (ledger.fulfilSQL: the webhook's
+-- hot path, where a plain statement costs Postgres less than a function
+-- call); every case, that one included, is this function. Every rule stays
+-- where it was: the row lock on the purchase, the UNIQUE keys (the delivery
+-- id, the ledger entry's idempotency key, the share's payment, the job's
+-- unique key), the ledger triggers checked at commit, and the caller
 -- answers Whop only after the statement (and so the commit) returned.
 --
 -- The function writes the revenue-share job's river_job row itself, in the

@@ -37,6 +37,38 @@ type stack struct {
 	pprof   string // the app's profiler address
 	app     *exec.Cmd
 	appLog  *os.File
+	// workers is the app's WORKERS: 0 while loads are measured (the
+	// replica measured takes requests; the share transfers the ingest
+	// schedules are a worker replica's), unset (the default) for start-up.
+	workers  string
+	ref      *refProcess
+	profiles []string // the CPU profiles written
+}
+
+// meter reads the machine's CPU against the benchmark's own processes.
+func (s *stack) meter() cpuReading { return cpuMeter{pids: s.pids}.read() }
+
+// quietSince says how quiet the machine was since r.
+func (s *stack) quietSince(r cpuReading) quiet { return cpuMeter{pids: s.pids}.since(r) }
+
+// pids are the benchmark's own processes now: this one (the load and the
+// sandbox), the app, the reference server, and Postgres's postmaster with
+// its backends.
+func (s *stack) pids() []int {
+	out := []int{os.Getpid()}
+	if s.app != nil && s.app.Process != nil {
+		out = append(out, s.app.Process.Pid)
+	}
+	if s.ref != nil {
+		out = append(out, s.ref.pid)
+	}
+	if b, err := os.ReadFile(filepath.Join(s.cluster.Dir, "postmaster.pid")); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		if pm, err := strconv.Atoi(strings.TrimSpace(line)); err == nil {
+			out = append(append(out, pm), childrenOf(pm)...)
+		}
+	}
+	return out
 }
 
 func (s *stack) appURL() string { return "http://127.0.0.1:" + strconv.Itoa(s.appPort) }
@@ -101,6 +133,7 @@ func startStack(ctx context.Context, log io.Writer) (*stack, error) {
 	if s.appLog, err = os.Create(filepath.Join(workDir, "app.log")); err != nil {
 		return s, err
 	}
+	s.workers = "0"
 	if _, err := s.startApp(ctx); err != nil {
 		return s, err
 	}
@@ -122,6 +155,13 @@ func (s *stack) appEnv() []string {
 		"WHOP_USER_TOKEN_JWKS_URL="+s.simURL+"/.well-known/jwks.json",
 		"RECONCILE_INTERVAL=1h",
 		"PPROF_ADDR="+s.pprof,
+		// A creator's sales share 10 % with them (the ingest's deliveries
+		// are such sales), and premium is offered (the member's page asks
+		// whether its member has it).
+		"REVENUE_SHARE_PERCENT=10",
+		"PREMIUM_PRODUCT_ID="+seed.PremiumProductID,
+		"PREMIUM_PLAN_ID="+seed.PremiumPlanID,
+		"WORKERS="+s.workers,
 	)
 }
 
@@ -164,6 +204,9 @@ func (s *stack) stopApp() {
 
 func (s *stack) close() {
 	s.stopApp()
+	if s.ref != nil {
+		s.ref.stop()
+	}
 	if s.simSrv != nil {
 		s.simSrv.Close()
 	}

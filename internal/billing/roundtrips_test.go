@@ -36,10 +36,11 @@ func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEnd
 
 // TestPaymentDeliveryIsOneRoundTrip counts the database round trips of a
 // webhook delivery of a credit sale that earns a revenue share: one, the
-// settle statement that writes the purchase, the wallet, the ledger entry,
-// the share, its job and the delivery record. A repeat this process has
-// not seen costs that one statement too, which fails on the delivery's id
-// and writes nothing; one it has seen costs none.
+// statement that writes the purchase, the wallet, the ledger entry, the
+// share, its job and the delivery record. A repeat this process has not
+// seen costs two, neither of which writes: that statement, which finds the
+// purchase paid, then creditkit_settle, which fails on the delivery's id.
+// One it has seen costs none.
 func TestPaymentDeliveryIsOneRoundTrip(t *testing.T) {
 	db := pgtest.New(t)
 	ctx := context.Background()
@@ -97,8 +98,8 @@ func TestPaymentDeliveryIsOneRoundTrip(t *testing.T) {
 	}
 	out = deliver(New(nil, store, conf), -2) // another replica, which has not seen it
 	repeat := trips.n.Load()
-	if out != "duplicate" || repeat != 1 {
-		t.Fatalf("repeat on another replica: %q in %d round trips, want 1", out, repeat)
+	if out != "duplicate" || repeat != 2 {
+		t.Fatalf("repeat on another replica: %q in %d round trips, want 2", out, repeat)
 	}
 	out = deliver(s, -2)
 	if out != "duplicate" || trips.n.Load() != 0 {

@@ -80,26 +80,49 @@ const (
 )
 
 // Settle fulfils a purchase at most once and applies any refund, in one
-// statement that also records the delivery when there is one. The purchase
-// row is locked first, so the webhook, the confirm call and the reconciler
-// racing on one payment serialize there and credit once; the delivery is
-// recorded last, so a repeat fails on its id and undoes the whole statement
-// (ErrDuplicateDelivery). A revenue share due now is recorded with its job.
+// statement that also records the delivery when there is one: a payment
+// with nothing refunded for an unpaid purchase (the webhook's and the
+// confirm call's usual case) by fulfilSQL, anything else by
+// creditkit_settle, which that statement leaves it to when it writes
+// nothing. Either locks the purchase row first, so the webhook, the confirm
+// call and the reconciler racing on one payment serialize there and credit
+// once, and records the delivery last, so a repeat fails on its id and
+// undoes the whole statement (ErrDuplicateDelivery). A revenue share due
+// now is recorded with its job.
 func (s *Store) Settle(ctx context.Context, st Settlement, d *Delivery) (SettleResult, error) {
-	args := []any{st.PurchaseID, st.PaymentID, st.PaidAmount, st.BuyerUsername, st.RefundedAmount, st.RefundedCredits,
-		nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+	job, err := s.jobRow(st)
+	if err != nil {
+		return SettleResult{}, fmt.Errorf("ledger: settle %s: %w", st.PurchaseID, err)
+	}
+	if st.RefundedAmount == 0 && st.RefundedCredits == 0 && (st.Share == nil || job != nil) {
+		res, done, err := s.fulfil(ctx, st, job, d)
+		if err != nil {
+			return SettleResult{}, fmt.Errorf("ledger: settle %s: %w", st.PurchaseID, err)
+		}
+		if done {
+			return res, nil
+		}
+	}
+	res, err := s.settle(ctx, st, job, d)
+	if err != nil {
+		return SettleResult{}, fmt.Errorf("ledger: settle %s: %w", st.PurchaseID, err)
+	}
+	return res, nil
+}
+
+// settle is Settle by creditkit_settle, for every case.
+func (s *Store) settle(ctx context.Context, st Settlement, job *JobRow, d *Delivery) (SettleResult, error) {
+	args := make([]any, 26)
+	args[0], args[1], args[2], args[3] = st.PurchaseID, st.PaymentID, st.PaidAmount, st.BuyerUsername
+	args[4], args[5] = st.RefundedAmount, st.RefundedCredits
 	if m := st.Match; m != nil {
 		args[6], args[7], args[8], args[9] = m.UserID, m.Currency, m.CheckoutID, m.Disputed
 	}
 	if sh := st.Share; sh != nil {
 		args[10], args[11], args[12] = sh.FromCompanyID, sh.BasisPoints, sh.Amount
-		if s.jobs != nil {
-			row, err := s.jobs.JobRow(RevenueShareJob{PaymentID: st.PaymentID})
-			if err != nil {
-				return SettleResult{}, fmt.Errorf("ledger: settle %s: %w", st.PurchaseID, err)
-			}
-			args[13], args[14], args[15], args[16] = row.Kind, row.Args, row.MaxAttempts, row.Priority
-			args[17], args[18], args[19] = row.Queue, row.UniqueKey, row.UniqueStates
+		if job != nil {
+			args[13], args[14], args[15], args[16] = job.Kind, job.Args, job.MaxAttempts, job.Priority
+			args[17], args[18], args[19] = job.Queue, job.UniqueKey, job.UniqueStates
 		}
 	}
 	if st.ReconcilerRun != 0 {
@@ -110,9 +133,8 @@ func (s *Store) Settle(ctx context.Context, st Settlement, d *Delivery) (SettleR
 	}
 	var res SettleResult
 	var outcome string
-	row := s.pool.QueryRow(ctx, settleSQL, args...)
-	err := scanPurchaseAfter(row, &res.Purchase, &outcome, &res.Credited, &res.TakenBack, &res.Balance,
-		&res.ShareScheduled, &res.ShareClawback)
+	err := scanPurchaseAfter(s.pool.QueryRow(ctx, settleSQL, args...), &res.Purchase, &outcome, &res.Credited,
+		&res.TakenBack, &res.Balance, &res.ShareScheduled, &res.ShareClawback)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
@@ -128,10 +150,7 @@ func (s *Store) Settle(ctx context.Context, st Settlement, d *Delivery) (SettleR
 			err = ErrNoJobInserter
 		}
 	}
-	if err != nil {
-		return SettleResult{}, fmt.Errorf("ledger: settle %s: %w", st.PurchaseID, err)
-	}
-	return res, nil
+	return res, err
 }
 
 // Rejection is a payment that was not fulfilled, and why.
