@@ -44,8 +44,10 @@ func benchmark(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 
-	if err := benchIngest(ctx, s, o, rep, httpc, members, exp, creator, owner, secret); err != nil {
-		return err
+	if o.paths["ingest"] || o.paths["repeats"] {
+		if err := benchIngest(ctx, s, o, rep, httpc, members, exp, creator, owner, secret); err != nil {
+			return err
+		}
 	}
 	if err := analyze(ctx, s.pool); err != nil {
 		return err
@@ -55,14 +57,20 @@ func benchmark(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	rep.PageData.Members, rep.PageData.HeavyMembers, rep.PageData.HeavyPurchases = len(members), heavyMembers, heavyPurchases
-	if err := benchPage(ctx, s, o, rep, httpc, exp, members); err != nil {
-		return err
+	if o.paths["page"] {
+		if err := benchPage(ctx, s, o, rep, httpc, exp, members); err != nil {
+			return err
+		}
 	}
-	if err := benchSpend(ctx, s, o, rep, httpc, exp, appSpender, refSpender); err != nil {
-		return err
+	if o.paths["spend"] {
+		if err := benchSpend(ctx, s, o, rep, httpc, exp, appSpender, refSpender); err != nil {
+			return err
+		}
 	}
-	if err := benchStartup(ctx, s, o, rep); err != nil {
-		return err
+	if o.paths["startup"] {
+		if err := benchStartup(ctx, s, o, rep); err != nil {
+			return err
+		}
 	}
 	rep.Profiles = s.profiles
 	rep.LoadAtEnd = loadAvg()
@@ -108,8 +116,10 @@ func benchIngest(ctx context.Context, s *stack, o options, rep *report, httpc *h
 		a, r = interleaved(o.rounds, o.duration, appIngest, refIngest)
 	})
 	app, ref := a.result(), r.result()
-	rep.add(row{Path: "webhook ingest", Load: "fresh signed payment.succeeded, 32 concurrent", App: app, Ref: ref,
-		RefName: "the same rows by one SQL statement (floor)", Target: 0.8, NoErrors: true, Quiet: s.quietSince(m)})
+	if o.paths["ingest"] {
+		rep.add(row{Path: "webhook ingest", Load: "fresh signed payment.succeeded, 32 concurrent", App: app, Ref: ref,
+			RefName: "the same rows by one SQL statement (floor)", Target: 0.8, NoErrors: true, Quiet: s.quietSince(m)})
+	}
 	if err := checkIngestRows(ctx, s.pool, "app", app.Requests-app.Errors); err != nil {
 		return err
 	}
@@ -117,6 +127,9 @@ func benchIngest(ctx context.Context, s *stack, o options, rep *report, httpc *h
 		return err
 	}
 
+	if !o.paths["repeats"] {
+		return nil
+	}
 	logf(o, "webhook repeats: measuring")
 	done := appDel[:app.Requests-app.Errors]
 	if len(done) == 0 {

@@ -27,6 +27,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -45,8 +47,12 @@ type options struct {
 	rounds   int           // alternating rounds each path's time is split into
 	out      string
 	profile  bool // capture the app's CPU profile of each path
+	paths    map[string]bool
 	log      io.Writer
 }
+
+// allPaths are what -paths may name.
+var allPaths = []string{"ingest", "repeats", "page", "spend", "startup"}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "refserver" {
@@ -59,8 +65,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.rounds, "rounds", 4, "alternating rounds of app and floor each path's time is split into")
 	fs.StringVar(&o.out, "out", "bench/results", "where the JSON, the SVG and the profiles go")
 	fs.BoolVar(&o.profile, "profile", false, "save the app's CPU profile of each path under -out (costs the app about 1 %)")
+	paths := fs.String("paths", strings.Join(allPaths, ","), "the paths to measure (a full run, as make bench makes, measures all)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	o.paths = map[string]bool{}
+	for _, p := range strings.Split(*paths, ",") {
+		if !slices.Contains(allPaths, p) {
+			return fmt.Errorf("-paths: %q is none of %s", p, strings.Join(allPaths, ", "))
+		}
+		o.paths[p] = true
 	}
 	if o.rounds < 1 || o.duration < time.Second {
 		return fmt.Errorf("-rounds must be at least 1 and -duration at least 1s")

@@ -128,10 +128,14 @@ func (r *report) write(dir string, out io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%d\t%.0f\t%s\t%s\t%s\t%s\n",
 			x.Path, x.App.Throughput, x.App.P50ms, x.App.P99ms, x.App.Errors, x.Ref.Throughput, truncated(x.Ratio), target, yes(x.Met), x.Quiet)
 	}
-	fmt.Fprintf(tw, "memory (peak RSS during the page load)\t%.1f MiB\t\t\t\t\t\t≤ %.0f MiB\t%s\n",
-		r.Memory.PeakRSSMiB, r.Memory.TargetMiB, yes(r.Memory.PeakRSSMiB <= r.Memory.TargetMiB))
-	fmt.Fprintf(tw, "start-up (exec → 200 from /readyz, median of 5)\t%.0f ms\t\t\t\t\t\t≤ %.0f ms\t%s\n",
-		r.Startup.MedianMS, r.Startup.TargetMS, yes(r.Startup.MedianMS <= r.Startup.TargetMS))
+	if r.Memory.TargetMiB > 0 {
+		fmt.Fprintf(tw, "memory (peak RSS during the page load)\t%.1f MiB\t\t\t\t\t\t≤ %.0f MiB\t%s\n",
+			r.Memory.PeakRSSMiB, r.Memory.TargetMiB, yes(r.Memory.PeakRSSMiB <= r.Memory.TargetMiB))
+	}
+	if r.Startup.TargetMS > 0 {
+		fmt.Fprintf(tw, "start-up (exec → 200 from /readyz, median of 5)\t%.0f ms\t\t\t\t\t\t≤ %.0f ms\t%s\n",
+			r.Startup.MedianMS, r.Startup.TargetMS, yes(r.Startup.MedianMS <= r.Startup.TargetMS))
+	}
 	tw.Flush()
 
 	fmt.Fprintf(out, "\nexperience page, open loop (requests offered on a fixed schedule; latency from when each was due):\n")
