@@ -113,7 +113,7 @@ func benchIngest(ctx context.Context, s *stack, o options, rep *report, httpc *h
 	m := s.meter()
 	var a, r sample
 	profiled(ctx, s, o, "webhook ingest", 2*o.duration, func() {
-		a, r = interleaved(o.rounds, o.duration, appIngest, refIngest)
+		a, r = interleaved(o.rounds, o.duration, s.metered(s.appPID, appIngest), s.metered(noServer, refIngest))
 	})
 	app, ref := a.result(), r.result()
 	if o.paths["ingest"] {
@@ -148,7 +148,7 @@ func benchIngest(ctx context.Context, s *stack, o options, rep *report, httpc *h
 	}
 	m = s.meter()
 	profiled(ctx, s, o, "webhook repeats", 2*o.duration, func() {
-		a, r = interleaved(o.rounds, o.duration, appRepeat, noop)
+		a, r = interleaved(o.rounds, o.duration, s.metered(s.appPID, appRepeat), s.metered(s.refPID, noop))
 	})
 	rep.add(row{Path: "webhook repeats", Load: "the same deliveries again, 32 concurrent", App: a.result(), Ref: r.result(),
 		RefName: "a no-op HTTP POST of the same signed request (floor)", Target: 0.8, NoErrors: true, Quiet: s.quietSince(m)})

@@ -17,6 +17,18 @@ type result struct {
 	P50ms      float64 `json:"p50_ms"`
 	P99ms      float64 `json:"p99_ms"`
 	FirstError string  `json:"first_error,omitempty"`
+	// CPU is the CPU time one request took, by process.
+	CPU cpuPerRequest `json:"cpu_us_per_request"`
+}
+
+// cpuPerRequest is CPU time per request, in microseconds: the server's
+// process (the app, or the floor's server; none for a floor that is SQL
+// from this process), Postgres (every backend of the cluster) and this
+// process (the load and the sandbox).
+type cpuPerRequest struct {
+	Server   float64 `json:"server"`
+	Postgres float64 `json:"postgres"`
+	Client   float64 `json:"client"`
 }
 
 // sample is what a load measured, before it is summed up: every latency, so
@@ -26,6 +38,7 @@ type sample struct {
 	errs    int
 	first   string
 	elapsed time.Duration
+	ticks   [3]int64 // CPU clock ticks: server, Postgres, client
 }
 
 func (s *sample) add(o sample) {
@@ -35,6 +48,9 @@ func (s *sample) add(o sample) {
 		s.first = o.first
 	}
 	s.elapsed += o.elapsed
+	for i := range s.ticks {
+		s.ticks[i] += o.ticks[i]
+	}
 }
 
 func (s sample) result() result {
@@ -44,6 +60,8 @@ func (s sample) result() result {
 		r.Throughput = float64(len(s.lat)) / s.elapsed.Seconds()
 		r.P50ms = ms(s.lat[len(s.lat)*50/100])
 		r.P99ms = ms(s.lat[min(len(s.lat)-1, len(s.lat)*99/100)])
+		us := func(t int64) float64 { return float64(t) * 1e6 / clockTicks / float64(len(s.lat)) }
+		r.CPU = cpuPerRequest{Server: us(s.ticks[0]), Postgres: us(s.ticks[1]), Client: us(s.ticks[2])}
 	}
 	return r
 }

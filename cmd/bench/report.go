@@ -138,6 +138,16 @@ func (r *report) write(dir string, out io.Writer) error {
 	}
 	tw.Flush()
 
+	fmt.Fprintf(out, "\nCPU time per request, µs (from /proc: the server's process, every Postgres process, this one):\n")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "path\tapp server\tapp Postgres\tapp client\tapp total\tfloor server\tfloor Postgres\tfloor client\tfloor total")
+	for _, x := range r.Rows {
+		a, f := x.App.CPU, x.Ref.CPU
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\n", x.Path, a.Server, a.Postgres, a.Client,
+			a.Server+a.Postgres+a.Client, f.Server, f.Postgres, f.Client, f.Server+f.Postgres+f.Client)
+	}
+	tw.Flush()
+
 	fmt.Fprintf(out, "\nexperience page, open loop (requests offered on a fixed schedule; latency from when each was due):\n")
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "offered/s\tapp p50 ms\tapp p99 ms\tapp errors\tfloor p50 ms\tfloor p99 ms\tfloor errors\ttarget\tmet\tload\tothers")

@@ -64,7 +64,7 @@ func benchSpend(ctx context.Context, s *stack, o options, rep *report, httpc *ht
 	m := s.meter()
 	var a, r sample
 	profiled(ctx, s, o, "spend", 2*o.duration, func() {
-		a, r = interleaved(o.rounds, o.duration, closed(appCall), closed(refCall))
+		a, r = interleaved(o.rounds, o.duration, s.metered(s.appPID, closed(appCall)), s.metered(noServer, closed(refCall)))
 	})
 	q := s.quietSince(m)
 	app, ref := a.result(), r.result()

@@ -45,6 +45,49 @@ type stack struct {
 	profiles []string // the CPU profiles written
 }
 
+// metered is run with the CPU its rounds took counted on its sample: the
+// server's process (server() is its pid, 0 for none), Postgres's and this
+// one's.
+func (s *stack) metered(server func() int, run func(time.Duration) sample) func(time.Duration) sample {
+	read := func() (t [3]int64) {
+		if pid := server(); pid != 0 {
+			t[0] = processBusy(pid)
+		}
+		for _, pid := range s.postgresPIDs() {
+			t[1] += processBusy(pid)
+		}
+		t[2] = processBusy(os.Getpid())
+		return t
+	}
+	return func(d time.Duration) sample {
+		before := read()
+		smp := run(d)
+		after := read()
+		for i := range smp.ticks {
+			smp.ticks[i] = after[i] - before[i]
+		}
+		return smp
+	}
+}
+
+func (s *stack) appPID() int { return s.app.Process.Pid }
+func (s *stack) refPID() int { return s.ref.pid }
+func noServer() int          { return 0 }
+
+// postgresPIDs are the cluster's postmaster and its children.
+func (s *stack) postgresPIDs() []int {
+	b, err := os.ReadFile(filepath.Join(s.cluster.Dir, "postmaster.pid"))
+	if err != nil {
+		return nil
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pm, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		return nil
+	}
+	return append([]int{pm}, childrenOf(pm)...)
+}
+
 // meter reads the machine's CPU against the benchmark's own processes.
 func (s *stack) meter() cpuReading { return cpuMeter{pids: s.pids}.read() }
 
@@ -62,13 +105,7 @@ func (s *stack) pids() []int {
 	if s.ref != nil {
 		out = append(out, s.ref.pid)
 	}
-	if b, err := os.ReadFile(filepath.Join(s.cluster.Dir, "postmaster.pid")); err == nil {
-		line, _, _ := strings.Cut(string(b), "\n")
-		if pm, err := strconv.Atoi(strings.TrimSpace(line)); err == nil {
-			out = append(append(out, pm), childrenOf(pm)...)
-		}
-	}
-	return out
+	return append(out, s.postgresPIDs()...)
 }
 
 func (s *stack) appURL() string { return "http://127.0.0.1:" + strconv.Itoa(s.appPort) }
