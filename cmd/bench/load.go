@@ -161,10 +161,20 @@ func openLoop(ctx context.Context, rate int, dur time.Duration, maxInFlight int,
 	return out
 }
 
+// warmUp is how long each side runs, unmeasured, before a path's rounds:
+// connections made, statements prepared, caches and the first full-page
+// images after a checkpoint paid for by neither side's figures.
+const warmUp = time.Second
+
 // interleaved measures app and ref in alternating rounds (app first, then
 // ref first, …), each side for dur in all, so whatever else the machine
-// does weighs on both alike. run is one round of a load.
-func interleaved(rounds int, dur time.Duration, app, ref func(time.Duration) sample) (a, r sample) {
+// does weighs on both alike; with warm, each side first runs warmUp
+// unmeasured. run is one round of a load.
+func interleaved(rounds int, dur time.Duration, warm bool, app, ref func(time.Duration) sample) (a, r sample) {
+	if warm {
+		app(warmUp)
+		ref(warmUp)
+	}
 	step := dur / time.Duration(rounds)
 	for k := 0; k < rounds; k++ {
 		if k%2 == 0 {

@@ -50,7 +50,7 @@ func benchPage(ctx context.Context, s *stack, o options, rep *report, httpc *htt
 
 	logf(o, "experience page: sweeping concurrency")
 	for _, c := range []int{1, 4, 16, 64} {
-		a, r := interleaved(2, min(o.duration/2, 4*time.Second), s.metered(s.appPID, closed(c, appCall)), s.metered(s.refPID, closed(c, refCall)))
+		a, r := interleaved(2, min(o.duration/2, 4*time.Second), false, s.metered(s.appPID, closed(c, appCall)), s.metered(s.refPID, closed(c, refCall)))
 		rep.Sweep = append(rep.Sweep, sweepPoint{Concurrency: c, App: a.result(), Ref: r.result()})
 	}
 
@@ -60,8 +60,8 @@ func benchPage(ctx context.Context, s *stack, o options, rep *report, httpc *htt
 	stopSampling := sampleRSS(s.app.Process.Pid, &peak)
 	m := s.meter()
 	var a, r sample
-	profiled(ctx, s, o, "experience page", 2*o.duration, func() {
-		a, r = interleaved(o.rounds, o.duration, s.metered(s.appPID, closed(64, appCall)), s.metered(s.refPID, closed(64, refCall)))
+	profiled(ctx, s, o, "experience page", 2*(o.duration+warmUp), func() {
+		a, r = interleaved(o.rounds, o.duration, true, s.metered(s.appPID, closed(64, appCall)), s.metered(s.refPID, closed(64, refCall)))
 	})
 	q := s.quietSince(m)
 	stopSampling()
@@ -82,7 +82,7 @@ func benchPage(ctx context.Context, s *stack, o options, rep *report, httpc *htt
 			return func(d time.Duration) sample { return openLoop(ctx, rate, d, 1024, &n, do) }
 		}
 		m := s.meter()
-		a, r := interleaved(2, 2*step, s.metered(s.appPID, open(appCall)), s.metered(s.refPID, open(refCall)))
+		a, r := interleaved(2, 2*step, false, s.metered(s.appPID, open(appCall)), s.metered(s.refPID, open(refCall)))
 		ar := a.result()
 		p := openPoint{Offered: rate, App: ar, Ref: r.result(), Quiet: s.quietSince(m)}
 		if rate == 1000 {

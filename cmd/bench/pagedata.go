@@ -50,9 +50,15 @@ func seedHistory(ctx context.Context, pool *pgxpool.Pool, exp, company string, u
 	return purchases, nil
 }
 
-// analyze brings the planner's statistics up to date, as autovacuum does
-// on a live database.
-func analyze(ctx context.Context, pool *pgxpool.Pool) error {
-	_, err := pool.Exec(ctx, `ANALYZE`)
-	return err
+// quiesce does before a path is measured what autovacuum and the
+// checkpointer would otherwise do in the middle of one of its rounds, on
+// whichever side's: vacuum and analyze (the planner's statistics up to
+// date, as on a live database) what the last path wrote, and checkpoint.
+func quiesce(ctx context.Context, pool *pgxpool.Pool) error {
+	for _, stmt := range []string{`VACUUM ANALYZE`, `CHECKPOINT`} {
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	return nil
 }
