@@ -22,11 +22,14 @@ dev: assets
 test: assets
 	$(GO) test -race -count=1 -timeout 30m ./...
 
-## bench: micro-benchmarks (-benchmem), then the end-to-end run against production mode:
-## prints the table and writes JSON and an SVG plot under bench/results/ (never part of make test)
+## bench: micro-benchmarks (-benchmem), then cmd/bench against production mode: each hot path
+## beside its floor in alternating rounds; prints the table and writes JSON, an SVG plot and
+## the app's CPU profiles under bench/results/ (never part of make test). BENCH_FLAGS replaces
+## the flags, e.g. make bench BENCH_FLAGS="-duration 20s -paths ingest,repeats"
+BENCH_FLAGS ?= -profile
 bench: assets
 	$(GO) test -run='^$$' -bench=. -benchmem ./internal/whop ./internal/money ./web/page ./cmd/creditkit
-	$(GO) run ./cmd/bench
+	$(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 ## test-faults: the fault tests (issue 8): two real replicas, a storm of deliveries, kill -9,
 ## Postgres stopped past Whop's retry window, a slow Whop, four replicas through PgBouncer

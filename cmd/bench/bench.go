@@ -1,104 +1,166 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"sort"
-	"strings"
 	"time"
-
-	"github.com/creditkit/creditkit/internal/billing"
-	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/creditkit/creditkit/internal/money"
-	"github.com/creditkit/creditkit/internal/whop"
 )
 
+// ingestPrepared is how many deliveries each side of the ingest gets ready:
+// more than either can take in its measured time.
+const ingestPrepared = 25000
+
+var errExhausted = errors.New("no prepared delivery left: raise ingestPrepared")
+
 // benchmark runs every measured path and writes the report.
-func benchmark(ctx context.Context, o options, stdout, stderr io.Writer) error {
-	s, err := startStack(ctx, stderr)
+func benchmark(ctx context.Context, o options, stdout io.Writer) error {
+	rep := &report{Started: time.Now().UTC(), Machine: machine(), LoadAtStart: loadAvg(), Rounds: o.rounds,
+		SecondsPerSide: o.duration.Seconds()}
+	s, err := startStack(ctx, o.log)
 	if s != nil {
 		defer s.close()
 	}
 	if err != nil {
 		return err
 	}
+	if s.ref, err = startRefServer(ctx, s.dbURL); err != nil {
+		return err
+	}
 	seed := s.sim.Seed()
-	exp := seed.Creator.ExperienceID
-	store := ledger.NewStore(s.pool)
-	client := whop.New(seed.App.APIKey, whop.WithBaseURL(s.simURL+"/api/v1"))
-	svc := billing.New(client, store, billing.Config{CompanyID: seed.Owner.ID, Currency: money.USD,
-		Packages: []billing.Package{{ID: "starter", Credits: 100, Price: 499}},
-		Items:    []billing.Item{{ID: "sticker", Title: "Sticker pack", Cost: 5}}})
-	httpc := &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
-	rep := &report{Started: time.Now().UTC(), Machine: machine()}
+	exp, creator, owner, secret := seed.Creator.ExperienceID, seed.Creator.ID, seed.Owner.ID, seed.App.WebhookSecret
+	httpc := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}, Timeout: 30 * time.Second}
 
-	// Members: 64 distinct users for the page, plus the spenders.
 	users, err := addMembers(s, exp, 66)
 	if err != nil {
 		return err
 	}
-	pageUsers, appSpender, refSpender := users[:64], users[64], users[65]
+	members, appSpender, refSpender := users[:64], users[64], users[65]
+	logf(o, "page data: members' histories")
+	if rep.PageData.Purchases, err = seedHistory(ctx, s.pool, exp, creator, members); err != nil {
+		return err
+	}
 
-	fmt.Fprintln(stderr, "webhook ingest: preparing deliveries")
-	appDeliveries, err := pendingPurchases(ctx, s.pool, "app", o.webhooks, pageUsers, exp, seed.Owner.ID, seed.App.WebhookSecret)
-	if err != nil {
+	if o.paths["ingest"] || o.paths["repeats"] {
+		if err := benchIngest(ctx, s, o, rep, httpc, members, exp, creator, owner, secret); err != nil {
+			return err
+		}
+	}
+	if err := quiesce(ctx, s.pool); err != nil {
 		return err
 	}
-	refDeliveries, err := pendingPurchases(ctx, s.pool, "ref", o.webhooks, pageUsers, exp, seed.Owner.ID, seed.App.WebhookSecret)
-	if err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT created_at) FROM purchases`).
+		Scan(&rep.PageData.AllPurchases, &rep.PageData.DistinctTimes); err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, "webhook ingest: measuring")
-	app := closedLoop(ctx, 32, time.Minute, len(appDeliveries), func(ctx context.Context, _, i int) error {
-		return postDelivery(ctx, httpc, s.appURL(), seed.App.WebhookSecret, appDeliveries[i], `"outcome":"credited 100`)
-	})
-	ref := closedLoop(ctx, 32, time.Minute, len(refDeliveries), func(ctx context.Context, _, i int) error {
-		return ingestReference(ctx, store, svc, refDeliveries[i])
-	})
-	rep.add(row{Path: "webhook ingest", Load: "unique signed payment.succeeded, 32 concurrent", App: app, Ref: ref,
-		RefName: "the same transactions via pgx", Target: 0.8, NoErrors: true})
-
-	fmt.Fprintln(stderr, "webhook duplicates: measuring")
-	// Repeats cycle through the deliveries for the whole duration.
-	app = profiled(ctx, s, o, "webhook duplicates", int(o.duration/time.Second), func() result {
-		return closedLoop(ctx, 32, o.duration, 0, func(ctx context.Context, _, i int) error {
-			return postDelivery(ctx, httpc, s.appURL(), seed.App.WebhookSecret, appDeliveries[i%len(appDeliveries)], `"outcome":"duplicate"`)
-		})
-	})
-	ref = closedLoop(ctx, 32, o.duration, 0, func(ctx context.Context, _, _ int) error {
-		var one int
-		return s.pool.QueryRow(ctx, "SELECT 1").Scan(&one)
-	})
-	rep.add(row{Path: "webhook duplicates", Load: "the same deliveries again, 32 concurrent", App: app, Ref: ref,
-		RefName: "SELECT 1 through the pool", Target: 0.5, NoErrors: true})
-
-	// Context, not a target: what one HTTP POST of the same body costs with
-	// nothing behind it, in a process of its own. No webhook path can beat it.
-	refAddr, stopRef, err := startRefServer(ctx, s.dbURL)
-	if err != nil {
-		return err
+	rep.PageData.Members, rep.PageData.HeavyMembers, rep.PageData.HeavyPurchases = len(members), heavyMembers, heavyPurchases
+	if o.paths["page"] {
+		if err := benchPage(ctx, s, o, rep, httpc, exp, members); err != nil {
+			return err
+		}
 	}
-	rep.HTTPFloor = closedLoop(ctx, 32, o.duration, 0, func(ctx context.Context, _, i int) error {
-		d := appDeliveries[i%len(appDeliveries)]
-		return postOK(ctx, httpc, "http://"+refAddr+"/noop", d.body)
-	})
-	stopRef()
-
-	if err := benchPage(ctx, s, o, rep, httpc, exp, pageUsers, stderr); err != nil {
-		return err
+	if o.paths["spend"] {
+		if err := quiesce(ctx, s.pool); err != nil {
+			return err
+		}
+		if err := benchSpend(ctx, s, o, rep, httpc, exp, appSpender, refSpender); err != nil {
+			return err
+		}
 	}
-	if err := benchSpend(ctx, s, o, rep, httpc, store, exp, appSpender, refSpender, stderr); err != nil {
-		return err
+	if o.paths["startup"] {
+		if err := benchStartup(ctx, s, o, rep); err != nil {
+			return err
+		}
 	}
-	if err := benchStartup(ctx, s, rep, stderr); err != nil {
-		return err
-	}
+	rep.Profiles = s.profiles
+	rep.LoadAtEnd = loadAvg()
 	return rep.write(o.out, stdout)
+}
+
+// benchIngest measures fresh deliveries against the floor, then repeats of
+// them against the no-op POST.
+func benchIngest(ctx context.Context, s *stack, o options, rep *report, httpc *http.Client, members []string, exp, creator, owner, secret string) error {
+	logf(o, "webhook ingest: preparing deliveries")
+	appDel, err := pendingPurchases(ctx, s.pool, "app", ingestPrepared, members, exp, creator, owner)
+	if err != nil {
+		return err
+	}
+	refDel, err := pendingPurchases(ctx, s.pool, "ref", ingestPrepared, members, exp, creator, owner)
+	if err != nil {
+		return err
+	}
+	if err := quiesce(ctx, s.pool); err != nil {
+		return err
+	}
+	logf(o, "webhook ingest: measuring")
+	var na, nr counter
+	appIngest := func(d time.Duration) sample {
+		return closedLoop(ctx, 32, d, &na, func(ctx context.Context, _, i int) error {
+			if i >= len(appDel) {
+				return errExhausted
+			}
+			return postDelivery(ctx, httpc, s.appURL()+"/api/webhook", secret, appDel[i], `"outcome":"credited 100`)
+		})
+	}
+	refIngest := func(d time.Duration) sample {
+		return closedLoop(ctx, 32, d, &nr, func(ctx context.Context, _, i int) error {
+			if i >= len(refDel) {
+				return errExhausted
+			}
+			return floorIngest(ctx, s.pool, owner, refDel[i])
+		})
+	}
+	m := s.meter()
+	var a, r sample
+	profiled(ctx, s, o, "webhook ingest", 2*(o.duration+warmUp), func() {
+		a, r = interleaved(o.rounds, o.duration, true, s.metered(s.appPID, appIngest), s.metered(noServer, refIngest))
+	})
+	app, ref := a.result(), r.result()
+	if o.paths["ingest"] {
+		rep.add(row{Path: "webhook ingest", Load: "fresh signed payment.succeeded, 32 concurrent", App: app, Ref: ref,
+			RefName: "the same rows by one SQL statement (floor)", Target: 0.8, NoErrors: true, Quiet: s.quietSince(m)})
+	}
+	// Every delivery sent (the warm-up's too) was answered with its rows,
+	// on both sides; an error anywhere shows here as a shortfall.
+	if err := checkIngestRows(ctx, s.pool, "app", int(na.n.Load())); err != nil {
+		return err
+	}
+	if err := checkIngestRows(ctx, s.pool, "ref", int(nr.n.Load())); err != nil {
+		return err
+	}
+
+	if !o.paths["repeats"] {
+		return nil
+	}
+	if err := quiesce(ctx, s.pool); err != nil {
+		return err
+	}
+	logf(o, "webhook repeats: measuring")
+	done := appDel[:min(int(na.n.Load()), len(appDel))]
+	if len(done) == 0 {
+		return fmt.Errorf("webhook ingest answered nothing: %s", app.FirstError)
+	}
+	var n counter
+	appRepeat := func(d time.Duration) sample {
+		return closedLoop(ctx, 32, d, &n, func(ctx context.Context, _, i int) error {
+			return postDelivery(ctx, httpc, s.appURL()+"/api/webhook", secret, done[i%len(done)], `"outcome":"duplicate"`)
+		})
+	}
+	noop := func(d time.Duration) sample {
+		return closedLoop(ctx, 32, d, &n, func(ctx context.Context, _, i int) error {
+			return postDelivery(ctx, httpc, s.ref.url+"/noop", secret, done[i%len(done)], `"outcome":"duplicate"`)
+		})
+	}
+	m = s.meter()
+	profiled(ctx, s, o, "webhook repeats", 2*(o.duration+warmUp), func() {
+		a, r = interleaved(o.rounds, o.duration, true, s.metered(s.appPID, appRepeat), s.metered(s.refPID, noop))
+	})
+	rep.add(row{Path: "webhook repeats", Load: "the same deliveries again, 32 concurrent", App: a.result(), Ref: r.result(),
+		RefName: "a no-op HTTP POST of the same signed request (floor)", Target: 0.8, NoErrors: true, Quiet: s.quietSince(m)})
+	return nil
 }
 
 func addMembers(s *stack, exp string, n int) ([]string, error) {
@@ -113,10 +175,12 @@ func addMembers(s *stack, exp string, n int) ([]string, error) {
 	return out, nil
 }
 
-// benchStartup restarts the app five times on the migrated database and
-// takes the median time from exec to a 200 from /readyz.
-func benchStartup(ctx context.Context, s *stack, rep *report, log io.Writer) error {
-	fmt.Fprintln(log, "start-up: measuring")
+// benchStartup restarts the app five times on the migrated database, as a
+// replica with the default configuration (WORKERS unset: River's workers
+// start too), and takes the median time from exec to a 200 from /readyz.
+func benchStartup(ctx context.Context, s *stack, o options, rep *report) error {
+	logf(o, "start-up: measuring")
+	s.workers = ""
 	var times []time.Duration
 	for i := 0; i < 5; i++ {
 		s.stopApp()
@@ -127,29 +191,6 @@ func benchStartup(ctx context.Context, s *stack, rep *report, log io.Writer) err
 		times = append(times, d)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	rep.Startup = startup{MedianMS: ms(times[2]), MinMS: ms(times[0]), MaxMS: ms(times[4]), TargetMS: 300}
+	rep.Startup = startup{MedianMS: ms(times[2]), MinMS: ms(times[0]), MaxMS: ms(times[4]), TargetMS: 100}
 	return nil
-}
-
-// startRefServer runs `bench refserver` as its own process.
-func startRefServer(ctx context.Context, dbURL string) (addr string, stop func(), err error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd := exec.CommandContext(ctx, self, "refserver", "-db", dbURL)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		cmd.Process.Kill()
-		return "", nil, fmt.Errorf("refserver: %w", err)
-	}
-	return strings.TrimSpace(line), func() { cmd.Process.Kill(); cmd.Wait() }, nil
 }

@@ -14,11 +14,18 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
-// benchPage measures the member's experience page against a bare handler
-// running the same queries, at 64 concurrent distinct users, and sweeps
-// concurrency for the latency plot.
-func benchPage(ctx context.Context, s *stack, o options, rep *report, httpc *http.Client, exp string, users []string, log io.Writer) error {
-	fmt.Fprintln(log, "experience page: warming up")
+// openLoopRates are the offered rates of the page's open-loop run.
+var openLoopRates = []int{500, 1000, 2000}
+
+// pageP99TargetMS is the page's p99 target at 1,000 requests a second offered.
+const pageP99TargetMS = 10
+
+// benchPage measures the member's experience page against the bare
+// handler running the same queries: a closed-loop sweep of concurrency for
+// the latency plot, the measured row at 64 concurrent distinct members, and
+// an open-loop run at fixed offered rates.
+func benchPage(ctx context.Context, s *stack, o options, rep *report, httpc *http.Client, exp string, users []string) error {
+	logf(o, "experience page: warming up")
 	tokens := make([]string, len(users))
 	for i, u := range users {
 		t, err := s.sim.Token(u)
@@ -30,43 +37,59 @@ func benchPage(ctx context.Context, s *stack, o options, rep *report, httpc *htt
 			return err
 		}
 	}
-	refAddr, stopRef, err := startRefServer(ctx, s.dbURL)
-	if err != nil {
-		return err
+	var n counter
+	appCall := func(ctx context.Context, w, i int) error {
+		return getPage(ctx, httpc, s.appURL(), exp, tokens[(w+i)%len(tokens)])
 	}
-	defer stopRef()
-	appCall := func(ctx context.Context, w, _ int) error {
-		return getPage(ctx, httpc, s.appURL(), exp, tokens[w%len(tokens)])
+	refCall := func(ctx context.Context, w, i int) error {
+		return getOK(ctx, httpc, s.ref.url+"/page/"+exp+"/"+users[(w+i)%len(users)], `"Balance"`)
 	}
-	refCall := func(ctx context.Context, w, _ int) error {
-		return getOK(ctx, httpc, "http://"+refAddr+"/ref/"+exp+"/"+users[w%len(users)], `"membership_changed"`)
+	closed := func(conc int, do call) func(time.Duration) sample {
+		return func(d time.Duration) sample { return closedLoop(ctx, conc, d, &n, do) }
 	}
 
-	fmt.Fprintln(log, "experience page: sweeping concurrency")
-	step := min(o.duration/2, 3*time.Second)
+	logf(o, "experience page: sweeping concurrency")
 	for _, c := range []int{1, 4, 16, 64} {
-		a := closedLoop(ctx, c, step, 0, appCall)
-		r := closedLoop(ctx, c, step, 0, refCall)
-		rep.Sweep = append(rep.Sweep, sweepPoint{Concurrency: c, App: a, Ref: r})
+		a, r := interleaved(2, min(o.duration/2, 4*time.Second), false, s.metered(s.appPID, closed(c, appCall)), s.metered(s.refPID, closed(c, refCall)))
+		rep.Sweep = append(rep.Sweep, sweepPoint{Concurrency: c, App: a.result(), Ref: r.result()})
 	}
 
-	fmt.Fprintln(log, "experience page: measuring")
+	logf(o, "experience page: measuring")
 	before := scrapeTokenStats(ctx, httpc, s.appURL())
 	var peak int64
 	stopSampling := sampleRSS(s.app.Process.Pid, &peak)
-	app := profiled(ctx, s, o, "experience page", int(o.duration/time.Second), func() result {
-		return closedLoop(ctx, 64, o.duration, 0, appCall)
+	m := s.meter()
+	var a, r sample
+	profiled(ctx, s, o, "experience page", 2*(o.duration+warmUp), func() {
+		a, r = interleaved(o.rounds, o.duration, true, s.metered(s.appPID, closed(64, appCall)), s.metered(s.refPID, closed(64, refCall)))
 	})
+	q := s.quietSince(m)
 	stopSampling()
 	after := scrapeTokenStats(ctx, httpc, s.appURL())
-	ref := closedLoop(ctx, 64, o.duration, 0, refCall)
-	rep.add(row{Path: "experience page", Load: "authenticated GETs, 64 concurrent distinct users", App: app, Ref: ref,
-		RefName: "bare chi handler, same queries, JSON", Target: 0.7, P99TargetMS: 25, NoErrors: true})
-	rep.Memory = memory{PeakRSSMiB: float64(peak) / 1024, TargetMiB: 100}
+	rep.add(row{Path: "experience page", Load: "authenticated GETs, 64 concurrent distinct members", App: a.result(), Ref: r.result(),
+		RefName: "bare chi handler, the same queries, JSON", Target: 0.8, NoErrors: true, Quiet: q})
+	rep.Memory = memory{PeakRSSMiB: float64(peak) / 1024, TargetMiB: 64}
 	rep.Tokens = tokenCache{
-		Requests:      app.Requests,
+		Requests:      a.result().Requests,
 		Verifications: after.Verifications - before.Verifications,
 		CacheHits:     after.CacheHits - before.CacheHits,
+	}
+
+	logf(o, "experience page: open loop at fixed offered rates")
+	step := min(o.duration/2, 5*time.Second)
+	for _, rate := range openLoopRates {
+		open := func(do call) func(time.Duration) sample {
+			return func(d time.Duration) sample { return openLoop(ctx, rate, d, 1024, &n, do) }
+		}
+		m := s.meter()
+		a, r := interleaved(2, 2*step, false, s.metered(s.appPID, open(appCall)), s.metered(s.refPID, open(refCall)))
+		ar := a.result()
+		p := openPoint{Offered: rate, App: ar, Ref: r.result(), Quiet: s.quietSince(m)}
+		if rate == 1000 {
+			p.P99TargetMS = pageP99TargetMS
+			p.Met = ar.Errors == 0 && ar.P99ms <= pageP99TargetMS
+		}
+		rep.Open = append(rep.Open, p)
 	}
 	return nil
 }
@@ -75,12 +98,6 @@ func getPage(ctx context.Context, c *http.Client, base, exp, token string) error
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/experiences/"+exp, nil)
 	req.Header.Set(whop.HeaderUserToken, token)
 	return doOK(c, req, `data-testid="balance"`)
-}
-
-func postOK(ctx context.Context, c *http.Client, url string, body []byte) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	return doOK(c, req, `"ok"`)
 }
 
 func getOK(ctx context.Context, c *http.Client, url, want string) error {

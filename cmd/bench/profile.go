@@ -11,13 +11,18 @@ import (
 	"time"
 )
 
-// profiled runs load while the app records a CPU profile of it, saved as
-// <out>/<name>.pprof (read it with `go tool pprof`). Without -profile it
-// just runs load.
-func profiled(ctx context.Context, s *stack, o options, name string, secs int, load func() result) result {
+// profiled runs load while the app records a CPU profile for about dur
+// (the load's length: the reference's rounds, in which the app is idle,
+// add nothing to it), saved as <out>/<name>.pprof beside the results; read
+// it with `go tool pprof -top .data/bench/bin/creditkit <file>`. Without
+// -profile it just runs load.
+func profiled(ctx context.Context, s *stack, o options, name string, dur time.Duration, load func()) {
 	if !o.profile {
-		return load()
+		load()
+		return
 	}
+	secs := max(1, int((dur+time.Second/2)/time.Second))
+	path := filepath.Join(o.out, strings.ReplaceAll(name, " ", "-")+".pprof")
 	done := make(chan error, 1)
 	go func() {
 		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.pprof, secs)
@@ -28,8 +33,11 @@ func profiled(ctx context.Context, s *stack, o options, name string, secs int, l
 			return
 		}
 		defer res.Body.Close()
-		os.MkdirAll(o.out, 0o755)
-		f, err := os.Create(filepath.Join(o.out, strings.ReplaceAll(name, " ", "-")+".pprof"))
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			done <- err
+			return
+		}
+		f, err := os.Create(path)
 		if err != nil {
 			done <- err
 			return
@@ -38,9 +46,10 @@ func profiled(ctx context.Context, s *stack, o options, name string, secs int, l
 		_, err = io.Copy(f, res.Body)
 		done <- err
 	}()
-	r := load()
+	load()
 	if err := <-done; err != nil {
 		fmt.Fprintln(os.Stderr, "bench: profile of", name, "failed:", err)
+		return
 	}
-	return r
+	s.profiles = append(s.profiles, path)
 }

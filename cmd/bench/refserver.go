@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -9,15 +10,24 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"strings"
+	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// refServer is the experience page's reference: a bare chi handler in a
-// process of its own that runs the page's queries (the same ledger calls)
-// and writes JSON — no token, no access checks, no template, no middleware.
+// refServer is the reference server, a process of its own as the app is:
+// a bare chi router with no middleware, token, access check or template.
+//
+//   - POST /noop reads the body and answers the JSON the app answers a
+//     repeat delivery with: the floor under any webhook path.
+//   - GET /page/{experienceId}/{userId} runs the member's page's queries
+//     (the wallet batch the app runs, through the same ledger call) and
+//     writes what they read as JSON: the floor under the page.
+//
 // It prints its address on stdout and serves until killed.
 func refServer(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("refserver", flag.ContinueOnError)
@@ -37,35 +47,29 @@ func refServer(ctx context.Context, args []string) error {
 	defer pool.Close()
 	store := ledger.NewStore(pool)
 	r := chi.NewRouter()
-	// The page's database work for a member without premium: the wallet
-	// view (one batch) and the premium cache's membership clock.
-	r.Get("/ref/{experienceId}/{userId}", func(w http.ResponseWriter, r *http.Request) {
-		user := chi.URLParam(r, "userId")
-		v, err := store.WalletView(r.Context(), chi.URLParam(r, "experienceId"), user, 10)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		now, changed, err := store.MembershipClock(r.Context(), user)
+	r.Get("/page/{experienceId}/{userId}", func(w http.ResponseWriter, r *http.Request) {
+		v, err := store.WalletView(r.Context(), chi.URLParam(r, "experienceId"), chi.URLParam(r, "userId"), 10)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"wallet": v, "db_now": now, "membership_changed": changed})
+		json.NewEncoder(w).Encode(v)
 	})
-	// The floor under any webhook path: read the body, answer a small JSON.
 	r.Post("/noop", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"ok":true}`))
+		json.NewEncoder(w).Encode(struct {
+			Received string `json:"received"`
+			Outcome  string `json:"outcome"`
+		}{r.Header.Get("webhook-id"), "duplicate"})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(os.Stdout, ln.Addr().String())
-	srv := &http.Server{Handler: r}
+	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
@@ -74,4 +78,37 @@ func refServer(ctx context.Context, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// refProcess is a running `bench refserver`.
+type refProcess struct {
+	url string // http://host:port
+	pid int
+	cmd *exec.Cmd
+}
+
+func (p *refProcess) stop() { p.cmd.Process.Kill(); p.cmd.Wait() }
+
+// startRefServer runs `bench refserver` as its own process.
+func startRefServer(ctx context.Context, dbURL string) (*refProcess, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, "refserver", "-db", dbURL)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("refserver: %w", err)
+	}
+	return &refProcess{url: "http://" + strings.TrimSpace(line), pid: cmd.Process.Pid, cmd: cmd}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,25 +13,37 @@ import (
 	"time"
 )
 
-// row is one path measured against its reference.
+// row is one path measured against its floor.
 type row struct {
-	Path        string  `json:"path"`
-	Load        string  `json:"load"`
-	App         result  `json:"app"`
-	Ref         result  `json:"reference"`
-	RefName     string  `json:"reference_name"`
-	Ratio       float64 `json:"ratio"`
-	Target      float64 `json:"ratio_target"`
-	P99TargetMS float64 `json:"p99_target_ms,omitempty"`
-	NoErrors    bool    `json:"no_errors_required"`
-	Overdrafts  *int64  `json:"overdrafts,omitempty"`
-	Met         bool    `json:"target_met"`
+	Path    string `json:"path"`
+	Load    string `json:"load"`
+	App     result `json:"app"`
+	Ref     result `json:"floor"`
+	RefName string `json:"floor_name"`
+	// Ratio is the app's throughput over the floor's, unrounded; the table
+	// prints it truncated, so a ratio printed at the target meets it.
+	Ratio      float64 `json:"ratio"`
+	Target     float64 `json:"ratio_target"`
+	NoErrors   bool    `json:"no_errors_required"`
+	Overdrafts *int64  `json:"overdrafts,omitempty"`
+	Met        bool    `json:"target_met"`
+	Quiet      quiet   `json:"machine"`
 }
 
 type sweepPoint struct {
 	Concurrency int    `json:"concurrency"`
 	App         result `json:"app"`
-	Ref         result `json:"reference"`
+	Ref         result `json:"floor"`
+}
+
+// openPoint is the page at one offered rate, open loop.
+type openPoint struct {
+	Offered     int     `json:"offered_per_s"`
+	App         result  `json:"app"`
+	Ref         result  `json:"floor"`
+	P99TargetMS float64 `json:"p99_target_ms,omitempty"`
+	Met         bool    `json:"target_met,omitempty"`
+	Quiet       quiet   `json:"machine"`
 }
 
 type memory struct {
@@ -51,25 +64,38 @@ type tokenCache struct {
 	CacheHits     int64 `json:"cache_hits"`
 }
 
+// pageData is what the page's database held when it was measured.
+type pageData struct {
+	Members        int `json:"members"`
+	HeavyMembers   int `json:"heavy_members"`
+	HeavyPurchases int `json:"heavy_member_purchases"`
+	Purchases      int `json:"seeded_purchases"`
+	AllPurchases   int `json:"all_purchases"`
+	DistinctTimes  int `json:"distinct_created_at"`
+}
+
 type report struct {
-	Started time.Time    `json:"started"`
-	Machine string       `json:"machine"`
-	Rows    []row        `json:"rows"`
-	Memory  memory       `json:"memory"`
-	Startup startup      `json:"startup"`
-	Tokens  tokenCache   `json:"user_token_cache"`
-	Sweep   []sweepPoint `json:"page_latency_by_concurrency"`
-	// HTTPFloor is a no-op handler taking the same POSTs: context for the
-	// webhook rows, not a target.
-	HTTPFloor result `json:"http_floor_noop_post"`
+	Started        time.Time    `json:"started"`
+	Machine        string       `json:"machine"`
+	LoadAtStart    [3]float64   `json:"load_average_at_start"`
+	LoadAtEnd      [3]float64   `json:"load_average_at_end"`
+	Rounds         int          `json:"rounds"`
+	SecondsPerSide float64      `json:"seconds_per_side"`
+	Rows           []row        `json:"rows"`
+	Open           []openPoint  `json:"page_open_loop"`
+	Sweep          []sweepPoint `json:"page_latency_by_concurrency"`
+	Memory         memory       `json:"memory"`
+	Startup        startup      `json:"startup"`
+	Tokens         tokenCache   `json:"user_token_cache"`
+	PageData       pageData     `json:"page_data"`
+	Profiles       []string     `json:"cpu_profiles,omitempty"`
 }
 
 func (r *report) add(x row) {
 	if x.Ref.Throughput > 0 {
 		x.Ratio = x.App.Throughput / x.Ref.Throughput
 	}
-	x.Met = x.Ratio >= x.Target && (!x.NoErrors || x.App.Errors == 0) &&
-		(x.P99TargetMS == 0 || x.App.P99ms <= x.P99TargetMS) && (x.Overdrafts == nil || *x.Overdrafts == 0)
+	x.Met = x.Ratio >= x.Target && (!x.NoErrors || x.App.Errors == 0) && (x.Overdrafts == nil || *x.Overdrafts == 0)
 	r.Rows = append(r.Rows, x)
 }
 
@@ -78,42 +104,78 @@ func machine() string {
 	return fmt.Sprintf("%s, %d CPUs, %s, %s", host, runtime.NumCPU(), runtime.GOOS+"/"+runtime.GOARCH, runtime.Version())
 }
 
+// truncated is v cut (not rounded) to three decimals.
+func truncated(v float64) string { return fmt.Sprintf("%.3f", math.Floor(v*1000)/1000) }
+
+func (q quiet) String() string {
+	return fmt.Sprintf("%.2f→%.2f\t%.0f %%", q.LoadStart, q.LoadEnd, 100*q.OthersCPU)
+}
+
 // write prints the table and saves the JSON and the latency plot.
 func (r *report) write(dir string, out io.Writer) error {
+	fmt.Fprintf(out, "\n%s; load average %.2f %.2f %.2f at the start, %.2f %.2f %.2f at the end\n",
+		r.Machine, r.LoadAtStart[0], r.LoadAtStart[1], r.LoadAtStart[2], r.LoadAtEnd[0], r.LoadAtEnd[1], r.LoadAtEnd[2])
+	fmt.Fprintf(out, "app and floor alternate in %d rounds per path, %.0f s a side; \"load\" is the 1-minute load average as the row\n"+
+		"started and ended, \"others\" the share of all CPUs that processes other than the benchmark's took meanwhile\n\n",
+		r.Rounds, r.SecondsPerSide)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "path\tthroughput/s\tp50 ms\tp99 ms\terrors\treference/s\tratio\ttarget\tmet")
+	fmt.Fprintln(tw, "path\tthroughput/s\tp50 ms\tp99 ms\terrors\tfloor/s\tratio\ttarget\tmet\tload\tothers")
 	for _, x := range r.Rows {
 		target := fmt.Sprintf("≥ %.1f", x.Target)
-		if x.P99TargetMS > 0 {
-			target += fmt.Sprintf(", p99 ≤ %.0f ms", x.P99TargetMS)
-		}
 		if x.Overdrafts != nil {
 			target += fmt.Sprintf(", overdrafts %d", *x.Overdrafts)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%d\t%.0f\t%.2f\t%s\t%s\n",
-			x.Path, x.App.Throughput, x.App.P50ms, x.App.P99ms, x.App.Errors, x.Ref.Throughput, x.Ratio, target, yes(x.Met))
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%d\t%.0f\t%s\t%s\t%s\t%s\n",
+			x.Path, x.App.Throughput, x.App.P50ms, x.App.P99ms, x.App.Errors, x.Ref.Throughput, truncated(x.Ratio), target, yes(x.Met), x.Quiet)
 	}
-	fmt.Fprintf(tw, "memory (peak RSS during page load)\t%.1f MiB\t\t\t\t\t\t≤ %.0f MiB\t%s\n",
-		r.Memory.PeakRSSMiB, r.Memory.TargetMiB, yes(r.Memory.PeakRSSMiB <= r.Memory.TargetMiB))
-	fmt.Fprintf(tw, "start-up (serve → /readyz, median of 5)\t%.0f ms\t\t\t\t\t\t≤ %.0f ms\t%s\n",
-		r.Startup.MedianMS, r.Startup.TargetMS, yes(r.Startup.MedianMS <= r.Startup.TargetMS))
+	if r.Memory.TargetMiB > 0 {
+		fmt.Fprintf(tw, "memory (peak RSS during the page load)\t%.1f MiB\t\t\t\t\t\t≤ %.0f MiB\t%s\n",
+			r.Memory.PeakRSSMiB, r.Memory.TargetMiB, yes(r.Memory.PeakRSSMiB <= r.Memory.TargetMiB))
+	}
+	if r.Startup.TargetMS > 0 {
+		fmt.Fprintf(tw, "start-up (exec → 200 from /readyz, median of 5)\t%.0f ms\t\t\t\t\t\t≤ %.0f ms\t%s\n",
+			r.Startup.MedianMS, r.Startup.TargetMS, yes(r.Startup.MedianMS <= r.Startup.TargetMS))
+	}
 	tw.Flush()
-	fmt.Fprintf(out, "\nuser-token cache during the page load: %d requests, %d ECDSA verifications, %d cache hits\n",
-		r.Tokens.Requests, r.Tokens.Verifications, r.Tokens.CacheHits)
-	if r.HTTPFloor.Throughput > 0 {
-		for _, x := range r.Rows {
-			if x.Path == "webhook duplicates" {
-				fmt.Fprintf(out, "context: a no-op HTTP POST of the same body, 32 concurrent: %.0f/s (p50 %.2f ms); duplicates reach %.2f of it\n",
-					r.HTTPFloor.Throughput, r.HTTPFloor.P50ms, x.App.Throughput/r.HTTPFloor.Throughput)
-			}
-		}
+
+	fmt.Fprintf(out, "\nCPU time per request, µs (from /proc: the server's process, every Postgres process, this one):\n")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "path\tapp server\tapp Postgres\tapp client\tapp total\tfloor server\tfloor Postgres\tfloor client\tfloor total")
+	for _, x := range r.Rows {
+		a, f := x.App.CPU, x.Ref.CPU
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\n", x.Path, a.Server, a.Postgres, a.Client,
+			a.Server+a.Postgres+a.Client, f.Server, f.Postgres, f.Client, f.Server+f.Postgres+f.Client)
 	}
+	tw.Flush()
+
+	fmt.Fprintf(out, "\nexperience page, open loop (requests offered on a fixed schedule; latency from when each was due):\n")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "offered/s\tapp p50 ms\tapp p99 ms\tapp errors\tfloor p50 ms\tfloor p99 ms\tfloor errors\ttarget\tmet\tload\tothers")
+	for _, p := range r.Open {
+		target, met := "", ""
+		if p.P99TargetMS > 0 {
+			target, met = fmt.Sprintf("app p99 ≤ %.0f ms", p.P99TargetMS), yes(p.Met)
+		}
+		fmt.Fprintf(tw, "%d\t%.2f\t%.2f\t%d\t%.2f\t%.2f\t%d\t%s\t%s\t%s\n", p.Offered, p.App.P50ms, p.App.P99ms, p.App.Errors,
+			p.Ref.P50ms, p.Ref.P99ms, p.Ref.Errors, target, met, p.Quiet)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(out, "\npage data: %d members (%d with %d purchases each), %d purchases in all, %d distinct created_at; ANALYZEd\n",
+		r.PageData.Members, r.PageData.HeavyMembers, r.PageData.HeavyPurchases, r.PageData.AllPurchases, r.PageData.DistinctTimes)
+	fmt.Fprintf(out, "user-token cache during the page load: %d requests, %d ECDSA verifications, %d cache hits\n",
+		r.Tokens.Requests, r.Tokens.Verifications, r.Tokens.CacheHits)
 	for _, x := range r.Rows {
 		if x.App.FirstError != "" {
 			fmt.Fprintf(out, "first app error on %s: %s\n", x.Path, x.App.FirstError)
 		}
 		if x.Ref.FirstError != "" {
-			fmt.Fprintf(out, "first reference error on %s: %s\n", x.Path, x.Ref.FirstError)
+			fmt.Fprintf(out, "first floor error on %s: %s\n", x.Path, x.Ref.FirstError)
+		}
+	}
+	for _, p := range r.Open {
+		if p.App.FirstError != "" {
+			fmt.Fprintf(out, "first app error at %d/s offered: %s\n", p.Offered, p.App.FirstError)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -133,6 +195,9 @@ func (r *report) write(dir string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nwrote %s and %s\n", jsonPath, svgPath)
+	if len(r.Profiles) > 0 {
+		fmt.Fprintf(out, "CPU profiles of the app: %s\n  (go tool pprof -top %s/bin/creditkit <profile>)\n", strings.Join(r.Profiles, ", "), workDir)
+	}
 	return nil
 }
 
@@ -143,7 +208,7 @@ func yes(ok bool) string {
 	return "NO"
 }
 
-// svg plots page p50/p99 latency against concurrency, app and reference.
+// svg plots page p50/p99 latency against concurrency, app and floor.
 func (r *report) svg() string {
 	const w, h, left, bottom, top, right = 640.0, 360.0, 60.0, 40.0, 30.0, 150.0
 	maxY := 1.0
@@ -171,8 +236,8 @@ func (r *report) svg() string {
 	}{
 		{"app p50", "#fa4616", "", func(p sweepPoint) float64 { return p.App.P50ms }},
 		{"app p99", "#fa4616", "6 4", func(p sweepPoint) float64 { return p.App.P99ms }},
-		{"reference p50", "#3a5bd9", "", func(p sweepPoint) float64 { return p.Ref.P50ms }},
-		{"reference p99", "#3a5bd9", "6 4", func(p sweepPoint) float64 { return p.Ref.P99ms }},
+		{"floor p50", "#3a5bd9", "", func(p sweepPoint) float64 { return p.Ref.P50ms }},
+		{"floor p99", "#3a5bd9", "6 4", func(p sweepPoint) float64 { return p.Ref.P99ms }},
 	}
 	for k, s := range series {
 		var pts []string

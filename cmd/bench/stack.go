@@ -37,6 +37,75 @@ type stack struct {
 	pprof   string // the app's profiler address
 	app     *exec.Cmd
 	appLog  *os.File
+	// workers is the app's WORKERS: 0 while loads are measured (the
+	// replica measured takes requests; the share transfers the ingest
+	// schedules are a worker replica's), unset (the default) for start-up.
+	workers  string
+	ref      *refProcess
+	profiles []string // the CPU profiles written
+}
+
+// metered is run with the CPU its rounds took counted on its sample: the
+// server's process (server() is its pid, 0 for none), Postgres's and this
+// one's.
+func (s *stack) metered(server func() int, run func(time.Duration) sample) func(time.Duration) sample {
+	read := func() (t [3]int64) {
+		if pid := server(); pid != 0 {
+			t[0] = processBusy(pid)
+		}
+		for _, pid := range s.postgresPIDs() {
+			t[1] += processBusy(pid)
+		}
+		t[2] = processBusy(os.Getpid())
+		return t
+	}
+	return func(d time.Duration) sample {
+		before := read()
+		smp := run(d)
+		after := read()
+		for i := range smp.ticks {
+			smp.ticks[i] = after[i] - before[i]
+		}
+		return smp
+	}
+}
+
+func (s *stack) appPID() int { return s.app.Process.Pid }
+func (s *stack) refPID() int { return s.ref.pid }
+func noServer() int          { return 0 }
+
+// postgresPIDs are the cluster's postmaster and its children.
+func (s *stack) postgresPIDs() []int {
+	b, err := os.ReadFile(filepath.Join(s.cluster.Dir, "postmaster.pid"))
+	if err != nil {
+		return nil
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pm, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		return nil
+	}
+	return append([]int{pm}, childrenOf(pm)...)
+}
+
+// meter reads the machine's CPU against the benchmark's own processes.
+func (s *stack) meter() cpuReading { return cpuMeter{pids: s.pids}.read() }
+
+// quietSince says how quiet the machine was since r.
+func (s *stack) quietSince(r cpuReading) quiet { return cpuMeter{pids: s.pids}.since(r) }
+
+// pids are the benchmark's own processes now: this one (the load and the
+// sandbox), the app, the reference server, and Postgres's postmaster with
+// its backends.
+func (s *stack) pids() []int {
+	out := []int{os.Getpid()}
+	if s.app != nil && s.app.Process != nil {
+		out = append(out, s.app.Process.Pid)
+	}
+	if s.ref != nil {
+		out = append(out, s.ref.pid)
+	}
+	return append(out, s.postgresPIDs()...)
 }
 
 func (s *stack) appURL() string { return "http://127.0.0.1:" + strconv.Itoa(s.appPort) }
@@ -101,6 +170,7 @@ func startStack(ctx context.Context, log io.Writer) (*stack, error) {
 	if s.appLog, err = os.Create(filepath.Join(workDir, "app.log")); err != nil {
 		return s, err
 	}
+	s.workers = "0"
 	if _, err := s.startApp(ctx); err != nil {
 		return s, err
 	}
@@ -122,6 +192,13 @@ func (s *stack) appEnv() []string {
 		"WHOP_USER_TOKEN_JWKS_URL="+s.simURL+"/.well-known/jwks.json",
 		"RECONCILE_INTERVAL=1h",
 		"PPROF_ADDR="+s.pprof,
+		// A creator's sales share 10 % with them (the ingest's deliveries
+		// are such sales), and premium is offered (the member's page asks
+		// whether its member has it).
+		"REVENUE_SHARE_PERCENT=10",
+		"PREMIUM_PRODUCT_ID="+seed.PremiumProductID,
+		"PREMIUM_PLAN_ID="+seed.PremiumPlanID,
+		"WORKERS="+s.workers,
 	)
 }
 
@@ -164,6 +241,9 @@ func (s *stack) stopApp() {
 
 func (s *stack) close() {
 	s.stopApp()
+	if s.ref != nil {
+		s.ref.stop()
+	}
 	if s.simSrv != nil {
 		s.simSrv.Close()
 	}

@@ -181,24 +181,37 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer stopProfiler()
 	}
 
-	// Background jobs stop with the server: running ones get the shutdown
-	// timeout to finish, then are cancelled and handed back (River marks
-	// them available again) for another replica.
-	if err := jobs.Start(context.WithoutCancel(ctx)); err != nil {
-		return err
-	}
+	// Background jobs start beside the listener, not before it: River's
+	// start (its leader election, LISTEN connection and producers) took
+	// longer than everything else a replica does to be ready, and requests
+	// need none of it. A replica whose jobs cannot start stops, as one that
+	// cannot listen does. Jobs stop with the server: running ones get the
+	// shutdown timeout to finish, then are cancelled and handed back (River
+	// marks them available again) for another replica.
+	serveCtx, stopServing := context.WithCancelCause(ctx)
+	defer stopServing(nil)
 	jobsDone := make(chan error, 1)
 	go func() {
-		<-ctx.Done()
+		if err := jobs.Start(context.WithoutCancel(ctx)); err != nil {
+			stopServing(err)
+			jobsDone <- nil
+			return
+		}
+		<-serveCtx.Done()
 		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout+5*time.Second)
 		defer cancel()
 		jobsDone <- jobs.Stop(stopCtx)
 	}()
 	fmt.Fprintln(stdout, listeningLine(cfg, ln.Addr()))
 	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("env", string(cfg.Env)), slog.Int("workers", cfg.Workers))
-	err = serveUntilDone(ctx, srv, ln, cfg.ShutdownTimeout, log)
+	err = serveUntilDone(serveCtx, srv, ln, cfg.ShutdownTimeout, log)
+	cause := context.Cause(serveCtx)
+	stopServing(nil) // the jobs stop too, however serving ended
 	if jerr := <-jobsDone; jerr != nil {
 		log.Error("jobs did not stop cleanly", slog.String("error", jerr.Error()))
+	}
+	if err == nil && ctx.Err() == nil && cause != nil {
+		return cause // the jobs did not start
 	}
 	return err
 }

@@ -12,24 +12,20 @@ import (
 // HandleDelivery applies one authenticated webhook delivery. It returns nil
 // only once its effect and the delivery record are committed together, so
 // the caller may answer 2xx; a repeat delivery does nothing and returns nil.
-// Whop delivers at least once, so repeats are normal traffic: they end after
-// one indexed read, before decode (which parses the body) is called. A
-// delivery whose content the app will not act on (a body that is no event,
-// data of an unexpected shape, ids that are not ids) is refused: recorded
-// with the reason and answered as handled, because retrying cannot change
-// it. An error means "answer 5xx": Postgres or Whop could not be reached,
-// and Whop delivering again may succeed.
+// Whop delivers at least once, so repeats are normal traffic: a repeat this
+// process recorded ends before decode (which parses the body) is called,
+// and any other ends at the first write, which fails on the delivery's id
+// and writes nothing. Before a path that asks Whop first, one indexed read
+// tells a repeat; a payment's success, the hot path, asks nothing of Whop
+// and is settled in one statement that also records the delivery (see
+// fulfil). A delivery whose content the app will not act on (a body that
+// is no event, data of an unexpected shape, ids that are not ids) is
+// refused: recorded with the reason and answered as handled, because
+// retrying cannot change it. An error means "answer 5xx": Postgres or Whop
+// could not be reached, and Whop delivering again may succeed.
 func (s *Service) HandleDelivery(ctx context.Context, del whop.Delivery, decode func() (*whop.Event, error)) (string, error) {
 	id, idProblem := deliveryKey(del.ID)
 	if s.seen.has(id) {
-		return "duplicate", nil
-	}
-	seen, err := s.store.DeliverySeen(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	if seen {
-		s.seen.add(id)
 		return "duplicate", nil
 	}
 	d := &ledger.Delivery{ID: id, Scheme: string(del.Scheme)}
@@ -45,7 +41,22 @@ func (s *Service) HandleDelivery(ctx context.Context, del whop.Delivery, decode 
 		d.Type, d.CompanyID = ev.Type, ev.CompanyID
 		return s.done(id)(s.refuse(ctx, d, malformedf("%s", idProblem)))
 	}
+	if !paymentSucceeded(ev.Type) {
+		// Refunds, disputes and memberships ask Whop before they write.
+		seen, err := s.store.DeliverySeen(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if seen {
+			s.seen.add(id)
+			return "duplicate", nil
+		}
+	}
 	return s.done(id)(s.handleEvent(ctx, ev))
+}
+
+func paymentSucceeded(typ string) bool {
+	return typ == whop.EventPaymentSucceeded || typ == whop.EventAppPaymentSucceeded
 }
 
 // done marks a delivery id seen once its outcome is committed: recorded for
@@ -94,6 +105,10 @@ func (s *Service) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deli
 		}
 		d.ObjectID = p.ID
 		if s.isPremiumPayment(p) {
+			// It reads the membership from Whop first.
+			if seen, err := s.seenBefore(ctx, d); err != nil || seen {
+				return describe(Outcome{Duplicate: seen}, err)
+			}
 			return s.premiumPayment(ctx, p, d)
 		}
 		return describe(s.FulfilPayment(ctx, p, FromWebhook, d))
@@ -239,7 +254,16 @@ func describe(o Outcome, err error) (string, error) {
 // left out rather than the payment refused: the credits matter, the name
 // falls back to the user id.
 func buyerName(p *whop.Payment, pur ledger.Purchase) string {
-	if p.UserID != pur.UserID || !isToken(p.Username, maxToken) {
+	if p.UserID != pur.UserID {
+		return ""
+	}
+	return usableUsername(p)
+}
+
+// usableUsername is the payment's username when it has a Whop username's
+// shape, else "" (see buyerName).
+func usableUsername(p *whop.Payment) string {
+	if !isToken(p.Username, maxToken) {
 		return ""
 	}
 	return p.Username

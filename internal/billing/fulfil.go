@@ -55,6 +55,18 @@ func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *le
 	if purchaseID == "" {
 		return s.ignore(ctx, d, "not a Creditkit purchase")
 	}
+	if d != nil && p.IsPaid() && p.CompanyID == s.cfg.CompanyID && p.CheckoutConfigurationID != "" && reversedAmount(p) == 0 {
+		// A delivery of a payment with nothing taken back that names
+		// everything the checks need is settled at once: the purchase's side
+		// of the checks is made under its row lock, in the one statement
+		// that writes everything (and tells a repeat). Only a payment its
+		// purchase refuses, which writes nothing, goes on to read the
+		// purchase and say why.
+		out, err := s.settle(ctx, p, ledger.Purchase{ID: purchaseID}, src, d, runID)
+		if !errors.Is(err, ledger.ErrPaymentMismatch) && !errors.Is(err, ledger.ErrNotFound) {
+			return out, err
+		}
+	}
 	pur, err := s.store.Purchase(ctx, purchaseID)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return s.reject(ctx, p, purchaseID, src, d, "metadata names an unknown purchase")
@@ -65,7 +77,11 @@ func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *le
 	if p.CompanyID == "" || p.CheckoutConfigurationID == "" {
 		// Some shapes (legacy webhooks) may leave out the company or the
 		// checkout, and the checks below need both to hold, not merely not
-		// contradict: the payment as Whop's v1 API holds it has them.
+		// contradict: the payment as Whop's v1 API holds it has them. A
+		// repeat delivery is told before Whop is asked.
+		if seen, err := s.seenBefore(ctx, d); err != nil || seen {
+			return Outcome{Duplicate: seen}, err
+		}
 		fresh, err := s.whop.GetPayment(ctx, p.ID)
 		if err != nil {
 			return Outcome{}, fmt.Errorf("billing: re-read payment %s: %w", p.ID, err)
@@ -78,8 +94,7 @@ func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *le
 	if reason := mismatch(p, pur, s.cfg.CompanyID); reason != "" {
 		return s.reject(ctx, p, purchaseID, src, d, reason)
 	}
-	reversed := reversedAmount(p)
-	if d == nil && settled(pur, p, reversed) {
+	if d == nil && settled(pur, p, reversedAmount(p)) {
 		// The reconciler re-reads every payment of its overlap window on each
 		// run, and nearly all are settled: answering those from a plain read
 		// spares each a row lock and a commit to flush, and keeps a run from
@@ -87,25 +102,7 @@ func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *le
 		bal, err := s.store.Balance(ctx, pur.ExperienceID, pur.UserID)
 		return Outcome{Purchase: pur, Balance: bal}, err
 	}
-	res, err := s.store.Settle(ctx, ledger.Settlement{
-		PurchaseID:      pur.ID,
-		PaymentID:       p.ID,
-		PaidAmount:      p.Total,
-		BuyerUsername:   buyerName(p, pur),
-		RefundedAmount:  reversed,
-		RefundedCredits: proportionUp(pur.Credits, reversed, p.Total),
-		Share:           s.shareTerms(pur, p),
-		ReconcilerRun:   runID,
-	}, d)
-	switch {
-	case errors.Is(err, ledger.ErrDuplicateDelivery):
-		return Outcome{Purchase: pur, Duplicate: true}, nil
-	case errors.Is(err, ledger.ErrPaidByOtherPayment):
-		return s.reject(ctx, p, purchaseID, src, d, "purchase already paid by another payment")
-	case err != nil:
-		return Outcome{}, err
-	}
-	return Outcome{Purchase: res.Purchase, Credited: res.Credited, TakenBack: res.TakenBack, Balance: res.Balance}, nil
+	return s.settle(ctx, p, pur, src, d, runID)
 }
 
 // settled reports whether a purchase already reflects everything payment p

@@ -189,14 +189,14 @@ func deliveryKey(id string) (key, problem string) {
 // failure to record it is an error.
 func (s *Service) refuse(ctx context.Context, d *ledger.Delivery, cause error) (string, error) {
 	rec, outcome := refusal(*d, cause)
-	s.log.WarnContext(ctx, "webhook refused", "delivery_id", rec.ID, "type", rec.Type, "reason", outcome)
 	err := s.store.RecordDelivery(ctx, rec, outcome)
 	if errors.Is(err, ledger.ErrDuplicateDelivery) {
-		return "duplicate", nil
+		return "duplicate", nil // refused, and logged, the first time
 	}
 	if err != nil {
 		return "", err
 	}
+	s.log.WarnContext(ctx, "webhook refused", "delivery_id", rec.ID, "type", rec.Type, "reason", outcome)
 	return outcome, nil
 }
 

@@ -164,15 +164,29 @@ func (j *Jobs) Register(s *Service) {
 	}
 }
 
-// InsertJobTx inserts a transfer job in the caller's transaction, unique by
-// its arguments (a second insert for the same payout or share does
-// nothing). It makes Jobs the ledger's JobInserter.
+// transferInsertOpts are a transfer job's insert options: retried until
+// Whop answers for good, unique by its arguments (a second insert for the
+// same payout or share does nothing).
+func transferInsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: TransferMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// InsertJobTx inserts a transfer job in the caller's transaction, to run at
+// runAt (now when zero). With JobRow, it makes Jobs the ledger's
+// JobInserter.
 func (j *Jobs) InsertJobTx(ctx context.Context, tx pgx.Tx, args ledger.JobArgs, runAt time.Time) error {
-	opts := &river.InsertOpts{ScheduledAt: runAt, MaxAttempts: TransferMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
-	if _, err := j.client.InsertTx(ctx, tx, args, opts); err != nil {
+	opts := transferInsertOpts()
+	opts.ScheduledAt = runAt
+	if _, err := j.client.InsertTx(ctx, tx, args, &opts); err != nil {
 		return fmt.Errorf("billing: insert %s job: %w", args.Kind(), err)
 	}
 	return nil
+}
+
+// JobRow is the river_job row InsertJobTx writes for a transfer job to run
+// now, for the ledger's settle statement to write itself.
+func (j *Jobs) JobRow(args ledger.JobArgs) (ledger.JobRow, error) {
+	return RiverJobRow(args, transferInsertOpts(), TransferMaxAttempts)
 }
 
 // Start runs jobs until ctx ends or Stop; a process with no workers does

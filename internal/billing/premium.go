@@ -59,10 +59,20 @@ func (s *Service) Premium(ctx context.Context, userID, experienceID string) (Pre
 	if err := s.ExperienceAccess(ctx, userID, experienceID); err != nil {
 		return PremiumState{}, err
 	}
-	st := PremiumState{Enabled: true, MonthlyCredits: s.cfg.Premium.MonthlyCredits}
 	member, err := s.premium.check(ctx, userID)
-	if err != nil || !member {
-		return st, err
+	if err != nil {
+		return PremiumState{Enabled: true, MonthlyCredits: s.cfg.Premium.MonthlyCredits}, err
+	}
+	return s.premiumState(ctx, userID, experienceID, member)
+}
+
+// premiumState is Premium once Whop's answer (member) is known: a member's
+// recorded membership and this period's grant are read, in two more round
+// trips; a non-member's state needs nothing more.
+func (s *Service) premiumState(ctx context.Context, userID, experienceID string, member bool) (PremiumState, error) {
+	st := PremiumState{Enabled: true, MonthlyCredits: s.cfg.Premium.MonthlyCredits}
+	if !member {
+		return st, nil
 	}
 	st.Member = true
 	m, err := s.store.ValidMembership(ctx, userID, s.cfg.Premium.ProductID)

@@ -56,6 +56,12 @@ func (c *premiumCache) check(ctx context.Context, userID string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("billing: premium status: %w", err)
 	}
+	return c.checkAt(ctx, userID, dbNow, changed)
+}
+
+// checkAt is check with the membership clock already read (the member's
+// page reads it with the wallet, in the same round trip).
+func (c *premiumCache) checkAt(ctx context.Context, userID string, dbNow, changed time.Time) (bool, error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[userID]

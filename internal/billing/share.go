@@ -7,23 +7,24 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
-// shareTerms is the revenue share a fulfilled purchase earns the creator of
-// the experience it was bought in: the configured basis points of what the
-// buyer paid, rounded down to the minor unit (the owner never pays more than
-// the percentage; a refund later claws back by the same rule, so a full
-// refund takes back exactly the share). There is none for a sale in the
-// owner's own experience, and none when it rounds to zero.
-func (s *Service) shareTerms(pur ledger.Purchase, p *whop.Payment) *ledger.ShareTerms {
+// shareTerms is the revenue share a fulfilment by payment p earns the
+// creator of the experience it was bought in: the configured basis points
+// of what the buyer paid, rounded down to the minor unit (the owner never
+// pays more than the percentage; a refund later claws back by the same
+// rule, so a full refund takes back exactly the share). There is none when
+// it rounds to zero, and the ledger records none for a sale in the owner's
+// own company (the share goes to the purchase's company, which the ledger
+// reads under the purchase's lock).
+func (s *Service) shareTerms(p *whop.Payment) *ledger.ShareTerms {
 	bp := s.cfg.RevenueShareBasisPoints
-	if bp <= 0 || pur.CompanyID == "" || pur.CompanyID == s.cfg.CompanyID {
+	if bp <= 0 {
 		return nil
 	}
 	amount := shareOf(p.Total, bp)
 	if amount <= 0 {
 		return nil
 	}
-	return &ledger.ShareTerms{FromCompanyID: s.cfg.CompanyID, ToCompanyID: pur.CompanyID, BasisPoints: bp,
-		BaseAmount: p.Total, Amount: amount, Currency: string(p.Currency)}
+	return &ledger.ShareTerms{FromCompanyID: s.cfg.CompanyID, BasisPoints: bp, Amount: amount}
 }
 
 // shareOf is floor(amount × bp / 10,000) without overflow: the 128-bit

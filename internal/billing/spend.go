@@ -62,12 +62,26 @@ func (s *Service) Spend(ctx context.Context, r SpendRequest) (ledger.Spend, erro
 // Wallet is what a member sees of their credits in an experience.
 type Wallet struct {
 	ledger.WalletView
-	Items []Item
+	Items   []Item
+	Premium PremiumState
 }
 
-// Wallet reads a member's balance, the items on offer and their latest
-// purchases. Access is the caller's to check (the page middleware does).
+// Wallet reads a member's balance, the items on offer, their latest
+// purchases and their premium state: one round trip for a member without
+// premium (the premium cache's clock is read with the wallet), three for
+// one with it. Access is the caller's to check (the page middleware does).
 func (s *Service) Wallet(ctx context.Context, userID, experienceID string) (Wallet, error) {
 	v, err := s.store.WalletView(ctx, experienceID, userID, 10)
-	return Wallet{WalletView: v, Items: s.cfg.Items}, err
+	if err != nil {
+		return Wallet{}, err
+	}
+	w := Wallet{WalletView: v, Items: s.cfg.Items}
+	if !s.cfg.Premium.Enabled() {
+		return w, nil
+	}
+	member, err := s.premium.checkAt(ctx, userID, v.Now, v.MembershipChanged)
+	if err == nil {
+		w.Premium, err = s.premiumState(ctx, userID, experienceID, member)
+	}
+	return w, err
 }

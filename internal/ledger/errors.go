@@ -22,6 +22,9 @@ var (
 	// ErrPaidByOtherPayment means the purchase was already fulfilled by a
 	// different payment; the second payment is not credited.
 	ErrPaidByOtherPayment = errors.New("ledger: purchase already paid by another payment")
+	// ErrPaymentMismatch means a settlement's payment does not match its
+	// purchase (Settlement.Match); nothing was written.
+	ErrPaymentMismatch = errors.New("ledger: payment does not match the purchase")
 )
 
 // InsufficientCreditsError is returned when a debit would overdraw a wallet,

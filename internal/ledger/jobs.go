@@ -61,8 +61,26 @@ func (GrantExpiryJob) Kind() string { return JobGrantExpiry }
 // JobInserter inserts a job inside the caller's transaction, to run at
 // runAt (now when zero). Inserting a job that already exists for the same
 // arguments must do nothing, so a fact recorded twice asks for one job.
+//
+// JobRow is the river_job row InsertJobTx would write for args to run now,
+// for a statement that writes it itself with its fact (creditkit_settle
+// does, for the revenue share), ON CONFLICT on its unique key as River's
+// insert is.
 type JobInserter interface {
 	InsertJobTx(ctx context.Context, tx pgx.Tx, args JobArgs, runAt time.Time) error
+	JobRow(args JobArgs) (JobRow, error)
+}
+
+// JobRow is what a river_job row holds when it is inserted, available now:
+// the rest (state, times, tags, metadata, attempts) is River's defaults.
+type JobRow struct {
+	Kind         string
+	Args         []byte // JSON
+	MaxAttempts  int16
+	Priority     int16
+	Queue        string
+	UniqueKey    []byte // nil: not unique
+	UniqueStates int32  // River's bitmask of the states the key is unique in
 }
 
 // ErrNoJobInserter means the Store was built without WithJobs and was asked

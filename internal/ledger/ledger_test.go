@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/pgtest"
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,12 @@ type riverJobs struct{ c *river.Client[pgx.Tx] }
 func (r riverJobs) InsertJobTx(ctx context.Context, tx pgx.Tx, args ledger.JobArgs, runAt time.Time) error {
 	_, err := r.c.InsertTx(ctx, tx, args, &river.InsertOpts{ScheduledAt: runAt, UniqueOpts: river.UniqueOpts{ByArgs: true}})
 	return err
+}
+
+// JobRow is the row InsertJobTx writes, as billing computes it for the
+// settle statement (billing's test holds it to River's own).
+func (r riverJobs) JobRow(args ledger.JobArgs) (ledger.JobRow, error) {
+	return billing.RiverJobRow(args, river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}, river.MaxAttemptsDefault)
 }
 
 func setup(t *testing.T) *bundle {

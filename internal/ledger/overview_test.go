@@ -44,8 +44,7 @@ func TestAppFiguresAgreeAtTheWindowEdges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		share := &ledger.ShareTerms{FromCompanyID: "biz_owner", ToCompanyID: company, BasisPoints: 1000,
-			BaseAmount: price, Amount: price / 10, Currency: "usd"}
+		share := &ledger.ShareTerms{FromCompanyID: "biz_owner", BasisPoints: 1000, Amount: price / 10}
 		if _, err := store.Settle(b.ctx, ledger.Settlement{PurchaseID: id, PaymentID: "pay_" + id, PaidAmount: price, Share: share}, nil); err != nil {
 			t.Fatal(err)
 		}

@@ -56,17 +56,23 @@ const purchaseColumns = `id, user_id, experience_id, company_id, package_id, cre
 
 func scanPurchase(row pgx.Row) (Purchase, error) {
 	var p Purchase
-	err := row.Scan(&p.ID, &p.UserID, &p.ExperienceID, &p.CompanyID, &p.PackageID, &p.Credits, &p.Price, &p.Currency,
+	err := scanPurchaseAfter(row, &p)
+	return p, err
+}
+
+// scanPurchaseAfter scans a row of the columns before, then purchaseColumns.
+func scanPurchaseAfter(row pgx.Row, p *Purchase, before ...any) error {
+	err := row.Scan(append(before, &p.ID, &p.UserID, &p.ExperienceID, &p.CompanyID, &p.PackageID, &p.Credits, &p.Price, &p.Currency,
 		&p.CheckoutID, &p.PlanID, &p.PurchaseURL, &p.IdempotencyKey, &p.Status, &p.PaymentID,
 		&p.PaidAmount, &p.RefundedAmount, &p.RefundedCredits, &p.FailureReason, &p.BuyerUsername, &p.CreatedAt, &p.UpdatedAt,
-		&p.FulfilledAt)
+		&p.FulfilledAt)...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return p, ErrNotFound
+		return ErrNotFound
 	}
 	if p.FulfilledAt.Equal(time.Unix(0, 0)) {
 		p.FulfilledAt = time.Time{}
 	}
-	return p, err
+	return err
 }
 
 // NewPurchase is a pending purchase to record once its checkout exists.

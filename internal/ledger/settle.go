@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Settlement is what a Whop payment says about a purchase, already checked
-// by the caller against the purchase's user, currency and price.
+// Settlement is what a Whop payment says about a purchase.
 type Settlement struct {
 	PurchaseID string
 	PaymentID  string
@@ -24,6 +23,13 @@ type Settlement struct {
 	// take nothing the second time.
 	RefundedAmount  int64
 	RefundedCredits int64
+	// Match, when set, is the payment's side of the checks against the
+	// purchase, made under the purchase's row lock: a caller that has not
+	// read the purchase passes it, and gets ErrPaymentMismatch (nothing
+	// written) when the purchase is another user's, in another currency,
+	// priced above PaidAmount, for another checkout, or unpaid while the
+	// payment is disputed. nil: the caller has checked.
+	Match *PaymentMatch
 	// Share, when set, is the revenue share to schedule if this settlement
 	// fulfils the purchase now; a purchase fulfilled before keeps its own.
 	Share *ShareTerms
@@ -32,6 +38,16 @@ type Settlement struct {
 	// so a run cut short (a crash, a database outage) still shows exactly
 	// what it repaired.
 	ReconcilerRun int64
+}
+
+// PaymentMatch is what a payment says that its purchase must agree with.
+type PaymentMatch struct {
+	UserID     string
+	Currency   string
+	CheckoutID string
+	// Disputed is a payment in a dispute not yet won: it fulfils nothing,
+	// though a purchase it already paid keeps its credits.
+	Disputed bool
 }
 
 // SettleResult is what settling changed.
@@ -46,94 +62,95 @@ type SettleResult struct {
 	ShareClawback  bool
 }
 
+// settleSQL calls creditkit_settle (migration 000012), which does all of
+// settling in one statement: one round trip, one implicit transaction,
+// committed (with synchronous_commit on, flushed) before the row comes back.
+var settleSQL = `SELECT s.outcome, s.credited, s.taken_back, s.balance, s.share_scheduled, s.share_clawback, ` +
+	purchaseColumns + ` FROM creditkit_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+		$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) AS s,
+		LATERAL (SELECT (s.purchase).*) AS p`
+
+// The SQLSTATEs creditkit_settle raises when it writes nothing.
+const (
+	stateSettlePaidByOther = "CK001"
+	stateSettleNoPurchase  = "CK002"
+	stateSettleMismatch    = "CK003"
+	stateSettleRepeat      = "CK004"
+	stateSettleNoJob       = "CK005"
+)
+
 // Settle fulfils a purchase at most once and applies any refund, in one
-// transaction that also records the delivery when there is one. The
-// purchase row is locked first, so the webhook, the confirm call and the
-// reconciler racing on one payment serialize here and credit once.
+// statement that also records the delivery when there is one: a payment
+// with nothing refunded for an unpaid purchase (the webhook's and the
+// confirm call's usual case) by fulfilSQL, anything else by
+// creditkit_settle, which that statement leaves it to when it writes
+// nothing. Either locks the purchase row first, so the webhook, the confirm
+// call and the reconciler racing on one payment serialize there and credit
+// once, and records the delivery last, so a repeat fails on its id and
+// undoes the whole statement (ErrDuplicateDelivery). A revenue share due
+// now is recorded with its job.
 func (s *Store) Settle(ctx context.Context, st Settlement, d *Delivery) (SettleResult, error) {
-	var res SettleResult
-	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
-		p, err := scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1 FOR UPDATE`, st.PurchaseID))
-		if err != nil {
-			return "", err
-		}
-		if p.Status == PurchasePaid && p.PaymentID != st.PaymentID {
-			return "", fmt.Errorf("%w (%s)", ErrPaidByOtherPayment, p.PaymentID)
-		}
-		outcome := "already fulfilled"
-		if p.Status != PurchasePaid {
-			if _, err := tx.Exec(ctx, `
-				UPDATE purchases SET status = 'paid', payment_id = $2, paid_amount = $3, failure_reason = '',
-				       fulfilled_at = now(), updated_at = now(), buyer_username = COALESCE(NULLIF($4, ''), buyer_username)
-				 WHERE id = $1`, p.ID, st.PaymentID, st.PaidAmount, st.BuyerUsername); err != nil {
-				return "", fmt.Errorf("mark paid: %w", err)
-			}
-			if _, err := move(ctx, tx, p.ExperienceID, p.UserID, KindPurchase, p.Credits, p.ID, "purchase:"+p.ID); err != nil {
-				return "", err
-			}
-			res.Credited = p.Credits
-			outcome = "fulfilled: " + strconv.FormatInt(p.Credits, 10) + " credits"
-			if st.Share != nil {
-				if err := s.scheduleShare(ctx, tx, p.ID, st.PaymentID, *st.Share); err != nil {
-					return "", err
-				}
-				res.ShareScheduled = true
-				outcome += "; revenue share scheduled"
-			}
-		}
-		target := min(st.RefundedCredits, p.Credits)
-		if delta := target - p.RefundedCredits; delta > 0 {
-			key := "refund:" + p.ID + ":" + strconv.FormatInt(target, 10)
-			if _, err := move(ctx, tx, p.ExperienceID, p.UserID, KindRefund, -delta, st.PaymentID, key); err != nil {
-				return "", err
-			}
-			res.TakenBack = delta
-			outcome += "; refund took back " + strconv.FormatInt(delta, 10) + " credits"
-		}
-		if target > p.RefundedCredits || st.RefundedAmount > p.RefundedAmount {
-			if _, err := tx.Exec(ctx, `
-				UPDATE purchases SET refunded_amount = GREATEST(refunded_amount, $2),
-				       refunded_credits = GREATEST(refunded_credits, $3), updated_at = now()
-				 WHERE id = $1`, p.ID, st.RefundedAmount, target); err != nil {
-				return "", fmt.Errorf("record refund: %w", err)
-			}
-		}
-		if res.ShareClawback, err = recordClawback(ctx, tx, p.ID, st.RefundedAmount); err != nil {
-			return "", err
-		}
-		if res.ShareClawback {
-			outcome += "; refund recorded against the revenue share"
-		}
-		if err := linkDelivery(ctx, tx, d, p.ID); err != nil {
-			return "", err
-		}
-		if st.ReconcilerRun != 0 && (res.Credited > 0 || res.TakenBack > 0) {
-			if _, err := tx.Exec(ctx, `UPDATE reconciler_runs SET credited = credited + $2, refunded = refunded + $3
-				WHERE id = $1`, st.ReconcilerRun, oneIf(res.Credited > 0), oneIf(res.TakenBack > 0)); err != nil {
-				return "", fmt.Errorf("count repair: %w", err)
-			}
-		}
-		res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, p.ID))
-		if err != nil {
-			return "", err
-		}
-		if err := tx.QueryRow(ctx, `SELECT balance FROM wallets WHERE experience_id = $1 AND user_id = $2`,
-			p.ExperienceID, p.UserID).Scan(&res.Balance); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return "", err
-		}
-		return outcome, nil
-	})
+	job, err := s.jobRow(st)
 	if err != nil {
-		return res, fmt.Errorf("ledger: settle %s: %w", st.PurchaseID, err)
+		return SettleResult{}, fmt.Errorf("ledger: settle %s: %w", st.PurchaseID, err)
+	}
+	if st.RefundedAmount == 0 && st.RefundedCredits == 0 && (st.Share == nil || job != nil) {
+		res, done, err := s.fulfil(ctx, st, job, d)
+		if err != nil {
+			return SettleResult{}, fmt.Errorf("ledger: settle %s: %w", st.PurchaseID, err)
+		}
+		if done {
+			return res, nil
+		}
+	}
+	res, err := s.settle(ctx, st, job, d)
+	if err != nil {
+		return SettleResult{}, fmt.Errorf("ledger: settle %s: %w", st.PurchaseID, err)
 	}
 	return res, nil
 }
 
-func oneIf(b bool) int {
-	if b {
-		return 1
+// settle is Settle by creditkit_settle, for every case.
+func (s *Store) settle(ctx context.Context, st Settlement, job *JobRow, d *Delivery) (SettleResult, error) {
+	args := make([]any, 26)
+	args[0], args[1], args[2], args[3] = st.PurchaseID, st.PaymentID, st.PaidAmount, st.BuyerUsername
+	args[4], args[5] = st.RefundedAmount, st.RefundedCredits
+	if m := st.Match; m != nil {
+		args[6], args[7], args[8], args[9] = m.UserID, m.Currency, m.CheckoutID, m.Disputed
 	}
-	return 0
+	if sh := st.Share; sh != nil {
+		args[10], args[11], args[12] = sh.FromCompanyID, sh.BasisPoints, sh.Amount
+		if job != nil {
+			args[13], args[14], args[15], args[16] = job.Kind, job.Args, job.MaxAttempts, job.Priority
+			args[17], args[18], args[19] = job.Queue, job.UniqueKey, job.UniqueStates
+		}
+	}
+	if st.ReconcilerRun != 0 {
+		args[20] = st.ReconcilerRun
+	}
+	if d != nil {
+		args[21], args[22], args[23], args[24], args[25] = d.ID, d.Type, d.Scheme, d.CompanyID, d.ObjectID
+	}
+	var res SettleResult
+	var outcome string
+	err := scanPurchaseAfter(s.pool.QueryRow(ctx, settleSQL, args...), &res.Purchase, &outcome, &res.Credited,
+		&res.TakenBack, &res.Balance, &res.ShareScheduled, &res.ShareClawback)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case stateSettleRepeat:
+			err = ErrDuplicateDelivery
+		case stateSettleNoPurchase:
+			err = ErrNotFound
+		case stateSettleMismatch:
+			err = ErrPaymentMismatch
+		case stateSettlePaidByOther:
+			err = fmt.Errorf("%w (%s)", ErrPaidByOtherPayment, pe.Detail)
+		case stateSettleNoJob:
+			err = ErrNoJobInserter
+		}
+	}
+	return res, err
 }
 
 // Rejection is a payment that was not fulfilled, and why.

@@ -11,14 +11,16 @@ import (
 
 // ShareTerms is the revenue share a fulfilment schedules: billing decides
 // them, Settle stores them with the fulfilment, and the database checks
-// that Amount = BaseAmount × BasisPoints / 10,000, rounded down.
+// that Amount = PaidAmount × BasisPoints / 10,000, rounded down. The share
+// goes to the company the purchase was made in, and there is none when that
+// is FromCompanyID itself (a sale in the owner's own experience). Its base
+// is the settlement's PaidAmount, its currency the purchase's; the
+// payment's share is recorded exactly once (its payment id is UNIQUE), with
+// a job unique by its arguments.
 type ShareTerms struct {
 	FromCompanyID string // the app owner's company, which received the payment
-	ToCompanyID   string // the company of the experience where it was bought
 	BasisPoints   int64
-	BaseAmount    int64 // what the buyer paid, minor units
 	Amount        int64
-	Currency      string
 }
 
 // RevenueShare is one purchase's share, with what refunds took back from it.
@@ -95,51 +97,6 @@ func scanShare(row pgx.Row) (RevenueShare, error) {
 		r.FinishedAt = time.Time{}
 	}
 	return r, err
-}
-
-// scheduleShare records a purchase's share and the job that pays it, inside
-// the fulfilment's transaction: the share exists exactly when the credits
-// do, and the share's UNIQUE payment (and the job's uniqueness by its
-// arguments) make a second fulfilment path schedule nothing more.
-func (s *Store) scheduleShare(ctx context.Context, tx pgx.Tx, purchaseID, paymentID string, t ShareTerms) error {
-	_, err := tx.Exec(ctx, `
-		INSERT INTO revenue_shares (payment_id, purchase_id, from_company_id, to_company_id, basis_points,
-		                            base_amount, amount, currency, transfer_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		paymentID, purchaseID, t.FromCompanyID, t.ToCompanyID, t.BasisPoints, t.BaseAmount, t.Amount, t.Currency,
-		ShareTransferKey(paymentID))
-	if err != nil {
-		return fmt.Errorf("schedule revenue share: %w", err)
-	}
-	return s.enqueue(ctx, tx, RevenueShareJob{PaymentID: paymentID}, time.Time{})
-}
-
-// clawbackSQL brings a share's clawback up to the creator's part of the
-// purchase's cumulative refund, by the share's own rule (rounded down, so
-// a full refund takes back exactly the share). Nothing is written when the
-// purchase has no share or the clawback is already that high.
-const clawbackSQL = `
-WITH s AS (
-	SELECT id, LEAST($2::bigint, base_amount) AS refunded,
-	       LEAST($2::bigint, base_amount) * basis_points / 10000 AS total
-	  FROM revenue_shares WHERE purchase_id = $1
-), prev AS (
-	SELECT COALESCE(max(c.clawback_total), 0) AS total
-	  FROM revenue_share_clawbacks c JOIN s ON c.share_id = s.id
-)
-INSERT INTO revenue_share_clawbacks (share_id, refunded_total, amount, clawback_total)
-SELECT s.id, s.refunded, s.total - prev.total, s.total FROM s, prev WHERE s.total > prev.total`
-
-// recordClawback applies clawbackSQL and reports whether it recorded one.
-func recordClawback(ctx context.Context, tx pgx.Tx, purchaseID string, refunded int64) (bool, error) {
-	if refunded <= 0 {
-		return false, nil
-	}
-	tag, err := tx.Exec(ctx, clawbackSQL, purchaseID, refunded)
-	if err != nil {
-		return false, fmt.Errorf("record revenue share clawback: %w", err)
-	}
-	return tag.RowsAffected() > 0, nil
 }
 
 // RevenueShareByPayment returns the share a payment's purchase scheduled.

@@ -11,8 +11,7 @@ import (
 // terms is a 12.5 % share of a $4.99 sale: 499 × 1250 / 10000 = 62.375,
 // rounded down to 62 cents.
 func terms() *ledger.ShareTerms {
-	return &ledger.ShareTerms{FromCompanyID: "biz_owner", ToCompanyID: "biz_1", BasisPoints: 1250,
-		BaseAmount: 499, Amount: 62, Currency: "usd"}
+	return &ledger.ShareTerms{FromCompanyID: "biz_owner", BasisPoints: 1250, Amount: 62}
 }
 
 func TestSettleSchedulesTheShareOnceWithItsJob(t *testing.T) {

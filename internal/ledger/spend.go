@@ -119,20 +119,30 @@ func (s *Store) ReplaySpend(ctx context.Context, r SpendRequest) (Spend, error) 
 }
 
 // WalletView is everything the member's page shows from the database (what
-// credits buy comes from configuration).
+// credits buy comes from configuration), with the user's membership clock
+// (MembershipClock) for the premium cache.
 type WalletView struct {
 	Balance  int64
 	Receipts []Purchase
+	// Now is the database's time and MembershipChanged when the user's
+	// recorded memberships last changed (zero: never).
+	Now, MembershipChanged time.Time
 }
 
-// WalletView reads a member's balance and their newest purchases in one
-// round trip (a pgx batch): the experience page is the app's most frequent
-// request.
+// WalletView reads a member's balance, their newest purchases and their
+// membership clock in one round trip (a pgx batch): the experience page is
+// the app's most frequent request.
 func (s *Store) WalletView(ctx context.Context, experienceID, userID string, receipts int) (WalletView, error) {
 	var v WalletView
 	b := &pgx.Batch{}
-	b.Queue(`SELECT COALESCE((SELECT balance FROM wallets WHERE experience_id = $1 AND user_id = $2), 0)`,
-		experienceID, userID).QueryRow(func(row pgx.Row) error { return row.Scan(&v.Balance) })
+	b.Queue(`SELECT COALESCE((SELECT balance FROM wallets WHERE experience_id = $1 AND user_id = $2), 0), now(),
+		(SELECT updated_at FROM memberships WHERE user_id = $2 ORDER BY updated_at DESC LIMIT 1)`,
+		experienceID, userID).QueryRow(func(row pgx.Row) error {
+		var changed *time.Time
+		err := row.Scan(&v.Balance, &v.Now, &changed)
+		v.MembershipChanged = deref(changed)
+		return err
+	})
 	b.Queue(`SELECT `+purchaseColumns+` FROM purchases WHERE experience_id = $1 AND user_id = $2
 		ORDER BY created_at DESC, id DESC LIMIT $3`, experienceID, userID, receipts).Query(func(rows pgx.Rows) error {
 		var err error

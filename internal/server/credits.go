@@ -18,17 +18,12 @@ func (s *Server) experience(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	premium, err := s.billing.Premium(r.Context(), userID(r.Context()), expID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	cur := s.billing.Currency()
 	v := page.ExperienceView{
 		Layout:       s.layoutProps("Credits"),
 		ExperienceID: expID,
 		Balance:      component.BalanceProps{Credits: formatCount(wallet.Balance), Negative: wallet.Balance < 0},
-		Premium:      premiumCard(premium, expID),
+		Premium:      premiumCard(wallet.Premium, expID),
 		ActivityURL:  experienceURL(expID) + "/activity",
 	}
 	for _, p := range s.billing.Packages() {

@@ -1,0 +1,1 @@
+DROP FUNCTION creditkit_settle;
