@@ -62,7 +62,7 @@ type SettleResult struct {
 	ShareClawback  bool
 }
 
-// settleSQL calls creditkit_settle (migration 000012), which does all of
+// settleSQL calls creditkit_settle (migration 000011), which does all of
 // settling in one statement: one round trip, one implicit transaction,
 // committed (with synchronous_commit on, flushed) before the row comes back.
 var settleSQL = `SELECT s.outcome, s.credited, s.taken_back, s.balance, s.share_scheduled, s.share_clawback, ` +
