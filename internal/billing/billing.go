@@ -146,7 +146,7 @@ func New(w Whop, store *ledger.Store, cfg Config, opts ...Option) *Service {
 	if cfg.PayoutRetryAfter == 0 {
 		cfg.PayoutRetryAfter = time.Minute
 	}
-	s := &Service{whop: w, store: store, cfg: cfg, log: slog.New(slog.DiscardHandler), now: time.Now, sleep: sleepCtx}
+	s := &Service{whop: w, store: store, cfg: cfg, log: slog.New(slog.DiscardHandler), now: time.Now, sleep: whop.SleepContext}
 	for _, o := range opts {
 		o(s)
 	}
@@ -172,17 +172,6 @@ func (s *Service) pkg(id string) (Package, bool) {
 		}
 	}
 	return Package{}, false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // PurchasePrefix starts every purchase id: ours, shaped like Whop's ids so

@@ -10,31 +10,6 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
-// Payment fields that an API generation may not report (PROTOCOL §3, and
-// the sandbox's v2 and v5 renderers): a look-up shows them as "not reported"
-// rather than as an empty value that would read like a fact.
-const (
-	FieldSubstatus         = "substatus"
-	FieldNet               = "amount_after_fees"
-	FieldUSDTotal          = "usd_total"
-	FieldRefundable        = "refundable"
-	FieldUpdatedAt         = "updated_at"
-	FieldMembershipStatus  = "membership_status"
-	FieldUsername          = "username"
-	FieldBillingReason     = "billing_reason"
-	FieldPaymentMethodType = "payment_method_type"
-)
-
-// unreported lists, per generation, the fields it does not carry. v1
-// carries everything; v2 has no substatus, net amount or refundability; v5
-// (app payments) is flat and terse.
-var unreported = map[whop.PaymentsAPI][]string{
-	whop.PaymentsV1: nil,
-	whop.PaymentsV2: {FieldSubstatus, FieldNet, FieldUSDTotal, FieldRefundable, FieldUpdatedAt, FieldMembershipStatus},
-	whop.PaymentsV5: {FieldSubstatus, FieldUSDTotal, FieldRefundable, FieldUpdatedAt, FieldMembershipStatus,
-		FieldUsername, FieldBillingReason, FieldPaymentMethodType},
-}
-
 // RefundState summarizes how much of a payment went back to the buyer.
 type RefundState string
 
@@ -118,13 +93,10 @@ func (s *Service) lookupPayment(ctx context.Context, userID, companyID, paymentI
 	if !s.belongs(p, pur, companyID) {
 		return PaymentLookup{}, ErrPaymentNotFound
 	}
-	out := PaymentLookup{Payment: p, Unreported: map[string]bool{}, RefundState: refundState(p), Purchase: pur,
+	out := PaymentLookup{Payment: p, Unreported: whop.Unreported(p.API), RefundState: refundState(p), Purchase: pur,
 		Share: rows.Share, Disputes: rows.Disputes}
-	for _, f := range unreported[p.API] {
-		out.Unreported[f] = true
-	}
 	refundable := p.IsPaid() && p.RefundedAmount < p.Total
-	if out.Unreported[FieldRefundable] {
+	if out.Unreported[whop.FieldRefundable] {
 		refundable = refundable && p.RefundedAmount == 0 && !p.IsDisputed()
 	} else {
 		refundable = refundable && p.Refundable

@@ -68,3 +68,19 @@ func (s *Store) Ready(ctx context.Context) (migrations.Status, error) {
 	}
 	return st, nil
 }
+
+// queryAll runs a query on q and collects every row with scan: the one
+// shape of a list read, with what naming it in either error.
+func queryAll[T any](ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, what string, scan pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %s: %w", what, err)
+	}
+	out, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %s: %w", what, err)
+	}
+	return out, nil
+}

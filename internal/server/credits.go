@@ -82,11 +82,7 @@ func (b chargeBody) check() error {
 // purchase id. The price is the server's; the body only names a package.
 func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
 	var b chargeBody
-	if err := decodeJSON(r, &b); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := b.check(); err != nil {
+	if err := decodeChecked(r, &b); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -117,11 +113,7 @@ func (b confirmBody) check() error {
 // will credit it, and the page says so.
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	var b confirmBody
-	if err := decodeJSON(r, &b); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := b.check(); err != nil {
+	if err := decodeChecked(r, &b); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -180,11 +172,7 @@ func (b spendBody) check() error {
 
 func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
 	var b spendBody
-	if err := decodeJSON(r, &b); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := b.check(); err != nil {
+	if err := decodeChecked(r, &b); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/go-chi/chi/v5"
 )
 
@@ -32,26 +33,26 @@ func paymentJSON(look billing.PaymentLookup) map[string]any {
 	p := look.Payment
 	out := map[string]any{
 		"id": p.ID, "api": p.API, "status": p.Status,
-		"substatus":    reported(look, billing.FieldSubstatus, p.Substatus),
+		"substatus":    reported(look, whop.FieldSubstatus, p.Substatus),
 		"currency":     p.Currency,
 		"refund_state": look.RefundState, "can_refund": look.CanRefund,
-		"refundable": reported(look, billing.FieldRefundable, p.Refundable),
+		"refundable": reported(look, whop.FieldRefundable, p.Refundable),
 		"amounts": map[string]any{
 			"subtotal": p.Subtotal, "total": p.Total, "refunded": p.RefundedAmount,
-			"after_fees": reported(look, billing.FieldNet, p.AmountAfterFees),
-			"usd_total":  reported(look, billing.FieldUSDTotal, p.USDTotal),
+			"after_fees": reported(look, whop.FieldNet, p.AmountAfterFees),
+			"usd_total":  reported(look, whop.FieldUSDTotal, p.USDTotal),
 		},
 		"card":                map[string]any{"brand": p.CardBrand, "last4": p.CardLast4},
-		"payment_method_type": reported(look, billing.FieldPaymentMethodType, p.PaymentMethodType),
-		"billing_reason":      reported(look, billing.FieldBillingReason, p.BillingReason),
+		"payment_method_type": reported(look, whop.FieldPaymentMethodType, p.PaymentMethodType),
+		"billing_reason":      reported(look, whop.FieldBillingReason, p.BillingReason),
 		"user": map[string]any{"id": p.UserID, "email": p.UserEmail,
-			"username": reported(look, billing.FieldUsername, p.Username)},
+			"username": reported(look, whop.FieldUsername, p.Username)},
 		"membership": map[string]any{"id": p.MembershipID,
-			"status": reported(look, billing.FieldMembershipStatus, p.MembershipStatus)},
+			"status": reported(look, whop.FieldMembershipStatus, p.MembershipStatus)},
 		"plan_id": p.PlanID, "product_id": p.ProductID, "company_id": p.CompanyID,
 		"checkout_configuration_id": p.CheckoutConfigurationID,
 		"created_at":                jsonTime(p.CreatedAt), "paid_at": jsonTime(p.PaidAt), "refunded_at": jsonTime(p.RefundedAt),
-		"updated_at":      reported(look, billing.FieldUpdatedAt, jsonTime(p.UpdatedAt)),
+		"updated_at":      reported(look, whop.FieldUpdatedAt, jsonTime(p.UpdatedAt)),
 		"failure_message": p.FailureMessage,
 		"purchase":        nil, "revenue_share": nil,
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/web/component"
 	"github.com/creditkit/creditkit/web/page"
 )
@@ -17,7 +18,7 @@ func paymentProps(look billing.PaymentLookup, companyID string) component.Paymen
 	p := look.Payment
 	cur := string(p.Currency)
 	status := string(p.Status)
-	if !look.Unreported[billing.FieldSubstatus] && p.Substatus != "" {
+	if !look.Unreported[whop.FieldSubstatus] && p.Substatus != "" {
 		status += " · " + strings.ReplaceAll(string(p.Substatus), "_", " ")
 	}
 	tone := "ok"
@@ -37,26 +38,26 @@ func paymentProps(look billing.PaymentLookup, companyID string) component.Paymen
 		}
 		out.Fields = append(out.Fields, f)
 	}
-	add(billing.FieldSubstatus, "Substatus", string(p.Substatus))
+	add(whop.FieldSubstatus, "Substatus", string(p.Substatus))
 	add("total", "Charged", formatMoney(p.Total, cur))
 	add("subtotal", "Subtotal", formatMoney(p.Subtotal, cur))
-	add(billing.FieldNet, "After Whop's fees", formatMoney(p.AmountAfterFees, cur))
-	add(billing.FieldUSDTotal, "In USD", formatMoney(p.USDTotal, "usd"))
+	add(whop.FieldNet, "After Whop's fees", formatMoney(p.AmountAfterFees, cur))
+	add(whop.FieldUSDTotal, "In USD", formatMoney(p.USDTotal, "usd"))
 	add("refund_state", "Refunds", refundText(look))
-	add(billing.FieldRefundable, "Refundable (Whop)", yesNo(p.Refundable))
+	add(whop.FieldRefundable, "Refundable (Whop)", yesNo(p.Refundable))
 	add("card", "Card", strings.TrimSpace(p.CardBrand+" •••• "+p.CardLast4))
-	add(billing.FieldPaymentMethodType, "Method", p.PaymentMethodType)
-	add(billing.FieldBillingReason, "Billing reason", strings.ReplaceAll(p.BillingReason, "_", " "))
+	add(whop.FieldPaymentMethodType, "Method", p.PaymentMethodType)
+	add(whop.FieldBillingReason, "Billing reason", strings.ReplaceAll(p.BillingReason, "_", " "))
 	add("user", "User", p.UserID)
-	add(billing.FieldUsername, "Username", at(p.Username))
+	add(whop.FieldUsername, "Username", at(p.Username))
 	add("email", "Email", p.UserEmail)
 	add("membership", "Membership", p.MembershipID)
-	add(billing.FieldMembershipStatus, "Membership status", string(p.MembershipStatus))
+	add(whop.FieldMembershipStatus, "Membership status", string(p.MembershipStatus))
 	add("plan", "Plan", p.PlanID)
 	add("checkout", "Checkout configuration", p.CheckoutConfigurationID)
 	add("company", "Received by", p.CompanyID)
 	add("created_at", "Created", formatTime(p.CreatedAt))
-	add(billing.FieldUpdatedAt, "Updated", formatTime(p.UpdatedAt))
+	add(whop.FieldUpdatedAt, "Updated", formatTime(p.UpdatedAt))
 	add("paid_at", "Paid", formatTime(p.PaidAt))
 	add("refunded_at", "Refunded", formatTime(p.RefundedAt))
 	add("disputes", "Disputes", disputesText(look))

@@ -210,6 +210,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	w.Write(buf.Bytes())
 }
 
+// decodeChecked is decodeJSON followed by the body's own field checks.
+func decodeChecked(r *http.Request, b interface{ check() error }) error {
+	if err := decodeJSON(r, b); err != nil {
+		return err
+	}
+	return b.check()
+}
+
 // decodeJSON reads a JSON request body strictly: unknown fields and trailing
 // data are a 400, so a typo never silently changes what a request does.
 func decodeJSON(r *http.Request, v any) error {
