@@ -18,7 +18,9 @@ type TokenVerifier interface {
 	Verify(ctx context.Context, raw string) (*whop.UserToken, error)
 }
 
-const userKey ctxKey = iota + 100
+type ctxKey int
+
+const userKey ctxKey = iota
 
 // userID returns the verified user of the request; authenticate put it there.
 func userID(ctx context.Context) string {
@@ -77,20 +79,20 @@ func (s *Server) verifyUser(r *http.Request) (string, error) {
 	if errors.Is(err, whop.ErrKeysUnavailable) {
 		// Whop's keys could not be fetched: our outage, not a bad token.
 		s.log.ErrorContext(r.Context(), "user token keys unavailable",
-			slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+			slog.String("error", err.Error()))
 		return "", errUnavailable
 	}
 	if err != nil {
 		// The reason helps operators; the token itself never reaches a log.
 		s.log.InfoContext(r.Context(), "user token rejected",
-			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
+			slog.String("reason", err.Error()))
 		return "", errBadToken
 	}
 	if !whop.ValidID(tok.UserID, whop.PrefixUser) {
 		// A signed token whose subject is no user id names nobody the
 		// app could keep a wallet for.
 		s.log.WarnContext(r.Context(), "user token rejected",
-			slog.String("request_id", requestID(r.Context())), slog.String("reason", "subject is not a user id"))
+			slog.String("reason", "subject is not a user id"))
 		return "", errBadToken
 	}
 	return tok.UserID, nil
@@ -144,7 +146,7 @@ func (s *Server) sameOrigin(next http.Handler) http.Handler {
 			return
 		}
 		s.log.WarnContext(r.Context(), "cross-origin request refused",
-			slog.String("request_id", requestID(r.Context())), slog.String("origin", origin), slog.String("sec_fetch_site", site))
+			slog.String("origin", origin), slog.String("sec_fetch_site", site))
 		s.fail(w, r, errOrigin)
 	})
 }

@@ -144,8 +144,7 @@ func (s *Server) finishCSV(w http.ResponseWriter, r *http.Request, c *csvStream,
 	case !c.started:
 		s.fail(w, r, err)
 	case !clientGone(r):
-		s.log.ErrorContext(r.Context(), "export stopped part-way", slog.String("request_id", requestID(r.Context())),
-			slog.String("error", err.Error()))
+		s.log.ErrorContext(r.Context(), "export stopped part-way", slog.String("error", err.Error()))
 	}
 }
 

@@ -34,7 +34,7 @@ func (s *Server) noAccess(w http.ResponseWriter, r *http.Request, experienceID s
 		}
 	} else if !clientGone(r) {
 		s.log.InfoContext(r.Context(), "no-access page without the experience's products",
-			slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+			slog.String("error", err.Error()))
 	}
 	s.render(w, r, http.StatusForbidden, page.NoAccess(v))
 }

@@ -104,12 +104,12 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 			", so the balance cannot be checked against the amount plus the fee. Nothing was sent.")
 	case errors.As(err, &unusable):
 		s.log.ErrorContext(r.Context(), "unusable data from Whop",
-			slog.String("request_id", requestID(r.Context())), slog.String("reason", unusable.Reason))
+			slog.String("reason", unusable.Reason))
 		return newError(http.StatusBadGateway, "whop_unusable", "Whop answered with data the app cannot use, so nothing was changed. Please try again later.")
 	case errors.As(err, &refused):
 		return newError(http.StatusUnprocessableEntity, "whop_refused", "Whop refused the "+refused.What+": "+refused.Reason)
 	case errors.Is(err, context.DeadlineExceeded):
-		s.log.WarnContext(r.Context(), "request timed out", slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+		s.log.WarnContext(r.Context(), "request timed out", slog.String("error", err.Error()))
 		return errTimeout
 	}
 	for _, m := range domainErrors {
@@ -118,7 +118,7 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 		}
 	}
 	s.log.ErrorContext(r.Context(), "internal error",
-		slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+		slog.String("error", err.Error()))
 	return errInternal
 }
 
@@ -200,7 +200,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 			w.WriteHeader(statusClientClosed) // templ stops when the context ends; nobody is reading
 			return
 		}
-		s.log.ErrorContext(r.Context(), "render", slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+		s.log.ErrorContext(r.Context(), "render", slog.String("error", err.Error()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/logctx"
 	"github.com/creditkit/creditkit/internal/money"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/migrations"
@@ -123,6 +124,8 @@ func New(d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	// Every line logged with a request's context carries its id and route.
+	d.Logger = slog.New(logctx.Handler(d.Logger.Handler()))
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}

@@ -33,7 +33,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	del, err := s.webhooks.Authenticate(r.Header, body)
 	if err != nil {
 		s.log.WarnContext(r.Context(), "webhook refused",
-			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
+			slog.String("reason", err.Error()))
 		s.fail(w, r, newError(http.StatusUnauthorized, "invalid_signature", "The webhook signature did not verify."))
 		return
 	}
@@ -57,8 +57,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	if outcome == "duplicate" {
 		level = slog.LevelDebug
 	}
-	s.log.Log(r.Context(), level, "webhook processed", slog.String("request_id", requestID(r.Context())),
-		slog.String("delivery_id", del.ID), slog.String("type", typ), slog.String("outcome", outcome))
+	s.log.Log(r.Context(), level, "webhook processed", slog.String("delivery_id", del.ID), slog.String("type", typ), slog.String("outcome", outcome))
 	writeJSON(w, http.StatusOK, webhookReply{Received: del.ID, Outcome: outcome})
 }
 
