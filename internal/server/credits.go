@@ -5,8 +5,7 @@ import (
 	"net/http"
 
 	"github.com/creditkit/creditkit/internal/billing"
-	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/creditkit/creditkit/web/component"
+	"github.com/creditkit/creditkit/internal/view"
 	"github.com/creditkit/creditkit/web/page"
 	"github.com/go-chi/chi/v5"
 )
@@ -18,50 +17,8 @@ func (s *Server) experience(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	cur := s.billing.Currency()
-	v := page.ExperienceView{
-		Layout:       s.layoutProps("Credits"),
-		ExperienceID: expID,
-		Balance:      component.BalanceProps{Credits: formatCount(wallet.Balance), Negative: wallet.Balance < 0},
-		Premium:      premiumCard(wallet.Premium, expID),
-		ActivityURL:  experienceURL(expID) + "/activity",
-	}
-	for _, p := range s.billing.Packages() {
-		v.Packages = append(v.Packages, page.PackageCard{
-			ID: p.ID, Credits: formatCount(p.Credits), Price: formatMoney(p.Price, string(cur)),
-			PerUnit: perCredit(p.Price, p.Credits, cur),
-		})
-	}
-	for _, it := range wallet.Items {
-		v.Items = append(v.Items, page.ItemRow{ID: it.ID, Name: it.Title, Description: it.Description, Cost: formatCount(it.Cost) + " credits"})
-	}
-	for _, p := range wallet.Receipts {
-		v.Receipts = append(v.Receipts, receiptRow(p))
-	}
+	v := view.Experience(s.layoutProps("Credits"), expID, wallet, s.billing.Packages(), s.billing.Currency())
 	s.render(w, r, http.StatusOK, page.Experience(v))
-}
-
-// receiptRow shows a purchase as what reached the wallet: a purchase is
-// credited only once paid, and a refund (or a lost dispute) takes back
-// part or all of that, which the row shows beside it.
-func receiptRow(p ledger.Purchase) page.ReceiptRow {
-	r := page.ReceiptRow{ID: p.ID, When: formatWhen(p.CreatedAt), Package: p.PackageID, Credits: "—", Amount: "—",
-		Status: purchaseBadge(p)}
-	switch p.Status {
-	case ledger.PurchasePaid:
-		r.Credits, r.Amount = "+"+formatCount(p.Credits), formatMoney(p.PaidAmount, p.Currency)
-		if p.RefundedCredits > 0 {
-			r.TakenBack = "−" + formatCount(p.RefundedCredits) + " taken back"
-		}
-		if p.RefundedAmount > 0 {
-			r.Note = formatMoney(p.RefundedAmount, p.Currency) + " refunded"
-		}
-	case ledger.PurchaseProcessing:
-		r.Note = formatMoney(p.Price, p.Currency) + ", confirming"
-	default:
-		r.Note = formatMoney(p.Price, p.Currency) + ", not charged"
-	}
-	return r
 }
 
 type chargeBody struct {

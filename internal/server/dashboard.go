@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/view"
 	"github.com/creditkit/creditkit/web/page"
 	"github.com/go-chi/chi/v5"
 )
@@ -40,7 +41,7 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	q := r.URL.Query()
-	v := dashboardView(d, s.layoutProps("Dashboard"), dashboardURL(company), q)
+	v := view.Dashboard(d, s.layoutProps("Dashboard"), view.DashboardURL(company), q)
 	if v.PremiumMembers, err = s.premiumMembers(ctx, company); err != nil {
 		s.fail(w, r, err)
 		return
@@ -62,7 +63,7 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 		if err != nil {
 			v.Lookup.Error = s.mapError(r, err).message
 		} else {
-			props := paymentProps(look, company)
+			props := view.Payment(look, company)
 			v.Lookup.Payment = &props
 		}
 	}
@@ -105,7 +106,7 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request) {
 		res, err = s.billing.SendPayout(r.Context(), req)
 	}
 	if res.Payout.ID != "" {
-		http.Redirect(w, r, dashboardURL(company)+"?payout="+url.QueryEscape(res.Payout.ID)+"#payouts", http.StatusSeeOther)
+		http.Redirect(w, r, view.DashboardURL(company)+"?payout="+url.QueryEscape(res.Payout.ID)+"#payouts", http.StatusSeeOther)
 		return
 	}
 	if errors.Is(err, billing.ErrNoAccess) {
@@ -127,7 +128,7 @@ func (s *Server) refundConfirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, page.Refund(s.refundView(look, company, "", newFormKey(), "")))
+	s.render(w, r, http.StatusOK, page.Refund(view.Refund(s.layoutProps("Confirm refund"), look, company, "", newFormKey(), "")))
 }
 
 // refund is the second step: the confirmed refund, sent to Whop.
@@ -151,10 +152,10 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		he := s.mapError(r, err)
-		s.render(w, r, he.status, page.Refund(s.refundView(look, company, amount, refundKeyAfter(err, key), he.message)))
+		s.render(w, r, he.status, page.Refund(view.Refund(s.layoutProps("Confirm refund"), look, company, amount, refundKeyAfter(err, key), he.message)))
 		return
 	}
-	http.Redirect(w, r, dashboardURL(company)+"?payment="+url.QueryEscape(id)+"&notice=refunded#lookup", http.StatusSeeOther)
+	http.Redirect(w, r, view.DashboardURL(company)+"?payment="+url.QueryEscape(id)+"&notice=refunded#lookup", http.StatusSeeOther)
 }
 
 // refundKeyAfter is the key the refund form carries after a failed
@@ -187,8 +188,6 @@ func printable(s string) string {
 	}
 	return ""
 }
-
-func dashboardURL(companyID string) string { return "/dashboard/" + url.PathEscape(companyID) }
 
 // newFormKey is the idempotency key of one rendering of the payout or
 // refund form: submitting that form twice (a double click, a resent POST)

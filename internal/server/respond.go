@@ -14,6 +14,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/view"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/web/page"
 )
@@ -88,7 +89,7 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 		return errTooLarge
 	case errors.As(err, &short):
 		return &httpError{status: http.StatusConflict, code: "insufficient_credits",
-			message: "Not enough credits: your balance is " + formatCount(short.Balance) + " and this costs " + formatCount(short.Cost) + ".",
+			message: "Not enough credits: your balance is " + view.FormatCount(short.Balance) + " and this costs " + view.FormatCount(short.Cost) + ".",
 			balance: &short.Balance}
 	case errors.As(err, &rejected):
 		return newError(http.StatusUnprocessableEntity, "payment_rejected", "Whop's payment does not match this purchase, so no credits were added: "+rejected.Reason+".")
@@ -96,8 +97,8 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 		return newError(http.StatusBadRequest, "invalid_"+field.Field, field.Message)
 	case errors.As(err, &poor):
 		return newError(http.StatusUnprocessableEntity, "insufficient_balance", "The company's balance of "+
-			formatMoney(poor.Balance, string(poor.Currency))+" does not cover "+formatMoney(poor.Amount, string(poor.Currency))+
-			" plus the "+formatMoney(poor.Fee, string(poor.Currency))+" transfer fee. Nothing was sent.")
+			view.FormatMoney(poor.Balance, string(poor.Currency))+" does not cover "+view.FormatMoney(poor.Amount, string(poor.Currency))+
+			" plus the "+view.FormatMoney(poor.Fee, string(poor.Currency))+" transfer fee. Nothing was sent.")
 	case errors.As(err, &feeCur):
 		return newError(http.StatusUnprocessableEntity, "fee_currency_mismatch", "Whop reports the transfer fee in "+
 			strings.ToUpper(string(feeCur.Fee))+" but payouts are in "+strings.ToUpper(string(feeCur.Payout))+

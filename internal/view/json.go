@@ -1,29 +1,14 @@
-package server
+package view
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/go-chi/chi/v5"
+	"github.com/creditkit/creditkit/internal/whop"
 )
 
-// dashboardAPI is GET /api/dashboard/{companyId}: the dashboard's figures
-// as JSON, for that company's admins. The owner's admins get the whole app
-// (every installing company, the shares, the net and the comparison with
-// Whop); a creator's admins get their own experiences. Amounts are minor
-// units of "currency"; times are RFC 3339 UTC.
-func (s *Server) dashboardAPI(w http.ResponseWriter, r *http.Request) {
-	d, err := s.billing.Dashboard(r.Context(), userID(r.Context()), chi.URLParam(r, "companyId"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, dashboardJSON(d))
-}
-
-func dashboardJSON(d billing.Dashboard) map[string]any {
+func DashboardJSON(d billing.Dashboard) map[string]any {
 	rep := d.Revenue
 	days := make([]map[string]any, 0, len(rep.Days))
 	for _, day := range rep.Days {
@@ -39,7 +24,7 @@ func dashboardJSON(d billing.Dashboard) map[string]any {
 	}
 	latestGrants := make([]map[string]any, 0, len(d.GrantList))
 	for _, g := range d.GrantList {
-		latestGrants = append(latestGrants, grantJSON(g))
+		latestGrants = append(latestGrants, GrantJSON(g))
 	}
 	role := "creator"
 	if d.IsOwner {
@@ -107,4 +92,64 @@ func reportsJSON(d billing.Dashboard) map[string]any {
 		out["stale_seconds"] = int64(lag / time.Second)
 	}
 	return out
+}
+
+func PaymentJSON(look billing.PaymentLookup) map[string]any {
+	p := look.Payment
+	out := map[string]any{
+		"id": p.ID, "api": p.API, "status": p.Status,
+		"substatus":    reported(look, whop.FieldSubstatus, p.Substatus),
+		"currency":     p.Currency,
+		"refund_state": look.RefundState, "can_refund": look.CanRefund,
+		"refundable": reported(look, whop.FieldRefundable, p.Refundable),
+		"amounts": map[string]any{
+			"subtotal": p.Subtotal, "total": p.Total, "refunded": p.RefundedAmount,
+			"after_fees": reported(look, whop.FieldNet, p.AmountAfterFees),
+			"usd_total":  reported(look, whop.FieldUSDTotal, p.USDTotal),
+		},
+		"card":                map[string]any{"brand": p.CardBrand, "last4": p.CardLast4},
+		"payment_method_type": reported(look, whop.FieldPaymentMethodType, p.PaymentMethodType),
+		"billing_reason":      reported(look, whop.FieldBillingReason, p.BillingReason),
+		"user": map[string]any{"id": p.UserID, "email": p.UserEmail,
+			"username": reported(look, whop.FieldUsername, p.Username)},
+		"membership": map[string]any{"id": p.MembershipID,
+			"status": reported(look, whop.FieldMembershipStatus, p.MembershipStatus)},
+		"plan_id": p.PlanID, "product_id": p.ProductID, "company_id": p.CompanyID,
+		"checkout_configuration_id": p.CheckoutConfigurationID,
+		"created_at":                jsonTime(p.CreatedAt), "paid_at": jsonTime(p.PaidAt), "refunded_at": jsonTime(p.RefundedAt),
+		"updated_at":      reported(look, whop.FieldUpdatedAt, jsonTime(p.UpdatedAt)),
+		"failure_message": p.FailureMessage,
+		"purchase":        nil, "revenue_share": nil,
+	}
+	if pur := look.Purchase; pur != nil {
+		out["purchase"] = map[string]any{"id": pur.ID, "experience_id": pur.ExperienceID, "company_id": pur.CompanyID,
+			"user_id": pur.UserID, "package": pur.PackageID, "credits": pur.Credits, "price": pur.Price,
+			"status": pur.Status, "refunded_credits": pur.RefundedCredits}
+	}
+	if sh := look.Share; sh != nil {
+		var sent any // the transfer's amount, once decided
+		if sh.TransferAmount > 0 {
+			sent = sh.TransferAmount
+		}
+		out["revenue_share"] = map[string]any{"amount": sh.Amount, "to_company_id": sh.ToCompanyID,
+			"status": sh.Status, "transfer_id": sh.TransferID, "transfer_amount": sent,
+			"withheld": sh.Withheld(), "clawback": sh.Clawback}
+	}
+	disputes := []map[string]any{}
+	for _, d := range look.Disputes {
+		disputes = append(disputes, map[string]any{"id": d.ID, "amount": d.Amount, "status": d.Status, "reason": d.Reason})
+	}
+	out["disputes"] = disputes
+	return out
+}
+
+func PayoutJSON(p ledger.Payout) map[string]any {
+	return map[string]any{
+		"id": p.ID, "company_id": p.CompanyID, "status": p.Status,
+		"recipient": map[string]any{"input": p.RecipientInput, "id": p.RecipientID, "username": p.RecipientUsername},
+		"amount":    p.Amount, "currency": p.Currency, "fee": p.Fee, "charged_fee": p.ChargedFee, "notes": p.Notes,
+		"ledger_account_id": p.LedgerAccountID, "transfer_id": p.TransferID, "attempts": p.Attempts,
+		"last_error": p.LastError, "idempotency_key": p.IdempotencyKey,
+		"created_at": jsonTime(p.CreatedAt), "finished_at": jsonTime(p.FinishedAt),
+	}
 }
