@@ -50,8 +50,8 @@ func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{
-		"id": c.CheckoutID, "planId": c.PlanID, "purchase_id": c.PurchaseID, "purchase_url": c.PurchaseURL,
+	writeJSON(w, http.StatusOK, view.ChargeReply{
+		ID: c.CheckoutID, PlanID: c.PlanID, PurchaseID: c.PurchaseID, PurchaseURL: c.PurchaseURL,
 	})
 }
 
@@ -76,21 +76,14 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.billing.Confirm(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"), b.ReceiptID)
 	if errors.Is(err, billing.ErrPaymentPending) {
-		writeJSON(w, http.StatusAccepted, map[string]any{"status": "processing"})
+		writeJSON(w, http.StatusAccepted, view.ProcessingReply{Status: "processing"})
 		return
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"status":  res.Purchase.Status,
-		"balance": res.Balance,
-		"purchase": map[string]any{
-			"id": res.Purchase.ID, "credits": res.Purchase.Credits, "package": res.Purchase.PackageID,
-			"payment_id": res.Purchase.PaymentID,
-		},
-	})
+	writeJSON(w, http.StatusOK, view.Confirm(res))
 }
 
 // modalOutcome answers, after Whop's purchase modal ended with an error,
@@ -108,9 +101,7 @@ func (s *Server) modalOutcome(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"outcome": out.End, "reason": out.Reason, "balance": out.Balance, "credits": out.Purchase.Credits,
-	})
+	writeJSON(w, http.StatusOK, view.Modal(out))
 }
 
 type spendBody struct {
@@ -140,7 +131,5 @@ func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"spend_id": sp.ID, "item": sp.ItemID, "title": sp.Title, "cost": sp.Cost, "balance": sp.BalanceAfter, "replayed": sp.Replayed,
-	})
+	writeJSON(w, http.StatusOK, view.Spend(sp))
 }

@@ -57,7 +57,7 @@ func (s *Server) payoutAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	body := map[string]any{"payout": view.PayoutJSON(res.Payout), "replayed": res.Replayed}
+	body := payoutReply{Payout: view.PayoutJSON(res.Payout), Replayed: res.Replayed}
 	switch res.Payout.Status {
 	case ledger.TransferPaid:
 		writeJSON(w, http.StatusOK, body)
@@ -65,7 +65,8 @@ func (s *Server) payoutAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, body)
 	default:
 		he := s.mapError(r, &billing.RefusedError{What: "payout", Reason: res.Payout.LastError})
-		body["error"] = he.body()
+		e := he.body()
+		body.Error = &e
 		writeJSON(w, he.status, body)
 	}
 }
@@ -116,4 +117,12 @@ func (s *Server) dashboardAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, view.DashboardJSON(d))
+}
+
+// payoutReply is POST /api/payouts: the payout as it stands, and Whop's
+// refusal when it refused.
+type payoutReply struct {
+	Payout   view.PayoutReply `json:"payout"`
+	Replayed bool             `json:"replayed"`
+	Error    *errorBody       `json:"error,omitempty"`
 }

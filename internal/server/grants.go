@@ -83,7 +83,7 @@ func (s *Server) grantAPI(w http.ResponseWriter, r *http.Request) {
 	if res.Replayed {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, map[string]any{"grant": view.GrantJSON(res.Grant), "replayed": res.Replayed})
+	writeJSON(w, status, view.GrantResultReply{Grant: view.GrantJSON(res.Grant), Replayed: res.Replayed})
 }
 
 // checkGrant checks a grant's fields, from the API or the form, before

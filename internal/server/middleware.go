@@ -157,7 +157,7 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > n {
-				writeJSON(w, errTooLarge.status, map[string]any{"error": errTooLarge.body()})
+				writeJSON(w, errTooLarge.status, errorReply{Error: errTooLarge.body()})
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, n)

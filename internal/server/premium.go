@@ -44,7 +44,7 @@ func (s *Server) premiumCheckout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"id": c.CheckoutID, "planId": c.PlanID, "purchase_url": c.PurchaseURL})
+	writeJSON(w, http.StatusOK, view.PremiumCheckoutReply{ID: c.CheckoutID, PlanID: c.PlanID, PurchaseURL: c.PurchaseURL})
 }
 
 // premiumStatus is what the page polls after the purchase modal closes,
@@ -63,7 +63,7 @@ func (s *Server) premiumStatus(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"premium": st.Member})
+	writeJSON(w, http.StatusOK, view.PremiumStatusReply{Premium: st.Member})
 }
 
 // premiumMembers is the dashboard's list of a company's premium members.

@@ -34,13 +34,21 @@ func newError(status int, code, message string) *httpError {
 	return &httpError{status: status, code: code, message: message}
 }
 
-// body is what an API caller gets under "error".
-func (e *httpError) body() map[string]any {
-	b := map[string]any{"code": e.code, "message": e.message}
-	if e.balance != nil {
-		b["balance"] = *e.balance
-	}
-	return b
+// errorBody is what an API caller gets under "error"; balance is there
+// when credits ran short.
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Balance *int64 `json:"balance,omitempty"`
+}
+
+// errorReply is an API error answer.
+type errorReply struct {
+	Error errorBody `json:"error"`
+}
+
+func (e *httpError) body() errorBody {
+	return errorBody{Code: e.code, Message: e.message, Balance: e.balance}
 }
 
 var (
@@ -154,7 +162,7 @@ var domainErrors = []struct {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	he := s.mapError(r, err)
 	if isAPI(r) {
-		writeJSON(w, he.status, map[string]any{"error": he.body()})
+		writeJSON(w, he.status, errorReply{Error: he.body()})
 		return
 	}
 	s.render(w, r, he.status, page.Error(page.ErrorView{

@@ -9,20 +9,46 @@ import (
 	"github.com/creditkit/creditkit/web/page"
 )
 
-func GrantJSON(g ledger.CreditGrant) map[string]any {
-	return map[string]any{
-		"id": g.ID, "experience_id": g.ExperienceID, "company_id": g.CompanyID,
-		"member":  map[string]any{"id": g.UserID, "username": g.Username},
-		"credits": g.Credits, "spent": g.Spent, "expired": g.Expired, "left": g.Left(), "reason": g.Reason,
-		"expires_at": jsonTime(g.ExpiresAt), "expired_at": jsonTime(g.ExpiredAt),
-		"granted_by": g.GrantedBy, "granted_by_company_id": g.GrantedByCompany, "idempotency_key": g.IdempotencyKey,
-		"created_at": jsonTime(g.CreatedAt),
+// GrantReply is a grant as the API answers it.
+type GrantReply struct {
+	ID                 string      `json:"id"`
+	ExperienceID       string      `json:"experience_id"`
+	CompanyID          string      `json:"company_id"`
+	Member             GrantMember `json:"member"`
+	Credits            int64       `json:"credits"`
+	Spent              int64       `json:"spent"`
+	Expired            int64       `json:"expired"`
+	Left               int64       `json:"left"`
+	Reason             string      `json:"reason"`
+	ExpiresAt          *string     `json:"expires_at"`
+	ExpiredAt          *string     `json:"expired_at"`
+	GrantedBy          string      `json:"granted_by"`
+	GrantedByCompanyID string      `json:"granted_by_company_id"`
+	IdempotencyKey     string      `json:"idempotency_key"`
+	CreatedAt          *string     `json:"created_at"`
+}
+
+// GrantMember is who a grant went to.
+type GrantMember struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+}
+
+// GrantJSON is a grant as the API answers it.
+func GrantJSON(g ledger.CreditGrant) GrantReply {
+	return GrantReply{
+		ID: g.ID, ExperienceID: g.ExperienceID, CompanyID: g.CompanyID,
+		Member:  GrantMember{ID: g.UserID, Username: g.Username},
+		Credits: g.Credits, Spent: g.Spent, Expired: g.Expired, Left: g.Left(), Reason: g.Reason,
+		ExpiresAt: jsonTime(g.ExpiresAt), ExpiredAt: jsonTime(g.ExpiredAt),
+		GrantedBy: g.GrantedBy, GrantedByCompanyID: g.GrantedByCompany, IdempotencyKey: g.IdempotencyKey,
+		CreatedAt: jsonTime(g.CreatedAt),
 	}
 }
 
-func grantFiguresJSON(f ledger.GrantFigures) map[string]any {
-	return map[string]any{"grants": f.Grants, "granted": f.Granted, "spent": f.Spent, "expiries": f.Expiries,
-		"expired": f.Expired, "outstanding": f.Outstanding}
+func grantFigures(f ledger.GrantFigures) GrantFiguresReply {
+	return GrantFiguresReply{Grants: f.Grants, Granted: f.Granted, Spent: f.Spent, Expiries: f.Expiries,
+		Expired: f.Expired, Outstanding: f.Outstanding}
 }
 
 // grantsSection formats the dashboard's grants: the figures of the window,

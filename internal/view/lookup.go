@@ -162,18 +162,11 @@ func formatTime(t time.Time) string {
 }
 
 // jsonTime is a time for the API, to the second (the legacy APIs' unit),
-// or nil when unknown.
-func jsonTime(t time.Time) any {
+// or null when unknown.
+func jsonTime(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
-}
-
-// reported returns v, or nil when the payment's generation does not carry field.
-func reported(look billing.PaymentLookup, field string, v any) any {
-	if look.Unreported[field] {
-		return nil
-	}
-	return v
+	v := t.UTC().Truncate(time.Second).Format(time.RFC3339)
+	return &v
 }
