@@ -151,7 +151,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		},
 		Ready:      store,
 		Tokens:     tokens,
-		Billing:    bill,
+		Billing:    server.BillingOf(bill),
 		Webhooks:   whop.NewWebhookVerifier(cfg.Whop.WebhookSecret),
 		Pool:       pool,
 		Registry:   prometheus.NewRegistry(),

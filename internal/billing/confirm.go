@@ -19,7 +19,7 @@ type ConfirmResult struct {
 // Confirm fulfils a member's purchase from the receipt id the purchase modal
 // returned. The payment is fetched from Whop rather than trusted from the
 // browser; a brand-new payment reads 404 briefly, so that is waited out.
-func (s *Service) Confirm(ctx context.Context, userID, purchaseID, receiptID string) (ConfirmResult, error) {
+func (s Credits) Confirm(ctx context.Context, userID, purchaseID, receiptID string) (ConfirmResult, error) {
 	pur, err := s.store.Purchase(ctx, purchaseID)
 	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
 		return ConfirmResult{}, err
@@ -35,7 +35,7 @@ func (s *Service) Confirm(ctx context.Context, userID, purchaseID, receiptID str
 		if p.Metadata[MetaPurchaseID] != purchaseID {
 			return ConfirmResult{}, ErrNotYourPayment
 		}
-		out, err := s.FulfilPayment(ctx, p, FromConfirm, nil)
+		out, err := s.fulfilPayment(ctx, p, FromConfirm, nil)
 		if err != nil {
 			return ConfirmResult{}, err
 		}
@@ -55,7 +55,7 @@ type RejectedError struct{ Reason string }
 
 func (e *RejectedError) Error() string { return "billing: payment not fulfilled: " + e.Reason }
 
-func (s *Service) paymentWhenReadable(ctx context.Context, id string) (*whop.Payment, error) {
+func (s *core) paymentWhenReadable(ctx context.Context, id string) (*whop.Payment, error) {
 	deadline := s.now().Add(s.cfg.PaymentWait)
 	wait := 250 * time.Millisecond
 	for {

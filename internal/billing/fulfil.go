@@ -32,7 +32,7 @@ type Outcome struct {
 	Duplicate bool   // the delivery was processed before; nothing happened
 }
 
-// FulfilPayment is the one fulfilment function. Given a Whop payment, seen
+// fulfilPayment is the one fulfilment function. Given a Whop payment, seen
 // by the webhook, the confirm call, the reconciler or the checkout return,
 // it credits the purchase the payment's metadata names at most once, and
 // takes back credits for any refund on it. It fulfils only a payment that is
@@ -40,13 +40,13 @@ type Outcome struct {
 // and whose amount covers the price fixed when the purchase was made;
 // anything else is recorded with its reason and credits nothing. d, when
 // set, is the webhook delivery, recorded in the same transaction.
-func (s *Service) FulfilPayment(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery) (Outcome, error) {
+func (s *core) fulfilPayment(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery) (Outcome, error) {
 	return s.fulfil(ctx, p, src, d, 0)
 }
 
 // fulfil is FulfilPayment for a reconciler run (runID), which has its
 // repairs counted in the transactions that make them.
-func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery, runID int64) (Outcome, error) {
+func (s *core) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery, runID int64) (Outcome, error) {
 	if err := checkPayment(p); err != nil {
 		return Outcome{}, err // nothing of it may be stored, not even as a rejection
 	}
@@ -164,7 +164,7 @@ func mismatch(p *whop.Payment, pur ledger.Purchase, companyID string) string {
 	return ""
 }
 
-func (s *Service) reject(ctx context.Context, p *whop.Payment, purchaseID string, src Source, d *ledger.Delivery, reason string) (Outcome, error) {
+func (s *core) reject(ctx context.Context, p *whop.Payment, purchaseID string, src Source, d *ledger.Delivery, reason string) (Outcome, error) {
 	err := s.store.RecordRejection(ctx, ledger.Rejection{PaymentID: p.ID, PurchaseID: purchaseID, Source: string(src), Reason: reason}, d)
 	if errors.Is(err, ledger.ErrDuplicateDelivery) {
 		return Outcome{Duplicate: true}, nil
@@ -176,9 +176,9 @@ func (s *Service) reject(ctx context.Context, p *whop.Payment, purchaseID string
 	return Outcome{Rejected: reason}, nil
 }
 
-func (s *Service) ignore(ctx context.Context, d *ledger.Delivery, why string) (Outcome, error) {
+func (s *core) ignore(ctx context.Context, d *ledger.Delivery, why string) (Outcome, error) {
 	if d != nil {
-		err := s.store.RecordDelivery(ctx, *d, "ignored: "+why)
+		err := s.store.RecordDelivery(ctx, *d, prefixIgnored+why)
 		if errors.Is(err, ledger.ErrDuplicateDelivery) {
 			return Outcome{Duplicate: true}, nil
 		}

@@ -32,8 +32,9 @@ func NewStore(pool *pgxpool.Pool, opts ...StoreOption) *Store {
 	return s
 }
 
-// ErrSchemaNotCurrent means the database's migrations lag (or lead) the binary's.
-var ErrSchemaNotCurrent = errors.New("ledger: database schema is not at the embedded migration version")
+// ErrSchemaNotCurrent means the database's migrations lag (or lead) the
+// binary's: migrations.ErrNotCurrent, which readiness checks name.
+var ErrSchemaNotCurrent = migrations.ErrNotCurrent
 
 // SchemaStatus reads the applied migration versions, the app's and River's,
 // through the pool, so the readiness probe costs two queries and no extra

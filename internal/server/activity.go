@@ -23,7 +23,7 @@ func (s *Server) activity(w http.ResponseWriter, r *http.Request) {
 		}
 		before = n
 	}
-	p, err := s.billing.Activity(r.Context(), userID(r.Context()), expID, before)
+	p, err := s.billing.Credits.Activity(r.Context(), userID(r.Context()), expID, before)
 	if err != nil {
 		s.fail(w, r, err)
 		return

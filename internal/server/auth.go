@@ -13,6 +13,15 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
+// Access is what the middleware asks billing before a handler runs: an
+// early answer, for the right status and page; billing decides again in
+// every use case.
+type Access interface {
+	ExperienceAccess(ctx context.Context, userID, experienceID string) error
+	CompanyAdmin(ctx context.Context, userID, companyID string) error
+	ExperienceListing(ctx context.Context, experienceID string) (*whop.Experience, error)
+}
+
 // TokenVerifier checks Whop user tokens.
 type TokenVerifier interface {
 	Verify(ctx context.Context, raw string) (*whop.UserToken, error)
@@ -103,7 +112,7 @@ func (s *Server) verifyUser(r *http.Request) (string, error) {
 func (s *Server) requireExperience(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		expID := chi.URLParam(r, "experienceId")
-		err := s.billing.ExperienceAccess(r.Context(), userID(r.Context()), expID)
+		err := s.billing.Access.ExperienceAccess(r.Context(), userID(r.Context()), expID)
 		if errors.Is(err, billing.ErrNoAccess) {
 			s.noAccess(w, r, expID)
 			return
@@ -119,7 +128,7 @@ func (s *Server) requireExperience(next http.Handler) http.Handler {
 // requireAdmin lets through admins of the path's company only.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.billing.CompanyAdmin(r.Context(), userID(r.Context()), chi.URLParam(r, "companyId")); err != nil {
+		if err := s.billing.Access.CompanyAdmin(r.Context(), userID(r.Context()), chi.URLParam(r, "companyId")); err != nil {
 			s.fail(w, r, err)
 			return
 		}

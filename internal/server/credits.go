@@ -1,23 +1,39 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
 	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/money"
 	"github.com/creditkit/creditkit/internal/view"
 	"github.com/creditkit/creditkit/web/page"
 	"github.com/go-chi/chi/v5"
 )
 
+// Credits is a member's wallet: the experience page, buying credits and
+// spending them (activity.go and return.go use it too).
+type Credits interface {
+	Packages() []billing.Package
+	Currency() money.Currency
+	Wallet(ctx context.Context, userID, experienceID string) (billing.Wallet, error)
+	Activity(ctx context.Context, userID, experienceID string, before int64) (billing.ActivityPage, error)
+	Charge(ctx context.Context, r billing.ChargeRequest) (billing.Charge, error)
+	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)
+	Return(ctx context.Context, userID, purchaseID string) (billing.ReturnResult, error)
+	CheckModalOutcome(ctx context.Context, userID, purchaseID string) (billing.ModalOutcome, error)
+	Spend(ctx context.Context, r billing.SpendRequest) (billing.Spent, error)
+}
+
 func (s *Server) experience(w http.ResponseWriter, r *http.Request) {
 	expID := chi.URLParam(r, "experienceId")
-	wallet, err := s.billing.Wallet(r.Context(), userID(r.Context()), expID)
+	wallet, err := s.billing.Credits.Wallet(r.Context(), userID(r.Context()), expID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v := view.Experience(s.layoutProps("Credits"), expID, wallet, s.billing.Packages(), s.billing.Currency())
+	v := view.Experience(s.layoutProps("Credits"), expID, wallet, s.billing.Credits.Packages(), s.billing.Credits.Currency())
 	s.render(w, r, http.StatusOK, page.Experience(v))
 }
 
@@ -43,7 +59,7 @@ func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	c, err := s.billing.Charge(r.Context(), billing.ChargeRequest{
+	c, err := s.billing.Credits.Charge(r.Context(), billing.ChargeRequest{
 		UserID: userID(r.Context()), ExperienceID: b.ExperienceID, PackageID: b.Package, IdempotencyKey: b.IdempotencyKey,
 	})
 	if err != nil {
@@ -74,7 +90,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.billing.Confirm(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"), b.ReceiptID)
+	res, err := s.billing.Credits.Confirm(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"), b.ReceiptID)
 	if errors.Is(err, billing.ErrPaymentPending) {
 		writeJSON(w, http.StatusAccepted, view.ProcessingReply{Status: "processing"})
 		return
@@ -96,7 +112,7 @@ func (s *Server) modalOutcome(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out, err := s.billing.CheckModalOutcome(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"))
+	out, err := s.billing.Credits.CheckModalOutcome(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -124,7 +140,7 @@ func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	sp, err := s.billing.Spend(r.Context(), billing.SpendRequest{
+	sp, err := s.billing.Credits.Spend(r.Context(), billing.SpendRequest{
 		UserID: userID(r.Context()), ExperienceID: b.ExperienceID, ItemID: b.Item, IdempotencyKey: b.IdempotencyKey,
 	})
 	if err != nil {

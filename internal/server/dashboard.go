@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -13,6 +14,15 @@ import (
 	"github.com/creditkit/creditkit/web/page"
 	"github.com/go-chi/chi/v5"
 )
+
+// Reports is what admins and members read back: the dashboard (here and
+// in dashboard_api.go) and the exports (exports.go).
+type Reports interface {
+	Dashboard(ctx context.Context, userID, companyID string) (billing.Dashboard, error)
+	MemberHistory(ctx context.Context, userID, experienceID string, write func([]billing.HistoryRow) error) error
+	ReadExportPeriod(from, to string) (billing.ExportPeriod, error)
+	CompanyExport(ctx context.Context, userID, companyID string, p billing.ExportPeriod, write func([]billing.ExportRow) error) error
+}
 
 // The dashboard's pages work without script: the look-up is a GET form,
 // payouts and refunds are POST forms answered with a redirect (so a reload
@@ -35,18 +45,18 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 	form := forms.payout
 	ctx := r.Context()
 	company, user := chi.URLParam(r, "companyId"), userID(ctx)
-	d, err := s.billing.Dashboard(ctx, user, company)
+	d, err := s.billing.Reports.Dashboard(ctx, user, company)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	q := r.URL.Query()
 	v := view.Dashboard(d, s.layoutProps("Dashboard"), view.DashboardURL(company), q)
-	if v.PremiumMembers, err = s.premiumMembers(ctx, company); err != nil {
+	if v.PremiumMembers, err = s.premiumMembers(ctx, userID(r.Context()), company); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v.Lookup.API = string(s.billing.PaymentsAPI())
+	v.Lookup.API = string(s.billing.MoneyOut.PaymentsAPI())
 	if id := strings.TrimSpace(q.Get("payment")); id != "" {
 		v.Lookup.Query = printable(id)
 		var look billing.PaymentLookup
@@ -58,7 +68,7 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 				status = http.StatusBadRequest
 			}
 		} else {
-			look, err = s.billing.LookupPayment(ctx, user, company, id)
+			look, err = s.billing.MoneyOut.LookupPayment(ctx, user, company, id)
 		}
 		if err != nil {
 			v.Lookup.Error = s.mapError(r, err).message
@@ -103,7 +113,7 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request) {
 		// be shown back as text.
 		f = page.PayoutForm{Recipient: printable(f.Recipient), Amount: printable(f.Amount), Notes: printable(f.Notes)}
 	} else {
-		res, err = s.billing.SendPayout(r.Context(), req)
+		res, err = s.billing.MoneyOut.SendPayout(r.Context(), req)
 	}
 	if res.Payout.ID != "" {
 		http.Redirect(w, r, view.DashboardURL(company)+"?payout="+url.QueryEscape(res.Payout.ID)+"#payouts", http.StatusSeeOther)
@@ -123,7 +133,7 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request) {
 // admins only (billing decides; a creator's admin gets 403).
 func (s *Server) refundConfirm(w http.ResponseWriter, r *http.Request) {
 	company, id := chi.URLParam(r, "companyId"), chi.URLParam(r, "paymentId")
-	look, err := s.billing.RefundablePayment(r.Context(), userID(r.Context()), company, id)
+	look, err := s.billing.MoneyOut.RefundablePayment(r.Context(), userID(r.Context()), company, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -143,7 +153,7 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	look, err := s.billing.RefundPayment(r.Context(), billing.RefundRequest{
+	look, err := s.billing.MoneyOut.RefundPayment(r.Context(), billing.RefundRequest{
 		UserID: userID(r.Context()), CompanyID: company, PaymentID: id, Amount: amount, IdempotencyKey: key,
 	})
 	if err != nil {

@@ -2,15 +2,26 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 
 	"github.com/creditkit/creditkit/internal/billing"
-	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/view"
+	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/go-chi/chi/v5"
 )
+
+// MoneyOut is a company's payments looked up and refunded, and payouts:
+// the API here and the dashboard's forms.
+type MoneyOut interface {
+	PaymentsAPI() whop.PaymentsAPI
+	LookupPayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
+	RefundablePayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
+	RefundPayment(ctx context.Context, r billing.RefundRequest) (billing.PaymentLookup, error)
+	SendPayout(ctx context.Context, r billing.PayoutRequest) (billing.PayoutResult, error)
+}
 
 // paymentAPI is GET /api/payments/{id}?company_id=biz_…: the look-up as
 // JSON, for an admin of that company. Amounts are minor units of currency;
@@ -21,7 +32,7 @@ func (s *Server) paymentAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	look, err := s.billing.LookupPayment(r.Context(), userID(r.Context()), company, chi.URLParam(r, "paymentId"))
+	look, err := s.billing.MoneyOut.LookupPayment(r.Context(), userID(r.Context()), company, chi.URLParam(r, "paymentId"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -51,7 +62,7 @@ func (s *Server) payoutAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.billing.SendPayout(r.Context(), req)
+	res, err := s.billing.MoneyOut.SendPayout(r.Context(), req)
 	var refused *billing.RefusedError
 	if err != nil && !(errors.As(err, &refused) && res.Payout.ID != "") {
 		s.fail(w, r, err)
@@ -59,9 +70,9 @@ func (s *Server) payoutAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	body := payoutReply{Payout: view.PayoutJSON(res.Payout), Replayed: res.Replayed}
 	switch res.Payout.Status {
-	case ledger.TransferPaid:
+	case billing.TransferPaid:
 		writeJSON(w, http.StatusOK, body)
-	case ledger.TransferPending:
+	case billing.TransferPending:
 		writeJSON(w, http.StatusAccepted, body)
 	default:
 		he := s.mapError(r, &billing.RefusedError{What: "payout", Reason: res.Payout.LastError})
@@ -111,7 +122,7 @@ func amountText(raw json.RawMessage) string {
 // Whop); a creator's admins get their own experiences. Amounts are minor
 // units of "currency"; times are RFC 3339 UTC.
 func (s *Server) dashboardAPI(w http.ResponseWriter, r *http.Request) {
-	d, err := s.billing.Dashboard(r.Context(), userID(r.Context()), chi.URLParam(r, "companyId"))
+	d, err := s.billing.Reports.Dashboard(r.Context(), userID(r.Context()), chi.URLParam(r, "companyId"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/view"
 	"github.com/go-chi/chi/v5"
 )
@@ -20,7 +20,7 @@ import (
 func (s *Server) activityCSV(w http.ResponseWriter, r *http.Request) {
 	expID := chi.URLParam(r, "experienceId")
 	out := newCSVStream(w, "creditkit-activity-"+expID+".csv", view.HistoryColumns)
-	err := s.billing.MemberHistory(r.Context(), userID(r.Context()), expID, func(rows []ledger.HistoryRow) error {
+	err := s.billing.Reports.MemberHistory(r.Context(), userID(r.Context()), expID, func(rows []billing.HistoryRow) error {
 		for _, h := range rows {
 			out.row(view.HistoryRecord(h)...)
 		}
@@ -39,14 +39,14 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := s.billing.ReadExportPeriod(q.Get("from"), q.Get("to"))
+	p, err := s.billing.Reports.ReadExportPeriod(q.Get("from"), q.Get("to"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	name := "creditkit-" + company + "-" + p.From.Format("2006-01-02") + "-to-" + p.To.Format("2006-01-02") + ".csv"
 	out := newCSVStream(w, name, view.ExportColumns)
-	err = s.billing.CompanyExport(r.Context(), userID(r.Context()), company, p, func(rows []ledger.ExportRow) error {
+	err = s.billing.Reports.CompanyExport(r.Context(), userID(r.Context()), company, p, func(rows []billing.ExportRow) error {
 		for _, x := range rows {
 			out.row(view.ExportRecord(x)...)
 		}

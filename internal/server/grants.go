@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -11,6 +12,11 @@ import (
 	"github.com/creditkit/creditkit/web/page"
 	"github.com/go-chi/chi/v5"
 )
+
+// Grants is credits a company gives its members.
+type Grants interface {
+	GrantCredits(ctx context.Context, r billing.GrantRequest) (billing.GrantResult, error)
+}
 
 // grantForm grants credits from the dashboard's form (no script needed):
 // a grant recorded, now or by an earlier sending of the same form, lands
@@ -33,7 +39,7 @@ func (s *Server) grantForm(w http.ResponseWriter, r *http.Request) {
 		f = page.GrantForm{Member: printable(f.Member), ExperienceID: printable(f.ExperienceID), Credits: printable(f.Credits),
 			Reason: printable(f.Reason), ExpiresOn: printable(f.ExpiresOn)}
 	} else {
-		res, err = s.billing.GrantCredits(r.Context(), req)
+		res, err = s.billing.Grants.GrantCredits(r.Context(), req)
 	}
 	if err == nil {
 		http.Redirect(w, r, view.DashboardURL(company)+"?grant="+url.QueryEscape(res.Grant.ID)+"#grants", http.StatusSeeOther)
@@ -74,7 +80,7 @@ func (s *Server) grantAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.billing.GrantCredits(r.Context(), req)
+	res, err := s.billing.Grants.GrantCredits(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -204,7 +204,7 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 		Settings:   server.Settings{AppID: env.Seed.App.ID, Development: true, SandboxOrigins: []string{env.URL, env.RelayURL}},
 		Ready:      a.store,
 		Tokens:     a.tokens,
-		Billing:    bill,
+		Billing:    server.BillingOf(bill),
 		Webhooks:   whop.NewWebhookVerifier(env.Seed.App.WebhookSecret),
 		Pool:       a.db.Pool,
 		Reconciler: a.store,

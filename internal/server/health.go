@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/migrations"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -37,7 +36,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		// The log has the details; the probe's answer names the kind of
 		// problem only, since database errors can carry host names.
 		s.log.WarnContext(r.Context(), "not ready", slog.String("error", err.Error()))
-		if errors.Is(err, ledger.ErrSchemaNotCurrent) {
+		if errors.Is(err, migrations.ErrNotCurrent) {
 			writeJSON(w, http.StatusServiceUnavailable, readyAnswer{Status: "unavailable",
 				Error: "database schema is not at this binary's migration version", Schema: schemaOf(st)})
 			return

@@ -11,11 +11,20 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
+// Premium is the premium plan's use cases.
+type Premium interface {
+	Enabled() bool
+	State(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
+	Content(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
+	UpgradeCheckout(ctx context.Context, userID, experienceID string) (billing.PremiumCheckout, error)
+	Members(ctx context.Context, userID, companyID string) ([]billing.ExperiencePremium, error)
+}
+
 // premiumPage is the members-only lounge. A hand-typed URL gets the same
 // answer as the page's link: 403 without premium, 404 when premium is off.
 func (s *Server) premiumPage(w http.ResponseWriter, r *http.Request) {
 	expID := chi.URLParam(r, "experienceId")
-	st, err := s.billing.PremiumContent(r.Context(), userID(r.Context()), expID)
+	st, err := s.billing.Premium.Content(r.Context(), userID(r.Context()), expID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -39,7 +48,7 @@ func (s *Server) premiumCheckout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	c, err := s.billing.UpgradeCheckout(r.Context(), userID(r.Context()), b.ExperienceID)
+	c, err := s.billing.Premium.UpgradeCheckout(r.Context(), userID(r.Context()), b.ExperienceID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -55,7 +64,7 @@ func (s *Server) premiumStatus(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	st, err := s.billing.Premium(r.Context(), userID(r.Context()), expID)
+	st, err := s.billing.Premium.State(r.Context(), userID(r.Context()), expID)
 	if err == nil && !st.Enabled {
 		err = billing.ErrPremiumDisabled
 	}
@@ -67,12 +76,12 @@ func (s *Server) premiumStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 // premiumMembers is the dashboard's list of a company's premium members.
-func (s *Server) premiumMembers(ctx context.Context, companyID string) (component.PremiumMembersProps, error) {
-	p := component.PremiumMembersProps{Show: s.billing.PremiumEnabled()}
+func (s *Server) premiumMembers(ctx context.Context, userID, companyID string) (component.PremiumMembersProps, error) {
+	p := component.PremiumMembersProps{Show: s.billing.Premium.Enabled()}
 	if !p.Show {
 		return p, nil
 	}
-	exps, err := s.billing.PremiumMembers(ctx, companyID)
+	exps, err := s.billing.Premium.Members(ctx, userID, companyID)
 	if err != nil {
 		return p, err
 	}

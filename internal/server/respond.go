@@ -13,7 +13,6 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/creditkit/creditkit/internal/billing"
-	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/view"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/web/page"
@@ -79,7 +78,7 @@ func clientGone(r *http.Request) bool {
 func (s *Server) mapError(r *http.Request, err error) *httpError {
 	var he *httpError
 	var tooBig *http.MaxBytesError
-	var short *ledger.InsufficientCreditsError
+	var short *billing.InsufficientCreditsError
 	var rejected *billing.RejectedError
 	var field *billing.FieldError
 	var poor *billing.InsufficientBalanceError
@@ -151,9 +150,9 @@ var domainErrors = []struct {
 	{billing.ErrUnknownMember, newError(http.StatusUnprocessableEntity, "unknown_member", "Whop has no user with that username or id. Nothing was granted.")},
 	{billing.ErrNotAMember, newError(http.StatusUnprocessableEntity, "not_a_member", "That user has no access to the experience, so they are not one of its members. Nothing was granted.")},
 	{billing.ErrNotYourExperience, newError(http.StatusForbidden, "not_your_experience", "That experience belongs to another company: you can grant credits in your own company's experiences only.")},
-	{ledger.ErrNotFound, errNotFound},
-	{ledger.ErrIdempotencyConflict, newError(http.StatusConflict, "idempotency_conflict", "That idempotency key was already used for a different request.")},
-	{ledger.ErrUnknownItem, newError(http.StatusBadRequest, "unknown_item", "There is no item with that id.")},
+	{billing.ErrNotFound, errNotFound},
+	{billing.ErrIdempotencyConflict, newError(http.StatusConflict, "idempotency_conflict", "That idempotency key was already used for a different request.")},
+	{billing.ErrUnknownItem, newError(http.StatusBadRequest, "unknown_item", "There is no item with that id.")},
 	{whop.ErrRateLimited, newError(http.StatusServiceUnavailable, "whop_busy", "Whop is busy right now. Please try again in a moment.")},
 	{whop.ErrServer, newError(http.StatusBadGateway, "whop_unavailable", "Whop did not answer. Please try again in a moment.")},
 }

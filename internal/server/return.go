@@ -26,7 +26,7 @@ func (s *Server) checkoutReturn(w http.ResponseWriter, r *http.Request) {
 		}))
 		return
 	}
-	res, err := s.billing.Return(r.Context(), user, chi.URLParam(r, "purchaseId"))
+	res, err := s.billing.Credits.Return(r.Context(), user, chi.URLParam(r, "purchaseId"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
