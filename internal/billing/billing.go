@@ -2,7 +2,8 @@
 // fulfilling payments exactly once, refunds, spending, premium access,
 // payouts and the creator's revenue share. It joins the Whop API (through the
 // small interface it declares) to the facts in ledger; it knows nothing of
-// HTTP or templates.
+// HTTP or templates. It is split by area (areas.go), each a small service
+// over one shared core.
 package billing
 
 import (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/whop"
@@ -52,20 +51,11 @@ type Delivered struct {
 	Outcome string
 }
 
-func delivered(typ, outcome string) Delivered {
-	d := Delivered{Kind: Applied, Type: typ, Outcome: outcome}
-	switch {
-	case outcome == outcomeDuplicate:
-		d.Kind = Duplicate
-	case strings.HasPrefix(outcome, prefixRefused):
-		d.Kind = Refused
-	case strings.HasPrefix(outcome, prefixRejected):
-		d.Kind = Rejected
-	case strings.HasPrefix(outcome, prefixIgnored):
-		d.Kind = Ignored
-	}
-	return d
-}
+// duplicate is the outcome of a delivery handled before.
+func duplicate() Delivered { return Delivered{Kind: Duplicate, Outcome: outcomeDuplicate} }
+
+// applied is the outcome of a delivery whose effect was committed.
+func applied(outcome string) Delivered { return Delivered{Kind: Applied, Outcome: outcome} }
 
 // Deliver applies one webhook delivery whose signature the caller verified,
 // body and all: the one call the webhook handler makes. It returns without
@@ -75,7 +65,7 @@ func delivered(typ, outcome string) Delivered {
 // The body is parsed only when the delivery is not a known repeat.
 func (s Deliveries) Deliver(ctx context.Context, del whop.Delivery, body []byte) (Delivered, error) {
 	var typ string
-	outcome, err := s.handleDelivery(ctx, del, func() (*whop.Event, error) {
+	out, err := s.handleDelivery(ctx, del, func() (*whop.Event, error) {
 		ev, err := del.Decode(body)
 		if ev != nil {
 			typ = ev.Type
@@ -85,7 +75,8 @@ func (s Deliveries) Deliver(ctx context.Context, del whop.Delivery, body []byte)
 	if err != nil {
 		return Delivered{}, err
 	}
-	return delivered(typ, outcome), nil
+	out.Type = typ
+	return out, nil
 }
 
 // handleDelivery applies one authenticated webhook delivery. It returns nil
@@ -102,10 +93,10 @@ func (s Deliveries) Deliver(ctx context.Context, del whop.Delivery, body []byte)
 // refused: recorded with the reason and answered as handled, because
 // retrying cannot change it. An error means "answer 5xx": Postgres or Whop
 // could not be reached, and Whop delivering again may succeed.
-func (s *core) handleDelivery(ctx context.Context, del whop.Delivery, decode func() (*whop.Event, error)) (string, error) {
+func (s *core) handleDelivery(ctx context.Context, del whop.Delivery, decode func() (*whop.Event, error)) (Delivered, error) {
 	id, idProblem := deliveryKey(del.ID)
 	if s.seen.has(id) {
-		return outcomeDuplicate, nil
+		return duplicate(), nil
 	}
 	d := &ledger.Delivery{ID: id, Scheme: string(del.Scheme)}
 	ev, err := decode()
@@ -113,7 +104,7 @@ func (s *core) handleDelivery(ctx context.Context, del whop.Delivery, decode fun
 	case errors.Is(err, whop.ErrMalformedEvent):
 		return s.done(id)(s.refuse(ctx, d, malformedf("the body is not a Whop event: %s", err.Error())))
 	case err != nil:
-		return "", err
+		return Delivered{}, err
 	}
 	ev.ID = id
 	if idProblem != "" {
@@ -124,11 +115,11 @@ func (s *core) handleDelivery(ctx context.Context, del whop.Delivery, decode fun
 		// Refunds, disputes and memberships ask Whop before they write.
 		seen, err := s.store.DeliverySeen(ctx, id)
 		if err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		if seen {
 			s.seen.add(id)
-			return outcomeDuplicate, nil
+			return duplicate(), nil
 		}
 	}
 	return s.done(id)(s.handleEvent(ctx, ev))
@@ -140,8 +131,8 @@ func paymentSucceeded(typ string) bool {
 
 // done marks a delivery id seen once its outcome is committed: recorded for
 // good, so this replica answers its repeats without a query.
-func (s *core) done(id string) func(string, error) (string, error) {
-	return func(outcome string, err error) (string, error) {
+func (s *core) done(id string) func(Delivered, error) (Delivered, error) {
+	return func(outcome Delivered, err error) (Delivered, error) {
 		if err == nil {
 			s.seen.add(id)
 		}
@@ -153,7 +144,7 @@ func (s *core) done(id string) func(string, error) (string, error) {
 // (MalformedError), or when Postgres refuses to store what it holds, which
 // the checks should have caught but, the same data failing the same way
 // every time, must not make Whop retry for nothing.
-func (s *core) handleEvent(ctx context.Context, ev *whop.Event) (string, error) {
+func (s *core) handleEvent(ctx context.Context, ev *whop.Event) (Delivered, error) {
 	d := &ledger.Delivery{ID: ev.ID, Type: ev.Type, Scheme: string(ev.Scheme), CompanyID: ev.CompanyID}
 	if err := checkEnvelope(ev); err != nil {
 		return s.refuse(ctx, d, err)
@@ -170,12 +161,12 @@ func (s *core) handleEvent(ctx context.Context, ev *whop.Event) (string, error) 
 	return outcome, err
 }
 
-func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (string, error) {
+func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (Delivered, error) {
 	switch ev.Type {
 	case whop.EventPaymentSucceeded, whop.EventAppPaymentSucceeded:
 		p, err := eventPayment(ev)
 		if err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		d.ObjectID = p.ID
 		if s.isPremiumPayment(p) {
@@ -196,7 +187,7 @@ func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deliver
 	case whop.EventPaymentFailed, whop.EventAppPaymentFailed, whop.EventPaymentPending, whop.EventAppPaymentPending:
 		p, err := eventPayment(ev)
 		if err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		d.ObjectID = p.ID
 		return s.paymentNotPaid(ctx, p, d)
@@ -204,56 +195,56 @@ func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deliver
 	case whop.EventRefundCreated, whop.EventRefundUpdated:
 		r, err := ev.Refund()
 		if err != nil {
-			return "", unreadable(err)
+			return Delivered{}, unreadable(err)
 		}
 		d.ObjectID = r.ID
 		if err := checkClaim("refund", r.ID, r.PaymentID, string(r.Status), ""); err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		// Refund events arrive in any order, possibly before the payment's
 		// success: the payment as Whop holds it now is the truth, and
 		// FulfilPayment applies both its success and its refunds.
 		p, err := s.whop.GetPayment(ctx, r.PaymentID)
 		if err != nil {
-			return "", fmt.Errorf("billing: refund %s: re-read payment: %w", r.ID, err)
+			return Delivered{}, fmt.Errorf("billing: refund %s: re-read payment: %w", r.ID, err)
 		}
 		return describe(s.fulfilPayment(ctx, p, FromWebhook, d))
 
 	case whop.EventDisputeCreated, whop.EventDisputeUpdated:
 		dp, err := ev.Dispute()
 		if err != nil {
-			return "", unreadable(err)
+			return Delivered{}, unreadable(err)
 		}
 		d.ObjectID = dp.ID
 		if err := checkClaim("dispute", dp.ID, dp.PaymentID, dp.Status, dp.Reason); err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		// A lost dispute takes the credits back like a full refund: apply
 		// the payment as Whop holds it now before recording the delivery, so
 		// a crash in between makes the redelivery do both again.
 		if p, err := s.whop.GetPayment(ctx, dp.PaymentID); err == nil {
 			if _, err := s.fulfilPayment(ctx, p, FromWebhook, nil); err != nil {
-				return "", fmt.Errorf("billing: dispute %s: %w", dp.ID, err)
+				return Delivered{}, fmt.Errorf("billing: dispute %s: %w", dp.ID, err)
 			}
 		} else if !errors.Is(err, whop.ErrNotFound) {
-			return "", fmt.Errorf("billing: dispute %s: re-read payment: %w", dp.ID, err)
+			return Delivered{}, fmt.Errorf("billing: dispute %s: re-read payment: %w", dp.ID, err)
 		}
 		err = s.store.RecordDispute(ctx, ledger.Dispute{
 			ID: dp.ID, PaymentID: dp.PaymentID, Amount: dp.Amount, Currency: string(dp.Currency),
 			Status: dp.Status, Reason: dp.Reason,
 		}, d)
 		if errors.Is(err, ledger.ErrDuplicateDelivery) {
-			return outcomeDuplicate, nil
+			return duplicate(), nil
 		}
 		if err != nil {
-			return "", err
+			return Delivered{}, err
 		}
-		return "dispute " + dp.Status, nil
+		return applied("dispute " + dp.Status), nil
 	}
 	if err := s.store.RecordDelivery(ctx, *d, "ignored: unhandled type"); err != nil && !errors.Is(err, ledger.ErrDuplicateDelivery) {
-		return "", err
+		return Delivered{}, err
 	}
-	return "ignored", nil
+	return Delivered{Kind: Ignored, Outcome: "ignored"}, nil
 }
 
 // eventPayment decodes and checks a payment event's data.
@@ -275,7 +266,7 @@ func unreadable(err error) error {
 
 // paymentNotPaid records a failed or pending payment on its purchase. A
 // failure never undoes a fulfilment: a purchase once paid stays paid.
-func (s *core) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (string, error) {
+func (s *core) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (Delivered, error) {
 	purchaseID := p.Metadata[MetaPurchaseID]
 	if purchaseID == "" {
 		return describe(s.ignore(ctx, d, "not a Creditkit purchase"))
@@ -285,7 +276,7 @@ func (s *core) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.De
 		return describe(s.ignore(ctx, d, "metadata names an unknown purchase"))
 	}
 	if err != nil {
-		return "", err
+		return Delivered{}, err
 	}
 	status, reason := ledger.PurchaseProcessing, ""
 	if d.Type == whop.EventPaymentFailed || d.Type == whop.EventAppPaymentFailed {
@@ -296,28 +287,28 @@ func (s *core) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.De
 	}
 	_, err = s.store.MarkPurchase(ctx, purchaseID, status, reason, buyerName(p, pur), d)
 	if errors.Is(err, ledger.ErrDuplicateDelivery) {
-		return outcomeDuplicate, nil
+		return duplicate(), nil
 	}
 	if err != nil {
-		return "", err
+		return Delivered{}, err
 	}
-	return "purchase " + string(status), nil
+	return applied("purchase " + string(status)), nil
 }
 
-func describe(o Outcome, err error) (string, error) {
+func describe(o Outcome, err error) (Delivered, error) {
 	switch {
 	case err != nil:
-		return "", err
+		return Delivered{}, err
 	case o.Duplicate:
-		return outcomeDuplicate, nil
+		return duplicate(), nil
 	case o.Rejected != "":
-		return prefixRejected + o.Rejected, nil
+		return Delivered{Kind: Rejected, Outcome: prefixRejected + o.Rejected}, nil
 	case o.Ignored != "":
-		return prefixIgnored + o.Ignored, nil
+		return Delivered{Kind: Ignored, Outcome: prefixIgnored + o.Ignored}, nil
 	case o.Credited > 0 || o.TakenBack > 0:
-		return fmt.Sprintf("credited %d, took back %d", o.Credited, o.TakenBack), nil
+		return applied(fmt.Sprintf("credited %d, took back %d", o.Credited, o.TakenBack)), nil
 	}
-	return "no change", nil
+	return applied("no change"), nil
 }
 
 // buyerName is the payment's username when the payment is the purchase's

@@ -17,17 +17,17 @@ import (
 // placed (a legacy one carries no such time; two states share one) Whop is
 // asked for the membership as it is now. The grant is decided from the
 // delivery's own data, so it does not depend on the order either.
-func (s *core) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (string, error) {
+func (s *core) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (Delivered, error) {
 	if !s.cfg.Premium.Enabled() {
 		return describe(s.ignore(ctx, d, "premium is not configured"))
 	}
 	m, err := ev.Membership()
 	if err != nil {
-		return "", unreadable(err)
+		return Delivered{}, unreadable(err)
 	}
 	d.ObjectID = m.ID
 	if err := checkMembership(m); err != nil {
-		return "", err
+		return Delivered{}, err
 	}
 	if !s.isPremiumMembership(m) {
 		return describe(s.ignore(ctx, d, "not the premium product"))
@@ -38,7 +38,7 @@ func (s *core) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger.De
 		// A legacy delivery's only time is its signature's, which each retry
 		// renews: it cannot order states.
 		if state, err = s.rereadMembership(ctx, m.ID); err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		authoritative = true
 	}
@@ -48,20 +48,21 @@ func (s *core) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger.De
 // premiumPayment handles a paid payment of the premium plan: it is never a
 // credit purchase, but it is how a renewal shows itself, so the membership
 // it paid for is read from Whop and its new period granted.
-func (s *core) premiumPayment(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (string, error) {
+func (s *core) premiumPayment(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (Delivered, error) {
 	d.ObjectID = p.ID
 	m, err := s.rereadMembership(ctx, p.MembershipID)
 	if err != nil {
-		return "", err
+		return Delivered{}, err
 	}
 	if !s.isPremiumMembership(m) || m.UserID != p.UserID {
 		return describe(s.ignore(ctx, d, "premium payment for another membership"))
 	}
 	out, err := s.recordMembership(ctx, m, true, s.periodGrant(m), d)
-	if err != nil || out == outcomeDuplicate {
+	if err != nil || out.Kind == Duplicate {
 		return out, err
 	}
-	return "premium payment: " + out, nil
+	out.Outcome = "premium payment: " + out.Outcome
+	return out, nil
 }
 
 // isPremiumPayment tells the premium plan's own payments from credit
@@ -75,26 +76,26 @@ func (s *core) isPremiumMembership(m *whop.Membership) bool {
 	return m.PlanID != "" && (m.ProductID == s.cfg.Premium.ProductID || m.PlanID == s.cfg.Premium.PlanID)
 }
 
-func (s *core) recordMembership(ctx context.Context, m *whop.Membership, authoritative bool, g *ledger.PeriodGrant, d *ledger.Delivery) (string, error) {
+func (s *core) recordMembership(ctx context.Context, m *whop.Membership, authoritative bool, g *ledger.PeriodGrant, d *ledger.Delivery) (Delivered, error) {
 	if err := checkMembership(m); err != nil { // as read from Whop's API, too
-		return "", err
+		return Delivered{}, err
 	}
 	res, err := s.store.RecordMembership(ctx, s.membershipRow(m), authoritative, g, d)
 	if errors.Is(err, ledger.ErrAmbiguousOrder) {
 		fresh, ferr := s.rereadMembership(ctx, m.ID)
 		if ferr != nil {
-			return "", ferr
+			return Delivered{}, ferr
 		}
 		if ferr := checkMembership(fresh); ferr != nil {
-			return "", ferr
+			return Delivered{}, ferr
 		}
 		res, err = s.store.RecordMembership(ctx, s.membershipRow(fresh), true, g, d)
 	}
 	if errors.Is(err, ledger.ErrDuplicateDelivery) {
-		return outcomeDuplicate, nil
+		return duplicate(), nil
 	}
 	if err != nil {
-		return "", err
+		return Delivered{}, err
 	}
 	s.premium.forget(m.UserID) // the other replicas see the row's new updated_at
 	out := "membership " + res.Membership.Status
@@ -107,7 +108,7 @@ func (s *core) recordMembership(ctx context.Context, m *whop.Membership, authori
 	if res.Granted > 0 {
 		out += fmt.Sprintf("; granted %d credits", res.Granted)
 	}
-	return out, nil
+	return applied(out), nil
 }
 
 // rereadMembership asks Whop for the membership as it is now. Its time is

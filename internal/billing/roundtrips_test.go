@@ -86,6 +86,14 @@ func TestPaymentDeliveryIsOneRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The typed outcome agrees with its words.
+		want := Applied
+		if out.Outcome == "duplicate" {
+			want = Duplicate
+		}
+		if out.Kind != want || (want == Applied && out.Type != "payment.succeeded") {
+			t.Fatalf("delivery %s: kind %q, type %q for %q", del.ID, out.Kind, out.Type, out.Outcome)
+		}
 		return out.Outcome
 	}
 	if out := deliver(s, 1); out != "credited 100, took back 0" {

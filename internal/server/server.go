@@ -1,7 +1,9 @@
 // Package server is Creditkit's HTTP edge: the chi route table, middleware,
 // handlers and the one place errors become status codes. Handlers parse the
-// request, call one use case, build a view model and render it; the rules
-// live in billing and the facts in ledger.
+// request, call one use case through the small interface their file
+// declares, and hand the result to view for the page or the JSON reply;
+// the rules live in billing (which decides every access rule), the facts in
+// ledger, which this package never names.
 package server
 
 import (
