@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// describeEntry says what a ledger entry was, in the member's words.
+// DescribeEntry says what a ledger entry was, in the member's words.
 func DescribeEntry(e ledger.ActivityEntry) (what, detail string) {
 	switch e.Kind {
 	case ledger.KindPurchase:
@@ -45,7 +45,7 @@ func DescribeEntry(e ledger.ActivityEntry) (what, detail string) {
 	return "Adjustment", ""
 }
 
-// grantedLine says how much of the balance grants hold and when the next
+// GrantedLine says how much of the balance grants hold and when the next
 // of those credits expire.
 func GrantedLine(g ledger.GrantedCredits) string {
 	if g.Credits <= 0 {
@@ -69,7 +69,7 @@ func orWord(s, def string) string {
 	return s
 }
 
-// signedCount writes a change of credits with its sign: +100, −5 (a true
+// SignedCount writes a change of credits with its sign: +100, −5 (a true
 // minus sign, which screen readers read as minus).
 func SignedCount(n int64) string {
 	if n < 0 {
@@ -78,6 +78,7 @@ func SignedCount(n int64) string {
 	return "+" + FormatCount(n)
 }
 
+// ExperienceURL is an experience's page.
 func ExperienceURL(id string) string { return "/experiences/" + url.PathEscape(id) }
 
 // Activity is a member's activity page: a page of entries from before

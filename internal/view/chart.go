@@ -98,6 +98,7 @@ func niceCeil(v int64) int64 {
 // num writes a coordinate with one decimal, enough for a crisp chart.
 func num[T int | float64](v T) string { return strconv.FormatFloat(float64(v), 'f', 1, 64) }
 
+// Plural is n and word, with an "s" unless n is 1: "1 sale", "3 sales".
 func Plural(n int64, word string) string {
 	if n == 1 {
 		return "1 " + word

@@ -11,7 +11,7 @@ import (
 	"github.com/creditkit/creditkit/web/page"
 )
 
-// receiptRow shows a purchase as what reached the wallet: a purchase is
+// ReceiptRow shows a purchase as what reached the wallet: a purchase is
 // credited only once paid, and a refund (or a lost dispute) takes back
 // part or all of that, which the row shows beside it.
 func ReceiptRow(p ledger.Purchase) page.ReceiptRow {
@@ -34,7 +34,7 @@ func ReceiptRow(p ledger.Purchase) page.ReceiptRow {
 	return r
 }
 
-// returnView words a purchase's return for its buyer.
+// Return words a purchase's return for its buyer.
 func Return(l layout.Props, res billing.ReturnResult) page.ReturnView {
 	p := res.Purchase
 	v := page.ReturnView{

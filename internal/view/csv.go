@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// historyColumns are the member's export's columns.
+// HistoryColumns are the member's export's columns.
 var HistoryColumns = []string{"entry_id", "created_at", "type", "credits", "balance_after", "amount", "currency",
 	"reference", "description"}
 
-// historyType names an entry's kind in the member's export.
+// HistoryType names an entry's kind in the member's export.
 func HistoryType(h ledger.HistoryRow) string {
 	switch {
 	case h.Kind == ledger.KindRefund && h.DisputeLost:
@@ -24,13 +24,14 @@ func HistoryType(h ledger.HistoryRow) string {
 	return string(h.Kind)
 }
 
-// exportColumns are the company's export's columns.
+// ExportColumns are the company's export's columns.
 var ExportColumns = []string{"created_at", "type", "entry_id", "experience_id", "member_id", "reference", "payment_id",
 	"credits", "amount", "fee", "currency", "status", "description"}
 
+// CSVTime is a time in the exports: RFC 3339, UTC.
 func CSVTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// csvText keeps a person's text (a reason, a note) from being read as a
+// CSVText keeps a person's text (a reason, a note) from being read as a
 // formula by a spreadsheet opening the file: text that starts like one
 // gets a leading apostrophe, as OWASP advises for CSV exports.
 func CSVText(s string) string {

@@ -13,7 +13,7 @@ import (
 	"github.com/creditkit/creditkit/web/page"
 )
 
-// dashboardView formats a dashboard for the page. q is the page's query:
+// Dashboard formats a dashboard for the page. q is the page's query:
 // it carries the notice of the action that redirected here.
 func Dashboard(d billing.Dashboard, l layout.Props, self string, q url.Values) page.DashboardView {
 	cur := string(d.Currency)
@@ -286,4 +286,5 @@ func memberName(p ledger.Purchase) string {
 	return p.UserID
 }
 
+// DashboardURL is a company's dashboard.
 func DashboardURL(companyID string) string { return "/dashboard/" + url.PathEscape(companyID) }

@@ -12,7 +12,7 @@ import (
 	"github.com/creditkit/creditkit/web/component"
 )
 
-// formatCount writes n with thousands separators: 12,500.
+// FormatCount writes n with thousands separators: 12,500.
 func FormatCount(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := n < 0
@@ -39,6 +39,7 @@ func FormatCount(n int64) string {
 	return s
 }
 
+// FormatWhen is a moment in a list: month, day and time, UTC.
 func FormatWhen(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -46,11 +47,12 @@ func FormatWhen(t time.Time) string {
 	return t.UTC().Format("Jan 2, 15:04") + " UTC"
 }
 
+// FormatMoney writes minor units of cur as money: $4.99.
 func FormatMoney(minor int64, cur string) string {
 	return money.Amount{Minor: minor, Currency: money.Currency(cur)}.String()
 }
 
-// perCredit is a package's price per credit, to make packages comparable:
+// PerCredit is a package's price per credit, to make packages comparable:
 // "4.2¢ a credit" for cent currencies, else the per-credit amount.
 func PerCredit(price, credits int64, cur money.Currency) string {
 	if credits <= 0 {

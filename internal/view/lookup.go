@@ -13,7 +13,7 @@ import (
 	"github.com/creditkit/creditkit/web/page"
 )
 
-// paymentProps formats a looked-up payment, field by field. A field the
+// Payment formats a looked-up payment, field by field. A field the
 // API generation does not report says so instead of showing a blank.
 func Payment(look billing.PaymentLookup, companyID string) component.PaymentProps {
 	p := look.Payment
@@ -116,7 +116,7 @@ func disputesText(look billing.PaymentLookup) string {
 	return strings.Join(parts, "; ")
 }
 
-// refundView is the refund confirmation page's model; key is the form's
+// Refund is the refund confirmation page's model; key is the form's
 // idempotency key.
 func Refund(l layout.Props, look billing.PaymentLookup, companyID, amount, key, errMsg string) page.RefundView {
 	p := look.Payment

@@ -10,7 +10,7 @@ import (
 	"github.com/creditkit/creditkit/web/page"
 )
 
-// premiumCard is the experience view's premium section.
+// PremiumCard is the experience view's premium section.
 func PremiumCard(st billing.PremiumState, experienceID string) component.PremiumCardProps {
 	return component.PremiumCardProps{
 		Show: st.Enabled, Member: st.Member, Perk: PerkText(st.MonthlyCredits),
@@ -19,6 +19,7 @@ func PremiumCard(st billing.PremiumState, experienceID string) component.Premium
 	}
 }
 
+// PerkText says what premium adds each billing period.
 func PerkText(credits int64) string {
 	if credits <= 0 {
 		return ""
@@ -26,6 +27,7 @@ func PerkText(credits int64) string {
 	return Plural(credits, "credit") + " every billing period"
 }
 
+// GrantedText says when this period's premium credits were added.
 func GrantedText(g ledger.PremiumGrant) string {
 	if g.ID == 0 {
 		return ""
@@ -33,7 +35,7 @@ func GrantedText(g ledger.PremiumGrant) string {
 	return "This period's " + Plural(g.Credits, "credit") + " were added on " + FormatDate(g.CreatedAt) + "."
 }
 
-// renewalText says when a membership's period ends and whether it renews.
+// RenewalText says when a membership's period ends and whether it renews.
 func RenewalText(m ledger.Membership) string {
 	if m.ID == "" || m.PeriodEnd.IsZero() {
 		return ""
@@ -44,6 +46,7 @@ func RenewalText(m ledger.Membership) string {
 	return "Renews " + FormatDate(m.PeriodEnd)
 }
 
+// MembershipBadge shows a premium membership's state.
 func MembershipBadge(m ledger.Membership) component.BadgeProps {
 	b := component.BadgeProps{Label: "Active", Tone: "ok", TestID: "membership-status"}
 	switch m.Status {
@@ -60,6 +63,7 @@ func MembershipBadge(m ledger.Membership) component.BadgeProps {
 	return b
 }
 
+// FormatDate is a day, with its year ("" for none).
 func FormatDate(t time.Time) string {
 	if t.IsZero() {
 		return ""
