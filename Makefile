@@ -35,7 +35,7 @@ bench: assets
 ## Postgres stopped past Whop's retry window, a slow Whop, four replicas through PgBouncer
 ## with reports on a streaming standby that is killed; each scenario prints what it injected and counted
 test-faults: assets
-	set -o pipefail; $(GO) test -tags faults -count=1 -v -timeout 25m ./internal/faults/... 2>&1 \
+	set -o pipefail; $(GO) test -tags faults -count=1 -v -timeout 25m ./internal/testkit/faults/... 2>&1 \
 		| grep --line-buffered -v -E '^(=== (RUN|PAUSE|CONT)|--- PASS)'
 
 ## whopsim: the sandbox as one self-contained binary, bin/whopsim (browser assets and the

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/migrations"
 	"github.com/jackc/pgx/v5"
 )

@@ -31,6 +31,10 @@ import (
 //go:embed *.sql
 var files embed.FS
 
+// ErrNotCurrent means the database's migrations, the app's or River's, lag
+// (or lead) the ones embedded in this binary.
+var ErrNotCurrent = errors.New("ledger: database schema is not at the embedded migration version")
+
 // Versions lists the embedded migration versions, oldest first.
 func Versions() []uint {
 	entries, err := fs.ReadDir(files, ".")

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/migrations"
 )
 

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/localpg"
+	"github.com/creditkit/creditkit/internal/testkit/localpg"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/migrations"
 	"github.com/jackc/pgx/v5/pgxpool"

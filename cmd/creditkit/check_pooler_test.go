@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/migrations"
 )
 

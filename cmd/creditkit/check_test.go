@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"
 )

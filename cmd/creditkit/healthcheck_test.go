@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 )
 
 // healthcheck runs `creditkit healthcheck args…` for PORT=port.

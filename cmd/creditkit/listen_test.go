@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/config"
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 )
 
 // TestServeUnderMakeDev: as make dev starts it (-host 127.0.0.1, the

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 )
 
 func TestServeRefusesBadConfig(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/internal/whopsim/simctl"
 	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"

@@ -17,6 +17,7 @@ import (
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/config"
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/logctx"
 	"github.com/creditkit/creditkit/internal/server"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/migrations"
@@ -150,7 +151,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		},
 		Ready:      store,
 		Tokens:     tokens,
-		Billing:    bill,
+		Billing:    server.BillingOf(bill),
 		Webhooks:   whop.NewWebhookVerifier(cfg.Whop.WebhookSecret),
 		Pool:       pool,
 		Registry:   prometheus.NewRegistry(),
@@ -287,9 +288,9 @@ func loadConfig(getenv func(string) string, stderr io.Writer) (*config.Config, e
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	if cfg.Env == config.Development {
-		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		return slog.New(logctx.Handler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	return slog.New(logctx.Handler(slog.NewJSONHandler(w, nil)))
 }
 
 // serveProfiler serves net/http/pprof on its own listener, never on the

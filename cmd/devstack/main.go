@@ -18,7 +18,7 @@ import (
 	"syscall"
 
 	"github.com/creditkit/creditkit/internal/config"
-	"github.com/creditkit/creditkit/internal/localpg"
+	"github.com/creditkit/creditkit/internal/testkit/localpg"
 )
 
 func main() {

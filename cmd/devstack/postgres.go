@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/localpg"
+	"github.com/creditkit/creditkit/internal/testkit/localpg"
 )
 
 // Where `make dev` keeps its own cluster when DATABASE_URL does not answer.

@@ -59,9 +59,9 @@ func (c *accessCache) check(ctx context.Context, userID, resourceID string) (who
 	return a, nil
 }
 
-// ExperienceAccess returns nil when the user may use the experience, and
+// experienceAccess returns nil when the user may use the experience, and
 // ErrNoAccess when Whop says they may not.
-func (s *Service) ExperienceAccess(ctx context.Context, userID, experienceID string) error {
+func (s *core) experienceAccess(ctx context.Context, userID, experienceID string) error {
 	a, err := s.access.check(ctx, userID, experienceID)
 	if err != nil {
 		return err
@@ -72,9 +72,9 @@ func (s *Service) ExperienceAccess(ctx context.Context, userID, experienceID str
 	return nil
 }
 
-// CompanyAdmin returns nil when the user is an admin of the company, and
+// companyAdmin returns nil when the user is an admin of the company, and
 // ErrNoAccess otherwise (a customer of it included).
-func (s *Service) CompanyAdmin(ctx context.Context, userID, companyID string) error {
+func (s *core) companyAdmin(ctx context.Context, userID, companyID string) error {
 	a, err := s.access.check(ctx, userID, companyID)
 	if err != nil {
 		return err
@@ -88,7 +88,7 @@ func (s *Service) CompanyAdmin(ctx context.Context, userID, companyID string) er
 // ExperienceListing is what Whop says about an experience that anyone may
 // learn: its name, its company and the products that give access to it,
 // for telling a user without access how to get it.
-func (s *Service) ExperienceListing(ctx context.Context, experienceID string) (*whop.Experience, error) {
+func (s Access) ExperienceListing(ctx context.Context, experienceID string) (*whop.Experience, error) {
 	e, err := s.whop.GetExperience(ctx, experienceID)
 	if err != nil {
 		return nil, fmt.Errorf("billing: experience listing: %w", err)

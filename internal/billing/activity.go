@@ -14,8 +14,11 @@ const ActivityPageSize = 25
 // entry of their wallet (purchases, spends, refunds, dispute reversals,
 // premium grants), newest first, with the running balance after each,
 // older than entry before (0 for the newest). It is the ledger itself, so
-// it cannot disagree with the balance. Access is the caller's to check
-// (the page middleware does).
-func (s *Service) Activity(ctx context.Context, userID, experienceID string, before int64) (ledger.ActivityPage, error) {
+// it cannot disagree with the balance. Only a member with access to the
+// experience gets it (ErrNoAccess otherwise).
+func (s Credits) Activity(ctx context.Context, userID, experienceID string, before int64) (ledger.ActivityPage, error) {
+	if err := s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return ledger.ActivityPage{}, err
+	}
 	return s.store.Activity(ctx, experienceID, userID, before, ActivityPageSize)
 }

@@ -2,7 +2,8 @@
 // fulfilling payments exactly once, refunds, spending, premium access,
 // payouts and the creator's revenue share. It joins the Whop API (through the
 // small interface it declares) to the facts in ledger; it knows nothing of
-// HTTP or templates.
+// HTTP or templates. It is split by area (areas.go), each a small service
+// over one shared core.
 package billing
 
 import (
@@ -93,8 +94,11 @@ var (
 	ErrNotYourPayment    = errors.New("billing: the receipt is not for this purchase")
 )
 
-// Service runs the use cases.
-type Service struct {
+// core is what every area of billing shares: the Whop client, the
+// ledger, the configuration and the per-replica caches. The areas (Access,
+// Credits, Deliveries, MoneyOut, Premium, Reports, Grants; areas.go) are
+// views of one core, each with the few use cases of its own.
+type core struct {
 	whop  Whop
 	store *ledger.Store
 	// reports is where what people only look at is read (the replica when
@@ -111,25 +115,25 @@ type Service struct {
 }
 
 // Option adjusts a Service; tests use them for clocks.
-type Option func(*Service)
+type Option func(*core)
 
 // WithClock replaces time.Now.
-func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+func WithClock(now func() time.Time) Option { return func(s *core) { s.now = now } }
 
 // WithSleep replaces the context-aware sleep used while waiting for Whop.
 func WithSleep(sleep func(context.Context, time.Duration) error) Option {
-	return func(s *Service) { s.sleep = sleep }
+	return func(s *core) { s.sleep = sleep }
 }
 
 // WithLogger sets the logger.
-func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+func WithLogger(l *slog.Logger) Option { return func(s *core) { s.log = l } }
 
 // WithReporting routes the dashboards' reports, the owner's overview and
 // payment look-ups through r (a read replica); by default they read the
 // store they were given, the primary.
-func WithReporting(r *ledger.Reporting) Option { return func(s *Service) { s.reports = r } }
+func WithReporting(r *ledger.Reporting) Option { return func(s *core) { s.reports = r } }
 
-// New returns a Service.
+// New returns billing's areas over one core.
 func New(w Whop, store *ledger.Store, cfg Config, opts ...Option) *Service {
 	if cfg.AccessTTL == 0 {
 		cfg.AccessTTL = 30 * time.Second
@@ -146,7 +150,7 @@ func New(w Whop, store *ledger.Store, cfg Config, opts ...Option) *Service {
 	if cfg.PayoutRetryAfter == 0 {
 		cfg.PayoutRetryAfter = time.Minute
 	}
-	s := &Service{whop: w, store: store, cfg: cfg, log: slog.New(slog.DiscardHandler), now: time.Now, sleep: sleepCtx}
+	s := &core{whop: w, store: store, cfg: cfg, log: slog.New(slog.DiscardHandler), now: time.Now, sleep: whop.SleepContext}
 	for _, o := range opts {
 		o(s)
 	}
@@ -156,33 +160,23 @@ func New(w Whop, store *ledger.Store, cfg Config, opts ...Option) *Service {
 	s.access = newAccessCache(w, cfg.AccessTTL, s.now)
 	s.seen = newSeenSet(100_000)
 	s.premium = newPremiumCache(w, store, s.cfg.Premium, s.now)
-	return s
+	return &Service{Access: Access{s}, Credits: Credits{s}, Deliveries: Deliveries{s}, MoneyOut: MoneyOut{s},
+		Premium: Premium{s}, Reports: Reports{s}, Grants: Grants{s}, core: s}
 }
 
 // Packages returns the packages on sale.
-func (s *Service) Packages() []Package { return s.cfg.Packages }
+func (s Credits) Packages() []Package { return s.cfg.Packages }
 
 // Currency is the currency packages are priced in.
-func (s *Service) Currency() money.Currency { return s.cfg.Currency }
+func (s Credits) Currency() money.Currency { return s.cfg.Currency }
 
-func (s *Service) pkg(id string) (Package, bool) {
+func (s *core) pkg(id string) (Package, bool) {
 	for _, p := range s.cfg.Packages {
 		if p.ID == id {
 			return p, true
 		}
 	}
 	return Package{}, false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // PurchasePrefix starts every purchase id: ours, shaped like Whop's ids so

@@ -29,12 +29,12 @@ type Charge struct {
 // Charge creates a Whop checkout configuration for a package, with metadata
 // naming the purchase, and records the purchase as pending. Nothing is
 // written when the package, the experience or the member's access is wrong.
-func (s *Service) Charge(ctx context.Context, r ChargeRequest) (Charge, error) {
+func (s Credits) Charge(ctx context.Context, r ChargeRequest) (Charge, error) {
 	pkg, ok := s.pkg(r.PackageID)
 	if !ok {
 		return Charge{}, ErrUnknownPackage
 	}
-	if err := s.ExperienceAccess(ctx, r.UserID, r.ExperienceID); err != nil {
+	if err := s.experienceAccess(ctx, r.UserID, r.ExperienceID); err != nil {
 		return Charge{}, err
 	}
 	if r.IdempotencyKey != "" {

@@ -74,8 +74,8 @@ func (d Dashboard) StaleBy() time.Duration {
 // Dashboard gathers a company's dashboard for its admin userID. Only the
 // company's title and ledger balance come from Whop, and their failure
 // leaves the rest of the page (our own records) readable.
-func (s *Service) Dashboard(ctx context.Context, userID, companyID string) (Dashboard, error) {
-	if err := s.CompanyAdmin(ctx, userID, companyID); err != nil {
+func (s Reports) Dashboard(ctx context.Context, userID, companyID string) (Dashboard, error) {
+	if err := s.companyAdmin(ctx, userID, companyID); err != nil {
 		return Dashboard{}, err
 	}
 	d := Dashboard{CompanyID: companyID, IsOwner: companyID == s.cfg.CompanyID, Currency: s.cfg.Currency,
@@ -101,7 +101,7 @@ func (s *Service) Dashboard(ctx context.Context, userID, companyID string) (Dash
 	if c, err := s.whop.GetCompany(wctx, companyID); err == nil {
 		d.CompanyTitle = c.Title
 	}
-	d.Account, d.AccountErr = s.PayoutAccount(wctx, companyID)
+	d.Account, d.AccountErr = s.payoutAccount(wctx, companyID)
 	if d.AccountErr != nil {
 		s.log.WarnContext(ctx, "dashboard: ledger account unavailable", "company_id", companyID, "error", d.AccountErr.Error())
 	}
@@ -109,7 +109,7 @@ func (s *Service) Dashboard(ctx context.Context, userID, companyID string) (Dash
 }
 
 // dashboardRows reads the dashboard's rows of ours from st into d.
-func (s *Service) dashboardRows(ctx context.Context, st *ledger.Store, d *Dashboard, today time.Time) error {
+func (s *core) dashboardRows(ctx context.Context, st *ledger.Store, d *Dashboard, today time.Time) error {
 	from := today.AddDate(0, 0, -(RevenueDays - 1))
 	cur := string(s.cfg.Currency)
 	// The owner's company received every in-app payment, so its view is

@@ -9,7 +9,77 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
-// HandleDelivery applies one authenticated webhook delivery. It returns nil
+// DeliveryKind is what became of a webhook delivery, for the caller to act
+// on (the edge logs a repeat quietly); Delivered.Outcome words it.
+type DeliveryKind string
+
+// The kinds of delivery outcome.
+const (
+	// Applied: the event's effect (possibly none: "no change") and the
+	// delivery record were committed together.
+	Applied DeliveryKind = "applied"
+	// Duplicate: the delivery was handled before; nothing was done now.
+	Duplicate DeliveryKind = "duplicate"
+	// Refused: the app will not act on what it holds; recorded with the
+	// reason, and answered as handled, since Whop sending it again cannot
+	// make it any better.
+	Refused DeliveryKind = "refused"
+	// Rejected: a payment the app refused to fulfil (FulfilPayment's
+	// checks), recorded with the reason.
+	Rejected DeliveryKind = "rejected"
+	// Ignored: an event the app does not act on, recorded as seen.
+	Ignored DeliveryKind = "ignored"
+)
+
+// The outcome texts Whop's dashboard shows (the webhook's reply) and the
+// deliveries table keeps, by kind.
+const (
+	outcomeDuplicate = "duplicate"
+	prefixRefused    = "refused: "
+	prefixRejected   = "rejected: "
+	prefixIgnored    = "ignored: "
+)
+
+// Delivered is what Deliver did with a delivery.
+type Delivered struct {
+	Kind DeliveryKind
+	// Type is the event's type, once the body was decoded ("" for a repeat
+	// answered before decoding, or a body that is no event).
+	Type string
+	// Outcome says what happened in words: "credited 100, took back 0",
+	// "duplicate", "refused: <reason>", …
+	Outcome string
+}
+
+// duplicate is the outcome of a delivery handled before.
+func duplicate() Delivered { return Delivered{Kind: Duplicate, Outcome: outcomeDuplicate} }
+
+// applied is the outcome of a delivery whose effect was committed.
+func applied(outcome string) Delivered { return Delivered{Kind: Applied, Outcome: outcome} }
+
+// Deliver applies one webhook delivery whose signature the caller verified,
+// body and all: the one call the webhook handler makes. It returns without
+// an error only once the delivery's effect and its record are committed
+// together, so the caller may answer 2xx; an error means "answer 5xx"
+// (Postgres or Whop could not be reached, and a redelivery may succeed).
+// The body is parsed only when the delivery is not a known repeat.
+func (s Deliveries) Deliver(ctx context.Context, del whop.Delivery, body []byte) (Delivered, error) {
+	var typ string
+	out, err := s.handleDelivery(ctx, del, func() (*whop.Event, error) {
+		ev, err := del.Decode(body)
+		if ev != nil {
+			typ = ev.Type
+		}
+		return ev, err
+	})
+	if err != nil {
+		return Delivered{}, err
+	}
+	out.Type = typ
+	return out, nil
+}
+
+// handleDelivery applies one authenticated webhook delivery. It returns nil
 // only once its effect and the delivery record are committed together, so
 // the caller may answer 2xx; a repeat delivery does nothing and returns nil.
 // Whop delivers at least once, so repeats are normal traffic: a repeat this
@@ -23,10 +93,10 @@ import (
 // refused: recorded with the reason and answered as handled, because
 // retrying cannot change it. An error means "answer 5xx": Postgres or Whop
 // could not be reached, and Whop delivering again may succeed.
-func (s *Service) HandleDelivery(ctx context.Context, del whop.Delivery, decode func() (*whop.Event, error)) (string, error) {
+func (s *core) handleDelivery(ctx context.Context, del whop.Delivery, decode func() (*whop.Event, error)) (Delivered, error) {
 	id, idProblem := deliveryKey(del.ID)
 	if s.seen.has(id) {
-		return "duplicate", nil
+		return duplicate(), nil
 	}
 	d := &ledger.Delivery{ID: id, Scheme: string(del.Scheme)}
 	ev, err := decode()
@@ -34,7 +104,7 @@ func (s *Service) HandleDelivery(ctx context.Context, del whop.Delivery, decode 
 	case errors.Is(err, whop.ErrMalformedEvent):
 		return s.done(id)(s.refuse(ctx, d, malformedf("the body is not a Whop event: %s", err.Error())))
 	case err != nil:
-		return "", err
+		return Delivered{}, err
 	}
 	ev.ID = id
 	if idProblem != "" {
@@ -45,11 +115,11 @@ func (s *Service) HandleDelivery(ctx context.Context, del whop.Delivery, decode 
 		// Refunds, disputes and memberships ask Whop before they write.
 		seen, err := s.store.DeliverySeen(ctx, id)
 		if err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		if seen {
 			s.seen.add(id)
-			return "duplicate", nil
+			return duplicate(), nil
 		}
 	}
 	return s.done(id)(s.handleEvent(ctx, ev))
@@ -61,8 +131,8 @@ func paymentSucceeded(typ string) bool {
 
 // done marks a delivery id seen once its outcome is committed: recorded for
 // good, so this replica answers its repeats without a query.
-func (s *Service) done(id string) func(string, error) (string, error) {
-	return func(outcome string, err error) (string, error) {
+func (s *core) done(id string) func(Delivered, error) (Delivered, error) {
+	return func(outcome Delivered, err error) (Delivered, error) {
 		if err == nil {
 			s.seen.add(id)
 		}
@@ -70,16 +140,11 @@ func (s *Service) done(id string) func(string, error) (string, error) {
 	}
 }
 
-// HandleEvent is HandleDelivery for an event already decoded.
-func (s *Service) HandleEvent(ctx context.Context, ev *whop.Event) (string, error) {
-	return s.HandleDelivery(ctx, whop.Delivery{ID: ev.ID, Scheme: ev.Scheme}, func() (*whop.Event, error) { return ev, nil })
-}
-
 // handleEvent applies an event, or refuses it: for what its data holds
 // (MalformedError), or when Postgres refuses to store what it holds, which
 // the checks should have caught but, the same data failing the same way
 // every time, must not make Whop retry for nothing.
-func (s *Service) handleEvent(ctx context.Context, ev *whop.Event) (string, error) {
+func (s *core) handleEvent(ctx context.Context, ev *whop.Event) (Delivered, error) {
 	d := &ledger.Delivery{ID: ev.ID, Type: ev.Type, Scheme: string(ev.Scheme), CompanyID: ev.CompanyID}
 	if err := checkEnvelope(ev); err != nil {
 		return s.refuse(ctx, d, err)
@@ -96,12 +161,12 @@ func (s *Service) handleEvent(ctx context.Context, ev *whop.Event) (string, erro
 	return outcome, err
 }
 
-func (s *Service) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (string, error) {
+func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (Delivered, error) {
 	switch ev.Type {
 	case whop.EventPaymentSucceeded, whop.EventAppPaymentSucceeded:
 		p, err := eventPayment(ev)
 		if err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		d.ObjectID = p.ID
 		if s.isPremiumPayment(p) {
@@ -111,7 +176,7 @@ func (s *Service) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deli
 			}
 			return s.premiumPayment(ctx, p, d)
 		}
-		return describe(s.FulfilPayment(ctx, p, FromWebhook, d))
+		return describe(s.fulfilPayment(ctx, p, FromWebhook, d))
 
 	case whop.EventMembershipActivated, whop.EventMembershipDeactivated,
 		whop.EventMembershipWentValid, whop.EventMembershipWentInvalid,
@@ -122,7 +187,7 @@ func (s *Service) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deli
 	case whop.EventPaymentFailed, whop.EventAppPaymentFailed, whop.EventPaymentPending, whop.EventAppPaymentPending:
 		p, err := eventPayment(ev)
 		if err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		d.ObjectID = p.ID
 		return s.paymentNotPaid(ctx, p, d)
@@ -130,56 +195,56 @@ func (s *Service) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deli
 	case whop.EventRefundCreated, whop.EventRefundUpdated:
 		r, err := ev.Refund()
 		if err != nil {
-			return "", unreadable(err)
+			return Delivered{}, unreadable(err)
 		}
 		d.ObjectID = r.ID
 		if err := checkClaim("refund", r.ID, r.PaymentID, string(r.Status), ""); err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		// Refund events arrive in any order, possibly before the payment's
 		// success: the payment as Whop holds it now is the truth, and
 		// FulfilPayment applies both its success and its refunds.
 		p, err := s.whop.GetPayment(ctx, r.PaymentID)
 		if err != nil {
-			return "", fmt.Errorf("billing: refund %s: re-read payment: %w", r.ID, err)
+			return Delivered{}, fmt.Errorf("billing: refund %s: re-read payment: %w", r.ID, err)
 		}
-		return describe(s.FulfilPayment(ctx, p, FromWebhook, d))
+		return describe(s.fulfilPayment(ctx, p, FromWebhook, d))
 
 	case whop.EventDisputeCreated, whop.EventDisputeUpdated:
 		dp, err := ev.Dispute()
 		if err != nil {
-			return "", unreadable(err)
+			return Delivered{}, unreadable(err)
 		}
 		d.ObjectID = dp.ID
 		if err := checkClaim("dispute", dp.ID, dp.PaymentID, dp.Status, dp.Reason); err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		// A lost dispute takes the credits back like a full refund: apply
 		// the payment as Whop holds it now before recording the delivery, so
 		// a crash in between makes the redelivery do both again.
 		if p, err := s.whop.GetPayment(ctx, dp.PaymentID); err == nil {
-			if _, err := s.FulfilPayment(ctx, p, FromWebhook, nil); err != nil {
-				return "", fmt.Errorf("billing: dispute %s: %w", dp.ID, err)
+			if _, err := s.fulfilPayment(ctx, p, FromWebhook, nil); err != nil {
+				return Delivered{}, fmt.Errorf("billing: dispute %s: %w", dp.ID, err)
 			}
 		} else if !errors.Is(err, whop.ErrNotFound) {
-			return "", fmt.Errorf("billing: dispute %s: re-read payment: %w", dp.ID, err)
+			return Delivered{}, fmt.Errorf("billing: dispute %s: re-read payment: %w", dp.ID, err)
 		}
 		err = s.store.RecordDispute(ctx, ledger.Dispute{
 			ID: dp.ID, PaymentID: dp.PaymentID, Amount: dp.Amount, Currency: string(dp.Currency),
 			Status: dp.Status, Reason: dp.Reason,
 		}, d)
 		if errors.Is(err, ledger.ErrDuplicateDelivery) {
-			return "duplicate", nil
+			return duplicate(), nil
 		}
 		if err != nil {
-			return "", err
+			return Delivered{}, err
 		}
-		return "dispute " + dp.Status, nil
+		return applied("dispute " + dp.Status), nil
 	}
 	if err := s.store.RecordDelivery(ctx, *d, "ignored: unhandled type"); err != nil && !errors.Is(err, ledger.ErrDuplicateDelivery) {
-		return "", err
+		return Delivered{}, err
 	}
-	return "ignored", nil
+	return Delivered{Kind: Ignored, Outcome: "ignored"}, nil
 }
 
 // eventPayment decodes and checks a payment event's data.
@@ -201,7 +266,7 @@ func unreadable(err error) error {
 
 // paymentNotPaid records a failed or pending payment on its purchase. A
 // failure never undoes a fulfilment: a purchase once paid stays paid.
-func (s *Service) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (string, error) {
+func (s *core) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (Delivered, error) {
 	purchaseID := p.Metadata[MetaPurchaseID]
 	if purchaseID == "" {
 		return describe(s.ignore(ctx, d, "not a Creditkit purchase"))
@@ -211,7 +276,7 @@ func (s *Service) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger
 		return describe(s.ignore(ctx, d, "metadata names an unknown purchase"))
 	}
 	if err != nil {
-		return "", err
+		return Delivered{}, err
 	}
 	status, reason := ledger.PurchaseProcessing, ""
 	if d.Type == whop.EventPaymentFailed || d.Type == whop.EventAppPaymentFailed {
@@ -222,28 +287,28 @@ func (s *Service) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger
 	}
 	_, err = s.store.MarkPurchase(ctx, purchaseID, status, reason, buyerName(p, pur), d)
 	if errors.Is(err, ledger.ErrDuplicateDelivery) {
-		return "duplicate", nil
+		return duplicate(), nil
 	}
 	if err != nil {
-		return "", err
+		return Delivered{}, err
 	}
-	return "purchase " + string(status), nil
+	return applied("purchase " + string(status)), nil
 }
 
-func describe(o Outcome, err error) (string, error) {
+func describe(o Outcome, err error) (Delivered, error) {
 	switch {
 	case err != nil:
-		return "", err
+		return Delivered{}, err
 	case o.Duplicate:
-		return "duplicate", nil
+		return duplicate(), nil
 	case o.Rejected != "":
-		return "rejected: " + o.Rejected, nil
+		return Delivered{Kind: Rejected, Outcome: prefixRejected + o.Rejected}, nil
 	case o.Ignored != "":
-		return "ignored: " + o.Ignored, nil
+		return Delivered{Kind: Ignored, Outcome: prefixIgnored + o.Ignored}, nil
 	case o.Credited > 0 || o.TakenBack > 0:
-		return fmt.Sprintf("credited %d, took back %d", o.Credited, o.TakenBack), nil
+		return applied(fmt.Sprintf("credited %d, took back %d", o.Credited, o.TakenBack)), nil
 	}
-	return "no change", nil
+	return applied("no change"), nil
 }
 
 // buyerName is the payment's username when the payment is the purchase's

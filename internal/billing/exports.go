@@ -20,8 +20,11 @@ const MaxExportDays = 366
 
 // MemberHistory passes a member's whole history in an experience to write,
 // oldest first, a page at a time: every ledger entry of their wallet.
-// Access is the caller's to check (the page middleware does).
-func (s *Service) MemberHistory(ctx context.Context, userID, experienceID string, write func([]ledger.HistoryRow) error) error {
+// Only a member with access to the experience gets it (ErrNoAccess).
+func (s Reports) MemberHistory(ctx context.Context, userID, experienceID string, write func([]ledger.HistoryRow) error) error {
+	if err := s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return err
+	}
 	var after int64
 	for {
 		// Each page is a short read of its own, from the replica when there
@@ -51,7 +54,7 @@ type ExportPeriod struct {
 // empty for the dashboard's own window (the last RevenueDays days, today
 // included), so an export of the default period reconciles with the
 // dashboard's figures.
-func (s *Service) ReadExportPeriod(from, to string) (ExportPeriod, error) {
+func (s Reports) ReadExportPeriod(from, to string) (ExportPeriod, error) {
 	today := utcDate(s.now())
 	p := ExportPeriod{From: today.AddDate(0, 0, -(RevenueDays - 1)), To: today}
 	var err error
@@ -79,8 +82,8 @@ func (s *Service) ReadExportPeriod(from, to string) (ExportPeriod, error) {
 // that company's admins. The app owner's export covers every installing
 // company's sales, refunds and grants (as its dashboard does) and its own
 // payouts.
-func (s *Service) CompanyExport(ctx context.Context, userID, companyID string, p ExportPeriod, write func([]ledger.ExportRow) error) error {
-	if err := s.CompanyAdmin(ctx, userID, companyID); err != nil {
+func (s Reports) CompanyExport(ctx context.Context, userID, companyID string, p ExportPeriod, write func([]ledger.ExportRow) error) error {
+	if err := s.companyAdmin(ctx, userID, companyID); err != nil {
 		return err
 	}
 	period := ledger.ExportPeriod{CompanyID: companyID, PayoutCompanyID: companyID, From: p.From, To: p.To}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/whop"
@@ -33,7 +32,7 @@ type Outcome struct {
 	Duplicate bool   // the delivery was processed before; nothing happened
 }
 
-// FulfilPayment is the one fulfilment function. Given a Whop payment, seen
+// fulfilPayment is the one fulfilment function. Given a Whop payment, seen
 // by the webhook, the confirm call, the reconciler or the checkout return,
 // it credits the purchase the payment's metadata names at most once, and
 // takes back credits for any refund on it. It fulfils only a payment that is
@@ -41,13 +40,13 @@ type Outcome struct {
 // and whose amount covers the price fixed when the purchase was made;
 // anything else is recorded with its reason and credits nothing. d, when
 // set, is the webhook delivery, recorded in the same transaction.
-func (s *Service) FulfilPayment(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery) (Outcome, error) {
+func (s *core) fulfilPayment(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery) (Outcome, error) {
 	return s.fulfil(ctx, p, src, d, 0)
 }
 
 // fulfil is FulfilPayment for a reconciler run (runID), which has its
 // repairs counted in the transactions that make them.
-func (s *Service) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery, runID int64) (Outcome, error) {
+func (s *core) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledger.Delivery, runID int64) (Outcome, error) {
 	if err := checkPayment(p); err != nil {
 		return Outcome{}, err // nothing of it may be stored, not even as a rejection
 	}
@@ -165,7 +164,7 @@ func mismatch(p *whop.Payment, pur ledger.Purchase, companyID string) string {
 	return ""
 }
 
-func (s *Service) reject(ctx context.Context, p *whop.Payment, purchaseID string, src Source, d *ledger.Delivery, reason string) (Outcome, error) {
+func (s *core) reject(ctx context.Context, p *whop.Payment, purchaseID string, src Source, d *ledger.Delivery, reason string) (Outcome, error) {
 	err := s.store.RecordRejection(ctx, ledger.Rejection{PaymentID: p.ID, PurchaseID: purchaseID, Source: string(src), Reason: reason}, d)
 	if errors.Is(err, ledger.ErrDuplicateDelivery) {
 		return Outcome{Duplicate: true}, nil
@@ -177,9 +176,9 @@ func (s *Service) reject(ctx context.Context, p *whop.Payment, purchaseID string
 	return Outcome{Rejected: reason}, nil
 }
 
-func (s *Service) ignore(ctx context.Context, d *ledger.Delivery, why string) (Outcome, error) {
+func (s *core) ignore(ctx context.Context, d *ledger.Delivery, why string) (Outcome, error) {
 	if d != nil {
-		err := s.store.RecordDelivery(ctx, *d, "ignored: "+why)
+		err := s.store.RecordDelivery(ctx, *d, prefixIgnored+why)
 		if errors.Is(err, ledger.ErrDuplicateDelivery) {
 			return Outcome{Duplicate: true}, nil
 		}
@@ -206,70 +205,4 @@ func proportionUp(credits, part, whole int64) int64 {
 		q++
 	}
 	return int64(q)
-}
-
-// ConfirmResult is what the browser learns after inAppPurchase said ok.
-type ConfirmResult struct {
-	Purchase ledger.Purchase
-	Balance  int64
-}
-
-// Confirm fulfils a member's purchase from the receipt id the purchase modal
-// returned. The payment is fetched from Whop rather than trusted from the
-// browser; a brand-new payment reads 404 briefly, so that is waited out.
-func (s *Service) Confirm(ctx context.Context, userID, purchaseID, receiptID string) (ConfirmResult, error) {
-	pur, err := s.store.Purchase(ctx, purchaseID)
-	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
-		return ConfirmResult{}, err
-	}
-	if err != nil || pur.UserID != userID {
-		return ConfirmResult{}, ledger.ErrNotFound // someone else's purchase is nobody's business
-	}
-	if pur.Status != ledger.PurchasePaid {
-		p, err := s.paymentWhenReadable(ctx, receiptID)
-		if err != nil {
-			return ConfirmResult{}, err
-		}
-		if p.Metadata[MetaPurchaseID] != purchaseID {
-			return ConfirmResult{}, ErrNotYourPayment
-		}
-		out, err := s.FulfilPayment(ctx, p, FromConfirm, nil)
-		if err != nil {
-			return ConfirmResult{}, err
-		}
-		if out.Rejected != "" {
-			return ConfirmResult{}, &RejectedError{Reason: out.Rejected}
-		}
-		if pur, err = s.store.Purchase(ctx, purchaseID); err != nil {
-			return ConfirmResult{}, err
-		}
-	}
-	bal, err := s.store.Balance(ctx, pur.ExperienceID, pur.UserID)
-	return ConfirmResult{Purchase: pur, Balance: bal}, err
-}
-
-// RejectedError is a payment Creditkit refused to fulfil, with the reason.
-type RejectedError struct{ Reason string }
-
-func (e *RejectedError) Error() string { return "billing: payment not fulfilled: " + e.Reason }
-
-func (s *Service) paymentWhenReadable(ctx context.Context, id string) (*whop.Payment, error) {
-	deadline := s.now().Add(s.cfg.PaymentWait)
-	wait := 250 * time.Millisecond
-	for {
-		p, err := s.whop.GetPayment(ctx, id)
-		if !errors.Is(err, whop.ErrNotFound) {
-			if err != nil {
-				return nil, fmt.Errorf("billing: fetch payment: %w", err)
-			}
-			return p, nil
-		}
-		if !s.now().Add(wait).Before(deadline) {
-			return nil, ErrPaymentPending
-		}
-		if err := s.sleep(ctx, wait); err != nil {
-			return nil, err
-		}
-		wait = min(wait*2, 2*time.Second)
-	}
 }

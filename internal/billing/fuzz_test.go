@@ -13,7 +13,7 @@ import (
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
@@ -245,7 +245,8 @@ func FuzzHandleDelivery(f *testing.F) {
 			// is a repeat, answered as such.
 			del = whop.Delivery{ID: fmt.Sprintf("legacy_%x", seq.Load()), Scheme: whop.SchemeLegacy, Unix: 1_700_000_000}
 		}
-		outcome, err := s.HandleDelivery(ctx, del, func() (*whop.Event, error) { return del.Decode(body) })
+		res, err := s.Deliveries.Deliver(ctx, del, body)
+		outcome := res.Outcome
 		if err != nil {
 			t.Fatalf("delivery answered with an error (a 5xx): %v", err)
 		}
@@ -258,6 +259,9 @@ func FuzzHandleDelivery(f *testing.F) {
 		}
 		if strings.HasPrefix(outcome, "refused: ") && stored != outcome {
 			t.Fatalf("recorded %q, answered %q", stored, outcome)
+		}
+		if strings.HasPrefix(outcome, "refused: ") != (res.Kind == Refused) {
+			t.Fatalf("outcome %q came as kind %q", outcome, res.Kind)
 		}
 	})
 }

@@ -20,7 +20,7 @@ const JobGrantExpiry = ledger.JobGrantExpiry
 // again, without counting an attempt. Running it twice takes nothing more.
 type grantExpiryWorker struct {
 	river.WorkerDefaults[ledger.GrantExpiryJob]
-	s *Service
+	s *core
 }
 
 // Work expires the grant.

@@ -69,12 +69,12 @@ type GrantResult struct {
 // then the admin, then with Whop: whose experience it is, who the member
 // is, that they have access to it), with no transaction open; then one
 // transaction records the grant, its ledger entry and its expiry job.
-func (s *Service) GrantCredits(ctx context.Context, r GrantRequest) (GrantResult, error) {
+func (s Grants) GrantCredits(ctx context.Context, r GrantRequest) (GrantResult, error) {
 	n, member, err := s.checkGrant(r)
 	if err != nil {
 		return GrantResult{}, err
 	}
-	if err := s.CompanyAdmin(ctx, r.UserID, r.CompanyID); err != nil {
+	if err := s.companyAdmin(ctx, r.UserID, r.CompanyID); err != nil {
 		return GrantResult{}, err
 	}
 	if prev, err := s.store.GrantByKey(ctx, r.UserID, n.IdempotencyKey); err == nil {
@@ -99,7 +99,7 @@ func (s *Service) GrantCredits(ctx context.Context, r GrantRequest) (GrantResult
 	if err != nil {
 		return GrantResult{}, fmt.Errorf("billing: grant member: %w", err)
 	}
-	if err := s.ExperienceAccess(ctx, user.ID, n.ExperienceID); errors.Is(err, ErrNoAccess) {
+	if err := s.experienceAccess(ctx, user.ID, n.ExperienceID); errors.Is(err, ErrNoAccess) {
 		return GrantResult{}, ErrNotAMember
 	} else if err != nil {
 		return GrantResult{}, err
@@ -120,7 +120,7 @@ func (s *Service) GrantCredits(ctx context.Context, r GrantRequest) (GrantResult
 // checkGrant reads what the admin typed, without calling anyone. It
 // returns the grant to record (ids and the member's still to find) and the
 // member as typed, without "@".
-func (s *Service) checkGrant(r GrantRequest) (ledger.NewCreditGrant, string, error) {
+func (s *core) checkGrant(r GrantRequest) (ledger.NewCreditGrant, string, error) {
 	n := ledger.NewCreditGrant{ExperienceID: strings.TrimSpace(r.ExperienceID), Reason: strings.TrimSpace(r.Reason),
 		GrantedBy: r.UserID, GrantedByCompany: r.CompanyID, IdempotencyKey: r.IdempotencyKey}
 	member := strings.TrimPrefix(strings.TrimSpace(r.Member), "@")
@@ -147,7 +147,7 @@ func (s *Service) checkGrant(r GrantRequest) (ledger.NewCreditGrant, string, err
 // grantExpiry reads an expiry: a date means through that day (UTC), so the
 // credits leave at the next midnight UTC; a time is taken as it is. It
 // must be in the future and within MaxGrantTerm.
-func (s *Service) grantExpiry(text string) (time.Time, error) {
+func (s *core) grantExpiry(text string) (time.Time, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return time.Time{}, nil

@@ -187,17 +187,17 @@ func deliveryKey(id string) (key, problem string) {
 // answers as a handled delivery: Whop must not send it again. Every field of
 // the record is made storable first, whatever the delivery held. Only a
 // failure to record it is an error.
-func (s *Service) refuse(ctx context.Context, d *ledger.Delivery, cause error) (string, error) {
+func (s *core) refuse(ctx context.Context, d *ledger.Delivery, cause error) (Delivered, error) {
 	rec, outcome := refusal(*d, cause)
 	err := s.store.RecordDelivery(ctx, rec, outcome)
 	if errors.Is(err, ledger.ErrDuplicateDelivery) {
-		return "duplicate", nil // refused, and logged, the first time
+		return duplicate(), nil // refused, and logged, the first time
 	}
 	if err != nil {
-		return "", err
+		return Delivered{}, err
 	}
 	s.log.WarnContext(ctx, "webhook refused", "delivery_id", rec.ID, "type", rec.Type, "reason", outcome)
-	return outcome, nil
+	return Delivered{Kind: Refused, Outcome: outcome}, nil
 }
 
 // refusal is the record of a refused delivery and its outcome text, every
@@ -219,7 +219,7 @@ func refusal(d ledger.Delivery, cause error) (ledger.Delivery, string) {
 	if d.ObjectID != "" && !anyID(d.ObjectID) {
 		d.ObjectID = quote(d.ObjectID)
 	}
-	return d, "refused: " + escape(reason, maxRefusedAs)
+	return d, prefixRefused + escape(reason, maxRefusedAs)
 }
 
 // escape is s with everything but printable ASCII written as Go escapes

@@ -9,7 +9,7 @@ import (
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 )

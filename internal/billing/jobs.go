@@ -145,7 +145,8 @@ func (j *Jobs) Runs() bool { return j.cfg.Workers > 0 }
 
 // Register adds billing's workers and, when this process runs jobs, the
 // periodic reconciler. Call once, before Start and before any insert.
-func (j *Jobs) Register(s *Service) {
+func (j *Jobs) Register(svc *Service) {
+	s := svc.core
 	river.AddWorker(j.workers, &transferWorker[ledger.PayoutJob]{s: s})
 	river.AddWorker(j.workers, &transferWorker[ledger.RevenueShareJob]{s: s})
 	river.AddWorker(j.workers, &reconcileWorker{s: s})

@@ -12,7 +12,7 @@ import (
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/internal/whop"
 )
 

@@ -10,31 +10,6 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
-// Payment fields that an API generation may not report (PROTOCOL §3, and
-// the sandbox's v2 and v5 renderers): a look-up shows them as "not reported"
-// rather than as an empty value that would read like a fact.
-const (
-	FieldSubstatus         = "substatus"
-	FieldNet               = "amount_after_fees"
-	FieldUSDTotal          = "usd_total"
-	FieldRefundable        = "refundable"
-	FieldUpdatedAt         = "updated_at"
-	FieldMembershipStatus  = "membership_status"
-	FieldUsername          = "username"
-	FieldBillingReason     = "billing_reason"
-	FieldPaymentMethodType = "payment_method_type"
-)
-
-// unreported lists, per generation, the fields it does not carry. v1
-// carries everything; v2 has no substatus, net amount or refundability; v5
-// (app payments) is flat and terse.
-var unreported = map[whop.PaymentsAPI][]string{
-	whop.PaymentsV1: nil,
-	whop.PaymentsV2: {FieldSubstatus, FieldNet, FieldUSDTotal, FieldRefundable, FieldUpdatedAt, FieldMembershipStatus},
-	whop.PaymentsV5: {FieldSubstatus, FieldUSDTotal, FieldRefundable, FieldUpdatedAt, FieldMembershipStatus,
-		FieldUsername, FieldBillingReason, FieldPaymentMethodType},
-}
-
 // RefundState summarizes how much of a payment went back to the buyer.
 type RefundState string
 
@@ -80,20 +55,20 @@ var (
 )
 
 // PaymentsAPI is the generation payment look-ups use.
-func (s *Service) PaymentsAPI() whop.PaymentsAPI { return s.cfg.PaymentsAPI }
+func (s MoneyOut) PaymentsAPI() whop.PaymentsAPI { return s.cfg.PaymentsAPI }
 
 // LookupPayment fetches a payment from Whop through the configured API
 // generation and returns it if it belongs to companyID, whose admin userID
 // must be. What our books say about it is a reporting read (the replica,
 // when there is one).
-func (s *Service) LookupPayment(ctx context.Context, userID, companyID, paymentID string) (PaymentLookup, error) {
+func (s MoneyOut) LookupPayment(ctx context.Context, userID, companyID, paymentID string) (PaymentLookup, error) {
 	return s.lookupPayment(ctx, userID, companyID, paymentID, false)
 }
 
 // lookupPayment is LookupPayment, reading our books from the primary when
 // primary is set (a refund, which decides money, asks so).
-func (s *Service) lookupPayment(ctx context.Context, userID, companyID, paymentID string, primary bool) (PaymentLookup, error) {
-	if err := s.CompanyAdmin(ctx, userID, companyID); err != nil {
+func (s *core) lookupPayment(ctx context.Context, userID, companyID, paymentID string, primary bool) (PaymentLookup, error) {
+	if err := s.companyAdmin(ctx, userID, companyID); err != nil {
 		return PaymentLookup{}, err
 	}
 	paymentID = strings.TrimSpace(paymentID)
@@ -118,13 +93,10 @@ func (s *Service) lookupPayment(ctx context.Context, userID, companyID, paymentI
 	if !s.belongs(p, pur, companyID) {
 		return PaymentLookup{}, ErrPaymentNotFound
 	}
-	out := PaymentLookup{Payment: p, Unreported: map[string]bool{}, RefundState: refundState(p), Purchase: pur,
+	out := PaymentLookup{Payment: p, Unreported: whop.Unreported(p.API), RefundState: refundState(p), Purchase: pur,
 		Share: rows.Share, Disputes: rows.Disputes}
-	for _, f := range unreported[p.API] {
-		out.Unreported[f] = true
-	}
 	refundable := p.IsPaid() && p.RefundedAmount < p.Total
-	if out.Unreported[FieldRefundable] {
+	if out.Unreported[whop.FieldRefundable] {
 		refundable = refundable && p.RefundedAmount == 0 && !p.IsDisputed()
 	} else {
 		refundable = refundable && p.Refundable
@@ -146,7 +118,7 @@ type paymentBooks struct {
 // purchase fulfilled a moment ago, so when Whop's payment names one of
 // our purchases and the replica does not show it fulfilled, the primary
 // is asked too: a look-up never denies or understates a payment just made.
-func (s *Service) paymentRows(ctx context.Context, p *whop.Payment, primary bool) (paymentBooks, error) {
+func (s *core) paymentRows(ctx context.Context, p *whop.Payment, primary bool) (paymentBooks, error) {
 	var rows paymentBooks
 	read := func(st *ledger.Store) (err error) {
 		rows, err = s.readPaymentRows(ctx, st, p)
@@ -166,7 +138,7 @@ func (s *Service) paymentRows(ctx context.Context, p *whop.Payment, primary bool
 	return rows, nil
 }
 
-func (s *Service) readPaymentRows(ctx context.Context, st *ledger.Store, p *whop.Payment) (paymentBooks, error) {
+func (s *core) readPaymentRows(ctx context.Context, st *ledger.Store, p *whop.Payment) (paymentBooks, error) {
 	var rows paymentBooks
 	pur, err := purchaseOf(ctx, st, p)
 	if err != nil {
@@ -228,7 +200,7 @@ func unclaimed(pur ledger.Purchase, err error) (*ledger.Purchase, error) {
 // company; a creator's payment is one of our credit purchases made in that
 // creator's experience (and received by the owner, so a look-alike payment
 // of some other seller naming our purchase in its metadata does not count).
-func (s *Service) belongs(p *whop.Payment, pur *ledger.Purchase, companyID string) bool {
+func (s *core) belongs(p *whop.Payment, pur *ledger.Purchase, companyID string) bool {
 	if companyID == s.cfg.CompanyID {
 		return p.CompanyID == s.cfg.CompanyID || (p.CompanyID == "" && pur != nil)
 	}

@@ -17,17 +17,17 @@ import (
 // placed (a legacy one carries no such time; two states share one) Whop is
 // asked for the membership as it is now. The grant is decided from the
 // delivery's own data, so it does not depend on the order either.
-func (s *Service) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (string, error) {
+func (s *core) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (Delivered, error) {
 	if !s.cfg.Premium.Enabled() {
 		return describe(s.ignore(ctx, d, "premium is not configured"))
 	}
 	m, err := ev.Membership()
 	if err != nil {
-		return "", unreadable(err)
+		return Delivered{}, unreadable(err)
 	}
 	d.ObjectID = m.ID
 	if err := checkMembership(m); err != nil {
-		return "", err
+		return Delivered{}, err
 	}
 	if !s.isPremiumMembership(m) {
 		return describe(s.ignore(ctx, d, "not the premium product"))
@@ -38,7 +38,7 @@ func (s *Service) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger
 		// A legacy delivery's only time is its signature's, which each retry
 		// renews: it cannot order states.
 		if state, err = s.rereadMembership(ctx, m.ID); err != nil {
-			return "", err
+			return Delivered{}, err
 		}
 		authoritative = true
 	}
@@ -48,53 +48,54 @@ func (s *Service) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger
 // premiumPayment handles a paid payment of the premium plan: it is never a
 // credit purchase, but it is how a renewal shows itself, so the membership
 // it paid for is read from Whop and its new period granted.
-func (s *Service) premiumPayment(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (string, error) {
+func (s *core) premiumPayment(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (Delivered, error) {
 	d.ObjectID = p.ID
 	m, err := s.rereadMembership(ctx, p.MembershipID)
 	if err != nil {
-		return "", err
+		return Delivered{}, err
 	}
 	if !s.isPremiumMembership(m) || m.UserID != p.UserID {
 		return describe(s.ignore(ctx, d, "premium payment for another membership"))
 	}
 	out, err := s.recordMembership(ctx, m, true, s.periodGrant(m), d)
-	if err != nil || out == "duplicate" {
+	if err != nil || out.Kind == Duplicate {
 		return out, err
 	}
-	return "premium payment: " + out, nil
+	out.Outcome = "premium payment: " + out.Outcome
+	return out, nil
 }
 
 // isPremiumPayment tells the premium plan's own payments from credit
 // purchases (which carry our purchase id) and from anything else.
-func (s *Service) isPremiumPayment(p *whop.Payment) bool {
+func (s *core) isPremiumPayment(p *whop.Payment) bool {
 	return s.cfg.Premium.Enabled() && p.IsPaid() && p.Metadata[MetaPurchaseID] == "" && p.MembershipID != "" &&
 		(p.PlanID == s.cfg.Premium.PlanID || p.ProductID == s.cfg.Premium.ProductID)
 }
 
-func (s *Service) isPremiumMembership(m *whop.Membership) bool {
+func (s *core) isPremiumMembership(m *whop.Membership) bool {
 	return m.PlanID != "" && (m.ProductID == s.cfg.Premium.ProductID || m.PlanID == s.cfg.Premium.PlanID)
 }
 
-func (s *Service) recordMembership(ctx context.Context, m *whop.Membership, authoritative bool, g *ledger.PeriodGrant, d *ledger.Delivery) (string, error) {
+func (s *core) recordMembership(ctx context.Context, m *whop.Membership, authoritative bool, g *ledger.PeriodGrant, d *ledger.Delivery) (Delivered, error) {
 	if err := checkMembership(m); err != nil { // as read from Whop's API, too
-		return "", err
+		return Delivered{}, err
 	}
 	res, err := s.store.RecordMembership(ctx, s.membershipRow(m), authoritative, g, d)
 	if errors.Is(err, ledger.ErrAmbiguousOrder) {
 		fresh, ferr := s.rereadMembership(ctx, m.ID)
 		if ferr != nil {
-			return "", ferr
+			return Delivered{}, ferr
 		}
 		if ferr := checkMembership(fresh); ferr != nil {
-			return "", ferr
+			return Delivered{}, ferr
 		}
 		res, err = s.store.RecordMembership(ctx, s.membershipRow(fresh), true, g, d)
 	}
 	if errors.Is(err, ledger.ErrDuplicateDelivery) {
-		return "duplicate", nil
+		return duplicate(), nil
 	}
 	if err != nil {
-		return "", err
+		return Delivered{}, err
 	}
 	s.premium.forget(m.UserID) // the other replicas see the row's new updated_at
 	out := "membership " + res.Membership.Status
@@ -107,12 +108,12 @@ func (s *Service) recordMembership(ctx context.Context, m *whop.Membership, auth
 	if res.Granted > 0 {
 		out += fmt.Sprintf("; granted %d credits", res.Granted)
 	}
-	return out, nil
+	return applied(out), nil
 }
 
 // rereadMembership asks Whop for the membership as it is now. Its time is
 // Whop's updated_at, or the moment of asking when Whop sends none.
-func (s *Service) rereadMembership(ctx context.Context, id string) (*whop.Membership, error) {
+func (s *core) rereadMembership(ctx context.Context, id string) (*whop.Membership, error) {
 	m, err := s.whop.GetMembership(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("billing: re-read membership %s: %w", id, err)
@@ -123,7 +124,7 @@ func (s *Service) rereadMembership(ctx context.Context, id string) (*whop.Member
 	return m, nil
 }
 
-func (s *Service) membershipRow(m *whop.Membership) ledger.Membership {
+func (s *core) membershipRow(m *whop.Membership) ledger.Membership {
 	exp, company := attribution(m)
 	row := ledger.Membership{
 		ID: m.ID, UserID: m.UserID, ProductID: m.ProductID, PlanID: m.PlanID,
@@ -145,7 +146,7 @@ func (s *Service) membershipRow(m *whop.Membership) ledger.Membership {
 // periodGrant is the credits a valid membership earns for the period it is
 // in: keyed by the renewal period's start, or by the membership's creation
 // when it has no renewal period (then it earns them once).
-func (s *Service) periodGrant(m *whop.Membership) *ledger.PeriodGrant {
+func (s *core) periodGrant(m *whop.Membership) *ledger.PeriodGrant {
 	exp, _ := attribution(m)
 	if s.cfg.Premium.MonthlyCredits <= 0 || !m.Valid || exp == "" {
 		return nil

@@ -45,7 +45,7 @@ const modalWait = 3 * time.Second
 // reason, and none at all, after Whop's usual delay, means the buyer
 // closed the checkout. Only the purchase's buyer gets an answer; no
 // transaction is open while Whop is asked or waited for.
-func (s *Service) CheckModalOutcome(ctx context.Context, userID, purchaseID string) (ModalOutcome, error) {
+func (s Credits) CheckModalOutcome(ctx context.Context, userID, purchaseID string) (ModalOutcome, error) {
 	deadline := s.now().Add(modalWait)
 	for {
 		res, err := s.Return(ctx, userID, purchaseID)

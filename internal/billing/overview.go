@@ -101,7 +101,7 @@ type BooksDifference struct {
 // complete it (the companies' names, the books against Whop's payments)
 // are the caller's to make afterwards, with no transaction open, each
 // bounded.
-func (s *Service) appOverview(ctx context.Context, st *ledger.Store, from, to time.Time, revenue ledger.RevenueReport) (AppOverview, error) {
+func (s *core) appOverview(ctx context.Context, st *ledger.Store, from, to time.Time, revenue ledger.RevenueReport) (AppOverview, error) {
 	o := AppOverview{From: from, To: to}
 	cur := string(s.cfg.Currency)
 	rows, err := st.CompanyRevenues(ctx, cur, from)
@@ -122,7 +122,7 @@ func (s *Service) appOverview(ctx context.Context, st *ledger.Store, from, to ti
 
 // companyTitles asks Whop for the first companies' names, at once and
 // within one deadline; a name Whop does not give stays "".
-func (s *Service) companyTitles(ctx context.Context, cs []InstallingCompany) {
+func (s *core) companyTitles(ctx context.Context, cs []InstallingCompany) {
 	ctx, cancel := context.WithTimeout(ctx, booksTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -140,7 +140,7 @@ func (s *Service) companyTitles(ctx context.Context, cs []InstallingCompany) {
 
 // compareBooks lists the owner company's paid credit payments created
 // since from (less a margin) and matches them with our fulfilled purchases.
-func (s *Service) compareBooks(ctx context.Context, from time.Time) BooksCheck {
+func (s *core) compareBooks(ctx context.Context, from time.Time) BooksCheck {
 	var b BooksCheck
 	wctx, cancel := context.WithTimeout(ctx, booksTimeout)
 	defer cancel()

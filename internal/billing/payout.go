@@ -47,12 +47,12 @@ type PayoutResult struct {
 // without a call to Whop. A transfer Whop fails in a retryable way leaves
 // the payout pending for the job; one Whop refuses marks it failed
 // (*RefusedError).
-func (s *Service) SendPayout(ctx context.Context, r PayoutRequest) (PayoutResult, error) {
+func (s MoneyOut) SendPayout(ctx context.Context, r PayoutRequest) (PayoutResult, error) {
 	in, err := s.checkPayout(r) // first: it asks Whop nothing
 	if err != nil {
 		return PayoutResult{}, err
 	}
-	if err := s.CompanyAdmin(ctx, r.UserID, r.CompanyID); err != nil {
+	if err := s.companyAdmin(ctx, r.UserID, r.CompanyID); err != nil {
 		return PayoutResult{}, err
 	}
 	if prev, err := s.store.PayoutByKey(ctx, r.CompanyID, in.IdempotencyKey); err == nil {
@@ -67,7 +67,7 @@ func (s *Service) SendPayout(ctx context.Context, r PayoutRequest) (PayoutResult
 	if err != nil {
 		return PayoutResult{}, fmt.Errorf("billing: payout recipient: %w", err)
 	}
-	acct, err := s.PayoutAccount(ctx, r.CompanyID)
+	acct, err := s.payoutAccount(ctx, r.CompanyID)
 	if err != nil {
 		return PayoutResult{}, err
 	}
@@ -106,7 +106,7 @@ func (s *Service) SendPayout(ctx context.Context, r PayoutRequest) (PayoutResult
 }
 
 // checkPayout validates what the admin typed, without calling anyone.
-func (s *Service) checkPayout(r PayoutRequest) (ledger.NewPayout, error) {
+func (s *core) checkPayout(r PayoutRequest) (ledger.NewPayout, error) {
 	n := ledger.NewPayout{CompanyID: r.CompanyID, RequestedBy: r.UserID, Currency: string(s.cfg.Currency),
 		RecipientInput: strings.TrimSpace(r.Recipient), Notes: strings.TrimSpace(r.Notes), IdempotencyKey: r.IdempotencyKey}
 	switch {
@@ -144,8 +144,8 @@ type PayoutAccount struct {
 	FeeCurrency money.Currency
 }
 
-// PayoutAccount reads the company's ledger account from Whop.
-func (s *Service) PayoutAccount(ctx context.Context, companyID string) (PayoutAccount, error) {
+// payoutAccount reads the company's ledger account from Whop.
+func (s *core) payoutAccount(ctx context.Context, companyID string) (PayoutAccount, error) {
 	a, err := s.whop.GetLedgerAccount(ctx, companyID)
 	if err != nil {
 		return PayoutAccount{}, fmt.Errorf("billing: ledger account: %w", err)

@@ -48,15 +48,15 @@ type PremiumState struct {
 }
 
 // PremiumEnabled reports whether premium is configured.
-func (s *Service) PremiumEnabled() bool { return s.cfg.Premium.Enabled() }
+func (s Premium) Enabled() bool { return s.cfg.Premium.Enabled() }
 
 // Premium returns the user's premium state in an experience they may use.
 // With premium off it is the zero state (Enabled false), not an error.
-func (s *Service) Premium(ctx context.Context, userID, experienceID string) (PremiumState, error) {
+func (s Premium) State(ctx context.Context, userID, experienceID string) (PremiumState, error) {
 	if !s.cfg.Premium.Enabled() {
 		return PremiumState{}, nil
 	}
-	if err := s.ExperienceAccess(ctx, userID, experienceID); err != nil {
+	if err := s.experienceAccess(ctx, userID, experienceID); err != nil {
 		return PremiumState{}, err
 	}
 	member, err := s.premium.check(ctx, userID)
@@ -69,7 +69,7 @@ func (s *Service) Premium(ctx context.Context, userID, experienceID string) (Pre
 // premiumState is Premium once Whop's answer (member) is known: a member's
 // recorded membership and this period's grant are read, in two more round
 // trips; a non-member's state needs nothing more.
-func (s *Service) premiumState(ctx context.Context, userID, experienceID string, member bool) (PremiumState, error) {
+func (s *core) premiumState(ctx context.Context, userID, experienceID string, member bool) (PremiumState, error) {
 	st := PremiumState{Enabled: true, MonthlyCredits: s.cfg.Premium.MonthlyCredits}
 	if !member {
 		return st, nil
@@ -100,11 +100,11 @@ func (s *Service) premiumState(ctx context.Context, userID, experienceID string,
 
 // PremiumContent is Premium for the gated part of the app: ErrNotPremium
 // for anyone without premium, ErrPremiumDisabled when premium is off.
-func (s *Service) PremiumContent(ctx context.Context, userID, experienceID string) (PremiumState, error) {
+func (s Premium) Content(ctx context.Context, userID, experienceID string) (PremiumState, error) {
 	if !s.cfg.Premium.Enabled() {
 		return PremiumState{}, ErrPremiumDisabled
 	}
-	st, err := s.Premium(ctx, userID, experienceID)
+	st, err := s.State(ctx, userID, experienceID)
 	if err == nil && !st.Member {
 		err = ErrNotPremium
 	}
@@ -126,11 +126,11 @@ type PremiumCheckout struct {
 // UpgradeCheckout creates a Whop checkout configuration for the premium
 // plan, with metadata naming the experience and the user, so the membership
 // it makes is attributed to that experience (and its creator's dashboard).
-func (s *Service) UpgradeCheckout(ctx context.Context, userID, experienceID string) (PremiumCheckout, error) {
+func (s Premium) UpgradeCheckout(ctx context.Context, userID, experienceID string) (PremiumCheckout, error) {
 	if !s.cfg.Premium.Enabled() {
 		return PremiumCheckout{}, ErrPremiumDisabled
 	}
-	if err := s.ExperienceAccess(ctx, userID, experienceID); err != nil {
+	if err := s.experienceAccess(ctx, userID, experienceID); err != nil {
 		return PremiumCheckout{}, err
 	}
 	member, err := s.premium.check(ctx, userID)
@@ -177,10 +177,13 @@ type ExperiencePremium struct {
 	Members      []ledger.Membership
 }
 
-// PremiumMembers lists the valid premium memberships bought in a company's
-// experiences, grouped by experience: a dashboard report, read as one.
-// Access is the caller's to check.
-func (s *Service) PremiumMembers(ctx context.Context, companyID string) ([]ExperiencePremium, error) {
+// Members lists the valid premium memberships bought in a company's
+// experiences, grouped by experience: a dashboard report, read as one, for
+// the company's admins only (ErrNoAccess for anyone else).
+func (s Premium) Members(ctx context.Context, userID, companyID string) ([]ExperiencePremium, error) {
+	if err := s.companyAdmin(ctx, userID, companyID); err != nil {
+		return nil, err
+	}
 	if !s.cfg.Premium.Enabled() {
 		return nil, nil
 	}

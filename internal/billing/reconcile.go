@@ -35,10 +35,10 @@ var ErrReconcilerRunning = ledger.ErrReconcilerRunning
 // ReconcileSummary is what one run saw and repaired.
 type ReconcileSummary = ledger.ReconcilerRun
 
-// Reconcile runs one pass. A failed pass is recorded and does not move the
+// reconcile runs one pass. A failed pass is recorded and does not move the
 // checkpoint, so the next pass covers its window again. Passes never
 // overlap: while one runs, anywhere, another returns ErrReconcilerRunning.
-func (s *Service) Reconcile(ctx context.Context) (ReconcileSummary, error) {
+func (s *core) reconcile(ctx context.Context) (ReconcileSummary, error) {
 	now := s.now()
 	from, err := s.store.ReconcileFrom(ctx)
 	if err != nil {
@@ -73,7 +73,7 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileSummary, error) {
 	return run, runErr
 }
 
-func (s *Service) reconcileWindow(ctx context.Context, run *ReconcileSummary) error {
+func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error {
 	payments := s.whop.ListPayments(ctx, whop.ListPaymentsParams{
 		CompanyID:    s.cfg.CompanyID,
 		Statuses:     []whop.PaymentStatus{whop.PaymentPaid},
@@ -138,7 +138,7 @@ func (s *Service) reconcileWindow(ctx context.Context, run *ReconcileSummary) er
 // beat keeps run id's heartbeat fresh until the returned stop is called, so
 // a run that takes longer than ledger.ReconcilerRunStale is not mistaken
 // for a dead one. Each beat is one short statement of its own.
-func (s *Service) beat(ctx context.Context, id int64) (stop func()) {
+func (s *core) beat(ctx context.Context, id int64) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -165,7 +165,7 @@ func (s *Service) beat(ctx context.Context, id int64) (stop func()) {
 // reconcileWorker runs the periodic reconcile job.
 type reconcileWorker struct {
 	river.WorkerDefaults[ReconcileJob]
-	s *Service
+	s *core
 }
 
 // Work runs one pass. Its failure is recorded on the run and leaves the
@@ -173,7 +173,7 @@ type reconcileWorker struct {
 // again; the job itself is never retried (that would only make two passes
 // over it), and a period that finds a run still going does nothing.
 func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileJob]) error {
-	_, err := w.s.Reconcile(ctx)
+	_, err := w.s.reconcile(ctx)
 	switch {
 	case errors.Is(err, ErrReconcilerRunning):
 		w.s.log.InfoContext(ctx, "reconcile skipped: the previous run is still going")

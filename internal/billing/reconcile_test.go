@@ -10,7 +10,7 @@ import (
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
@@ -57,7 +57,7 @@ func TestReconcilerGoesPastAPoisonPayment(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	s := New(fake, store, Config{CompanyID: "biz_owner", Currency: money.USD}, WithClock(func() time.Time { return now }))
 
-	run, err := s.Reconcile(ctx)
+	run, err := s.Deliveries.Reconcile(ctx)
 	if err == nil || !strings.Contains(run.Error, "1 problems") || !strings.Contains(run.Error, "did not decode") {
 		t.Fatalf("run = %+v, err %v; want one problem recorded", run, err)
 	}
@@ -75,7 +75,7 @@ func TestReconcilerGoesPastAPoisonPayment(t *testing.T) {
 	}
 	now = now.Add(time.Minute)
 	fake.items = fake.items[:1]
-	next, err := s.Reconcile(ctx)
+	next, err := s.Deliveries.Reconcile(ctx)
 	if err != nil || !next.WindowStart.Equal(run.WindowStart.Add(-ReconcileOverlap)) || next.Credited != 0 {
 		t.Fatalf("next run = %+v, %v; want it to cover the failed window again and credit nothing twice", next, err)
 	}
@@ -98,7 +98,7 @@ func TestReconcilerSkipsUnusablePayments(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	s := New(&listingWhop{items: []*whop.Payment{junk}}, store, Config{CompanyID: "biz_owner", Currency: money.USD},
 		WithClock(func() time.Time { return now }))
-	run, err := s.Reconcile(ctx)
+	run, err := s.Deliveries.Reconcile(ctx)
 	if err != nil || run.Error != "" || run.PaymentsSeen != 1 || run.Credited != 0 || run.Rejected != 0 {
 		t.Fatalf("run = %+v, %v; want the junk seen and skipped", run, err)
 	}

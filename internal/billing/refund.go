@@ -31,8 +31,8 @@ func RefundIdempotencyKey(key string) string { return "creditkit:refund:" + key 
 // received the payment; a creator's admin gets ErrRefundOwnerOnly, since
 // the refund would come out of the owner's money while the creator keeps
 // its share), and a payment Whop would refund (else ErrNotRefundable).
-func (s *Service) RefundablePayment(ctx context.Context, userID, companyID, paymentID string) (PaymentLookup, error) {
-	if err := s.CompanyAdmin(ctx, userID, companyID); err != nil {
+func (s MoneyOut) RefundablePayment(ctx context.Context, userID, companyID, paymentID string) (PaymentLookup, error) {
+	if err := s.companyAdmin(ctx, userID, companyID); err != nil {
 		return PaymentLookup{}, err
 	}
 	if companyID != s.cfg.CompanyID {
@@ -52,7 +52,7 @@ func (s *Service) RefundablePayment(ctx context.Context, userID, companyID, paym
 // not settled the first refund). It does not touch credits: Whop's
 // refund webhook does, through FulfilPayment, exactly as for a refund made
 // anywhere else.
-func (s *Service) RefundPayment(ctx context.Context, r RefundRequest) (PaymentLookup, error) {
+func (s MoneyOut) RefundPayment(ctx context.Context, r RefundRequest) (PaymentLookup, error) {
 	look, err := s.RefundablePayment(ctx, r.UserID, r.CompanyID, r.PaymentID)
 	if err != nil {
 		return look, err

@@ -27,7 +27,7 @@ func ReturnPath(purchaseID string) string {
 // configured, in which case Whop keeps the buyer on its own page. Any
 // checkout the app makes (credits here, the premium plan too) passes it as
 // the configuration's redirect URL.
-func (s *Service) appURL(path string) string {
+func (s *core) appURL(path string) string {
 	if s.cfg.AppURL == "" {
 		return ""
 	}
@@ -35,7 +35,7 @@ func (s *Service) appURL(path string) string {
 }
 
 // returnURL is where a credit purchase's buyer comes back to.
-func (s *Service) returnURL(purchaseID string) string { return s.appURL(ReturnPath(purchaseID)) }
+func (s *core) returnURL(purchaseID string) string { return s.appURL(ReturnPath(purchaseID)) }
 
 // ReturnStatus is how a purchase stands when its buyer comes back.
 type ReturnStatus string
@@ -66,7 +66,7 @@ type ReturnResult struct {
 // an unknown id, gets ledger.ErrNotFound, so a purchase id reveals nothing.
 // A purchase already paid is only read, so coming back twice (or after the
 // webhook) credits nothing more.
-func (s *Service) Return(ctx context.Context, userID, purchaseID string) (ReturnResult, error) {
+func (s Credits) Return(ctx context.Context, userID, purchaseID string) (ReturnResult, error) {
 	pur, err := s.store.Purchase(ctx, purchaseID)
 	if errors.Is(err, ledger.ErrNotFound) || (err == nil && pur.UserID != userID) {
 		return ReturnResult{}, ledger.ErrNotFound
@@ -89,7 +89,7 @@ func (s *Service) Return(ctx context.Context, userID, purchaseID string) (Return
 // one still pending (a retry after a declined card), which wins over a
 // failure; no payment at all is still processing, since Whop shows a new
 // payment only after a moment.
-func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnResult, error) {
+func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnResult, error) {
 	payments := s.whop.ListPayments(ctx, whop.ListPaymentsParams{
 		CompanyID:                s.cfg.CompanyID,
 		CheckoutConfigurationIDs: []string{pur.CheckoutID},
@@ -118,7 +118,7 @@ func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (Return
 		attempts++
 		switch {
 		case p.IsPaid():
-			out, err := s.FulfilPayment(ctx, p, FromReturn, nil)
+			out, err := s.fulfilPayment(ctx, p, FromReturn, nil)
 			if err != nil {
 				return ReturnResult{}, err
 			}
@@ -147,7 +147,7 @@ func (s *Service) settleReturn(ctx context.Context, pur ledger.Purchase) (Return
 
 // settleUnpaid is what settleReturn found when no payment paid the
 // purchase: one still pending, a failure, or a payment we refused.
-func (s *Service) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bool, failure, rejected, buyer string) (ReturnResult, error) {
+func (s *core) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bool, failure, rejected, buyer string) (ReturnResult, error) {
 	switch {
 	case pending:
 		return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil

@@ -8,7 +8,7 @@ import (
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -82,11 +82,19 @@ func TestPaymentDeliveryIsOneRoundTrip(t *testing.T) {
 			`"billing_reason":"one_time","created_at":"2026-01-02T03:04:05Z","paid_at":"2026-01-02T03:04:05Z"}}`, n, n, n, n)
 		del := whop.Delivery{ID: fmt.Sprintf("msg_%d", n), Scheme: whop.SchemeStandard, Unix: 1_767_323_045}
 		trips.n.Store(0)
-		out, err := s.HandleDelivery(ctx, del, func() (*whop.Event, error) { return del.Decode([]byte(body)) })
+		out, err := s.Deliveries.Deliver(ctx, del, []byte(body))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return out
+		// The typed outcome agrees with its words.
+		want := Applied
+		if out.Outcome == "duplicate" {
+			want = Duplicate
+		}
+		if out.Kind != want || (want == Applied && out.Type != "payment.succeeded") {
+			t.Fatalf("delivery %s: kind %q, type %q for %q", del.ID, out.Kind, out.Type, out.Outcome)
+		}
+		return out.Outcome
 	}
 	if out := deliver(s, 1); out != "credited 100, took back 0" {
 		t.Fatalf("warm-up delivery: %q", out)

@@ -12,7 +12,7 @@ import (
 // which checks the purchase's side of mismatch under the purchase's lock.
 // Only pur's id is needed when p reverses nothing; a refund's credits are
 // in proportion to pur's.
-func (s *Service) settle(ctx context.Context, p *whop.Payment, pur ledger.Purchase, src Source, d *ledger.Delivery, runID int64) (Outcome, error) {
+func (s *core) settle(ctx context.Context, p *whop.Payment, pur ledger.Purchase, src Source, d *ledger.Delivery, runID int64) (Outcome, error) {
 	reversed := reversedAmount(p)
 	purchaseID := pur.ID
 	res, err := s.store.Settle(ctx, ledger.Settlement{
@@ -42,7 +42,7 @@ func (s *Service) settle(ctx context.Context, p *whop.Payment, pur ledger.Purcha
 
 // seenBefore reports whether delivery d (nil: none) was processed already,
 // for a path that would otherwise ask Whop before its write tells a repeat.
-func (s *Service) seenBefore(ctx context.Context, d *ledger.Delivery) (bool, error) {
+func (s *core) seenBefore(ctx context.Context, d *ledger.Delivery) (bool, error) {
 	if d == nil {
 		return false, nil
 	}

@@ -15,7 +15,7 @@ import (
 // it rounds to zero, and the ledger records none for a sale in the owner's
 // own company (the share goes to the purchase's company, which the ledger
 // reads under the purchase's lock).
-func (s *Service) shareTerms(p *whop.Payment) *ledger.ShareTerms {
+func (s *core) shareTerms(p *whop.Payment) *ledger.ShareTerms {
 	bp := s.cfg.RevenueShareBasisPoints
 	if bp <= 0 {
 		return nil

@@ -35,7 +35,7 @@ func TestShareOfRoundsDownWithoutOverflow(t *testing.T) {
 // company and records no share for a sale in the owner's own
 // (TestSettleSharesOnlyOtherCompaniesSales in the ledger).
 func TestShareTermsFromThePaymentAndThePercentage(t *testing.T) {
-	s := &Service{cfg: Config{CompanyID: "biz_owner", RevenueShareBasisPoints: 1250}}
+	s := &core{cfg: Config{CompanyID: "biz_owner", RevenueShareBasisPoints: 1250}}
 	pay := &whop.Payment{Total: 499, Currency: money.USD}
 	got := s.shareTerms(pay)
 	want := ledger.ShareTerms{FromCompanyID: "biz_owner", BasisPoints: 1250, Amount: 62}

@@ -23,9 +23,9 @@ type SpendRequest struct {
 }
 
 // Items is the catalog, in the order configured.
-func (s *Service) Items() []Item { return s.cfg.Items }
+func (s Credits) Items() []Item { return s.cfg.Items }
 
-func (s *Service) item(id string) (Item, bool) {
+func (s *core) item(id string) (Item, bool) {
 	for _, it := range s.cfg.Items {
 		if it.ID == id {
 			return it, true
@@ -40,8 +40,8 @@ func (s *Service) item(id string) (Item, bool) {
 // or removal leaves it as it was. A key already used is answered before
 // the catalog is consulted: a retried click still gets its first result
 // after the item was removed.
-func (s *Service) Spend(ctx context.Context, r SpendRequest) (ledger.Spend, error) {
-	if err := s.ExperienceAccess(ctx, r.UserID, r.ExperienceID); err != nil {
+func (s Credits) Spend(ctx context.Context, r SpendRequest) (ledger.Spend, error) {
+	if err := s.experienceAccess(ctx, r.UserID, r.ExperienceID); err != nil {
 		return ledger.Spend{}, err
 	}
 	it, ok := s.item(r.ItemID)
@@ -69,8 +69,13 @@ type Wallet struct {
 // Wallet reads a member's balance, the items on offer, their latest
 // purchases and their premium state: one round trip for a member without
 // premium (the premium cache's clock is read with the wallet), three for
-// one with it. Access is the caller's to check (the page middleware does).
-func (s *Service) Wallet(ctx context.Context, userID, experienceID string) (Wallet, error) {
+// one with it. Only a member with access to the experience gets it
+// (ErrNoAccess otherwise); the page middleware's earlier check is cached,
+// so this one costs nothing more.
+func (s Credits) Wallet(ctx context.Context, userID, experienceID string) (Wallet, error) {
+	if err := s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return Wallet{}, err
+	}
 	v, err := s.store.WalletView(ctx, experienceID, userID, 10)
 	if err != nil {
 		return Wallet{}, err

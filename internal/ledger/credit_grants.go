@@ -264,16 +264,9 @@ type GrantMismatch struct {
 // for tests and operators to see that it does. (spent + expired <= credits
 // is a CHECK of the table itself.)
 func (s *Store) CheckGrants(ctx context.Context) ([]GrantMismatch, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryAll(ctx, s.pool, "check grants", pgx.RowToStructByPos[GrantMismatch],
+		`
 		SELECT g.id, g.spent, COALESCE(sum(gs.amount), 0)::bigint
 		  FROM credit_grants g LEFT JOIN grant_spends gs ON gs.grant_id = g.id
 		 GROUP BY g.id HAVING g.spent <> COALESCE(sum(gs.amount), 0)`)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: check grants: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[GrantMismatch])
-	if err != nil {
-		return nil, fmt.Errorf("ledger: check grants: %w", err)
-	}
-	return out, nil
 }

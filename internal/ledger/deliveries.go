@@ -58,24 +58,17 @@ func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]DeliveryReco
 // every delivery for the app owner's company (all), otherwise those about
 // the purchases made in the company's experiences or addressed to it.
 func (s *Store) DeliveriesFor(ctx context.Context, companyID string, all bool, limit int) ([]DeliveryRecord, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryAll(ctx, s.pool, "deliveries", func(r pgx.CollectableRow) (DeliveryRecord, error) {
+		var d DeliveryRecord
+		err := r.Scan(&d.ID, &d.Type, &d.Scheme, &d.CompanyID, &d.ObjectID, &d.Outcome, &d.ReceivedAt, &d.PurchaseID)
+		return d, err
+	},
+		`
 		SELECT d.id, d.event_type, d.scheme, d.company_id, d.object_id, d.outcome, d.received_at, d.purchase_id
 		  FROM webhook_deliveries d
 		 WHERE $2 OR d.company_id = $1
 		    OR d.purchase_id IN (SELECT id FROM purchases WHERE company_id = $1)
 		 ORDER BY d.received_at DESC, d.id LIMIT $3`, companyID, all, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: deliveries: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DeliveryRecord, error) {
-		var d DeliveryRecord
-		err := r.Scan(&d.ID, &d.Type, &d.Scheme, &d.CompanyID, &d.ObjectID, &d.Outcome, &d.ReceivedAt, &d.PurchaseID)
-		return d, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: deliveries: %w", err)
-	}
-	return out, nil
 }
 
 // linkDelivery notes, inside the effect's transaction, which purchase a

@@ -50,15 +50,8 @@ func (s *Store) RecordDispute(ctx context.Context, dp Dispute, d *Delivery) erro
 
 // DisputesForPayment returns a payment's disputes.
 func (s *Store) DisputesForPayment(ctx context.Context, paymentID string) ([]Dispute, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryAll(ctx, s.pool, "disputes", pgx.RowToStructByPos[Dispute],
+		`
 		SELECT id, payment_id, COALESCE(purchase_id, ''), amount, currency, status, reason, created_at, updated_at
 		  FROM disputes WHERE payment_id = $1 ORDER BY created_at`, paymentID)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: disputes: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Dispute])
-	if err != nil {
-		return nil, fmt.Errorf("ledger: disputes: %w", err)
-	}
-	return out, nil
 }

@@ -68,15 +68,8 @@ SELECT e.id, e.created_at, e.kind,
 // HistoryPage returns up to limit entries of a member's wallet after entry
 // after (0: from the first), oldest first. An empty page is the end.
 func (s *Store) HistoryPage(ctx context.Context, experienceID, userID string, after int64, limit int) ([]HistoryRow, error) {
-	rows, err := s.pool.Query(ctx, historySQL, experienceID, userID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: history: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[HistoryRow])
-	if err != nil {
-		return nil, fmt.Errorf("ledger: history: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.pool, "history", pgx.RowToStructByPos[HistoryRow],
+		historySQL, experienceID, userID, after, limit)
 }
 
 // ExportRow is one line of a company's export: a sale, a refund or
@@ -179,21 +172,14 @@ func (s *Store) ExportPage(ctx context.Context, p ExportPeriod, after ExportCurs
 	if after.At.IsZero() {
 		after.At = time.Unix(0, 0)
 	}
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(exportSQL, purchases, grants), p.CompanyID, p.PayoutCompanyID,
-		utcDay(p.From), utcDay(p.To), after.At, after.Source, after.Key, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: export: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ExportRow, error) {
+	return queryAll(ctx, s.pool, "export", func(r pgx.CollectableRow) (ExportRow, error) {
 		var x ExportRow
 		err := r.Scan(&x.Cursor.At, &x.Cursor.Source, &x.Cursor.Key, &x.Type, &x.EntryID, &x.ExperienceID, &x.UserID,
 			&x.Reference, &x.PaymentID, &x.Credits, &x.Amount, &x.Fee, &x.Currency, &x.Status, &x.Detail)
 		x.At = x.Cursor.At
 		x.Detail = strings.TrimSpace(x.Detail)
 		return x, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: export: %w", err)
-	}
-	return out, nil
+	},
+		fmt.Sprintf(exportSQL, purchases, grants), p.CompanyID, p.PayoutCompanyID,
+		utcDay(p.From), utcDay(p.To), after.At, after.Source, after.Key, limit)
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/jackc/pgx/v5"
 )
 

@@ -61,16 +61,9 @@ func (s *Store) GrantReport(ctx context.Context, companyID string, from, to time
 // CompanyGrants returns the grants made in a company's experiences (every
 // company's when companyID is ""), newest first.
 func (s *Store) CompanyGrants(ctx context.Context, companyID string, limit int) ([]CreditGrant, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+creditGrantColumns+` FROM credit_grants g
+	return queryAll(ctx, s.pool, "company grants", func(r pgx.CollectableRow) (CreditGrant, error) { return scanCreditGrant(r) },
+		`SELECT `+creditGrantColumns+` FROM credit_grants g
 		WHERE `+grantScope(companyID)+` ORDER BY created_at DESC, id DESC LIMIT $2`, companyID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: company grants: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CreditGrant, error) { return scanCreditGrant(r) })
-	if err != nil {
-		return nil, fmt.Errorf("ledger: company grants: %w", err)
-	}
-	return out, nil
 }
 
 // CompanyExperiences lists the experiences of a company the app has seen
@@ -83,18 +76,11 @@ func (s *Store) CompanyExperiences(ctx context.Context, companyID string, limit 
 	if companyID == "" {
 		scope = `$1::text = ''`
 	}
-	rows, err := s.pool.Query(ctx, `
+	return queryAll(ctx, s.pool, "company experiences", pgx.RowTo[string],
+		`
 		SELECT experience_id FROM (
 			(SELECT experience_id, created_at FROM purchases WHERE `+scope+` ORDER BY created_at DESC LIMIT 1000)
 			UNION ALL
 			(SELECT experience_id, created_at FROM credit_grants WHERE `+scope+` ORDER BY created_at DESC LIMIT 1000)) seen
 		 GROUP BY experience_id ORDER BY max(created_at) DESC, experience_id LIMIT $2`, companyID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: company experiences: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("ledger: company experiences: %w", err)
-	}
-	return out, nil
 }

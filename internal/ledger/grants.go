@@ -87,16 +87,9 @@ func scanGrant(row pgx.Row) (PremiumGrant, error) {
 
 // PremiumGrants returns a membership's grants, oldest period first.
 func (s *Store) PremiumGrants(ctx context.Context, membershipID string) ([]PremiumGrant, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+grantColumns+` FROM premium_grants
+	return queryAll(ctx, s.pool, "premium grants", func(r pgx.CollectableRow) (PremiumGrant, error) { return scanGrant(r) },
+		`SELECT `+grantColumns+` FROM premium_grants
 		WHERE membership_id = $1 ORDER BY period_start`, membershipID)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: premium grants: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PremiumGrant, error) { return scanGrant(r) })
-	if err != nil {
-		return nil, fmt.Errorf("ledger: premium grants: %w", err)
-	}
-	return out, nil
 }
 
 // PeriodGrantOf returns the grant of a membership's period, or ErrNotFound.

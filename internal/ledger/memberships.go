@@ -180,17 +180,10 @@ func (s *Store) ValidMembership(ctx context.Context, userID, productID string) (
 // CompanyMemberships returns the valid memberships of a product attributed
 // to the experiences of a company, by experience, then oldest first.
 func (s *Store) CompanyMemberships(ctx context.Context, companyID, productID string) ([]Membership, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+membershipColumns+` FROM memberships
+	return queryAll(ctx, s.pool, "company memberships", func(r pgx.CollectableRow) (Membership, error) { return scanMembership(r) },
+		`SELECT `+membershipColumns+` FROM memberships
 		WHERE experience_company_id = $1 AND product_id = $2 AND valid
 		ORDER BY experience_id, COALESCE(whop_created_at, created_at), id`, companyID, productID)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: company memberships: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Membership, error) { return scanMembership(r) })
-	if err != nil {
-		return nil, fmt.Errorf("ledger: company memberships: %w", err)
-	}
-	return out, nil
 }
 
 // MembershipClock returns the database's time now and when the user's

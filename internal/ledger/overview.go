@@ -25,7 +25,12 @@ type CompanyRevenue struct {
 // currency, with its figures for sales fulfilled since from; busiest
 // (in the window) first.
 func (s *Store) CompanyRevenues(ctx context.Context, currency string, from time.Time) ([]CompanyRevenue, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryAll(ctx, s.pool, "company revenues", func(r pgx.CollectableRow) (CompanyRevenue, error) {
+		var c CompanyRevenue
+		err := r.Scan(&c.CompanyID, &c.Experiences, &c.Sales, &c.Gross, &c.Refunded, &c.SharePaid, &c.LastSale)
+		return c, err
+	},
+		`
 		WITH sales AS (
 			SELECT p.company_id,
 			       count(DISTINCT p.experience_id) AS experiences,
@@ -46,18 +51,6 @@ func (s *Store) CompanyRevenues(ctx context.Context, currency string, from time.
 		       COALESCE(shares.paid, 0), sales.last_sale
 		  FROM sales LEFT JOIN shares ON shares.to_company_id = sales.company_id
 		 ORDER BY sales.gross DESC, sales.last_sale DESC, sales.company_id`, currency, from)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: company revenues: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CompanyRevenue, error) {
-		var c CompanyRevenue
-		err := r.Scan(&c.CompanyID, &c.Experiences, &c.Sales, &c.Gross, &c.Refunded, &c.SharePaid, &c.LastSale)
-		return c, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: company revenues: %w", err)
-	}
-	return out, nil
 }
 
 // ShareTotalsSince sums the shares a company paid out (the owner's side)

@@ -133,16 +133,9 @@ func (s *Store) PayoutByKey(ctx context.Context, companyID, key string) (Payout,
 
 // Payouts returns a company's payouts, newest first.
 func (s *Store) Payouts(ctx context.Context, companyID string, limit int) ([]Payout, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+payoutColumns+` FROM payouts
+	return queryAll(ctx, s.pool, "payouts", func(r pgx.CollectableRow) (Payout, error) { return scanPayout(r) },
+		`SELECT `+payoutColumns+` FROM payouts
 		WHERE company_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, companyID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: payouts: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Payout, error) { return scanPayout(r) })
-	if err != nil {
-		return nil, fmt.Errorf("ledger: payouts: %w", err)
-	}
-	return out, nil
 }
 
 // TransferOutcome is what one attempt at a Whop transfer came to.

@@ -102,12 +102,7 @@ func (s *Store) FinishReconcilerRun(ctx context.Context, r ReconcilerRun) error 
 
 // ReconcilerRuns returns the newest runs first.
 func (s *Store) ReconcilerRuns(ctx context.Context, limit int) ([]ReconcilerRun, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, started_at, COALESCE(finished_at, 'epoch'), window_start, window_end,
-		payments_seen, credited, refunded, rejected, error FROM reconciler_runs ORDER BY id DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: reconciler runs: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReconcilerRun, error) {
+	return queryAll(ctx, s.pool, "reconciler runs", func(r pgx.CollectableRow) (ReconcilerRun, error) {
 		var run ReconcilerRun
 		err := r.Scan(&run.ID, &run.StartedAt, &run.FinishedAt, &run.WindowStart, &run.WindowEnd,
 			&run.PaymentsSeen, &run.Credited, &run.Refunded, &run.Rejected, &run.Error)
@@ -115,11 +110,9 @@ func (s *Store) ReconcilerRuns(ctx context.Context, limit int) ([]ReconcilerRun,
 			run.FinishedAt = time.Time{}
 		}
 		return run, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: reconciler runs: %w", err)
-	}
-	return out, nil
+	},
+		`SELECT id, started_at, COALESCE(finished_at, 'epoch'), window_start, window_end,
+		payments_seen, credited, refunded, rejected, error FROM reconciler_runs ORDER BY id DESC LIMIT $1`, limit)
 }
 
 // ReconcilerTotals counts the finished runs and sums what every run did,

@@ -149,15 +149,8 @@ func (s *Store) CompanyPurchases(ctx context.Context, companyID string, limit in
 	if companyID == "" {
 		q = `SELECT ` + purchaseColumns + ` FROM purchases WHERE $1::text = '' ORDER BY created_at DESC, id DESC LIMIT $2`
 	}
-	rows, err := s.pool.Query(ctx, q, companyID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: company purchases: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Purchase, error) { return scanPurchase(r) })
-	if err != nil {
-		return nil, fmt.Errorf("ledger: company purchases: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s.pool, "company purchases", func(r pgx.CollectableRow) (Purchase, error) { return scanPurchase(r) },
+		q, companyID, limit)
 }
 
 // PurchaseByCheckout returns the purchase a checkout configuration was made for.

@@ -182,14 +182,7 @@ func (s *Store) RecordRejection(ctx context.Context, r Rejection, d *Delivery) e
 
 // Rejections returns the refusals recorded for a payment, oldest first.
 func (s *Store) Rejections(ctx context.Context, paymentID string) ([]Rejection, error) {
-	rows, err := s.pool.Query(ctx, `SELECT payment_id, purchase_id, source, reason FROM payment_rejections
+	return queryAll(ctx, s.pool, "rejections", pgx.RowToStructByPos[Rejection],
+		`SELECT payment_id, purchase_id, source, reason FROM payment_rejections
 		WHERE payment_id = $1 ORDER BY id`, paymentID)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: rejections: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Rejection])
-	if err != nil {
-		return nil, fmt.Errorf("ledger: rejections: %w", err)
-	}
-	return out, nil
 }

@@ -32,8 +32,9 @@ func NewStore(pool *pgxpool.Pool, opts ...StoreOption) *Store {
 	return s
 }
 
-// ErrSchemaNotCurrent means the database's migrations lag (or lead) the binary's.
-var ErrSchemaNotCurrent = errors.New("ledger: database schema is not at the embedded migration version")
+// ErrSchemaNotCurrent means the database's migrations lag (or lead) the
+// binary's: migrations.ErrNotCurrent, which readiness checks name.
+var ErrSchemaNotCurrent = migrations.ErrNotCurrent
 
 // SchemaStatus reads the applied migration versions, the app's and River's,
 // through the pool, so the readiness probe costs two queries and no extra
@@ -67,4 +68,20 @@ func (s *Store) Ready(ctx context.Context) (migrations.Status, error) {
 			ErrSchemaNotCurrent, st.Version, st.Dirty, st.River, st.Latest, st.RiverLatest)
 	}
 	return st, nil
+}
+
+// queryAll runs a query on q and collects every row with scan: the one
+// shape of a list read, with what naming it in either error.
+func queryAll[T any](ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, what string, scan pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %s: %w", what, err)
+	}
+	out, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %s: %w", what, err)
+	}
+	return out, nil
 }

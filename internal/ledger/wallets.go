@@ -49,23 +49,16 @@ func (s *Store) Balance(ctx context.Context, experienceID, userID string) (int64
 
 // Entries returns a wallet's ledger, oldest first.
 func (s *Store) Entries(ctx context.Context, experienceID, userID string) ([]Entry, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryAll(ctx, s.pool, "entries", func(r pgx.CollectableRow) (Entry, error) {
+		var e Entry
+		err := r.Scan(&e.ID, &e.WalletID, &e.Kind, &e.Amount, &e.BalanceAfter, &e.Reference, &e.IdempotencyKey, &e.CreatedAt)
+		return e, err
+	},
+		`
 		SELECT e.id, e.wallet_id, e.kind, e.amount, e.balance_after, e.reference, e.idempotency_key, e.created_at
 		  FROM ledger_entries e JOIN wallets w ON w.id = e.wallet_id
 		 WHERE w.experience_id = $1 AND w.user_id = $2
 		 ORDER BY e.id`, experienceID, userID)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: entries: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Entry, error) {
-		var e Entry
-		err := r.Scan(&e.ID, &e.WalletID, &e.Kind, &e.Amount, &e.BalanceAfter, &e.Reference, &e.IdempotencyKey, &e.CreatedAt)
-		return e, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: entries: %w", err)
-	}
-	return out, nil
 }
 
 // Mismatch is a wallet whose balance differs from the sum of its entries.
@@ -81,23 +74,16 @@ type Mismatch struct {
 // entries. The schema's triggers should make this always empty; the check
 // exists so tests and operators can see that it is.
 func (s *Store) CheckBalances(ctx context.Context) ([]Mismatch, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryAll(ctx, s.pool, "check balances", func(r pgx.CollectableRow) (Mismatch, error) {
+		var m Mismatch
+		err := r.Scan(&m.WalletID, &m.Balance, &m.LedgerSum, &m.ExperienceID, &m.UserID)
+		return m, err
+	},
+		`
 		SELECT w.id, w.balance, COALESCE(SUM(e.amount), 0)::bigint, w.experience_id, w.user_id
 		  FROM wallets w LEFT JOIN ledger_entries e ON e.wallet_id = w.id
 		 GROUP BY w.id
 		HAVING w.balance <> COALESCE(SUM(e.amount), 0)`)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: check balances: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Mismatch, error) {
-		var m Mismatch
-		err := r.Scan(&m.WalletID, &m.Balance, &m.LedgerSum, &m.ExperienceID, &m.UserID)
-		return m, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: check balances: %w", err)
-	}
-	return out, nil
 }
 
 // move changes a wallet's balance by amount and appends the matching entry,

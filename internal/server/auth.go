@@ -13,12 +13,23 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
+// Access is what the middleware asks billing before a handler runs: an
+// early answer, for the right status and page; billing decides again in
+// every use case.
+type Access interface {
+	ExperienceAccess(ctx context.Context, userID, experienceID string) error
+	CompanyAdmin(ctx context.Context, userID, companyID string) error
+	ExperienceListing(ctx context.Context, experienceID string) (*whop.Experience, error)
+}
+
 // TokenVerifier checks Whop user tokens.
 type TokenVerifier interface {
 	Verify(ctx context.Context, raw string) (*whop.UserToken, error)
 }
 
-const userKey ctxKey = iota + 100
+type ctxKey int
+
+const userKey ctxKey = iota
 
 // userID returns the verified user of the request; authenticate put it there.
 func userID(ctx context.Context) string {
@@ -77,20 +88,20 @@ func (s *Server) verifyUser(r *http.Request) (string, error) {
 	if errors.Is(err, whop.ErrKeysUnavailable) {
 		// Whop's keys could not be fetched: our outage, not a bad token.
 		s.log.ErrorContext(r.Context(), "user token keys unavailable",
-			slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+			slog.String("error", err.Error()))
 		return "", errUnavailable
 	}
 	if err != nil {
 		// The reason helps operators; the token itself never reaches a log.
 		s.log.InfoContext(r.Context(), "user token rejected",
-			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
+			slog.String("reason", err.Error()))
 		return "", errBadToken
 	}
 	if !whop.ValidID(tok.UserID, whop.PrefixUser) {
 		// A signed token whose subject is no user id names nobody the
 		// app could keep a wallet for.
 		s.log.WarnContext(r.Context(), "user token rejected",
-			slog.String("request_id", requestID(r.Context())), slog.String("reason", "subject is not a user id"))
+			slog.String("reason", "subject is not a user id"))
 		return "", errBadToken
 	}
 	return tok.UserID, nil
@@ -101,7 +112,7 @@ func (s *Server) verifyUser(r *http.Request) (string, error) {
 func (s *Server) requireExperience(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		expID := chi.URLParam(r, "experienceId")
-		err := s.billing.ExperienceAccess(r.Context(), userID(r.Context()), expID)
+		err := s.billing.Access.ExperienceAccess(r.Context(), userID(r.Context()), expID)
 		if errors.Is(err, billing.ErrNoAccess) {
 			s.noAccess(w, r, expID)
 			return
@@ -117,7 +128,7 @@ func (s *Server) requireExperience(next http.Handler) http.Handler {
 // requireAdmin lets through admins of the path's company only.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.billing.CompanyAdmin(r.Context(), userID(r.Context()), chi.URLParam(r, "companyId")); err != nil {
+		if err := s.billing.Access.CompanyAdmin(r.Context(), userID(r.Context()), chi.URLParam(r, "companyId")); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -144,7 +155,7 @@ func (s *Server) sameOrigin(next http.Handler) http.Handler {
 			return
 		}
 		s.log.WarnContext(r.Context(), "cross-origin request refused",
-			slog.String("request_id", requestID(r.Context())), slog.String("origin", origin), slog.String("sec_fetch_site", site))
+			slog.String("origin", origin), slog.String("sec_fetch_site", site))
 		s.fail(w, r, errOrigin)
 	})
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/creditkit/creditkit/internal/browsertest"
+	"github.com/creditkit/creditkit/internal/testkit/browsertest"
 )
 
 // TestBrowserPagesLoadCleanInTheSandbox opens each page through the

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/creditkit/creditkit/internal/browsertest"
+	"github.com/creditkit/creditkit/internal/testkit/browsertest"
 	"github.com/creditkit/creditkit/internal/whopsim"
 )
 

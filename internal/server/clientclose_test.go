@@ -21,7 +21,7 @@ import (
 // stalledBilling answers the access check only when the request ends, with
 // the error a real Whop call gives then: the context's, wrapped.
 type stalledBilling struct {
-	Billing
+	Access
 	entered chan struct{}
 }
 
@@ -65,7 +65,7 @@ func TestClientCloseIsNotAServerError(t *testing.T) {
 		deps              func(entered chan struct{}) Deps
 	}{
 		{"a page waiting on Whop", "/experiences/exp_1", "/experiences/{experienceId}", func(entered chan struct{}) Deps {
-			return Deps{Tokens: userOneToken{}, Billing: stalledBilling{entered: entered}}
+			return Deps{Tokens: userOneToken{}, Billing: Billing{Access: stalledBilling{entered: entered}}}
 		}},
 		{"readiness waiting on the database", "/readyz", "/readyz", func(entered chan struct{}) Deps {
 			return Deps{Ready: stalledReady{entered: entered}}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/billing"
-	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -16,11 +15,11 @@ import (
 type (
 	// ReconcilerStats reports the reconciler's runs.
 	ReconcilerStats interface {
-		ReconcilerTotals(ctx context.Context) (ledger.ReconcilerTotals, error)
+		ReconcilerTotals(ctx context.Context) (billing.ReconcilerTotals, error)
 	}
 	// JobStats reports River's jobs, app-wide, from its table.
 	JobStats interface {
-		JobCounts(ctx context.Context) ([]ledger.JobCounts, error)
+		JobCounts(ctx context.Context) ([]billing.JobCounts, error)
 	}
 	// JobRuns reports what this process's River workers did.
 	JobRuns interface {

@@ -1,67 +1,40 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
 	"github.com/creditkit/creditkit/internal/billing"
-	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/creditkit/creditkit/web/component"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/view"
 	"github.com/creditkit/creditkit/web/page"
 	"github.com/go-chi/chi/v5"
 )
 
+// Credits is a member's wallet: the experience page, buying credits and
+// spending them (activity.go and return.go use it too).
+type Credits interface {
+	Packages() []billing.Package
+	Currency() money.Currency
+	Wallet(ctx context.Context, userID, experienceID string) (billing.Wallet, error)
+	Activity(ctx context.Context, userID, experienceID string, before int64) (billing.ActivityPage, error)
+	Charge(ctx context.Context, r billing.ChargeRequest) (billing.Charge, error)
+	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)
+	Return(ctx context.Context, userID, purchaseID string) (billing.ReturnResult, error)
+	CheckModalOutcome(ctx context.Context, userID, purchaseID string) (billing.ModalOutcome, error)
+	Spend(ctx context.Context, r billing.SpendRequest) (billing.Spent, error)
+}
+
 func (s *Server) experience(w http.ResponseWriter, r *http.Request) {
 	expID := chi.URLParam(r, "experienceId")
-	wallet, err := s.billing.Wallet(r.Context(), userID(r.Context()), expID)
+	wallet, err := s.billing.Credits.Wallet(r.Context(), userID(r.Context()), expID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	cur := s.billing.Currency()
-	v := page.ExperienceView{
-		Layout:       s.layoutProps("Credits"),
-		ExperienceID: expID,
-		Balance:      component.BalanceProps{Credits: formatCount(wallet.Balance), Negative: wallet.Balance < 0},
-		Premium:      premiumCard(wallet.Premium, expID),
-		ActivityURL:  experienceURL(expID) + "/activity",
-	}
-	for _, p := range s.billing.Packages() {
-		v.Packages = append(v.Packages, page.PackageCard{
-			ID: p.ID, Credits: formatCount(p.Credits), Price: formatMoney(p.Price, string(cur)),
-			PerUnit: perCredit(p.Price, p.Credits, cur),
-		})
-	}
-	for _, it := range wallet.Items {
-		v.Items = append(v.Items, page.ItemRow{ID: it.ID, Name: it.Title, Description: it.Description, Cost: formatCount(it.Cost) + " credits"})
-	}
-	for _, p := range wallet.Receipts {
-		v.Receipts = append(v.Receipts, receiptRow(p))
-	}
+	v := view.Experience(s.layoutProps("Credits"), expID, wallet, s.billing.Credits.Packages(), s.billing.Credits.Currency())
 	s.render(w, r, http.StatusOK, page.Experience(v))
-}
-
-// receiptRow shows a purchase as what reached the wallet: a purchase is
-// credited only once paid, and a refund (or a lost dispute) takes back
-// part or all of that, which the row shows beside it.
-func receiptRow(p ledger.Purchase) page.ReceiptRow {
-	r := page.ReceiptRow{ID: p.ID, When: formatWhen(p.CreatedAt), Package: p.PackageID, Credits: "—", Amount: "—",
-		Status: purchaseBadge(p)}
-	switch p.Status {
-	case ledger.PurchasePaid:
-		r.Credits, r.Amount = "+"+formatCount(p.Credits), formatMoney(p.PaidAmount, p.Currency)
-		if p.RefundedCredits > 0 {
-			r.TakenBack = "−" + formatCount(p.RefundedCredits) + " taken back"
-		}
-		if p.RefundedAmount > 0 {
-			r.Note = formatMoney(p.RefundedAmount, p.Currency) + " refunded"
-		}
-	case ledger.PurchaseProcessing:
-		r.Note = formatMoney(p.Price, p.Currency) + ", confirming"
-	default:
-		r.Note = formatMoney(p.Price, p.Currency) + ", not charged"
-	}
-	return r
 }
 
 type chargeBody struct {
@@ -82,23 +55,19 @@ func (b chargeBody) check() error {
 // purchase id. The price is the server's; the body only names a package.
 func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
 	var b chargeBody
-	if err := decodeJSON(r, &b); err != nil {
+	if err := decodeChecked(r, &b); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := b.check(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c, err := s.billing.Charge(r.Context(), billing.ChargeRequest{
+	c, err := s.billing.Credits.Charge(r.Context(), billing.ChargeRequest{
 		UserID: userID(r.Context()), ExperienceID: b.ExperienceID, PackageID: b.Package, IdempotencyKey: b.IdempotencyKey,
 	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{
-		"id": c.CheckoutID, "planId": c.PlanID, "purchase_id": c.PurchaseID, "purchase_url": c.PurchaseURL,
+	writeJSON(w, http.StatusOK, view.ChargeReply{
+		ID: c.CheckoutID, PlanID: c.PlanID, PurchaseID: c.PurchaseID, PurchaseURL: c.PurchaseURL,
 	})
 }
 
@@ -117,31 +86,20 @@ func (b confirmBody) check() error {
 // will credit it, and the page says so.
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	var b confirmBody
-	if err := decodeJSON(r, &b); err != nil {
+	if err := decodeChecked(r, &b); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := b.check(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	res, err := s.billing.Confirm(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"), b.ReceiptID)
+	res, err := s.billing.Credits.Confirm(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"), b.ReceiptID)
 	if errors.Is(err, billing.ErrPaymentPending) {
-		writeJSON(w, http.StatusAccepted, map[string]any{"status": "processing"})
+		writeJSON(w, http.StatusAccepted, view.ProcessingReply{Status: "processing"})
 		return
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"status":  res.Purchase.Status,
-		"balance": res.Balance,
-		"purchase": map[string]any{
-			"id": res.Purchase.ID, "credits": res.Purchase.Credits, "package": res.Purchase.PackageID,
-			"payment_id": res.Purchase.PaymentID,
-		},
-	})
+	writeJSON(w, http.StatusOK, view.Confirm(res))
 }
 
 // modalOutcome answers, after Whop's purchase modal ended with an error,
@@ -154,14 +112,12 @@ func (s *Server) modalOutcome(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out, err := s.billing.CheckModalOutcome(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"))
+	out, err := s.billing.Credits.CheckModalOutcome(r.Context(), userID(r.Context()), chi.URLParam(r, "purchaseId"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"outcome": out.End, "reason": out.Reason, "balance": out.Balance, "credits": out.Purchase.Credits,
-	})
+	writeJSON(w, http.StatusOK, view.Modal(out))
 }
 
 type spendBody struct {
@@ -180,22 +136,16 @@ func (b spendBody) check() error {
 
 func (s *Server) spend(w http.ResponseWriter, r *http.Request) {
 	var b spendBody
-	if err := decodeJSON(r, &b); err != nil {
+	if err := decodeChecked(r, &b); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := b.check(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	sp, err := s.billing.Spend(r.Context(), billing.SpendRequest{
+	sp, err := s.billing.Credits.Spend(r.Context(), billing.SpendRequest{
 		UserID: userID(r.Context()), ExperienceID: b.ExperienceID, ItemID: b.Item, IdempotencyKey: b.IdempotencyKey,
 	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"spend_id": sp.ID, "item": sp.ItemID, "title": sp.Title, "cost": sp.Cost, "balance": sp.BalanceAfter, "replayed": sp.Replayed,
-	})
+	writeJSON(w, http.StatusOK, view.Spend(sp))
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -9,9 +10,19 @@ import (
 	"strings"
 
 	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/view"
 	"github.com/creditkit/creditkit/web/page"
 	"github.com/go-chi/chi/v5"
 )
+
+// Reports is what admins and members read back: the dashboard (here and
+// in dashboard_api.go) and the exports (exports.go).
+type Reports interface {
+	Dashboard(ctx context.Context, userID, companyID string) (billing.Dashboard, error)
+	MemberHistory(ctx context.Context, userID, experienceID string, write func([]billing.HistoryRow) error) error
+	ReadExportPeriod(from, to string) (billing.ExportPeriod, error)
+	CompanyExport(ctx context.Context, userID, companyID string, p billing.ExportPeriod, write func([]billing.ExportRow) error) error
+}
 
 // The dashboard's pages work without script: the look-up is a GET form,
 // payouts and refunds are POST forms answered with a redirect (so a reload
@@ -34,18 +45,18 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 	form := forms.payout
 	ctx := r.Context()
 	company, user := chi.URLParam(r, "companyId"), userID(ctx)
-	d, err := s.billing.Dashboard(ctx, user, company)
+	d, err := s.billing.Reports.Dashboard(ctx, user, company)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	q := r.URL.Query()
-	v := dashboardView(d, s.layoutProps("Dashboard"), dashboardURL(company), q)
-	if v.PremiumMembers, err = s.premiumMembers(ctx, company); err != nil {
+	v := view.Dashboard(d, s.layoutProps("Dashboard"), view.DashboardURL(company), q)
+	if v.PremiumMembers, err = s.premiumMembers(ctx, userID(r.Context()), company); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v.Lookup.API = string(s.billing.PaymentsAPI())
+	v.Lookup.API = string(s.billing.MoneyOut.PaymentsAPI())
 	if id := strings.TrimSpace(q.Get("payment")); id != "" {
 		v.Lookup.Query = printable(id)
 		var look billing.PaymentLookup
@@ -57,12 +68,12 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 				status = http.StatusBadRequest
 			}
 		} else {
-			look, err = s.billing.LookupPayment(ctx, user, company, id)
+			look, err = s.billing.MoneyOut.LookupPayment(ctx, user, company, id)
 		}
 		if err != nil {
 			v.Lookup.Error = s.mapError(r, err).message
 		} else {
-			props := paymentProps(look, company)
+			props := view.Payment(look, company)
 			v.Lookup.Payment = &props
 		}
 	}
@@ -102,10 +113,10 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request) {
 		// be shown back as text.
 		f = page.PayoutForm{Recipient: printable(f.Recipient), Amount: printable(f.Amount), Notes: printable(f.Notes)}
 	} else {
-		res, err = s.billing.SendPayout(r.Context(), req)
+		res, err = s.billing.MoneyOut.SendPayout(r.Context(), req)
 	}
 	if res.Payout.ID != "" {
-		http.Redirect(w, r, dashboardURL(company)+"?payout="+url.QueryEscape(res.Payout.ID)+"#payouts", http.StatusSeeOther)
+		http.Redirect(w, r, view.DashboardURL(company)+"?payout="+url.QueryEscape(res.Payout.ID)+"#payouts", http.StatusSeeOther)
 		return
 	}
 	if errors.Is(err, billing.ErrNoAccess) {
@@ -122,12 +133,12 @@ func (s *Server) payoutForm(w http.ResponseWriter, r *http.Request) {
 // admins only (billing decides; a creator's admin gets 403).
 func (s *Server) refundConfirm(w http.ResponseWriter, r *http.Request) {
 	company, id := chi.URLParam(r, "companyId"), chi.URLParam(r, "paymentId")
-	look, err := s.billing.RefundablePayment(r.Context(), userID(r.Context()), company, id)
+	look, err := s.billing.MoneyOut.RefundablePayment(r.Context(), userID(r.Context()), company, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, page.Refund(s.refundView(look, company, "", newFormKey(), "")))
+	s.render(w, r, http.StatusOK, page.Refund(view.Refund(s.layoutProps("Confirm refund"), look, company, "", newFormKey(), "")))
 }
 
 // refund is the second step: the confirmed refund, sent to Whop.
@@ -142,7 +153,7 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	look, err := s.billing.RefundPayment(r.Context(), billing.RefundRequest{
+	look, err := s.billing.MoneyOut.RefundPayment(r.Context(), billing.RefundRequest{
 		UserID: userID(r.Context()), CompanyID: company, PaymentID: id, Amount: amount, IdempotencyKey: key,
 	})
 	if err != nil {
@@ -151,10 +162,10 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		he := s.mapError(r, err)
-		s.render(w, r, he.status, page.Refund(s.refundView(look, company, amount, refundKeyAfter(err, key), he.message)))
+		s.render(w, r, he.status, page.Refund(view.Refund(s.layoutProps("Confirm refund"), look, company, amount, refundKeyAfter(err, key), he.message)))
 		return
 	}
-	http.Redirect(w, r, dashboardURL(company)+"?payment="+url.QueryEscape(id)+"&notice=refunded#lookup", http.StatusSeeOther)
+	http.Redirect(w, r, view.DashboardURL(company)+"?payment="+url.QueryEscape(id)+"&notice=refunded#lookup", http.StatusSeeOther)
 }
 
 // refundKeyAfter is the key the refund form carries after a failed
@@ -187,8 +198,6 @@ func printable(s string) string {
 	}
 	return ""
 }
-
-func dashboardURL(companyID string) string { return "/dashboard/" + url.PathEscape(companyID) }
 
 // newFormKey is the idempotency key of one rendering of the payout or
 // refund form: submitting that form twice (a double click, a resent POST)

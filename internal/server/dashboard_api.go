@@ -2,14 +2,26 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 
 	"github.com/creditkit/creditkit/internal/billing"
-	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/view"
+	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/go-chi/chi/v5"
 )
+
+// MoneyOut is a company's payments looked up and refunded, and payouts:
+// the API here and the dashboard's forms.
+type MoneyOut interface {
+	PaymentsAPI() whop.PaymentsAPI
+	LookupPayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
+	RefundablePayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
+	RefundPayment(ctx context.Context, r billing.RefundRequest) (billing.PaymentLookup, error)
+	SendPayout(ctx context.Context, r billing.PayoutRequest) (billing.PayoutResult, error)
+}
 
 // paymentAPI is GET /api/payments/{id}?company_id=biz_…: the look-up as
 // JSON, for an admin of that company. Amounts are minor units of currency;
@@ -20,61 +32,12 @@ func (s *Server) paymentAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	look, err := s.billing.LookupPayment(r.Context(), userID(r.Context()), company, chi.URLParam(r, "paymentId"))
+	look, err := s.billing.MoneyOut.LookupPayment(r.Context(), userID(r.Context()), company, chi.URLParam(r, "paymentId"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, paymentJSON(look))
-}
-
-func paymentJSON(look billing.PaymentLookup) map[string]any {
-	p := look.Payment
-	out := map[string]any{
-		"id": p.ID, "api": p.API, "status": p.Status,
-		"substatus":    reported(look, billing.FieldSubstatus, p.Substatus),
-		"currency":     p.Currency,
-		"refund_state": look.RefundState, "can_refund": look.CanRefund,
-		"refundable": reported(look, billing.FieldRefundable, p.Refundable),
-		"amounts": map[string]any{
-			"subtotal": p.Subtotal, "total": p.Total, "refunded": p.RefundedAmount,
-			"after_fees": reported(look, billing.FieldNet, p.AmountAfterFees),
-			"usd_total":  reported(look, billing.FieldUSDTotal, p.USDTotal),
-		},
-		"card":                map[string]any{"brand": p.CardBrand, "last4": p.CardLast4},
-		"payment_method_type": reported(look, billing.FieldPaymentMethodType, p.PaymentMethodType),
-		"billing_reason":      reported(look, billing.FieldBillingReason, p.BillingReason),
-		"user": map[string]any{"id": p.UserID, "email": p.UserEmail,
-			"username": reported(look, billing.FieldUsername, p.Username)},
-		"membership": map[string]any{"id": p.MembershipID,
-			"status": reported(look, billing.FieldMembershipStatus, p.MembershipStatus)},
-		"plan_id": p.PlanID, "product_id": p.ProductID, "company_id": p.CompanyID,
-		"checkout_configuration_id": p.CheckoutConfigurationID,
-		"created_at":                jsonTime(p.CreatedAt), "paid_at": jsonTime(p.PaidAt), "refunded_at": jsonTime(p.RefundedAt),
-		"updated_at":      reported(look, billing.FieldUpdatedAt, jsonTime(p.UpdatedAt)),
-		"failure_message": p.FailureMessage,
-		"purchase":        nil, "revenue_share": nil,
-	}
-	if pur := look.Purchase; pur != nil {
-		out["purchase"] = map[string]any{"id": pur.ID, "experience_id": pur.ExperienceID, "company_id": pur.CompanyID,
-			"user_id": pur.UserID, "package": pur.PackageID, "credits": pur.Credits, "price": pur.Price,
-			"status": pur.Status, "refunded_credits": pur.RefundedCredits}
-	}
-	if sh := look.Share; sh != nil {
-		var sent any // the transfer's amount, once decided
-		if sh.TransferAmount > 0 {
-			sent = sh.TransferAmount
-		}
-		out["revenue_share"] = map[string]any{"amount": sh.Amount, "to_company_id": sh.ToCompanyID,
-			"status": sh.Status, "transfer_id": sh.TransferID, "transfer_amount": sent,
-			"withheld": sh.Withheld(), "clawback": sh.Clawback}
-	}
-	disputes := []map[string]any{}
-	for _, d := range look.Disputes {
-		disputes = append(disputes, map[string]any{"id": d.ID, "amount": d.Amount, "status": d.Status, "reason": d.Reason})
-	}
-	out["disputes"] = disputes
-	return out
+	writeJSON(w, http.StatusOK, view.PaymentJSON(look))
 }
 
 type payoutBody struct {
@@ -99,21 +62,22 @@ func (s *Server) payoutAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.billing.SendPayout(r.Context(), req)
+	res, err := s.billing.MoneyOut.SendPayout(r.Context(), req)
 	var refused *billing.RefusedError
 	if err != nil && !(errors.As(err, &refused) && res.Payout.ID != "") {
 		s.fail(w, r, err)
 		return
 	}
-	body := map[string]any{"payout": payoutJSON(res.Payout), "replayed": res.Replayed}
+	body := payoutReply{Payout: view.PayoutJSON(res.Payout), Replayed: res.Replayed}
 	switch res.Payout.Status {
-	case ledger.TransferPaid:
+	case billing.TransferPaid:
 		writeJSON(w, http.StatusOK, body)
-	case ledger.TransferPending:
+	case billing.TransferPending:
 		writeJSON(w, http.StatusAccepted, body)
 	default:
 		he := s.mapError(r, &billing.RefusedError{What: "payout", Reason: res.Payout.LastError})
-		body["error"] = he.body()
+		e := he.body()
+		body.Error = &e
 		writeJSON(w, he.status, body)
 	}
 }
@@ -152,13 +116,24 @@ func amountText(raw json.RawMessage) string {
 	return string(raw)
 }
 
-func payoutJSON(p ledger.Payout) map[string]any {
-	return map[string]any{
-		"id": p.ID, "company_id": p.CompanyID, "status": p.Status,
-		"recipient": map[string]any{"input": p.RecipientInput, "id": p.RecipientID, "username": p.RecipientUsername},
-		"amount":    p.Amount, "currency": p.Currency, "fee": p.Fee, "charged_fee": p.ChargedFee, "notes": p.Notes,
-		"ledger_account_id": p.LedgerAccountID, "transfer_id": p.TransferID, "attempts": p.Attempts,
-		"last_error": p.LastError, "idempotency_key": p.IdempotencyKey,
-		"created_at": jsonTime(p.CreatedAt), "finished_at": jsonTime(p.FinishedAt),
+// dashboardAPI is GET /api/dashboard/{companyId}: the dashboard's figures
+// as JSON, for that company's admins. The owner's admins get the whole app
+// (every installing company, the shares, the net and the comparison with
+// Whop); a creator's admins get their own experiences. Amounts are minor
+// units of "currency"; times are RFC 3339 UTC.
+func (s *Server) dashboardAPI(w http.ResponseWriter, r *http.Request) {
+	d, err := s.billing.Reports.Dashboard(r.Context(), userID(r.Context()), chi.URLParam(r, "companyId"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	writeJSON(w, http.StatusOK, view.DashboardJSON(d))
+}
+
+// payoutReply is POST /api/payouts: the payout as it stands, and Whop's
+// refusal when it refused.
+type payoutReply struct {
+	Payout   view.PayoutReply `json:"payout"`
+	Replayed bool             `json:"replayed"`
+	Error    *errorBody       `json:"error,omitempty"`
 }

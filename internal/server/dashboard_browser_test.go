@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/creditkit/creditkit/internal/browsertest"
+	"github.com/creditkit/creditkit/internal/testkit/browsertest"
 )
 
 // TestBrowserDashboard is the creator's dashboard in real Chromium, framed

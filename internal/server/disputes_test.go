@@ -61,7 +61,7 @@ func TestDisputedPaymentIsCreditedOnlyOnceWon(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.settle()
-	run, err := a.billing.Reconcile(a.ctx)
+	run, err := a.billing.Deliveries.Reconcile(a.ctx)
 	if err != nil || run.Credited != 0 {
 		t.Fatalf("reconcile during the dispute = %+v, %v", run, err)
 	}
@@ -93,7 +93,7 @@ func TestPaymentWithoutCompanyOrCheckoutIsReadFromWhop(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.CompanyID, p.CheckoutConfigurationID = "", ""
-	out, err := a.billing.FulfilPayment(a.ctx, p, billing.FromWebhook, nil)
+	out, err := a.billing.Deliveries.FulfilPayment(a.ctx, p, billing.FromWebhook, nil)
 	if err != nil || out.Credited != 100 || out.Purchase.ID != pur {
 		t.Fatalf("fulfil a bare payment = %+v, %v; want it read from Whop and credited", out, err)
 	}
@@ -103,7 +103,7 @@ func TestPaymentWithoutCompanyOrCheckoutIsReadFromWhop(t *testing.T) {
 	_, _, other := a.charge(user, "pro")
 	fake := *p
 	fake.ID, fake.Metadata = "pay_doesnotexist01", map[string]string{billing.MetaPurchaseID: other}
-	if _, err := a.billing.FulfilPayment(a.ctx, &fake, billing.FromWebhook, nil); err == nil || !strings.Contains(err.Error(), "re-read payment") {
+	if _, err := a.billing.Deliveries.FulfilPayment(a.ctx, &fake, billing.FromWebhook, nil); err == nil || !strings.Contains(err.Error(), "re-read payment") {
 		t.Fatalf("fulfil an unknown bare payment: err = %v, want the re-read to fail", err)
 	}
 	if b := a.balance(user); b != 100 {

@@ -14,12 +14,30 @@ import (
 // recorded is one argument billing was handed: its name and value.
 type recorded struct{ name, value string }
 
+// everyArea is every area's interface at once, for a fake that stands in
+// for all of billing; one embedding it (nil) panics in any method it does
+// not define.
+type everyArea interface {
+	Access
+	Credits
+	Deliveries
+	Premium
+	Reports
+	MoneyOut
+	Grants
+}
+
+// billingOf is Billing with every area answered by b.
+func billingOf(b everyArea) Billing {
+	return Billing{Access: b, Credits: b, Deliveries: b, Premium: b, Reports: b, MoneyOut: b, Grants: b}
+}
+
 // recordingBilling is billing for the fuzz targets: it succeeds at
 // everything and keeps the arguments.
 type recordingBilling struct {
-	Billing // any method not below panics: a route calling it shows as a 500
-	mu      sync.Mutex
-	args    []recorded
+	everyArea // any method not below panics: a route calling it shows as a 500
+	mu        sync.Mutex
+	args      []recorded
 }
 
 func (b *recordingBilling) record(pairs ...string) {
@@ -63,14 +81,14 @@ func (b *recordingBilling) CheckModalOutcome(_ context.Context, user, purchase s
 	return billing.ModalOutcome{End: billing.ModalClosed}, nil
 }
 
-func (b *recordingBilling) Activity(_ context.Context, user, exp string, before int64) (ledger.ActivityPage, error) {
+func (b *recordingBilling) Activity(_ context.Context, user, exp string, before int64) (billing.ActivityPage, error) {
 	b.record("call", "Activity", "user_id", user, "experience_id", exp, "before", strconv.FormatInt(before, 10))
-	return ledger.ActivityPage{}, nil
+	return billing.ActivityPage{}, nil
 }
 
-func (b *recordingBilling) Spend(_ context.Context, r billing.SpendRequest) (ledger.Spend, error) {
+func (b *recordingBilling) Spend(_ context.Context, r billing.SpendRequest) (billing.Spent, error) {
 	b.record("call", "Spend", "user_id", r.UserID, "experience_id", r.ExperienceID, "item", r.ItemID, "idempotency_key", r.IdempotencyKey)
-	return ledger.Spend{}, nil
+	return billing.Spent{}, nil
 }
 
 func (b *recordingBilling) UpgradeCheckout(_ context.Context, user, exp string) (billing.PremiumCheckout, error) {
@@ -78,7 +96,7 @@ func (b *recordingBilling) UpgradeCheckout(_ context.Context, user, exp string) 
 	return billing.PremiumCheckout{}, nil
 }
 
-func (b *recordingBilling) Premium(_ context.Context, user, exp string) (billing.PremiumState, error) {
+func (b *recordingBilling) State(_ context.Context, user, exp string) (billing.PremiumState, error) {
 	b.record("call", "Premium", "user_id", user, "experience_id", exp)
 	return billing.PremiumState{Enabled: true}, nil
 }
@@ -100,9 +118,9 @@ func (b *recordingBilling) GrantCredits(_ context.Context, r billing.GrantReques
 	return billing.GrantResult{Grant: ledger.CreditGrant{ID: "grt_1"}}, nil
 }
 
-func (b *recordingBilling) MemberHistory(_ context.Context, user, exp string, write func([]ledger.HistoryRow) error) error {
+func (b *recordingBilling) MemberHistory(_ context.Context, user, exp string, write func([]billing.HistoryRow) error) error {
 	b.record("call", "MemberHistory", "user_id", user, "experience_id", exp)
-	return write([]ledger.HistoryRow{{EntryID: 1, Kind: ledger.KindGrant, Credits: 5, BalanceAfter: 5, Detail: "=cmd"}})
+	return write([]billing.HistoryRow{{EntryID: 1, Kind: ledger.KindGrant, Credits: 5, BalanceAfter: 5, Detail: "=cmd"}})
 }
 
 func (b *recordingBilling) ReadExportPeriod(from, to string) (billing.ExportPeriod, error) {
@@ -110,9 +128,9 @@ func (b *recordingBilling) ReadExportPeriod(from, to string) (billing.ExportPeri
 	return billing.ExportPeriod{}, nil
 }
 
-func (b *recordingBilling) CompanyExport(_ context.Context, user, company string, _ billing.ExportPeriod, write func([]ledger.ExportRow) error) error {
+func (b *recordingBilling) CompanyExport(_ context.Context, user, company string, _ billing.ExportPeriod, write func([]billing.ExportRow) error) error {
 	b.record("call", "CompanyExport", "user_id", user, "company_id", company)
-	return write([]ledger.ExportRow{{Type: "sale", Amount: 499, Currency: "usd"}})
+	return write([]billing.ExportRow{{Type: "sale", Amount: 499, Currency: "usd"}})
 }
 
 func (b *recordingBilling) RefundPayment(_ context.Context, r billing.RefundRequest) (billing.PaymentLookup, error) {
@@ -126,11 +144,11 @@ func (b *recordingBilling) Dashboard(_ context.Context, user, company string) (b
 	return billing.Dashboard{CompanyID: company, Currency: money.USD}, nil
 }
 
-func (b *recordingBilling) PremiumEnabled() bool          { return false }
+func (b *recordingBilling) Enabled() bool                 { return false }
 func (b *recordingBilling) PaymentsAPI() whop.PaymentsAPI { return whop.PaymentsV1 }
 func (b *recordingBilling) Currency() money.Currency      { return money.USD }
 func (b *recordingBilling) Packages() []billing.Package   { return nil }
-func (b *recordingBilling) PremiumMembers(context.Context, string) ([]billing.ExperiencePremium, error) {
+func (b *recordingBilling) Members(context.Context, string, string) ([]billing.ExperiencePremium, error) {
 	return nil, nil
 }
 

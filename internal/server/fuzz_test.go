@@ -41,7 +41,7 @@ type fuzzRoute struct {
 
 func newFuzzRoute(testing.TB) *fuzzRoute {
 	b := &recordingBilling{}
-	return &fuzzRoute{bill: b, s: New(Deps{Settings: Settings{AppID: "app_test"}, Tokens: anyToken{}, Billing: b})}
+	return &fuzzRoute{bill: b, s: New(Deps{Settings: Settings{AppID: "app_test"}, Tokens: anyToken{}, Billing: billingOf(b)})}
 }
 
 // serve sends one request, checks both properties, and returns the status

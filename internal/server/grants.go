@@ -1,18 +1,22 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/creditkit/creditkit/internal/billing"
-	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/creditkit/creditkit/web/component"
+	"github.com/creditkit/creditkit/internal/view"
 	"github.com/creditkit/creditkit/web/page"
 	"github.com/go-chi/chi/v5"
 )
+
+// Grants is credits a company gives its members.
+type Grants interface {
+	GrantCredits(ctx context.Context, r billing.GrantRequest) (billing.GrantResult, error)
+}
 
 // grantForm grants credits from the dashboard's form (no script needed):
 // a grant recorded, now or by an earlier sending of the same form, lands
@@ -35,10 +39,10 @@ func (s *Server) grantForm(w http.ResponseWriter, r *http.Request) {
 		f = page.GrantForm{Member: printable(f.Member), ExperienceID: printable(f.ExperienceID), Credits: printable(f.Credits),
 			Reason: printable(f.Reason), ExpiresOn: printable(f.ExpiresOn)}
 	} else {
-		res, err = s.billing.GrantCredits(r.Context(), req)
+		res, err = s.billing.Grants.GrantCredits(r.Context(), req)
 	}
 	if err == nil {
-		http.Redirect(w, r, dashboardURL(company)+"?grant="+url.QueryEscape(res.Grant.ID)+"#grants", http.StatusSeeOther)
+		http.Redirect(w, r, view.DashboardURL(company)+"?grant="+url.QueryEscape(res.Grant.ID)+"#grants", http.StatusSeeOther)
 		return
 	}
 	if errors.Is(err, billing.ErrNoAccess) {
@@ -76,7 +80,7 @@ func (s *Server) grantAPI(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.billing.GrantCredits(r.Context(), req)
+	res, err := s.billing.Grants.GrantCredits(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -85,7 +89,7 @@ func (s *Server) grantAPI(w http.ResponseWriter, r *http.Request) {
 	if res.Replayed {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, map[string]any{"grant": grantJSON(res.Grant), "replayed": res.Replayed})
+	writeJSON(w, status, view.GrantResultReply{Grant: view.GrantJSON(res.Grant), Replayed: res.Replayed})
 }
 
 // checkGrant checks a grant's fields, from the API or the form, before
@@ -101,99 +105,4 @@ func checkGrant(g billing.GrantRequest) error {
 		field{"expires_at", g.ExpiresAt, false, kindExpiry},
 		field{"idempotency_key", g.IdempotencyKey, false, kindKey},
 	)
-}
-
-func grantJSON(g ledger.CreditGrant) map[string]any {
-	return map[string]any{
-		"id": g.ID, "experience_id": g.ExperienceID, "company_id": g.CompanyID,
-		"member":  map[string]any{"id": g.UserID, "username": g.Username},
-		"credits": g.Credits, "spent": g.Spent, "expired": g.Expired, "left": g.Left(), "reason": g.Reason,
-		"expires_at": jsonTime(g.ExpiresAt), "expired_at": jsonTime(g.ExpiredAt),
-		"granted_by": g.GrantedBy, "granted_by_company_id": g.GrantedByCompany, "idempotency_key": g.IdempotencyKey,
-		"created_at": jsonTime(g.CreatedAt),
-	}
-}
-
-func grantFiguresJSON(f ledger.GrantFigures) map[string]any {
-	return map[string]any{"grants": f.Grants, "granted": f.Granted, "spent": f.Spent, "expiries": f.Expiries,
-		"expired": f.Expired, "outstanding": f.Outstanding}
-}
-
-// grantsSection formats the dashboard's grants: the figures of the window,
-// the form and the newest grants.
-func grantsSection(d billing.Dashboard, self string) page.GrantsSection {
-	f := d.Grants
-	g := page.GrantsSection{Action: self + "/grants#grants", Experiences: d.GrantExperiences,
-		Intro: "Credits you give members, kept apart from the credits they buy. A member spends the credits expiring soonest " +
-			"first, then credits that never expire, then bought ones; at expiry the unspent part leaves their wallet, once.",
-		Form: page.GrantForm{MinDate: d.Revenue.To.AddDate(0, 0, 1).Format("2006-01-02"),
-			MaxReason: strconv.Itoa(billing.MaxGrantReason)}}
-	if d.IsOwner {
-		g.Intro = "Credits given in every company's experiences, kept apart from the credits sold. As the app owner you may grant " +
-			"in any experience. A member spends the credits expiring soonest first, then credits that never expire, then bought " +
-			"ones; at expiry the unspent part leaves their wallet, once."
-	}
-	if len(d.GrantExperiences) == 1 {
-		g.Form.ExperienceID = d.GrantExperiences[0]
-	}
-	g.Totals = []page.Stat{
-		{Label: "Granted", Value: formatCount(f.Granted), Detail: plural(f.Grants, "grant") + " in 30 days", TestID: "grants-granted"},
-		{Label: "Spent", Value: formatCount(f.Spent), Detail: "of those credits, so far", TestID: "grants-spent"},
-		{Label: "Expired", Value: formatCount(f.Expired), Detail: expiries(f.Expiries) + " in 30 days", TestID: "grants-expired"},
-		{Label: "Outstanding", Value: formatCount(f.Outstanding), Detail: "granted credits members hold now", TestID: "grants-outstanding"},
-	}
-	for _, gr := range d.GrantList {
-		row := page.GrantRow{ID: gr.ID, When: formatWhen(gr.CreatedAt), Member: grantMember(gr), Experience: gr.ExperienceID,
-			Credits: formatCount(gr.Credits), Reason: gr.Reason, Expires: "never", TestID: "grant-" + gr.ID,
-			Status: grantBadge(gr)}
-		if !gr.ExpiresAt.IsZero() {
-			row.Expires = formatMoment(gr.ExpiresAt)
-		}
-		row.Used = formatCount(gr.Spent) + " spent"
-		if gr.Expired > 0 {
-			row.Used += ", " + formatCount(gr.Expired) + " expired"
-		}
-		g.Rows = append(g.Rows, row)
-	}
-	return g
-}
-
-func expiries(n int64) string {
-	if n == 1 {
-		return "1 expiry"
-	}
-	return formatCount(n) + " expiries"
-}
-
-func grantMember(g ledger.CreditGrant) string {
-	if g.Username != "" {
-		return "@" + g.Username
-	}
-	return g.UserID
-}
-
-// grantBadge says where a grant stands: credits left to spend, all spent,
-// or expired.
-func grantBadge(g ledger.CreditGrant) component.BadgeProps {
-	b := component.BadgeProps{TestID: "grant-status-" + g.ID}
-	switch {
-	case !g.ExpiredAt.IsZero():
-		b.Label = "Expired"
-	case g.Left() == 0:
-		b.Label, b.Tone = "Spent", "ok"
-	default:
-		b.Label, b.Tone = formatCount(g.Left())+" left", "accent"
-	}
-	return b
-}
-
-// grantNotice says what the grant form just did.
-func grantNotice(d billing.Dashboard, id string) page.Notice {
-	for _, g := range d.GrantList {
-		if g.ID == id {
-			return page.Notice{Kind: "ok", Text: "Granted " + plural(g.Credits, "credit") + " to " + grantMember(g) + " in " +
-				g.ExperienceID + ". They show in the member's activity now."}
-		}
-	}
-	return page.Notice{}
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
-	"github.com/creditkit/creditkit/internal/pgtest"
 	"github.com/creditkit/creditkit/internal/server"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"
@@ -204,7 +204,7 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 		Settings:   server.Settings{AppID: env.Seed.App.ID, Development: true, SandboxOrigins: []string{env.URL, env.RelayURL}},
 		Ready:      a.store,
 		Tokens:     a.tokens,
-		Billing:    bill,
+		Billing:    server.BillingOf(bill),
 		Webhooks:   whop.NewWebhookVerifier(env.Seed.App.WebhookSecret),
 		Pool:       a.db.Pool,
 		Reconciler: a.store,

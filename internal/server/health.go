@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/migrations"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -15,7 +14,7 @@ import (
 // healthz says the process is alive; it touches nothing else, so a slow
 // database never gets a healthy process restarted.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, readyAnswer{Status: "ok"})
 }
 
 // readyz says whether to send traffic here: the database answers and both
@@ -23,7 +22,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // for. It reports the versions it found.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.ready == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "no database configured"})
+		writeJSON(w, http.StatusServiceUnavailable, readyAnswer{Status: "unavailable", Error: "no database configured"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -31,13 +30,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	st, err := s.ready.Ready(ctx)
 	if err != nil {
 		if clientGone(r) {
-			writeJSON(w, errClientClosed.status, map[string]any{"error": errClientClosed.body()})
+			writeJSON(w, errClientClosed.status, errorReply{Error: errClientClosed.body()})
 			return
 		}
 		// The log has the details; the probe's answer names the kind of
 		// problem only, since database errors can carry host names.
 		s.log.WarnContext(r.Context(), "not ready", slog.String("error", err.Error()))
-		if errors.Is(err, ledger.ErrSchemaNotCurrent) {
+		if errors.Is(err, migrations.ErrNotCurrent) {
 			writeJSON(w, http.StatusServiceUnavailable, readyAnswer{Status: "unavailable",
 				Error: "database schema is not at this binary's migration version", Schema: schemaOf(st)})
 			return
@@ -48,7 +47,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, readyAnswer{Status: "ready", Schema: schemaOf(st)})
 }
 
-// readyAnswer is /readyz's body.
+// readyAnswer is /healthz's and /readyz's body.
 type readyAnswer struct {
 	Status string       `json:"status"`
 	Error  string       `json:"error,omitempty"`

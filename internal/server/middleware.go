@@ -12,21 +12,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/logctx"
 	"github.com/go-chi/chi/v5"
 )
 
-type ctxKey int
-
-const requestIDKey ctxKey = iota
-
 // requestID returns the id the request middleware gave this request.
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
+func requestID(ctx context.Context) string { return logctx.RequestID(ctx) }
 
-// withRequestID tags each request with an id, echoed in X-Request-Id and every
-// log line, taking the caller's id when it looks like one.
+// withRequestID tags each request with an id, echoed in X-Request-Id and,
+// with the route it matched, put on every log line written with its context
+// (logctx.Handler), billing's too; it takes the caller's id when it looks
+// like one. It runs inside the router, whose route context is already there.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
@@ -36,7 +32,11 @@ func withRequestID(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		route := func() string { return "" }
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			route = rc.RoutePattern
+		}
+		next.ServeHTTP(w, r.WithContext(logctx.WithRequest(r.Context(), id, route)))
 	})
 }
 
@@ -109,7 +109,6 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			level = slog.LevelError
 		}
 		s.log.LogAttrs(r.Context(), level, "request",
-			slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.String("path", r.URL.Path),
@@ -132,7 +131,6 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				panic(rec) // net/http's own way to abort a response: not ours to answer
 			}
 			s.log.ErrorContext(r.Context(), "panic",
-				slog.String("request_id", requestID(r.Context())),
 				slog.String("panic", fmt.Sprint(rec)),
 				slog.String("stack", string(debug.Stack())))
 			s.fail(w, r, errInternal)
@@ -159,7 +157,7 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > n {
-				writeJSON(w, errTooLarge.status, map[string]any{"error": errTooLarge.body()})
+				writeJSON(w, errTooLarge.status, errorReply{Error: errTooLarge.body()})
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, n)

@@ -24,7 +24,7 @@ func (s *Server) noAccess(w http.ResponseWriter, r *http.Request, experienceID s
 	v := page.NoAccessView{Layout: s.layoutProps("No access"), RequestID: requestID(r.Context())}
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	if e, err := s.billing.ExperienceListing(ctx, experienceID); err == nil {
+	if e, err := s.billing.Access.ExperienceListing(ctx, experienceID); err == nil {
 		v.Experience, v.Company = e.Name, e.CompanyTitle
 		for _, p := range e.Products {
 			if p.Route == "" || p.Title == "" {
@@ -34,7 +34,7 @@ func (s *Server) noAccess(w http.ResponseWriter, r *http.Request, experienceID s
 		}
 	} else if !clientGone(r) {
 		s.log.InfoContext(r.Context(), "no-access page without the experience's products",
-			slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+			slog.String("error", err.Error()))
 	}
 	s.render(w, r, http.StatusForbidden, page.NoAccess(v))
 }

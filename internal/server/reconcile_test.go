@@ -33,7 +33,7 @@ func TestReconcilerRepairsWhatWebhooksMissed(t *testing.T) {
 		t.Fatalf("balance before reconciling = %d, want 100 (the pro webhook was dropped)", b)
 	}
 
-	run, err := a.billing.Reconcile(a.ctx)
+	run, err := a.billing.Deliveries.Reconcile(a.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestReconcilerRepairsWhatWebhooksMissed(t *testing.T) {
 	if b := a.balance(user); b != 700 {
 		t.Fatalf("balance = %d before the refund is reconciled", b)
 	}
-	run, err = a.billing.Reconcile(a.ctx)
+	run, err = a.billing.Deliveries.Reconcile(a.ctx)
 	if err != nil || run.Credited != 0 || run.Refunded != 1 {
 		t.Fatalf("second run = %+v, %v; want the refund applied", run, err)
 	}
@@ -69,7 +69,7 @@ func TestReconcilerRepairsWhatWebhooksMissed(t *testing.T) {
 		t.Fatalf("balance after the reconciled refund = %d, want 100", b)
 	}
 
-	run, err = a.billing.Reconcile(a.ctx)
+	run, err = a.billing.Deliveries.Reconcile(a.ctx)
 	if err != nil || run.Credited != 0 || run.Refunded != 0 {
 		t.Fatalf("third run = %+v, %v; want nothing to repair", run, err)
 	}
@@ -91,17 +91,17 @@ func TestReconcilerRepairsWhatWebhooksMissed(t *testing.T) {
 // is recorded with its error, and the next run covers the same window.
 func TestReconcilerFailureKeepsTheCheckpoint(t *testing.T) {
 	a := setup(t)
-	first, err := a.billing.Reconcile(a.ctx)
+	first, err := a.billing.Deliveries.Reconcile(a.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate = 1; f.APIFailureStatus = 500 })
-	failed, err := a.billing.Reconcile(a.ctx)
+	failed, err := a.billing.Deliveries.Reconcile(a.ctx)
 	if err == nil || failed.Error == "" {
 		t.Fatalf("run against a failing API = %+v, %v; want an error recorded", failed, err)
 	}
 	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate = 0 })
-	next, err := a.billing.Reconcile(a.ctx)
+	next, err := a.billing.Deliveries.Reconcile(a.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestMetricsShowReconcilerJobsAndTokenCache(t *testing.T) {
 	ch, plan, _ := a.charge(user, "starter")
 	a.pay(ch, plan, user)
 	a.settle()
-	if _, err := a.billing.Reconcile(a.ctx); err != nil {
+	if _, err := a.billing.Deliveries.Reconcile(a.ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.jobs.Client().Insert(a.ctx, billing.ReconcileJob{}, nil); err != nil {
@@ -173,7 +173,7 @@ func TestReconcilerReadsSettledPaymentsWithoutLocking(t *testing.T) {
 	ch, plan, id := a.charge(user, "starter")
 	a.pay(ch, plan, user)
 	a.settle()
-	if _, err := a.billing.Reconcile(a.ctx); err != nil {
+	if _, err := a.billing.Deliveries.Reconcile(a.ctx); err != nil {
 		t.Fatal(err)
 	}
 
@@ -187,7 +187,7 @@ func TestReconcilerReadsSettledPaymentsWithoutLocking(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, 3*time.Second)
 	defer cancel()
-	run, err := a.billing.Reconcile(ctx)
+	run, err := a.billing.Deliveries.Reconcile(ctx)
 	if err != nil || run.PaymentsSeen != 1 || run.Credited != 0 || run.Refunded != 0 || run.Error != "" {
 		t.Fatalf("run while the purchase is locked = %+v, %v; want it seen and left alone without waiting", run, err)
 	}

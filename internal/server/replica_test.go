@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/creditkit/creditkit/internal/browsertest"
 	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/browsertest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 

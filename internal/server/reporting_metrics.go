@@ -1,14 +1,14 @@
 package server
 
 import (
-	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ReportingStats reports where this process's reporting reads ran (the
 // read replica or the primary) and how far behind the replica was.
 type ReportingStats interface {
-	Stats() ledger.ReportingStats
+	Stats() billing.ReportingStats
 }
 
 var (
@@ -29,8 +29,8 @@ func (reportingCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c reportingCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.src.Stats()
-	ch <- prometheus.MustNewConstMetric(reportReads, prometheus.CounterValue, float64(st.ServedReplica), string(ledger.SourceReplica))
-	ch <- prometheus.MustNewConstMetric(reportReads, prometheus.CounterValue, float64(st.ServedPrimary), string(ledger.SourcePrimary))
+	ch <- prometheus.MustNewConstMetric(reportReads, prometheus.CounterValue, float64(st.ServedReplica), string(billing.ReadReplica))
+	ch <- prometheus.MustNewConstMetric(reportReads, prometheus.CounterValue, float64(st.ServedPrimary), string(billing.ReadPrimary))
 	ch <- prometheus.MustNewConstMetric(reportFallbacks, prometheus.CounterValue, float64(st.Fallbacks))
 	if !st.ReplicaConfigured {
 		return

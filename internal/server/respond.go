@@ -13,7 +13,7 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/creditkit/creditkit/internal/billing"
-	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/view"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/web/page"
 )
@@ -33,13 +33,21 @@ func newError(status int, code, message string) *httpError {
 	return &httpError{status: status, code: code, message: message}
 }
 
-// body is what an API caller gets under "error".
-func (e *httpError) body() map[string]any {
-	b := map[string]any{"code": e.code, "message": e.message}
-	if e.balance != nil {
-		b["balance"] = *e.balance
-	}
-	return b
+// errorBody is what an API caller gets under "error"; balance is there
+// when credits ran short.
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Balance *int64 `json:"balance,omitempty"`
+}
+
+// errorReply is an API error answer.
+type errorReply struct {
+	Error errorBody `json:"error"`
+}
+
+func (e *httpError) body() errorBody {
+	return errorBody{Code: e.code, Message: e.message, Balance: e.balance}
 }
 
 var (
@@ -70,7 +78,7 @@ func clientGone(r *http.Request) bool {
 func (s *Server) mapError(r *http.Request, err error) *httpError {
 	var he *httpError
 	var tooBig *http.MaxBytesError
-	var short *ledger.InsufficientCreditsError
+	var short *billing.InsufficientCreditsError
 	var rejected *billing.RejectedError
 	var field *billing.FieldError
 	var poor *billing.InsufficientBalanceError
@@ -88,7 +96,7 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 		return errTooLarge
 	case errors.As(err, &short):
 		return &httpError{status: http.StatusConflict, code: "insufficient_credits",
-			message: "Not enough credits: your balance is " + formatCount(short.Balance) + " and this costs " + formatCount(short.Cost) + ".",
+			message: "Not enough credits: your balance is " + view.FormatCount(short.Balance) + " and this costs " + view.FormatCount(short.Cost) + ".",
 			balance: &short.Balance}
 	case errors.As(err, &rejected):
 		return newError(http.StatusUnprocessableEntity, "payment_rejected", "Whop's payment does not match this purchase, so no credits were added: "+rejected.Reason+".")
@@ -96,20 +104,20 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 		return newError(http.StatusBadRequest, "invalid_"+field.Field, field.Message)
 	case errors.As(err, &poor):
 		return newError(http.StatusUnprocessableEntity, "insufficient_balance", "The company's balance of "+
-			formatMoney(poor.Balance, string(poor.Currency))+" does not cover "+formatMoney(poor.Amount, string(poor.Currency))+
-			" plus the "+formatMoney(poor.Fee, string(poor.Currency))+" transfer fee. Nothing was sent.")
+			view.FormatMoney(poor.Balance, string(poor.Currency))+" does not cover "+view.FormatMoney(poor.Amount, string(poor.Currency))+
+			" plus the "+view.FormatMoney(poor.Fee, string(poor.Currency))+" transfer fee. Nothing was sent.")
 	case errors.As(err, &feeCur):
 		return newError(http.StatusUnprocessableEntity, "fee_currency_mismatch", "Whop reports the transfer fee in "+
 			strings.ToUpper(string(feeCur.Fee))+" but payouts are in "+strings.ToUpper(string(feeCur.Payout))+
 			", so the balance cannot be checked against the amount plus the fee. Nothing was sent.")
 	case errors.As(err, &unusable):
 		s.log.ErrorContext(r.Context(), "unusable data from Whop",
-			slog.String("request_id", requestID(r.Context())), slog.String("reason", unusable.Reason))
+			slog.String("reason", unusable.Reason))
 		return newError(http.StatusBadGateway, "whop_unusable", "Whop answered with data the app cannot use, so nothing was changed. Please try again later.")
 	case errors.As(err, &refused):
 		return newError(http.StatusUnprocessableEntity, "whop_refused", "Whop refused the "+refused.What+": "+refused.Reason)
 	case errors.Is(err, context.DeadlineExceeded):
-		s.log.WarnContext(r.Context(), "request timed out", slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+		s.log.WarnContext(r.Context(), "request timed out", slog.String("error", err.Error()))
 		return errTimeout
 	}
 	for _, m := range domainErrors {
@@ -118,7 +126,7 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 		}
 	}
 	s.log.ErrorContext(r.Context(), "internal error",
-		slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+		slog.String("error", err.Error()))
 	return errInternal
 }
 
@@ -142,9 +150,9 @@ var domainErrors = []struct {
 	{billing.ErrUnknownMember, newError(http.StatusUnprocessableEntity, "unknown_member", "Whop has no user with that username or id. Nothing was granted.")},
 	{billing.ErrNotAMember, newError(http.StatusUnprocessableEntity, "not_a_member", "That user has no access to the experience, so they are not one of its members. Nothing was granted.")},
 	{billing.ErrNotYourExperience, newError(http.StatusForbidden, "not_your_experience", "That experience belongs to another company: you can grant credits in your own company's experiences only.")},
-	{ledger.ErrNotFound, errNotFound},
-	{ledger.ErrIdempotencyConflict, newError(http.StatusConflict, "idempotency_conflict", "That idempotency key was already used for a different request.")},
-	{ledger.ErrUnknownItem, newError(http.StatusBadRequest, "unknown_item", "There is no item with that id.")},
+	{billing.ErrNotFound, errNotFound},
+	{billing.ErrIdempotencyConflict, newError(http.StatusConflict, "idempotency_conflict", "That idempotency key was already used for a different request.")},
+	{billing.ErrUnknownItem, newError(http.StatusBadRequest, "unknown_item", "There is no item with that id.")},
 	{whop.ErrRateLimited, newError(http.StatusServiceUnavailable, "whop_busy", "Whop is busy right now. Please try again in a moment.")},
 	{whop.ErrServer, newError(http.StatusBadGateway, "whop_unavailable", "Whop did not answer. Please try again in a moment.")},
 }
@@ -153,7 +161,7 @@ var domainErrors = []struct {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	he := s.mapError(r, err)
 	if isAPI(r) {
-		writeJSON(w, he.status, map[string]any{"error": he.body()})
+		writeJSON(w, he.status, errorReply{Error: he.body()})
 		return
 	}
 	s.render(w, r, he.status, page.Error(page.ErrorView{
@@ -200,7 +208,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 			w.WriteHeader(statusClientClosed) // templ stops when the context ends; nobody is reading
 			return
 		}
-		s.log.ErrorContext(r.Context(), "render", slog.String("request_id", requestID(r.Context())), slog.String("error", err.Error()))
+		s.log.ErrorContext(r.Context(), "render", slog.String("error", err.Error()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -208,6 +216,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// decodeChecked is decodeJSON followed by the body's own field checks.
+func decodeChecked(r *http.Request, b interface{ check() error }) error {
+	if err := decodeJSON(r, b); err != nil {
+		return err
+	}
+	return b.check()
 }
 
 // decodeJSON reads a JSON request body strictly: unknown fields and trailing

@@ -1,7 +1,9 @@
 // Package server is Creditkit's HTTP edge: the chi route table, middleware,
 // handlers and the one place errors become status codes. Handlers parse the
-// request, call one use case, build a view model and render it; the rules
-// live in billing and the facts in ledger.
+// request, call one use case through the small interface their file
+// declares, and hand the result to view for the page or the JSON reply;
+// the rules live in billing (which decides every access rule), the facts in
+// ledger, which this package never names.
 package server
 
 import (
@@ -15,8 +17,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/billing"
-	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/logctx"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/migrations"
 	"github.com/creditkit/creditkit/static"
@@ -41,36 +42,23 @@ type Settings struct {
 	RequestTimeout time.Duration
 }
 
-// Billing is the handlers' view of the use cases.
-type Billing interface {
-	ExperienceAccess(ctx context.Context, userID, experienceID string) error
-	ExperienceListing(ctx context.Context, experienceID string) (*whop.Experience, error)
-	CompanyAdmin(ctx context.Context, userID, companyID string) error
-	Packages() []billing.Package
-	Currency() money.Currency
-	Wallet(ctx context.Context, userID, experienceID string) (billing.Wallet, error)
-	Activity(ctx context.Context, userID, experienceID string, before int64) (ledger.ActivityPage, error)
-	Charge(ctx context.Context, r billing.ChargeRequest) (billing.Charge, error)
-	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)
-	Return(ctx context.Context, userID, purchaseID string) (billing.ReturnResult, error)
-	CheckModalOutcome(ctx context.Context, userID, purchaseID string) (billing.ModalOutcome, error)
-	Spend(ctx context.Context, r billing.SpendRequest) (ledger.Spend, error)
-	HandleDelivery(ctx context.Context, del whop.Delivery, decode func() (*whop.Event, error)) (string, error)
-	Premium(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
-	PremiumContent(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
-	UpgradeCheckout(ctx context.Context, userID, experienceID string) (billing.PremiumCheckout, error)
-	PremiumMembers(ctx context.Context, companyID string) ([]billing.ExperiencePremium, error)
-	PremiumEnabled() bool
-	Dashboard(ctx context.Context, userID, companyID string) (billing.Dashboard, error)
-	LookupPayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
-	RefundablePayment(ctx context.Context, userID, companyID, paymentID string) (billing.PaymentLookup, error)
-	RefundPayment(ctx context.Context, r billing.RefundRequest) (billing.PaymentLookup, error)
-	SendPayout(ctx context.Context, r billing.PayoutRequest) (billing.PayoutResult, error)
-	GrantCredits(ctx context.Context, r billing.GrantRequest) (billing.GrantResult, error)
-	MemberHistory(ctx context.Context, userID, experienceID string, write func([]ledger.HistoryRow) error) error
-	ReadExportPeriod(from, to string) (billing.ExportPeriod, error)
-	CompanyExport(ctx context.Context, userID, companyID string, p billing.ExportPeriod, write func([]ledger.ExportRow) error) error
-	PaymentsAPI() whop.PaymentsAPI
+// Billing is the use cases the handlers call, by area: each field is the
+// small interface the handler file named beside it declares, so a test
+// fakes only the area it drives. BillingOf fills it from billing's areas.
+type Billing struct {
+	Access     Access     // auth.go: the page and admin middleware, the no-access page
+	Credits    Credits    // credits.go (activity.go, return.go): a member's wallet
+	Deliveries Deliveries // webhook.go: Whop's deliveries
+	Premium    Premium    // premium.go
+	Reports    Reports    // dashboard.go, exports.go
+	MoneyOut   MoneyOut   // dashboard_api.go (and the dashboard's forms): look-ups, refunds, payouts
+	Grants     Grants     // grants.go
+}
+
+// BillingOf is the handlers' Billing over billing's areas.
+func BillingOf(b *billing.Service) Billing {
+	return Billing{Access: b.Access, Credits: b.Credits, Deliveries: b.Deliveries, Premium: b.Premium,
+		Reports: b.Reports, MoneyOut: b.MoneyOut, Grants: b.Grants}
 }
 
 // WebhookVerifier checks a delivery's signature; the delivery decodes the
@@ -123,6 +111,8 @@ func New(d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	// Every line logged with a request's context carries its id and route.
+	d.Logger = slog.New(logctx.Handler(d.Logger.Handler()))
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}

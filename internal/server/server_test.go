@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/creditkit/creditkit/internal/pgtest"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/migrations"
 )
 

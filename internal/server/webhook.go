@@ -1,13 +1,21 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 
+	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/whop"
 )
+
+// Deliveries applies a verified webhook delivery: one call, one typed
+// outcome.
+type Deliveries interface {
+	Deliver(ctx context.Context, del whop.Delivery, body []byte) (billing.Delivered, error)
+}
 
 // webhook receives Whop's deliveries. Nothing is parsed before the signature
 // holds; 2xx is sent only after the effect and the delivery record are
@@ -16,7 +24,7 @@ import (
 // unexpected shape) is recorded as refused, with the reason, and answered
 // 2xx too: Whop sending it again cannot make it any better.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
-	if s.webhooks == nil || s.billing == nil {
+	if s.webhooks == nil || s.billing.Deliveries == nil {
 		s.fail(w, r, errUnavailable)
 		return
 	}
@@ -33,18 +41,11 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	del, err := s.webhooks.Authenticate(r.Header, body)
 	if err != nil {
 		s.log.WarnContext(r.Context(), "webhook refused",
-			slog.String("request_id", requestID(r.Context())), slog.String("reason", err.Error()))
+			slog.String("reason", err.Error()))
 		s.fail(w, r, newError(http.StatusUnauthorized, "invalid_signature", "The webhook signature did not verify."))
 		return
 	}
-	var typ string
-	outcome, err := s.billing.HandleDelivery(r.Context(), del, func() (*whop.Event, error) {
-		ev, err := del.Decode(body)
-		if ev != nil {
-			typ = ev.Type
-		}
-		return ev, err
-	})
+	res, err := s.billing.Deliveries.Deliver(r.Context(), del, body)
 	if err != nil {
 		// Only a failure that may pass (Postgres or Whop unreachable) gets
 		// here: a delivery the app will not act on was recorded as refused.
@@ -54,12 +55,12 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	// Repeats are routine (Whop delivers at least once): the request log
 	// line says enough about them.
 	level := slog.LevelInfo
-	if outcome == "duplicate" {
+	if res.Kind == billing.Duplicate {
 		level = slog.LevelDebug
 	}
-	s.log.Log(r.Context(), level, "webhook processed", slog.String("request_id", requestID(r.Context())),
-		slog.String("delivery_id", del.ID), slog.String("type", typ), slog.String("outcome", outcome))
-	writeJSON(w, http.StatusOK, webhookReply{Received: del.ID, Outcome: outcome})
+	s.log.Log(r.Context(), level, "webhook processed", slog.String("delivery_id", del.ID), slog.String("type", res.Type),
+		slog.String("kind", string(res.Kind)), slog.String("outcome", res.Outcome))
+	writeJSON(w, http.StatusOK, webhookReply{Received: del.ID, Outcome: res.Outcome})
 }
 
 // webhookReply is what Whop gets back (and its dashboard shows). A struct,

@@ -2,6 +2,7 @@ package whop
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -46,7 +47,7 @@ func New(apiKey string, opts ...Option) *Client {
 		userAgent:  "creditkit-whop-go",
 		log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		now:        time.Now,
-		sleep:      sleepContext,
+		sleep:      SleepContext,
 		jitter:     defaultJitter,
 		maxRetries: 2,
 		backoff:    500 * time.Millisecond,
@@ -152,8 +153,9 @@ func WithJitter(jitter func(time.Duration) time.Duration) Option {
 	}
 }
 
-// sleepContext waits for d or until ctx is done, whichever comes first.
-func sleepContext(ctx context.Context, d time.Duration) error {
+// SleepContext waits for d or until ctx is done, whichever comes first (the
+// one such wait: billing's polls of Whop use it too).
+func SleepContext(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -178,6 +180,17 @@ func (c *Client) v1(path string) string { return c.baseURL + path }
 
 // legacy returns the URL of a path under /api, such as "/v2/payments/pay_x".
 func (c *Client) legacy(path string) string { return c.rootURL + "/api" + path }
+
+// getV1 reads one resource, GET {base}/v1{collection}{id}, into w. An id
+// that cannot be a path segment is refused before any request, named in
+// the error as what ("payment id", "user").
+func (c *Client) getV1(ctx context.Context, what, collection, id string, w any) error {
+	seg, ok := pathID(id)
+	if !ok {
+		return fmt.Errorf("%w: %s %q", ErrInvalidArgument, what, id)
+	}
+	return c.do(ctx, request{method: http.MethodGet, url: c.v1(collection + seg)}, w)
+}
 
 // pathID escapes an id for use as one path segment. "." and ".." are refused
 // because a server would resolve them as directory steps.

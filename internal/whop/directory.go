@@ -82,12 +82,8 @@ func (c *Client) CheckAccess(ctx context.Context, userID, resourceID string) (Ac
 
 // GetUser retrieves a user by id ("user_…") or username.
 func (c *Client) GetUser(ctx context.Context, idOrUsername string) (*User, error) {
-	seg, ok := pathID(idOrUsername)
-	if !ok {
-		return nil, fmt.Errorf("%w: user %q", ErrInvalidArgument, idOrUsername)
-	}
 	var w link
-	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/users/" + seg)}, &w); err != nil {
+	if err := c.getV1(ctx, "user", "/users/", idOrUsername, &w); err != nil {
 		return nil, err
 	}
 	return &User{ID: w.ID, Username: w.Username, Name: w.Name, Email: w.Email}, nil
@@ -95,10 +91,6 @@ func (c *Client) GetUser(ctx context.Context, idOrUsername string) (*User, error
 
 // GetExperience retrieves an experience, chiefly to learn its company.
 func (c *Client) GetExperience(ctx context.Context, id string) (*Experience, error) {
-	seg, ok := pathID(id)
-	if !ok {
-		return nil, fmt.Errorf("%w: experience id %q", ErrInvalidArgument, id)
-	}
 	var w struct {
 		ID        flexString `json:"id"`
 		Name      flexString `json:"name"`
@@ -106,7 +98,7 @@ func (c *Client) GetExperience(ctx context.Context, id string) (*Experience, err
 		CompanyID flexString `json:"company_id"`
 		Products  []link     `json:"products"`
 	}
-	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/experiences/" + seg)}, &w); err != nil {
+	if err := c.getV1(ctx, "experience id", "/experiences/", id, &w); err != nil {
 		return nil, err
 	}
 	e := &Experience{ID: string(w.ID), Name: string(w.Name), CompanyID: cmp.Or(w.Company.ID, string(w.CompanyID)),
@@ -119,12 +111,8 @@ func (c *Client) GetExperience(ctx context.Context, id string) (*Experience, err
 
 // GetCompany retrieves a company.
 func (c *Client) GetCompany(ctx context.Context, id string) (*Company, error) {
-	seg, ok := pathID(id)
-	if !ok {
-		return nil, fmt.Errorf("%w: company id %q", ErrInvalidArgument, id)
-	}
 	var w link
-	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/companies/" + seg)}, &w); err != nil {
+	if err := c.getV1(ctx, "company id", "/companies/", id, &w); err != nil {
 		return nil, err
 	}
 	return &Company{ID: w.ID, Title: w.Title, Route: w.Route}, nil

@@ -3,7 +3,6 @@ package whop
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/creditkit/creditkit/internal/money"
 )
@@ -56,12 +55,8 @@ type wireLedgerAccount struct {
 // GetLedgerAccount retrieves a ledger account by its own id ("ldgr_…") or by
 // its owner's ("biz_…", "user_…").
 func (c *Client) GetLedgerAccount(ctx context.Context, id string) (*LedgerAccount, error) {
-	seg, ok := pathID(id)
-	if !ok {
-		return nil, fmt.Errorf("%w: ledger account id %q", ErrInvalidArgument, id)
-	}
 	var w wireLedgerAccount
-	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/ledger_accounts/" + seg)}, &w); err != nil {
+	if err := c.getV1(ctx, "ledger account id", "/ledger_accounts/", id, &w); err != nil {
 		return nil, err
 	}
 	return w.normalize()

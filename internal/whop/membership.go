@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"net/http"
 	"time"
 )
 
@@ -119,12 +118,8 @@ func decodeMembership(data []byte) (*Membership, error) {
 
 // GetMembership retrieves a membership by id ("mem_…") or license key.
 func (c *Client) GetMembership(ctx context.Context, id string) (*Membership, error) {
-	seg, ok := pathID(id)
-	if !ok {
-		return nil, fmt.Errorf("%w: membership id %q", ErrInvalidArgument, id)
-	}
 	var w wireMembership
-	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/memberships/" + seg)}, &w); err != nil {
+	if err := c.getV1(ctx, "membership id", "/memberships/", id, &w); err != nil {
 		return nil, err
 	}
 	return w.normalize(), nil

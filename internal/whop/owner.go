@@ -3,8 +3,6 @@ package whop
 import (
 	"cmp"
 	"context"
-	"fmt"
-	"net/http"
 )
 
 // App is a Whop app, as the API key that belongs to it sees it.
@@ -26,17 +24,13 @@ type Plan struct {
 // id is wrong). Whop documents the developer:manage_api_key permission for
 // it.
 func (c *Client) GetApp(ctx context.Context, id string) (*App, error) {
-	seg, ok := pathID(id)
-	if !ok {
-		return nil, fmt.Errorf("%w: app id %q", ErrInvalidArgument, id)
-	}
 	var w struct {
 		ID      flexString `json:"id"`
 		Name    flexString `json:"name"`
 		Company link       `json:"company"`
 		Account link       `json:"account"`
 	}
-	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/apps/" + seg)}, &w); err != nil {
+	if err := c.getV1(ctx, "app id", "/apps/", id, &w); err != nil {
 		return nil, err
 	}
 	return &App{ID: string(w.ID), Name: string(w.Name), CompanyID: cmp.Or(w.Company.ID, w.Account.ID)}, nil
@@ -44,10 +38,6 @@ func (c *Client) GetApp(ctx context.Context, id string) (*App, error) {
 
 // GetProduct retrieves a product.
 func (c *Client) GetProduct(ctx context.Context, id string) (*Product, error) {
-	seg, ok := pathID(id)
-	if !ok {
-		return nil, fmt.Errorf("%w: product id %q", ErrInvalidArgument, id)
-	}
 	var w struct {
 		ID        flexString `json:"id"`
 		Title     flexString `json:"title"`
@@ -56,7 +46,7 @@ func (c *Client) GetProduct(ctx context.Context, id string) (*Product, error) {
 		Account   link       `json:"account"`
 		CompanyID flexString `json:"company_id"`
 	}
-	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/products/" + seg)}, &w); err != nil {
+	if err := c.getV1(ctx, "product id", "/products/", id, &w); err != nil {
 		return nil, err
 	}
 	return &Product{ID: string(w.ID), Title: string(w.Title), Route: string(w.Route),
@@ -67,10 +57,6 @@ func (c *Client) GetProduct(ctx context.Context, id string) (*Product, error) {
 // and company the answering version sends, so a client pinned to either
 // side of 2026-06-09 (or a server that answers otherwise) reads it.
 func (c *Client) GetPlan(ctx context.Context, id string) (*Plan, error) {
-	seg, ok := pathID(id)
-	if !ok {
-		return nil, fmt.Errorf("%w: plan id %q", ErrInvalidArgument, id)
-	}
 	var w struct {
 		ID        flexString `json:"id"`
 		Account   link       `json:"account"`
@@ -79,7 +65,7 @@ func (c *Client) GetPlan(ctx context.Context, id string) (*Plan, error) {
 		CompanyID flexString `json:"company_id"`
 		Product   link       `json:"product"`
 	}
-	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/plans/" + seg)}, &w); err != nil {
+	if err := c.getV1(ctx, "plan id", "/plans/", id, &w); err != nil {
 		return nil, err
 	}
 	return &Plan{ID: string(w.ID), ProductID: w.Product.ID,

@@ -7,7 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/creditkit/creditkit/internal/browsertest"
+	"github.com/creditkit/creditkit/internal/testkit/browsertest"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"
 )

@@ -1,4 +1,4 @@
-package server
+package view
 
 import (
 	"strconv"
@@ -12,8 +12,8 @@ import (
 	"github.com/creditkit/creditkit/web/component"
 )
 
-// formatCount writes n with thousands separators: 12,500.
-func formatCount(n int64) string {
+// FormatCount writes n with thousands separators: 12,500.
+func FormatCount(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := n < 0
 	if neg {
@@ -39,20 +39,22 @@ func formatCount(n int64) string {
 	return s
 }
 
-func formatWhen(t time.Time) string {
+// FormatWhen is a moment in a list: month, day and time, UTC.
+func FormatWhen(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	return t.UTC().Format("Jan 2, 15:04") + " UTC"
 }
 
-func formatMoney(minor int64, cur string) string {
+// FormatMoney writes minor units of cur as money: $4.99.
+func FormatMoney(minor int64, cur string) string {
 	return money.Amount{Minor: minor, Currency: money.Currency(cur)}.String()
 }
 
-// perCredit is a package's price per credit, to make packages comparable:
+// PerCredit is a package's price per credit, to make packages comparable:
 // "4.2¢ a credit" for cent currencies, else the per-credit amount.
-func perCredit(price, credits int64, cur money.Currency) string {
+func PerCredit(price, credits int64, cur money.Currency) string {
 	if credits <= 0 {
 		return ""
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/localpg"
+	"github.com/creditkit/creditkit/internal/testkit/localpg"
 )
 
 // Pooler starts a PgBouncer of the test's own in transaction mode on a

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/creditkit/creditkit/internal/localpg"
+	"github.com/creditkit/creditkit/internal/testkit/localpg"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"

@@ -25,7 +25,7 @@ import (
 const recordTimeout = 10 * time.Second
 
 // sendTransfer makes one attempt at a pending transfer and records it.
-func (s *Service) sendTransfer(ctx context.Context, t ledger.Transfer) (ledger.Transfer, error) {
+func (s *core) sendTransfer(ctx context.Context, t ledger.Transfer) (ledger.Transfer, error) {
 	// (b) No transaction is open here: every ledger call above and below
 	// owns and ends its own, so a slow or hanging Whop holds no connection
 	// and no lock, only this goroutine.
@@ -84,7 +84,7 @@ func transferOutcome(t *whop.Transfer, err error) ledger.TransferOutcome {
 // safety net behind a payout request) and the revenue-share job alike.
 type transferWorker[A ledger.TransferJob] struct {
 	river.WorkerDefaults[A]
-	s *Service
+	s *core
 }
 
 // Work makes one attempt. A transfer still pending afterwards is an error,

@@ -1,4 +1,4 @@
-package server
+package view
 
 import (
 	"strconv"
@@ -19,15 +19,15 @@ func appSection(d billing.Dashboard) page.AppSection {
 	// whole app on this page; these are what the owner pays out of it.
 	a := page.AppSection{Show: true, Window: "Last " + strconv.Itoa(billing.RevenueDays) + " days, UTC, every installing company"}
 	a.Totals = []page.Stat{
-		{Label: "Shares paid", Value: formatMoney(sh.Paid, cur), Detail: "to creators, for these sales", TestID: "app-shares-paid"},
-		{Label: "Shares pending", Value: formatMoney(sh.Pending, cur), Detail: "retried until Whop pays", TestID: "app-shares-pending"},
-		{Label: "Owed back", Value: formatMoney(sh.Clawback, cur), Detail: "shares paid on sales refunded since; not moved automatically", TestID: "app-owed-back"},
-		{Label: "Net to you", Value: formatMoney(o.Net, cur), Detail: "taken − refunds − shares, before Whop's fees", TestID: "app-net"},
+		{Label: "Shares paid", Value: FormatMoney(sh.Paid, cur), Detail: "to creators, for these sales", TestID: "app-shares-paid"},
+		{Label: "Shares pending", Value: FormatMoney(sh.Pending, cur), Detail: "retried until Whop pays", TestID: "app-shares-pending"},
+		{Label: "Owed back", Value: FormatMoney(sh.Clawback, cur), Detail: "shares paid on sales refunded since; not moved automatically", TestID: "app-owed-back"},
+		{Label: "Net to you", Value: FormatMoney(o.Net, cur), Detail: "taken − refunds − shares, before Whop's fees", TestID: "app-net"},
 	}
 	for _, c := range o.Companies {
-		row := page.CompanyRow{ID: c.CompanyID, Title: c.Title, Experiences: formatCount(c.Experiences),
-			Sales: formatCount(c.Sales), Taken: formatMoney(c.Gross, cur), SharePaid: formatMoney(c.SharePaid, cur),
-			LastSale: formatWhen(c.LastSale), TestID: "company-" + c.CompanyID}
+		row := page.CompanyRow{ID: c.CompanyID, Title: c.Title, Experiences: FormatCount(c.Experiences),
+			Sales: FormatCount(c.Sales), Taken: FormatMoney(c.Gross, cur), SharePaid: FormatMoney(c.SharePaid, cur),
+			LastSale: FormatWhen(c.LastSale), TestID: "company-" + c.CompanyID}
 		if row.Title == "" {
 			row.Title = c.CompanyID
 		}
@@ -65,11 +65,11 @@ func booksLine(b billing.BooksCheck) page.BooksLine {
 			detail = "Whop names purchase " + d.PurchaseID + ", which our books do not have"
 		}
 		l.Diffs = append(l.Diffs, page.BooksDiff{PaymentID: d.PaymentID, Side: "at Whop only",
-			Amount: formatMoney(d.Amount, string(d.Currency)), When: formatWhen(d.When), Detail: detail})
+			Amount: FormatMoney(d.Amount, string(d.Currency)), When: FormatWhen(d.When), Detail: detail})
 	}
 	for _, d := range b.OursOnly {
 		l.Diffs = append(l.Diffs, page.BooksDiff{PaymentID: d.PaymentID, Side: "in our books only",
-			Amount: formatMoney(d.Amount, string(d.Currency)), When: formatWhen(d.When),
+			Amount: FormatMoney(d.Amount, string(d.Currency)), When: FormatWhen(d.When),
 			Detail: "purchase " + d.PurchaseID + " was credited, but Whop does not list this payment as paid"})
 	}
 	return l
@@ -79,5 +79,5 @@ func companies(n int) string {
 	if n == 1 {
 		return "1 company"
 	}
-	return formatCount(int64(n)) + " companies"
+	return FormatCount(int64(n)) + " companies"
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/localpg"
+	"github.com/creditkit/creditkit/internal/testkit/localpg"
 )
 
 // suite is what every scenario shares: the creditkit binary, built once,

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/localpg"
+	"github.com/creditkit/creditkit/internal/testkit/localpg"
 )
 
 // Scenario 6's topology: a primary that allows fewer connections than the

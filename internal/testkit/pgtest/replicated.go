@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/localpg"
+	"github.com/creditkit/creditkit/internal/testkit/localpg"
 	"github.com/creditkit/creditkit/migrations"
 	"github.com/jackc/pgx/v5/pgxpool"
 )

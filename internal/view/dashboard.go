@@ -1,4 +1,4 @@
-package server
+package view
 
 import (
 	"net/url"
@@ -13,9 +13,9 @@ import (
 	"github.com/creditkit/creditkit/web/page"
 )
 
-// dashboardView formats a dashboard for the page. q is the page's query:
+// Dashboard formats a dashboard for the page. q is the page's query:
 // it carries the notice of the action that redirected here.
-func dashboardView(d billing.Dashboard, l layout.Props, self string, q url.Values) page.DashboardView {
+func Dashboard(d billing.Dashboard, l layout.Props, self string, q url.Values) page.DashboardView {
 	cur := string(d.Currency)
 	v := page.DashboardView{Layout: l, CompanyID: d.CompanyID, Title: d.CompanyTitle, Role: "Creator",
 		Lookup:  page.LookupSection{Action: self},
@@ -28,14 +28,14 @@ func dashboardView(d billing.Dashboard, l layout.Props, self string, q url.Value
 	}
 	t := d.Revenue.Totals
 	v.Summary = []page.Stat{
-		{Label: "Taken", Value: formatMoney(t.Gross, cur), Detail: plural(t.Sales, "sale") + " in 30 days", TestID: "stat-gross"},
-		{Label: "Refunded", Value: formatMoney(t.Refunded, cur), Detail: plural(t.RefundedCredits, "credit") + " taken back", TestID: "stat-refunded"},
-		{Label: "Net", Value: formatMoney(t.Net(), cur), Detail: "after refunds", TestID: "stat-net"},
-		{Label: "Credits sold", Value: formatCount(t.Credits), Detail: "in your experiences", TestID: "stat-credits"},
-		{Label: "Disputes", Value: formatCount(t.Disputes), Detail: formatMoney(t.Disputed, cur) + " disputed", TestID: "stat-disputes"},
+		{Label: "Taken", Value: FormatMoney(t.Gross, cur), Detail: Plural(t.Sales, "sale") + " in 30 days", TestID: "stat-gross"},
+		{Label: "Refunded", Value: FormatMoney(t.Refunded, cur), Detail: Plural(t.RefundedCredits, "credit") + " taken back", TestID: "stat-refunded"},
+		{Label: "Net", Value: FormatMoney(t.Net(), cur), Detail: "after refunds", TestID: "stat-net"},
+		{Label: "Credits sold", Value: FormatCount(t.Credits), Detail: "in your experiences", TestID: "stat-credits"},
+		{Label: "Disputes", Value: FormatCount(t.Disputes), Detail: FormatMoney(t.Disputed, cur) + " disputed", TestID: "stat-disputes"},
 	}
 	if d.IsOwner {
-		v.Summary[0].Detail = plural(t.Sales, "sale") + " in " + companies(d.Overview.Selling()) + ", 30 days"
+		v.Summary[0].Detail = Plural(t.Sales, "sale") + " in " + companies(d.Overview.Selling()) + ", 30 days"
 		v.Summary[3].Detail = "in every installing company's experiences"
 		v.App = appSection(d)
 	}
@@ -44,11 +44,11 @@ func dashboardView(d billing.Dashboard, l layout.Props, self string, q url.Value
 		To: d.Revenue.To.Format("2006-01-02")}
 	v.Shares = sharesSection(d)
 	for _, p := range d.Receipts {
-		r := page.DashboardReceipt{ID: p.ID, When: formatWhen(p.CreatedAt), Member: memberName(p), Package: p.PackageID,
-			Credits: formatCount(p.Credits) + " credits", Amount: formatMoney(p.Price, p.Currency),
+		r := page.DashboardReceipt{ID: p.ID, When: FormatWhen(p.CreatedAt), Member: memberName(p), Package: p.PackageID,
+			Credits: FormatCount(p.Credits) + " credits", Amount: FormatMoney(p.Price, p.Currency),
 			PaymentID: p.PaymentID, Status: purchaseBadge(p)}
 		if p.RefundedAmount > 0 {
-			r.Refunded = formatMoney(p.RefundedAmount, p.Currency) + " refunded"
+			r.Refunded = FormatMoney(p.RefundedAmount, p.Currency) + " refunded"
 		}
 		if p.PaymentID != "" {
 			r.LookupURL = self + "?payment=" + url.QueryEscape(p.PaymentID) + "#lookup"
@@ -57,7 +57,7 @@ func dashboardView(d billing.Dashboard, l layout.Props, self string, q url.Value
 	}
 	v.Payouts = payoutsSection(d, self)
 	for _, dl := range d.Deliveries {
-		v.Deliveries = append(v.Deliveries, page.DeliveryRow{ID: dl.ID, Type: dl.Type, When: formatWhen(dl.ReceivedAt),
+		v.Deliveries = append(v.Deliveries, page.DeliveryRow{ID: dl.ID, Type: dl.Type, When: FormatWhen(dl.ReceivedAt),
 			Object: dl.ObjectID, Outcome: dl.Outcome, Scheme: dl.Scheme, Tone: outcomeTone(dl.Outcome)})
 	}
 	v.Notice = notice(d, q)
@@ -83,12 +83,12 @@ func formatLag(d time.Duration) string {
 func revenueSection(rep ledger.RevenueReport) page.RevenueSection {
 	s := page.RevenueSection{Window: "Last " + strconv.Itoa(len(rep.Days)) + " days, UTC", Chart: revenueChart(rep)}
 	row := func(label, id string, f ledger.RevenueFigures) page.RevenueRow {
-		r := page.RevenueRow{Label: label, Sales: formatCount(f.Sales), Credits: formatCount(f.Credits),
-			Gross: formatMoney(f.Gross, rep.Currency), Refunded: formatMoney(f.Refunded, rep.Currency),
-			Net: formatMoney(f.Net(), rep.Currency), TestID: id}
+		r := page.RevenueRow{Label: label, Sales: FormatCount(f.Sales), Credits: FormatCount(f.Credits),
+			Gross: FormatMoney(f.Gross, rep.Currency), Refunded: FormatMoney(f.Refunded, rep.Currency),
+			Net: FormatMoney(f.Net(), rep.Currency), TestID: id}
 		r.Disputes = "—"
 		if f.Disputes > 0 {
-			r.Disputes = formatCount(f.Disputes) + " · " + formatMoney(f.Disputed, rep.Currency)
+			r.Disputes = FormatCount(f.Disputes) + " · " + FormatMoney(f.Disputed, rep.Currency)
 		}
 		return r
 	}
@@ -116,26 +116,26 @@ func sharesSection(d billing.Dashboard) page.SharesSection {
 	}
 	sum := d.ShareSummary
 	s.Totals = []page.Stat{
-		{Label: "Paid", Value: formatMoney(sum.Paid, cur), Detail: plural(sum.Count, "sale"), TestID: "shares-paid"},
-		{Label: "Pending", Value: formatMoney(sum.Pending, cur), Detail: "retried until Whop pays", TestID: "shares-pending"},
-		{Label: "Refunded against shares", Value: formatMoney(sum.Clawback, cur), Detail: plural(sum.RefundedShares, "refunded sale"), TestID: "shares-clawback"},
+		{Label: "Paid", Value: FormatMoney(sum.Paid, cur), Detail: Plural(sum.Count, "sale"), TestID: "shares-paid"},
+		{Label: "Pending", Value: FormatMoney(sum.Pending, cur), Detail: "retried until Whop pays", TestID: "shares-pending"},
+		{Label: "Refunded against shares", Value: FormatMoney(sum.Clawback, cur), Detail: Plural(sum.RefundedShares, "refunded sale"), TestID: "shares-clawback"},
 	}
 	if sum.Withheld > 0 {
-		s.Totals = append(s.Totals, page.Stat{Label: "Kept back for refunds", Value: formatMoney(sum.Withheld, cur),
-			Detail: "refunded before the transfer; " + plural(sum.Cancelled, "share") + " cancelled", TestID: "shares-withheld"})
+		s.Totals = append(s.Totals, page.Stat{Label: "Kept back for refunds", Value: FormatMoney(sum.Withheld, cur),
+			Detail: "refunded before the transfer; " + Plural(sum.Cancelled, "share") + " cancelled", TestID: "shares-withheld"})
 	}
 	if sum.Failed > 0 {
-		s.Totals = append(s.Totals, page.Stat{Label: "Refused by Whop", Value: formatMoney(sum.Failed, cur), TestID: "shares-failed"})
+		s.Totals = append(s.Totals, page.Stat{Label: "Refused by Whop", Value: FormatMoney(sum.Failed, cur), TestID: "shares-failed"})
 	}
 	for _, sh := range d.Shares {
-		r := page.ShareRow{PaymentID: sh.PaymentID, When: formatWhen(sh.CreatedAt), Company: sh.ToCompanyID,
-			Sale: "sale of " + formatMoney(sh.BaseAmount, sh.Currency), Amount: formatMoney(sh.Amount, sh.Currency),
+		r := page.ShareRow{PaymentID: sh.PaymentID, When: FormatWhen(sh.CreatedAt), Company: sh.ToCompanyID,
+			Sale: "sale of " + FormatMoney(sh.BaseAmount, sh.Currency), Amount: FormatMoney(sh.Amount, sh.Currency),
 			Clawback: shareRefunds(sh), Status: transferBadge(sh.Status, "share-status-"+sh.PaymentID), TestID: "share-" + sh.PaymentID}
 		if d.ShareSide == ledger.SharesPaidTo {
 			r.Company = sh.FromCompanyID
 		}
 		if w := sh.Withheld(); w > 0 {
-			r.Amount = formatMoney(sh.Amount-w, sh.Currency) + " of " + r.Amount
+			r.Amount = FormatMoney(sh.Amount-w, sh.Currency) + " of " + r.Amount
 		}
 		r.Detail = transferDetail(sh.Status, sh.TransferID, sh.LastError, sh.Attempts)
 		s.Rows = append(s.Rows, r)
@@ -149,15 +149,15 @@ func sharesSection(d billing.Dashboard) page.SharesSection {
 func shareRefunds(sh ledger.RevenueShare) string {
 	var parts []string
 	if w := sh.Withheld(); w > 0 {
-		parts = append(parts, formatMoney(w, sh.Currency)+" kept back")
+		parts = append(parts, FormatMoney(w, sh.Currency)+" kept back")
 	}
 	if c := sh.ClawbackAfterTransfer(); c > 0 {
-		parts = append(parts, formatMoney(c, sh.Currency)+" of it")
+		parts = append(parts, FormatMoney(c, sh.Currency)+" of it")
 	}
 	if len(parts) == 0 {
 		return "—"
 	}
-	return strings.Join(parts, ", ") + " (refund " + formatMoney(sh.RefundedAmount, sh.Currency) + ")"
+	return strings.Join(parts, ", ") + " (refund " + FormatMoney(sh.RefundedAmount, sh.Currency) + ")"
 }
 
 func payoutsSection(d billing.Dashboard, self string) page.PayoutsSection {
@@ -169,18 +169,18 @@ func payoutsSection(d billing.Dashboard, self string) page.PayoutsSection {
 	if d.AccountErr != nil {
 		s.BalanceError = "Whop did not report your balance just now. A payout is still checked against it when you send it."
 	} else {
-		s.Balance, s.Fee = formatMoney(d.Account.Balance, cur), formatMoney(d.Account.Fee, string(d.Account.FeeCurrency))
+		s.Balance, s.Fee = FormatMoney(d.Account.Balance, cur), FormatMoney(d.Account.Fee, string(d.Account.FeeCurrency))
 		if d.Account.Pending > 0 {
-			s.Pending = formatMoney(d.Account.Pending, cur) + " pending"
+			s.Pending = FormatMoney(d.Account.Pending, cur) + " pending"
 		}
 	}
 	for _, p := range d.Payouts {
-		r := page.PayoutRow{ID: p.ID, When: formatWhen(p.CreatedAt), Recipient: recipient(p), Notes: p.Notes,
-			Amount: formatMoney(p.Amount, p.Currency), Fee: formatMoney(p.Fee, p.Currency),
+		r := page.PayoutRow{ID: p.ID, When: FormatWhen(p.CreatedAt), Recipient: recipient(p), Notes: p.Notes,
+			Amount: FormatMoney(p.Amount, p.Currency), Fee: FormatMoney(p.Fee, p.Currency),
 			Status: transferBadge(p.Status, "payout-status-"+p.ID), Transfer: p.TransferID,
 			Detail: transferDetail(p.Status, p.TransferID, p.LastError, p.Attempts)}
 		if p.Status == ledger.TransferPaid {
-			r.Fee = formatMoney(p.ChargedFee, p.Currency)
+			r.Fee = FormatMoney(p.ChargedFee, p.Currency)
 		}
 		s.History = append(s.History, r)
 	}
@@ -222,7 +222,7 @@ func transferDetail(st ledger.TransferStatus, transferID, lastError string, atte
 	case attempts == 0:
 		return "sending"
 	}
-	return "retrying after " + plural(int64(attempts), "attempt") + ": " + lastError
+	return "retrying after " + Plural(int64(attempts), "attempt") + ": " + lastError
 }
 
 // outcomeTone colours a delivery's outcome: green when it credited, amber
@@ -253,7 +253,7 @@ func notice(d billing.Dashboard, q url.Values) page.Notice {
 		if p.ID != id || id == "" {
 			continue
 		}
-		amount := formatMoney(p.Amount, p.Currency)
+		amount := FormatMoney(p.Amount, p.Currency)
 		switch p.Status {
 		case ledger.TransferPaid:
 			return page.Notice{Kind: "ok", Text: "Sent " + amount + " to " + recipient(p) + "."}
@@ -285,3 +285,6 @@ func memberName(p ledger.Purchase) string {
 	}
 	return p.UserID
 }
+
+// DashboardURL is a company's dashboard.
+func DashboardURL(companyID string) string { return "/dashboard/" + url.PathEscape(companyID) }

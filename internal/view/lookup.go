@@ -1,4 +1,4 @@
-package server
+package view
 
 import (
 	"net/url"
@@ -7,17 +7,19 @@ import (
 
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/web/component"
+	"github.com/creditkit/creditkit/web/layout"
 	"github.com/creditkit/creditkit/web/page"
 )
 
-// paymentProps formats a looked-up payment, field by field. A field the
+// Payment formats a looked-up payment, field by field. A field the
 // API generation does not report says so instead of showing a blank.
-func paymentProps(look billing.PaymentLookup, companyID string) component.PaymentProps {
+func Payment(look billing.PaymentLookup, companyID string) component.PaymentProps {
 	p := look.Payment
 	cur := string(p.Currency)
 	status := string(p.Status)
-	if !look.Unreported[billing.FieldSubstatus] && p.Substatus != "" {
+	if !look.Unreported[whop.FieldSubstatus] && p.Substatus != "" {
 		status += " · " + strings.ReplaceAll(string(p.Substatus), "_", " ")
 	}
 	tone := "ok"
@@ -37,26 +39,26 @@ func paymentProps(look billing.PaymentLookup, companyID string) component.Paymen
 		}
 		out.Fields = append(out.Fields, f)
 	}
-	add(billing.FieldSubstatus, "Substatus", string(p.Substatus))
-	add("total", "Charged", formatMoney(p.Total, cur))
-	add("subtotal", "Subtotal", formatMoney(p.Subtotal, cur))
-	add(billing.FieldNet, "After Whop's fees", formatMoney(p.AmountAfterFees, cur))
-	add(billing.FieldUSDTotal, "In USD", formatMoney(p.USDTotal, "usd"))
+	add(whop.FieldSubstatus, "Substatus", string(p.Substatus))
+	add("total", "Charged", FormatMoney(p.Total, cur))
+	add("subtotal", "Subtotal", FormatMoney(p.Subtotal, cur))
+	add(whop.FieldNet, "After Whop's fees", FormatMoney(p.AmountAfterFees, cur))
+	add(whop.FieldUSDTotal, "In USD", FormatMoney(p.USDTotal, "usd"))
 	add("refund_state", "Refunds", refundText(look))
-	add(billing.FieldRefundable, "Refundable (Whop)", yesNo(p.Refundable))
+	add(whop.FieldRefundable, "Refundable (Whop)", yesNo(p.Refundable))
 	add("card", "Card", strings.TrimSpace(p.CardBrand+" •••• "+p.CardLast4))
-	add(billing.FieldPaymentMethodType, "Method", p.PaymentMethodType)
-	add(billing.FieldBillingReason, "Billing reason", strings.ReplaceAll(p.BillingReason, "_", " "))
+	add(whop.FieldPaymentMethodType, "Method", p.PaymentMethodType)
+	add(whop.FieldBillingReason, "Billing reason", strings.ReplaceAll(p.BillingReason, "_", " "))
 	add("user", "User", p.UserID)
-	add(billing.FieldUsername, "Username", at(p.Username))
+	add(whop.FieldUsername, "Username", at(p.Username))
 	add("email", "Email", p.UserEmail)
 	add("membership", "Membership", p.MembershipID)
-	add(billing.FieldMembershipStatus, "Membership status", string(p.MembershipStatus))
+	add(whop.FieldMembershipStatus, "Membership status", string(p.MembershipStatus))
 	add("plan", "Plan", p.PlanID)
 	add("checkout", "Checkout configuration", p.CheckoutConfigurationID)
 	add("company", "Received by", p.CompanyID)
 	add("created_at", "Created", formatTime(p.CreatedAt))
-	add(billing.FieldUpdatedAt, "Updated", formatTime(p.UpdatedAt))
+	add(whop.FieldUpdatedAt, "Updated", formatTime(p.UpdatedAt))
 	add("paid_at", "Paid", formatTime(p.PaidAt))
 	add("refunded_at", "Refunded", formatTime(p.RefundedAt))
 	add("disputes", "Disputes", disputesText(look))
@@ -65,13 +67,13 @@ func paymentProps(look billing.PaymentLookup, companyID string) component.Paymen
 		add("revenue_share", "Revenue share", shareText(sh))
 	}
 	if pur := look.Purchase; pur != nil {
-		out.Purchase = "Credit purchase " + pur.ID + ": " + formatCount(pur.Credits) + " credits (" + pur.PackageID +
+		out.Purchase = "Credit purchase " + pur.ID + ": " + FormatCount(pur.Credits) + " credits (" + pur.PackageID +
 			") in " + pur.ExperienceID + ", " + string(pur.Status) + "."
 	} else {
 		out.Purchase = "Not a Creditkit credit purchase."
 	}
 	if look.CanRefund {
-		out.RefundURL = dashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund"
+		out.RefundURL = DashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund"
 	}
 	if look.OwnerRefunds {
 		out.RefundNote = "Refunds are made by the app owner's admins: the owner's company received this payment."
@@ -82,12 +84,12 @@ func paymentProps(look billing.PaymentLookup, companyID string) component.Paymen
 // shareText is a payment's revenue share in one line: its amount, to whom,
 // where it stands, and what refunds before the transfer took off it.
 func shareText(sh *ledger.RevenueShare) string {
-	out := formatMoney(sh.Amount, sh.Currency) + " to " + sh.ToCompanyID + ", " + string(sh.Status)
+	out := FormatMoney(sh.Amount, sh.Currency) + " to " + sh.ToCompanyID + ", " + string(sh.Status)
 	switch w := sh.Withheld(); {
 	case sh.Status == ledger.TransferCancelled:
 		return out + ": refunded in full before the transfer, nothing sent"
 	case w > 0:
-		return out + " (" + formatMoney(sh.Amount-w, sh.Currency) + " after refunds)"
+		return out + " (" + FormatMoney(sh.Amount-w, sh.Currency) + " after refunds)"
 	}
 	return out
 }
@@ -96,9 +98,9 @@ func refundText(look billing.PaymentLookup) string {
 	p := look.Payment
 	switch look.RefundState {
 	case billing.RefundFull:
-		return "refunded in full (" + formatMoney(p.RefundedAmount, string(p.Currency)) + ")"
+		return "refunded in full (" + FormatMoney(p.RefundedAmount, string(p.Currency)) + ")"
 	case billing.RefundPartial:
-		return formatMoney(p.RefundedAmount, string(p.Currency)) + " of " + formatMoney(p.Total, string(p.Currency)) + " refunded"
+		return FormatMoney(p.RefundedAmount, string(p.Currency)) + " of " + FormatMoney(p.Total, string(p.Currency)) + " refunded"
 	}
 	return "none"
 }
@@ -109,29 +111,29 @@ func disputesText(look billing.PaymentLookup) string {
 	}
 	parts := make([]string, len(look.Disputes))
 	for i, d := range look.Disputes {
-		parts[i] = formatMoney(d.Amount, d.Currency) + " " + strings.ReplaceAll(d.Status, "_", " ")
+		parts[i] = FormatMoney(d.Amount, d.Currency) + " " + strings.ReplaceAll(d.Status, "_", " ")
 	}
 	return strings.Join(parts, "; ")
 }
 
-// refundView is the refund confirmation page's model; key is the form's
+// Refund is the refund confirmation page's model; key is the form's
 // idempotency key.
-func (s *Server) refundView(look billing.PaymentLookup, companyID, amount, key, errMsg string) page.RefundView {
+func Refund(l layout.Props, look billing.PaymentLookup, companyID, amount, key, errMsg string) page.RefundView {
 	p := look.Payment
 	cur := string(p.Currency)
-	v := page.RefundView{Layout: s.layoutProps("Confirm refund"), PaymentID: p.ID, Member: p.UserID,
-		Paid: formatMoney(p.Total, cur), Left: formatMoney(p.Total-p.RefundedAmount, cur), Currency: strings.ToUpper(cur),
+	v := page.RefundView{Layout: l, PaymentID: p.ID, Member: p.UserID,
+		Paid: FormatMoney(p.Total, cur), Left: FormatMoney(p.Total-p.RefundedAmount, cur), Currency: strings.ToUpper(cur),
 		Amount: amount, Key: key, Error: errMsg,
-		Action:  dashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund",
-		BackURL: dashboardURL(companyID) + "?payment=" + url.QueryEscape(p.ID) + "#lookup"}
+		Action:  DashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund",
+		BackURL: DashboardURL(companyID) + "?payment=" + url.QueryEscape(p.ID) + "#lookup"}
 	if p.Username != "" {
 		v.Member = at(p.Username) + " (" + p.UserID + ")"
 	}
 	if p.RefundedAmount > 0 {
-		v.Refunded = formatMoney(p.RefundedAmount, cur)
+		v.Refunded = FormatMoney(p.RefundedAmount, cur)
 	}
 	if pur := look.Purchase; pur != nil {
-		v.Credits = "Up to " + formatCount(pur.Credits) + " credits are taken back, in proportion to the amount refunded (rounded up). The balance may go below zero."
+		v.Credits = "Up to " + FormatCount(pur.Credits) + " credits are taken back, in proportion to the amount refunded (rounded up). The balance may go below zero."
 	} else {
 		v.Credits = "Not a credit purchase: no credits change."
 	}
@@ -160,18 +162,11 @@ func formatTime(t time.Time) string {
 }
 
 // jsonTime is a time for the API, to the second (the legacy APIs' unit),
-// or nil when unknown.
-func jsonTime(t time.Time) any {
+// or null when unknown.
+func jsonTime(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
-}
-
-// reported returns v, or nil when the payment's generation does not carry field.
-func reported(look billing.PaymentLookup, field string, v any) any {
-	if look.Unreported[field] {
-		return nil
-	}
-	return v
+	v := t.UTC().Truncate(time.Second).Format(time.RFC3339)
+	return &v
 }

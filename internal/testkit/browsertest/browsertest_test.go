@@ -14,7 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/creditkit/creditkit/internal/browsertest"
+	"github.com/creditkit/creditkit/internal/testkit/browsertest"
 )
 
 const page = `<!doctype html><html><head><link rel="icon" href="data:,"><title>t</title></head>

@@ -1,4 +1,4 @@
-package server
+package view
 
 import (
 	"strconv"
@@ -35,7 +35,7 @@ func revenueChart(rep ledger.RevenueReport) component.ChartProps {
 	for _, frac := range []int64{0, 1, 2} { // 0, half and the full scale
 		y := chartTop + float64(chartPlotH) - float64(chartPlotH)*float64(frac)/2
 		p.Grid = append(p.Grid, component.ChartTick{X: num(chartLeft), X2: num(chartW - chartRight), Y: num(y),
-			Text: strings.TrimSuffix(formatMoney(scale*frac/2, rep.Currency), ".00")})
+			Text: strings.TrimSuffix(FormatMoney(scale*frac/2, rep.Currency), ".00")})
 	}
 	n := max(len(rep.Days), 1)
 	slot := float64(chartPlotW) / float64(n)
@@ -46,12 +46,12 @@ func revenueChart(rep ledger.RevenueReport) component.ChartProps {
 		x := chartLeft + slot*float64(i) + (slot-barW)/2
 		h := height(d.Gross)
 		b := component.ChartBar{X: num(x), Y: num(base - h), W: num(barW), H: num(h),
-			Label:  formatDay(d.Day) + ": " + formatMoney(d.Gross, rep.Currency) + " from " + plural(d.Sales, "sale"),
+			Label:  formatDay(d.Day) + ": " + FormatMoney(d.Gross, rep.Currency) + " from " + Plural(d.Sales, "sale"),
 			TestID: "bar-" + d.Day.Format("2006-01-02")}
 		if d.Refunded > 0 {
 			rh := height(min(d.Refunded, d.Gross))
 			b.RefundY, b.RefundH = num(base-rh), num(rh)
-			b.Label += ", " + formatMoney(d.Refunded, rep.Currency) + " refunded"
+			b.Label += ", " + FormatMoney(d.Refunded, rep.Currency) + " refunded"
 		}
 		p.Bars = append(p.Bars, b)
 		if anchor, at := tickAnchor(i, len(rep.Days)); anchor != "" {
@@ -98,9 +98,10 @@ func niceCeil(v int64) int64 {
 // num writes a coordinate with one decimal, enough for a crisp chart.
 func num[T int | float64](v T) string { return strconv.FormatFloat(float64(v), 'f', 1, 64) }
 
-func plural(n int64, word string) string {
+// Plural is n and word, with an "s" unless n is 1: "1 sale", "3 sales".
+func Plural(n int64, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
-	return formatCount(n) + " " + word + "s"
+	return FormatCount(n) + " " + word + "s"
 }

@@ -1,0 +1,93 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// accessTable is a Whop that answers access checks from a table and
+// nothing else (any other call panics: none may be made here).
+type accessTable struct {
+	Whop
+	mu     sync.Mutex
+	grants map[[2]string]whop.Access
+	asked  int
+}
+
+func (a *accessTable) CheckAccess(_ context.Context, user, resource string) (whop.Access, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.asked++
+	g, ok := a.grants[[2]string{user, resource}]
+	if !ok {
+		return whop.Access{Level: whop.AccessNone}, nil
+	}
+	return g, nil
+}
+
+// TestAccessIsDecidedInBilling: every member and admin use case checks
+// access itself, whatever the middleware in front of it did: a user without
+// access to the experience gets ErrNoAccess from the wallet, the activity,
+// the history export and a charge, and only a company's admin gets its
+// premium members; those with access get their answer.
+func TestAccessIsDecidedInBilling(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	w := &accessTable{grants: map[[2]string]whop.Access{
+		{"user_member", "exp_1"}: {HasAccess: true, Level: whop.AccessCustomer},
+		{"user_member", "biz_1"}: {HasAccess: true, Level: whop.AccessCustomer},
+		{"user_admin", "biz_1"}:  {HasAccess: true, Level: whop.AccessAdmin},
+	}}
+	s := New(w, ledger.NewStore(db.Pool), Config{CompanyID: "biz_owner", Currency: money.USD,
+		Packages: []Package{{ID: "starter", Credits: 100, Price: 499}}})
+
+	history := func(user string) (int, error) {
+		pages := 0
+		err := s.Reports.MemberHistory(ctx, user, "exp_1", func([]HistoryRow) error { pages++; return nil })
+		return pages, err
+	}
+	for _, user := range []string{"user_stranger", "user_admin"} { // an admin of the company is no member of the experience
+		if _, err := s.Credits.Wallet(ctx, user, "exp_1"); !errors.Is(err, ErrNoAccess) {
+			t.Errorf("%s: Wallet = %v, want ErrNoAccess", user, err)
+		}
+		if _, err := s.Credits.Activity(ctx, user, "exp_1", 0); !errors.Is(err, ErrNoAccess) {
+			t.Errorf("%s: Activity = %v, want ErrNoAccess", user, err)
+		}
+		if pages, err := history(user); !errors.Is(err, ErrNoAccess) || pages != 0 {
+			t.Errorf("%s: MemberHistory = %v after %d pages, want ErrNoAccess before any", user, err, pages)
+		}
+		if _, err := s.Credits.Charge(ctx, ChargeRequest{UserID: user, ExperienceID: "exp_1", PackageID: "starter"}); !errors.Is(err, ErrNoAccess) {
+			t.Errorf("%s: Charge = %v, want ErrNoAccess", user, err)
+		}
+	}
+	for _, user := range []string{"user_stranger", "user_member"} { // a customer of the company is no admin
+		if _, err := s.Premium.Members(ctx, user, "biz_1"); !errors.Is(err, ErrNoAccess) {
+			t.Errorf("%s: premium Members = %v, want ErrNoAccess", user, err)
+		}
+	}
+
+	wal, err := s.Credits.Wallet(ctx, "user_member", "exp_1")
+	if err != nil || wal.Balance != 0 || len(wal.Receipts) != 0 {
+		t.Errorf("member's Wallet = balance %d, %d receipts, %v; want an empty wallet", wal.Balance, len(wal.Receipts), err)
+	}
+	if p, err := s.Credits.Activity(ctx, "user_member", "exp_1", 0); err != nil || len(p.Entries) != 0 || p.Balance != 0 {
+		t.Errorf("member's Activity = %d entries, balance %d, %v", len(p.Entries), p.Balance, err)
+	}
+	if _, err := history("user_member"); err != nil {
+		t.Errorf("member's MemberHistory = %v", err)
+	}
+	if ms, err := s.Premium.Members(ctx, "user_admin", "biz_1"); err != nil || len(ms) != 0 {
+		t.Errorf("admin's premium Members = %v, %v; want none (premium is off), no error", ms, err)
+	}
+	// Each answer was asked of Whop once and then trusted for the TTL.
+	if w.asked != 6 {
+		t.Errorf("Whop was asked %d times, want 6 (once per user and resource)", w.asked)
+	}
+}

@@ -1,0 +1,77 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
+)
+
+// ConfirmResult is what the browser learns after inAppPurchase said ok.
+type ConfirmResult struct {
+	Purchase ledger.Purchase
+	Balance  int64
+}
+
+// Confirm fulfils a member's purchase from the receipt id the purchase modal
+// returned. The payment is fetched from Whop rather than trusted from the
+// browser; a brand-new payment reads 404 briefly, so that is waited out.
+func (s Credits) Confirm(ctx context.Context, userID, purchaseID, receiptID string) (ConfirmResult, error) {
+	pur, err := s.store.Purchase(ctx, purchaseID)
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		return ConfirmResult{}, err
+	}
+	if err != nil || pur.UserID != userID {
+		return ConfirmResult{}, ledger.ErrNotFound // someone else's purchase is nobody's business
+	}
+	if pur.Status != ledger.PurchasePaid {
+		p, err := s.paymentWhenReadable(ctx, receiptID)
+		if err != nil {
+			return ConfirmResult{}, err
+		}
+		if p.Metadata[MetaPurchaseID] != purchaseID {
+			return ConfirmResult{}, ErrNotYourPayment
+		}
+		out, err := s.fulfilPayment(ctx, p, FromConfirm, nil)
+		if err != nil {
+			return ConfirmResult{}, err
+		}
+		if out.Rejected != "" {
+			return ConfirmResult{}, &RejectedError{Reason: out.Rejected}
+		}
+		if pur, err = s.store.Purchase(ctx, purchaseID); err != nil {
+			return ConfirmResult{}, err
+		}
+	}
+	bal, err := s.store.Balance(ctx, pur.ExperienceID, pur.UserID)
+	return ConfirmResult{Purchase: pur, Balance: bal}, err
+}
+
+// RejectedError is a payment Creditkit refused to fulfil, with the reason.
+type RejectedError struct{ Reason string }
+
+func (e *RejectedError) Error() string { return "billing: payment not fulfilled: " + e.Reason }
+
+func (s *core) paymentWhenReadable(ctx context.Context, id string) (*whop.Payment, error) {
+	deadline := s.now().Add(s.cfg.PaymentWait)
+	wait := 250 * time.Millisecond
+	for {
+		p, err := s.whop.GetPayment(ctx, id)
+		if !errors.Is(err, whop.ErrNotFound) {
+			if err != nil {
+				return nil, fmt.Errorf("billing: fetch payment: %w", err)
+			}
+			return p, nil
+		}
+		if !s.now().Add(wait).Before(deadline) {
+			return nil, ErrPaymentPending
+		}
+		if err := s.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		wait = min(wait*2, 2*time.Second)
+	}
+}

@@ -1,0 +1,96 @@
+package view
+
+import (
+	"net/url"
+
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/web/component"
+	"github.com/creditkit/creditkit/web/layout"
+	"github.com/creditkit/creditkit/web/page"
+)
+
+// ReceiptRow shows a purchase as what reached the wallet: a purchase is
+// credited only once paid, and a refund (or a lost dispute) takes back
+// part or all of that, which the row shows beside it.
+func ReceiptRow(p ledger.Purchase) page.ReceiptRow {
+	r := page.ReceiptRow{ID: p.ID, When: FormatWhen(p.CreatedAt), Package: p.PackageID, Credits: "—", Amount: "—",
+		Status: purchaseBadge(p)}
+	switch p.Status {
+	case ledger.PurchasePaid:
+		r.Credits, r.Amount = "+"+FormatCount(p.Credits), FormatMoney(p.PaidAmount, p.Currency)
+		if p.RefundedCredits > 0 {
+			r.TakenBack = "−" + FormatCount(p.RefundedCredits) + " taken back"
+		}
+		if p.RefundedAmount > 0 {
+			r.Note = FormatMoney(p.RefundedAmount, p.Currency) + " refunded"
+		}
+	case ledger.PurchaseProcessing:
+		r.Note = FormatMoney(p.Price, p.Currency) + ", confirming"
+	default:
+		r.Note = FormatMoney(p.Price, p.Currency) + ", not charged"
+	}
+	return r
+}
+
+// Return words a purchase's return for its buyer.
+func Return(l layout.Props, res billing.ReturnResult) page.ReturnView {
+	p := res.Purchase
+	v := page.ReturnView{
+		Layout:  l,
+		Status:  string(res.Status),
+		Balance: component.BalanceProps{Credits: FormatCount(res.Balance), Negative: res.Balance < 0},
+		Receipt: &page.ReturnReceipt{
+			Package: p.PackageID, Credits: FormatCount(p.Credits), Amount: FormatMoney(p.Price, p.Currency),
+			PaymentID: p.PaymentID,
+		},
+		ShowBalance: res.Status != billing.ReturnProcessing,
+		BackURL:     "/experiences/" + url.PathEscape(p.ExperienceID),
+		BackLabel:   "Back to credits",
+	}
+	switch res.Status {
+	case billing.ReturnPaid:
+		v.Title = "Payment received"
+		v.Message = FormatCount(p.Credits) + " credits are in your wallet."
+	case billing.ReturnFailed:
+		v.Title = "The payment did not go through"
+		v.Message = sentence(res.Reason, "The payment failed.") + " No credits were added and your balance is unchanged."
+		v.BackLabel = "Back to credits to try again"
+	default:
+		v.Title = "Confirming your payment…"
+		v.Message = "Whop is confirming your payment. This page updates by itself."
+		v.Polls = returnPolls
+		v.SlowMessage = "Whop is taking longer than usual. Your credits will arrive in your wallet as soon as the payment is confirmed; you can safely leave this page."
+	}
+	return v
+}
+
+// returnPolls is how many times a "still processing" return page re-checks
+// itself (about 1.5 s apart) before it says the credits will follow.
+const returnPolls = 12
+
+// Experience is a member's credits page: balance, packages on sale, what
+// credits buy, premium and their receipts.
+func Experience(l layout.Props, expID string, wallet billing.Wallet, pkgs []billing.Package, cur money.Currency) page.ExperienceView {
+	v := page.ExperienceView{
+		Layout:       l,
+		ExperienceID: expID,
+		Balance:      component.BalanceProps{Credits: FormatCount(wallet.Balance), Negative: wallet.Balance < 0},
+		Premium:      PremiumCard(wallet.Premium, expID),
+		ActivityURL:  ExperienceURL(expID) + "/activity",
+	}
+	for _, p := range pkgs {
+		v.Packages = append(v.Packages, page.PackageCard{
+			ID: p.ID, Credits: FormatCount(p.Credits), Price: FormatMoney(p.Price, string(cur)),
+			PerUnit: PerCredit(p.Price, p.Credits, cur),
+		})
+	}
+	for _, it := range wallet.Items {
+		v.Items = append(v.Items, page.ItemRow{ID: it.ID, Name: it.Title, Description: it.Description, Cost: FormatCount(it.Cost) + " credits"})
+	}
+	for _, p := range wallet.Receipts {
+		v.Receipts = append(v.Receipts, ReceiptRow(p))
+	}
+	return v
+}

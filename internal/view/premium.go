@@ -1,0 +1,106 @@
+package view
+
+import (
+	"time"
+
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/web/component"
+	"github.com/creditkit/creditkit/web/layout"
+	"github.com/creditkit/creditkit/web/page"
+)
+
+// PremiumCard is the experience view's premium section.
+func PremiumCard(st billing.PremiumState, experienceID string) component.PremiumCardProps {
+	return component.PremiumCardProps{
+		Show: st.Enabled, Member: st.Member, Perk: PerkText(st.MonthlyCredits),
+		Granted: GrantedText(st.Grant), Renewal: RenewalText(st.Membership),
+		LoungeURL: "/experiences/" + experienceID + "/premium",
+	}
+}
+
+// PerkText says what premium adds each billing period.
+func PerkText(credits int64) string {
+	if credits <= 0 {
+		return ""
+	}
+	return Plural(credits, "credit") + " every billing period"
+}
+
+// GrantedText says when this period's premium credits were added.
+func GrantedText(g ledger.PremiumGrant) string {
+	if g.ID == 0 {
+		return ""
+	}
+	return "This period's " + Plural(g.Credits, "credit") + " were added on " + FormatDate(g.CreatedAt) + "."
+}
+
+// RenewalText says when a membership's period ends and whether it renews.
+func RenewalText(m ledger.Membership) string {
+	if m.ID == "" || m.PeriodEnd.IsZero() {
+		return ""
+	}
+	if m.Status == "canceling" {
+		return "Ends " + FormatDate(m.PeriodEnd)
+	}
+	return "Renews " + FormatDate(m.PeriodEnd)
+}
+
+// MembershipBadge shows a premium membership's state.
+func MembershipBadge(m ledger.Membership) component.BadgeProps {
+	b := component.BadgeProps{Label: "Active", Tone: "ok", TestID: "membership-status"}
+	switch m.Status {
+	case "trialing":
+		b.Label = "Trial"
+	case "canceling":
+		b.Label, b.Tone = "Ending", "warn"
+	case "past_due":
+		b.Label, b.Tone = "Past due", "warn"
+	}
+	if m.ID != "" {
+		b.TestID = "membership-status-" + m.ID
+	}
+	return b
+}
+
+// FormatDate is a day, with its year ("" for none).
+func FormatDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("Jan 2, 2006")
+}
+
+// Premium is the members-only lounge.
+func Premium(l layout.Props, expID string, st billing.PremiumState) page.PremiumView {
+	return page.PremiumView{
+		Layout:        l,
+		BackURL:       "/experiences/" + expID,
+		Status:        MembershipBadge(st.Membership),
+		Perk:          PerkText(st.MonthlyCredits),
+		Granted:       GrantedText(st.Grant),
+		Renewal:       RenewalText(st.Membership),
+		MembershipRef: st.Membership.ID,
+	}
+}
+
+// PremiumMembers is the dashboard's list of a company's premium members,
+// by experience.
+func PremiumMembers(exps []billing.ExperiencePremium) component.PremiumMembersProps {
+	p := component.PremiumMembersProps{Show: true}
+	for _, e := range exps {
+		row := component.PremiumExperience{ExperienceID: e.ExperienceID, Count: Plural(int64(len(e.Members)), "member")}
+		for _, m := range e.Members {
+			since := m.WhopCreatedAt
+			if since.IsZero() {
+				since = m.CreatedAt
+			}
+			row.Members = append(row.Members, component.PremiumMember{
+				UserID: m.UserID, MembershipID: m.ID, Status: MembershipBadge(m),
+				Since: FormatDate(since), Renewal: RenewalText(m),
+			})
+		}
+		p.Experiences = append(p.Experiences, row)
+	}
+	return p
+}
