@@ -318,4 +318,6 @@ func (w *topUpWorker) Work(ctx context.Context, job *river.Job[ledger.TopUpCharg
 }
 
 // Timeout bounds one charge: the Whop client's own timeout and retries fit.
-func (w *topUpWorker) Timeout(*river.Job[ledger.TopUpChargeJob]) time.Duration { return TransferJobTimeout }
+func (w *topUpWorker) Timeout(*river.Job[ledger.TopUpChargeJob]) time.Duration {
+	return TransferJobTimeout
+}
