@@ -270,3 +270,16 @@ func (s *Sim) apiCreatePayment(w http.ResponseWriter, r *http.Request) {
 		return v1Payment(st, p), evs, nil
 	})
 }
+
+// Payments returns a copy of every payment, for tests and tools that
+// count what was charged.
+func (s *Sim) Payments() []Payment {
+	var out []Payment
+	s.view(func(st *State) {
+		for _, p := range st.Payments {
+			out = append(out, *p)
+		}
+	})
+	slices.SortFunc(out, func(a, b Payment) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out
+}
