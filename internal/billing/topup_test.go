@@ -352,7 +352,9 @@ func TestAtMostKTopUpsADay(t *testing.T) {
 // fixedRetry retries a failed job after a short fixed wait.
 type fixedRetry struct{}
 
-func (fixedRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(100 * time.Millisecond) }
+func (fixedRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(100 * time.Millisecond)
+}
 
 // TestNotificationRetriedAfterWhopFails: a member opted in to "credited"
 // is given credits; Whop's API fails every call for a while, so the

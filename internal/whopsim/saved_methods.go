@@ -146,9 +146,9 @@ func v1SetupIntent(st *State, si *SetupIntent) obj {
 	u := st.Users[m.UserID]
 	return obj{"id": si.ID, "status": si.Status, "created_at": iso(si.CreatedAt),
 		"company": obj{"id": si.CompanyID}, "checkout_configuration": obj{"id": si.CheckoutID},
-		"member": obj{"id": m.ID, "user": obj{"id": u.ID, "username": u.Username, "name": u.Name}},
+		"member":         obj{"id": m.ID, "user": obj{"id": u.ID, "username": u.Username, "name": u.Name}},
 		"payment_method": v1PaymentMethod(st.PaymentMethods[si.PaymentMethodID]),
-		"metadata": meta(si.Metadata), "error_message": nil}
+		"metadata":       meta(si.Metadata), "error_message": nil}
 }
 
 func (s *Sim) apiGetSetupIntent(w http.ResponseWriter, r *http.Request) {
