@@ -46,6 +46,7 @@ type PaymentMethod struct {
 	Brand     string    `json:"brand"`
 	Last4     string    `json:"last4"`
 	Number    string    `json:"number"` // the test card, which decides how charges go
+	Seq       int64     `json:"seq"`    // order of saving, newest listed first
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -124,8 +125,9 @@ func (s *Sim) SaveCard(req Setup) (PurchaseResult, error) {
 		}
 		now := s.clock.Now()
 		m := s.memberLocked(st, user, co.CompanyID)
+		st.Seq++
 		pm := &PaymentMethod{ID: s.ids.id("payt"), MemberID: m.ID, Brand: "visa", Last4: number[len(number)-4:],
-			Number: number, CreatedAt: now}
+			Number: number, Seq: st.Seq, CreatedAt: now}
 		st.PaymentMethods[pm.ID] = pm
 		si := &SetupIntent{ID: s.ids.id("sint"), Status: "succeeded", CompanyID: co.CompanyID, CheckoutID: co.ID,
 			MemberID: m.ID, PaymentMethodID: pm.ID, Metadata: maps.Clone(co.Metadata), CreatedAt: now}
@@ -180,7 +182,7 @@ func (s *Sim) apiListPaymentMethods(w http.ResponseWriter, r *http.Request) {
 				pms = append(pms, pm)
 			}
 		}
-		slices.SortFunc(pms, func(a, b *PaymentMethod) int { return b.CreatedAt.Compare(a.CreatedAt) })
+		slices.SortFunc(pms, func(a, b *PaymentMethod) int { return int(b.Seq - a.Seq) })
 		data := make([]any, 0, len(pms))
 		for _, pm := range pms {
 			data = append(data, v1PaymentMethod(pm))
@@ -282,4 +284,23 @@ func (s *Sim) Payments() []Payment {
 	})
 	slices.SortFunc(out, func(a, b Payment) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out
+}
+
+// setupDetails describes a setup-mode checkout for the modal: nothing to
+// pay, a card to save. ok is false for any other checkout.
+func (s *Sim) setupDetails(st *State, req Purchase) (out obj, ok bool, err error) {
+	co := st.Checkouts[req.CheckoutID]
+	if co == nil || co.Mode != "setup" {
+		return nil, false, nil
+	}
+	user := st.Users[st.SelectedUser]
+	if req.UserID != "" {
+		user = st.Users[req.UserID]
+	}
+	if user == nil {
+		return nil, true, &APIError{Status: http.StatusBadRequest, Code: "invalid_request", Message: "no buyer selected"}
+	}
+	return obj{"mode": "setup", "title": "Save a payment method", "company": st.Companies[co.CompanyID].Title,
+		"charge": "0", "billing_period": 0, "plan": obj{"currency": "usd"}, "metadata": meta(co.Metadata),
+		"user": obj{"id": user.ID, "username": user.Username, "name": user.Name, "email": user.Email}}, true, nil
 }
