@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
@@ -118,7 +120,13 @@ func (t *TopUps) StartSetup(ctx context.Context, userID, experienceID string) (S
 	if err := t.s.ExperienceAccess(ctx, userID, experienceID); err != nil {
 		return SetupCheckout{}, err
 	}
-	ch, err := t.w.CreateSetupCheckout(ctx, whop.SetupCheckoutParams{CompanyID: t.s.cfg.CompanyID,
+	// Back from Whop's hosted page to the member's settings, which show the
+	// card once Whop's setup_intent.succeeded webhook recorded it.
+	var redirect string
+	if t.s.cfg.AppURL != "" {
+		redirect = strings.TrimRight(t.s.cfg.AppURL, "/") + "/experiences/" + url.PathEscape(experienceID) + "/autotopup?setup=returned"
+	}
+	ch, err := t.w.CreateSetupCheckout(ctx, whop.SetupCheckoutParams{CompanyID: t.s.cfg.CompanyID, RedirectURL: redirect,
 		Metadata: map[string]string{MetaSetupUserID: userID, MetaExperienceID: experienceID}})
 	if err != nil {
 		return SetupCheckout{}, fmt.Errorf("billing: setup checkout: %w", err)
@@ -143,19 +151,10 @@ func (t *TopUps) SaveMethod(ctx context.Context, userID, experienceID, setupInte
 	if err != nil {
 		return AutoTopUp{}, fmt.Errorf("billing: setup intent: %w", err)
 	}
-	if si.Status != "succeeded" || si.Metadata[MetaSetupUserID] != userID || si.Metadata[MetaExperienceID] != experienceID ||
-		(si.UserID != "" && si.UserID != userID) || si.CompanyID != t.s.cfg.CompanyID ||
-		!whop.ValidID(si.MemberID, whop.PrefixMember) || si.PaymentMethod.ID == "" {
+	if !t.s.setupUsable(si, userID, experienceID) {
 		return AutoTopUp{}, ErrSetupNotUsable
 	}
-	exp, err := t.s.whop.GetExperience(ctx, experienceID)
-	if err != nil {
-		return AutoTopUp{}, fmt.Errorf("billing: setup: experience: %w", err)
-	}
-	_, err = t.s.store.SaveTopUpMethod(ctx, ledger.SavedMethod{ExperienceID: experienceID, UserID: userID,
-		CompanyID: exp.CompanyID, MemberID: si.MemberID, PaymentMethodID: si.PaymentMethod.ID, SetupIntentID: si.ID,
-		CardBrand: si.PaymentMethod.Card.Brand, CardLast4: si.PaymentMethod.Card.Last4})
-	if err != nil {
+	if err := t.s.saveSetup(ctx, si, userID, experienceID); err != nil {
 		return AutoTopUp{}, err
 	}
 	return t.Settings(ctx, userID, experienceID)
@@ -320,4 +319,53 @@ func (w *topUpWorker) Work(ctx context.Context, job *river.Job[ledger.TopUpCharg
 // Timeout bounds one charge: the Whop client's own timeout and retries fit.
 func (w *topUpWorker) Timeout(*river.Job[ledger.TopUpChargeJob]) time.Duration {
 	return TransferJobTimeout
+}
+
+// setupUsable checks a setup intent saved a card for user in experience,
+// for the app owner's company.
+func (s *Service) setupUsable(si *whop.SetupIntent, userID, experienceID string) bool {
+	return si.Status == "succeeded" && si.Metadata[MetaSetupUserID] == userID && si.Metadata[MetaExperienceID] == experienceID &&
+		(si.UserID == "" || si.UserID == userID) && si.CompanyID == s.cfg.CompanyID &&
+		whop.ValidID(si.MemberID, whop.PrefixMember) && whop.ValidID(si.PaymentMethod.ID, whop.PrefixPaymentMethod)
+}
+
+// saveSetup records the card a usable setup saved.
+func (s *Service) saveSetup(ctx context.Context, si *whop.SetupIntent, userID, experienceID string) error {
+	exp, err := s.whop.GetExperience(ctx, experienceID)
+	if err != nil {
+		return fmt.Errorf("billing: setup: experience: %w", err)
+	}
+	_, err = s.store.SaveTopUpMethod(ctx, ledger.SavedMethod{ExperienceID: experienceID, UserID: userID,
+		CompanyID: exp.CompanyID, MemberID: si.MemberID, PaymentMethodID: si.PaymentMethod.ID, SetupIntentID: si.ID,
+		CardBrand: si.PaymentMethod.Card.Brand, CardLast4: si.PaymentMethod.Card.Last4})
+	return err
+}
+
+// setupIntentEvent records the card of a setup_intent.succeeded webhook:
+// how a card saved on Whop's hosted page (where no modal answers the app)
+// reaches the member's auto top-up. The setup's metadata names the member
+// and the experience it was made for; one not made by Creditkit, or not
+// usable, is recorded and ignored.
+func (s *Service) setupIntentEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (string, error) {
+	si, err := ev.SetupIntent()
+	if err != nil {
+		return "", unreadable(err)
+	}
+	d.ObjectID = si.ID
+	user, exp := si.Metadata[MetaSetupUserID], si.Metadata[MetaExperienceID]
+	switch {
+	case !whop.ValidID(si.ID, whop.PrefixSetupIntent):
+		return "", malformedf("setup intent id %s is not a Whop setup intent id", quote(si.ID))
+	case user == "" && exp == "":
+		return describe(s.ignore(ctx, d, "not a Creditkit setup"))
+	case !whop.ValidID(user, whop.PrefixUser) || !whop.ValidID(exp, whop.PrefixExperience) || !s.setupUsable(si, user, exp):
+		return describe(s.ignore(ctx, d, "setup did not save a usable card"))
+	}
+	if err := s.saveSetup(ctx, si, user, exp); err != nil {
+		return "", err
+	}
+	if err := s.store.RecordDelivery(ctx, *d, "payment method saved"); err != nil && !errors.Is(err, ledger.ErrDuplicateDelivery) {
+		return "", err
+	}
+	return "payment method saved", nil
 }

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -422,5 +423,92 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSetupWebhookSavesTheCard: a card saved on Whop's hosted page reaches
+// the app by setup_intent.succeeded alone: the delivery records the card
+// for the member and experience its metadata names, and turns back on a
+// rule two declines turned off; the same setup again changes nothing; a
+// setup Creditkit did not make is recorded and ignored.
+func TestSetupWebhookSavesTheCard(t *testing.T) {
+	r := newTopUpRig(t)
+	deliver := func(id string, ev whopsim.Event) string {
+		t.Helper()
+		var env struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(ev.Body, &env); err != nil {
+			t.Fatal(err)
+		}
+		out, err := r.svc.HandleEvent(r.ctx, &whop.Event{ID: id, Type: ev.Type, Scheme: whop.SchemeStandard,
+			APIVersion: "v1", CompanyID: ev.CompanyID, Data: env.Data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	lastEvent := func() whopsim.Event {
+		evs := r.env.Sim.Events()
+		return evs[len(evs)-1]
+	}
+	r.grant(60)
+	r.saveCard(whopsim.CardSavesThenFails)
+	r.setRule(50, 10)
+	for range 2 { // two declines turn the rule off
+		r.spend(20)
+		ids := r.topUpIDs()
+		if _, err := r.topups.Charge(r.ctx, ids[len(ids)-1]); err != nil {
+			t.Fatal(err)
+		}
+		r.grant(20)
+	}
+	if a, _ := r.topups.Settings(r.ctx, r.user, r.exp); a.Rule.Enabled {
+		t.Fatal("the rule is still on after two declines")
+	}
+	sc, err := r.topups.StartSetup(r.ctx, r.user, r.exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.env.Sim.SaveCard(whopsim.Setup{CheckoutID: sc.CheckoutID, UserID: r.user, Card: whopsim.CardSucceeds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := lastEvent()
+	if ev.Type != whop.EventSetupIntentSucceeded {
+		t.Fatalf("last event = %s", ev.Type)
+	}
+	if out := deliver("msg_setup1", ev); out != "payment method saved" {
+		t.Fatalf("delivery = %q", out)
+	}
+	a, _ := r.topups.Settings(r.ctx, r.user, r.exp)
+	if !a.HasMethod || a.CardLast4 != "4242" || !a.Rule.Enabled || a.Rule.DeclinesInRow != 0 {
+		t.Fatalf("after the webhook: %+v %+v", a, a.Rule)
+	}
+	var si string
+	r.pool.QueryRow(r.ctx, `SELECT setup_intent_id FROM topup_methods`).Scan(&si)
+	if si != res.ReceiptID {
+		t.Fatalf("setup intent recorded %s, want %s", si, res.ReceiptID)
+	}
+	// The modal's answer for the same setup: nothing changes.
+	if _, err := r.topups.SaveMethod(r.ctx, r.user, r.exp, res.ReceiptID); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.count(`SELECT count(*) FROM webhook_deliveries WHERE id = 'msg_setup1' AND outcome = 'payment method saved' AND object_id = $1`, res.ReceiptID); n != 1 {
+		t.Fatalf("delivery rows = %d", n)
+	}
+	// A setup another app made (no metadata of ours) is ignored.
+	co, err := r.client.CreateSetupCheckout(r.ctx, whop.SetupCheckoutParams{CompanyID: r.env.Seed.Owner.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.env.Sim.SaveCard(whopsim.Setup{CheckoutID: co.ID, UserID: r.user, Card: whopsim.CardSavesThenFails}); err != nil {
+		t.Fatal(err)
+	}
+	if out := deliver("msg_setup2", lastEvent()); out != "ignored: not a Creditkit setup" {
+		t.Fatalf("foreign setup = %q", out)
+	}
+	if a, _ := r.topups.Settings(r.ctx, r.user, r.exp); a.CardLast4 != "4242" {
+		t.Fatalf("a foreign setup replaced the card: %+v", a)
 	}
 }

@@ -119,12 +119,21 @@ type SavedMethod struct {
 
 // SaveTopUpMethod records the member's saved payment method (replacing an
 // earlier one) and, as saving a method is what the member does after
-// declines, turns a rule the declines turned off back on.
+// declines, turns a rule the declines turned off back on. The setup that
+// saved the method recorded already (the modal's answer and the webhook
+// both bring it, a webhook may come again) changes nothing.
 func (s *Store) SaveTopUpMethod(ctx context.Context, m SavedMethod) (TopUpMethod, error) {
 	var out TopUpMethod
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		wid, err := lockWallet(ctx, tx, m.ExperienceID, m.UserID)
 		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `SELECT wallet_id, company_id, member_id, payment_method_id, setup_intent_id, card_brand,
+			card_last4, saved_at FROM topup_methods WHERE wallet_id = $1 AND setup_intent_id = $2`, wid, m.SetupIntentID).
+			Scan(&out.WalletID, &out.CompanyID, &out.MemberID, &out.PaymentMethodID, &out.SetupIntentID,
+				&out.CardBrand, &out.CardLast4, &out.SavedAt)
+		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
 		err = tx.QueryRow(ctx, `

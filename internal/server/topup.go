@@ -85,6 +85,10 @@ func (s *Server) autoTopUpPage(w http.ResponseWriter, r *http.Request) {
 		v.Message = "Rule saved."
 	case q.Get("saved") == "alerts":
 		v.Message = "Notifications saved."
+	case q.Get("setup") == "returned" && v.Card == "":
+		v.Message = "Back from Whop: your card shows here as soon as Whop confirms it was saved."
+	case q.Get("setup") == "returned":
+		v.Message = "Card saved."
 	case q.Get("removed") != "":
 		v.Message = "Rule removed."
 		if n, _ := strconv.Atoi(q.Get("removed")); n > 0 {

@@ -2,6 +2,7 @@ package whop
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -140,6 +141,10 @@ func (c *Client) GetSetupIntent(ctx context.Context, id string) (*SetupIntent, e
 	if err := c.do(ctx, request{method: http.MethodGet, url: c.v1("/setup_intents/" + seg)}, &w); err != nil {
 		return nil, err
 	}
+	return w.normalize(), nil
+}
+
+func (w *wireSetupIntent) normalize() *SetupIntent {
 	si := &SetupIntent{ID: string(w.ID), Status: string(w.Status), CompanyID: w.Company.ID,
 		CheckoutConfigurationID: w.CheckoutConfiguration.ID, Metadata: w.Metadata, ErrorMessage: string(w.ErrorMessage)}
 	if w.Member != nil {
@@ -148,7 +153,24 @@ func (c *Client) GetSetupIntent(ctx context.Context, id string) (*SetupIntent, e
 	if w.PaymentMethod != nil {
 		si.PaymentMethod = w.PaymentMethod.normalize()
 	}
-	return si, nil
+	return si
+}
+
+// EventSetupIntentSucceeded is sent when a setup-mode checkout saved a
+// payment method.
+const EventSetupIntentSucceeded = "setup_intent.succeeded"
+
+// SetupIntent decodes the data of a setup_intent.* event.
+func (e *Event) SetupIntent() (*SetupIntent, error) {
+	d, err := e.data("setup intent")
+	if err != nil {
+		return nil, err
+	}
+	var w wireSetupIntent
+	if err := json.Unmarshal(d, &w); err != nil {
+		return nil, fmt.Errorf("%w: setup intent: %w", ErrMalformedEvent, err)
+	}
+	return w.normalize(), nil
 }
 
 // ListPaymentMethods lists a member's saved payment methods (first page,

@@ -3,7 +3,10 @@ package whopsim_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/creditkit/creditkit/internal/money"
@@ -149,5 +152,62 @@ func TestNotificationsAPI(t *testing.T) {
 	}
 	if st, body, _ := b.do("POST", "/api/v1/notifications", `{"title":"x","content":"y"}`, "Authorization", "Bearer "+b.Seed.App.APIKey); st != http.StatusBadRequest {
 		t.Errorf("no audience: %d %v", st, body)
+	}
+}
+
+// TestHostedSetupPage: a setup configuration's purchase_url opens a page
+// that saves the chosen test card for the signed-in user and sends them
+// back to the configuration's redirect_url; the declining card stays with
+// the decline.
+func TestHostedSetupPage(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	c := whop.New(b.Seed.App.APIKey, whop.WithBaseURL(b.APIBase))
+	if err := b.Sim.SelectUser(b.Seed.Members[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	co, err := c.CreateSetupCheckout(ctx, whop.SetupCheckoutParams{CompanyID: b.Seed.Owner.ID,
+		RedirectURL: "https://app.example/back", Metadata: map[string]string{"k": "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if co.PurchaseURL != b.URL+"/checkout?session="+co.ID {
+		t.Fatalf("purchase_url = %q", co.PurchaseURL)
+	}
+	res, err := http.Get(co.PurchaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(page), "Save a payment method") || !strings.Contains(string(page), "@alice") {
+		t.Fatalf("page: %d %s", res.StatusCode, page)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(card string) (*http.Response, string) {
+		res, err := noFollow.PostForm(b.URL+"/checkout", url.Values{"session": {co.ID}, "card": {card}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, string(body)
+	}
+	if res, body := post(whopsim.CardDeclines); res.StatusCode != http.StatusPaymentRequired || !strings.Contains(body, "Your card was declined.") {
+		t.Fatalf("declining card: %d %s", res.StatusCode, body)
+	}
+	if n := len(b.Sim.Events()); n != 0 {
+		t.Fatalf("a declined setup sent %d events", n)
+	}
+	res, _ = post(whopsim.CardSucceeds)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "https://app.example/back" {
+		t.Fatalf("saving: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	evs := b.Sim.Events()
+	if len(evs) != 1 || evs[0].Type != "setup_intent.succeeded" || !strings.Contains(string(evs[0].Body), `"k":"v"`) {
+		t.Fatalf("events = %+v", evs)
+	}
+	if res, err := http.Get(b.URL + "/checkout?session=ch_nope"); err != nil || res.StatusCode != 404 {
+		t.Fatalf("unknown session: %v %v", res, err)
 	}
 }

@@ -54,6 +54,14 @@
   var button = root.querySelector("[data-save-card]");
   if (button) button.addEventListener("click", function () { saveCard(button); });
 
+  // Back from Whop's hosted page: the card arrives with Whop's webhook.
+  var waits = 0;
+  function awaitCard() {
+    if (!/[?&]setup=returned/.test(location.search) || !root.querySelector("[data-testid=no-card]") || waits++ > 20) return;
+    setTimeout(function () { ui.refresh().then(awaitCard, awaitCard); }, 1000);
+  }
+  awaitCard();
+
   // A top-up under way: re-read the live parts until none is.
   function pending() { return root.querySelector("[data-testid=topups] .badge.accent") !== null; }
   function poll() {
