@@ -108,8 +108,15 @@ func (n *Notices) Send(ctx context.Context, id int64) (sent bool, err error) {
 	sendErr := n.w.SendNotification(ctx, whop.NotificationParams{Title: row.Title, Content: row.Content,
 		ExperienceID: row.ExperienceID, UserIDs: []string{row.UserID}, RestPath: row.RestPath,
 		IdempotencyKey: "creditkit:notification:" + row.Key})
-	if _, err := n.s.store.FinishNotification(ctx, id, false, sendErr); err != nil {
+	// Whop refusing it for good (the member left the experience, say) is
+	// no reason to try again: it is recorded as skipped, with the reason.
+	refused := refusedForGood(sendErr)
+	if _, err := n.s.store.FinishNotification(ctx, id, refused, sendErr); err != nil {
 		return false, err
+	}
+	if refused {
+		n.s.log.WarnContext(ctx, "notification refused by Whop", "notification_id", id, "error", sendErr.Error())
+		return false, nil
 	}
 	if sendErr != nil {
 		return false, fmt.Errorf("billing: notification %d: %w", id, sendErr)
@@ -140,4 +147,19 @@ func (w *notifyWorker) Timeout(*river.Job[ledger.NotifyJob]) time.Duration { ret
 func (j *Jobs) RegisterMemberJobs(t *TopUps, n *Notices) {
 	river.AddWorker(j.workers, &topUpWorker{t: t})
 	river.AddWorker(j.workers, &notifyWorker{n: n})
+}
+
+// refusedForGood reports a Whop answer that retrying cannot change: a 4xx
+// other than a timeout, a conflict (a request in flight), a rate limit or
+// a credential problem (which an operator fixes).
+func refusedForGood(err error) bool {
+	var api *whop.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch c := api.StatusCode; {
+	case c < 400 || c >= 500, c == 401, c == 403, c == 408, c == 409, c == 429:
+		return false
+	}
+	return true
 }

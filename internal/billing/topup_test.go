@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -510,5 +511,32 @@ func TestSetupWebhookSavesTheCard(t *testing.T) {
 	}
 	if a, _ := r.topups.Settings(r.ctx, r.user, r.exp); a.CardLast4 != "4242" {
 		t.Fatalf("a foreign setup replaced the card: %+v", a)
+	}
+}
+
+// TestNotificationWhopRefusesIsSkipped: Whop refusing a notification for
+// good (its user is not in the experience) is recorded as skipped with
+// the reason, not retried.
+func TestNotificationWhopRefusesIsSkipped(t *testing.T) {
+	r := newTopUpRig(t)
+	r.user = r.env.Seed.NoAccess.ID
+	if err := r.store.SetNotificationPrefs(r.ctx, r.exp, r.user, ledger.NotificationPrefs{Credited: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.grant(5)
+	var id int64
+	if err := r.pool.QueryRow(r.ctx, `SELECT id FROM notifications`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := r.notices.Send(r.ctx, id)
+	if err != nil || sent {
+		t.Fatalf("send = %t, %v; want refused quietly", sent, err)
+	}
+	n, _ := r.store.Notification(r.ctx, id)
+	if n.Status != "skipped" || n.Attempts != 1 || !strings.Contains(n.LastError, "is not in") || !n.SentAt.IsZero() {
+		t.Fatalf("notification = %+v", n)
+	}
+	if len(r.env.Sim.Notifications("")) != 0 {
+		t.Fatal("the sandbox recorded a refused notification")
 	}
 }

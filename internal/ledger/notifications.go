@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -148,16 +149,17 @@ func (s *Store) FinishNotification(ctx context.Context, id int64, skip bool, sen
 	var tag pgconn.CommandTag
 	switch {
 	case skip:
-		tag, err = s.pool.Exec(ctx, `UPDATE notifications SET status = 'skipped', attempts = attempts + 1
-			WHERE id = $1 AND status = 'pending'`, id)
+		msg := ""
+		if sendErr != nil {
+			msg = clipText(sendErr.Error())
+		}
+		tag, err = s.pool.Exec(ctx, `UPDATE notifications SET status = 'skipped', attempts = attempts + 1, last_error = $2
+			WHERE id = $1 AND status = 'pending'`, id, msg)
 	case sendErr == nil:
 		tag, err = s.pool.Exec(ctx, `UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1,
 			last_error = '' WHERE id = $1 AND status = 'pending'`, id)
 	default:
-		msg := sendErr.Error()
-		if len(msg) > 500 {
-			msg = msg[:500]
-		}
+		msg := clipText(sendErr.Error())
 		tag, err = s.pool.Exec(ctx, `UPDATE notifications SET attempts = attempts + 1, last_error = $2
 			WHERE id = $1 AND status = 'pending'`, id, msg)
 	}
@@ -165,4 +167,16 @@ func (s *Store) FinishNotification(ctx context.Context, id int64, skip bool, sen
 		return false, fmt.Errorf("ledger: finish notification: %w", err)
 	}
 	return tag.RowsAffected() == 1 && sendErr == nil, nil
+}
+
+// clipText keeps an error message short enough to store, whole runes only.
+func clipText(s string) string {
+	if len(s) <= 500 {
+		return s
+	}
+	cut := 500
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
