@@ -154,21 +154,26 @@ LANGUAGE plpgsql AS $$
 DECLARE
     before   bigint := NEW.balance_after - NEW.amount;
     w        record;
-    r        record;
     m        record;
     tid      text;
     pid      text;
     today    integer;
-    below    bigint;
 BEGIN
-    SELECT experience_id, user_id INTO w FROM wallets WHERE id = NEW.wallet_id;
-    SELECT * INTO r FROM topup_rules WHERE wallet_id = NEW.wallet_id AND enabled;
-    IF FOUND AND before >= r.threshold AND NEW.balance_after < r.threshold THEN
+    -- One indexed read for the common case, a wallet with neither a rule
+    -- nor a low-balance alert: every spend pays for it.
+    SELECT wl.experience_id, wl.user_id, r.threshold, r.daily_limit, r.package_id, r.credits, r.price, r.currency,
+           np.low_balance_below AS below
+      INTO w
+      FROM wallets wl
+      LEFT JOIN topup_rules r ON r.wallet_id = wl.id AND r.enabled
+      LEFT JOIN notification_prefs np ON np.experience_id = wl.experience_id AND np.user_id = wl.user_id AND np.low_balance
+     WHERE wl.id = NEW.wallet_id;
+    IF w.threshold IS NOT NULL AND before >= w.threshold AND NEW.balance_after < w.threshold THEN
         SELECT * INTO m FROM topup_methods WHERE wallet_id = NEW.wallet_id;
         SELECT count(*) INTO today FROM topups
          WHERE wallet_id = NEW.wallet_id AND status <> 'canceled'
            AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
-        IF m.wallet_id IS NOT NULL AND today < r.daily_limit
+        IF m.wallet_id IS NOT NULL AND today < w.daily_limit
            AND NOT EXISTS (SELECT 1 FROM topups WHERE wallet_id = NEW.wallet_id AND status IN ('scheduled', 'charging')) THEN
             tid := 'tup_' || replace(gen_random_uuid()::text, '-', '');
             pid := 'pur_' || replace(gen_random_uuid()::text, '-', '');
@@ -176,20 +181,18 @@ BEGIN
             -- "checkout" is the top-up, which the off-session payment names.
             INSERT INTO purchases (id, user_id, experience_id, company_id, package_id, credits, price, currency,
                                    checkout_id, plan_id, idempotency_key)
-            VALUES (pid, w.user_id, w.experience_id, m.company_id, r.package_id, r.credits, r.price, r.currency,
+            VALUES (pid, w.user_id, w.experience_id, m.company_id, w.package_id, w.credits, w.price, w.currency,
                     tid, '', 'topup:' || tid);
             INSERT INTO topups (id, wallet_id, crossing_entry_id, purchase_id, threshold, member_id, payment_method_id)
-            VALUES (tid, NEW.wallet_id, NEW.id, pid, r.threshold, m.member_id, m.payment_method_id);
+            VALUES (tid, NEW.wallet_id, NEW.id, pid, w.threshold, m.member_id, m.payment_method_id);
             INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, scheduled_at, tags, metadata)
             VALUES (jsonb_build_object('topup_id', tid), 'topup_charge', 25, 1, 'default', 'available', now(), '{}', '{}');
         END IF;
     END IF;
-    SELECT low_balance_below INTO below FROM notification_prefs
-     WHERE experience_id = w.experience_id AND user_id = w.user_id AND low_balance;
-    IF below IS NOT NULL AND before >= below AND NEW.balance_after < below THEN
+    IF w.below IS NOT NULL AND before >= w.below AND NEW.balance_after < w.below THEN
         PERFORM creditkit_notify(w.experience_id, w.user_id, 'low_balance', 'low_balance:' || NEW.id,
             'Your credits are running low',
-            'Your balance is ' || NEW.balance_after || ' credits, below the ' || below || ' you asked to hear about.',
+            'Your balance is ' || NEW.balance_after || ' credits, below the ' || w.below || ' you asked to hear about.',
             '/activity', '', now());
     END IF;
     RETURN NULL;
