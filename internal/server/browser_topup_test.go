@@ -29,10 +29,18 @@ func TestBrowserAutoTopUpAndTheBell(t *testing.T) {
 	click(t, frame, `[data-testid="autotopup-link"]`)
 	browsertest.WaitText(t, frame, `[data-testid="no-card"]`, "No card saved", 10*time.Second)
 
+	// The declining test card saves nothing, and the page says why.
+	click(t, frame, `[data-testid="save-card"]`)
+	browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-title"]`, "Save a payment method", 10*time.Second)
+	run(t, ctx, chromedp.SetValue(chromedp.CSS(`[data-testid="whopsim-card"]`), "4000000000000002"))
+	click(t, ctx, `[data-testid="whopsim-pay"]`)
+	browsertest.WaitText(t, frame, `[data-testid="notice"]`, "No card was saved: Your card was declined.", 10*time.Second)
+
 	// Save a card in Whop's modal: it offers the test cards, charges nothing.
 	click(t, frame, `[data-testid="save-card"]`)
 	browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-title"]`, "Save a payment method", 10*time.Second)
 	browsertest.WaitText(t, ctx, `[data-testid="whopsim-checkout-price"]`, "No charge now", 5*time.Second)
+	run(t, ctx, chromedp.SetValue(chromedp.CSS(`[data-testid="whopsim-card"]`), "4242424242424242"))
 	click(t, ctx, `[data-testid="whopsim-pay"]`)
 	browsertest.WaitText(t, frame, `[data-testid="saved-card"]`, "Saved card: visa •••• 4242", 15*time.Second)
 	if n := a.count(`SELECT count(*) FROM topup_methods WHERE member_id LIKE 'mber\_%' AND payment_method_id LIKE 'payt\_%' AND card_last4 = '4242'`); n != 1 {

@@ -83,11 +83,14 @@ func (s *Sim) hostedSetupRoutes(mux *http.ServeMux) {
 			return
 		}
 		res, err := s.SaveCard(Setup{CheckoutID: session, UserID: v.Buyer.ID, Card: r.PostForm.Get("card")})
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == "card_declined" {
+			// The buyer stays to try another card, told why.
+			v.Error = ae.Message
+			s.renderHostedSetup(w, v, nil)
+			return
+		}
 		if err != nil {
-			var ae *APIError
-			if errors.As(err, &ae) {
-				v.Error = ae.Message
-			}
 			s.renderHostedSetup(w, v, err)
 			return
 		}

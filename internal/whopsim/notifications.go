@@ -1,6 +1,7 @@
 package whopsim
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -128,6 +129,12 @@ func (s *Sim) memberControls(mux *http.ServeMux) {
 		var req Setup
 		if decode(w, r, &req) {
 			res, err := s.SaveCard(req)
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Code == "card_declined" {
+				// A decline is an answer, as the modal's payment decline is.
+				writeJSON(w, http.StatusOK, obj{"declined": true, "error": ae.Message})
+				return
+			}
 			result(w, r, res, err)
 		}
 	})

@@ -193,7 +193,7 @@ func TestHostedSetupPage(t *testing.T) {
 		body, _ := io.ReadAll(res.Body)
 		return res, string(body)
 	}
-	if res, body := post(whopsim.CardDeclines); res.StatusCode != http.StatusPaymentRequired || !strings.Contains(body, "Your card was declined.") {
+	if res, body := post(whopsim.CardDeclines); res.StatusCode != http.StatusOK || !strings.Contains(body, "Your card was declined.") || !strings.Contains(body, "Save card") {
 		t.Fatalf("declining card: %d %s", res.StatusCode, body)
 	}
 	if n := len(b.Sim.Events()); n != 0 {

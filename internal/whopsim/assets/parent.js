@@ -153,12 +153,12 @@
     const res = await fetch("/_sim/setup", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ id: pending.req.id || "", card }) });
     const data = await res.json().catch(() => ({}));
-    if (res.ok) {
+    if (res.ok && data.declined) {
+      toast("Card declined");
+      finish({ status: "error", error: data.error || "Your card was declined." });
+    } else if (res.ok) {
       toast(`Card saved · ${data.receiptId}`);
       finish({ status: "ok", data: { sessionId: data.sessionId, receiptId: data.receiptId } });
-    } else if (res.status === 402) {
-      toast("Card declined");
-      finish({ status: "error", error: (data.error && data.error.message) || "Your card was declined." });
     } else {
       $("#whopsim-co-error").textContent = (data.error && data.error.message) || res.statusText;
       $("#whopsim-co-error").hidden = false;
