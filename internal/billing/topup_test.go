@@ -38,7 +38,8 @@ type topUpRig struct {
 func newTopUpRig(t *testing.T) *topUpRig {
 	t.Helper()
 	db := pgtest.New(t)
-	env := whopsimtest.Start(t, whopsimtest.Config{})
+	// New payments readable at once: the reconciler test lists them.
+	env := whopsimtest.Start(t, whopsimtest.Config{Options: whopsim.Options{PaymentDelay: -1}})
 	client := whop.New(env.Seed.App.APIKey, whop.WithBaseURL(env.APIBase), whop.WithAppID(env.Seed.App.ID))
 	store := ledger.NewStore(db.Pool)
 	svc := New(client, store, Config{CompanyID: env.Seed.Owner.ID, Currency: money.USD,
@@ -538,5 +539,45 @@ func TestNotificationWhopRefusesIsSkipped(t *testing.T) {
 	}
 	if len(r.env.Sim.Notifications("")) != 0 {
 		t.Fatal("the sandbox recorded a refused notification")
+	}
+}
+
+// TestReconcilerSettlesALostTopUpCharge: Whop charged a top-up but the
+// app never heard (the job's answer and the webhook both lost): the
+// reconciler finds the off-session payment and fulfils the top-up's
+// purchase through the one fulfilment function, once; the job, run again,
+// gets the same payment back (its key) and credits nothing more.
+func TestReconcilerSettlesALostTopUpCharge(t *testing.T) {
+	r := newTopUpRig(t)
+	r.grant(60)
+	r.saveCard(whopsim.CardSucceeds)
+	r.setRule(50, 3)
+	r.spend(20)
+	ids := r.topUpIDs()
+	c, err := r.store.StartTopUpCharge(r.ctx, ids[0])
+	if err != nil || !c.Due {
+		t.Fatalf("start = %+v, %v", c, err)
+	}
+	// The charge as the job makes it, whose answer is then lost.
+	p, err := r.client.CreatePayment(r.ctx, whop.OffSessionPaymentParams{CompanyID: r.env.Seed.Owner.ID,
+		MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
+		Plan:     whop.InlinePlan{Currency: money.USD, InitialPrice: c.Purchase.Price, PlanType: whop.PlanOneTime},
+		Metadata: map[string]string{MetaPurchaseID: c.Purchase.ID, MetaExperienceID: r.exp, MetaUserID: r.user,
+			MetaPackageID: "small", MetaTopUpID: ids[0]},
+		IdempotencyKey: "creditkit:topup:" + ids[0]})
+	if err != nil || !p.IsPaid() {
+		t.Fatalf("charge = %+v, %v", p, err)
+	}
+	run, err := r.svc.Reconcile(r.ctx)
+	if err != nil || run.Credited != 1 {
+		t.Fatalf("reconcile = %+v, %v", run, err)
+	}
+	tu, _ := r.store.TopUp(r.ctx, ids[0])
+	if tu.Status != ledger.TopUpPaid || tu.PaymentID != p.ID || r.balance() != 140 {
+		t.Fatalf("top-up %+v, balance %d", tu, r.balance())
+	}
+	out, err := r.topups.Charge(r.ctx, ids[0])
+	if err != nil || out.Status != "paid" || r.balance() != 140 || r.sandboxPayments(ids[0]) != 1 {
+		t.Fatalf("job after the reconciler = %+v, %v; balance %d", out, err, r.balance())
 	}
 }
