@@ -561,7 +561,7 @@ func TestReconcilerSettlesALostTopUpCharge(t *testing.T) {
 	// The charge as the job makes it, whose answer is then lost.
 	p, err := r.client.CreatePayment(r.ctx, whop.OffSessionPaymentParams{CompanyID: r.env.Seed.Owner.ID,
 		MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
-		Plan:     whop.InlinePlan{Currency: money.USD, InitialPrice: c.Purchase.Price, PlanType: whop.PlanOneTime},
+		Plan: whop.InlinePlan{Currency: money.USD, InitialPrice: c.Purchase.Price, PlanType: whop.PlanOneTime},
 		Metadata: map[string]string{MetaPurchaseID: c.Purchase.ID, MetaExperienceID: r.exp, MetaUserID: r.user,
 			MetaPackageID: "small", MetaTopUpID: ids[0]},
 		IdempotencyKey: "creditkit:topup:" + ids[0]})
