@@ -141,6 +141,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	jobs.Register(bill)
+	topups, notices := billing.NewTopUps(bill, whopClient), billing.NewNotices(bill, whopClient)
+	jobs.RegisterMemberJobs(topups, notices)
 
 	handler := server.New(server.Deps{
 		Logger: log,
@@ -160,6 +162,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		JobRuns:    jobs,
 		TokenStats: tokens,
 		Reporting:  reports,
+		TopUps:     topups,
+		Notices:    notices,
 	})
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(cfg.Port)))

@@ -192,6 +192,9 @@ func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deliver
 		d.ObjectID = p.ID
 		return s.paymentNotPaid(ctx, p, d)
 
+	case whop.EventSetupIntentSucceeded: // a card saved for auto top-up (topup.go)
+		return s.setupIntentEvent(ctx, ev, d)
+
 	case whop.EventRefundCreated, whop.EventRefundUpdated:
 		r, err := ev.Refund()
 		if err != nil {

@@ -50,6 +50,7 @@ func (s *core) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledge
 	if err := checkPayment(p); err != nil {
 		return Outcome{}, err // nothing of it may be stored, not even as a rejection
 	}
+	p = offSession(p) // a top-up's off-session payment: its top-up is its checkout (topup.go)
 	purchaseID := p.Metadata[MetaPurchaseID]
 	if purchaseID == "" {
 		return s.ignore(ctx, d, "not a Creditkit purchase")
@@ -88,7 +89,7 @@ func (s *core) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledge
 		if err := checkPayment(fresh); err != nil {
 			return Outcome{}, err
 		}
-		p = fresh
+		p = offSession(fresh)
 	}
 	if reason := mismatch(p, pur, s.cfg.CompanyID); reason != "" {
 		return s.reject(ctx, p, purchaseID, src, d, reason)

@@ -154,6 +154,7 @@ func setup(t *testing.T, opts ...appOption) *app {
 	h, a.billing, a.whop = a.build(cfg)
 	handler.Store(&h)
 	jobs.Register(a.billing)
+	jobs.RegisterMemberJobs(billing.NewTopUps(a.billing, a.whop), billing.NewNotices(a.billing, a.whop))
 	t.Cleanup(func() {
 		m, err := store.CheckBalances(context.Background())
 		if err != nil || len(m) != 0 {
@@ -212,6 +213,8 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 		JobRuns:    a.jobs,
 		TokenStats: a.tokens,
 		Reporting:  reporting,
+		TopUps:     billing.NewTopUps(bill, client),
+		Notices:    billing.NewNotices(bill, client),
 	})
 	return h, bill, client
 }

@@ -62,6 +62,7 @@ func (s *Server) routes() http.Handler {
 			})
 
 			r.Post("/api/charge", s.charge)
+			s.memberRoutes(r) // auto top-up and notifications (topup.go)
 			r.Post("/api/purchases/{purchaseId}/confirm", s.confirm)
 			r.Post("/api/purchases/{purchaseId}/outcome", s.modalOutcome)
 			r.Post("/api/spend", s.spend)

@@ -89,6 +89,10 @@ type Deps struct {
 	// Reporting, when set, has where reporting reads ran exported on
 	// /metrics.
 	Reporting ReportingStats
+	// TopUps and Notices serve the member's auto top-up page (topup.go);
+	// without them it answers 503.
+	TopUps  AutoTopUps
+	Notices MemberNotices
 }
 
 // Server holds the wired handler and what its handlers share.
@@ -99,6 +103,8 @@ type Server struct {
 	tokens   TokenVerifier
 	billing  Billing
 	webhooks WebhookVerifier
+	topups   AutoTopUps
+	notices  MemberNotices
 	metrics  *metrics
 	registry *prometheus.Registry
 	// assetVersion busts browser caches when the embedded static files change.
@@ -131,6 +137,8 @@ func New(d Deps) *Server {
 		tokens:       d.Tokens,
 		billing:      d.Billing,
 		webhooks:     d.Webhooks,
+		topups:       d.TopUps,
+		notices:      d.Notices,
 		registry:     d.Registry,
 		metrics:      newMetrics(d.Registry, d.Pool),
 		assetVersion: hashFS(static.FS),

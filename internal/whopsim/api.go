@@ -35,6 +35,7 @@ func (s *Sim) apiHandler() http.Handler {
 	v1("GET /api/v1/memberships", s.apiListMemberships)
 	v1("GET /api/v1/memberships/{id}", s.apiGetMembership)
 	v1("POST /api/v1/memberships/{id}/cancel", s.apiCancelMembership)
+	s.memberRoutes(mux) // saved methods, off-session payments, notifications
 	mux.HandleFunc("GET /api/v2/payments/{id}", s.apiGetPaymentV2)
 	mux.HandleFunc("GET /api/v5/app/payments/{id}", s.apiGetPaymentV5)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -40,6 +40,7 @@ func (s *Sim) controlHandler() http.Handler {
 	h("GET /_sim/checkout", s.ctlCheckoutDetails)
 	h("POST /_sim/checkout", s.ctlCheckout)
 	s.cliRoutes(mux)
+	s.memberControls(mux) // setup checkouts, the bell
 	h("GET /_sim/messages", s.ctlMessages)
 	h("POST /_sim/messages", s.ctlLogMessage)
 	h("/_sim/", func(w http.ResponseWriter, r *http.Request) {

@@ -68,5 +68,7 @@
 //	POST   /_sim/memberships/{id}/deactivate
 //	GET    /_sim/checkout?id=&plan_id=         what the modal shows
 //	POST   /_sim/checkout {id, plan_id, user_id?, outcome: pay|decline}
+//	POST   /_sim/setup {id, user_id?, card}    answer a setup-mode checkout with a test card
+//	GET    /_sim/notifications?user_id=        the notifications a user received (the bell)
 //	GET    /_sim/messages, POST                the iframe message log
 package whopsim

@@ -36,6 +36,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("GET /_sim/assets/{file}", s.serveAsset)
 	mux.HandleFunc("GET /{$}", s.serveParent)
 	// purchase_url: the hosted checkout (hosted.go).
+	s.hostedSetupRoutes(mux) // setup-mode configurations' page (hosted_setup.go)
 	mux.HandleFunc("GET /checkout/{plan}", s.serveHostedCheckout)
 	mux.HandleFunc("POST /checkout/{plan}", s.submitHostedCheckout)
 	return mux

@@ -176,6 +176,10 @@ func (s *Sim) checkoutDetails(req Purchase) (obj, error) {
 	var out obj
 	var err error
 	s.view(func(st *State) {
+		if d, setup, e := s.setupDetails(st, req); setup { // saved_methods.go
+			out, err = d, e
+			return
+		}
 		var in purchaseInfo
 		if in, err = s.describePurchase(st, req); err != nil {
 			return

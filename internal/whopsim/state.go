@@ -30,6 +30,12 @@ type State struct {
 	TransferKeys map[string]string         `json:"transfer_keys"` // idempotence_key -> transfer id
 	Messages     []Message                 `json:"messages"`
 	TokenKey     *savedKey                 `json:"token_key,omitempty"`
+	// Saved payment methods and notifications (saved_methods.go,
+	// notifications.go); made on first use.
+	Members        map[string]*Member        `json:"members,omitempty"`
+	PaymentMethods map[string]*PaymentMethod `json:"payment_methods,omitempty"`
+	SetupIntents   map[string]*SetupIntent   `json:"setup_intents,omitempty"`
+	Notifications  []*Notification           `json:"notifications,omitempty"`
 }
 
 // App is the Whop app the sandbox hosts.

@@ -124,6 +124,10 @@
     } catch (e) {
       return { status: "error", error: e.message };
     }
+    const setup = d.mode === "setup";
+    $("#whopsim-co-card").hidden = !setup;
+    $("#whopsim-co-card-fixed").hidden = setup;
+    $("[data-testid=whopsim-decline]").hidden = setup; // a setup declines by its card
     $("#whopsim-co-company").textContent = d.company;
     $("#whopsim-co-logo").textContent = initials(d.company);
     $("#whopsim-co-title").textContent = d.title;
@@ -131,11 +135,35 @@
     $("#whopsim-co-price").textContent = money.format(Number(d.charge));
     $("#whopsim-co-period").textContent = d.billing_period ? ` / ${d.billing_period} days` : " one-time";
     $("#whopsim-co-user").textContent = `${d.user.name} · @${d.user.username} · ${d.user.email}`;
-    $("#whopsim-co-pay").textContent = `Pay ${money.format(Number(d.charge))}`;
+    $("#whopsim-co-pay").textContent = setup ? "Save card" : `Pay ${money.format(Number(d.charge))}`;
+    if (setup) {
+      $("#whopsim-co-price").textContent = "No charge now";
+      $("#whopsim-co-period").textContent = " · saves a card for later charges";
+    }
     $("#whopsim-co-error").hidden = true;
     $("#whopsim-checkout").hidden = false;
     $("#whopsim-co-pay").focus();
-    return new Promise((resolve) => { pending = { req, resolve }; });
+    return new Promise((resolve) => { pending = { req, resolve, setup }; });
+  }
+
+  // saveCard answers a setup-mode checkout with the chosen test card.
+  async function saveCard() {
+    const card = $("#whopsim-co-card").value;
+    document.querySelectorAll(".modal button").forEach((b) => { b.disabled = true; });
+    const res = await fetch("/_sim/setup", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ id: pending.req.id || "", card }) });
+    const data = await res.json().catch(() => ({}));
+    if (res.ok && data.declined) {
+      toast("Card declined");
+      finish({ status: "error", error: data.error || "Your card was declined." });
+    } else if (res.ok) {
+      toast(`Card saved · ${data.receiptId}`);
+      finish({ status: "ok", data: { sessionId: data.sessionId, receiptId: data.receiptId } });
+    } else {
+      $("#whopsim-co-error").textContent = (data.error && data.error.message) || res.statusText;
+      $("#whopsim-co-error").hidden = false;
+      document.querySelectorAll(".modal button").forEach((b) => { b.disabled = false; });
+    }
   }
 
   function finish(reply) {
@@ -148,6 +176,7 @@
 
   async function answer(outcome) {
     if (!pending) return;
+    if (pending.setup) return saveCard();
     const body = { id: pending.req.id || "", plan_id: pending.req.planId, outcome };
     document.querySelectorAll(".modal button").forEach((b) => { b.disabled = true; });
     try {
@@ -174,6 +203,53 @@
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && pending) finish({ status: "error", error: "The buyer closed the checkout." });
   });
+
+  // The bell: the notifications the app sent the signed-in user through
+  // POST /api/v1/notifications, newest first; each opens its deep link.
+  let bellSeen = 0;
+  async function pollBell() {
+    let d;
+    try {
+      d = await api("GET", "/_sim/notifications");
+    } catch (e) {
+      return;
+    }
+    const list = $("#whopsim-bell-list");
+    list.replaceChildren(...d.data.map((n) => {
+      const li = document.createElement("li");
+      li.dataset.testid = "whopsim-notification";
+      const title = document.createElement("strong");
+      title.textContent = n.title;
+      const body = document.createElement("div");
+      body.textContent = n.content;
+      const when = document.createElement("div");
+      when.className = "muted small";
+      when.textContent = new Date(n.created_at).toLocaleString() + " · " + n.deep_link;
+      li.append(title, body, when);
+      li.onclick = () => { $("#whopsim-bell-panel").hidden = true; frame.src = cfg.relayOrigin + n.deep_link; };
+      return li;
+    }));
+    if (!d.data.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "No notifications yet.";
+      list.append(li);
+    }
+    const count = $("#whopsim-bell-count");
+    const unseen = $("#whopsim-bell-panel").hidden ? d.data.length - bellSeen : 0;
+    count.textContent = String(d.data.length);
+    count.hidden = d.data.length === 0;
+    count.classList.toggle("unseen", unseen > 0);
+  }
+  $("#whopsim-bell").onclick = () => {
+    const panel = $("#whopsim-bell-panel");
+    panel.hidden = !panel.hidden;
+    $("#whopsim-bell").setAttribute("aria-expanded", String(!panel.hidden));
+    if (!panel.hidden) bellSeen = Number($("#whopsim-bell-count").textContent || 0);
+    pollBell();
+  };
+  pollBell();
+  setInterval(pollBell, 1500);
 
   // Every method of the protocol, answered with values the SDK's schema
   // accepts, and logged here and in the sandbox (GET /_sim/messages).

@@ -1,0 +1,371 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/riverqueue/river"
+)
+
+// Auto top-up: a member saves a card through a setup-mode checkout and sets
+// a rule; the spend that takes the balance below the rule's threshold
+// schedules a top-up in its own transaction (the database sees the
+// crossing, migration 000012), and the charge job here charges the saved
+// card off-session, keyed by the top-up, with no transaction open, handing
+// the payment to FulfilPayment like every other payment.
+
+// TopUpWhop is what auto top-up calls on Whop.
+type TopUpWhop interface {
+	CreateSetupCheckout(ctx context.Context, p whop.SetupCheckoutParams) (*whop.CheckoutConfiguration, error)
+	GetSetupIntent(ctx context.Context, id string) (*whop.SetupIntent, error)
+	CreatePayment(ctx context.Context, p whop.OffSessionPaymentParams) (*whop.Payment, error)
+}
+
+// Metadata keys of top-ups and setup checkouts.
+const (
+	// MetaTopUpID names the top-up an off-session payment charges: such a
+	// payment has no checkout configuration, and its top-up stands for one.
+	MetaTopUpID = "creditkit_topup_id"
+	// MetaSetupUserID names the member a setup checkout saves a card for.
+	MetaSetupUserID = "creditkit_setup_user_id"
+)
+
+// FromTopUp is the charge job seeing its own payment.
+const FromTopUp Source = "topup"
+
+// Errors of auto top-up the edge maps to 4xx.
+var (
+	ErrSetupNotUsable = errors.New("billing: the setup did not save a payment method for this member")
+	ErrNoSavedMethod  = errors.New("billing: save a payment method first")
+	ErrBadTopUpRule   = errors.New("billing: a rule needs a threshold of at least 1 and 1 to 50 top-ups a day")
+)
+
+// TopUps is the member's auto top-up.
+type TopUps struct {
+	s *core
+	w TopUpWhop
+}
+
+// NewTopUps returns the auto top-up service on s, calling Whop through w.
+func NewTopUps(s *Service, w TopUpWhop) *TopUps { return &TopUps{s: s.core, w: w} }
+
+// TopUpRule is a member's rule as set.
+type TopUpRule struct {
+	Threshold      int64
+	PackageID      string
+	Credits        int64
+	Price          int64
+	Currency       string
+	DailyLimit     int
+	Enabled        bool
+	DeclinesInRow  int
+	DisabledReason string
+}
+
+// TopUpRecord is one top-up, as the member sees it.
+type TopUpRecord struct {
+	ID            string
+	PurchaseID    string
+	Status        string // scheduled, charging, paid, declined, canceled
+	FailureReason string
+	CreatedAt     time.Time
+}
+
+// AutoTopUp is a member's auto top-up: the saved card, the rule, the
+// recent top-ups.
+type AutoTopUp struct {
+	HasMethod bool
+	CardBrand string
+	CardLast4 string
+	Rule      *TopUpRule
+	Recent    []TopUpRecord
+}
+
+// Settings reads the member's auto top-up.
+func (t *TopUps) Settings(ctx context.Context, userID, experienceID string) (AutoTopUp, error) {
+	st, err := t.s.store.TopUpSettings(ctx, experienceID, userID, 10)
+	if err != nil {
+		return AutoTopUp{}, err
+	}
+	var out AutoTopUp
+	if m := st.Method; m != nil {
+		out.HasMethod, out.CardBrand, out.CardLast4 = true, m.CardBrand, m.CardLast4
+	}
+	if r := st.Rule; r != nil {
+		out.Rule = &TopUpRule{Threshold: r.Threshold, PackageID: r.PackageID, Credits: r.Credits, Price: r.Price,
+			Currency: r.Currency, DailyLimit: r.DailyLimit, Enabled: r.Enabled, DeclinesInRow: r.DeclinesInRow,
+			DisabledReason: r.DisabledReason}
+	}
+	for _, x := range st.Recent {
+		out.Recent = append(out.Recent, TopUpRecord{ID: x.ID, PurchaseID: x.PurchaseID, Status: string(x.Status),
+			FailureReason: x.FailureReason, CreatedAt: x.CreatedAt})
+	}
+	return out, nil
+}
+
+// SetupCheckout is what the iframe's inAppPurchase needs to save a card.
+type SetupCheckout struct {
+	CheckoutID  string
+	PurchaseURL string
+}
+
+// StartSetup creates a setup-mode checkout configuration for the member.
+func (t *TopUps) StartSetup(ctx context.Context, userID, experienceID string) (SetupCheckout, error) {
+	if err := t.s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return SetupCheckout{}, err
+	}
+	// Back from Whop's hosted page to the member's settings, which show the
+	// card once Whop's setup_intent.succeeded webhook recorded it.
+	var redirect string
+	if t.s.cfg.AppURL != "" {
+		redirect = strings.TrimRight(t.s.cfg.AppURL, "/") + "/experiences/" + url.PathEscape(experienceID) + "/autotopup?setup=returned"
+	}
+	ch, err := t.w.CreateSetupCheckout(ctx, whop.SetupCheckoutParams{CompanyID: t.s.cfg.CompanyID, RedirectURL: redirect,
+		Metadata: map[string]string{MetaSetupUserID: userID, MetaExperienceID: experienceID}})
+	if err != nil {
+		return SetupCheckout{}, fmt.Errorf("billing: setup checkout: %w", err)
+	}
+	return SetupCheckout{CheckoutID: ch.ID, PurchaseURL: ch.PurchaseURL}, nil
+}
+
+// SaveMethod records the card a completed setup saved, read from Whop
+// (never trusted from the browser), and turns back on a rule that declines
+// turned off.
+func (t *TopUps) SaveMethod(ctx context.Context, userID, experienceID, setupIntentID string) (AutoTopUp, error) {
+	if !whop.ValidID(setupIntentID, whop.PrefixSetupIntent) {
+		return AutoTopUp{}, ErrSetupNotUsable
+	}
+	if err := t.s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return AutoTopUp{}, err
+	}
+	si, err := t.w.GetSetupIntent(ctx, setupIntentID)
+	if errors.Is(err, whop.ErrNotFound) {
+		return AutoTopUp{}, ErrSetupNotUsable
+	}
+	if err != nil {
+		return AutoTopUp{}, fmt.Errorf("billing: setup intent: %w", err)
+	}
+	if !t.s.setupUsable(si, userID, experienceID) {
+		return AutoTopUp{}, ErrSetupNotUsable
+	}
+	if err := t.s.saveSetup(ctx, si, userID, experienceID); err != nil {
+		return AutoTopUp{}, err
+	}
+	return t.Settings(ctx, userID, experienceID)
+}
+
+// RuleInput is the rule a member sets.
+type RuleInput struct {
+	Threshold  int64
+	PackageID  string
+	DailyLimit int
+}
+
+// SetRule creates or changes the member's rule, priced from the package
+// as it is on sale now.
+func (t *TopUps) SetRule(ctx context.Context, userID, experienceID string, in RuleInput) (AutoTopUp, error) {
+	pkg, ok := t.s.pkg(in.PackageID)
+	if !ok {
+		return AutoTopUp{}, ErrUnknownPackage
+	}
+	if in.Threshold < 1 || in.DailyLimit < 1 || in.DailyLimit > 50 {
+		return AutoTopUp{}, ErrBadTopUpRule
+	}
+	if err := t.s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return AutoTopUp{}, err
+	}
+	cur, err := t.Settings(ctx, userID, experienceID)
+	if err != nil {
+		return AutoTopUp{}, err
+	}
+	if !cur.HasMethod {
+		return AutoTopUp{}, ErrNoSavedMethod
+	}
+	_, err = t.s.store.SetTopUpRule(ctx, ledger.NewTopUpRule{ExperienceID: experienceID, UserID: userID,
+		Threshold: in.Threshold, PackageID: pkg.ID, Credits: pkg.Credits, Price: pkg.Price,
+		Currency: string(t.s.cfg.Currency), DailyLimit: in.DailyLimit})
+	if err != nil {
+		return AutoTopUp{}, err
+	}
+	return t.Settings(ctx, userID, experienceID)
+}
+
+// RemoveRule deletes the member's rule and cancels any top-up not yet
+// charged; it returns how many it canceled.
+func (t *TopUps) RemoveRule(ctx context.Context, userID, experienceID string) (int, error) {
+	canceled, err := t.s.store.RemoveTopUpRule(ctx, experienceID, userID)
+	return len(canceled), err
+}
+
+// ChargeOutcome is what one run of a top-up's charge did.
+type ChargeOutcome struct {
+	Status    string // the top-up's status afterwards
+	PaymentID string
+	Credited  int64
+	Declined  string // the decline's reason, when declined
+}
+
+// Charge charges a scheduled top-up: it marks it charging (committed),
+// asks Whop for the off-session payment keyed by the top-up (so a retry,
+// on this replica or another, is the same charge), then settles what Whop
+// answered: a paid payment through FulfilPayment, a declined one as the
+// purchase's failure (which records the decline on the top-up and counts
+// it against the rule), a pending one left to its webhook. A Whop error
+// that is not a refusal is returned, for the job to retry.
+func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, error) {
+	c, err := t.s.store.StartTopUpCharge(ctx, topUpID)
+	if err != nil {
+		return ChargeOutcome{}, err
+	}
+	if !c.Due {
+		return ChargeOutcome{Status: string(c.TopUp.Status), PaymentID: c.TopUp.PaymentID}, nil
+	}
+	pur := c.Purchase
+	p, err := t.w.CreatePayment(ctx, whop.OffSessionPaymentParams{
+		CompanyID: t.s.cfg.CompanyID, MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
+		Plan: whop.InlinePlan{Currency: t.s.cfg.Currency, InitialPrice: pur.Price, PlanType: whop.PlanOneTime},
+		Metadata: map[string]string{MetaPurchaseID: pur.ID, MetaExperienceID: pur.ExperienceID, MetaUserID: pur.UserID,
+			MetaPackageID: pur.PackageID, MetaTopUpID: c.TopUp.ID},
+		IdempotencyKey: "creditkit:topup:" + c.TopUp.ID,
+	})
+	if err != nil {
+		var api *whop.APIError
+		if errors.As(err, &api) && api.StatusCode >= 400 && api.StatusCode < 500 &&
+			api.StatusCode != 408 && api.StatusCode != 409 && api.StatusCode != 429 && api.StatusCode != 401 {
+			// Whop refused the charge for good (the method is gone, the
+			// card was declined at once): a decline like any other.
+			return t.decline(ctx, c, "", cmpOr(api.Message, "charge refused"))
+		}
+		return ChargeOutcome{}, fmt.Errorf("billing: top-up %s: charge: %w", c.TopUp.ID, err)
+	}
+	if err := t.s.store.RecordTopUpPayment(ctx, c.TopUp.ID, p.ID); err != nil {
+		return ChargeOutcome{}, err
+	}
+	switch {
+	case p.IsPaid():
+		out, err := t.s.fulfilPayment(ctx, p, FromTopUp, nil)
+		if err != nil {
+			return ChargeOutcome{}, err
+		}
+		if out.Rejected != "" {
+			return ChargeOutcome{Status: string(ledger.TopUpCharging), PaymentID: p.ID, Declined: out.Rejected}, nil
+		}
+		return ChargeOutcome{Status: string(ledger.TopUpPaid), PaymentID: p.ID, Credited: out.Credited}, nil
+	case p.Substatus == whop.SubstatusFailed || p.FailureMessage != "":
+		return t.decline(ctx, c, p.ID, cmpOr(p.FailureMessage, "payment failed"))
+	}
+	// Pending: its webhook (or the reconciler) settles it.
+	if _, err := t.s.store.MarkPurchase(ctx, pur.ID, ledger.PurchaseProcessing, "", "", nil); err != nil {
+		return ChargeOutcome{}, err
+	}
+	return ChargeOutcome{Status: string(ledger.TopUpCharging), PaymentID: p.ID}, nil
+}
+
+func (t *TopUps) decline(ctx context.Context, c ledger.TopUpCharge, paymentID, reason string) (ChargeOutcome, error) {
+	if _, err := t.s.store.MarkPurchase(ctx, c.Purchase.ID, ledger.PurchaseFailed, reason, "", nil); err != nil {
+		return ChargeOutcome{}, err
+	}
+	t.s.log.WarnContext(ctx, "top-up declined", "topup_id", c.TopUp.ID, "purchase_id", c.Purchase.ID, "reason", reason)
+	return ChargeOutcome{Status: string(ledger.TopUpDeclined), PaymentID: paymentID, Declined: reason}, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// offSession gives an off-session top-up payment, which no checkout
+// configuration made, its top-up as its checkout: the top-up's purchase
+// records the top-up's id there, so the fulfilment's checks hold it to
+// exactly that purchase. Only Creditkit sets a payment's metadata (on its
+// checkouts and its own charges), so the id cannot be borrowed.
+func offSession(p *whop.Payment) *whop.Payment {
+	id := p.Metadata[MetaTopUpID]
+	if p.CheckoutConfigurationID != "" || !whop.ValidID(id, "tup_") {
+		return p
+	}
+	q := *p
+	q.CheckoutConfigurationID = id
+	return &q
+}
+
+// topUpWorker runs a top-up's charge job.
+type topUpWorker struct {
+	river.WorkerDefaults[ledger.TopUpChargeJob]
+	t *TopUps
+}
+
+// Work charges the top-up; an error retries it with the same key.
+func (w *topUpWorker) Work(ctx context.Context, job *river.Job[ledger.TopUpChargeJob]) error {
+	out, err := w.t.Charge(ctx, job.Args.TopUpID)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("top-up job %d: no top-up %q", job.ID, job.Args.TopUpID))
+	}
+	if err == nil {
+		w.t.s.log.InfoContext(ctx, "top-up charged", "topup_id", job.Args.TopUpID, "status", out.Status,
+			"payment_id", out.PaymentID, "credited", out.Credited)
+	}
+	return err
+}
+
+// Timeout bounds one charge: the Whop client's own timeout and retries fit.
+func (w *topUpWorker) Timeout(*river.Job[ledger.TopUpChargeJob]) time.Duration {
+	return TransferJobTimeout
+}
+
+// setupUsable checks a setup intent saved a card for user in experience,
+// for the app owner's company.
+func (s *core) setupUsable(si *whop.SetupIntent, userID, experienceID string) bool {
+	return si.Status == "succeeded" && si.Metadata[MetaSetupUserID] == userID && si.Metadata[MetaExperienceID] == experienceID &&
+		(si.UserID == "" || si.UserID == userID) && si.CompanyID == s.cfg.CompanyID &&
+		whop.ValidID(si.MemberID, whop.PrefixMember) && whop.ValidID(si.PaymentMethod.ID, whop.PrefixPaymentMethod)
+}
+
+// saveSetup records the card a usable setup saved.
+func (s *core) saveSetup(ctx context.Context, si *whop.SetupIntent, userID, experienceID string) error {
+	exp, err := s.whop.GetExperience(ctx, experienceID)
+	if err != nil {
+		return fmt.Errorf("billing: setup: experience: %w", err)
+	}
+	_, err = s.store.SaveTopUpMethod(ctx, ledger.SavedMethod{ExperienceID: experienceID, UserID: userID,
+		CompanyID: exp.CompanyID, MemberID: si.MemberID, PaymentMethodID: si.PaymentMethod.ID, SetupIntentID: si.ID,
+		CardBrand: si.PaymentMethod.Card.Brand, CardLast4: si.PaymentMethod.Card.Last4})
+	return err
+}
+
+// setupIntentEvent records the card of a setup_intent.succeeded webhook:
+// how a card saved on Whop's hosted page (where no modal answers the app)
+// reaches the member's auto top-up. The setup's metadata names the member
+// and the experience it was made for; one not made by Creditkit, or not
+// usable, is recorded and ignored.
+func (s *core) setupIntentEvent(ctx context.Context, ev *whop.Event, d *ledger.Delivery) (Delivered, error) {
+	si, err := ev.SetupIntent()
+	if err != nil {
+		return Delivered{}, unreadable(err)
+	}
+	d.ObjectID = si.ID
+	user, exp := si.Metadata[MetaSetupUserID], si.Metadata[MetaExperienceID]
+	switch {
+	case !whop.ValidID(si.ID, whop.PrefixSetupIntent):
+		return Delivered{}, malformedf("setup intent id %s is not a Whop setup intent id", quote(si.ID))
+	case user == "" && exp == "":
+		return describe(s.ignore(ctx, d, "not a Creditkit setup"))
+	case !whop.ValidID(user, whop.PrefixUser) || !whop.ValidID(exp, whop.PrefixExperience) || !s.setupUsable(si, user, exp):
+		return describe(s.ignore(ctx, d, "setup did not save a usable card"))
+	}
+	if err := s.saveSetup(ctx, si, user, exp); err != nil {
+		return Delivered{}, err
+	}
+	if err := s.store.RecordDelivery(ctx, *d, "payment method saved"); err != nil && !errors.Is(err, ledger.ErrDuplicateDelivery) {
+		return Delivered{}, err
+	}
+	return applied("payment method saved"), nil
+}

@@ -1,0 +1,583 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
+	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/creditkit/creditkit/internal/whopsim"
+	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// topUpRig is billing on a fresh database, against the real sandbox.
+type topUpRig struct {
+	t       *testing.T
+	ctx     context.Context
+	pool    *pgxpool.Pool
+	store   *ledger.Store
+	svc     *Service
+	topups  *TopUps
+	notices *Notices
+	env     *whopsimtest.Env
+	client  *whop.Client
+	user    string
+	exp     string
+	keys    int
+}
+
+func newTopUpRig(t *testing.T) *topUpRig {
+	t.Helper()
+	db := pgtest.New(t)
+	// New payments readable at once: the reconciler test lists them.
+	env := whopsimtest.Start(t, whopsimtest.Config{Options: whopsim.Options{PaymentDelay: -1}})
+	client := whop.New(env.Seed.App.APIKey, whop.WithBaseURL(env.APIBase), whop.WithAppID(env.Seed.App.ID))
+	store := ledger.NewStore(db.Pool)
+	svc := New(client, store, Config{CompanyID: env.Seed.Owner.ID, Currency: money.USD,
+		Packages: []Package{{ID: "small", Credits: 100, Price: 500}}})
+	return &topUpRig{t: t, ctx: context.Background(), pool: db.Pool, store: store, svc: svc,
+		topups: NewTopUps(svc, client), notices: NewNotices(svc, client), env: env, client: client,
+		user: env.Seed.Members[0].ID, exp: env.Seed.Creator.ExperienceID}
+}
+
+func (r *topUpRig) grant(credits int64) {
+	r.t.Helper()
+	r.keys++
+	_, _, err := r.store.GrantCredits(r.ctx, ledger.NewCreditGrant{ID: fmt.Sprintf("grt_test%d", r.keys), ExperienceID: r.exp,
+		UserID: r.user, CompanyID: r.env.Seed.Creator.ID, Credits: credits, Reason: "test",
+		GrantedBy: r.env.Seed.Admin.ID, GrantedByCompany: r.env.Seed.Creator.ID, IdempotencyKey: fmt.Sprintf("k%d", r.keys)})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *topUpRig) spend(cost int64) {
+	r.t.Helper()
+	r.keys++
+	if _, err := r.store.Spend(r.ctx, ledger.SpendRequest{ExperienceID: r.exp, UserID: r.user, ItemID: "item",
+		Title: "Item", Cost: cost, IdempotencyKey: fmt.Sprintf("s%d", r.keys)}); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *topUpRig) saveCard(card string) AutoTopUp {
+	r.t.Helper()
+	sc, err := r.topups.StartSetup(r.ctx, r.user, r.exp)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	res, err := r.env.Sim.SaveCard(whopsim.Setup{CheckoutID: sc.CheckoutID, UserID: r.user, Card: card})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	a, err := r.topups.SaveMethod(r.ctx, r.user, r.exp, res.ReceiptID)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return a
+}
+
+func (r *topUpRig) setRule(threshold int64, perDay int) {
+	r.t.Helper()
+	if _, err := r.topups.SetRule(r.ctx, r.user, r.exp, RuleInput{Threshold: threshold, PackageID: "small", DailyLimit: perDay}); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *topUpRig) balance() int64 {
+	r.t.Helper()
+	b, err := r.store.Balance(r.ctx, r.exp, r.user)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return b
+}
+
+func (r *topUpRig) count(sql string, args ...any) int {
+	r.t.Helper()
+	var n int
+	if err := r.pool.QueryRow(r.ctx, sql, args...).Scan(&n); err != nil {
+		r.t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// topUpIDs are the wallet's top-ups, oldest first.
+func (r *topUpRig) topUpIDs() []string {
+	r.t.Helper()
+	rows, err := r.pool.Query(r.ctx, `SELECT id FROM topups ORDER BY created_at, id`)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// sandboxPayments counts the sandbox's payments for a top-up.
+func (r *topUpRig) sandboxPayments(topUpID string) int {
+	n := 0
+	for _, p := range r.env.Sim.Payments() {
+		if v, _ := p.Metadata[MetaTopUpID].(string); v == topUpID {
+			n++
+		}
+	}
+	return n
+}
+
+// TestTopUpRacingSecondCrossing: a spend crosses the threshold and
+// schedules a top-up; before it is charged, credits land and a second
+// spend crosses again, which schedules nothing (one top-up under way per
+// wallet). Two workers then charge the one top-up at once: Whop is asked
+// for one payment (the same key), the wallet is credited once, and every
+// row says so.
+func TestTopUpRacingSecondCrossing(t *testing.T) {
+	r := newTopUpRig(t)
+	r.grant(60)
+	a := r.saveCard(whopsim.CardSucceeds)
+	if !a.HasMethod || a.CardLast4 != "4242" || a.CardBrand != "visa" {
+		t.Fatalf("saved method = %+v", a)
+	}
+	r.setRule(50, 3)
+	r.spend(15) // 60 -> 45: crosses 50
+	ids := r.topUpIDs()
+	if len(ids) != 1 {
+		t.Fatalf("top-ups after the crossing = %v, want 1", ids)
+	}
+	r.grant(100) // 145
+	r.spend(100) // 145 -> 45: crosses again while the first is scheduled
+	if got := r.topUpIDs(); len(got) != 1 {
+		t.Fatalf("top-ups after the second crossing = %v, want still 1", got)
+	}
+	if n := r.count(`SELECT count(*) FROM river_job WHERE kind = 'topup_charge'`); n != 1 {
+		t.Fatalf("charge jobs = %d, want 1", n)
+	}
+	var wg sync.WaitGroup
+	outs := make([]ChargeOutcome, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = r.topups.Charge(r.ctx, ids[0])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			// A charge still in flight for its key answers 409: the job
+			// retries it; retry now as River would.
+			if outs[i], err = r.topups.Charge(r.ctx, ids[0]); err != nil {
+				t.Fatalf("charge %d: %v", i, err)
+			}
+		}
+	}
+	if n := r.sandboxPayments(ids[0]); n != 1 {
+		t.Fatalf("sandbox payments for the top-up = %d, want 1", n)
+	}
+	if b := r.balance(); b != 145 {
+		t.Fatalf("balance = %d, want 45 + 100", b)
+	}
+	tu, err := r.store.TopUp(r.ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pur, err := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tu.Status != ledger.TopUpPaid || tu.PaymentID == "" || tu.FailureReason != "" || tu.Threshold != 50 ||
+		tu.Attempts < 1 || tu.PaymentID != pur.PaymentID {
+		t.Fatalf("top-up = %+v", tu)
+	}
+	if pur.Status != ledger.PurchasePaid || pur.Credits != 100 || pur.Price != 500 || pur.Currency != "usd" ||
+		pur.UserID != r.user || pur.ExperienceID != r.exp || pur.CompanyID != r.env.Seed.Creator.ID ||
+		pur.CheckoutID != tu.ID || pur.PaidAmount != 500 || pur.IdempotencyKey != "topup:"+tu.ID {
+		t.Fatalf("purchase = %+v", pur)
+	}
+	if n := r.count(`SELECT count(*) FROM ledger_entries WHERE kind = 'purchase' AND reference = $1`, pur.ID); n != 1 {
+		t.Fatalf("purchase entries = %d, want 1", n)
+	}
+	// A later run of the job does nothing more.
+	out, err := r.topups.Charge(r.ctx, ids[0])
+	if err != nil || out.Status != "paid" || r.sandboxPayments(ids[0]) != 1 || r.balance() != 145 {
+		t.Fatalf("third charge = %+v, %v", out, err)
+	}
+}
+
+// TestDeclinedTopUpsTurnTheRuleOff: a card that saves and then declines.
+// Each declined top-up credits nothing, is recorded with its reason and
+// notifies the member; the second in a row turns the rule off, so the
+// next crossing schedules nothing, until a card is saved again.
+func TestDeclinedTopUpsTurnTheRuleOff(t *testing.T) {
+	r := newTopUpRig(t)
+	if err := r.notices.SetPrefs(r.ctx, r.user, r.exp, NoticePrefs{TopUpFailed: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.grant(60)
+	r.saveCard(whopsim.CardSavesThenFails)
+	r.setRule(50, 10)
+	for round := 1; round <= 2; round++ {
+		r.spend(20) // crosses 50
+		ids := r.topUpIDs()
+		if len(ids) != round {
+			t.Fatalf("round %d: top-ups = %v", round, ids)
+		}
+		before := r.balance()
+		out, err := r.topups.Charge(r.ctx, ids[round-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Status != "declined" || out.Declined != "Your card was declined." {
+			t.Fatalf("round %d: outcome = %+v", round, out)
+		}
+		if b := r.balance(); b != before {
+			t.Fatalf("round %d: balance %d, was %d: a decline credited", round, b, before)
+		}
+		tu, _ := r.store.TopUp(r.ctx, ids[round-1])
+		pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+		if tu.Status != ledger.TopUpDeclined || tu.FailureReason != "Your card was declined." || tu.PaymentID == "" ||
+			pur.Status != ledger.PurchaseFailed || pur.FailureReason != "Your card was declined." {
+			t.Fatalf("round %d: top-up %+v, purchase %+v", round, tu, pur)
+		}
+		if n := r.count(`SELECT count(*) FROM notifications WHERE kind = 'topup_failed' AND key = $1 AND user_id = $2
+			AND status = 'pending'`, "topup_failed:"+tu.ID, r.user); n != 1 {
+			t.Fatalf("round %d: top-up-failed notifications = %d", round, n)
+		}
+		a, err := r.topups.Settings(r.ctx, r.user, r.exp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Rule.DeclinesInRow != round || a.Rule.Enabled != (round < 2) {
+			t.Fatalf("round %d: rule = %+v", round, a.Rule)
+		}
+		r.grant(20) // back to 60, above the threshold, for the next crossing
+	}
+	a, _ := r.topups.Settings(r.ctx, r.user, r.exp)
+	if a.Rule.DisabledReason == "" || a.Rule.Enabled {
+		t.Fatalf("rule after two declines = %+v", a.Rule)
+	}
+	r.spend(20) // crosses again: the rule is off
+	if n := len(r.topUpIDs()); n != 2 {
+		t.Fatalf("top-ups with the rule off = %d, want 2", n)
+	}
+	a = r.saveCard(whopsim.CardSucceeds)
+	if !a.Rule.Enabled || a.Rule.DeclinesInRow != 0 || a.Rule.DisabledReason != "" || a.CardLast4 != "4242" {
+		t.Fatalf("rule after saving a card again = %+v", a.Rule)
+	}
+	if n := r.count(`SELECT count(*) FROM river_job WHERE kind = 'notify'`); n != 2 {
+		t.Fatalf("notify jobs = %d, want 2", n)
+	}
+}
+
+// TestRemovingTheRuleCancelsAnUnchargedTopUp: the top-up a crossing
+// scheduled is canceled with the rule, its purchase fails as canceled, and
+// its job then charges nothing.
+func TestRemovingTheRuleCancelsAnUnchargedTopUp(t *testing.T) {
+	r := newTopUpRig(t)
+	r.grant(60)
+	r.saveCard(whopsim.CardSucceeds)
+	r.setRule(50, 3)
+	r.spend(20)
+	ids := r.topUpIDs()
+	if len(ids) != 1 {
+		t.Fatalf("top-ups = %v", ids)
+	}
+	n, err := r.topups.RemoveRule(r.ctx, r.user, r.exp)
+	if err != nil || n != 1 {
+		t.Fatalf("remove = %d, %v", n, err)
+	}
+	out, err := r.topups.Charge(r.ctx, ids[0])
+	if err != nil || out.Status != "canceled" {
+		t.Fatalf("charge after removal = %+v, %v", out, err)
+	}
+	tu, _ := r.store.TopUp(r.ctx, ids[0])
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpCanceled || tu.Attempts != 0 || tu.PaymentID != "" ||
+		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "canceled: auto top-up removed" {
+		t.Fatalf("top-up %+v, purchase %+v", tu, pur)
+	}
+	if r.sandboxPayments(ids[0]) != 0 || r.balance() != 40 {
+		t.Fatalf("payments %d, balance %d", r.sandboxPayments(ids[0]), r.balance())
+	}
+	a, _ := r.topups.Settings(r.ctx, r.user, r.exp)
+	if a.Rule != nil || !a.HasMethod {
+		t.Fatalf("settings after removal = %+v", a)
+	}
+	r.grant(100)
+	r.spend(100) // crosses, with no rule
+	if len(r.topUpIDs()) != 1 {
+		t.Fatal("a crossing without a rule scheduled a top-up")
+	}
+}
+
+// TestAtMostKTopUpsADay: with K = 2, the third crossing of the day
+// schedules nothing.
+func TestAtMostKTopUpsADay(t *testing.T) {
+	r := newTopUpRig(t)
+	r.grant(60)
+	r.saveCard(whopsim.CardSucceeds)
+	r.setRule(50, 2)
+	for i := 1; i <= 3; i++ {
+		r.spend(r.balance() - 40) // down to 40: crosses 50
+		ids := r.topUpIDs()
+		want := min(i, 2)
+		if len(ids) != want {
+			t.Fatalf("crossing %d: top-ups = %d, want %d", i, len(ids), want)
+		}
+		if i <= 2 {
+			if out, err := r.topups.Charge(r.ctx, ids[i-1]); err != nil || out.Status != "paid" || out.Credited != 100 {
+				t.Fatalf("crossing %d: charge = %+v, %v", i, out, err)
+			}
+		}
+	}
+	if b := r.balance(); b != 40 {
+		t.Fatalf("balance = %d", b)
+	}
+	if n := r.count(`SELECT count(*) FROM topups WHERE status = 'paid'`); n != 2 {
+		t.Fatalf("paid top-ups = %d", n)
+	}
+}
+
+// fixedRetry retries a failed job after a short fixed wait.
+type fixedRetry struct{}
+
+func (fixedRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(100 * time.Millisecond)
+}
+
+// TestNotificationRetriedAfterWhopFails: a member opted in to "credited"
+// is given credits; Whop's API fails every call for a while, so the
+// notification job fails and is retried by River; once Whop answers, the
+// notification is sent, exactly once, and the sandbox shows it to that
+// member, deep-linking into the app.
+func TestNotificationRetriedAfterWhopFails(t *testing.T) {
+	r := newTopUpRig(t)
+	jobs, err := NewJobs(r.pool, JobsConfig{Workers: 2, FetchPollInterval: 50 * time.Millisecond, TestOnly: true,
+		RetryPolicy: fixedRetry{}, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs.Register(r.svc)
+	jobs.RegisterMemberJobs(r.topups, r.notices)
+	if err := r.notices.SetPrefs(r.ctx, r.user, r.exp, NoticePrefs{Credited: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.env.Sim.SetFaults(whopsim.Faults{APIFailureRate: 1})
+	if err := jobs.Start(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { jobs.Stop(context.Background()) })
+	r.grant(25)
+	waitFor(t, 20*time.Second, "two failed attempts", func() bool {
+		return r.count(`SELECT count(*) FROM notifications WHERE attempts >= 2 AND status = 'pending' AND last_error <> ''`) == 1
+	})
+	if n := len(r.env.Sim.Notifications(r.user)); n != 0 {
+		t.Fatalf("sandbox notifications while failing = %d", n)
+	}
+	r.env.Sim.SetFaults(whopsim.Faults{})
+	waitFor(t, 20*time.Second, "sent", func() bool {
+		return r.count(`SELECT count(*) FROM notifications WHERE status = 'sent' AND sent_at IS NOT NULL`) == 1
+	})
+	got := r.env.Sim.Notifications(r.user)
+	if len(got) != 1 {
+		t.Fatalf("sandbox notifications = %+v, want 1", got)
+	}
+	n := got[0]
+	if n.Title != "You were given credits" || n.Content != "25 credits landed in your wallet; your balance is 25." ||
+		n.ExperienceID != r.exp || len(n.UserIDs) != 1 || n.UserIDs[0] != r.user || n.RestPath != "/activity" ||
+		n.DeepLink != "/experiences/"+r.exp+"/activity" {
+		t.Fatalf("sandbox notification = %+v", n)
+	}
+	// Sending it again (a duplicate job) sends nothing.
+	var id int64
+	r.pool.QueryRow(r.ctx, `SELECT id FROM notifications`).Scan(&id)
+	if sent, err := r.notices.Send(r.ctx, id); err != nil || sent {
+		t.Fatalf("second send = %t, %v", sent, err)
+	}
+	if len(r.env.Sim.Notifications(r.user)) != 1 || len(r.env.Sim.Notifications(r.env.Seed.Members[1].ID)) != 0 {
+		t.Fatal("a notification went out twice, or to someone else")
+	}
+	recent, err := r.notices.Recent(r.ctx, r.user, r.exp)
+	if err != nil || len(recent) != 1 || recent[0].Status != "sent" || recent[0].Kind != "credited" {
+		t.Fatalf("recent = %+v, %v", recent, err)
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSetupWebhookSavesTheCard: a card saved on Whop's hosted page reaches
+// the app by setup_intent.succeeded alone: the delivery records the card
+// for the member and experience its metadata names, and turns back on a
+// rule two declines turned off; the same setup again changes nothing; a
+// setup Creditkit did not make is recorded and ignored.
+func TestSetupWebhookSavesTheCard(t *testing.T) {
+	r := newTopUpRig(t)
+	deliver := func(id string, ev whopsim.Event) string {
+		t.Helper()
+		var env struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(ev.Body, &env); err != nil {
+			t.Fatal(err)
+		}
+		out, err := r.svc.core.handleEvent(r.ctx, &whop.Event{ID: id, Type: ev.Type, Scheme: whop.SchemeStandard,
+			APIVersion: "v1", CompanyID: ev.CompanyID, Data: env.Data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Outcome
+	}
+	lastEvent := func() whopsim.Event {
+		evs := r.env.Sim.Events()
+		return evs[len(evs)-1]
+	}
+	r.grant(60)
+	r.saveCard(whopsim.CardSavesThenFails)
+	r.setRule(50, 10)
+	for range 2 { // two declines turn the rule off
+		r.spend(20)
+		ids := r.topUpIDs()
+		if _, err := r.topups.Charge(r.ctx, ids[len(ids)-1]); err != nil {
+			t.Fatal(err)
+		}
+		r.grant(20)
+	}
+	if a, _ := r.topups.Settings(r.ctx, r.user, r.exp); a.Rule.Enabled {
+		t.Fatal("the rule is still on after two declines")
+	}
+	sc, err := r.topups.StartSetup(r.ctx, r.user, r.exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.env.Sim.SaveCard(whopsim.Setup{CheckoutID: sc.CheckoutID, UserID: r.user, Card: whopsim.CardSucceeds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := lastEvent()
+	if ev.Type != whop.EventSetupIntentSucceeded {
+		t.Fatalf("last event = %s", ev.Type)
+	}
+	if out := deliver("msg_setup1", ev); out != "payment method saved" {
+		t.Fatalf("delivery = %q", out)
+	}
+	a, _ := r.topups.Settings(r.ctx, r.user, r.exp)
+	if !a.HasMethod || a.CardLast4 != "4242" || !a.Rule.Enabled || a.Rule.DeclinesInRow != 0 {
+		t.Fatalf("after the webhook: %+v %+v", a, a.Rule)
+	}
+	var si string
+	r.pool.QueryRow(r.ctx, `SELECT setup_intent_id FROM topup_methods`).Scan(&si)
+	if si != res.ReceiptID {
+		t.Fatalf("setup intent recorded %s, want %s", si, res.ReceiptID)
+	}
+	// The modal's answer for the same setup: nothing changes.
+	if _, err := r.topups.SaveMethod(r.ctx, r.user, r.exp, res.ReceiptID); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.count(`SELECT count(*) FROM webhook_deliveries WHERE id = 'msg_setup1' AND outcome = 'payment method saved' AND object_id = $1`, res.ReceiptID); n != 1 {
+		t.Fatalf("delivery rows = %d", n)
+	}
+	// A setup another app made (no metadata of ours) is ignored.
+	co, err := r.client.CreateSetupCheckout(r.ctx, whop.SetupCheckoutParams{CompanyID: r.env.Seed.Owner.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.env.Sim.SaveCard(whopsim.Setup{CheckoutID: co.ID, UserID: r.user, Card: whopsim.CardSavesThenFails}); err != nil {
+		t.Fatal(err)
+	}
+	if out := deliver("msg_setup2", lastEvent()); out != "ignored: not a Creditkit setup" {
+		t.Fatalf("foreign setup = %q", out)
+	}
+	if a, _ := r.topups.Settings(r.ctx, r.user, r.exp); a.CardLast4 != "4242" {
+		t.Fatalf("a foreign setup replaced the card: %+v", a)
+	}
+}
+
+// TestNotificationWhopRefusesIsSkipped: Whop refusing a notification for
+// good (its user is not in the experience) is recorded as skipped with
+// the reason, not retried.
+func TestNotificationWhopRefusesIsSkipped(t *testing.T) {
+	r := newTopUpRig(t)
+	r.user = r.env.Seed.NoAccess.ID
+	if err := r.store.SetNotificationPrefs(r.ctx, r.exp, r.user, ledger.NotificationPrefs{Credited: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.grant(5)
+	var id int64
+	if err := r.pool.QueryRow(r.ctx, `SELECT id FROM notifications`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := r.notices.Send(r.ctx, id)
+	if err != nil || sent {
+		t.Fatalf("send = %t, %v; want refused quietly", sent, err)
+	}
+	n, _ := r.store.Notification(r.ctx, id)
+	if n.Status != "skipped" || n.Attempts != 1 || !strings.Contains(n.LastError, "is not in") || !n.SentAt.IsZero() {
+		t.Fatalf("notification = %+v", n)
+	}
+	if len(r.env.Sim.Notifications("")) != 0 {
+		t.Fatal("the sandbox recorded a refused notification")
+	}
+}
+
+// TestReconcilerSettlesALostTopUpCharge: Whop charged a top-up but the
+// app never heard (the job's answer and the webhook both lost): the
+// reconciler finds the off-session payment and fulfils the top-up's
+// purchase through the one fulfilment function, once; the job, run again,
+// gets the same payment back (its key) and credits nothing more.
+func TestReconcilerSettlesALostTopUpCharge(t *testing.T) {
+	r := newTopUpRig(t)
+	r.grant(60)
+	r.saveCard(whopsim.CardSucceeds)
+	r.setRule(50, 3)
+	r.spend(20)
+	ids := r.topUpIDs()
+	c, err := r.store.StartTopUpCharge(r.ctx, ids[0])
+	if err != nil || !c.Due {
+		t.Fatalf("start = %+v, %v", c, err)
+	}
+	// The charge as the job makes it, whose answer is then lost.
+	p, err := r.client.CreatePayment(r.ctx, whop.OffSessionPaymentParams{CompanyID: r.env.Seed.Owner.ID,
+		MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
+		Plan: whop.InlinePlan{Currency: money.USD, InitialPrice: c.Purchase.Price, PlanType: whop.PlanOneTime},
+		Metadata: map[string]string{MetaPurchaseID: c.Purchase.ID, MetaExperienceID: r.exp, MetaUserID: r.user,
+			MetaPackageID: "small", MetaTopUpID: ids[0]},
+		IdempotencyKey: "creditkit:topup:" + ids[0]})
+	if err != nil || !p.IsPaid() {
+		t.Fatalf("charge = %+v, %v", p, err)
+	}
+	run, err := r.svc.Deliveries.Reconcile(r.ctx)
+	if err != nil || run.Credited != 1 {
+		t.Fatalf("reconcile = %+v, %v", run, err)
+	}
+	tu, _ := r.store.TopUp(r.ctx, ids[0])
+	if tu.Status != ledger.TopUpPaid || tu.PaymentID != p.ID || r.balance() != 140 {
+		t.Fatalf("top-up %+v, balance %d", tu, r.balance())
+	}
+	out, err := r.topups.Charge(r.ctx, ids[0])
+	if err != nil || out.Status != "paid" || r.balance() != 140 || r.sandboxPayments(ids[0]) != 1 {
+		t.Fatalf("job after the reconciler = %+v, %v; balance %d", out, err, r.balance())
+	}
+}

@@ -1,0 +1,356 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Auto top-up. The rule and the saved method are rows of the member's
+// wallet; the top-ups themselves are scheduled by the database as the spend
+// that crosses the threshold is appended (migration 000012), with their
+// pending purchase and their charge job, in that spend's transaction.
+
+// JobTopUpCharge charges a scheduled top-up; the spend that crossed the
+// threshold asks for it.
+const JobTopUpCharge = "topup_charge"
+
+// TopUpChargeJob is the charge job's arguments.
+type TopUpChargeJob struct {
+	TopUpID string `json:"topup_id"`
+}
+
+// Kind names the job.
+func (TopUpChargeJob) Kind() string { return JobTopUpCharge }
+
+// TopUpStatus is where a top-up stands.
+type TopUpStatus string
+
+// Top-up statuses.
+const (
+	TopUpScheduled TopUpStatus = "scheduled" // crossing seen, not charged yet
+	TopUpCharging  TopUpStatus = "charging"  // the charge was (or is being) asked of Whop
+	TopUpPaid      TopUpStatus = "paid"      // its purchase was fulfilled
+	TopUpDeclined  TopUpStatus = "declined"  // the charge failed; FailureReason says why
+	TopUpCanceled  TopUpStatus = "canceled"  // the rule was removed before the charge
+)
+
+// TopUpMethod is a member's saved payment method for top-ups.
+type TopUpMethod struct {
+	WalletID        int64
+	CompanyID       string
+	MemberID        string
+	PaymentMethodID string
+	SetupIntentID   string
+	CardBrand       string
+	CardLast4       string
+	SavedAt         time.Time
+}
+
+// TopUpRule is when to buy what.
+type TopUpRule struct {
+	WalletID       int64
+	Threshold      int64
+	PackageID      string
+	Credits        int64
+	Price          int64
+	Currency       string
+	DailyLimit     int
+	Enabled        bool
+	DeclinesInRow  int
+	DisabledReason string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// TopUp is one automatic purchase.
+type TopUp struct {
+	ID              string
+	WalletID        int64
+	CrossingEntryID int64
+	PurchaseID      string
+	Threshold       int64
+	MemberID        string
+	PaymentMethodID string
+	Status          TopUpStatus
+	PaymentID       string
+	FailureReason   string
+	Attempts        int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+const topUpColumns = `t.id, t.wallet_id, t.crossing_entry_id, t.purchase_id, t.threshold, t.member_id, t.payment_method_id,
+	t.status, COALESCE(t.payment_id, ''), t.failure_reason, t.attempts, t.created_at, t.updated_at`
+
+func scanTopUp(row pgx.Row, before ...any) (TopUp, error) {
+	var t TopUp
+	err := row.Scan(append(before, &t.ID, &t.WalletID, &t.CrossingEntryID, &t.PurchaseID, &t.Threshold, &t.MemberID,
+		&t.PaymentMethodID, &t.Status, &t.PaymentID, &t.FailureReason, &t.Attempts, &t.CreatedAt, &t.UpdatedAt)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, ErrNotFound
+	}
+	return t, err
+}
+
+// lockWallet makes the member's wallet (an empty one when there is none)
+// and locks its row: what schedules, charges or cancels top-ups of a
+// wallet takes this lock, as a spend does.
+func lockWallet(ctx context.Context, tx pgx.Tx, experienceID, userID string) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO wallets AS w (experience_id, user_id) VALUES ($1, $2)
+		ON CONFLICT (experience_id, user_id) DO UPDATE SET updated_at = w.updated_at
+		RETURNING id`, experienceID, userID).Scan(&id)
+	return id, err
+}
+
+// SavedMethod is a payment method a setup-mode checkout saved.
+type SavedMethod struct {
+	ExperienceID, UserID string
+	CompanyID, MemberID  string
+	PaymentMethodID      string
+	SetupIntentID        string
+	CardBrand, CardLast4 string
+}
+
+// SaveTopUpMethod records the member's saved payment method (replacing an
+// earlier one) and, as saving a method is what the member does after
+// declines, turns a rule the declines turned off back on. The setup that
+// saved the method recorded already (the modal's answer and the webhook
+// both bring it, a webhook may come again) changes nothing.
+func (s *Store) SaveTopUpMethod(ctx context.Context, m SavedMethod) (TopUpMethod, error) {
+	var out TopUpMethod
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		wid, err := lockWallet(ctx, tx, m.ExperienceID, m.UserID)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `SELECT wallet_id, company_id, member_id, payment_method_id, setup_intent_id, card_brand,
+			card_last4, saved_at FROM topup_methods WHERE wallet_id = $1 AND setup_intent_id = $2`, wid, m.SetupIntentID).
+			Scan(&out.WalletID, &out.CompanyID, &out.MemberID, &out.PaymentMethodID, &out.SetupIntentID,
+				&out.CardBrand, &out.CardLast4, &out.SavedAt)
+		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO topup_methods (wallet_id, company_id, member_id, payment_method_id, setup_intent_id, card_brand, card_last4)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (wallet_id) DO UPDATE SET company_id = EXCLUDED.company_id, member_id = EXCLUDED.member_id,
+			       payment_method_id = EXCLUDED.payment_method_id, setup_intent_id = EXCLUDED.setup_intent_id,
+			       card_brand = EXCLUDED.card_brand, card_last4 = EXCLUDED.card_last4, saved_at = now()
+			RETURNING wallet_id, company_id, member_id, payment_method_id, setup_intent_id, card_brand, card_last4, saved_at`,
+			wid, m.CompanyID, m.MemberID, m.PaymentMethodID, m.SetupIntentID, m.CardBrand, m.CardLast4).
+			Scan(&out.WalletID, &out.CompanyID, &out.MemberID, &out.PaymentMethodID, &out.SetupIntentID,
+				&out.CardBrand, &out.CardLast4, &out.SavedAt)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE topup_rules SET enabled = true, declines_in_row = 0, disabled_reason = '', updated_at = now()
+			WHERE wallet_id = $1 AND (NOT enabled OR declines_in_row > 0)`, wid)
+		return err
+	})
+	if err != nil {
+		return out, fmt.Errorf("ledger: save top-up method: %w", err)
+	}
+	return out, nil
+}
+
+// NewTopUpRule sets a member's rule: below Threshold credits, buy the
+// package (as priced now), at most DailyLimit times a day.
+type NewTopUpRule struct {
+	ExperienceID, UserID string
+	Threshold            int64
+	PackageID            string
+	Credits, Price       int64
+	Currency             string
+	DailyLimit           int
+}
+
+const topUpRuleColumns = `wallet_id, threshold, package_id, credits, price, currency, daily_limit, enabled,
+	declines_in_row, disabled_reason, created_at, updated_at`
+
+func scanTopUpRule(row pgx.Row) (TopUpRule, error) {
+	var r TopUpRule
+	err := row.Scan(&r.WalletID, &r.Threshold, &r.PackageID, &r.Credits, &r.Price, &r.Currency, &r.DailyLimit,
+		&r.Enabled, &r.DeclinesInRow, &r.DisabledReason, &r.CreatedAt, &r.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
+// SetTopUpRule creates or changes the member's rule. A change keeps the
+// rule's run of declines: a rule the declines turned off stays off until
+// a method is saved again.
+func (s *Store) SetTopUpRule(ctx context.Context, n NewTopUpRule) (TopUpRule, error) {
+	if n.Threshold <= 0 || n.Credits <= 0 || n.Price <= 0 || n.DailyLimit < 1 || n.PackageID == "" || n.Currency == "" {
+		return TopUpRule{}, fmt.Errorf("ledger: top-up rule: threshold, package, price and daily limit must be positive")
+	}
+	var r TopUpRule
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		wid, err := lockWallet(ctx, tx, n.ExperienceID, n.UserID)
+		if err != nil {
+			return err
+		}
+		r, err = scanTopUpRule(tx.QueryRow(ctx, `
+			INSERT INTO topup_rules (wallet_id, threshold, package_id, credits, price, currency, daily_limit)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (wallet_id) DO UPDATE SET threshold = EXCLUDED.threshold, package_id = EXCLUDED.package_id,
+			       credits = EXCLUDED.credits, price = EXCLUDED.price, currency = EXCLUDED.currency,
+			       daily_limit = EXCLUDED.daily_limit, updated_at = now()
+			RETURNING `+topUpRuleColumns, wid, n.Threshold, n.PackageID, n.Credits, n.Price, n.Currency, n.DailyLimit))
+		return err
+	})
+	if err != nil {
+		return r, fmt.Errorf("ledger: set top-up rule: %w", err)
+	}
+	return r, nil
+}
+
+// RemoveTopUpRule deletes the member's rule and cancels any top-up not yet
+// charged (its purchase fails as canceled), under the wallet's lock, so no
+// spend can schedule one in between. It returns the top-ups it canceled.
+func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string) ([]TopUp, error) {
+	var canceled []TopUp
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		wid, err := lockWallet(ctx, tx, experienceID, userID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM topup_rules WHERE wallet_id = $1`, wid); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			UPDATE topups t SET status = 'canceled', updated_at = now()
+			 WHERE wallet_id = $1 AND status = 'scheduled'
+			RETURNING `+topUpColumns, wid)
+		if err != nil {
+			return err
+		}
+		canceled, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TopUp, error) { return scanTopUp(r) })
+		if err != nil {
+			return err
+		}
+		for _, t := range canceled {
+			if _, err := tx.Exec(ctx, `UPDATE purchases SET status = 'failed', failure_reason = 'canceled: auto top-up removed',
+				updated_at = now() WHERE id = $1 AND status <> 'paid'`, t.PurchaseID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: remove top-up rule: %w", err)
+	}
+	return canceled, nil
+}
+
+// TopUpSettings is a member's saved method, rule and recent top-ups.
+type TopUpSettings struct {
+	Method *TopUpMethod
+	Rule   *TopUpRule
+	Recent []TopUp // newest first
+}
+
+// TopUpSettings reads the member's auto top-up.
+func (s *Store) TopUpSettings(ctx context.Context, experienceID, userID string, recent int) (TopUpSettings, error) {
+	var out TopUpSettings
+	var wid int64
+	err := s.pool.QueryRow(ctx, `SELECT id FROM wallets WHERE experience_id = $1 AND user_id = $2`, experienceID, userID).Scan(&wid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return out, nil
+	}
+	if err != nil {
+		return out, fmt.Errorf("ledger: top-up settings: %w", err)
+	}
+	var m TopUpMethod
+	err = s.pool.QueryRow(ctx, `SELECT wallet_id, company_id, member_id, payment_method_id, setup_intent_id, card_brand,
+		card_last4, saved_at FROM topup_methods WHERE wallet_id = $1`, wid).
+		Scan(&m.WalletID, &m.CompanyID, &m.MemberID, &m.PaymentMethodID, &m.SetupIntentID, &m.CardBrand, &m.CardLast4, &m.SavedAt)
+	switch {
+	case err == nil:
+		out.Method = &m
+	case !errors.Is(err, pgx.ErrNoRows):
+		return out, fmt.Errorf("ledger: top-up method: %w", err)
+	}
+	r, err := scanTopUpRule(s.pool.QueryRow(ctx, `SELECT `+topUpRuleColumns+` FROM topup_rules WHERE wallet_id = $1`, wid))
+	switch {
+	case err == nil:
+		out.Rule = &r
+	case !errors.Is(err, ErrNotFound):
+		return out, fmt.Errorf("ledger: top-up rule: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+topUpColumns+` FROM topups t WHERE wallet_id = $1
+		ORDER BY created_at DESC, id LIMIT $2`, wid, recent)
+	if err != nil {
+		return out, fmt.Errorf("ledger: top-ups: %w", err)
+	}
+	out.Recent, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TopUp, error) { return scanTopUp(r) })
+	if err != nil {
+		return out, fmt.Errorf("ledger: top-ups: %w", err)
+	}
+	return out, nil
+}
+
+// TopUp returns a top-up by id.
+func (s *Store) TopUp(ctx context.Context, id string) (TopUp, error) {
+	t, err := scanTopUp(s.pool.QueryRow(ctx, `SELECT `+topUpColumns+` FROM topups t WHERE id = $1`, id))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("ledger: top-up: %w", err)
+	}
+	return t, err
+}
+
+// TopUpCharge is what a charge needs: the top-up and its purchase.
+type TopUpCharge struct {
+	TopUp    TopUp
+	Purchase Purchase
+	// Due is false when the top-up is past charging (paid, declined,
+	// canceled): nothing is to be asked of Whop.
+	Due bool
+}
+
+// StartTopUpCharge moves a scheduled (or already charging: a retry) top-up
+// to charging, counting the attempt, and returns it with its purchase. It
+// commits before the caller asks Whop, so no lock is held over the call;
+// a top-up canceled first stays canceled (Due false).
+func (s *Store) StartTopUpCharge(ctx context.Context, id string) (TopUpCharge, error) {
+	var c TopUpCharge
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		t, err := scanTopUp(tx.QueryRow(ctx, `
+			UPDATE topups t SET status = 'charging', attempts = attempts + 1, updated_at = now()
+			 WHERE id = $1 AND status IN ('scheduled', 'charging')
+			RETURNING `+topUpColumns, id))
+		switch {
+		case errors.Is(err, ErrNotFound):
+			if t, err = scanTopUp(tx.QueryRow(ctx, `SELECT `+topUpColumns+` FROM topups t WHERE id = $1`, id)); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			c.Due = true
+		}
+		c.TopUp = t
+		c.Purchase, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, t.PurchaseID))
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("ledger: start top-up charge: %w", err)
+	}
+	return c, err
+}
+
+// RecordTopUpPayment notes the payment Whop made for a top-up's charge.
+func (s *Store) RecordTopUpPayment(ctx context.Context, id, paymentID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE topups SET payment_id = $2, updated_at = now()
+		WHERE id = $1 AND payment_id IS DISTINCT FROM $2`, id, paymentID)
+	if err != nil {
+		return fmt.Errorf("ledger: record top-up payment: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package view
+
+import (
+	"strconv"
+
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/web/component"
+	"github.com/creditkit/creditkit/web/layout"
+	"github.com/creditkit/creditkit/web/page"
+)
+
+// AutoTopUpData is what the member's auto top-up page shows: the saved card
+// and rule, what they asked to be told, their latest notifications, the
+// balance and the packages a rule may buy.
+type AutoTopUpData struct {
+	Settings billing.AutoTopUp
+	Prefs    billing.NoticePrefs
+	Notices  []billing.Notice
+	Balance  int64
+	Packages []billing.Package
+	Currency money.Currency
+}
+
+// AutoTopUp is the auto top-up page's view; form, when set, is a rule form
+// to show again as typed.
+func AutoTopUp(l layout.Props, exp string, d AutoTopUpData, form *page.TopUpRuleForm) page.AutoTopUpView {
+	self := ExperienceURL(exp) + "/autotopup"
+	v := page.AutoTopUpView{Layout: l, ExperienceID: exp, BackURL: ExperienceURL(exp),
+		Balance:    component.BalanceProps{Credits: FormatCount(d.Balance), Negative: d.Balance < 0},
+		RuleAction: self + "/rule", RemoveAction: self + "/remove", AlertsAction: self + "/alerts",
+		Alerts: page.AlertsForm{Credited: d.Prefs.Credited, LowBalance: d.Prefs.LowBalance, TopUpFailed: d.Prefs.TopUpFailed,
+			GrantExpiring: d.Prefs.GrantExpiring}}
+	if d.Prefs.LowBalanceBelow > 0 {
+		v.Alerts.LowBalanceBelow = strconv.FormatInt(d.Prefs.LowBalanceBelow, 10)
+	}
+	if d.Settings.HasMethod {
+		v.Card = d.Settings.CardBrand + " •••• " + d.Settings.CardLast4
+	}
+	cur := string(d.Currency)
+	f := page.TopUpRuleForm{Threshold: "50", DailyLimit: "3"}
+	if rule := d.Settings.Rule; rule != nil {
+		v.Rule = "When your balance falls below " + FormatCount(rule.Threshold) + " credits, buy " +
+			FormatCount(rule.Credits) + " credits for " + FormatMoney(rule.Price, rule.Currency) + ", at most " +
+			strconv.Itoa(rule.DailyLimit) + " a day."
+		if !rule.Enabled {
+			v.RuleOff = rule.DisabledReason
+		}
+		f = page.TopUpRuleForm{Threshold: strconv.FormatInt(rule.Threshold, 10), Package: rule.PackageID,
+			DailyLimit: strconv.Itoa(rule.DailyLimit)}
+	}
+	if form != nil {
+		f = *form
+	}
+	for _, p := range d.Packages {
+		f.Packages = append(f.Packages, page.PackageOption{ID: p.ID,
+			Label: FormatCount(p.Credits) + " credits · " + FormatMoney(p.Price, cur)})
+	}
+	v.Form = f
+	for _, t := range d.Settings.Recent {
+		row := page.TopUpRow{ID: t.ID, When: FormatWhen(t.CreatedAt), Status: t.Status, Detail: t.FailureReason}
+		switch t.Status {
+		case "paid":
+			row.Tone = "ok"
+		case "declined":
+			row.Tone = "danger"
+		case "scheduled", "charging":
+			row.Tone = "accent"
+		}
+		v.TopUps = append(v.TopUps, row)
+	}
+	for _, n := range d.Notices {
+		v.Notices = append(v.Notices, page.NoticeRow{When: FormatWhen(n.CreatedAt), Title: n.Title, Content: n.Content, Status: n.Status})
+	}
+	return v
+}

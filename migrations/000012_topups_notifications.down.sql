@@ -1,0 +1,14 @@
+DROP TRIGGER purchases_topup_outcome ON purchases;
+DROP FUNCTION purchases_topup_outcome();
+DROP TRIGGER credit_grants_remind ON credit_grants;
+DROP FUNCTION credit_grants_remind();
+DROP TRIGGER ledger_entries_after_credit ON ledger_entries;
+DROP FUNCTION ledger_entries_after_credit();
+DROP TRIGGER ledger_entries_after_spend ON ledger_entries;
+DROP FUNCTION ledger_entries_after_spend();
+DROP FUNCTION creditkit_notify(text, text, text, text, text, text, text, text, timestamptz);
+DROP TABLE notifications;
+DROP TABLE notification_prefs;
+DROP TABLE topups;
+DROP TABLE topup_rules;
+DROP TABLE topup_methods;
