@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/riverqueue/river"
 )
@@ -229,7 +230,7 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 	pur := c.Purchase
 	p, err := t.w.CreatePayment(ctx, whop.OffSessionPaymentParams{
 		CompanyID: t.s.cfg.CompanyID, MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
-		Plan: whop.InlinePlan{Currency: t.s.cfg.Currency, InitialPrice: pur.Price, PlanType: whop.PlanOneTime},
+		Plan: whop.InlinePlan{Currency: money.Currency(pur.Currency), InitialPrice: pur.Price, PlanType: whop.PlanOneTime},
 		Metadata: map[string]string{MetaPurchaseID: pur.ID, MetaExperienceID: pur.ExperienceID, MetaUserID: pur.UserID,
 			MetaPackageID: pur.PackageID, MetaTopUpID: c.TopUp.ID},
 		IdempotencyKey: "creditkit:topup:" + c.TopUp.ID,
@@ -254,7 +255,10 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 			return ChargeOutcome{}, err
 		}
 		if out.Rejected != "" {
-			return ChargeOutcome{Status: string(ledger.TopUpCharging), PaymentID: p.ID, Declined: out.Rejected}, nil
+			// Whop's payment does not fit the purchase (recorded as a
+			// rejection): the top-up ends as declined, so it does not stay
+			// under way and block the next one.
+			return t.decline(ctx, c, p.ID, "payment refused: "+out.Rejected)
 		}
 		return ChargeOutcome{Status: string(ledger.TopUpPaid), PaymentID: p.ID, Credited: out.Credited}, nil
 	case p.Substatus == whop.SubstatusFailed || p.FailureMessage != "":
