@@ -4,9 +4,6 @@ package faults
 
 import (
 	"encoding/json"
-	"fmt"
-	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,31 +30,11 @@ func TestWhopFailingDuringPayoutsAndRevenueShare(t *testing.T) {
 	// Whop fails half the API calls, slowly, then rate-limits, then recovers.
 	s.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate, f.APIFailureStatus, f.APILatencyMS = 0.5, 500, 100 })
 	s.storm(&plan)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	answers := map[int]int{}
-	for i := range payouts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body := map[string]any{"company_id": seed.Creator.ID, "recipient": seed.Members[0].Username,
-				"amount": "1.00", "idempotency_key": fmt.Sprintf("fault-payout-%d", i)}
-			for try := 0; try < 5; try++ { // the admin's browser retries with the same key
-				code, _, _ := s.call(s.replicas()[(i+try)%2], "POST", "/api/payouts", seed.Admin.ID, body)
-				mu.Lock()
-				answers[code]++
-				mu.Unlock()
-				if code == http.StatusOK || code == http.StatusAccepted {
-					return
-				}
-				time.Sleep(300 * time.Millisecond)
-			}
-		}()
-	}
+	paid := s.requestPayouts("fault-payout", payouts, 5, 300*time.Millisecond)
 	time.Sleep(5 * time.Second)
 	s.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureStatus, f.RetryAfterSeconds = 429, 1 })
 	time.Sleep(5 * time.Second)
-	wg.Wait()
+	answers := paid()
 	s.sim.SetFaults(whopsim.Faults{})
 	ds := s.awaitDeliveries(len(plan.order), 3*time.Minute)
 

@@ -3,11 +3,8 @@
 package faults
 
 import (
-	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,7 +35,6 @@ func TestSlowWhopHoldsNothing(t *testing.T) {
 	rep := newReport("scenario 5: a slow Whop (transfers after 5 s, one in ten never answered)")
 	defer rep.print()
 	s := newStack(t, stackConfig{reconcileEvery: 24 * time.Hour, env: map[string]string{"REVENUE_SHARE_PERCENT": "10"}})
-	seed := s.env.Seed
 
 	// The same storm twice: first against a fast Whop, for the baseline.
 	fast := s.timedStorm(slowStorm, 5)
@@ -51,31 +47,12 @@ func TestSlowWhopHoldsNothing(t *testing.T) {
 	sampler := s.sampleHolding(200 * time.Millisecond)
 	slowFrom := time.Now()
 	s.pendingShares(slowShares)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	answers := map[int]int{}
-	for i := range slowPayouts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body := map[string]any{"company_id": seed.Creator.ID, "recipient": seed.Members[0].Username,
-				"amount": "1.00", "idempotency_key": fmt.Sprintf("slow-payout-%d", i)}
-			for try := 0; try < 3; try++ { // the admin's browser retries with the same key
-				code, _, _ := s.call(s.replicas()[(i+try)%2], "POST", "/api/payouts", seed.Admin.ID, body)
-				mu.Lock()
-				answers[code]++
-				mu.Unlock()
-				if code == http.StatusOK || code == http.StatusAccepted {
-					return
-				}
-			}
-		}()
-	}
+	paid := s.requestPayouts("slow-payout", slowPayouts, 3, 0)
 	s.awaitCount(`SELECT count(*) FROM payouts`, slowPayouts, 30*time.Second) // recorded, their transfers out at Whop
 	pendingAtStorm := s.count(`SELECT (SELECT count(*) FROM revenue_shares WHERE status = 'pending')
 		+ (SELECT count(*) FROM payouts WHERE status = 'pending')`)
 	slow := s.timedStorm(slowStorm, 6)
-	wg.Wait()
+	answers := paid()
 	// Whop stays slow past the client's timeout, so calls left hanging
 	// reach it and are retried while the sampler watches.
 	for time.Since(slowFrom) < slowFor {

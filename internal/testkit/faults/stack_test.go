@@ -239,3 +239,35 @@ func (s *stack) eachRow(sql string, dest []any, fn func()) {
 
 // replicas returns every replica, for round-robin use by index.
 func (s *stack) replicas() []*replica { return s.reps }
+
+// requestPayouts sends n payouts of $1.00 from the creator's company to the
+// first member, each from its own goroutine through the replicas in turn,
+// retried with its idempotency key (prefix-i) up to tries times, pause
+// apart, as an admin's browser would, until one answer is 200 or 202. The
+// function it returns waits for them all and counts every answer by status.
+func (s *stack) requestPayouts(prefix string, n, tries int, pause time.Duration) (wait func() map[int]int) {
+	seed := s.env.Seed
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	answers := map[int]int{}
+	for i := range n {
+		wg.Go(func() {
+			body := map[string]any{"company_id": seed.Creator.ID, "recipient": seed.Members[0].Username,
+				"amount": "1.00", "idempotency_key": fmt.Sprintf("%s-%d", prefix, i)}
+			for try := range tries {
+				code, _, _ := s.call(s.replicas()[(i+try)%2], "POST", "/api/payouts", seed.Admin.ID, body)
+				mu.Lock()
+				answers[code]++
+				mu.Unlock()
+				if code == http.StatusOK || code == http.StatusAccepted {
+					return
+				}
+				time.Sleep(pause)
+			}
+		})
+	}
+	return func() map[int]int {
+		wg.Wait()
+		return answers
+	}
+}
