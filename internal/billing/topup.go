@@ -237,10 +237,12 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 	})
 	if err != nil {
 		var api *whop.APIError
-		if errors.As(err, &api) && api.StatusCode >= 400 && api.StatusCode < 500 &&
-			api.StatusCode != 408 && api.StatusCode != 409 && api.StatusCode != 429 && api.StatusCode != 401 {
+		if errors.As(err, &api) && refusedForGood(err) {
 			// Whop refused the charge for good (the method is gone, the
-			// card was declined at once): a decline like any other.
+			// card was declined at once): a decline like any other. A
+			// credential or permission problem (401, 403) is the app's,
+			// not the member's card: counted as a decline it would turn
+			// off every member's rule, so the job retries it instead.
 			return t.decline(ctx, c, "", cmpOr(api.Message, "charge refused"))
 		}
 		return ChargeOutcome{}, fmt.Errorf("billing: top-up %s: charge: %w", c.TopUp.ID, err)

@@ -1,0 +1,75 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/creditkit/creditkit/internal/whopsim"
+)
+
+// refusingWhop is the sandbox, except that every off-session charge is
+// answered with one Whop API error.
+type refusingWhop struct {
+	*whop.Client
+	status int
+	calls  atomic.Int32
+}
+
+func (w *refusingWhop) CreatePayment(context.Context, whop.OffSessionPaymentParams) (*whop.Payment, error) {
+	w.calls.Add(1)
+	return nil, &whop.APIError{StatusCode: w.status, Method: "POST", Path: "/api/v1/payments", Code: "forbidden",
+		Message: "this API key may not create payments"}
+}
+
+// TestTopUpChargeForbiddenIsNotADecline: Whop answering a charge with 403
+// (the app's key lacks a permission: the app's problem, not the card's) is
+// no decline. The top-up stays under way for the job to retry, its
+// purchase stays pending, the rule's run of declines is not counted (two
+// such answers would otherwise turn off every member's rule and tell them
+// their top-up failed), and once Whop lets the charge through it is paid.
+func TestTopUpChargeForbiddenIsNotADecline(t *testing.T) {
+	r := newTopUpRig(t)
+	if err := r.notices.SetPrefs(r.ctx, r.user, r.exp, NoticePrefs{TopUpFailed: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.grant(60)
+	r.saveCard(whopsim.CardSucceeds)
+	r.setRule(50, 10)
+	r.spend(20) // 60 -> 40: crosses 50
+	ids := r.topUpIDs()
+	if len(ids) != 1 {
+		t.Fatalf("top-ups = %v", ids)
+	}
+	forbidden := &refusingWhop{Client: r.client, status: 403}
+	out, err := NewTopUps(r.svc, forbidden).Charge(r.ctx, ids[0])
+	var api *whop.APIError
+	if err == nil || !errors.As(err, &api) || api.StatusCode != 403 || forbidden.calls.Load() != 1 {
+		t.Fatalf("charge answered 403 = %+v, %v; want the error back for the job to retry", out, err)
+	}
+	tu, _ := r.store.TopUp(r.ctx, ids[0])
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpCharging || tu.FailureReason != "" || tu.PaymentID != "" || tu.Attempts != 1 ||
+		pur.Status != ledger.PurchasePending || pur.FailureReason != "" {
+		t.Fatalf("after a 403: top-up %+v, purchase %+v", tu, pur)
+	}
+	a, err := r.topups.Settings(r.ctx, r.user, r.exp)
+	if err != nil || !a.Rule.Enabled || a.Rule.DeclinesInRow != 0 {
+		t.Fatalf("rule after a 403 = %+v, %v", a.Rule, err)
+	}
+	if n := r.count(`SELECT count(*) FROM notifications WHERE kind = 'topup_failed'`); n != 0 {
+		t.Fatalf("top-up-failed notifications after a 403 = %d", n)
+	}
+	// The job's retry, Whop letting it through: paid once.
+	out, err = r.topups.Charge(r.ctx, ids[0])
+	if err != nil || out.Status != "paid" || out.Credited != 100 || r.balance() != 140 || r.sandboxPayments(ids[0]) != 1 {
+		t.Fatalf("retry = %+v, %v; balance %d", out, err, r.balance())
+	}
+	tu, _ = r.store.TopUp(r.ctx, ids[0])
+	if tu.Status != ledger.TopUpPaid || tu.Attempts != 2 {
+		t.Fatalf("top-up after the retry = %+v", tu)
+	}
+}
