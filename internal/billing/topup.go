@@ -328,10 +328,14 @@ func (w *topUpWorker) Timeout(*river.Job[ledger.TopUpChargeJob]) time.Duration {
 }
 
 // setupUsable checks a setup intent saved a card for user in experience,
-// for the app owner's company.
+// for the app owner's company. The metadata names whom the setup was made
+// for, not who completed it: anyone given the setup's hosted page can save
+// their own card with it. So Whop must name the member's user, and it must
+// be the user; a setup that leaves the user out would put someone else's
+// card (their member and method) behind this member's top-ups.
 func (s *core) setupUsable(si *whop.SetupIntent, userID, experienceID string) bool {
 	return si.Status == "succeeded" && si.Metadata[MetaSetupUserID] == userID && si.Metadata[MetaExperienceID] == experienceID &&
-		(si.UserID == "" || si.UserID == userID) && si.CompanyID == s.cfg.CompanyID &&
+		si.UserID == userID && si.CompanyID == s.cfg.CompanyID &&
 		whop.ValidID(si.MemberID, whop.PrefixMember) && whop.ValidID(si.PaymentMethod.ID, whop.PrefixPaymentMethod)
 }
 

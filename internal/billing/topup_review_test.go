@@ -73,3 +73,49 @@ func TestTopUpChargeForbiddenIsNotADecline(t *testing.T) {
 		t.Fatalf("top-up after the retry = %+v", tu)
 	}
 }
+
+// userlessSetupWhop is the sandbox, except that setup intents come back
+// without their member's user (as a Whop answer may leave it out).
+type userlessSetupWhop struct{ *whop.Client }
+
+func (w userlessSetupWhop) GetSetupIntent(ctx context.Context, id string) (*whop.SetupIntent, error) {
+	si, err := w.Client.GetSetupIntent(ctx, id)
+	if si != nil {
+		si.UserID = ""
+	}
+	return si, err
+}
+
+// TestSetupCompletedByAnotherUserIsRefused: member A starts a setup and
+// member B completes it with B's card (the hosted page is a link anyone
+// can open). When Whop's setup intent does not say whose member it is, the
+// metadata (A) is no proof that A saved the card: recording it would make
+// A's top-ups charge B's card. A's modal answer and the webhook both
+// refuse it; A's wallet keeps no card.
+func TestSetupCompletedByAnotherUserIsRefused(t *testing.T) {
+	r := newTopUpRig(t)
+	other := r.env.Seed.Members[1].ID
+	w := userlessSetupWhop{r.client}
+	tu := NewTopUps(r.svc, w)
+	sc, err := tu.StartSetup(r.ctx, r.user, r.exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.env.Sim.SaveCard(whopsim.Setup{CheckoutID: sc.CheckoutID, UserID: other, Card: whopsim.CardSucceeds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tu.SaveMethod(r.ctx, r.user, r.exp, res.ReceiptID); !errors.Is(err, ErrSetupNotUsable) {
+		t.Fatalf("A saving B's setup = %v, want ErrSetupNotUsable", err)
+	}
+	si, err := w.GetSetupIntent(r.ctx, res.ReceiptID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.svc.core.setupUsable(si, r.user, r.exp) {
+		t.Fatal("a setup that does not name its user is usable for the user its metadata names")
+	}
+	if n := r.count(`SELECT count(*) FROM topup_methods`); n != 0 {
+		t.Fatalf("saved methods = %d, want none", n)
+	}
+}
