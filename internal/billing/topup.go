@@ -88,8 +88,16 @@ type AutoTopUp struct {
 	Recent    []TopUpRecord
 }
 
-// Settings reads the member's auto top-up.
+// Settings reads the member's auto top-up, for a member of the experience.
 func (t *TopUps) Settings(ctx context.Context, userID, experienceID string) (AutoTopUp, error) {
+	if err := t.s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return AutoTopUp{}, err
+	}
+	return t.settings(ctx, userID, experienceID)
+}
+
+// settings reads the member's auto top-up; the caller checked access.
+func (t *TopUps) settings(ctx context.Context, userID, experienceID string) (AutoTopUp, error) {
 	st, err := t.s.store.TopUpSettings(ctx, experienceID, userID, 10)
 	if err != nil {
 		return AutoTopUp{}, err
@@ -158,7 +166,7 @@ func (t *TopUps) SaveMethod(ctx context.Context, userID, experienceID, setupInte
 	if err := t.s.saveSetup(ctx, si, userID, experienceID); err != nil {
 		return AutoTopUp{}, err
 	}
-	return t.Settings(ctx, userID, experienceID)
+	return t.settings(ctx, userID, experienceID)
 }
 
 // RuleInput is the rule a member sets.
@@ -181,7 +189,7 @@ func (t *TopUps) SetRule(ctx context.Context, userID, experienceID string, in Ru
 	if err := t.s.experienceAccess(ctx, userID, experienceID); err != nil {
 		return AutoTopUp{}, err
 	}
-	cur, err := t.Settings(ctx, userID, experienceID)
+	cur, err := t.settings(ctx, userID, experienceID)
 	if err != nil {
 		return AutoTopUp{}, err
 	}
@@ -194,12 +202,16 @@ func (t *TopUps) SetRule(ctx context.Context, userID, experienceID string, in Ru
 	if err != nil {
 		return AutoTopUp{}, err
 	}
-	return t.Settings(ctx, userID, experienceID)
+	return t.settings(ctx, userID, experienceID)
 }
 
 // RemoveRule deletes the member's rule and cancels any top-up not yet
-// charged; it returns how many it canceled.
+// charged; it returns how many it canceled. Like every member's call here,
+// it is for a member of the experience (billing decides, not the edge).
 func (t *TopUps) RemoveRule(ctx context.Context, userID, experienceID string) (int, error) {
+	if err := t.s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return 0, err
+	}
 	canceled, err := t.s.store.RemoveTopUpRule(ctx, experienceID, userID)
 	return len(canceled), err
 }

@@ -119,3 +119,34 @@ func TestSetupCompletedByAnotherUserIsRefused(t *testing.T) {
 		t.Fatalf("saved methods = %d, want none", n)
 	}
 }
+
+// TestAutoTopUpAccessDecidedInBilling: a user Whop gives no access to the
+// experience can neither read nor remove an auto top-up there through
+// billing (the edge's check is not the only one), and asking creates
+// nothing (no wallet).
+func TestAutoTopUpAccessDecidedInBilling(t *testing.T) {
+	r := newTopUpRig(t)
+	outsider := r.env.Seed.NoAccess.ID
+	if _, err := r.topups.RemoveRule(r.ctx, outsider, r.exp); !errors.Is(err, ErrNoAccess) {
+		t.Fatalf("RemoveRule by an outsider = %v, want ErrNoAccess", err)
+	}
+	if _, err := r.topups.Settings(r.ctx, outsider, r.exp); !errors.Is(err, ErrNoAccess) {
+		t.Fatalf("Settings by an outsider = %v, want ErrNoAccess", err)
+	}
+	if _, err := r.notices.Prefs(r.ctx, outsider, r.exp); !errors.Is(err, ErrNoAccess) {
+		t.Fatalf("Prefs by an outsider = %v, want ErrNoAccess", err)
+	}
+	if _, err := r.notices.Recent(r.ctx, outsider, r.exp); !errors.Is(err, ErrNoAccess) {
+		t.Fatalf("Recent by an outsider = %v, want ErrNoAccess", err)
+	}
+	if n := r.count(`SELECT count(*) FROM wallets WHERE user_id = $1`, outsider); n != 0 {
+		t.Fatalf("wallets made for the outsider = %d", n)
+	}
+	// The member herself still may.
+	if _, err := r.topups.RemoveRule(r.ctx, r.user, r.exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.notices.Recent(r.ctx, r.user, r.exp); err != nil {
+		t.Fatal(err)
+	}
+}
