@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -148,5 +149,57 @@ func TestAutoTopUpAccessDecidedInBilling(t *testing.T) {
 	}
 	if _, err := r.notices.Recent(r.ctx, r.user, r.exp); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLateSetupDeliveryKeepsTheNewerCard: a member saves a card, then
+// another in its place; the first setup's setup_intent.succeeded arrives
+// only then (Whop redelivering what it could not deliver earlier). It
+// changes nothing: the newer card stays, and the next top-up charges it.
+func TestLateSetupDeliveryKeepsTheNewerCard(t *testing.T) {
+	r := newTopUpRig(t)
+	first := r.saveCard(whopsim.CardSavesThenFails)
+	evs := r.env.Sim.Events()
+	late := evs[len(evs)-1]
+	if late.Type != whop.EventSetupIntentSucceeded || first.CardLast4 != "0341" {
+		t.Fatalf("first setup: event %s, card %+v", late.Type, first)
+	}
+	var firstSI, newSI string
+	r.pool.QueryRow(r.ctx, `SELECT setup_intent_id FROM topup_methods`).Scan(&firstSI)
+	if second := r.saveCard(whopsim.CardSucceeds); second.CardLast4 != "4242" {
+		t.Fatalf("second card = %+v", second)
+	}
+	r.pool.QueryRow(r.ctx, `SELECT setup_intent_id FROM topup_methods`).Scan(&newSI)
+	if newSI == firstSI || newSI == "" {
+		t.Fatalf("setup intents %q then %q", firstSI, newSI)
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(late.Body, &env); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.svc.core.handleEvent(r.ctx, &whop.Event{ID: "msg_late_setup", Type: late.Type, Scheme: whop.SchemeStandard,
+		APIVersion: "v1", CompanyID: late.CompanyID, Data: env.Data}); err != nil {
+		t.Fatal(err)
+	}
+	var si, last4 string
+	if err := r.pool.QueryRow(r.ctx, `SELECT setup_intent_id, card_last4 FROM topup_methods`).Scan(&si, &last4); err != nil {
+		t.Fatal(err)
+	}
+	if si != newSI || last4 != "4242" || r.count(`SELECT count(*) FROM topup_methods`) != 1 {
+		t.Fatalf("after the late delivery: setup %s card %s; want %s 4242", si, last4, newSI)
+	}
+	if n := r.count(`SELECT count(*) FROM topup_setup_intents WHERE id IN ($1, $2)`, firstSI, newSI); n != 2 {
+		t.Fatalf("recorded setups = %d", n)
+	}
+	// The next top-up charges the newer card (the first one declines).
+	r.grant(60)
+	r.setRule(50, 3)
+	r.spend(20)
+	ids := r.topUpIDs()
+	out, err := r.topups.Charge(r.ctx, ids[0])
+	if err != nil || out.Status != "paid" || out.Credited != 100 || r.balance() != 140 {
+		t.Fatalf("top-up after the late delivery = %+v, %v; balance %d", out, err, r.balance())
 	}
 }
