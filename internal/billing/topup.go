@@ -240,6 +240,18 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 		return ChargeOutcome{Status: string(c.TopUp.Status), PaymentID: c.TopUp.PaymentID}, nil
 	}
 	pur := c.Purchase
+	if c.TopUp.PaymentID != "" {
+		// An earlier run was answered with the payment still undecided.
+		// Asking again under the key would only replay that answer: what
+		// Whop decided since is the payment's, read afresh. So a top-up
+		// whose webhook was lost still ends (a failed payment is no paid
+		// one the reconciler would find).
+		p, err := t.s.whop.GetPayment(ctx, c.TopUp.PaymentID)
+		if err != nil {
+			return ChargeOutcome{}, fmt.Errorf("billing: top-up %s: re-read payment %s: %w", c.TopUp.ID, c.TopUp.PaymentID, err)
+		}
+		return t.settlePayment(ctx, c, p)
+	}
 	p, err := t.w.CreatePayment(ctx, whop.OffSessionPaymentParams{
 		CompanyID: t.s.cfg.CompanyID, MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
 		Plan: whop.InlinePlan{Currency: money.Currency(pur.Currency), InitialPrice: pur.Price, PlanType: whop.PlanOneTime},
@@ -262,6 +274,14 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 	if err := t.s.store.RecordTopUpPayment(ctx, c.TopUp.ID, p.ID); err != nil {
 		return ChargeOutcome{}, err
 	}
+	return t.settlePayment(ctx, c, p)
+}
+
+// settlePayment settles what Whop says of a top-up's payment: paid through
+// FulfilPayment, failed as a decline, still pending left charging (the job
+// looks again later, unless the webhook settles it first).
+func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *whop.Payment) (ChargeOutcome, error) {
+	pur := c.Purchase
 	switch {
 	case p.IsPaid():
 		out, err := t.s.fulfilPayment(ctx, p, FromTopUp, nil)
@@ -275,8 +295,10 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 			return t.decline(ctx, c, p.ID, "payment refused: "+out.Rejected)
 		}
 		return ChargeOutcome{Status: string(ledger.TopUpPaid), PaymentID: p.ID, Credited: out.Credited}, nil
-	case p.Substatus == whop.SubstatusFailed || p.FailureMessage != "":
-		return t.decline(ctx, c, p.ID, cmpOr(p.FailureMessage, "payment failed"))
+	case p.Substatus == whop.SubstatusFailed || p.FailureMessage != "" ||
+		p.Status == whop.PaymentVoid || p.Status == whop.PaymentUncollectible:
+		// Failed, or ended unpaid for good: it will never be paid.
+		return t.decline(ctx, c, p.ID, cmpOr(p.FailureMessage, "payment "+cmpOr(string(p.Substatus), string(p.Status))))
 	}
 	// Pending: its webhook (or the reconciler) settles it.
 	if _, err := t.s.store.MarkPurchase(ctx, pur.ID, ledger.PurchaseProcessing, "", "", nil); err != nil {
@@ -331,8 +353,19 @@ func (w *topUpWorker) Work(ctx context.Context, job *river.Job[ledger.TopUpCharg
 		w.t.s.log.InfoContext(ctx, "top-up charged", "topup_id", job.Args.TopUpID, "status", out.Status,
 			"payment_id", out.PaymentID, "credited", out.Credited)
 	}
+	if err == nil && out.Status == string(ledger.TopUpCharging) {
+		// Whop has not decided the payment yet: look again later (the
+		// webhook, when it comes first, makes that run a no-op). Ending the
+		// job here would leave the top-up under way for good if the
+		// webhook were lost, blocking every later top-up of the wallet.
+		return river.JobSnooze(TopUpRecheck)
+	}
 	return err
 }
+
+// TopUpRecheck is how long a top-up's job waits before reading an
+// undecided payment again.
+const TopUpRecheck = time.Minute
 
 // Timeout bounds one charge: the Whop client's own timeout and retries fit.
 func (w *topUpWorker) Timeout(*river.Job[ledger.TopUpChargeJob]) time.Duration {

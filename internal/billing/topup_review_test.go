@@ -10,6 +10,8 @@ import (
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // refusingWhop is the sandbox, except that every off-session charge is
@@ -201,5 +203,74 @@ func TestLateSetupDeliveryKeepsTheNewerCard(t *testing.T) {
 	out, err := r.topups.Charge(r.ctx, ids[0])
 	if err != nil || out.Status != "paid" || out.Credited != 100 || r.balance() != 140 {
 		t.Fatalf("top-up after the late delivery = %+v, %v; balance %d", out, err, r.balance())
+	}
+}
+
+// undecidedWhop is the sandbox, except that an off-session charge is
+// answered as real Whop answers it: with the payment still pending
+// (Whop decides in the background). The sandbox has decided it already;
+// the webhook that would say how is never delivered here.
+type undecidedWhop struct{ *whop.Client }
+
+func (w undecidedWhop) CreatePayment(ctx context.Context, p whop.OffSessionPaymentParams) (*whop.Payment, error) {
+	pay, err := w.Client.CreatePayment(ctx, p)
+	if pay == nil {
+		return nil, err
+	}
+	q := *pay
+	q.Status, q.Substatus, q.FailureMessage = whop.PaymentPending, "", ""
+	return &q, err
+}
+
+// TestUndecidedTopUpIsLookedAtAgain: Whop answers a top-up's charge with
+// the payment pending, then declines it, and the payment.failed webhook is
+// lost (the reconciler only looks for paid payments). The job does not
+// end on the pending answer: it snoozes, and its next run reads the
+// payment afresh (asking again under the key would only replay "pending"),
+// so the top-up ends declined, credits nothing and counts against the
+// rule, instead of staying under way for good and blocking every later
+// top-up of the wallet. Whop is charged once.
+func TestUndecidedTopUpIsLookedAtAgain(t *testing.T) {
+	r := newTopUpRig(t)
+	r.grant(60)
+	r.saveCard(whopsim.CardSavesThenFails)
+	r.setRule(50, 10)
+	r.spend(20) // 60 -> 40: crosses 50
+	ids := r.topUpIDs()
+	if len(ids) != 1 {
+		t.Fatalf("top-ups = %v", ids)
+	}
+	tu := NewTopUps(r.svc, undecidedWhop{r.client})
+	w := &topUpWorker{t: tu}
+	job := &river.Job[ledger.TopUpChargeJob]{JobRow: &rivertype.JobRow{ID: 1}, Args: ledger.TopUpChargeJob{TopUpID: ids[0]}}
+	var snooze *river.JobSnoozeError
+	if err := w.Work(r.ctx, job); !errors.As(err, &snooze) || snooze.Duration != TopUpRecheck {
+		t.Fatalf("job on a pending charge = %v, want a snooze of %s", err, TopUpRecheck)
+	}
+	top, _ := r.store.TopUp(r.ctx, ids[0])
+	pur, _ := r.store.Purchase(r.ctx, top.PurchaseID)
+	if top.Status != ledger.TopUpCharging || top.PaymentID == "" || pur.Status != ledger.PurchaseProcessing {
+		t.Fatalf("after the pending answer: top-up %+v, purchase %+v", top, pur)
+	}
+	// The snoozed job's next run.
+	if err := w.Work(r.ctx, job); err != nil {
+		t.Fatalf("second run = %v", err)
+	}
+	top, _ = r.store.TopUp(r.ctx, ids[0])
+	pur, _ = r.store.Purchase(r.ctx, top.PurchaseID)
+	if top.Status != ledger.TopUpDeclined || top.FailureReason != "Your card was declined." ||
+		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "Your card was declined." || top.Attempts != 2 {
+		t.Fatalf("after the second run: top-up %+v, purchase %+v", top, pur)
+	}
+	if b := r.balance(); b != 40 || r.sandboxPayments(ids[0]) != 1 {
+		t.Fatalf("balance %d, payments %d; want 40 and one charge", b, r.sandboxPayments(ids[0]))
+	}
+	a, err := r.topups.Settings(r.ctx, r.user, r.exp)
+	if err != nil || a.Rule.DeclinesInRow != 1 || !a.Rule.Enabled {
+		t.Fatalf("rule = %+v, %v", a.Rule, err)
+	}
+	// A third run (a duplicate) does nothing.
+	if err := w.Work(r.ctx, job); err != nil || r.sandboxPayments(ids[0]) != 1 {
+		t.Fatalf("third run = %v", err)
 	}
 }
