@@ -274,3 +274,49 @@ func TestUndecidedTopUpIsLookedAtAgain(t *testing.T) {
 		t.Fatalf("third run = %v", err)
 	}
 }
+
+// TestDeclinedTopUpPurchaseStaysFailed: a top-up's charge is declined;
+// then a payment.pending for that same payment arrives late (webhooks come
+// in any order). The top-up's purchase, made for that one payment, stays
+// failed with its reason instead of showing as under way for good, and
+// the top-up stays declined, counted once.
+func TestDeclinedTopUpPurchaseStaysFailed(t *testing.T) {
+	r := newTopUpRig(t)
+	r.grant(60)
+	r.saveCard(whopsim.CardSavesThenFails)
+	r.setRule(50, 10)
+	r.spend(20)
+	ids := r.topUpIDs()
+	if out, err := r.topups.Charge(r.ctx, ids[0]); err != nil || out.Status != "declined" {
+		t.Fatalf("charge = %+v, %v", out, err)
+	}
+	var failed *whopsim.Event
+	for _, ev := range r.env.Sim.Events() {
+		if ev.Type == whop.EventPaymentFailed {
+			failed = &ev
+		}
+	}
+	if failed == nil {
+		t.Fatal("the sandbox sent no payment.failed")
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(failed.Body, &env); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.svc.core.handleEvent(r.ctx, &whop.Event{ID: "msg_late_pending", Type: whop.EventPaymentPending,
+		Scheme: whop.SchemeStandard, APIVersion: "v1", CompanyID: failed.CompanyID, Data: env.Data}); err != nil {
+		t.Fatal(err)
+	}
+	top, _ := r.store.TopUp(r.ctx, ids[0])
+	pur, _ := r.store.Purchase(r.ctx, top.PurchaseID)
+	if pur.Status != ledger.PurchaseFailed || pur.FailureReason != "Your card was declined." ||
+		top.Status != ledger.TopUpDeclined || top.FailureReason != "Your card was declined." {
+		t.Fatalf("after a late payment.pending: purchase %+v, top-up %+v", pur, top)
+	}
+	a, err := r.topups.Settings(r.ctx, r.user, r.exp)
+	if err != nil || a.Rule.DeclinesInRow != 1 || r.balance() != 40 {
+		t.Fatalf("rule %+v, %v, balance %d", a.Rule, err, r.balance())
+	}
+}
