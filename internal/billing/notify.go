@@ -53,8 +53,11 @@ type Notice struct {
 	SentAt    time.Time
 }
 
-// Prefs reads the member's choices.
+// Prefs reads the member's choices, for a member of the experience.
 func (n *Notices) Prefs(ctx context.Context, userID, experienceID string) (NoticePrefs, error) {
+	if err := n.s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return NoticePrefs{}, err
+	}
 	p, err := n.s.store.NotificationPrefs(ctx, experienceID, userID)
 	return NoticePrefs(p), err
 }
@@ -73,8 +76,12 @@ func (n *Notices) SetPrefs(ctx context.Context, userID, experienceID string, p N
 	return n.s.store.SetNotificationPrefs(ctx, experienceID, userID, ledger.NotificationPrefs(p))
 }
 
-// Recent lists the member's latest notifications.
+// Recent lists the member's latest notifications, for a member of the
+// experience.
 func (n *Notices) Recent(ctx context.Context, userID, experienceID string) ([]Notice, error) {
+	if err := n.s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return nil, err
+	}
 	rows, err := n.s.store.Notifications(ctx, experienceID, userID, 20)
 	if err != nil {
 		return nil, err

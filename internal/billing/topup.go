@@ -88,8 +88,16 @@ type AutoTopUp struct {
 	Recent    []TopUpRecord
 }
 
-// Settings reads the member's auto top-up.
+// Settings reads the member's auto top-up, for a member of the experience.
 func (t *TopUps) Settings(ctx context.Context, userID, experienceID string) (AutoTopUp, error) {
+	if err := t.s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return AutoTopUp{}, err
+	}
+	return t.settings(ctx, userID, experienceID)
+}
+
+// settings reads the member's auto top-up; the caller checked access.
+func (t *TopUps) settings(ctx context.Context, userID, experienceID string) (AutoTopUp, error) {
 	st, err := t.s.store.TopUpSettings(ctx, experienceID, userID, 10)
 	if err != nil {
 		return AutoTopUp{}, err
@@ -158,7 +166,7 @@ func (t *TopUps) SaveMethod(ctx context.Context, userID, experienceID, setupInte
 	if err := t.s.saveSetup(ctx, si, userID, experienceID); err != nil {
 		return AutoTopUp{}, err
 	}
-	return t.Settings(ctx, userID, experienceID)
+	return t.settings(ctx, userID, experienceID)
 }
 
 // RuleInput is the rule a member sets.
@@ -181,7 +189,7 @@ func (t *TopUps) SetRule(ctx context.Context, userID, experienceID string, in Ru
 	if err := t.s.experienceAccess(ctx, userID, experienceID); err != nil {
 		return AutoTopUp{}, err
 	}
-	cur, err := t.Settings(ctx, userID, experienceID)
+	cur, err := t.settings(ctx, userID, experienceID)
 	if err != nil {
 		return AutoTopUp{}, err
 	}
@@ -194,12 +202,16 @@ func (t *TopUps) SetRule(ctx context.Context, userID, experienceID string, in Ru
 	if err != nil {
 		return AutoTopUp{}, err
 	}
-	return t.Settings(ctx, userID, experienceID)
+	return t.settings(ctx, userID, experienceID)
 }
 
 // RemoveRule deletes the member's rule and cancels any top-up not yet
-// charged; it returns how many it canceled.
+// charged; it returns how many it canceled. Like every member's call here,
+// it is for a member of the experience (billing decides, not the edge).
 func (t *TopUps) RemoveRule(ctx context.Context, userID, experienceID string) (int, error) {
+	if err := t.s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return 0, err
+	}
 	canceled, err := t.s.store.RemoveTopUpRule(ctx, experienceID, userID)
 	return len(canceled), err
 }
@@ -228,6 +240,18 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 		return ChargeOutcome{Status: string(c.TopUp.Status), PaymentID: c.TopUp.PaymentID}, nil
 	}
 	pur := c.Purchase
+	if c.TopUp.PaymentID != "" {
+		// An earlier run was answered with the payment still undecided.
+		// Asking again under the key would only replay that answer: what
+		// Whop decided since is the payment's, read afresh. So a top-up
+		// whose webhook was lost still ends (a failed payment is no paid
+		// one the reconciler would find).
+		p, err := t.s.whop.GetPayment(ctx, c.TopUp.PaymentID)
+		if err != nil {
+			return ChargeOutcome{}, fmt.Errorf("billing: top-up %s: re-read payment %s: %w", c.TopUp.ID, c.TopUp.PaymentID, err)
+		}
+		return t.settlePayment(ctx, c, p)
+	}
 	p, err := t.w.CreatePayment(ctx, whop.OffSessionPaymentParams{
 		CompanyID: t.s.cfg.CompanyID, MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
 		Plan: whop.InlinePlan{Currency: money.Currency(pur.Currency), InitialPrice: pur.Price, PlanType: whop.PlanOneTime},
@@ -237,10 +261,12 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 	})
 	if err != nil {
 		var api *whop.APIError
-		if errors.As(err, &api) && api.StatusCode >= 400 && api.StatusCode < 500 &&
-			api.StatusCode != 408 && api.StatusCode != 409 && api.StatusCode != 429 && api.StatusCode != 401 {
+		if errors.As(err, &api) && refusedForGood(err) {
 			// Whop refused the charge for good (the method is gone, the
-			// card was declined at once): a decline like any other.
+			// card was declined at once): a decline like any other. A
+			// credential or permission problem (401, 403) is the app's,
+			// not the member's card: counted as a decline it would turn
+			// off every member's rule, so the job retries it instead.
 			return t.decline(ctx, c, "", cmpOr(api.Message, "charge refused"))
 		}
 		return ChargeOutcome{}, fmt.Errorf("billing: top-up %s: charge: %w", c.TopUp.ID, err)
@@ -248,6 +274,14 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 	if err := t.s.store.RecordTopUpPayment(ctx, c.TopUp.ID, p.ID); err != nil {
 		return ChargeOutcome{}, err
 	}
+	return t.settlePayment(ctx, c, p)
+}
+
+// settlePayment settles what Whop says of a top-up's payment: paid through
+// FulfilPayment, failed as a decline, still pending left charging (the job
+// looks again later, unless the webhook settles it first).
+func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *whop.Payment) (ChargeOutcome, error) {
+	pur := c.Purchase
 	switch {
 	case p.IsPaid():
 		out, err := t.s.fulfilPayment(ctx, p, FromTopUp, nil)
@@ -261,8 +295,10 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 			return t.decline(ctx, c, p.ID, "payment refused: "+out.Rejected)
 		}
 		return ChargeOutcome{Status: string(ledger.TopUpPaid), PaymentID: p.ID, Credited: out.Credited}, nil
-	case p.Substatus == whop.SubstatusFailed || p.FailureMessage != "":
-		return t.decline(ctx, c, p.ID, cmpOr(p.FailureMessage, "payment failed"))
+	case p.Substatus == whop.SubstatusFailed || p.FailureMessage != "" ||
+		p.Status == whop.PaymentVoid || p.Status == whop.PaymentUncollectible:
+		// Failed, or ended unpaid for good: it will never be paid.
+		return t.decline(ctx, c, p.ID, cmpOr(p.FailureMessage, "payment "+cmpOr(string(p.Substatus), string(p.Status))))
 	}
 	// Pending: its webhook (or the reconciler) settles it.
 	if _, err := t.s.store.MarkPurchase(ctx, pur.ID, ledger.PurchaseProcessing, "", "", nil); err != nil {
@@ -317,8 +353,19 @@ func (w *topUpWorker) Work(ctx context.Context, job *river.Job[ledger.TopUpCharg
 		w.t.s.log.InfoContext(ctx, "top-up charged", "topup_id", job.Args.TopUpID, "status", out.Status,
 			"payment_id", out.PaymentID, "credited", out.Credited)
 	}
+	if err == nil && out.Status == string(ledger.TopUpCharging) {
+		// Whop has not decided the payment yet: look again later (the
+		// webhook, when it comes first, makes that run a no-op). Ending the
+		// job here would leave the top-up under way for good if the
+		// webhook were lost, blocking every later top-up of the wallet.
+		return river.JobSnooze(TopUpRecheck)
+	}
 	return err
 }
+
+// TopUpRecheck is how long a top-up's job waits before reading an
+// undecided payment again.
+const TopUpRecheck = time.Minute
 
 // Timeout bounds one charge: the Whop client's own timeout and retries fit.
 func (w *topUpWorker) Timeout(*river.Job[ledger.TopUpChargeJob]) time.Duration {
@@ -326,10 +373,14 @@ func (w *topUpWorker) Timeout(*river.Job[ledger.TopUpChargeJob]) time.Duration {
 }
 
 // setupUsable checks a setup intent saved a card for user in experience,
-// for the app owner's company.
+// for the app owner's company. The metadata names whom the setup was made
+// for, not who completed it: anyone given the setup's hosted page can save
+// their own card with it. So Whop must name the member's user, and it must
+// be the user; a setup that leaves the user out would put someone else's
+// card (their member and method) behind this member's top-ups.
 func (s *core) setupUsable(si *whop.SetupIntent, userID, experienceID string) bool {
 	return si.Status == "succeeded" && si.Metadata[MetaSetupUserID] == userID && si.Metadata[MetaExperienceID] == experienceID &&
-		(si.UserID == "" || si.UserID == userID) && si.CompanyID == s.cfg.CompanyID &&
+		si.UserID == userID && si.CompanyID == s.cfg.CompanyID &&
 		whop.ValidID(si.MemberID, whop.PrefixMember) && whop.ValidID(si.PaymentMethod.ID, whop.PrefixPaymentMethod)
 }
 

@@ -139,9 +139,12 @@ func (s *Store) PurchaseByPayment(ctx context.Context, paymentID string) (Purcha
 }
 
 // MarkPurchase moves an unpaid purchase to processing or failed (a paid one
-// never moves back), recording the delivery when there is one. buyer, when
-// not empty, is the buyer's Whop username from a payment the caller knows
-// to be the purchase's buyer's.
+// never moves back), recording the delivery when there is one. A top-up's
+// purchase, made for its one off-session payment, stays failed once failed:
+// a late "pending" (the charge's own answer or payment.pending arriving
+// after payment.failed) would show a declined top-up's purchase as under
+// way for good. buyer, when not empty, is the buyer's Whop username from a
+// payment the caller knows to be the purchase's buyer's.
 func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, status PurchaseStatus, reason, buyer string, d *Delivery) (Purchase, error) {
 	if status != PurchaseProcessing && status != PurchaseFailed {
 		return Purchase{}, fmt.Errorf("ledger: mark purchase: status %q is not processing or failed", status)
@@ -153,6 +156,7 @@ func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, status Purc
 			UPDATE purchases SET status = $2, failure_reason = $3, updated_at = now(),
 			       buyer_username = COALESCE(NULLIF($4, ''), buyer_username)
 			 WHERE id = $1 AND status <> 'paid'
+			   AND NOT (status = 'failed' AND $2 = 'processing' AND EXISTS (SELECT 1 FROM topups t WHERE t.purchase_id = $1))
 			RETURNING `+purchaseColumns, purchaseID, status, reason, buyer))
 		if errors.Is(err, ErrNotFound) {
 			p, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, purchaseID))

@@ -119,9 +119,10 @@ type SavedMethod struct {
 
 // SaveTopUpMethod records the member's saved payment method (replacing an
 // earlier one) and, as saving a method is what the member does after
-// declines, turns a rule the declines turned off back on. The setup that
-// saved the method recorded already (the modal's answer and the webhook
-// both bring it, a webhook may come again) changes nothing.
+// declines, turns a rule the declines turned off back on. A setup recorded
+// before (the modal's answer and the webhook both bring it, a webhook may
+// come again, hours late) changes nothing, even when the member has saved
+// another card since: the method stays the newest (migration 000013).
 func (s *Store) SaveTopUpMethod(ctx context.Context, m SavedMethod) (TopUpMethod, error) {
 	var out TopUpMethod
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -129,11 +130,19 @@ func (s *Store) SaveTopUpMethod(ctx context.Context, m SavedMethod) (TopUpMethod
 		if err != nil {
 			return err
 		}
-		err = tx.QueryRow(ctx, `SELECT wallet_id, company_id, member_id, payment_method_id, setup_intent_id, card_brand,
-			card_last4, saved_at FROM topup_methods WHERE wallet_id = $1 AND setup_intent_id = $2`, wid, m.SetupIntentID).
-			Scan(&out.WalletID, &out.CompanyID, &out.MemberID, &out.PaymentMethodID, &out.SetupIntentID,
-				&out.CardBrand, &out.CardLast4, &out.SavedAt)
-		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+		tag, err := tx.Exec(ctx, `INSERT INTO topup_setup_intents (id, wallet_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+			m.SetupIntentID, wid)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			err = tx.QueryRow(ctx, `SELECT wallet_id, company_id, member_id, payment_method_id, setup_intent_id, card_brand,
+				card_last4, saved_at FROM topup_methods WHERE wallet_id = $1`, wid).
+				Scan(&out.WalletID, &out.CompanyID, &out.MemberID, &out.PaymentMethodID, &out.SetupIntentID,
+					&out.CardBrand, &out.CardLast4, &out.SavedAt)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
 			return err
 		}
 		err = tx.QueryRow(ctx, `

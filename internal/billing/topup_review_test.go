@@ -1,0 +1,322 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+	"testing"
+
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/whop"
+	"github.com/creditkit/creditkit/internal/whopsim"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// refusingWhop is the sandbox, except that every off-session charge is
+// answered with one Whop API error.
+type refusingWhop struct {
+	*whop.Client
+	status int
+	calls  atomic.Int32
+}
+
+func (w *refusingWhop) CreatePayment(context.Context, whop.OffSessionPaymentParams) (*whop.Payment, error) {
+	w.calls.Add(1)
+	return nil, &whop.APIError{StatusCode: w.status, Method: "POST", Path: "/api/v1/payments", Code: "forbidden",
+		Message: "this API key may not create payments"}
+}
+
+// TestTopUpChargeForbiddenIsNotADecline: Whop answering a charge with 403
+// (the app's key lacks a permission: the app's problem, not the card's) is
+// no decline. The top-up stays under way for the job to retry, its
+// purchase stays pending, the rule's run of declines is not counted (two
+// such answers would otherwise turn off every member's rule and tell them
+// their top-up failed), and once Whop lets the charge through it is paid.
+func TestTopUpChargeForbiddenIsNotADecline(t *testing.T) {
+	r := newTopUpRig(t)
+	if err := r.notices.SetPrefs(r.ctx, r.user, r.exp, NoticePrefs{TopUpFailed: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.grant(60)
+	r.saveCard(whopsim.CardSucceeds)
+	r.setRule(50, 10)
+	r.spend(20) // 60 -> 40: crosses 50
+	ids := r.topUpIDs()
+	if len(ids) != 1 {
+		t.Fatalf("top-ups = %v", ids)
+	}
+	forbidden := &refusingWhop{Client: r.client, status: 403}
+	out, err := NewTopUps(r.svc, forbidden).Charge(r.ctx, ids[0])
+	var api *whop.APIError
+	if err == nil || !errors.As(err, &api) || api.StatusCode != 403 || forbidden.calls.Load() != 1 {
+		t.Fatalf("charge answered 403 = %+v, %v; want the error back for the job to retry", out, err)
+	}
+	tu, _ := r.store.TopUp(r.ctx, ids[0])
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpCharging || tu.FailureReason != "" || tu.PaymentID != "" || tu.Attempts != 1 ||
+		pur.Status != ledger.PurchasePending || pur.FailureReason != "" {
+		t.Fatalf("after a 403: top-up %+v, purchase %+v", tu, pur)
+	}
+	a, err := r.topups.Settings(r.ctx, r.user, r.exp)
+	if err != nil || !a.Rule.Enabled || a.Rule.DeclinesInRow != 0 {
+		t.Fatalf("rule after a 403 = %+v, %v", a.Rule, err)
+	}
+	if n := r.count(`SELECT count(*) FROM notifications WHERE kind = 'topup_failed'`); n != 0 {
+		t.Fatalf("top-up-failed notifications after a 403 = %d", n)
+	}
+	// The job's retry, Whop letting it through: paid once.
+	out, err = r.topups.Charge(r.ctx, ids[0])
+	if err != nil || out.Status != "paid" || out.Credited != 100 || r.balance() != 140 || r.sandboxPayments(ids[0]) != 1 {
+		t.Fatalf("retry = %+v, %v; balance %d", out, err, r.balance())
+	}
+	tu, _ = r.store.TopUp(r.ctx, ids[0])
+	if tu.Status != ledger.TopUpPaid || tu.Attempts != 2 {
+		t.Fatalf("top-up after the retry = %+v", tu)
+	}
+}
+
+// userlessSetupWhop is the sandbox, except that setup intents come back
+// without their member's user (as a Whop answer may leave it out).
+type userlessSetupWhop struct{ *whop.Client }
+
+func (w userlessSetupWhop) GetSetupIntent(ctx context.Context, id string) (*whop.SetupIntent, error) {
+	si, err := w.Client.GetSetupIntent(ctx, id)
+	if si != nil {
+		si.UserID = ""
+	}
+	return si, err
+}
+
+// TestSetupCompletedByAnotherUserIsRefused: member A starts a setup and
+// member B completes it with B's card (the hosted page is a link anyone
+// can open). When Whop's setup intent does not say whose member it is, the
+// metadata (A) is no proof that A saved the card: recording it would make
+// A's top-ups charge B's card. A's modal answer and the webhook both
+// refuse it; A's wallet keeps no card.
+func TestSetupCompletedByAnotherUserIsRefused(t *testing.T) {
+	r := newTopUpRig(t)
+	other := r.env.Seed.Members[1].ID
+	w := userlessSetupWhop{r.client}
+	tu := NewTopUps(r.svc, w)
+	sc, err := tu.StartSetup(r.ctx, r.user, r.exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.env.Sim.SaveCard(whopsim.Setup{CheckoutID: sc.CheckoutID, UserID: other, Card: whopsim.CardSucceeds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tu.SaveMethod(r.ctx, r.user, r.exp, res.ReceiptID); !errors.Is(err, ErrSetupNotUsable) {
+		t.Fatalf("A saving B's setup = %v, want ErrSetupNotUsable", err)
+	}
+	si, err := w.GetSetupIntent(r.ctx, res.ReceiptID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.svc.core.setupUsable(si, r.user, r.exp) {
+		t.Fatal("a setup that does not name its user is usable for the user its metadata names")
+	}
+	if n := r.count(`SELECT count(*) FROM topup_methods`); n != 0 {
+		t.Fatalf("saved methods = %d, want none", n)
+	}
+}
+
+// TestAutoTopUpAccessDecidedInBilling: a user Whop gives no access to the
+// experience can neither read nor remove an auto top-up there through
+// billing (the edge's check is not the only one), and asking creates
+// nothing (no wallet).
+func TestAutoTopUpAccessDecidedInBilling(t *testing.T) {
+	r := newTopUpRig(t)
+	outsider := r.env.Seed.NoAccess.ID
+	if _, err := r.topups.RemoveRule(r.ctx, outsider, r.exp); !errors.Is(err, ErrNoAccess) {
+		t.Fatalf("RemoveRule by an outsider = %v, want ErrNoAccess", err)
+	}
+	if _, err := r.topups.Settings(r.ctx, outsider, r.exp); !errors.Is(err, ErrNoAccess) {
+		t.Fatalf("Settings by an outsider = %v, want ErrNoAccess", err)
+	}
+	if _, err := r.notices.Prefs(r.ctx, outsider, r.exp); !errors.Is(err, ErrNoAccess) {
+		t.Fatalf("Prefs by an outsider = %v, want ErrNoAccess", err)
+	}
+	if _, err := r.notices.Recent(r.ctx, outsider, r.exp); !errors.Is(err, ErrNoAccess) {
+		t.Fatalf("Recent by an outsider = %v, want ErrNoAccess", err)
+	}
+	if n := r.count(`SELECT count(*) FROM wallets WHERE user_id = $1`, outsider); n != 0 {
+		t.Fatalf("wallets made for the outsider = %d", n)
+	}
+	// The member herself still may.
+	if _, err := r.topups.RemoveRule(r.ctx, r.user, r.exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.notices.Recent(r.ctx, r.user, r.exp); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLateSetupDeliveryKeepsTheNewerCard: a member saves a card, then
+// another in its place; the first setup's setup_intent.succeeded arrives
+// only then (Whop redelivering what it could not deliver earlier). It
+// changes nothing: the newer card stays, and the next top-up charges it.
+func TestLateSetupDeliveryKeepsTheNewerCard(t *testing.T) {
+	r := newTopUpRig(t)
+	first := r.saveCard(whopsim.CardSavesThenFails)
+	evs := r.env.Sim.Events()
+	late := evs[len(evs)-1]
+	if late.Type != whop.EventSetupIntentSucceeded || first.CardLast4 != "0341" {
+		t.Fatalf("first setup: event %s, card %+v", late.Type, first)
+	}
+	var firstSI, newSI string
+	r.pool.QueryRow(r.ctx, `SELECT setup_intent_id FROM topup_methods`).Scan(&firstSI)
+	if second := r.saveCard(whopsim.CardSucceeds); second.CardLast4 != "4242" {
+		t.Fatalf("second card = %+v", second)
+	}
+	r.pool.QueryRow(r.ctx, `SELECT setup_intent_id FROM topup_methods`).Scan(&newSI)
+	if newSI == firstSI || newSI == "" {
+		t.Fatalf("setup intents %q then %q", firstSI, newSI)
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(late.Body, &env); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.svc.core.handleEvent(r.ctx, &whop.Event{ID: "msg_late_setup", Type: late.Type, Scheme: whop.SchemeStandard,
+		APIVersion: "v1", CompanyID: late.CompanyID, Data: env.Data}); err != nil {
+		t.Fatal(err)
+	}
+	var si, last4 string
+	if err := r.pool.QueryRow(r.ctx, `SELECT setup_intent_id, card_last4 FROM topup_methods`).Scan(&si, &last4); err != nil {
+		t.Fatal(err)
+	}
+	if si != newSI || last4 != "4242" || r.count(`SELECT count(*) FROM topup_methods`) != 1 {
+		t.Fatalf("after the late delivery: setup %s card %s; want %s 4242", si, last4, newSI)
+	}
+	if n := r.count(`SELECT count(*) FROM topup_setup_intents WHERE id IN ($1, $2)`, firstSI, newSI); n != 2 {
+		t.Fatalf("recorded setups = %d", n)
+	}
+	// The next top-up charges the newer card (the first one declines).
+	r.grant(60)
+	r.setRule(50, 3)
+	r.spend(20)
+	ids := r.topUpIDs()
+	out, err := r.topups.Charge(r.ctx, ids[0])
+	if err != nil || out.Status != "paid" || out.Credited != 100 || r.balance() != 140 {
+		t.Fatalf("top-up after the late delivery = %+v, %v; balance %d", out, err, r.balance())
+	}
+}
+
+// undecidedWhop is the sandbox, except that an off-session charge is
+// answered as real Whop answers it: with the payment still pending
+// (Whop decides in the background). The sandbox has decided it already;
+// the webhook that would say how is never delivered here.
+type undecidedWhop struct{ *whop.Client }
+
+func (w undecidedWhop) CreatePayment(ctx context.Context, p whop.OffSessionPaymentParams) (*whop.Payment, error) {
+	pay, err := w.Client.CreatePayment(ctx, p)
+	if pay == nil {
+		return nil, err
+	}
+	q := *pay
+	q.Status, q.Substatus, q.FailureMessage = whop.PaymentPending, "", ""
+	return &q, err
+}
+
+// TestUndecidedTopUpIsLookedAtAgain: Whop answers a top-up's charge with
+// the payment pending, then declines it, and the payment.failed webhook is
+// lost (the reconciler only looks for paid payments). The job does not
+// end on the pending answer: it snoozes, and its next run reads the
+// payment afresh (asking again under the key would only replay "pending"),
+// so the top-up ends declined, credits nothing and counts against the
+// rule, instead of staying under way for good and blocking every later
+// top-up of the wallet. Whop is charged once.
+func TestUndecidedTopUpIsLookedAtAgain(t *testing.T) {
+	r := newTopUpRig(t)
+	r.grant(60)
+	r.saveCard(whopsim.CardSavesThenFails)
+	r.setRule(50, 10)
+	r.spend(20) // 60 -> 40: crosses 50
+	ids := r.topUpIDs()
+	if len(ids) != 1 {
+		t.Fatalf("top-ups = %v", ids)
+	}
+	tu := NewTopUps(r.svc, undecidedWhop{r.client})
+	w := &topUpWorker{t: tu}
+	job := &river.Job[ledger.TopUpChargeJob]{JobRow: &rivertype.JobRow{ID: 1}, Args: ledger.TopUpChargeJob{TopUpID: ids[0]}}
+	var snooze *river.JobSnoozeError
+	if err := w.Work(r.ctx, job); !errors.As(err, &snooze) || snooze.Duration != TopUpRecheck {
+		t.Fatalf("job on a pending charge = %v, want a snooze of %s", err, TopUpRecheck)
+	}
+	top, _ := r.store.TopUp(r.ctx, ids[0])
+	pur, _ := r.store.Purchase(r.ctx, top.PurchaseID)
+	if top.Status != ledger.TopUpCharging || top.PaymentID == "" || pur.Status != ledger.PurchaseProcessing {
+		t.Fatalf("after the pending answer: top-up %+v, purchase %+v", top, pur)
+	}
+	// The snoozed job's next run.
+	if err := w.Work(r.ctx, job); err != nil {
+		t.Fatalf("second run = %v", err)
+	}
+	top, _ = r.store.TopUp(r.ctx, ids[0])
+	pur, _ = r.store.Purchase(r.ctx, top.PurchaseID)
+	if top.Status != ledger.TopUpDeclined || top.FailureReason != "Your card was declined." ||
+		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "Your card was declined." || top.Attempts != 2 {
+		t.Fatalf("after the second run: top-up %+v, purchase %+v", top, pur)
+	}
+	if b := r.balance(); b != 40 || r.sandboxPayments(ids[0]) != 1 {
+		t.Fatalf("balance %d, payments %d; want 40 and one charge", b, r.sandboxPayments(ids[0]))
+	}
+	a, err := r.topups.Settings(r.ctx, r.user, r.exp)
+	if err != nil || a.Rule.DeclinesInRow != 1 || !a.Rule.Enabled {
+		t.Fatalf("rule = %+v, %v", a.Rule, err)
+	}
+	// A third run (a duplicate) does nothing.
+	if err := w.Work(r.ctx, job); err != nil || r.sandboxPayments(ids[0]) != 1 {
+		t.Fatalf("third run = %v", err)
+	}
+}
+
+// TestDeclinedTopUpPurchaseStaysFailed: a top-up's charge is declined;
+// then a payment.pending for that same payment arrives late (webhooks come
+// in any order). The top-up's purchase, made for that one payment, stays
+// failed with its reason instead of showing as under way for good, and
+// the top-up stays declined, counted once.
+func TestDeclinedTopUpPurchaseStaysFailed(t *testing.T) {
+	r := newTopUpRig(t)
+	r.grant(60)
+	r.saveCard(whopsim.CardSavesThenFails)
+	r.setRule(50, 10)
+	r.spend(20)
+	ids := r.topUpIDs()
+	if out, err := r.topups.Charge(r.ctx, ids[0]); err != nil || out.Status != "declined" {
+		t.Fatalf("charge = %+v, %v", out, err)
+	}
+	var failed *whopsim.Event
+	for _, ev := range r.env.Sim.Events() {
+		if ev.Type == whop.EventPaymentFailed {
+			failed = &ev
+		}
+	}
+	if failed == nil {
+		t.Fatal("the sandbox sent no payment.failed")
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(failed.Body, &env); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.svc.core.handleEvent(r.ctx, &whop.Event{ID: "msg_late_pending", Type: whop.EventPaymentPending,
+		Scheme: whop.SchemeStandard, APIVersion: "v1", CompanyID: failed.CompanyID, Data: env.Data}); err != nil {
+		t.Fatal(err)
+	}
+	top, _ := r.store.TopUp(r.ctx, ids[0])
+	pur, _ := r.store.Purchase(r.ctx, top.PurchaseID)
+	if pur.Status != ledger.PurchaseFailed || pur.FailureReason != "Your card was declined." ||
+		top.Status != ledger.TopUpDeclined || top.FailureReason != "Your card was declined." {
+		t.Fatalf("after a late payment.pending: purchase %+v, top-up %+v", pur, top)
+	}
+	a, err := r.topups.Settings(r.ctx, r.user, r.exp)
+	if err != nil || a.Rule.DeclinesInRow != 1 || r.balance() != 40 {
+		t.Fatalf("rule %+v, %v, balance %d", a.Rule, err, r.balance())
+	}
+}

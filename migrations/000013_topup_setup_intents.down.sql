@@ -1,0 +1,1 @@
+DROP TABLE topup_setup_intents;
