@@ -419,7 +419,12 @@ func (s *core) setupIntentEvent(ctx context.Context, ev *whop.Event, d *ledger.D
 	if err := s.saveSetup(ctx, si, user, exp); err != nil {
 		return Delivered{}, err
 	}
-	if err := s.store.RecordDelivery(ctx, *d, "payment method saved"); err != nil && !errors.Is(err, ledger.ErrDuplicateDelivery) {
+	// A repeat of this delivery racing it records nothing and says so (the
+	// setup itself applies once: saveSetup).
+	switch err := s.store.RecordDelivery(ctx, *d, "payment method saved"); {
+	case errors.Is(err, ledger.ErrDuplicateDelivery):
+		return duplicate(), nil
+	case err != nil:
 		return Delivered{}, err
 	}
 	return applied("payment method saved"), nil

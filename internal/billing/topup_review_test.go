@@ -320,3 +320,43 @@ func TestDeclinedTopUpPurchaseStaysFailed(t *testing.T) {
 		t.Fatalf("rule %+v, %v, balance %d", a.Rule, err, r.balance())
 	}
 }
+
+// TestSetupDeliveryLosingARaceWithItsCopyIsADuplicate: two copies of one
+// setup_intent.succeeded delivery that both got past the seen check (two
+// replicas at once) save the card once; the copy whose record finds the
+// other's says "duplicate", not "applied", so logs and metrics count one.
+func TestSetupDeliveryLosingARaceWithItsCopyIsADuplicate(t *testing.T) {
+	r := newTopUpRig(t)
+	r.saveCard(whopsim.CardSucceeds)
+	evs := r.env.Sim.Events()
+	ev := evs[len(evs)-1]
+	if ev.Type != whop.EventSetupIntentSucceeded {
+		t.Fatalf("last event = %s", ev.Type)
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(ev.Body, &env); err != nil {
+		t.Fatal(err)
+	}
+	wev := &whop.Event{ID: "msg_setup_race", Type: ev.Type, Scheme: whop.SchemeStandard, APIVersion: "v1",
+		CompanyID: ev.CompanyID, Data: env.Data}
+	var kinds []DeliveryKind
+	for range 2 {
+		d := &ledger.Delivery{ID: wev.ID, Type: wev.Type, Scheme: string(wev.Scheme), CompanyID: wev.CompanyID}
+		out, err := r.svc.core.setupIntentEvent(r.ctx, wev, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, out.Kind)
+	}
+	if kinds[0] != Applied || kinds[1] != Duplicate {
+		t.Fatalf("kinds = %v, want applied then duplicate", kinds)
+	}
+	if n := r.count(`SELECT count(*) FROM webhook_deliveries WHERE id = 'msg_setup_race' AND outcome = 'payment method saved'`); n != 1 {
+		t.Fatalf("delivery rows = %d", n)
+	}
+	if n := r.count(`SELECT count(*) FROM topup_methods WHERE card_last4 = '4242'`); n != 1 {
+		t.Fatalf("saved methods = %d", n)
+	}
+}
