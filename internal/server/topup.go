@@ -221,8 +221,21 @@ func (s *Server) autoTopUpAlerts(w http.ResponseWriter, r *http.Request) {
 }
 
 type topUpSetupBody struct {
+	ExperienceID string `json:"experience_id"`
+}
+
+func (b topUpSetupBody) check() error {
+	return checkFields(field{"experience_id", b.ExperienceID, true, kindExperience})
+}
+
+type topUpMethodBody struct {
 	ExperienceID  string `json:"experience_id"`
 	SetupIntentID string `json:"setup_intent_id"`
+}
+
+func (b topUpMethodBody) check() error {
+	return checkFields(field{"experience_id", b.ExperienceID, true, kindExperience},
+		field{"setup_intent_id", b.SetupIntentID, true, idOf(whop.PrefixSetupIntent, "the setup intent id the modal returned")})
 }
 
 // topUpSetup makes the setup-mode checkout the page opens in Whop's modal.
@@ -231,11 +244,7 @@ func (s *Server) topUpSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b topUpSetupBody
-	if err := decodeJSON(r, &b); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := checkFields(field{"experience_id", b.ExperienceID, true, kindExperience}); err != nil {
+	if err := decodeChecked(r, &b); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -244,7 +253,7 @@ func (s *Server) topUpSetup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, topUpError(err))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"id": sc.CheckoutID, "purchase_url": sc.PurchaseURL})
+	writeJSON(w, http.StatusOK, view.TopUpSetupReply{ID: sc.CheckoutID, PurchaseURL: sc.PurchaseURL})
 }
 
 // topUpMethod records the card the modal's setup saved.
@@ -252,13 +261,8 @@ func (s *Server) topUpMethod(w http.ResponseWriter, r *http.Request) {
 	if !s.topUpsReady(w, r) {
 		return
 	}
-	var b topUpSetupBody
-	if err := decodeJSON(r, &b); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := checkFields(field{"experience_id", b.ExperienceID, true, kindExperience},
-		field{"setup_intent_id", b.SetupIntentID, true, idOf(whop.PrefixSetupIntent, "the setup intent id the modal returned")}); err != nil {
+	var b topUpMethodBody
+	if err := decodeChecked(r, &b); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -267,6 +271,5 @@ func (s *Server) topUpMethod(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, topUpError(err))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"card_brand": a.CardBrand, "card_last4": a.CardLast4,
-		"rule_enabled": a.Rule != nil && a.Rule.Enabled})
+	writeJSON(w, http.StatusOK, view.SavedCard(a))
 }

@@ -97,7 +97,11 @@ func TestAutoTopUpPageFormsRoundTrip(t *testing.T) {
 	a := setup(t)
 	exp, alice := a.experience(), a.member(0)
 	self := "/experiences/" + exp + "/autotopup"
-	_, out, _ := a.call("POST", "/api/topup/setup", alice, map[string]string{"experience_id": exp})
+	status, out, raw := a.call("POST", "/api/topup/setup", alice, map[string]string{"experience_id": exp})
+	if id, _ := out["id"].(string); status != 200 || !strings.HasPrefix(id, "ch_") || len(out) != 2 ||
+		!strings.HasPrefix(out["purchase_url"].(string), "http") || !strings.Contains(out["purchase_url"].(string), id) {
+		t.Fatalf("setup: %d %s", status, raw)
+	}
 	res, err := a.sim.SaveCard(whopsim.Setup{CheckoutID: out["id"].(string), UserID: alice, Card: whopsim.CardSucceeds})
 	if err != nil {
 		t.Fatal(err)

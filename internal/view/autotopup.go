@@ -74,3 +74,23 @@ func AutoTopUp(l layout.Props, exp string, d AutoTopUpData, form *page.TopUpRule
 	}
 	return v
 }
+
+// TopUpSetupReply is POST /api/topup/setup: the setup-mode checkout for the
+// purchase modal, and Whop's hosted page for it.
+type TopUpSetupReply struct {
+	ID          string `json:"id"`
+	PurchaseURL string `json:"purchase_url"`
+}
+
+// SavedCardReply is POST /api/topup/method: the card now saved, and whether
+// the rule is on (saving a card turns one switched off by declines on).
+type SavedCardReply struct {
+	CardBrand   string `json:"card_brand"`
+	CardLast4   string `json:"card_last4"`
+	RuleEnabled bool   `json:"rule_enabled"`
+}
+
+// SavedCard is the reply for a card just saved.
+func SavedCard(a billing.AutoTopUp) SavedCardReply {
+	return SavedCardReply{CardBrand: a.CardBrand, CardLast4: a.CardLast4, RuleEnabled: a.Rule != nil && a.Rule.Enabled}
+}
