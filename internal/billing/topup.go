@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -267,7 +268,7 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 			// credential or permission problem (401, 403) is the app's,
 			// not the member's card: counted as a decline it would turn
 			// off every member's rule, so the job retries it instead.
-			return t.decline(ctx, c, "", cmpOr(api.Message, "charge refused"))
+			return t.decline(ctx, c, "", cmp.Or(api.Message, "charge refused"))
 		}
 		return ChargeOutcome{}, fmt.Errorf("billing: top-up %s: charge: %w", c.TopUp.ID, err)
 	}
@@ -298,7 +299,7 @@ func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *who
 	case p.Substatus == whop.SubstatusFailed || p.FailureMessage != "" ||
 		p.Status == whop.PaymentVoid || p.Status == whop.PaymentUncollectible:
 		// Failed, or ended unpaid for good: it will never be paid.
-		return t.decline(ctx, c, p.ID, cmpOr(p.FailureMessage, "payment "+cmpOr(string(p.Substatus), string(p.Status))))
+		return t.decline(ctx, c, p.ID, cmp.Or(p.FailureMessage, "payment "+cmp.Or(string(p.Substatus), string(p.Status))))
 	}
 	// Pending: its webhook (or the reconciler) settles it.
 	if _, err := t.s.store.MarkPurchase(ctx, pur.ID, ledger.PurchaseProcessing, "", "", nil); err != nil {
@@ -313,13 +314,6 @@ func (t *TopUps) decline(ctx context.Context, c ledger.TopUpCharge, paymentID, r
 	}
 	t.s.log.WarnContext(ctx, "top-up declined", "topup_id", c.TopUp.ID, "purchase_id", c.Purchase.ID, "reason", reason)
 	return ChargeOutcome{Status: string(ledger.TopUpDeclined), PaymentID: paymentID, Declined: reason}, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // offSession gives an off-session top-up payment, which no checkout
