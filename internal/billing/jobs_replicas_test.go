@@ -139,8 +139,12 @@ func TestOneReconcilerRunPerPeriodAcrossThreeReplicas(t *testing.T) {
 	if perPeriod != 1 || jobs > int(elapsed/period)+2 || jobs < 8 {
 		t.Errorf("%d reconcile jobs in %v, at most %d in one period: want one per period of %v", jobs, elapsed, perPeriod, period)
 	}
-	if ranOnce != jobs {
-		t.Errorf("%d of %d reconcile jobs completed on their first attempt by one replica", ranOnce, jobs)
+	// The leader may enqueue one last job as the replicas stop, which no
+	// one is left to work; every job that was worked ran once, on one.
+	unworked := count(`SELECT count(*) FROM river_job WHERE kind = 'reconcile' AND attempted_at IS NULL AND attempt = 0`)
+	if ranOnce != jobs-unworked || unworked > 1 {
+		t.Errorf("%d of %d reconcile jobs completed on their first attempt by one replica (%d never worked, at most 1 may be)",
+			ranOnce, jobs, unworked)
 	}
 	if quickRuns != quickJobs || quickRuns < 4 {
 		t.Errorf("while runs were quick: %d runs for %d jobs, want one run per job", quickRuns, quickJobs)
