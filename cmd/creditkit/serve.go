@@ -69,12 +69,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("database: %w", err)
 	}
 	defer pool.Close()
+	probe, err := probePool(ctx, poolCfg)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer probe.Close()
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err = pool.Ping(pingCtx)
+	err = probe.Ping(pingCtx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
+	ready := ledger.NewStore(probe)
 	// River inserts jobs for the ledger (in the ledger's transactions) and,
 	// with WORKERS > 0, runs them; billing's workers are registered below,
 	// once billing exists, before anything is inserted or started.
@@ -90,7 +96,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	store := ledger.NewStore(pool, ledger.WithJobs(jobs))
 	if *migrate {
-		if err := migrateSchema(ctx, store, cfg.MigrationURL(), log); err != nil {
+		if err := migrateSchema(ctx, ready, cfg.MigrationURL(), log); err != nil {
 			return err
 		}
 	}
@@ -151,7 +157,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Development:    cfg.Env == config.Development,
 			SandboxOrigins: cfg.SandboxOrigins,
 		},
-		Ready:      store,
+		Ready:      ready,
 		Tokens:     tokens,
 		Billing:    server.BillingOf(bill),
 		Webhooks:   whop.NewWebhookVerifier(cfg.Whop.WebhookSecret),
@@ -237,8 +243,8 @@ func listeningLine(cfg *config.Config, addr net.Addr) string {
 }
 
 // migrateSchema brings both schemas (the app's and River's) up to date. A
-// replica (re)starting on a current database only reads the versions through
-// the pool it already has;
+// replica (re)starting on a current database only reads the versions, in one
+// statement on the connection it already has (the probe's);
 // golang-migrate, with its own connection and lock, runs only when there
 // is something to apply (or the version cannot be read: a new database).
 func migrateSchema(ctx context.Context, store *ledger.Store, databaseURL string, log *slog.Logger) error {
