@@ -9,6 +9,7 @@ import (
 
 	"github.com/creditkit/creditkit/internal/config"
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/migrations"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -110,4 +111,40 @@ func execModeName(m pgx.QueryExecMode) string {
 		return "simple_protocol"
 	}
 	return "unknown"
+}
+
+// prepareDatabase is the database's part of a replica's start: a connection
+// (the readiness probe's, kept), then, unless told not to, both schemas
+// brought up to date.
+func prepareDatabase(ctx context.Context, probe *pgxpool.Pool, migrate bool, migrationURL string, log *slog.Logger) error {
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := probe.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if !migrate {
+		return nil
+	}
+	return migrateSchema(ctx, ledger.NewStore(probe), migrationURL, log)
+}
+
+// migrateSchema brings both schemas (the app's and River's) up to date. A
+// replica (re)starting on a current database only reads the versions, in one
+// statement on the connection it already has (the probe's);
+// golang-migrate, with its own connection and lock, runs only when there
+// is something to apply (or the version cannot be read: a new database).
+func migrateSchema(ctx context.Context, store *ledger.Store, databaseURL string, log *slog.Logger) error {
+	start := time.Now()
+	if st, err := store.SchemaStatus(ctx); err == nil && st.Current() {
+		log.Info("schema current", slog.Uint64("version", uint64(st.Version)), slog.Uint64("river_version", uint64(st.River)),
+			slog.Duration("took", time.Since(start)))
+		return nil
+	}
+	if err := migrations.Up(ctx, databaseURL); err != nil {
+		return err
+	}
+	log.Info("migrations applied", slog.Uint64("version", uint64(migrations.Latest())),
+		slog.Uint64("river_version", uint64(migrations.RiverLatest())), slog.Duration("took", time.Since(start)))
+	return nil
 }
