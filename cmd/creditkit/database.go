@@ -115,14 +115,17 @@ func execModeName(m pgx.QueryExecMode) string {
 
 // prepareDatabase is the database's part of a replica's start: a connection
 // (the readiness probe's, kept), then, unless told not to, both schemas
-// brought up to date.
+// brought up to date. Opening the connection is the check that Postgres
+// answers (it has authenticated us and said it is ready for a query), so
+// no ping follows: the schema's read is the next round trip.
 func prepareDatabase(ctx context.Context, probe *pgxpool.Pool, migrate bool, migrationURL string, log *slog.Logger) error {
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err := probe.Ping(pingCtx)
+	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := probe.Acquire(connectCtx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
+	conn.Release()
 	if !migrate {
 		return nil
 	}
