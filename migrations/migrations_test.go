@@ -108,7 +108,8 @@ func TestVersionsAreContiguous(t *testing.T) {
 // TestReadStatusReadsWhatGolangMigrateReads holds the one-statement read of
 // both versions (a replica's start, every readiness probe) to the versions
 // golang-migrate and River's table give, at every stage a database passes:
-// new, migrated, dirty, its app schema emptied, River's schema gone.
+// new, migrated, dirty, its app schema emptied, River behind or with a
+// second migration line, River's schema gone.
 func TestReadStatusReadsWhatGolangMigrateReads(t *testing.T) {
 	db := pgtest.NewEmpty(t)
 	ctx := context.Background()
@@ -128,6 +129,8 @@ func TestReadStatusReadsWhatGolangMigrateReads(t *testing.T) {
 			migrations.Status{Version: latest, Dirty: true, Latest: latest, River: river, RiverLatest: river}},
 		{"no app version", `DELETE FROM schema_migrations`, migrations.Status{Latest: latest, River: river, RiverLatest: river}},
 		{"River behind", `DELETE FROM river_migration WHERE version = (SELECT max(version) FROM river_migration)`,
+			migrations.Status{Latest: latest, River: river - 1, RiverLatest: river}},
+		{"another River line", `INSERT INTO river_migration (line, version) VALUES ('other', 99)`,
 			migrations.Status{Latest: latest, River: river - 1, RiverLatest: river}},
 		{"no River table", `DROP TABLE river_migration`, migrations.Status{Latest: latest, RiverLatest: river}},
 	} {

@@ -96,8 +96,9 @@ func riverDownAll(ctx context.Context, databaseURL string) error {
 	})
 }
 
-// Querier is what reading the River version needs: a pool, a conn or a tx.
+// Querier is what reading the schema versions needs: a pool, a conn or a tx.
 type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
