@@ -104,3 +104,49 @@ func TestVersionsAreContiguous(t *testing.T) {
 		}
 	}
 }
+
+// TestReadStatusReadsWhatGolangMigrateReads holds the one-statement read of
+// both versions (a replica's start, every readiness probe) to the versions
+// golang-migrate and River's table give, at every stage a database passes:
+// new, migrated, dirty, its app schema emptied, River behind or with a
+// second migration line, River's schema gone.
+func TestReadStatusReadsWhatGolangMigrateReads(t *testing.T) {
+	db := pgtest.NewEmpty(t)
+	ctx := context.Background()
+	latest, river := migrations.Latest(), migrations.RiverLatest()
+	if _, err := migrations.ReadStatus(ctx, db.Pool); err == nil {
+		t.Fatal("ReadStatus on a database with no schema_migrations table: no error, want one (as the readiness probe has always said)")
+	}
+	if err := migrations.Up(ctx, db.URL); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, sql string
+		want      migrations.Status
+	}{
+		{"migrated", ``, migrations.Status{Version: latest, Latest: latest, River: river, RiverLatest: river}},
+		{"dirty", `UPDATE schema_migrations SET dirty = true`,
+			migrations.Status{Version: latest, Dirty: true, Latest: latest, River: river, RiverLatest: river}},
+		{"no app version", `DELETE FROM schema_migrations`, migrations.Status{Latest: latest, River: river, RiverLatest: river}},
+		{"River behind", `DELETE FROM river_migration WHERE version = (SELECT max(version) FROM river_migration)`,
+			migrations.Status{Latest: latest, River: river - 1, RiverLatest: river}},
+		{"another River line", `INSERT INTO river_migration (line, version) VALUES ('other', 99)`,
+			migrations.Status{Latest: latest, River: river - 1, RiverLatest: river}},
+		{"no River table", `DROP TABLE river_migration`, migrations.Status{Latest: latest, RiverLatest: river}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.sql != "" {
+				if _, err := db.Pool.Exec(ctx, tc.sql); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := migrations.ReadStatus(ctx, db.Pool)
+			if err != nil || got != tc.want {
+				t.Fatalf("ReadStatus = %+v, %v; want %+v", got, err, tc.want)
+			}
+			if byMigrate, err := migrations.Version(ctx, db.URL); err != nil || byMigrate != got {
+				t.Fatalf("golang-migrate and River's table say %+v (%v), ReadStatus %+v", byMigrate, err, got)
+			}
+		})
+	}
+}

@@ -96,8 +96,9 @@ func riverDownAll(ctx context.Context, databaseURL string) error {
 	})
 }
 
-// Querier is what reading the River version needs: a pool, a conn or a tx.
+// Querier is what reading the schema versions needs: a pool, a conn or a tx.
 type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
@@ -106,12 +107,18 @@ type Querier interface {
 func RiverVersion(ctx context.Context, db Querier) (uint, error) {
 	var v int64
 	err := db.QueryRow(ctx, RiverVersionQuery).Scan(&v)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table: River never migrated
+	if isUndefinedTable(err) { // River never migrated
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("river schema version: %w", err)
 	}
 	return uint(v), nil
+}
+
+// isUndefinedTable reports whether err is Postgres's undefined_table: a
+// schema not migrated yet.
+func isUndefinedTable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "42P01"
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/config"
@@ -20,8 +21,12 @@ import (
 const checkTimeout = 10 * time.Second
 
 // webhookSecretShape is what Whop issues: "ws_" and hex digits (64 seen),
-// or the "whsec_" + base64 form some of its docs show.
-var webhookSecretShape = regexp.MustCompile(`^(ws_[0-9a-f]{32,}|whsec_[A-Za-z0-9+/]{24,}={0,2})$`)
+// or the "whsec_" + base64 form some of its docs show. Compiled when the
+// preflight first asks, not in every process's start (its counted
+// repetitions make it the costliest thing this package's start did).
+var webhookSecretShape = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(ws_[0-9a-f]{32,}|whsec_[A-Za-z0-9+/]{24,}={0,2})$`)
+})
 
 // checkCmd is `creditkit check`: the configuration serve would use, tried
 // against Whop and Postgres, one ✓ or ✗ line per check with what to do
@@ -227,7 +232,7 @@ func (p *preflight) checkUserTokenKeys(ctx context.Context) {
 
 func (p *preflight) checkWebhookSecret() {
 	s := p.cfg.Whop.WebhookSecret
-	if !webhookSecretShape.MatchString(s) {
+	if !webhookSecretShape().MatchString(s) {
 		// Never print the secret; its length and start say enough.
 		p.fail("WHOP_WEBHOOK_SECRET", fmt.Sprintf("does not have the shape Whop issues (%d characters, starting %q)", len(s), prefixOf(s)),
 			"copy the secret exactly as the webhook's page in Whop's dashboard shows it: ws_ followed by hex digits")

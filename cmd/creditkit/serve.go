@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/billing"
@@ -20,7 +21,6 @@ import (
 	"github.com/creditkit/creditkit/internal/logctx"
 	"github.com/creditkit/creditkit/internal/server"
 	"github.com/creditkit/creditkit/internal/whop"
-	"github.com/creditkit/creditkit/migrations"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -69,12 +69,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("database: %w", err)
 	}
 	defer pool.Close()
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err = pool.Ping(pingCtx)
-	cancel()
+	probe, err := probePool(ctx, poolCfg)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
+	defer probe.Close()
+	ready := ledger.NewStore(probe)
+	// The database's part of the start (a connection, the schema checked or
+	// migrated) is mostly waiting on Postgres, so the rest is built
+	// meanwhile; nothing built touches the database before it is done.
+	// Any return below waits for it (then the pools close).
+	dbCtx, cancelDB := context.WithCancel(ctx)
+	dbDone := make(chan error, 1)
+	go func() { dbDone <- prepareDatabase(dbCtx, probe, *migrate, cfg.MigrationURL(), log) }()
+	waitDB := sync.OnceValue(func() error { return <-dbDone })
+	defer waitDB()
+	defer cancelDB() // runs first: a start that failed elsewhere stops waiting on Postgres
 	// River inserts jobs for the ledger (in the ledger's transactions) and,
 	// with WORKERS > 0, runs them; billing's workers are registered below,
 	// once billing exists, before anything is inserted or started.
@@ -89,12 +99,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	store := ledger.NewStore(pool, ledger.WithJobs(jobs))
-	if *migrate {
-		if err := migrateSchema(ctx, store, cfg.MigrationURL(), log); err != nil {
-			return err
-		}
-	}
-
 	reports, closeReplica, err := openReporting(ctx, cfg, store, log)
 	if err != nil {
 		return err
@@ -151,7 +155,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Development:    cfg.Env == config.Development,
 			SandboxOrigins: cfg.SandboxOrigins,
 		},
-		Ready:      store,
+		Ready:      ready,
 		Tokens:     tokens,
 		Billing:    server.BillingOf(bill),
 		Webhooks:   whop.NewWebhookVerifier(cfg.Whop.WebhookSecret),
@@ -166,6 +170,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Notices:    notices,
 	})
 
+	if err := waitDB(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -234,26 +241,6 @@ func listeningLine(cfg *config.Config, addr net.Addr) string {
 		return line + "; members open it inside Whop, which serves it at " + cfg.AppURL
 	}
 	return line + "; members open it inside Whop (its pages need Whop's user token)"
-}
-
-// migrateSchema brings both schemas (the app's and River's) up to date. A
-// replica (re)starting on a current database only reads the versions through
-// the pool it already has;
-// golang-migrate, with its own connection and lock, runs only when there
-// is something to apply (or the version cannot be read: a new database).
-func migrateSchema(ctx context.Context, store *ledger.Store, databaseURL string, log *slog.Logger) error {
-	start := time.Now()
-	if st, err := store.SchemaStatus(ctx); err == nil && st.Current() {
-		log.Info("schema current", slog.Uint64("version", uint64(st.Version)), slog.Uint64("river_version", uint64(st.River)),
-			slog.Duration("took", time.Since(start)))
-		return nil
-	}
-	if err := migrations.Up(ctx, databaseURL); err != nil {
-		return err
-	}
-	log.Info("migrations applied", slog.Uint64("version", uint64(migrations.Latest())),
-		slog.Uint64("river_version", uint64(migrations.RiverLatest())), slog.Duration("took", time.Since(start)))
-	return nil
 }
 
 // serveUntilDone serves until ctx ends, then lets in-flight requests finish
