@@ -123,3 +123,71 @@ func TestPaymentDeliveryIsOneRoundTrip(t *testing.T) {
 	}
 	t.Logf("round trips: fresh delivery %d, repeat on another replica %d, repeat on the same replica 0", fresh, repeat)
 }
+
+// TestMemberPageIsOneRoundTrip counts the round trips of the member's page
+// (Wallet) once this replica's caches hold the member's access and premium
+// answers: one, the batch that reads the balance, the receipts and the
+// membership clock, which is all the bench's floor runs; none of Whop.
+// A premium member's page adds the read of their recorded membership (and,
+// when there is one, of this period's grant; here Whop grants premium to
+// a member whose membership the app has not recorded).
+func TestMemberPageIsOneRoundTrip(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store := ledger.NewStore(pool)
+	w := &accessTable{grants: map[[2]string]whop.Access{
+		{"user_1", "exp_1"}:        {HasAccess: true, Level: whop.AccessCustomer},
+		{"user_p", "exp_1"}:        {HasAccess: true, Level: whop.AccessCustomer},
+		{"user_p", "prod_premium"}: {HasAccess: true, Level: whop.AccessCustomer},
+	}}
+	s := New(w, store, Config{CompanyID: "biz_owner", Currency: money.USD,
+		Premium: PremiumConfig{ProductID: "prod_premium", PlanID: "plan_premium", MonthlyCredits: 50}})
+	for i := range 3 {
+		if _, _, err := store.CreatePurchase(ctx, ledger.NewPurchase{ID: fmt.Sprintf("pur_%d", i), UserID: "user_1",
+			ExperienceID: "exp_1", CompanyID: "biz_creator", PackageID: "starter", Credits: 100, Price: 499,
+			Currency: "usd", CheckoutID: fmt.Sprintf("ch_%d", i), PlanID: "plan_1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := func(user string) (Wallet, int64, int) {
+		t.Helper()
+		w.mu.Lock()
+		w.asked = 0
+		w.mu.Unlock()
+		trips.n.Store(0)
+		wallet, err := s.Credits.Wallet(ctx, user, "exp_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return wallet, trips.n.Load(), w.asked
+	}
+	if _, _, asked := page("user_1"); asked != 2 { // access to the experience, then premium
+		t.Fatalf("first page asked Whop %d times, want 2", asked)
+	}
+	wallet, n, asked := page("user_1")
+	if n != 1 || asked != 0 {
+		t.Errorf("member's page: %d round trips and %d questions to Whop, want 1 and 0", n, asked)
+	}
+	if len(wallet.Receipts) != 3 || wallet.Premium.Member || !wallet.Premium.Enabled {
+		t.Errorf("member's page read %d receipts, premium %+v", len(wallet.Receipts), wallet.Premium)
+	}
+	page("user_p")
+	if wallet, n, asked := page("user_p"); n != 2 || asked != 0 || !wallet.Premium.Member {
+		t.Errorf("premium member's page: %d round trips and %d questions to Whop (member %v), want 2 and 0",
+			n, asked, wallet.Premium.Member)
+	}
+}

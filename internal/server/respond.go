@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -199,7 +200,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // render writes a templ component as the response. Pages are rendered into a
-// buffer first so a failure half-way still yields a clean error page.
+// buffer first so a failure half-way still yields a clean error page, and
+// the buffer goes out in one write with its Content-Length: without it,
+// net/http sends a page over 2 KB chunked, and the chunked encoding's
+// last, empty chunk costs a write of its own (and the client a read).
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	buf := templ.GetBuffer()
 	defer templ.ReleaseBuffer(buf)
@@ -212,8 +216,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

@@ -79,6 +79,11 @@ func Experience(l layout.Props, expID string, wallet billing.Wallet, pkgs []bill
 		Balance:      component.BalanceProps{Credits: FormatCount(wallet.Balance), Negative: wallet.Balance < 0},
 		Premium:      PremiumCard(wallet.Premium, expID),
 		ActivityURL:  ExperienceURL(expID) + "/activity",
+		// Sized up front: appending ten receipts one by one would copy
+		// the growing slice four times on every load of the page.
+		Packages: make([]page.PackageCard, 0, len(pkgs)),
+		Items:    make([]page.ItemRow, 0, len(wallet.Items)),
+		Receipts: make([]page.ReceiptRow, 0, len(wallet.Receipts)),
 	}
 	for _, p := range pkgs {
 		v.Packages = append(v.Packages, page.PackageCard{

@@ -44,7 +44,11 @@ func FormatWhen(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("Jan 2, 15:04") + " UTC"
+	// Appended into one buffer: a receipt row is two of these, and
+	// Format plus " UTC" made two strings of each.
+	var buf [32]byte
+	b := t.UTC().AppendFormat(buf[:0], "Jan 2, 15:04")
+	return string(append(b, " UTC"...))
 }
 
 // FormatMoney writes minor units of cur as money: $4.99.
