@@ -20,9 +20,10 @@ type walletQueue struct {
 
 // walletTurns is how many spends of one wallet may be at Postgres at once:
 // the one holding the row lock, and the next, waiting for it inside
-// Postgres so that it goes the moment the commit releases the lock, not a
-// round trip later (with one turn the bench's spends went 0.69 of the
-// floor's rate, with two 0.91).
+// Postgres so that it goes the moment the commit releases the lock. With
+// one turn, each spend would leave the app only when the one before it had
+// answered: a round trip on the lock's critical path, which cost as much as
+// the waiting backends the queue spares (README, "Spend on one hot wallet").
 const walletTurns = 2
 
 type walletKey struct{ experienceID, userID string }
