@@ -67,13 +67,24 @@ RETURNING id, item_id, title, cost, balance_after, created_at`
 // returns the first result (Replayed), at the cost it had then, even if the
 // item was repriced since; with anything else it is ErrIdempotencyConflict.
 // Not enough credits is *InsufficientCreditsError.
+//
+// Spends of one wallet take turns in the app (walletQueue): at most
+// walletTurns of them are at Postgres at once, one holding the row lock and
+// one waiting for it, ready to go when it is released; the rest wait here,
+// holding no connection. A context that ends while its spend waits leaves
+// the queue, nothing spent, with the context's error.
 func (s *Store) Spend(ctx context.Context, r SpendRequest) (Spend, error) {
 	if r.Cost <= 0 || r.Title == "" {
 		return Spend{}, fmt.Errorf("ledger: spend: item %q needs a title and a positive cost", r.ItemID)
 	}
 	sp := Spend{ExperienceID: r.ExperienceID}
-	err := s.pool.QueryRow(ctx, spendSQL, r.ExperienceID, r.UserID, r.ItemID, r.IdempotencyKey, r.Cost, r.Title).
+	leave, err := s.spends.enter(ctx, walletKey{r.ExperienceID, r.UserID})
+	if err != nil {
+		return sp, fmt.Errorf("ledger: spend: %w", err)
+	}
+	err = s.pool.QueryRow(ctx, spendSQL, r.ExperienceID, r.UserID, r.ItemID, r.IdempotencyKey, r.Cost, r.Title).
 		Scan(&sp.ID, &sp.ItemID, &sp.Title, &sp.Cost, &sp.BalanceAfter, &sp.CreatedAt)
+	leave()
 	switch {
 	case err == nil:
 		return sp, nil

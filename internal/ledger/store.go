@@ -20,11 +20,13 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	jobs JobInserter // nil: facts that need a job cannot be recorded
+	// spends admits one spend per wallet at a time (Spend).
+	spends *walletQueue
 }
 
 // NewStore returns a Store on pool.
 func NewStore(pool *pgxpool.Pool, opts ...StoreOption) *Store {
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, spends: newWalletQueue()}
 	for _, o := range opts {
 		o(s)
 	}
