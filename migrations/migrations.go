@@ -86,9 +86,9 @@ func (s Status) Current() bool {
 }
 
 // Up applies every pending migration, River's first, then the app's. No
-// change is success. When the database is already current it costs two
-// queries on one connection, so a replica (re)starting on a migrated
-// database is ready in milliseconds.
+// change is success. When the database is already current it costs one
+// statement on one connection (ReadStatus), so a replica (re)starting on a
+// migrated database is ready in milliseconds.
 func Up(ctx context.Context, databaseURL string) error {
 	if current(ctx, databaseURL) {
 		return nil
@@ -181,8 +181,8 @@ func current(ctx context.Context, databaseURL string) bool {
 	return err == nil && st.Current()
 }
 
-// VersionQuery reads the applied version straight from golang-migrate's table,
-// for readiness checks that must not open a second connection pool.
+// VersionQuery reads the applied version straight from golang-migrate's
+// table, without golang-migrate and its connection of its own.
 const VersionQuery = `SELECT version, dirty FROM schema_migrations LIMIT 1`
 
 // StatusQuery reads both applied versions, the app's and River's, in one
@@ -218,7 +218,7 @@ func ReadStatus(ctx context.Context, db Querier) (Status, error) {
 	_, err = pgx.ForEachRow(rows, []any{&riverLine, &version, &dirty}, func() error {
 		switch {
 		case riverLine == nil && !appVersion:
-			st.Version, st.Dirty, appVersion = uint(version), dirty, true
+			st.Version, st.Dirty, appVersion = uint(max(version, 0)), dirty, true // -1: dirty before any version
 		case riverLine != nil && *riverLine == "main":
 			st.River = max(st.River, uint(version))
 		}
@@ -243,7 +243,7 @@ func readStatusApart(ctx context.Context, db Querier, st Status) (Status, error)
 	case err != nil:
 		return st, fmt.Errorf("schema version: %w", err)
 	default:
-		st.Version = uint(v)
+		st.Version = uint(max(v, 0))
 	}
 	if st.River, err = RiverVersion(ctx, db); err != nil {
 		return st, err

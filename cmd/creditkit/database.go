@@ -54,7 +54,7 @@ func poolConfig(url string, pooler config.Pooler) (*pgxpool.Config, error) {
 // about the database; concurrent probes take turns on the one connection.
 func probePool(ctx context.Context, app *pgxpool.Config) (*pgxpool.Pool, error) {
 	cfg := app.Copy()
-	cfg.MinConns, cfg.MaxConns = 0, 1
+	cfg.MinConns, cfg.MinIdleConns, cfg.MaxConns = 0, 0, 1
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
@@ -115,9 +115,8 @@ func execModeName(m pgx.QueryExecMode) string {
 
 // prepareDatabase is the database's part of a replica's start: a connection
 // (the readiness probe's, kept), then, unless told not to, both schemas
-// brought up to date. Opening the connection is the check that Postgres
-// answers (it has authenticated us and said it is ready for a query), so
-// no ping follows: the schema's read is the next round trip.
+// brought up to date. The schema's read is the round trip that shows
+// Postgres answers; with -migrate=false a ping is.
 func prepareDatabase(ctx context.Context, probe *pgxpool.Pool, migrate bool, migrationURL string, log *slog.Logger) error {
 	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, err := probe.Acquire(connectCtx)
@@ -125,10 +124,20 @@ func prepareDatabase(ctx context.Context, probe *pgxpool.Pool, migrate bool, mig
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
-	conn.Release()
 	if !migrate {
+		// Behind a pooler, a login can be answered by the pooler alone
+		// while Postgres is down; the schema's read below reaches Postgres,
+		// and without it one plain round trip does.
+		pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = conn.Ping(pingCtx)
+		cancel()
+		conn.Release()
+		if err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
 		return nil
 	}
+	conn.Release()
 	return migrateSchema(ctx, ledger.NewStore(probe), migrationURL, log)
 }
 
