@@ -36,9 +36,21 @@ type premiumCache struct {
 	ttl     time.Duration
 	now     func() time.Time
 
-	mu      sync.Mutex
-	entries map[string]premiumEntry
+	mu       sync.Mutex
+	entries  map[string]premiumEntry
+	renewing map[string]bool // users whose answer is being renewed in the background
 }
+
+// renewAhead is how close to its expiry an answer, read for a page, is
+// renewed in the background: a member who keeps using the app never waits
+// for Whop once their answer is cached, where each "no" (kept 5 s) cost one
+// of their page loads a round trip to Whop every five seconds. An answer is
+// still never used past its expiry or past a membership change; one that
+// runs out with nobody looking is asked again, as before, by the next look.
+const renewAhead = 500 * time.Millisecond
+
+// renewTimeout bounds a background renewal's call to Whop.
+const renewTimeout = 10 * time.Second
 
 type premiumEntry struct {
 	member  bool
@@ -48,7 +60,7 @@ type premiumEntry struct {
 
 func newPremiumCache(w Whop, clock membershipClock, cfg PremiumConfig, now func() time.Time) *premiumCache {
 	return &premiumCache{whop: w, clock: clock, product: cfg.ProductID, ttl: cfg.TTL, now: now,
-		entries: map[string]premiumEntry{}}
+		entries: map[string]premiumEntry{}, renewing: map[string]bool{}}
 }
 
 func (c *premiumCache) check(ctx context.Context, userID string) (bool, error) {
@@ -68,8 +80,18 @@ func (c *premiumCache) checkAt(ctx context.Context, userID string, dbNow, change
 	c.mu.Unlock()
 	// Equal times count as a change: trusting less is always safe.
 	if ok && now.Before(e.expires) && changed.Before(e.asked) {
+		if e.expires.Sub(now) < renewAhead {
+			c.renew(userID, dbNow)
+		}
 		return e.member, nil
 	}
+	return c.ask(ctx, userID, dbNow, now)
+}
+
+// ask asks Whop and keeps the answer, taken as of dbNow (the database time
+// read before the question) and trusted for its TTL from now (the local
+// time read before it).
+func (c *premiumCache) ask(ctx context.Context, userID string, dbNow, now time.Time) (bool, error) {
 	a, err := c.whop.CheckAccess(ctx, userID, c.product)
 	switch {
 	case errors.Is(err, whop.ErrNotFound):
@@ -92,6 +114,26 @@ func (c *premiumCache) checkAt(ctx context.Context, userID string, dbNow, change
 		c.entries[userID] = premiumEntry{member: a.HasAccess, asked: dbNow, expires: now.Add(ttl)}
 	}
 	return a.HasAccess, nil
+}
+
+// renew asks Whop again for userID in the background, once at a time per
+// user. A failure leaves the answer to expire: the next look asks itself.
+func (c *premiumCache) renew(userID string, dbNow time.Time) {
+	c.mu.Lock()
+	if c.renewing[userID] {
+		c.mu.Unlock()
+		return
+	}
+	c.renewing[userID] = true
+	c.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), renewTimeout)
+		defer cancel()
+		_, _ = c.ask(ctx, userID, dbNow, c.now())
+		c.mu.Lock()
+		delete(c.renewing, userID)
+		c.mu.Unlock()
+	}()
 }
 
 // forget drops a user's answer on this replica; the others learn of the

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,4 +85,114 @@ func TestPremiumCacheTrustsAnAnswerOnlyUntilAChangeOrItsTTL(t *testing.T) {
 	if e := c.entries["user_1"]; !e.member || !e.asked.Equal(older.Add(time.Second)) {
 		t.Fatalf("entry = %+v, want the later-asked yes kept", e)
 	}
+}
+
+// syncAccess is a Whop whose answers may be asked from the cache's
+// background renewal: it counts calls under a lock and reports each.
+type syncAccess struct {
+	Whop
+	mu     sync.Mutex
+	member bool
+	calls  int
+	asked  chan struct{}
+}
+
+func (f *syncAccess) CheckAccess(ctx context.Context, userID, resourceID string) (whop.Access, error) {
+	f.mu.Lock()
+	f.calls++
+	member := f.member
+	f.mu.Unlock()
+	defer func() { f.asked <- struct{}{} }()
+	if !member {
+		return whop.Access{Level: whop.AccessNone}, nil
+	}
+	return whop.Access{HasAccess: true, Level: whop.AccessCustomer}, nil
+}
+
+func (f *syncAccess) counted() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// TestPremiumCacheRenewsAnActiveMembersAnswerAhead: a look in an answer's
+// last half second answers from the cache at once and asks Whop again in
+// the background, so the member's next look past the old expiry finds the
+// new answer without waiting; an answer is still never used once expired.
+func TestPremiumCacheRenewsAnActiveMembersAnswerAhead(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	clockNow := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	w := &syncAccess{asked: make(chan struct{}, 8)}
+	clock := &fakeClock{db: now}
+	c := newPremiumCache(w, clock, PremiumConfig{ProductID: "prod_p", PlanID: "plan_p", TTL: time.Minute}, clockNow)
+	look := func(want bool, why string) {
+		t.Helper()
+		got, err := c.check(ctx, "user_1")
+		if err != nil || got != want {
+			t.Fatalf("%s: premium %t (err %v), want %t", why, got, err, want)
+		}
+	}
+	waitAsked := func(why string) {
+		t.Helper()
+		select {
+		case <-w.asked:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: Whop was not asked", why)
+		}
+	}
+
+	look(false, "first look asks Whop")
+	waitAsked("first look")
+	advance(4 * time.Second)
+	look(false, "4 s into a 5 s no: cached, not renewed yet")
+	if n := w.counted(); n != 1 {
+		t.Fatalf("Whop asked %d times by 4 s, want 1", n)
+	}
+
+	// The member pays; their webhook is late. A look in the no's last half
+	// second answers no at once and renews it in the background.
+	w.mu.Lock()
+	w.member = true
+	w.mu.Unlock()
+	advance(600 * time.Millisecond)
+	look(false, "in the last half second: the cached no, at once")
+	waitAsked("the renewal")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		busy := len(c.renewing) > 0
+		c.mu.Unlock()
+		if !busy {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the renewal never finished")
+		}
+	}
+	advance(time.Second) // past the old no's expiry
+	look(true, "past the old expiry: the renewed answer, without waiting")
+	if n := w.counted(); n != 2 {
+		t.Fatalf("Whop asked %d times, want 2 (the first look and one renewal)", n)
+	}
+
+	// Nobody looks until the yes has expired: the next look asks itself.
+	advance(2 * time.Minute)
+	look(true, "a look after expiry asks Whop")
+	waitAsked("the look after expiry")
+	if n := w.counted(); n != 3 {
+		t.Fatalf("Whop asked %d times, want 3", n)
+	}
+
+	// A change since the answer is never answered from the cache, renewal
+	// window or not.
+	advance(time.Minute - 300*time.Millisecond)
+	w.mu.Lock()
+	w.member = false
+	w.mu.Unlock()
+	clock.changed = clockNow()
+	clock.db = clockNow().Add(time.Millisecond)
+	look(false, "a membership change since the answer: asked again at once")
+	waitAsked("the look after the change")
 }
