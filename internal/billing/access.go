@@ -18,9 +18,17 @@ type accessCache struct {
 	ttl  time.Duration
 	now  func() time.Time
 
-	mu      sync.Mutex
-	entries map[accessKey]accessEntry
+	mu       sync.Mutex
+	entries  map[accessKey]accessEntry
+	renewing map[accessKey]bool
 }
+
+// An answer looked at in the last fifth of its TTL is renewed in the
+// background (as the premium cache's are): a member using the app keeps
+// their access answered from the cache, instead of one page load every TTL
+// waiting on Whop. An answer is never used past its expiry, so a revoked
+// member is still out within the TTL of the last answer Whop gave.
+const accessRenewShare = 5
 
 type accessKey struct{ user, resource string }
 
@@ -30,7 +38,7 @@ type accessEntry struct {
 }
 
 func newAccessCache(w Whop, ttl time.Duration, now func() time.Time) *accessCache {
-	return &accessCache{whop: w, ttl: ttl, now: now, entries: map[accessKey]accessEntry{}}
+	return &accessCache{whop: w, ttl: ttl, now: now, entries: map[accessKey]accessEntry{}, renewing: map[accessKey]bool{}}
 }
 
 func (c *accessCache) check(ctx context.Context, userID, resourceID string) (whop.Access, error) {
@@ -40,8 +48,17 @@ func (c *accessCache) check(ctx context.Context, userID, resourceID string) (who
 	e, ok := c.entries[k]
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
+		if e.expires.Sub(now) < c.ttl/accessRenewShare {
+			c.renew(k)
+		}
 		return e.access, nil
 	}
+	return c.ask(ctx, k, now)
+}
+
+// ask asks Whop and keeps the answer for the TTL from now (read before).
+func (c *accessCache) ask(ctx context.Context, k accessKey, now time.Time) (whop.Access, error) {
+	userID, resourceID := k.user, k.resource
 	a, err := c.whop.CheckAccess(ctx, userID, resourceID)
 	switch {
 	case errors.Is(err, whop.ErrNotFound):
@@ -54,9 +71,33 @@ func (c *accessCache) check(ctx context.Context, userID, resourceID string) (who
 	if len(c.entries) > 50_000 { // bounded: drop everything rather than grow forever
 		clear(c.entries)
 	}
-	c.entries[k] = accessEntry{access: a, expires: now.Add(c.ttl)}
+	// Of two answers (a renewal and a look, say), the one asked later is
+	// kept: its expiry is the later.
+	if prev, ok := c.entries[k]; !ok || !prev.expires.After(now.Add(c.ttl)) {
+		c.entries[k] = accessEntry{access: a, expires: now.Add(c.ttl)}
+	}
 	c.mu.Unlock()
 	return a, nil
+}
+
+// renew asks Whop again for k in the background, once at a time per key;
+// a failure leaves the answer to expire, and the next look asks itself.
+func (c *accessCache) renew(k accessKey) {
+	c.mu.Lock()
+	if c.renewing[k] {
+		c.mu.Unlock()
+		return
+	}
+	c.renewing[k] = true
+	c.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), renewTimeout)
+		defer cancel()
+		_, _ = c.ask(ctx, k, c.now())
+		c.mu.Lock()
+		delete(c.renewing, k)
+		c.mu.Unlock()
+	}()
 }
 
 // experienceAccess returns nil when the user may use the experience, and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
@@ -90,4 +91,64 @@ func TestAccessIsDecidedInBilling(t *testing.T) {
 	if w.asked != 6 {
 		t.Errorf("Whop was asked %d times, want 6 (once per user and resource)", w.asked)
 	}
+}
+
+// TestAccessCacheRenewsAnAnswerInUseAhead: a look in the last fifth of an
+// answer's TTL is answered from the cache and renews it in the background;
+// a revocation Whop reports reaches the member by the old answer's expiry
+// at the latest, and an expired answer is never used.
+func TestAccessCacheRenewsAnAnswerInUseAhead(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	key := [2]string{"user_1", "exp_1"}
+	w := &accessTable{grants: map[[2]string]whop.Access{key: {HasAccess: true, Level: whop.AccessCustomer}}}
+	c := newAccessCache(w, 30*time.Second, clock)
+	asked := func() int { w.mu.Lock(); defer w.mu.Unlock(); return w.asked }
+	look := func(want bool, wantAsked int, why string) {
+		t.Helper()
+		a, err := c.check(ctx, "user_1", "exp_1")
+		if err != nil || a.HasAccess != want {
+			t.Fatalf("%s: access %t (err %v), want %t", why, a.HasAccess, err, want)
+		}
+		if n := asked(); n != wantAsked {
+			t.Fatalf("%s: Whop asked %d times, want %d", why, n, wantAsked)
+		}
+	}
+	settled := func() {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			c.mu.Lock()
+			busy := len(c.renewing) > 0
+			c.mu.Unlock()
+			if !busy {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("a renewal never finished")
+			}
+		}
+	}
+
+	look(true, 1, "first look asks Whop")
+	advance(20 * time.Second)
+	look(true, 1, "20 s into 30: from the cache, not renewed")
+
+	// Whop revokes; the member looks in the answer's last fifth.
+	w.mu.Lock()
+	delete(w.grants, key)
+	w.mu.Unlock()
+	advance(5 * time.Second)
+	look(true, 1, "25 s into 30: the cached yes, at once")
+	settled()
+	if n := asked(); n != 2 {
+		t.Fatalf("the look in the last fifth asked Whop %d times in all, want 2 (a renewal)", n)
+	}
+	look(false, 2, "after the renewal: the revocation, from the cache")
+
+	// Nobody looks until the answer has expired: the next look asks itself.
+	advance(time.Minute)
+	look(false, 3, "an expired answer is not used")
 }
