@@ -254,8 +254,8 @@ func listeningLine(cfg *config.Config, addr net.Addr) string {
 // pools), so cycles come often and each costs about the same whatever it
 // finds: on the member's page, the app's busiest answer, the collector was
 // 8-12 % of the server's CPU at 100 (make bench's profiles) and 200 took
-// about a tenth off the server's CPU a page, for some 6 MiB more RSS
-// (34-39 MiB against 40 at the bench's page load). GOGC in the
+// about a tenth off the server's CPU a page, for more memory (peak RSS
+// 40-49 MiB at the bench's page load against 34-40). GOGC in the
 // environment, which the runtime reads itself, overrides it.
 const defaultGCPercent = 200
 
