@@ -20,7 +20,7 @@ type accessCache struct {
 
 	mu       sync.Mutex
 	entries  map[accessKey]accessEntry
-	renewing map[accessKey]bool
+	renewals *renewals[accessKey]
 }
 
 // An answer looked at in the last fifth of its TTL is renewed in the
@@ -38,7 +38,7 @@ type accessEntry struct {
 }
 
 func newAccessCache(w Whop, ttl time.Duration, now func() time.Time) *accessCache {
-	return &accessCache{whop: w, ttl: ttl, now: now, entries: map[accessKey]accessEntry{}, renewing: map[accessKey]bool{}}
+	return &accessCache{whop: w, ttl: ttl, now: now, entries: map[accessKey]accessEntry{}, renewals: newRenewals[accessKey]()}
 }
 
 func (c *accessCache) check(ctx context.Context, userID, resourceID string) (whop.Access, error) {
@@ -49,7 +49,7 @@ func (c *accessCache) check(ctx context.Context, userID, resourceID string) (who
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
 		if e.expires.Sub(now) < c.ttl/accessRenewShare {
-			c.renew(k)
+			c.renewals.start(k, func(ctx context.Context) { _, _ = c.ask(ctx, k, c.now()) })
 		}
 		return e.access, nil
 	}
@@ -78,26 +78,6 @@ func (c *accessCache) ask(ctx context.Context, k accessKey, now time.Time) (whop
 	}
 	c.mu.Unlock()
 	return a, nil
-}
-
-// renew asks Whop again for k in the background, once at a time per key;
-// a failure leaves the answer to expire, and the next look asks itself.
-func (c *accessCache) renew(k accessKey) {
-	c.mu.Lock()
-	if c.renewing[k] {
-		c.mu.Unlock()
-		return
-	}
-	c.renewing[k] = true
-	c.mu.Unlock()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), renewTimeout)
-		defer cancel()
-		_, _ = c.ask(ctx, k, c.now())
-		c.mu.Lock()
-		delete(c.renewing, k)
-		c.mu.Unlock()
-	}()
 }
 
 // experienceAccess returns nil when the user may use the experience, and

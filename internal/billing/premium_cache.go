@@ -38,7 +38,7 @@ type premiumCache struct {
 
 	mu       sync.Mutex
 	entries  map[string]premiumEntry
-	renewing map[string]bool // users whose answer is being renewed in the background
+	renewals *renewals[string]
 }
 
 // renewAhead is how close to its expiry an answer, read for a page, is
@@ -49,9 +49,6 @@ type premiumCache struct {
 // runs out with nobody looking is asked again, as before, by the next look.
 const renewAhead = 500 * time.Millisecond
 
-// renewTimeout bounds a background renewal's call to Whop.
-const renewTimeout = 10 * time.Second
-
 type premiumEntry struct {
 	member  bool
 	asked   time.Time // database time just before Whop was asked
@@ -60,7 +57,7 @@ type premiumEntry struct {
 
 func newPremiumCache(w Whop, clock membershipClock, cfg PremiumConfig, now func() time.Time) *premiumCache {
 	return &premiumCache{whop: w, clock: clock, product: cfg.ProductID, ttl: cfg.TTL, now: now,
-		entries: map[string]premiumEntry{}, renewing: map[string]bool{}}
+		entries: map[string]premiumEntry{}, renewals: newRenewals[string]()}
 }
 
 func (c *premiumCache) check(ctx context.Context, userID string) (bool, error) {
@@ -81,7 +78,7 @@ func (c *premiumCache) checkAt(ctx context.Context, userID string, dbNow, change
 	// Equal times count as a change: trusting less is always safe.
 	if ok && now.Before(e.expires) && changed.Before(e.asked) {
 		if e.expires.Sub(now) < renewAhead {
-			c.renew(userID, dbNow)
+			c.renewals.start(userID, func(ctx context.Context) { _, _ = c.ask(ctx, userID, dbNow, c.now()) })
 		}
 		return e.member, nil
 	}
@@ -114,26 +111,6 @@ func (c *premiumCache) ask(ctx context.Context, userID string, dbNow, now time.T
 		c.entries[userID] = premiumEntry{member: a.HasAccess, asked: dbNow, expires: now.Add(ttl)}
 	}
 	return a.HasAccess, nil
-}
-
-// renew asks Whop again for userID in the background, once at a time per
-// user. A failure leaves the answer to expire: the next look asks itself.
-func (c *premiumCache) renew(userID string, dbNow time.Time) {
-	c.mu.Lock()
-	if c.renewing[userID] {
-		c.mu.Unlock()
-		return
-	}
-	c.renewing[userID] = true
-	c.mu.Unlock()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), renewTimeout)
-		defer cancel()
-		_, _ = c.ask(ctx, userID, dbNow, c.now())
-		c.mu.Lock()
-		delete(c.renewing, userID)
-		c.mu.Unlock()
-	}()
 }
 
 // forget drops a user's answer on this replica; the others learn of the

@@ -160,17 +160,7 @@ func TestPremiumCacheRenewsAnActiveMembersAnswerAhead(t *testing.T) {
 	advance(600 * time.Millisecond)
 	look(false, "in the last half second: the cached no, at once")
 	waitAsked("the renewal")
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		c.mu.Lock()
-		busy := len(c.renewing) > 0
-		c.mu.Unlock()
-		if !busy {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the renewal never finished")
-		}
-	}
+	waitRenewals(t, c.renewals.busy)
 	advance(time.Second) // past the old no's expiry
 	look(true, "past the old expiry: the renewed answer, without waiting")
 	if n := w.counted(); n != 2 {
@@ -195,4 +185,14 @@ func TestPremiumCacheRenewsAnActiveMembersAnswerAhead(t *testing.T) {
 	clock.db = clockNow().Add(time.Millisecond)
 	look(false, "a membership change since the answer: asked again at once")
 	waitAsked("the look after the change")
+}
+
+// waitRenewals waits until no background renewal runs (busy is 0).
+func waitRenewals(t *testing.T, busy func() int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); busy() > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a renewal never finished")
+		}
+	}
 }

@@ -42,20 +42,8 @@ func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEnd
 // purchase paid, then creditkit_settle, which fails on the delivery's id.
 // One it has seen costs none.
 func TestPaymentDeliveryIsOneRoundTrip(t *testing.T) {
-	db := pgtest.New(t)
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trips := &roundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	cfg.MaxConns = 1 // one connection, so the warm-up prepares every statement on it
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool, trips := tracedPool(t)
 	jobs, err := NewJobs(pool, JobsConfig{TestOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -132,20 +120,8 @@ func TestPaymentDeliveryIsOneRoundTrip(t *testing.T) {
 // when there is one, of this period's grant; here Whop grants premium to
 // a member whose membership the app has not recorded).
 func TestMemberPageIsOneRoundTrip(t *testing.T) {
-	db := pgtest.New(t)
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trips := &roundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	cfg.MaxConns = 1
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool, trips := tracedPool(t)
 	store := ledger.NewStore(pool)
 	w := &accessTable{grants: map[[2]string]whop.Access{
 		{"user_1", "exp_1"}:        {HasAccess: true, Level: whop.AccessCustomer},
@@ -190,4 +166,24 @@ func TestMemberPageIsOneRoundTrip(t *testing.T) {
 		t.Errorf("premium member's page: %d round trips and %d questions to Whop (member %v), want 2 and 0",
 			n, asked, wallet.Premium.Member)
 	}
+}
+
+// tracedPool is a pool of one connection to a fresh database (so a warm-up
+// prepares every statement on it) whose round trips are counted.
+func tracedPool(t *testing.T) (*pgxpool.Pool, *roundTrips) {
+	t.Helper()
+	db := pgtest.New(t)
+	cfg, err := pgxpool.ParseConfig(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, trips
 }
