@@ -35,6 +35,8 @@ type (
 	ReportingStats = ledger.ReportingStats
 	// ReadSource is where a reporting read ran: the replica or the primary.
 	ReadSource = ledger.Source
+	// TopUpRule is a member's auto top-up rule as set (TopUps.Settings).
+	TopUpRule = ledger.TopUpRule
 )
 
 // Where a payout stands.

@@ -57,19 +57,6 @@ type TopUps struct {
 // NewTopUps returns the auto top-up service on s, calling Whop through w.
 func NewTopUps(s *Service, w TopUpWhop) *TopUps { return &TopUps{s: s.core, w: w} }
 
-// TopUpRule is a member's rule as set.
-type TopUpRule struct {
-	Threshold      int64
-	PackageID      string
-	Credits        int64
-	Price          int64
-	Currency       string
-	DailyLimit     int
-	Enabled        bool
-	DeclinesInRow  int
-	DisabledReason string
-}
-
 // TopUpRecord is one top-up, as the member sees it.
 type TopUpRecord struct {
 	ID            string
@@ -107,11 +94,7 @@ func (t *TopUps) settings(ctx context.Context, userID, experienceID string) (Aut
 	if m := st.Method; m != nil {
 		out.HasMethod, out.CardBrand, out.CardLast4 = true, m.CardBrand, m.CardLast4
 	}
-	if r := st.Rule; r != nil {
-		out.Rule = &TopUpRule{Threshold: r.Threshold, PackageID: r.PackageID, Credits: r.Credits, Price: r.Price,
-			Currency: r.Currency, DailyLimit: r.DailyLimit, Enabled: r.Enabled, DeclinesInRow: r.DeclinesInRow,
-			DisabledReason: r.DisabledReason}
-	}
+	out.Rule = st.Rule
 	for _, x := range st.Recent {
 		out.Recent = append(out.Recent, TopUpRecord{ID: x.ID, PurchaseID: x.PurchaseID, Status: string(x.Status),
 			FailureReason: x.FailureReason, CreatedAt: x.CreatedAt})
