@@ -96,7 +96,9 @@ func riverDownAll(ctx context.Context, databaseURL string) error {
 	})
 }
 
-// Querier is what reading the schema versions needs: a pool, a conn or a tx.
+// Querier is what reading the schema versions needs: a pool or a conn. Not a
+// transaction: on a new database ReadStatus's first statement fails and it
+// reads again, which an aborted transaction would refuse.
 type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
