@@ -58,7 +58,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	if res.Kind == billing.Duplicate {
 		level = slog.LevelDebug
 	}
-	s.log.Log(r.Context(), level, "webhook processed", slog.String("delivery_id", del.ID), slog.String("type", res.Type),
+	s.logLine(r.Context(), level, "webhook processed", slog.String("delivery_id", del.ID), slog.String("type", res.Type),
 		slog.String("kind", string(res.Kind)), slog.String("outcome", res.Outcome))
 	writeJSON(w, http.StatusOK, webhookReply{Received: del.ID, Outcome: res.Outcome})
 }
