@@ -204,9 +204,11 @@ func (t *flexTime) UnmarshalJSON(b []byte) error {
 var errBadTime = errors.New("whop: unrecognised timestamp")
 
 func parseFlexTime(s string) (time.Time, error) {
-	if s[0] >= '0' && s[0] <= '9' || s[0] == '-' {
-		whole, frac, _ := strings.Cut(s, ".")
-		if n, err := strconv.ParseInt(whole, 10, 64); err == nil && allDigits(frac) {
+	whole, frac, _ := strings.Cut(s, ".")
+	// Only digits can be unix time: trying ParseInt on an ISO time would
+	// cost its error's two allocations for nothing.
+	if digits := strings.TrimPrefix(whole, "-"); digits != "" && allDigits(digits) && allDigits(frac) {
+		if n, err := strconv.ParseInt(whole, 10, 64); err == nil {
 			if n >= msThreshold || n <= -msThreshold {
 				return time.UnixMilli(n).UTC(), nil
 			}
