@@ -99,21 +99,28 @@ func (l *link) UnmarshalJSON(b []byte) error {
 		l.ID = string(id)
 		return nil
 	}
-	var o struct {
-		ID       flexString `json:"id"`
-		Username flexString `json:"username"`
-		Name     flexString `json:"name"`
-		Email    flexString `json:"email"`
-		Status   flexString `json:"status"`
-		Route    flexString `json:"route"`
-		Title    flexString `json:"title"`
-	}
+	var o linkObject
 	if err := json.Unmarshal(b, &o); err != nil {
 		return err
 	}
-	*l = link{string(o.ID), string(o.Username), string(o.Name), string(o.Email),
-		string(o.Status), string(o.Route), string(o.Title)}
+	*l = o.link()
 	return nil
+}
+
+// linkObject is the expanded form of a link as it arrives.
+type linkObject struct {
+	ID       flexString `json:"id"`
+	Username flexString `json:"username"`
+	Name     flexString `json:"name"`
+	Email    flexString `json:"email"`
+	Status   flexString `json:"status"`
+	Route    flexString `json:"route"`
+	Title    flexString `json:"title"`
+}
+
+func (o *linkObject) link() link {
+	return link{string(o.ID), string(o.Username), string(o.Name), string(o.Email),
+		string(o.Status), string(o.Route), string(o.Title)}
 }
 
 // decNum keeps a JSON number's exact text (or a numeric string's) until the
