@@ -80,3 +80,31 @@ func BenchmarkDecodePaymentV1(b *testing.B) {
 		}
 	}
 }
+
+// benchWebhookBody is the body cmd/bench's ingest path sends (its
+// pendingPurchases): a v1 payment.succeeded as Whop writes it.
+const benchWebhookBody = `{"id":"msg_b1x0","api_version":"v1","type":"payment.succeeded",` +
+	`"timestamp":"2026-05-01T10:20:30.123456789Z","company_id":"biz_owner1",` +
+	`"data":{"id":"pay_b1x0","status":"paid","substatus":"succeeded","currency":"usd","subtotal":4.99,"total":4.99,` +
+	`"usd_total":4.99,"amount_after_fees":4.54,"refunded_amount":0,"user":{"id":"user_b1"},"company":{"id":"biz_owner1"},` +
+	`"checkout_configuration_id":"ch_b1x0","metadata":{"creditkit_purchase_id":"pur_b1x0"},` +
+	`"billing_reason":"one_time","created_at":"2026-05-01T10:20:30.123456789Z","paid_at":"2026-05-01T10:20:30.123456789Z"}}`
+
+// BenchmarkWebhookDecode is what the webhook handler spends decoding a
+// delivery once it is authenticated: billing's Deliver calls Delivery.Decode,
+// then eventPayment calls Event.Payment.
+func BenchmarkWebhookDecode(b *testing.B) {
+	body := []byte(benchWebhookBody)
+	del := Delivery{ID: "msg_b1x0", Scheme: SchemeStandard, Unix: testNow.Unix()}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ev, err := del.Decode(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ev.Payment(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

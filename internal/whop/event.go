@@ -87,6 +87,9 @@ func parseEnvelope(body []byte) (*wireEvent, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: body is not a JSON object", ErrMalformedEvent)
 	}
+	if w, ok := fastEnvelope(trimmed); ok {
+		return w, nil
+	}
 	var w wireEvent
 	if err := json.Unmarshal(trimmed, &w); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedEvent, err)

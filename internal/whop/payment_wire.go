@@ -67,6 +67,9 @@ type wirePayment struct {
 
 // decodePayment reads one payment object of any generation.
 func decodePayment(data []byte, api PaymentsAPI) (*Payment, error) {
+	if w, ok := fastPayment(data); ok {
+		return w.normalize(api)
+	}
 	var w wirePayment
 	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, fmt.Errorf("whop: decode payment: %w", err)

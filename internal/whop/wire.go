@@ -99,21 +99,28 @@ func (l *link) UnmarshalJSON(b []byte) error {
 		l.ID = string(id)
 		return nil
 	}
-	var o struct {
-		ID       flexString `json:"id"`
-		Username flexString `json:"username"`
-		Name     flexString `json:"name"`
-		Email    flexString `json:"email"`
-		Status   flexString `json:"status"`
-		Route    flexString `json:"route"`
-		Title    flexString `json:"title"`
-	}
+	var o linkObject
 	if err := json.Unmarshal(b, &o); err != nil {
 		return err
 	}
-	*l = link{string(o.ID), string(o.Username), string(o.Name), string(o.Email),
-		string(o.Status), string(o.Route), string(o.Title)}
+	*l = o.link()
 	return nil
+}
+
+// linkObject is the expanded form of a link as it arrives.
+type linkObject struct {
+	ID       flexString `json:"id"`
+	Username flexString `json:"username"`
+	Name     flexString `json:"name"`
+	Email    flexString `json:"email"`
+	Status   flexString `json:"status"`
+	Route    flexString `json:"route"`
+	Title    flexString `json:"title"`
+}
+
+func (o *linkObject) link() link {
+	return link{string(o.ID), string(o.Username), string(o.Name), string(o.Email),
+		string(o.Status), string(o.Route), string(o.Title)}
 }
 
 // decNum keeps a JSON number's exact text (or a numeric string's) until the
@@ -204,9 +211,11 @@ func (t *flexTime) UnmarshalJSON(b []byte) error {
 var errBadTime = errors.New("whop: unrecognised timestamp")
 
 func parseFlexTime(s string) (time.Time, error) {
-	if s[0] >= '0' && s[0] <= '9' || s[0] == '-' {
-		whole, frac, _ := strings.Cut(s, ".")
-		if n, err := strconv.ParseInt(whole, 10, 64); err == nil && allDigits(frac) {
+	whole, frac, _ := strings.Cut(s, ".")
+	// Only digits can be unix time: trying ParseInt on an ISO time would
+	// cost its error's two allocations for nothing.
+	if digits := strings.TrimPrefix(whole, "-"); digits != "" && allDigits(digits) && allDigits(frac) {
+		if n, err := strconv.ParseInt(whole, 10, 64); err == nil {
 			if n >= msThreshold || n <= -msThreshold {
 				return time.UnixMilli(n).UTC(), nil
 			}
