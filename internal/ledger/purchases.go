@@ -75,6 +75,44 @@ func scanPurchaseAfter(row pgx.Row, p *Purchase, before ...any) error {
 	return err
 }
 
+// Receipt is a purchase as a member's receipts list it: what was bought,
+// what reached the wallet and what was charged or taken back, without the
+// checkout's and payment's details. The member's page reads ten of them on
+// every load, so it reads these columns only (receiptColumns), not all of
+// purchaseColumns.
+type Receipt struct {
+	ID              string
+	PackageID       string
+	Credits         int64
+	Price           int64 // minor units of Currency
+	Currency        string
+	Status          PurchaseStatus
+	PaidAmount      int64
+	RefundedAmount  int64
+	RefundedCredits int64
+	CreatedAt       time.Time
+}
+
+// Receipt is p as a member's receipts list it.
+func (p Purchase) Receipt() Receipt {
+	return Receipt{ID: p.ID, PackageID: p.PackageID, Credits: p.Credits, Price: p.Price, Currency: p.Currency,
+		Status: p.Status, PaidAmount: p.PaidAmount, RefundedAmount: p.RefundedAmount, RefundedCredits: p.RefundedCredits,
+		CreatedAt: p.CreatedAt}
+}
+
+// receiptColumns are a Receipt's columns, read as purchaseColumns reads them.
+const receiptColumns = `id, package_id, credits, price, currency, status, COALESCE(paid_amount, 0), refunded_amount,
+	refunded_credits, created_at`
+
+// scanReceipt scans a row of receiptColumns.
+func scanReceipt(row pgx.Row, r *Receipt) error {
+	var status string
+	err := row.Scan(&r.ID, &r.PackageID, &r.Credits, &r.Price, &r.Currency, &status, &r.PaidAmount, &r.RefundedAmount,
+		&r.RefundedCredits, &r.CreatedAt)
+	r.Status = PurchaseStatus(status)
+	return err
+}
+
 // NewPurchase is a pending purchase to record once its checkout exists.
 type NewPurchase struct {
 	ID, UserID, ExperienceID, CompanyID, PackageID string

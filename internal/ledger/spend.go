@@ -134,7 +134,7 @@ func (s *Store) ReplaySpend(ctx context.Context, r SpendRequest) (Spend, error) 
 // (MembershipClock) for the premium cache.
 type WalletView struct {
 	Balance  int64
-	Receipts []Purchase
+	Receipts []Receipt // newest first
 	// Now is the database's time and MembershipChanged when the user's
 	// recorded memberships last changed (zero: never).
 	Now, MembershipChanged time.Time
@@ -154,11 +154,17 @@ func (s *Store) WalletView(ctx context.Context, experienceID, userID string, rec
 		v.MembershipChanged = deref(changed)
 		return err
 	})
-	b.Queue(`SELECT `+purchaseColumns+` FROM purchases WHERE experience_id = $1 AND user_id = $2
+	b.Queue(`SELECT `+receiptColumns+` FROM purchases WHERE experience_id = $1 AND user_id = $2
 		ORDER BY created_at DESC, id DESC LIMIT $3`, experienceID, userID, receipts).Query(func(rows pgx.Rows) error {
-		var err error
-		v.Receipts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Purchase, error) { return scanPurchase(r) })
-		return err
+		defer rows.Close()
+		v.Receipts = make([]Receipt, 0, max(receipts, 0))
+		for rows.Next() {
+			v.Receipts = append(v.Receipts, Receipt{})
+			if err := scanReceipt(rows, &v.Receipts[len(v.Receipts)-1]); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
 	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return WalletView{}, fmt.Errorf("ledger: wallet view: %w", err)

@@ -43,7 +43,7 @@ func memberWallet() billing.Wallet {
 	w.Balance = 12500
 	at := time.Date(2026, 11, 22, 10, 41, 0, 0, time.UTC)
 	for i := range 10 {
-		w.Receipts = append(w.Receipts, ledger.Purchase{ID: fmt.Sprintf("pur_%018d", i), PackageID: "starter", Credits: 100,
+		w.Receipts = append(w.Receipts, ledger.Receipt{ID: fmt.Sprintf("pur_%018d", i), PackageID: "starter", Credits: 100,
 			Price: 499, PaidAmount: 499, Currency: "usd", Status: ledger.PurchasePaid, CreatedAt: at.Add(-time.Duration(i) * time.Hour)})
 	}
 	return w

@@ -109,7 +109,9 @@ type Server struct {
 	registry *prometheus.Registry
 	// assetVersion busts browser caches when the embedded static files change.
 	assetVersion string
-	handler      http.Handler
+	// parents is parentOrigins(), joined once: every page carries it.
+	parents string
+	handler http.Handler
 }
 
 // New wires the server.
@@ -143,6 +145,7 @@ func New(d Deps) *Server {
 		metrics:      newMetrics(d.Registry, d.Pool),
 		assetVersion: hashFS(static.FS),
 	}
+	s.parents = s.parentOrigins()
 	if d.Reconciler != nil || d.Jobs != nil || d.JobRuns != nil || d.TokenStats != nil {
 		d.Registry.MustRegister(appCollector{reconciler: d.Reconciler, jobs: d.Jobs, jobRuns: d.JobRuns, tokens: d.TokenStats})
 	}

@@ -11,7 +11,7 @@ func (s *Server) layoutProps(title string) layout.Props {
 	return layout.Props{
 		Title:         title,
 		AppID:         s.settings.AppID,
-		ParentOrigins: s.parentOrigins(),
+		ParentOrigins: s.parents,
 		AssetVersion:  s.assetVersion,
 	}
 }

@@ -14,7 +14,7 @@ import (
 // ReceiptRow shows a purchase as what reached the wallet: a purchase is
 // credited only once paid, and a refund (or a lost dispute) takes back
 // part or all of that, which the row shows beside it.
-func ReceiptRow(p ledger.Purchase) page.ReceiptRow {
+func ReceiptRow(p ledger.Receipt) page.ReceiptRow {
 	r := page.ReceiptRow{ID: p.ID, When: FormatWhen(p.CreatedAt), Package: p.PackageID, Credits: "—", Amount: "—",
 		Status: purchaseBadge(p)}
 	switch p.Status {

@@ -70,7 +70,7 @@ func PerCredit(price, credits int64, cur money.Currency) string {
 }
 
 // purchaseBadge turns a purchase's state into what a member reads.
-func purchaseBadge(p ledger.Purchase) component.BadgeProps {
+func purchaseBadge(p ledger.Receipt) component.BadgeProps {
 	b := component.BadgeProps{TestID: "status-" + p.ID}
 	switch {
 	case p.Status == ledger.PurchasePaid && p.RefundedCredits >= p.Credits:

@@ -1,0 +1,47 @@
+package component
+
+import (
+	"context"
+	"io"
+
+	"github.com/a-h/templ"
+)
+
+// Badge is a short status label; a tone other than the four shows the
+// plain badge. It is written in Go, not templ: templ turns the test id, an
+// attribute value, into templ.JoinStringErrs (a boxing and a copy through
+// fmt.Sprint), and the member's page shows ten badges on every load. Each
+// tone's class is spelled out, so no class builder runs either.
+func Badge(p BadgeProps) templ.Component { return p }
+
+// Render writes the badge, its test id and label escaped as templ escapes
+// them (templ.EscapeString).
+func (p BadgeProps) Render(ctx context.Context, w io.Writer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var open string
+	switch p.Tone {
+	case "ok":
+		open = `<span class="badge ok" data-testid="`
+	case "warn":
+		open = `<span class="badge warn" data-testid="`
+	case "danger":
+		open = `<span class="badge danger" data-testid="`
+	case "accent":
+		open = `<span class="badge accent" data-testid="`
+	default:
+		open = `<span class="badge" data-testid="`
+	}
+	return writeStrings(w, open, templ.EscapeString(p.TestID), `">`, templ.EscapeString(p.Label), `</span>`)
+}
+
+// writeStrings writes ss in order, stopping at the first error.
+func writeStrings(w io.Writer, ss ...string) error {
+	for _, s := range ss {
+		if _, err := io.WriteString(w, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
