@@ -33,11 +33,13 @@ func (p BadgeProps) Render(ctx context.Context, w io.Writer) error {
 	default:
 		open = `<span class="badge" data-testid="`
 	}
-	return writeStrings(w, open, templ.EscapeString(p.TestID), `">`, templ.EscapeString(p.Label), `</span>`)
+	return WriteStrings(w, open, templ.EscapeString(p.TestID), `">`, templ.EscapeString(p.Label), `</span>`)
 }
 
-// writeStrings writes ss in order, stopping at the first error.
-func writeStrings(w io.Writer, ss ...string) error {
+// WriteStrings writes ss in order, stopping at the first error: for the few
+// components written in Go rather than templ (Badge, the member's receipt
+// rows), whose parts are constant markup and values already escaped.
+func WriteStrings(w io.Writer, ss ...string) error {
 	for _, s := range ss {
 		if _, err := io.WriteString(w, s); err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"io"
 
 	"github.com/a-h/templ"
+
+	"github.com/creditkit/creditkit/web/component"
 )
 
 // receiptRows are the member's receipts table's rows, as Experience shows
@@ -23,38 +25,28 @@ func (rows receiptRows) Render(ctx context.Context, w io.Writer) error {
 	}
 	for _, r := range rows {
 		id, when := templ.EscapeString(r.ID), templ.EscapeString(r.When)
-		err := writeStrings(w, `<tr data-testid="receipt-`, id, `"><td class="muted hide-narrow">`, when,
+		err := component.WriteStrings(w, `<tr data-testid="receipt-`, id, `"><td class="muted hide-narrow">`, when,
 			`</td><td>`, templ.EscapeString(r.Package), `<span class="muted small block show-narrow">`, when,
 			`</span></td><td class="num" data-testid="credits-`, id, `">`, templ.EscapeString(r.Credits))
 		if err == nil && r.TakenBack != "" {
-			err = writeStrings(w, ` <span class="muted small block">`, templ.EscapeString(r.TakenBack), `</span>`)
+			err = component.WriteStrings(w, ` <span class="muted small block">`, templ.EscapeString(r.TakenBack), `</span>`)
 		}
 		if err == nil {
-			err = writeStrings(w, `</td><td class="num" data-testid="paid-`, id, `">`, templ.EscapeString(r.Amount))
+			err = component.WriteStrings(w, `</td><td class="num" data-testid="paid-`, id, `">`, templ.EscapeString(r.Amount))
 		}
 		if err == nil && r.Note != "" {
-			err = writeStrings(w, ` <span class="muted small block">`, templ.EscapeString(r.Note), `</span>`)
+			err = component.WriteStrings(w, ` <span class="muted small block">`, templ.EscapeString(r.Note), `</span>`)
 		}
 		if err == nil {
-			err = writeStrings(w, `</td><td>`)
+			err = component.WriteStrings(w, `</td><td>`)
 		}
 		if err == nil {
 			err = r.Status.Render(ctx, w)
 		}
 		if err == nil {
-			err = writeStrings(w, `</td></tr>`)
+			err = component.WriteStrings(w, `</td></tr>`)
 		}
 		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeStrings writes ss in order, stopping at the first error.
-func writeStrings(w io.Writer, ss ...string) error {
-	for _, s := range ss {
-		if _, err := io.WriteString(w, s); err != nil {
 			return err
 		}
 	}
