@@ -157,7 +157,7 @@ func (s *Store) WalletView(ctx context.Context, experienceID, userID string, rec
 	b.Queue(`SELECT `+receiptColumns+` FROM purchases WHERE experience_id = $1 AND user_id = $2
 		ORDER BY created_at DESC, id DESC LIMIT $3`, experienceID, userID, receipts).Query(func(rows pgx.Rows) error {
 		defer rows.Close()
-		v.Receipts = make([]Receipt, 0, max(receipts, 0))
+		v.Receipts = make([]Receipt, 0, min(max(receipts, 0), 50)) // room for a page's worth, not for whatever is asked
 		for rows.Next() {
 			v.Receipts = append(v.Receipts, Receipt{})
 			if err := scanReceipt(rows, &v.Receipts[len(v.Receipts)-1]); err != nil {

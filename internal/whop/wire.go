@@ -26,8 +26,8 @@ import (
 // statuses, times, amounts) is plain printable ASCII with no escape, which
 // is copied out as it stands; anything else (escapes, non-ASCII, which
 // encoding/json checks and repairs as UTF-8) goes through encoding/json.
-// The custom decoders below are called by encoding/json with a value it has
-// already checked, so the plain case needs no further checking; decoding
+// The custom decoders below are called by encoding/json, or by the fast
+// path's lexer (wire_fast.go), with a value it has already checked, so the plain case needs no further checking; decoding
 // each such string with json.Unmarshal, which checks it again, was most of
 // the cost of reading a payment.
 func unquote(b []byte) (string, error) {

@@ -63,18 +63,25 @@ var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 // T breaks what the fast path relies on: at most 64 fields (the duplicate
 // check is a bit set), each exported, with a plain name of lower-case
 // ASCII, digits and underscores (so a key can only match it exactly; see
-// wireObject), and decoded by its own UnmarshalJSON.
+// wireObject), named once, not embedded, and decoded by its own
+// UnmarshalJSON; and T itself has no UnmarshalJSON (encoding/json would
+// call it instead of filling the fields). Two fields of one name would be
+// dropped by encoding/json and kept by a map, so the paths would differ.
 func fieldsOf[T any]() map[string]int {
 	t := reflect.TypeFor[T]()
 	if t.NumField() > 64 {
 		panic("whop: fast path: too many fields in " + t.Name())
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		panic("whop: fast path cannot read " + t.Name() + ": it has its own UnmarshalJSON")
 	}
 	names := make(map[string]int, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		plain := name != "" && strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == ""
-		if !f.IsExported() || !plain || opts != "" || !reflect.PointerTo(f.Type).Implements(unmarshalerType) {
+		_, twice := names[name]
+		if !f.IsExported() || f.Anonymous || !plain || twice || opts != "" || !reflect.PointerTo(f.Type).Implements(unmarshalerType) {
 			panic("whop: fast path cannot read " + t.Name() + "." + f.Name)
 		}
 		names[name] = i

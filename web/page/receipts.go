@@ -16,7 +16,8 @@ import (
 // through fmt.Sprint), some 130 allocations for the ten rows of every
 // load of the app's most frequent page. Text and attribute values are
 // escaped as templ escapes them (templ.EscapeString);
-// TestReceiptRowsAsTemplWroteThem holds the markup to the template's.
+// TestReceiptRowsAsTemplWroteThem holds the markup to rows captured from the
+// template these replaced.
 type receiptRows []ReceiptRow
 
 func (rows receiptRows) Render(ctx context.Context, w io.Writer) error {
