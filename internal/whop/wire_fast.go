@@ -258,16 +258,7 @@ func (lx *lexer) value(depth int) ([]byte, bool) {
 // literal (quotes included) and whether that literal is plain: no escape,
 // no byte outside ASCII. member must read the value, which starts at i.
 func (lx *lexer) object(depth int, member func(key []byte, plain bool) bool) bool {
-	if depth >= maxFastDepth || lx.peek() != '{' {
-		return false
-	}
-	lx.i++
-	lx.space()
-	if lx.peek() == '}' {
-		lx.i++
-		return true
-	}
-	for {
+	return lx.list(depth, '{', '}', func() bool {
 		if lx.peek() != '"' {
 			return false
 		}
@@ -281,36 +272,33 @@ func (lx *lexer) object(depth int, member func(key []byte, plain bool) bool) boo
 		}
 		lx.i++
 		lx.space()
-		if !member(key, plain) {
-			return false
-		}
-		lx.space()
-		switch lx.peek() {
-		case ',':
-			lx.i++
-			lx.space()
-		case '}':
-			lx.i++
-			return true
-		default:
-			return false
-		}
-	}
+		return member(key, plain)
+	})
 }
 
 // array reads an array, checking its elements.
 func (lx *lexer) array(depth int) bool {
-	if depth >= maxFastDepth || lx.peek() != '[' {
+	return lx.list(depth, '[', ']', func() bool {
+		_, ok := lx.value(depth + 1)
+		return ok
+	})
+}
+
+// list reads what objects and arrays share: open, then items separated by
+// commas (item reads one, from where i stands), then close, white space
+// allowed between any two.
+func (lx *lexer) list(depth int, open, close byte, item func() bool) bool {
+	if depth >= maxFastDepth || lx.peek() != open {
 		return false
 	}
 	lx.i++
 	lx.space()
-	if lx.peek() == ']' {
+	if lx.peek() == close {
 		lx.i++
 		return true
 	}
 	for {
-		if _, ok := lx.value(depth + 1); !ok {
+		if !item() {
 			return false
 		}
 		lx.space()
@@ -318,7 +306,7 @@ func (lx *lexer) array(depth int) bool {
 		case ',':
 			lx.i++
 			lx.space()
-		case ']':
+		case close:
 			lx.i++
 			return true
 		default:
