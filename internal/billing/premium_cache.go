@@ -16,8 +16,10 @@ type membershipClock interface {
 	MembershipClock(ctx context.Context, userID string) (now, changed time.Time, err error)
 }
 
-// noTTL bounds how long a "not premium" answer is kept: a member who has
-// just paid waits at most this long when Whop's webhook is late or lost.
+// noTTL bounds how long a "not premium" answer is trusted: a member who has
+// just paid waits at most this long for what premium decides (the gated
+// content, the status the upgrade polls) when Whop's webhook is late or
+// lost. Their page may show the older "no" once more (checkAt).
 const noTTL = 5 * time.Second
 
 // premiumCache remembers Whop's answer to "does this user hold the premium
@@ -53,6 +55,11 @@ type premiumEntry struct {
 	member  bool
 	asked   time.Time // database time just before Whop was asked
 	expires time.Time // local time
+	// shownUntil (local time) is how long a "no" may still be shown on the
+	// member's page once it has expired, while Whop is asked again in the
+	// background: the cache's TTL from the question, as long as a "yes" is
+	// trusted (checkAt).
+	shownUntil time.Time
 }
 
 func newPremiumCache(w Whop, clock membershipClock, cfg PremiumConfig, now func() time.Time) *premiumCache {
@@ -60,27 +67,45 @@ func newPremiumCache(w Whop, clock membershipClock, cfg PremiumConfig, now func(
 		entries: map[string]premiumEntry{}, renewals: newRenewals[string]()}
 }
 
+// check answers whether the user holds premium now, for what premium
+// decides (the gated content, the upgrade, the status the upgrade polls):
+// a cached answer is used only before its expiry.
 func (c *premiumCache) check(ctx context.Context, userID string) (bool, error) {
 	dbNow, changed, err := c.clock.MembershipClock(ctx, userID)
 	if err != nil {
 		return false, fmt.Errorf("billing: premium status: %w", err)
 	}
-	return c.checkAt(ctx, userID, dbNow, changed)
+	return c.checkAt(ctx, userID, dbNow, changed, false)
 }
 
 // checkAt is check with the membership clock already read (the member's
-// page reads it with the wallet, in the same round trip).
-func (c *premiumCache) checkAt(ctx context.Context, userID string, dbNow, changed time.Time) (bool, error) {
+// page reads it with the wallet, in the same round trip). shown is true
+// when the answer is only shown (the member's page, whose premium card
+// offers the upgrade or shows the membership): there an expired "no" still
+// answers until its shownUntil, and Whop is asked again in the background,
+// so a member who comes back after five seconds does not wait for Whop to
+// see a page that says what it said a moment ago. The next page has the
+// new answer. A "yes" is never shown past its expiry, and no answer past a
+// membership change recorded since it was asked: a member whose payment's
+// webhook has arrived is asked about at once.
+func (c *premiumCache) checkAt(ctx context.Context, userID string, dbNow, changed time.Time, shown bool) (bool, error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[userID]
 	c.mu.Unlock()
 	// Equal times count as a change: trusting less is always safe.
-	if ok && now.Before(e.expires) && changed.Before(e.asked) {
-		if e.expires.Sub(now) < renewAhead {
-			c.renewals.start(userID, func(ctx context.Context) { _, _ = c.ask(ctx, userID, dbNow, c.now()) })
+	if ok && changed.Before(e.asked) {
+		renew := func(ctx context.Context) { _, _ = c.ask(ctx, userID, dbNow, c.now()) }
+		switch {
+		case now.Before(e.expires):
+			if e.expires.Sub(now) < renewAhead {
+				c.renewals.start(userID, renew)
+			}
+			return e.member, nil
+		case shown && !e.member && now.Before(e.shownUntil):
+			c.renewals.start(userID, renew)
+			return false, nil
 		}
-		return e.member, nil
 	}
 	return c.ask(ctx, userID, dbNow, now)
 }
@@ -108,7 +133,7 @@ func (c *premiumCache) ask(ctx context.Context, userID string, dbNow, now time.T
 	// A slower concurrent check may finish last with an older answer; the
 	// one asked later is the one to keep.
 	if prev, ok := c.entries[userID]; !ok || !prev.asked.After(dbNow) {
-		c.entries[userID] = premiumEntry{member: a.HasAccess, asked: dbNow, expires: now.Add(ttl)}
+		c.entries[userID] = premiumEntry{member: a.HasAccess, asked: dbNow, expires: now.Add(ttl), shownUntil: now.Add(c.ttl)}
 	}
 	return a.HasAccess, nil
 }

@@ -196,3 +196,85 @@ func waitRenewals(t *testing.T, busy func() int) {
 		}
 	}
 }
+
+// TestPremiumCacheShowsAnExpiredNoWhileAskingAgain: on the member's page
+// (shown) a "no" past its 5 s answers at once, up to the cache's TTL from
+// the question, and Whop is asked again in the background, so the next page
+// has the new answer; what premium decides (check) never uses it, a "yes"
+// is never shown expired, and a membership change since the question, or
+// an answer past the TTL, is asked about before the page is answered.
+func TestPremiumCacheShowsAnExpiredNoWhileAskingAgain(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	clockNow := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	w := &syncAccess{asked: make(chan struct{}, 8)}
+	setMember := func(m bool) { w.mu.Lock(); w.member = m; w.mu.Unlock() }
+	clock := &fakeClock{db: now}
+	c := newPremiumCache(w, clock, PremiumConfig{ProductID: "prod_p", PlanID: "plan_p", TTL: 30 * time.Second}, clockNow)
+	// show is the page's look; it lets any renewal it started finish and
+	// counts Whop's calls so far.
+	show := func(want bool, wantCalls int, why string) {
+		t.Helper()
+		got, err := c.checkAt(ctx, "user_1", clock.db, clock.changed, true)
+		if err != nil || got != want {
+			t.Fatalf("%s: shown premium %t (err %v), want %t", why, got, err, want)
+		}
+		waitRenewals(t, c.renewals.busy)
+		if n := w.counted(); n != wantCalls {
+			t.Fatalf("%s: Whop asked %d times, want %d", why, n, wantCalls)
+		}
+		for len(w.asked) > 0 {
+			<-w.asked
+		}
+	}
+
+	show(false, 1, "the first look asks Whop")
+	setMember(true) // the member pays; the webhook is late
+	advance(10 * time.Second)
+	clock.db = clock.db.Add(10 * time.Second)
+	// What premium decides asks Whop: the no is past its 5 s.
+	if got, err := c.check(ctx, "user_1"); err != nil || !got {
+		t.Fatalf("check past the no's 5 s: %t (err %v), want Whop's yes", got, err)
+	}
+	<-w.asked
+
+	// A no that expired before anyone asked again: shown, renewed behind.
+	c.forget("user_1")
+	setMember(false)
+	show(false, 3, "a fresh no")
+	setMember(true)
+	advance(10 * time.Second)
+	clock.db = clock.db.Add(10 * time.Second)
+	got, err := c.checkAt(ctx, "user_1", clock.db, clock.changed, true)
+	if err != nil || got {
+		t.Fatalf("an expired no within the TTL: shown %t (err %v), want the old no at once", got, err)
+	}
+	waitRenewals(t, c.renewals.busy)
+	<-w.asked
+	show(true, 4, "the next page: the renewed yes, no wait")
+
+	// A yes is never shown past its expiry.
+	setMember(false)
+	advance(31 * time.Second)
+	clock.db = clock.db.Add(31 * time.Second)
+	show(false, 5, "an expired yes: Whop is asked first")
+
+	// A no past the TTL from its question is asked about first.
+	setMember(true)
+	advance(31 * time.Second)
+	clock.db = clock.db.Add(31 * time.Second)
+	show(true, 6, "a no past the TTL: Whop is asked first")
+
+	// A membership change since the question: asked first, even for a no
+	// well inside the TTL.
+	c.forget("user_1")
+	setMember(false)
+	show(false, 7, "a fresh no")
+	setMember(true)
+	advance(6 * time.Second)
+	clock.changed = clock.db.Add(time.Second)
+	clock.db = clock.db.Add(6 * time.Second)
+	show(true, 8, "a membership change since the no: Whop is asked first")
+}

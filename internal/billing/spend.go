@@ -84,7 +84,7 @@ func (s Credits) Wallet(ctx context.Context, userID, experienceID string) (Walle
 	if !s.cfg.Premium.Enabled() {
 		return w, nil
 	}
-	member, err := s.premium.checkAt(ctx, userID, v.Now, v.MembershipChanged)
+	member, err := s.premium.checkAt(ctx, userID, v.Now, v.MembershipChanged, true)
 	if err == nil {
 		w.Premium, err = s.premiumState(ctx, userID, experienceID, member)
 	}
