@@ -115,19 +115,27 @@ func (f *syncAccess) counted() int {
 	return f.calls
 }
 
+// renewingCache is a premium cache with the given TTL on a fake clock
+// (read with clockNow, moved with advance), asking a Whop whose answers may
+// come from the cache's background renewals.
+func renewingCache(ttl time.Duration) (clockNow func() time.Time, advance func(time.Duration), w *syncAccess, clock *fakeClock, c *premiumCache) {
+	var mu sync.Mutex
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	clockNow = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance = func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	w = &syncAccess{asked: make(chan struct{}, 8)}
+	clock = &fakeClock{db: now}
+	c = newPremiumCache(w, clock, PremiumConfig{ProductID: "prod_p", PlanID: "plan_p", TTL: ttl}, clockNow)
+	return clockNow, advance, w, clock, c
+}
+
 // TestPremiumCacheRenewsAnActiveMembersAnswerAhead: a look in an answer's
 // last half second answers from the cache at once and asks Whop again in
 // the background, so the member's next look past the old expiry finds the
 // new answer without waiting; an answer is still never used once expired.
 func TestPremiumCacheRenewsAnActiveMembersAnswerAhead(t *testing.T) {
 	ctx := context.Background()
-	var mu sync.Mutex
-	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	clockNow := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	w := &syncAccess{asked: make(chan struct{}, 8)}
-	clock := &fakeClock{db: now}
-	c := newPremiumCache(w, clock, PremiumConfig{ProductID: "prod_p", PlanID: "plan_p", TTL: time.Minute}, clockNow)
+	clockNow, advance, w, clock, c := renewingCache(time.Minute)
 	look := func(want bool, why string) {
 		t.Helper()
 		got, err := c.check(ctx, "user_1")
@@ -205,14 +213,8 @@ func waitRenewals(t *testing.T, busy func() int) {
 // an answer past the TTL, is asked about before the page is answered.
 func TestPremiumCacheShowsAnExpiredNoWhileAskingAgain(t *testing.T) {
 	ctx := context.Background()
-	var mu sync.Mutex
-	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	clockNow := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	w := &syncAccess{asked: make(chan struct{}, 8)}
+	_, advance, w, clock, c := renewingCache(30 * time.Second)
 	setMember := func(m bool) { w.mu.Lock(); w.member = m; w.mu.Unlock() }
-	clock := &fakeClock{db: now}
-	c := newPremiumCache(w, clock, PremiumConfig{ProductID: "prod_p", PlanID: "plan_p", TTL: 30 * time.Second}, clockNow)
 	// show is the page's look; it lets any renewal it started finish and
 	// counts Whop's calls so far.
 	show := func(want bool, wantCalls int, why string) {
