@@ -19,6 +19,15 @@ type result struct {
 	FirstError string  `json:"first_error,omitempty"`
 	// CPU is the CPU time one request took, by process.
 	CPU cpuPerRequest `json:"cpu_us_per_request"`
+	// Rounds is each measured round on its own, in the order run: how far
+	// one run's figures move while the code stays the same.
+	Rounds []roundResult `json:"rounds,omitempty"`
+}
+
+// roundResult is one round of an interleaved load.
+type roundResult struct {
+	Throughput float64 `json:"throughput_per_s"`
+	P99ms      float64 `json:"p99_ms"`
 }
 
 // cpuPerRequest is CPU time per request, in microseconds: the server's
@@ -39,6 +48,7 @@ type sample struct {
 	first   string
 	elapsed time.Duration
 	ticks   [3]int64 // CPU clock ticks: server, Postgres, client
+	rounds  []roundResult
 }
 
 func (s *sample) add(o sample) {
@@ -51,11 +61,20 @@ func (s *sample) add(o sample) {
 	for i := range s.ticks {
 		s.ticks[i] += o.ticks[i]
 	}
+	s.rounds = append(s.rounds, o.rounds...)
+}
+
+// addRound adds o as one round of an interleaved load, keeping its own
+// throughput and p99 beside the merged figures.
+func (s *sample) addRound(o sample) {
+	r := o.result()
+	o.rounds = []roundResult{{Throughput: r.Throughput, P99ms: r.P99ms}}
+	s.add(o)
 }
 
 func (s sample) result() result {
 	sort.Slice(s.lat, func(i, j int) bool { return s.lat[i] < s.lat[j] })
-	r := result{Requests: len(s.lat), Errors: s.errs, Seconds: s.elapsed.Seconds(), FirstError: s.first}
+	r := result{Requests: len(s.lat), Errors: s.errs, Seconds: s.elapsed.Seconds(), FirstError: s.first, Rounds: s.rounds}
 	if len(s.lat) > 0 {
 		r.Throughput = float64(len(s.lat)) / s.elapsed.Seconds()
 		r.P50ms = ms(s.lat[len(s.lat)*50/100])
@@ -178,11 +197,11 @@ func interleaved(rounds int, dur time.Duration, warm bool, app, ref func(time.Du
 	step := dur / time.Duration(rounds)
 	for k := 0; k < rounds; k++ {
 		if k%2 == 0 {
-			a.add(app(step))
-			r.add(ref(step))
+			a.addRound(app(step))
+			r.addRound(ref(step))
 		} else {
-			r.add(ref(step))
-			a.add(app(step))
+			r.addRound(ref(step))
+			a.addRound(app(step))
 		}
 	}
 	return a, r

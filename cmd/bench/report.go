@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -137,6 +138,7 @@ func (r *report) write(dir string, out io.Writer) error {
 			r.Startup.MedianMS, r.Startup.TargetMS, yes(r.Startup.MedianMS <= r.Startup.TargetMS))
 	}
 	tw.Flush()
+	r.writeRounds(out)
 
 	fmt.Fprintf(out, "\nCPU time per request, µs (from /proc: the server's process, every Postgres process, this one):\n")
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -160,6 +162,13 @@ func (r *report) write(dir string, out io.Writer) error {
 			p.Ref.P50ms, p.Ref.P99ms, p.Ref.Errors, target, met, p.Quiet)
 	}
 	tw.Flush()
+	for _, p := range r.Open {
+		if p.P99TargetMS > 0 && len(p.App.Rounds) > 1 {
+			p99 := func(x roundResult) float64 { return x.P99ms }
+			fmt.Fprintf(out, "p99 by round at %d/s offered, ms: app %s; floor %s\n", p.Offered,
+				figures(each(p.App.Rounds, p99), twoPlaces), figures(each(p.Ref.Rounds, p99), twoPlaces))
+		}
+	}
 
 	fmt.Fprintf(out, "\npage data: %d members (%d with %d purchases each), %d purchases in all, %d distinct created_at; ANALYZEd\n",
 		r.PageData.Members, r.PageData.HeavyMembers, r.PageData.HeavyPurchases, r.PageData.AllPurchases, r.PageData.DistinctTimes)
@@ -200,6 +209,50 @@ func (r *report) write(dir string, out io.Writer) error {
 	}
 	return nil
 }
+
+// writeRounds prints each row's ratio round by round (the app's round over
+// the floor's beside it), so one run shows how far its own figures move.
+func (r *report) writeRounds(out io.Writer) {
+	if len(r.Rows) == 0 || len(r.Rows[0].App.Rounds) < 2 {
+		return
+	}
+	fmt.Fprintf(out, "\neach round on its own, the app's throughput over the floor's in the round beside it:\n")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "path\tratio by round\tlowest\thighest")
+	for _, x := range r.Rows {
+		var ratios []float64
+		for i, a := range x.App.Rounds {
+			if i < len(x.Ref.Rounds) && x.Ref.Rounds[i].Throughput > 0 {
+				ratios = append(ratios, a.Throughput/x.Ref.Rounds[i].Throughput)
+			}
+		}
+		if len(ratios) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.Path, figures(ratios, truncated), truncated(slices.Min(ratios)), truncated(slices.Max(ratios)))
+	}
+	tw.Flush()
+}
+
+// each is one figure of every round, in the order run.
+func each(rounds []roundResult, f func(roundResult) float64) []float64 {
+	out := make([]float64, len(rounds))
+	for i, x := range rounds {
+		out[i] = f(x)
+	}
+	return out
+}
+
+// figures prints values, each as show writes it, space-separated.
+func figures(vals []float64, show func(float64) string) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = show(v)
+	}
+	return strings.Join(parts, " ")
+}
+
+func twoPlaces(v float64) string { return fmt.Sprintf("%.2f", v) }
 
 func yes(ok bool) string {
 	if ok {
