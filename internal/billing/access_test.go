@@ -55,7 +55,7 @@ func TestAccessIsDecidedInBilling(t *testing.T) {
 		return pages, err
 	}
 	for _, user := range []string{"user_stranger", "user_admin"} { // an admin of the company is no member of the experience
-		if _, err := s.Credits.Wallet(ctx, user, "exp_1"); !errors.Is(err, ErrNoAccess) {
+		if _, err := s.Credits.Wallet(ctx, user, "exp_1", false); !errors.Is(err, ErrNoAccess) {
 			t.Errorf("%s: Wallet = %v, want ErrNoAccess", user, err)
 		}
 		if _, err := s.Credits.Activity(ctx, user, "exp_1", 0); !errors.Is(err, ErrNoAccess) {
@@ -74,7 +74,7 @@ func TestAccessIsDecidedInBilling(t *testing.T) {
 		}
 	}
 
-	wal, err := s.Credits.Wallet(ctx, "user_member", "exp_1")
+	wal, err := s.Credits.Wallet(ctx, "user_member", "exp_1", false)
 	if err != nil || wal.Balance != 0 || len(wal.Receipts) != 0 {
 		t.Errorf("member's Wallet = balance %d, %d receipts, %v; want an empty wallet", wal.Balance, len(wal.Receipts), err)
 	}

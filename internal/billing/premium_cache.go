@@ -18,8 +18,9 @@ type membershipClock interface {
 
 // noTTL bounds how long a "not premium" answer is trusted: a member who has
 // just paid waits at most this long for what premium decides (the gated
-// content, the status the upgrade polls) when Whop's webhook is late or
-// lost. Their page may show the older "no" once more (checkAt).
+// content, the status the upgrade polls, the page the upgrade re-reads)
+// when Whop's webhook is late or lost. A page they open may show the older
+// "no" a while longer (checkAt).
 const noTTL = 5 * time.Second
 
 // premiumCache remembers Whop's answer to "does this user hold the premium
@@ -55,10 +56,11 @@ type premiumEntry struct {
 	member  bool
 	asked   time.Time // database time just before Whop was asked
 	expires time.Time // local time
-	// shownUntil (local time) is how long a "no" may still be shown on the
-	// member's page once it has expired, while Whop is asked again in the
-	// background: the cache's TTL from the question, as long as a "yes" is
-	// trusted (checkAt).
+	// shownUntil (local time) is how long a "no" may still be shown on a
+	// page the member opens once it has expired, while Whop is asked again
+	// in the background: the cache's TTL from the question, as long as a
+	// "yes" is trusted (checkAt). Zero for a "yes", which is never shown
+	// expired.
 	shownUntil time.Time
 }
 
@@ -80,14 +82,18 @@ func (c *premiumCache) check(ctx context.Context, userID string) (bool, error) {
 
 // checkAt is check with the membership clock already read (the member's
 // page reads it with the wallet, in the same round trip). shown is true
-// when the answer is only shown (the member's page, whose premium card
-// offers the upgrade or shows the membership): there an expired "no" still
-// answers until its shownUntil, and Whop is asked again in the background,
-// so a member who comes back after five seconds does not wait for Whop to
-// see a page that says what it said a moment ago. The next page has the
-// new answer. A "yes" is never shown past its expiry, and no answer past a
-// membership change recorded since it was asked: a member whose payment's
-// webhook has arrived is asked about at once.
+// when the answer is only shown, on a page the member opens (its premium
+// card offers the upgrade or shows the membership): there an expired "no"
+// still answers until its shownUntil while Whop is asked again in the
+// background (one renewal per member at a time), so a member who comes
+// back after five seconds does not wait for Whop to see a page that says
+// what it said a moment ago. Pages after the renewal has answered show its
+// answer; while Whop cannot answer, they show the old "no" until
+// shownUntil, and then wait for Whop (or its error) as before. A "yes" is
+// never shown past its expiry, and no answer past a membership change
+// recorded since it was asked: a member whose payment's webhook has
+// arrived is asked about at once. The page the upgrade flows re-read is
+// not "shown": it takes what premium decides (Credits.Wallet's fresh).
 func (c *premiumCache) checkAt(ctx context.Context, userID string, dbNow, changed time.Time, shown bool) (bool, error) {
 	now := c.now()
 	c.mu.Lock()
@@ -95,19 +101,24 @@ func (c *premiumCache) checkAt(ctx context.Context, userID string, dbNow, change
 	c.mu.Unlock()
 	// Equal times count as a change: trusting less is always safe.
 	if ok && changed.Before(e.asked) {
-		renew := func(ctx context.Context) { _, _ = c.ask(ctx, userID, dbNow, c.now()) }
 		switch {
 		case now.Before(e.expires):
 			if e.expires.Sub(now) < renewAhead {
-				c.renewals.start(userID, renew)
+				c.renew(userID, dbNow)
 			}
 			return e.member, nil
-		case shown && !e.member && now.Before(e.shownUntil):
-			c.renewals.start(userID, renew)
-			return false, nil
+		case shown && now.Before(e.shownUntil):
+			c.renew(userID, dbNow)
+			return e.member, nil
 		}
 	}
 	return c.ask(ctx, userID, dbNow, now)
+}
+
+// renew asks Whop again in the background, as of dbNow; a renewal already
+// running for the user is left to answer.
+func (c *premiumCache) renew(userID string, dbNow time.Time) {
+	c.renewals.start(userID, func(ctx context.Context) { _, _ = c.ask(ctx, userID, dbNow, c.now()) })
 }
 
 // ask asks Whop and keeps the answer, taken as of dbNow (the database time
@@ -133,7 +144,11 @@ func (c *premiumCache) ask(ctx context.Context, userID string, dbNow, now time.T
 	// A slower concurrent check may finish last with an older answer; the
 	// one asked later is the one to keep.
 	if prev, ok := c.entries[userID]; !ok || !prev.asked.After(dbNow) {
-		c.entries[userID] = premiumEntry{member: a.HasAccess, asked: dbNow, expires: now.Add(ttl), shownUntil: now.Add(c.ttl)}
+		e := premiumEntry{member: a.HasAccess, asked: dbNow, expires: now.Add(ttl)}
+		if !a.HasAccess {
+			e.shownUntil = now.Add(c.ttl)
+		}
+		c.entries[userID] = e
 	}
 	return a.HasAccess, nil
 }

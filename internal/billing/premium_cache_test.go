@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
@@ -109,6 +112,17 @@ func (f *syncAccess) CheckAccess(ctx context.Context, userID, resourceID string)
 	return whop.Access{HasAccess: true, Level: whop.AccessCustomer}, nil
 }
 
+// wait takes one report of a call from Whop, failing the test if none
+// comes within five seconds.
+func (f *syncAccess) wait(t *testing.T, why string) {
+	t.Helper()
+	select {
+	case <-f.asked:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: Whop was not asked", why)
+	}
+}
+
 func (f *syncAccess) counted() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -143,17 +157,8 @@ func TestPremiumCacheRenewsAnActiveMembersAnswerAhead(t *testing.T) {
 			t.Fatalf("%s: premium %t (err %v), want %t", why, got, err, want)
 		}
 	}
-	waitAsked := func(why string) {
-		t.Helper()
-		select {
-		case <-w.asked:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("%s: Whop was not asked", why)
-		}
-	}
-
 	look(false, "first look asks Whop")
-	waitAsked("first look")
+	w.wait(t, "first look")
 	advance(4 * time.Second)
 	look(false, "4 s into a 5 s no: cached, not renewed yet")
 	if n := w.counted(); n != 1 {
@@ -167,7 +172,7 @@ func TestPremiumCacheRenewsAnActiveMembersAnswerAhead(t *testing.T) {
 	w.mu.Unlock()
 	advance(600 * time.Millisecond)
 	look(false, "in the last half second: the cached no, at once")
-	waitAsked("the renewal")
+	w.wait(t, "the renewal")
 	waitRenewals(t, c.renewals.busy)
 	advance(time.Second) // past the old no's expiry
 	look(true, "past the old expiry: the renewed answer, without waiting")
@@ -178,7 +183,7 @@ func TestPremiumCacheRenewsAnActiveMembersAnswerAhead(t *testing.T) {
 	// Nobody looks until the yes has expired: the next look asks itself.
 	advance(2 * time.Minute)
 	look(true, "a look after expiry asks Whop")
-	waitAsked("the look after expiry")
+	w.wait(t, "the look after expiry")
 	if n := w.counted(); n != 3 {
 		t.Fatalf("Whop asked %d times, want 3", n)
 	}
@@ -192,7 +197,7 @@ func TestPremiumCacheRenewsAnActiveMembersAnswerAhead(t *testing.T) {
 	clock.changed = clockNow()
 	clock.db = clockNow().Add(time.Millisecond)
 	look(false, "a membership change since the answer: asked again at once")
-	waitAsked("the look after the change")
+	w.wait(t, "the look after the change")
 }
 
 // waitRenewals waits until no background renewal runs (busy is 0).
@@ -240,7 +245,7 @@ func TestPremiumCacheShowsAnExpiredNoWhileAskingAgain(t *testing.T) {
 	if got, err := c.check(ctx, "user_1"); err != nil || !got {
 		t.Fatalf("check past the no's 5 s: %t (err %v), want Whop's yes", got, err)
 	}
-	<-w.asked
+	w.wait(t, "the check past the no's 5 s")
 
 	// A no that expired before anyone asked again: shown, renewed behind.
 	c.forget("user_1")
@@ -253,11 +258,11 @@ func TestPremiumCacheShowsAnExpiredNoWhileAskingAgain(t *testing.T) {
 	if err != nil || got {
 		t.Fatalf("an expired no within the TTL: shown %t (err %v), want the old no at once", got, err)
 	}
+	w.wait(t, "the renewal behind the shown no")
 	waitRenewals(t, c.renewals.busy)
-	<-w.asked
 	show(true, 4, "the next page: the renewed yes, no wait")
 
-	// A yes is never shown past its expiry.
+	// A yes is never shown past its expiry: it is asked about first.
 	setMember(false)
 	advance(31 * time.Second)
 	clock.db = clock.db.Add(31 * time.Second)
@@ -279,4 +284,54 @@ func TestPremiumCacheShowsAnExpiredNoWhileAskingAgain(t *testing.T) {
 	clock.changed = clock.db.Add(time.Second)
 	clock.db = clock.db.Add(6 * time.Second)
 	show(true, 8, "a membership change since the no: Whop is asked first")
+}
+
+// TestWalletFreshAsksWhatPremiumDecides: the wallet of a page the member
+// opens shows their expired "no" while Whop is asked again; the wallet the
+// page's script re-reads after an upgrade (fresh) asks Whop first, so a
+// replica that kept the earlier "no" does not offer the upgrade again.
+func TestWalletFreshAsksWhatPremiumDecides(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t)
+	var mu sync.Mutex
+	now := time.Now()
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	w := &accessTable{grants: map[[2]string]whop.Access{
+		{"user_1", "exp_1"}: {HasAccess: true, Level: whop.AccessCustomer},
+		{"user_2", "exp_1"}: {HasAccess: true, Level: whop.AccessCustomer},
+	}}
+	upgrade := func(user string) {
+		w.mu.Lock()
+		w.grants[[2]string{user, "prod_premium"}] = whop.Access{HasAccess: true, Level: whop.AccessCustomer}
+		w.mu.Unlock()
+	}
+	s := New(w, ledger.NewStore(db.Pool), Config{CompanyID: "biz_owner", Currency: money.USD,
+		Premium: PremiumConfig{ProductID: "prod_premium", PlanID: "plan_premium", MonthlyCredits: 50}},
+		WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }))
+	member := func(user string, fresh bool) bool {
+		t.Helper()
+		wal, err := s.Credits.Wallet(ctx, user, "exp_1", fresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wal.Premium.Member
+	}
+
+	for _, user := range []string{"user_1", "user_2"} {
+		if member(user, false) {
+			t.Fatalf("%s is premium before upgrading", user)
+		}
+		upgrade(user) // Whop says yes; the membership's webhook has not come
+	}
+	advance(10 * time.Second)
+	if !member("user_1", true) {
+		t.Fatal("the page re-read after the upgrade (fresh) showed the 10 s old no; want Whop's yes")
+	}
+	if member("user_2", false) {
+		t.Fatal("a page opened 10 s after the no waited for Whop; want the old no at once")
+	}
+	waitRenewals(t, s.core.premium.renewals.busy)
+	if !member("user_2", false) {
+		t.Fatal("the page after the renewal still showed the old no")
+	}
 }

@@ -13,7 +13,9 @@ const renewTimeout = 10 * time.Second
 // caches renew an answer that is looked at near its expiry): at most one
 // at a time per key, each with its own deadline, since the look that
 // started it has answered and gone. A renewal that fails leaves the answer
-// to expire, and the next look asks Whop itself.
+// to expire, and the next look asks Whop itself (or, for a "no" premium
+// answer on a page the member opens, shows it until its shownUntil and
+// starts another renewal).
 type renewals[K comparable] struct {
 	mu      sync.Mutex
 	running map[K]bool

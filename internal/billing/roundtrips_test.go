@@ -143,7 +143,7 @@ func TestMemberPageIsOneRoundTrip(t *testing.T) {
 		w.asked = 0
 		w.mu.Unlock()
 		trips.n.Store(0)
-		wallet, err := s.Credits.Wallet(ctx, user, "exp_1")
+		wallet, err := s.Credits.Wallet(ctx, user, "exp_1", false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -72,7 +72,14 @@ type Wallet struct {
 // one with it. Only a member with access to the experience gets it
 // (ErrNoAccess otherwise); the page middleware's earlier check is cached,
 // so this one costs nothing more.
-func (s Credits) Wallet(ctx context.Context, userID, experienceID string) (Wallet, error) {
+//
+// The premium state is the one to show: an expired "not premium" answer is
+// shown while Whop is asked again (premiumCache.checkAt). fresh asks for
+// what premium decides instead, as the page re-read after an upgrade needs:
+// a "no" older than five seconds is asked about before the page is
+// answered, so a replica that has not seen the upgrade does not show the
+// upgrade offer again.
+func (s Credits) Wallet(ctx context.Context, userID, experienceID string, fresh bool) (Wallet, error) {
 	if err := s.experienceAccess(ctx, userID, experienceID); err != nil {
 		return Wallet{}, err
 	}
@@ -84,7 +91,7 @@ func (s Credits) Wallet(ctx context.Context, userID, experienceID string) (Walle
 	if !s.cfg.Premium.Enabled() {
 		return w, nil
 	}
-	member, err := s.premium.checkAt(ctx, userID, v.Now, v.MembershipChanged, true)
+	member, err := s.premium.checkAt(ctx, userID, v.Now, v.MembershipChanged, !fresh)
 	if err == nil {
 		w.Premium, err = s.premiumState(ctx, userID, experienceID, member)
 	}

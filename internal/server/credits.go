@@ -17,7 +17,7 @@ import (
 type Credits interface {
 	Packages() []billing.Package
 	Currency() money.Currency
-	Wallet(ctx context.Context, userID, experienceID string) (billing.Wallet, error)
+	Wallet(ctx context.Context, userID, experienceID string, fresh bool) (billing.Wallet, error)
 	Activity(ctx context.Context, userID, experienceID string, before int64) (billing.ActivityPage, error)
 	Charge(ctx context.Context, r billing.ChargeRequest) (billing.Charge, error)
 	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)
@@ -26,9 +26,15 @@ type Credits interface {
 	Spend(ctx context.Context, r billing.SpendRequest) (billing.Spent, error)
 }
 
+// headerRefresh marks the page's own script re-reading the page after an
+// action (static/js/app.js, refresh): the premium card must then be what
+// premium decides, not an answer kept for show (billing.Credits.Wallet).
+const headerRefresh = "X-Creditkit-Refresh"
+
 func (s *Server) experience(w http.ResponseWriter, r *http.Request) {
 	expID := chi.URLParam(r, "experienceId")
-	wallet, err := s.billing.Credits.Wallet(r.Context(), userID(r.Context()), expID)
+	fresh := r.Header.Get(headerRefresh) != ""
+	wallet, err := s.billing.Credits.Wallet(r.Context(), userID(r.Context()), expID, fresh)
 	if err != nil {
 		s.fail(w, r, err)
 		return

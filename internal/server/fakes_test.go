@@ -63,7 +63,10 @@ func (f *fakeCredits) Packages() []billing.Package {
 	return []billing.Package{{ID: "starter", Credits: 100, Price: 499}}
 }
 func (f *fakeCredits) Currency() money.Currency { return money.USD }
-func (f *fakeCredits) Wallet(_ context.Context, user, exp string) (billing.Wallet, error) {
+func (f *fakeCredits) Wallet(_ context.Context, user, exp string, fresh bool) (billing.Wallet, error) {
+	if fresh {
+		exp += " fresh"
+	}
 	f.called("Wallet " + user + " " + exp)
 	return f.wallet, f.walletE
 }
@@ -182,6 +185,16 @@ func TestCreditsHandlersAgainstAFake(t *testing.T) {
 	}
 	if got := c.take(); len(got) != 1 || got[0] != "Wallet user_member "+goodExp {
 		t.Errorf("experience page asked billing %q", got)
+	}
+	// Re-read by its own script after an action (app.js refresh), the page
+	// asks for the wallet as premium decides it.
+	req := httptest.NewRequest("GET", "http://app.test/experiences/"+goodExp, nil)
+	req.Header.Set(whop.HeaderUserToken, "user_member")
+	req.Header.Set("X-Creditkit-Refresh", "1")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if got := c.take(); rec.Code != 200 || len(got) != 1 || got[0] != "Wallet user_member "+goodExp+" fresh" {
+		t.Errorf("refreshed experience page: %d, asked billing %q; want the fresh wallet", rec.Code, got)
 	}
 
 	// Access: the middleware's early answer keeps a stranger from billing;

@@ -28,7 +28,7 @@ func (c walletOnly) Packages() []billing.Package {
 	return []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}}
 }
 func (walletOnly) Currency() money.Currency { return money.USD }
-func (c walletOnly) Wallet(context.Context, string, string) (billing.Wallet, error) {
+func (c walletOnly) Wallet(context.Context, string, string, bool) (billing.Wallet, error) {
 	return c.wallet, nil
 }
 

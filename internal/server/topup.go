@@ -114,7 +114,7 @@ func (s *Server) autoTopUpView(r *http.Request, form *page.TopUpRuleForm) (page.
 	if err != nil {
 		return page.AutoTopUpView{}, err
 	}
-	wallet, err := s.billing.Credits.Wallet(ctx, user, exp)
+	wallet, err := s.billing.Credits.Wallet(ctx, user, exp, false)
 	if err != nil {
 		return page.AutoTopUpView{}, err
 	}

@@ -16,7 +16,7 @@ import (
 
 type walletBilling struct{ *recordingBilling }
 
-func (b walletBilling) Wallet(_ context.Context, user, exp string) (billing.Wallet, error) {
+func (b walletBilling) Wallet(_ context.Context, user, exp string, _ bool) (billing.Wallet, error) {
 	b.record("call", "Wallet", "user_id", user, "experience_id", exp)
 	return billing.Wallet{}, nil
 }

@@ -101,9 +101,14 @@
       return (res.data && res.data.error && res.data.error.message) || fallback;
     },
     // refresh re-reads this page and swaps in its data-live parts: the
-    // server renders, the script only places.
+    // server renders, the script only places. The marker header asks for
+    // the premium state as premium decides it (after an upgrade, another
+    // replica may still keep the member's earlier "no" for show).
     refresh: function () {
-      return fetch(location.pathname + location.search, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      return fetch(location.pathname + location.search, {
+        headers: { "Accept": "text/html", "X-Creditkit-Refresh": "1" },
+        credentials: "same-origin",
+      })
         .then(function (res) {
           if (!res.ok) throw new Error("refresh failed: " + res.status);
           return res.text();
