@@ -21,7 +21,7 @@ type result struct {
 	CPU cpuPerRequest `json:"cpu_us_per_request"`
 	// Rounds is each measured round on its own, in the order run: how far
 	// one run's figures move while the code stays the same.
-	Rounds []roundResult `json:"rounds,omitempty"`
+	Rounds []roundResult `json:"by_round,omitempty"`
 }
 
 // roundResult is one round of an interleaved load.

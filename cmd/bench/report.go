@@ -164,9 +164,7 @@ func (r *report) write(dir string, out io.Writer) error {
 	tw.Flush()
 	for _, p := range r.Open {
 		if p.P99TargetMS > 0 && len(p.App.Rounds) > 1 {
-			p99 := func(x roundResult) float64 { return x.P99ms }
-			fmt.Fprintf(out, "p99 by round at %d/s offered, ms: app %s; floor %s\n", p.Offered,
-				figures(each(p.App.Rounds, p99), twoPlaces), figures(each(p.Ref.Rounds, p99), twoPlaces))
+			fmt.Fprintf(out, "p99 by round at %d/s offered, ms: app %s; floor %s\n", p.Offered, p99s(p.App.Rounds), p99s(p.Ref.Rounds))
 		}
 	}
 
@@ -220,39 +218,34 @@ func (r *report) writeRounds(out io.Writer) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "path\tratio by round\tlowest\thighest")
 	for _, x := range r.Rows {
+		// A round whose floor answered nothing has no ratio: "–" keeps the
+		// others under their round.
+		shown := make([]string, len(x.App.Rounds))
 		var ratios []float64
 		for i, a := range x.App.Rounds {
+			shown[i] = "–"
 			if i < len(x.Ref.Rounds) && x.Ref.Rounds[i].Throughput > 0 {
-				ratios = append(ratios, a.Throughput/x.Ref.Rounds[i].Throughput)
+				v := a.Throughput / x.Ref.Rounds[i].Throughput
+				shown[i] = truncated(v)
+				ratios = append(ratios, v)
 			}
 		}
 		if len(ratios) == 0 {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.Path, figures(ratios, truncated), truncated(slices.Min(ratios)), truncated(slices.Max(ratios)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.Path, strings.Join(shown, " "), truncated(slices.Min(ratios)), truncated(slices.Max(ratios)))
 	}
 	tw.Flush()
 }
 
-// each is one figure of every round, in the order run.
-func each(rounds []roundResult, f func(roundResult) float64) []float64 {
-	out := make([]float64, len(rounds))
+// p99s prints each round's p99, in the order run.
+func p99s(rounds []roundResult) string {
+	parts := make([]string, len(rounds))
 	for i, x := range rounds {
-		out[i] = f(x)
-	}
-	return out
-}
-
-// figures prints values, each as show writes it, space-separated.
-func figures(vals []float64, show func(float64) string) string {
-	parts := make([]string, len(vals))
-	for i, v := range vals {
-		parts[i] = show(v)
+		parts[i] = fmt.Sprintf("%.2f", x.P99ms)
 	}
 	return strings.Join(parts, " ")
 }
-
-func twoPlaces(v float64) string { return fmt.Sprintf("%.2f", v) }
 
 func yes(ok bool) string {
 	if ok {
