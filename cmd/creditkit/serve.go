@@ -247,21 +247,20 @@ func listeningLine(cfg *config.Config, addr net.Addr) string {
 }
 
 // defaultGCPercent is the collector's pace when GOGC is not set: a cycle
-// each time the heap grows by four times what was live after the last,
-// where Go's default is once. A replica's live heap is a few MiB (caches
-// and pools), so cycles come often and each costs about the same whatever
-// it finds. On the member's page, the app's busiest answer, the collector
-// was 8-12 % of the server's CPU at 100 (make bench's profiles), and 200
-// took about a tenth off the server's CPU a page. At 200 and 1,000 pages a
-// second a cycle came every half second with a 12 MB goal (gctrace), its
-// marking taking 2-21 ms of wall time on two cores, and pages caught in it
-// were the p99; at 400 the page's p99 at 1,000/s was 9.0-17.9 ms over
-// three runs against 7.2-25.9 at 200, and its ratio 0.775-0.809 against
-// 0.676-0.817, for more memory (peak RSS 50-55 MiB at the bench's page
-// load against 46-48). GOGC in the environment, which the runtime reads
-// itself, overrides it; in a container with a memory limit, GOMEMLIMIT
-// keeps the heap under it whatever the pace.
-const defaultGCPercent = 400
+// each time the heap grows by twice what was live after the last, where
+// Go's default is once. A replica's live heap is a few MiB (caches and
+// pools), so cycles come often and each costs about the same whatever it
+// finds: on the member's page, the app's busiest answer, the collector was
+// 8-12 % of the server's CPU at 100 (make bench's profiles) and 200 took
+// about a tenth off the server's CPU a page, for more memory (peak RSS
+// 40-49 MiB at the bench's page load against 34-40). 400 was tried: fewer
+// cycles (at 200 and 1,000 pages a second one comes every half second,
+// marking for 2-21 ms of wall time on two cores, and pages caught in it
+// make the p99), but the whole bench's peak RSS reached 62.3 and 63.4 MiB
+// against its 64 MiB target, for a p99 and a ratio within the machine's
+// noise of 200's (README, "Where the time goes"). GOGC in the
+// environment, which the runtime reads itself, overrides it.
+const defaultGCPercent = 200
 
 func paceGC() {
 	if _, set := os.LookupEnv("GOGC"); !set {
