@@ -29,14 +29,14 @@ func (rows receiptRows) Render(ctx context.Context, w io.Writer) error {
 		err := component.WriteStrings(w, `<tr data-testid="receipt-`, id, `"><td class="muted hide-narrow">`, when,
 			`</td><td>`, templ.EscapeString(r.Package), `<span class="muted small block show-narrow">`, when,
 			`</span></td><td class="num" data-testid="credits-`, id, `">`, templ.EscapeString(r.Credits))
-		if err == nil && r.TakenBack != "" {
-			err = component.WriteStrings(w, ` <span class="muted small block">`, templ.EscapeString(r.TakenBack), `</span>`)
+		if err == nil {
+			err = smallLine(w, r.TakenBack)
 		}
 		if err == nil {
 			err = component.WriteStrings(w, `</td><td class="num" data-testid="paid-`, id, `">`, templ.EscapeString(r.Amount))
 		}
-		if err == nil && r.Note != "" {
-			err = component.WriteStrings(w, ` <span class="muted small block">`, templ.EscapeString(r.Note), `</span>`)
+		if err == nil {
+			err = smallLine(w, r.Note)
 		}
 		if err == nil {
 			err = component.WriteStrings(w, `</td><td>`)
@@ -52,4 +52,13 @@ func (rows receiptRows) Render(ctx context.Context, w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// smallLine writes a cell's second, muted line (what a refund took back, a
+// note on the amount), or nothing when text is empty.
+func smallLine(w io.Writer, text string) error {
+	if text == "" {
+		return nil
+	}
+	return component.WriteStrings(w, ` <span class="muted small block">`, templ.EscapeString(text), `</span>`)
 }
