@@ -123,6 +123,13 @@ func (f *syncAccess) wait(t *testing.T, why string) {
 	}
 }
 
+// set makes Whop answer member from now on.
+func (f *syncAccess) set(member bool) {
+	f.mu.Lock()
+	f.member = member
+	f.mu.Unlock()
+}
+
 func (f *syncAccess) counted() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -167,9 +174,7 @@ func TestPremiumCacheRenewsAnActiveMembersAnswerAhead(t *testing.T) {
 
 	// The member pays; their webhook is late. A look in the no's last half
 	// second answers no at once and renews it in the background.
-	w.mu.Lock()
-	w.member = true
-	w.mu.Unlock()
+	w.set(true)
 	advance(600 * time.Millisecond)
 	look(false, "in the last half second: the cached no, at once")
 	w.wait(t, "the renewal")
@@ -191,9 +196,7 @@ func TestPremiumCacheRenewsAnActiveMembersAnswerAhead(t *testing.T) {
 	// A change since the answer is never answered from the cache, renewal
 	// window or not.
 	advance(time.Minute - 300*time.Millisecond)
-	w.mu.Lock()
-	w.member = false
-	w.mu.Unlock()
+	w.set(false)
 	clock.changed = clockNow()
 	clock.db = clockNow().Add(time.Millisecond)
 	look(false, "a membership change since the answer: asked again at once")
@@ -219,7 +222,6 @@ func waitRenewals(t *testing.T, busy func() int) {
 func TestPremiumCacheShowsAnExpiredNoWhileAskingAgain(t *testing.T) {
 	ctx := context.Background()
 	_, advance, w, clock, c := renewingCache(30 * time.Second)
-	setMember := func(m bool) { w.mu.Lock(); w.member = m; w.mu.Unlock() }
 	// show is the page's look; it lets any renewal it started finish and
 	// counts Whop's calls so far.
 	show := func(want bool, wantCalls int, why string) {
@@ -238,7 +240,7 @@ func TestPremiumCacheShowsAnExpiredNoWhileAskingAgain(t *testing.T) {
 	}
 
 	show(false, 1, "the first look asks Whop")
-	setMember(true) // the member pays; the webhook is late
+	w.set(true) // the member pays; the webhook is late
 	advance(10 * time.Second)
 	clock.db = clock.db.Add(10 * time.Second)
 	// What premium decides asks Whop: the no is past its 5 s.
@@ -249,9 +251,9 @@ func TestPremiumCacheShowsAnExpiredNoWhileAskingAgain(t *testing.T) {
 
 	// A no that expired before anyone asked again: shown, renewed behind.
 	c.forget("user_1")
-	setMember(false)
+	w.set(false)
 	show(false, 3, "a fresh no")
-	setMember(true)
+	w.set(true)
 	advance(10 * time.Second)
 	clock.db = clock.db.Add(10 * time.Second)
 	got, err := c.checkAt(ctx, "user_1", clock.db, clock.changed, true)
@@ -263,13 +265,13 @@ func TestPremiumCacheShowsAnExpiredNoWhileAskingAgain(t *testing.T) {
 	show(true, 4, "the next page: the renewed yes, no wait")
 
 	// A yes is never shown past its expiry: it is asked about first.
-	setMember(false)
+	w.set(false)
 	advance(31 * time.Second)
 	clock.db = clock.db.Add(31 * time.Second)
 	show(false, 5, "an expired yes: Whop is asked first")
 
 	// A no past the TTL from its question is asked about first.
-	setMember(true)
+	w.set(true)
 	advance(31 * time.Second)
 	clock.db = clock.db.Add(31 * time.Second)
 	show(true, 6, "a no past the TTL: Whop is asked first")
@@ -277,9 +279,9 @@ func TestPremiumCacheShowsAnExpiredNoWhileAskingAgain(t *testing.T) {
 	// A membership change since the question: asked first, even for a no
 	// well inside the TTL.
 	c.forget("user_1")
-	setMember(false)
+	w.set(false)
 	show(false, 7, "a fresh no")
-	setMember(true)
+	w.set(true)
 	advance(6 * time.Second)
 	clock.changed = clock.db.Add(time.Second)
 	clock.db = clock.db.Add(6 * time.Second)

@@ -27,9 +27,10 @@ import (
 // is copied out as it stands; anything else (escapes, non-ASCII, which
 // encoding/json checks and repairs as UTF-8) goes through encoding/json.
 // The custom decoders below are called by encoding/json, or by the fast
-// path's lexer (wire_fast.go), with a value it has already checked, so the plain case needs no further checking; decoding
-// each such string with json.Unmarshal, which checks it again, was most of
-// the cost of reading a payment.
+// path's lexer (wire_fast.go), with a value it has already checked, so the
+// plain case needs no further checking; decoding each such string with
+// json.Unmarshal, which checks it again, was most of the cost of reading a
+// payment.
 func unquote(b []byte) (string, error) {
 	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' {
 		plain := true
