@@ -78,21 +78,21 @@ func TestBrowserReceiptsHistoryAndDeclines(t *testing.T) {
 	if strings.Contains(receipts, "+600") {
 		t.Errorf("receipts credit 600 credits that never arrived: %q", receipts)
 	}
-	for id, want := range map[string][2]string{
-		starter:  {"+100 −100 taken back", "$4.99 $4.99 refunded"},
-		declined: {"—", "— $24.99, not charged"},
-		closed:   {"—", "— $24.99, not charged"},
+	// A row's cells, by place: when, package, credits, paid, status.
+	for id, want := range map[string][3]string{
+		starter:  {"+100 −100 taken back", "$4.99 $4.99 refunded", "Refunded"},
+		declined: {"—", "— $24.99, not charged", "Failed"},
+		closed:   {"—", "— $24.99, not charged", "Not paid"},
 	} {
-		if got := text(t, frame, `[data-testid="credits-`+id+`"]`); got != want[0] {
+		row := `[data-testid="receipt-` + id + `"]`
+		if got := text(t, frame, row+` td:nth-child(3)`); got != want[0] {
 			t.Errorf("receipt %s credits = %q, want %q", id, got, want[0])
 		}
-		if got := text(t, frame, `[data-testid="paid-`+id+`"]`); got != want[1] {
+		if got := text(t, frame, row+` td:nth-child(4)`); got != want[1] {
 			t.Errorf("receipt %s paid = %q, want %q", id, got, want[1])
 		}
-	}
-	for id, want := range map[string]string{starter: "Refunded", declined: "Failed", closed: "Not paid"} {
-		if got := text(t, frame, `[data-testid="status-`+id+`"]`); got != want {
-			t.Errorf("receipt %s status = %q, want %q", id, got, want)
+		if got := text(t, frame, row+` td:nth-child(5) .badge`); got != want[2] {
+			t.Errorf("receipt %s status = %q, want %q", id, got, want[2])
 		}
 	}
 	shotMember(t, ctx, frame, "receipts", `[data-testid="receipts"]`)

@@ -13,10 +13,12 @@ import (
 
 // ReceiptRow shows a purchase as what reached the wallet: a purchase is
 // credited only once paid, and a refund (or a lost dispute) takes back
-// part or all of that, which the row shows beside it.
+// part or all of that, which the row shows beside it. Its badge has no test
+// id of its own: the row's names the purchase.
 func ReceiptRow(p ledger.Receipt) page.ReceiptRow {
 	r := page.ReceiptRow{ID: p.ID, When: FormatWhen(p.CreatedAt), Package: p.PackageID, Credits: "—", Amount: "—",
 		Status: purchaseBadge(p)}
+	r.Status.TestID = ""
 	switch p.Status {
 	case ledger.PurchasePaid:
 		r.Credits, r.Amount = "+"+FormatCount(p.Credits), FormatMoney(p.PaidAmount, p.Currency)

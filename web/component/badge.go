@@ -14,8 +14,9 @@ import (
 // tone's class is spelled out, so no class builder runs either.
 func Badge(p BadgeProps) templ.Component { return p }
 
-// Render writes the badge, its test id and label escaped as templ escapes
-// them (templ.EscapeString).
+// Render writes the badge, its test id (none when TestID is empty: a badge
+// in a row that has one) and label escaped as templ escapes them
+// (templ.EscapeString).
 func (p BadgeProps) Render(ctx context.Context, w io.Writer) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -23,17 +24,20 @@ func (p BadgeProps) Render(ctx context.Context, w io.Writer) error {
 	var open string
 	switch p.Tone {
 	case "ok":
-		open = `<span class="badge ok" data-testid="`
+		open = `<span class="badge ok"`
 	case "warn":
-		open = `<span class="badge warn" data-testid="`
+		open = `<span class="badge warn"`
 	case "danger":
-		open = `<span class="badge danger" data-testid="`
+		open = `<span class="badge danger"`
 	case "accent":
-		open = `<span class="badge accent" data-testid="`
+		open = `<span class="badge accent"`
 	default:
-		open = `<span class="badge" data-testid="`
+		open = `<span class="badge"`
 	}
-	return WriteStrings(w, open, templ.EscapeString(p.TestID), `">`, templ.EscapeString(p.Label), `</span>`)
+	if p.TestID == "" {
+		return WriteStrings(w, open, `>`, templ.EscapeString(p.Label), `</span>`)
+	}
+	return WriteStrings(w, open, ` data-testid="`, templ.EscapeString(p.TestID), `">`, templ.EscapeString(p.Label), `</span>`)
 }
 
 // WriteStrings writes ss in order, stopping at the first error: for the few

@@ -33,7 +33,8 @@ func TestTextEscapesAsTemplDoes(t *testing.T) {
 }
 
 // TestBadgeClasses: each documented tone gets its class, any other tone
-// the plain badge; the label and test id are escaped.
+// the plain badge; the label and test id are escaped, and a badge without
+// a test id has no such attribute.
 func TestBadgeClasses(t *testing.T) {
 	for _, tt := range []struct{ tone, class string }{
 		{"", "badge"}, {"ok", "badge ok"}, {"warn", "badge warn"}, {"danger", "badge danger"},
@@ -44,6 +45,10 @@ func TestBadgeClasses(t *testing.T) {
 		if got != want {
 			t.Errorf("tone %q: %s, want %s", tt.tone, got, want)
 		}
+	}
+	// No test id: no empty attribute either (a receipt row's badge).
+	if got := render(t, component.Badge(component.BadgeProps{Label: "Paid", Tone: "ok"})); got != `<span class="badge ok">Paid</span>` {
+		t.Errorf("badge without a test id: %s", got)
 	}
 }
 
