@@ -92,7 +92,13 @@ func benchIngest(ctx context.Context, s *stack, o options, rep *report, httpc *h
 	if err != nil {
 		return err
 	}
-	refDel, err := pendingPurchases(ctx, s.pool, "ref", ingestPrepared(o), members, exp, creator, owner)
+	// The floor runs twice, beside the app and beside the bare receiver,
+	// taking its deliveries in turn.
+	refDel, err := pendingPurchases(ctx, s.pool, "ref", 2*ingestPrepared(o), members, exp, creator, owner)
+	if err != nil {
+		return err
+	}
+	bareDel, err := pendingPurchases(ctx, s.pool, "bare", ingestPrepared(o), members, exp, creator, owner)
 	if err != nil {
 		return err
 	}
@@ -100,7 +106,7 @@ func benchIngest(ctx context.Context, s *stack, o options, rep *report, httpc *h
 		return err
 	}
 	logf(o, "webhook ingest: measuring")
-	var na, nr counter
+	var na, nr, nb counter
 	appIngest := func(d time.Duration) sample {
 		return closedLoop(ctx, 32, d, &na, func(ctx context.Context, _, i int) error {
 			if i >= len(appDel) {
@@ -117,30 +123,53 @@ func benchIngest(ctx context.Context, s *stack, o options, rep *report, httpc *h
 			return floorIngest(ctx, s.pool, owner, refDel[i])
 		})
 	}
+	bareIngest := func(d time.Duration) sample {
+		return closedLoop(ctx, 32, d, &nb, func(ctx context.Context, _, i int) error {
+			if i >= len(bareDel) {
+				return errExhausted
+			}
+			return postDelivery(ctx, httpc, bareURL(s.ref.url, owner, bareDel[i]), secret, bareDel[i], `"outcome":"credited 100`)
+		})
+	}
 	m := s.meter()
 	var a, r sample
 	profiled(ctx, s, o, "webhook ingest", 2*(o.duration+warmUp), func() {
 		a, r = interleaved(o.rounds, o.duration, true, s.metered(s.appPID, appIngest), s.metered(noServer, refIngest))
 	})
 	app, ref := a.result(), r.result()
+	ingest := row{Path: "webhook ingest", Load: "fresh signed payment.succeeded, 32 concurrent", App: app, Ref: ref,
+		RefName: "the same rows by one SQL statement (floor)", Target: 0.8, NoErrors: true, Quiet: s.quietSince(m)}
+	var bare row
+	if o.paths["ingest"] {
+		// The same floor beside a bare receiver: how much of the target
+		// the HTTP hop alone takes, with no code of the app's.
+		if err := quiesce(ctx, s.pool); err != nil {
+			return err
+		}
+		logf(o, "webhook ingest: a bare receiver against the floor")
+		m = s.meter()
+		b, r2 := interleaved(o.rounds, o.duration, true, s.metered(s.refPID, bareIngest), s.metered(noServer, refIngest))
+		bare = row{Path: "ingest, bare receiver", Load: "the same signed POSTs, 32 concurrent, to a chi handler that runs the floor's statement",
+			App: b.result(), Ref: r2.result(), RefName: "the same rows by one SQL statement (floor)", NoErrors: true,
+			ReferenceFor: "webhook ingest", Quiet: s.quietSince(m)}
+	}
 	// Running out is the bench's shortfall, not a side's: say so rather
 	// than count every refused call as a delivery answered.
-	for _, res := range []result{app, ref} {
+	for _, res := range []result{app, ref, bare.App, bare.Ref} {
 		if res.FirstError == errExhausted.Error() {
 			return errExhausted
 		}
 	}
 	if o.paths["ingest"] {
-		rep.add(row{Path: "webhook ingest", Load: "fresh signed payment.succeeded, 32 concurrent", App: app, Ref: ref,
-			RefName: "the same rows by one SQL statement (floor)", Target: 0.8, NoErrors: true, Quiet: s.quietSince(m)})
+		rep.add(ingest)
+		rep.add(bare)
 	}
 	// Every delivery sent (the warm-up's too) was answered with its rows,
-	// on both sides; an error anywhere shows here as a shortfall.
-	if err := checkIngestRows(ctx, s.pool, "app", int(na.n.Load())); err != nil {
-		return err
-	}
-	if err := checkIngestRows(ctx, s.pool, "ref", int(nr.n.Load())); err != nil {
-		return err
+	// on every side; an error anywhere shows here as a shortfall.
+	for tag, n := range map[string]*counter{"app": &na, "ref": &nr, "bare": &nb} {
+		if err := checkIngestRows(ctx, s.pool, tag, int(n.n.Load())); err != nil {
+			return err
+		}
 	}
 
 	if !o.paths["repeats"] {

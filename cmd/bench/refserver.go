@@ -24,6 +24,11 @@ import (
 //
 //   - POST /noop reads the body and answers the JSON the app answers a
 //     repeat delivery with: the floor under any webhook path.
+//   - POST /ingest/{owner}/{purchase}/{payment} is a bare receiver: it
+//     reads the body, runs the ingest floor's one statement (floorSQL) for
+//     the delivery named by the webhook-id header and the ids in its path,
+//     and answers once it is committed. No signature, no JSON, no app code:
+//     what the HTTP hop alone costs the ingest.
 //   - GET /page/{experienceId}/{userId} runs the member's page's queries
 //     (the wallet batch the app runs, through the same ledger call) and
 //     writes what they read as JSON: the floor under the page.
@@ -55,6 +60,21 @@ func refServer(ctx context.Context, args []string) error {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(v)
+	})
+	r.Post("/ingest/{owner}/{purchase}/{payment}", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		id := r.Header.Get("webhook-id")
+		err := floorIngest(r.Context(), pool, chi.URLParam(r, "owner"),
+			delivery{id: id, purchase: chi.URLParam(r, "purchase"), payment: chi.URLParam(r, "payment")})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(struct {
+			Received string `json:"received"`
+			Outcome  string `json:"outcome"`
+		}{id, "credited 100 credits"})
 	})
 	r.Post("/noop", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)

@@ -63,6 +63,11 @@ func postDelivery(ctx context.Context, client *http.Client, url, secret string, 
 	return nil
 }
 
+// bareURL is where the reference server's bare receiver takes d.
+func bareURL(base, owner string, d delivery) string {
+	return base + "/ingest/" + owner + "/" + d.purchase + "/" + d.payment
+}
+
 // floorSQL writes, in one statement (one round trip, one implicit
 // transaction, synchronous_commit on as for the app), the rows the app's
 // fulfilment of a delivery writes: the purchase marked paid, the wallet
