@@ -65,6 +65,13 @@ func TestExperiencePageShowsWalletPackagesItemsAndReceipts(t *testing.T) {
 	if !strings.Contains(body, `data-testid="balance">600<`) {
 		t.Error("page after purchase lacks the balance of 600")
 	}
+	// A receipt row carries one test id, its own: none of its cells repeat
+	// the purchase id for tests.
+	for _, cell := range []string{`data-testid="credits-`, `data-testid="paid-`, `data-testid="status-`, `data-testid=""`} {
+		if strings.Contains(body, cell) {
+			t.Errorf("member page still writes %s", cell)
+		}
+	}
 	// Each receipt row's cells: when, package (with the date again for
 	// narrow screens), credits, paid, status.
 	p := parsePage(t, body)

@@ -17,8 +17,7 @@ import (
 // id of its own: the row's names the purchase.
 func ReceiptRow(p ledger.Receipt) page.ReceiptRow {
 	r := page.ReceiptRow{ID: p.ID, When: FormatWhen(p.CreatedAt), Package: p.PackageID, Credits: "—", Amount: "—",
-		Status: purchaseBadge(p)}
-	r.Status.TestID = ""
+		Status: purchaseBadge(p, "")}
 	switch p.Status {
 	case ledger.PurchasePaid:
 		r.Credits, r.Amount = "+"+FormatCount(p.Credits), FormatMoney(p.PaidAmount, p.Currency)

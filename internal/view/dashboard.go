@@ -46,7 +46,7 @@ func Dashboard(d billing.Dashboard, l layout.Props, self string, q url.Values) p
 	for _, p := range d.Receipts {
 		r := page.DashboardReceipt{ID: p.ID, When: FormatWhen(p.CreatedAt), Member: memberName(p), Package: p.PackageID,
 			Credits: FormatCount(p.Credits) + " credits", Amount: FormatMoney(p.Price, p.Currency),
-			PaymentID: p.PaymentID, Status: purchaseBadge(p.Receipt())}
+			PaymentID: p.PaymentID, Status: purchaseBadge(p.Receipt(), "status-"+p.ID)}
 		if p.RefundedAmount > 0 {
 			r.Refunded = FormatMoney(p.RefundedAmount, p.Currency) + " refunded"
 		}

@@ -69,9 +69,10 @@ func PerCredit(price, credits int64, cur money.Currency) string {
 	return money.Amount{Minor: (price + credits/2) / credits, Currency: cur}.String() + " a credit"
 }
 
-// purchaseBadge turns a purchase's state into what a member reads.
-func purchaseBadge(p ledger.Receipt) component.BadgeProps {
-	b := component.BadgeProps{TestID: "status-" + p.ID}
+// purchaseBadge turns a purchase's state into what a member reads, with
+// testID ("" for none).
+func purchaseBadge(p ledger.Receipt, testID string) component.BadgeProps {
+	b := component.BadgeProps{TestID: testID}
 	switch {
 	case p.Status == ledger.PurchasePaid && p.RefundedCredits >= p.Credits:
 		b.Label, b.Tone = "Refunded", "warn"
