@@ -27,8 +27,8 @@ import (
 //   - POST /ingest/{owner}/{purchase}/{payment} is a bare receiver: it
 //     reads the body, runs the ingest floor's one statement (floorSQL) for
 //     the delivery named by the webhook-id header and the ids in its path,
-//     and answers once it is committed. No signature, no JSON, no app code:
-//     what the HTTP hop alone costs the ingest.
+//     and answers once it is committed. No signature, no JSON read, no app
+//     code: what the HTTP hop alone costs the ingest.
 //   - GET /page/{experienceId}/{userId} runs the member's page's queries
 //     (the wallet batch the app runs, through the same ledger call) and
 //     writes what they read as JSON: the floor under the page.

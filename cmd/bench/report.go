@@ -182,8 +182,12 @@ func (r *report) write(dir string, out io.Writer) error {
 	fmt.Fprintf(out, "user-token cache during the page load: %d requests, %d ECDSA verifications, %d cache hits\n",
 		r.Tokens.Requests, r.Tokens.Verifications, r.Tokens.CacheHits)
 	for _, x := range r.Rows {
+		side := "app"
+		if x.ReferenceFor != "" {
+			side = "reference server"
+		}
 		if x.App.FirstError != "" {
-			fmt.Fprintf(out, "first app error on %s: %s\n", x.Path, x.App.FirstError)
+			fmt.Fprintf(out, "first %s error on %s: %s\n", side, x.Path, x.App.FirstError)
 		}
 		if x.Ref.FirstError != "" {
 			fmt.Fprintf(out, "first floor error on %s: %s\n", x.Path, x.Ref.FirstError)

@@ -63,6 +63,17 @@ func postDelivery(ctx context.Context, client *http.Client, url, secret string, 
 	return nil
 }
 
+// dropUnsold deletes the purchases the ingest prepared and never sent
+// (pending: no money moved, nothing refers to them).
+func dropUnsold(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := pool.Exec(ctx, `DELETE FROM purchases WHERE status = 'pending'
+		AND (id LIKE 'pur\_app%' OR id LIKE 'pur\_ref%' OR id LIKE 'pur\_bare%')`)
+	if err != nil {
+		return fmt.Errorf("drop unsold purchases: %w", err)
+	}
+	return nil
+}
+
 // bareURL is where the reference server's bare receiver takes d.
 func bareURL(base, owner string, d delivery) string {
 	return base + "/ingest/" + owner + "/" + d.purchase + "/" + d.payment
