@@ -70,19 +70,11 @@ func refServer(ctx context.Context, args []string) error {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(struct {
-			Received string `json:"received"`
-			Outcome  string `json:"outcome"`
-		}{id, "credited 100 credits"})
+		answerDelivery(w, id, "credited 100 credits")
 	})
 	r.Post("/noop", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(struct {
-			Received string `json:"received"`
-			Outcome  string `json:"outcome"`
-		}{r.Header.Get("webhook-id"), "duplicate"})
+		answerDelivery(w, r.Header.Get("webhook-id"), "duplicate")
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,6 +90,16 @@ func refServer(ctx context.Context, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// answerDelivery writes the JSON the app answers a webhook delivery with:
+// the delivery's id and its outcome.
+func answerDelivery(w http.ResponseWriter, id, outcome string) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		Received string `json:"received"`
+		Outcome  string `json:"outcome"`
+	}{id, outcome})
 }
 
 // refProcess is a running `bench refserver`.
