@@ -122,10 +122,19 @@ func TestOneReconcilerRunPerPeriodAcrossThreeReplicas(t *testing.T) {
 		AND attempt = 1 AND cardinality(attempted_by) = 1`)
 	byReplica := count(`SELECT count(DISTINCT attempted_by[1]) FROM river_job WHERE kind = 'reconcile'`)
 	runs := count(`SELECT count(*) FROM reconciler_runs`)
-	quickRuns := count(`SELECT count(*) FROM reconciler_runs WHERE started_at < $1`, slowFrom)
+	// A run belongs to the job last attempted before it started: a job's
+	// run starts milliseconds after River hands the job out, and the next
+	// job comes a period later. Runs are put in a phase by their job, not by
+	// their own start, which for a job handed out just before slowFrom falls
+	// just after it.
+	const runJobs = `SELECT j.id, j.attempted_at FROM reconciler_runs r CROSS JOIN LATERAL (
+		SELECT id, attempted_at FROM river_job WHERE kind = 'reconcile' AND attempted_at <= r.started_at
+		ORDER BY attempted_at DESC LIMIT 1) j`
+	quickRuns := count(`SELECT count(*) FROM (`+runJobs+`) rj WHERE attempted_at < $1`, slowFrom)
 	quickJobs := count(`SELECT count(*) FROM river_job WHERE kind = 'reconcile' AND attempted_at < $1`, slowFrom)
-	slowRuns := count(`SELECT count(*) FROM reconciler_runs WHERE started_at >= $1`, slowFrom)
+	slowRuns := count(`SELECT count(*) FROM (`+runJobs+`) rj WHERE attempted_at >= $1`, slowFrom)
 	slowJobs := count(`SELECT count(*) FROM river_job WHERE kind = 'reconcile' AND attempted_at >= $1`, slowFrom)
+	runsPerJob := count(`SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM (` + runJobs + `) rj GROUP BY id) g`)
 	overlapping := count(`SELECT count(*) FROM reconciler_runs r1 JOIN reconciler_runs r2 ON r1.id < r2.id
 		WHERE r2.started_at < COALESCE(r1.finished_at, 'infinity') AND r1.started_at < COALESCE(r2.finished_at, 'infinity')`)
 	unfinished := count(`SELECT count(*) FROM reconciler_runs WHERE finished_at IS NULL OR error <> ''`)
@@ -145,6 +154,9 @@ func TestOneReconcilerRunPerPeriodAcrossThreeReplicas(t *testing.T) {
 	if ranOnce != jobs-unworked || unworked > 1 {
 		t.Errorf("%d of %d reconcile jobs completed on their first attempt by one replica (%d never worked, at most 1 may be)",
 			ranOnce, jobs, unworked)
+	}
+	if runsPerJob > 1 || quickRuns+slowRuns != runs {
+		t.Errorf("%d runs, %d of them paired with a job, up to %d for one job: want every run started by its own job", runs, quickRuns+slowRuns, runsPerJob)
 	}
 	if quickRuns != quickJobs || quickRuns < 4 {
 		t.Errorf("while runs were quick: %d runs for %d jobs, want one run per job", quickRuns, quickJobs)
