@@ -1,6 +1,7 @@
 package whopsim_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -13,6 +14,60 @@ import (
 func (b *bundle) balance(owner string) string {
 	b.t.Helper()
 	return str(b.t, b.mustAPI("GET", "/api/v1/ledger_accounts/"+owner, nil), "balances.0.balance")
+}
+
+// awaitState polls the sandbox's state until ok holds of it, for up to ten
+// seconds: what a slow request has done so far is read off the sandbox,
+// never assumed from a sleep a loaded machine may outlast.
+func (b *bundle) awaitState(what string, ok func(state any) bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, state, _ := b.do("GET", "/_sim/state", nil); ok(state) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("the sandbox's state never showed %s in 10 s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// idemKey is the sandbox's record of an Idempotency-Key in its state, if it
+// holds one.
+func idemKey(state any, key string) (rec map[string]any, held bool) {
+	keys, _ := state.(map[string]any)["idempotency"].(map[string]any)
+	rec, held = keys[key].(map[string]any)
+	return rec, held
+}
+
+// claimed says the sandbox holds key for a request still being processed.
+func claimed(key string) func(any) bool {
+	return func(state any) bool {
+		rec, held := idemKey(state, key)
+		return held && rec["done"] == false
+	}
+}
+
+// postAsync sends a transfer in the background under ctx; its status (0
+// when the client gave up) arrives on the channel.
+func (b *bundle) postAsync(ctx context.Context, path, body string, header ...string) <-chan int {
+	done := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, "POST", b.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		res.Body.Close()
+		done <- res.StatusCode
+	}()
+	return done
 }
 
 func TestLedgerAccounts(t *testing.T) {
@@ -155,29 +210,23 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 
 func TestIdempotencyKeyInFlight(t *testing.T) {
 	b := setup(t)
-	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.APILatencyMS = 300 })
+	// Long enough that the first request is still running whenever the
+	// second comes, however slow the machine; it is awaited once.
+	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.APILatencyMS = 3000 })
 	body := `{"amount": 1, "currency": "usd", "origin_id": "` + b.Seed.Owner.ID + `", "destination_id": "` + b.Seed.Admin.ID + `"}`
 	key := []string{"Authorization", "Bearer " + b.Seed.App.APIKey, "Idempotency-Key", "slow-1"}
-	done := make(chan int)
-	go func() {
-		req, _ := http.NewRequest("POST", b.URL+"/api/v1/transfers", strings.NewReader(body))
-		req.Header.Set(key[0], key[1])
-		req.Header.Set(key[2], key[3])
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			done <- 0
-			return
-		}
-		res.Body.Close()
-		done <- res.StatusCode
-	}()
-	time.Sleep(100 * time.Millisecond) // the first request is now inside its 300 ms
+	done := b.postAsync(context.Background(), "/api/v1/transfers", body, key...)
+	b.awaitState("slow-1 claimed by the first request", claimed("slow-1"))
 	status, out, _ := b.do("POST", "/api/v1/transfers", body, key...)
 	if status != http.StatusConflict || str(t, out, "error.code") != "idempotency_request_in_progress" {
 		t.Errorf("concurrent same key = %d %v, want 409 idempotency_request_in_progress", status, out)
 	}
 	if first := <-done; first != http.StatusOK {
 		t.Errorf("the first request = %d, want 200", first)
+	}
+	b.Sim.SetFaults(whopsim.Faults{})
+	if got := b.balance(b.Seed.Owner.ID); got != "998.75" {
+		t.Errorf("origin balance = %s, want 1000 - 1 - 0.25 (one transfer)", got)
 	}
 }
 
@@ -186,34 +235,35 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 // answer; the retry transfers, once.
 func TestIdempotencyKeyAbandonedRequest(t *testing.T) {
 	b := setup(t)
-	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.APILatencyMS = 400 })
+	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.APILatencyMS = 30_000 })
 	body := `{"amount": 2, "currency": "usd", "origin_id": "` + b.Seed.Owner.ID + `", "destination_id": "` + b.Seed.Admin.ID +
 		`", "idempotence_key": "abandon-1"}`
-	send := func(timeout time.Duration) (int, string, error) {
-		req, _ := http.NewRequest("POST", b.URL+"/api/v1/transfers", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+b.Seed.App.APIKey)
-		req.Header.Set("Idempotency-Key", "abandon-1")
-		res, err := (&http.Client{Timeout: timeout}).Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		defer res.Body.Close()
-		return res.StatusCode, res.Header.Get("Idempotent-Replayed"), nil
+	key := []string{"Authorization", "Bearer " + b.Seed.App.APIKey, "Idempotency-Key", "abandon-1"}
+	// The client gives up once the sandbox has claimed the key, inside the
+	// latency; the abandoned handler then lets the key go.
+	ctx, giveUp := context.WithCancel(context.Background())
+	first := b.postAsync(ctx, "/api/v1/transfers", body, key...)
+	b.awaitState("abandon-1 claimed by the first request", claimed("abandon-1"))
+	giveUp()
+	if status := <-first; status != 0 {
+		t.Fatalf("the abandoned request answered %d", status)
 	}
-	if _, _, err := send(100 * time.Millisecond); err == nil {
-		t.Fatal("the first request should time out")
-	}
-	time.Sleep(400 * time.Millisecond) // the abandoned handler finishes
+	b.awaitState("abandon-1 let go by the abandoned request", func(state any) bool {
+		_, held := idemKey(state, "abandon-1")
+		return !held
+	})
 	b.Sim.SetFaults(whopsim.Faults{})
-	status, replayed, err := send(5 * time.Second)
-	if err != nil || status != http.StatusOK || replayed != "" {
-		t.Fatalf("retry = %d replayed=%q %v, want a fresh 200", status, replayed, err)
+	send := func() (int, string) {
+		status, _, h := b.do("POST", "/api/v1/transfers", body, key...)
+		return status, h.Get("Idempotent-Replayed")
+	}
+	if status, replayed := send(); status != http.StatusOK || replayed != "" {
+		t.Fatalf("retry = %d replayed=%q, want a fresh 200", status, replayed)
 	}
 	if got := b.balance(b.Seed.Owner.ID); got != "997.75" {
 		t.Errorf("origin balance = %s, want 1000 - 2 - 0.25 (one transfer)", got)
 	}
-	status, replayed, _ = send(5 * time.Second)
-	if status != http.StatusOK || replayed != "true" {
+	if status, replayed := send(); status != http.StatusOK || replayed != "true" {
 		t.Errorf("a second retry = %d replayed=%q, want the first answer replayed", status, replayed)
 	}
 	if got := b.balance(b.Seed.Owner.ID); got != "997.75" {
@@ -252,10 +302,14 @@ func TestTransferLatencyAndHangFaults(t *testing.T) {
 	if status != 200 || took < 300*time.Millisecond {
 		t.Fatalf("slow transfer: %d %v after %v, want 200 after at least 300 ms", status, out, took)
 	}
+	// A ledger read does not pay the transfers' latency: at 30 s, a read
+	// that did could not answer within the 10 s allowed it.
+	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.TransferLatencyMS = 30_000 })
 	start := time.Now()
-	if got := b.balance(b.Seed.Admin.ID); got != "2" || time.Since(start) > 250*time.Millisecond {
+	if got := b.balance(b.Seed.Admin.ID); got != "2" || time.Since(start) > 10*time.Second {
 		t.Fatalf("a ledger read during the transfer latency: %s after %v", got, time.Since(start))
 	}
+	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.TransferLatencyMS = 300 })
 	// The client gives up during the latency: nothing is transferred.
 	if status, out, _ := transfer("abandoned", 100*time.Millisecond); status != 0 {
 		t.Fatalf("a transfer abandoned during the latency answered %d %v", status, out)
@@ -265,10 +319,24 @@ func TestTransferLatencyAndHangFaults(t *testing.T) {
 		t.Fatalf("balance after an abandoned transfer = %s, want 2", got)
 	}
 
+	// The client hangs up once the sandbox has made the transfer (its key
+	// is in the state), whenever that is.
 	b.Sim.SetFaults(whopsim.Faults{TransferHangRate: 1})
-	status, out, took = transfer("hung", 400*time.Millisecond)
-	if status != 0 || took < 400*time.Millisecond {
-		t.Fatalf("hung transfer answered %d %v after %v", status, out, took)
+	ctx, hangUp := context.WithCancel(context.Background())
+	hung := b.postAsync(ctx, "/api/v1/transfers", `{"amount": 2, "currency": "usd", "origin_id": "`+b.Seed.Owner.ID+
+		`", "destination_id": "`+b.Seed.Admin.ID+`", "idempotence_key": "hung"}`, "Authorization", "Bearer "+b.Seed.App.APIKey)
+	b.awaitState("the hung transfer made", func(state any) bool {
+		keys, _ := state.(map[string]any)["transfer_keys"].(map[string]any)
+		return keys["hung"] != nil
+	})
+	select {
+	case status := <-hung:
+		t.Fatalf("the hung transfer answered %d", status)
+	case <-time.After(100 * time.Millisecond):
+	}
+	hangUp()
+	if status := <-hung; status != 0 {
+		t.Fatalf("hung transfer answered %d after the client hung up", status)
 	}
 	if got := b.balance(b.Seed.Admin.ID); got != "4" {
 		t.Fatalf("balance after the hung transfer = %s, want 4: the money moved", got)
