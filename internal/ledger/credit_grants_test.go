@@ -12,7 +12,7 @@ import (
 // soon is how far ahead the tests' expiring grants expire: near enough to
 // wait for, far enough that the grant is recorded before it even on a
 // loaded machine (the database refuses a grant born expired).
-const soon = time.Second
+const soon = 3 * time.Second
 
 // grant records a grant of credits to user in exp_1, expiring at expires
 // (zero: never), and fails the test if it is not created.
