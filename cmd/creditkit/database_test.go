@@ -51,7 +51,8 @@ func TestProbeAnswersWhileTheAppPoolIsTaken(t *testing.T) {
 		defer c.Release()
 	}
 	for i := range 3 {
-		probeCtx, cancel := context.WithTimeout(ctx, time.Second)
+		// Stuck behind the app's pool it would wait for ever: 10 s says so.
+		probeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		st, err := ledger.NewStore(probe).Ready(probeCtx)
 		cancel()
 		if err != nil || !st.Current() {

@@ -147,7 +147,9 @@ func TestBadInputIs4xxAtOnceAndChangesNothing(t *testing.T) {
 			if status != 400 || e["code"] != tt.code || !strings.Contains(msg, tt.message) {
 				t.Fatalf("%d %s; want 400 %s %q", status, raw, tt.code, tt.message)
 			}
-			if n := calls.n.Load() - n0; n != 0 || took > time.Second {
+			// "At once" is nothing waited for (a lock, a timeout), not a
+			// speed: 5 s leaves a loaded machine room.
+			if n := calls.n.Load() - n0; n != 0 || took > 5*time.Second {
 				t.Errorf("answered after %d calls to Whop and %v; want none and at once", n, took)
 			}
 		})

@@ -185,7 +185,8 @@ func TestReconcilerReadsSettledPaymentsWithoutLocking(t *testing.T) {
 	if _, err := tx.Exec(a.ctx, `SELECT 1 FROM purchases WHERE id = $1 FOR UPDATE`, id); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(a.ctx, 3*time.Second)
+	// Waiting on the lock it would wait for ever: 10 s says so.
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
 	defer cancel()
 	run, err := a.billing.Deliveries.Reconcile(ctx)
 	if err != nil || run.PaymentsSeen != 1 || run.Credited != 0 || run.Refunded != 0 || run.Error != "" {
