@@ -173,12 +173,17 @@ func TestSIGTERMExitsZero(t *testing.T) {
 	waitReady(t, base+"/readyz")
 
 	// A slow upload: the body trickles in over ~1 s, so the request is in
-	// flight when SIGTERM arrives.
+	// flight when SIGTERM arrives. A write to the pipe returns once the
+	// client has taken the byte for the connection: SIGTERM goes after the
+	// second, so the request is known to be under way, not assumed to be
+	// after a sleep.
 	pr, pw := io.Pipe()
+	wrote := make(chan struct{}, 5)
 	go func() {
 		for i := 0; i < 5; i++ {
 			time.Sleep(200 * time.Millisecond)
 			pw.Write([]byte(`{"x":1}`[i%7 : i%7+1]))
+			wrote <- struct{}{}
 		}
 		pw.Close()
 	}()
@@ -194,7 +199,13 @@ func TestSIGTERMExitsZero(t *testing.T) {
 		resp.Body.Close()
 		resc <- resp.StatusCode
 	}()
-	time.Sleep(300 * time.Millisecond)
+	for range 2 {
+		select {
+		case <-wrote:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the upload never got under way; logs:\n%s", logs.String())
+		}
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
