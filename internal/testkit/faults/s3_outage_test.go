@@ -62,9 +62,16 @@ func TestPostgresOutageLongerThanWhopRetries(t *testing.T) {
 	// The reconciler now repairs what the sender gave up on.
 	s.awaitPaid(int64(len(w.purchases)), 2*time.Minute)
 	repairedIn := time.Since(restartedAt)
-	runsBefore := s.count(`SELECT count(*) FROM reconciler_runs`)
-	time.Sleep(5 * every) // a quiet window to count runs per period across both replicas
-	runsInWindow := s.count(`SELECT count(*) FROM reconciler_runs`) - runsBefore
+	// A quiet window of five periods, to count runs per period across both
+	// replicas: bounded by the database's clock, which stamps the runs, so
+	// a slow query at either end cannot stretch it.
+	var windowFrom time.Time
+	if err := s.pool.QueryRow(s.ctx, `SELECT now()`).Scan(&windowFrom); err != nil {
+		t.Fatal(err)
+	}
+	windowTo := windowFrom.Add(5 * every)
+	time.Sleep(time.Until(windowTo) + time.Second) // every run started in it is recorded
+	runsInWindow := s.count(`SELECT count(*) FROM reconciler_runs WHERE started_at >= $1 AND started_at < $2`, windowFrom, windowTo)
 	overlapping := s.count(`SELECT count(*) FROM reconciler_runs r1 JOIN reconciler_runs r2 ON r1.id < r2.id
 		WHERE r2.started_at < r1.finished_at AND r1.started_at < r2.finished_at`)
 	runs := s.count(`SELECT count(*) FROM reconciler_runs`)
