@@ -129,7 +129,7 @@ func TestOneReconcilerRunPerPeriodAcrossThreeReplicas(t *testing.T) {
 	// just after it.
 	const runJobs = `SELECT j.id, j.attempted_at FROM reconciler_runs r CROSS JOIN LATERAL (
 		SELECT id, attempted_at FROM river_job WHERE kind = 'reconcile' AND attempted_at <= r.started_at
-		ORDER BY attempted_at DESC LIMIT 1) j`
+		ORDER BY attempted_at DESC, id DESC LIMIT 1) j`
 	quickRuns := count(`SELECT count(*) FROM (`+runJobs+`) rj WHERE attempted_at < $1`, slowFrom)
 	quickJobs := count(`SELECT count(*) FROM river_job WHERE kind = 'reconcile' AND attempted_at < $1`, slowFrom)
 	slowRuns := count(`SELECT count(*) FROM (`+runJobs+`) rj WHERE attempted_at >= $1`, slowFrom)

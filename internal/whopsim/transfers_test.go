@@ -242,6 +242,7 @@ func TestIdempotencyKeyAbandonedRequest(t *testing.T) {
 	// The client gives up once the sandbox has claimed the key, inside the
 	// latency; the abandoned handler then lets the key go.
 	ctx, giveUp := context.WithCancel(context.Background())
+	defer giveUp()
 	first := b.postAsync(ctx, "/api/v1/transfers", body, key...)
 	b.awaitState("abandon-1 claimed by the first request", claimed("abandon-1"))
 	giveUp()
@@ -323,6 +324,7 @@ func TestTransferLatencyAndHangFaults(t *testing.T) {
 	// is in the state), whenever that is.
 	b.Sim.SetFaults(whopsim.Faults{TransferHangRate: 1})
 	ctx, hangUp := context.WithCancel(context.Background())
+	defer hangUp() // a failed wait below must not leave the request held open
 	hung := b.postAsync(ctx, "/api/v1/transfers", `{"amount": 2, "currency": "usd", "origin_id": "`+b.Seed.Owner.ID+
 		`", "destination_id": "`+b.Seed.Admin.ID+`", "idempotence_key": "hung"}`, "Authorization", "Bearer "+b.Seed.App.APIKey)
 	b.awaitState("the hung transfer made", func(state any) bool {
