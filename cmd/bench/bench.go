@@ -119,30 +119,15 @@ func benchIngest(ctx context.Context, s *stack, o options, rep *report, httpc *h
 	}
 	logf(o, "webhook ingest: measuring")
 	var na, nr, nb counter
-	appIngest := func(d time.Duration) sample {
-		return closedLoop(ctx, 32, d, &na, func(ctx context.Context, _, i int) error {
-			if i >= len(appDel) {
-				return errExhausted
-			}
-			return postDelivery(ctx, httpc, s.appURL()+"/api/webhook", secret, appDel[i], `"outcome":"credited 100`)
-		})
-	}
-	refIngest := func(d time.Duration) sample {
-		return closedLoop(ctx, 32, d, &nr, func(ctx context.Context, _, i int) error {
-			if i >= len(refDel) {
-				return errExhausted
-			}
-			return floorIngest(ctx, s.pool, owner, refDel[i])
-		})
-	}
-	bareIngest := func(d time.Duration) sample {
-		return closedLoop(ctx, 32, d, &nb, func(ctx context.Context, _, i int) error {
-			if i >= len(bareDel) {
-				return errExhausted
-			}
-			return postDelivery(ctx, httpc, bareURL(s.ref.url, owner, bareDel[i]), secret, bareDel[i], `"outcome":"credited 100`)
-		})
-	}
+	appIngest := eachPrepared(ctx, &na, appDel, func(ctx context.Context, d delivery) error {
+		return postDelivery(ctx, httpc, s.appURL()+"/api/webhook", secret, d, `"outcome":"credited 100`)
+	})
+	refIngest := eachPrepared(ctx, &nr, refDel, func(ctx context.Context, d delivery) error {
+		return floorIngest(ctx, s.pool, owner, d)
+	})
+	bareIngest := eachPrepared(ctx, &nb, bareDel, func(ctx context.Context, d delivery) error {
+		return postDelivery(ctx, httpc, bareURL(s.ref.url, owner, d), secret, d, `"outcome":"credited 100`)
+	})
 	m := s.meter()
 	var a, r sample
 	profiled(ctx, s, o, "webhook ingest", 2*(o.duration+warmUp), func() {
@@ -221,6 +206,20 @@ func benchIngest(ctx context.Context, s *stack, o options, rep *report, httpc *h
 	rep.add(row{Path: "webhook repeats", Load: "the same deliveries again, 32 concurrent", App: a.result(), Ref: r.result(),
 		RefName: "a no-op HTTP POST of the same signed request (floor)", Target: 0.8, NoErrors: true, Quiet: s.quietSince(m)})
 	return nil
+}
+
+// eachPrepared is a closed loop of 32 taking the prepared deliveries in
+// order, each once, counted in n; past the list's end a call fails with
+// errExhausted (and still takes a number, which is how running out shows).
+func eachPrepared(ctx context.Context, n *counter, dels []delivery, send func(context.Context, delivery) error) func(time.Duration) sample {
+	return func(d time.Duration) sample {
+		return closedLoop(ctx, 32, d, n, func(ctx context.Context, _, i int) error {
+			if i >= len(dels) {
+				return errExhausted
+			}
+			return send(ctx, dels[i])
+		})
+	}
 }
 
 func addMembers(s *stack, exp string, n int) ([]string, error) {
