@@ -61,6 +61,9 @@ func TestAccessIsDecidedInBilling(t *testing.T) {
 		if _, err := s.Credits.Activity(ctx, user, "exp_1", 0); !errors.Is(err, ErrNoAccess) {
 			t.Errorf("%s: Activity = %v, want ErrNoAccess", user, err)
 		}
+		if _, err := s.Credits.Balance(ctx, user, "exp_1"); !errors.Is(err, ErrNoAccess) {
+			t.Errorf("%s: Balance = %v, want ErrNoAccess", user, err)
+		}
 		if pages, err := history(user); !errors.Is(err, ErrNoAccess) || pages != 0 {
 			t.Errorf("%s: MemberHistory = %v after %d pages, want ErrNoAccess before any", user, err, pages)
 		}
@@ -77,6 +80,9 @@ func TestAccessIsDecidedInBilling(t *testing.T) {
 	wal, err := s.Credits.Wallet(ctx, "user_member", "exp_1", false)
 	if err != nil || wal.Balance != 0 || len(wal.Receipts) != 0 {
 		t.Errorf("member's Wallet = balance %d, %d receipts, %v; want an empty wallet", wal.Balance, len(wal.Receipts), err)
+	}
+	if bal, err := s.Credits.Balance(ctx, "user_member", "exp_1"); err != nil || bal != 0 {
+		t.Errorf("member's Balance = %d, %v; want 0", bal, err)
 	}
 	if p, err := s.Credits.Activity(ctx, "user_member", "exp_1", 0); err != nil || len(p.Entries) != 0 || p.Balance != 0 {
 		t.Errorf("member's Activity = %d entries, balance %d, %v", len(p.Entries), p.Balance, err)

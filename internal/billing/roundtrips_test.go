@@ -127,6 +127,8 @@ func TestMemberPageIsOneRoundTrip(t *testing.T) {
 		{"user_1", "exp_1"}:        {HasAccess: true, Level: whop.AccessCustomer},
 		{"user_p", "exp_1"}:        {HasAccess: true, Level: whop.AccessCustomer},
 		{"user_p", "prod_premium"}: {HasAccess: true, Level: whop.AccessCustomer},
+		{"user_q", "exp_1"}:        {HasAccess: true, Level: whop.AccessCustomer},
+		{"user_q", "prod_premium"}: {HasAccess: true, Level: whop.AccessCustomer},
 	}}
 	s := New(w, store, Config{CompanyID: "biz_owner", Currency: money.USD,
 		Premium: PremiumConfig{ProductID: "prod_premium", PlanID: "plan_premium", MonthlyCredits: 50}})
@@ -165,6 +167,23 @@ func TestMemberPageIsOneRoundTrip(t *testing.T) {
 	if wallet, n, asked := page("user_p"); n != 2 || asked != 0 || !wallet.Premium.Member {
 		t.Errorf("premium member's page: %d round trips and %d questions to Whop (member %v), want 2 and 0",
 			n, asked, wallet.Premium.Member)
+	}
+
+	// A page that shows the balance alone (auto top-up) reads one row and
+	// asks Whop only about access, never about premium: a premium member
+	// this replica has not seen costs one question, where their wallet
+	// costs two.
+	w.mu.Lock()
+	w.asked = 0
+	w.mu.Unlock()
+	trips.n.Store(0)
+	bal, err := s.Credits.Balance(ctx, "user_q", "exp_1")
+	w.mu.Lock()
+	asked = w.asked
+	w.mu.Unlock()
+	if err != nil || bal != 0 || trips.n.Load() != 1 || asked != 1 {
+		t.Errorf("balance alone: %d (%v) in %d round trips and %d questions to Whop, want 0 in 1 and 1",
+			bal, err, trips.n.Load(), asked)
 	}
 }
 

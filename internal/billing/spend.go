@@ -59,6 +59,18 @@ func (s Credits) Spend(ctx context.Context, r SpendRequest) (ledger.Spend, error
 	})
 }
 
+// Balance reads a member's balance in an experience, for a page that shows
+// it and nothing else of the wallet: one row, and no premium check, so a
+// page that does not show premium does not wait on Whop for it. Only a
+// member with access to the experience gets it (ErrNoAccess otherwise), as
+// for Wallet.
+func (s Credits) Balance(ctx context.Context, userID, experienceID string) (int64, error) {
+	if err := s.experienceAccess(ctx, userID, experienceID); err != nil {
+		return 0, err
+	}
+	return s.store.Balance(ctx, experienceID, userID)
+}
+
 // Wallet is what a member sees of their credits in an experience.
 type Wallet struct {
 	ledger.WalletView

@@ -18,6 +18,7 @@ type Credits interface {
 	Packages() []billing.Package
 	Currency() money.Currency
 	Wallet(ctx context.Context, userID, experienceID string, fresh bool) (billing.Wallet, error)
+	Balance(ctx context.Context, userID, experienceID string) (int64, error)
 	Activity(ctx context.Context, userID, experienceID string, before int64) (billing.ActivityPage, error)
 	Charge(ctx context.Context, r billing.ChargeRequest) (billing.Charge, error)
 	Confirm(ctx context.Context, userID, purchaseID, receiptID string) (billing.ConfirmResult, error)

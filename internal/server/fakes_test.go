@@ -70,6 +70,10 @@ func (f *fakeCredits) Wallet(_ context.Context, user, exp string, fresh bool) (b
 	f.called("Wallet " + user + " " + exp)
 	return f.wallet, f.walletE
 }
+func (f *fakeCredits) Balance(_ context.Context, user, exp string) (int64, error) {
+	f.called("Balance " + user + " " + exp)
+	return f.wallet.Balance, f.walletE
+}
 func (f *fakeCredits) Activity(context.Context, string, string, int64) (billing.ActivityPage, error) {
 	return billing.ActivityPage{}, errors.New("not in these tests")
 }

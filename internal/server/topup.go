@@ -114,12 +114,12 @@ func (s *Server) autoTopUpView(r *http.Request, form *page.TopUpRuleForm) (page.
 	if err != nil {
 		return page.AutoTopUpView{}, err
 	}
-	wallet, err := s.billing.Credits.Wallet(ctx, user, exp, false)
+	balance, err := s.billing.Credits.Balance(ctx, user, exp)
 	if err != nil {
 		return page.AutoTopUpView{}, err
 	}
 	return view.AutoTopUp(s.layoutProps("Auto top-up"), exp, view.AutoTopUpData{Settings: a, Prefs: prefs, Notices: notices,
-		Balance: wallet.Balance, Packages: s.billing.Credits.Packages(), Currency: s.billing.Credits.Currency()}, form), nil
+		Balance: balance, Packages: s.billing.Credits.Packages(), Currency: s.billing.Credits.Currency()}, form), nil
 }
 
 // formCount reads a whole positive number typed in a form.

@@ -14,11 +14,11 @@ import (
 // text reach billing), with auto top-up and notifications that record
 // what they are handed.
 
-type walletBilling struct{ *recordingBilling }
+type balanceBilling struct{ *recordingBilling }
 
-func (b walletBilling) Wallet(_ context.Context, user, exp string, _ bool) (billing.Wallet, error) {
-	b.record("call", "Wallet", "user_id", user, "experience_id", exp)
-	return billing.Wallet{}, nil
+func (b balanceBilling) Balance(_ context.Context, user, exp string) (int64, error) {
+	b.record("call", "Balance", "user_id", user, "experience_id", exp)
+	return 0, nil
 }
 
 type recordingTopUps struct{ b *recordingBilling }
@@ -73,7 +73,7 @@ func (r recordingNotices) Recent(_ context.Context, user, exp string) ([]billing
 
 func newTopUpFuzzRoute() *fuzzRoute {
 	b := &recordingBilling{}
-	return &fuzzRoute{bill: b, s: New(Deps{Settings: Settings{AppID: "app_test"}, Tokens: anyToken{}, Billing: billingOf(walletBilling{b}),
+	return &fuzzRoute{bill: b, s: New(Deps{Settings: Settings{AppID: "app_test"}, Tokens: anyToken{}, Billing: billingOf(balanceBilling{b}),
 		TopUps: recordingTopUps{b}, Notices: recordingNotices{b}})}
 }
 

@@ -92,10 +92,11 @@ func TestAutoTopUpRefusesBadInputWith4xx(t *testing.T) {
 
 // TestAutoTopUpPageFormsRoundTrip: the page without script: the rule and
 // the notification choices saved by their forms show on the page again;
-// removing the rule says so.
+// removing the rule says so. The page shows the member's balance.
 func TestAutoTopUpPageFormsRoundTrip(t *testing.T) {
 	a := setup(t)
 	exp, alice := a.experience(), a.member(0)
+	a.buyIn(exp, alice, "starter") // 100 credits
 	self := "/experiences/" + exp + "/autotopup"
 	status, out, raw := a.call("POST", "/api/topup/setup", alice, map[string]string{"experience_id": exp})
 	if id, _ := out["id"].(string); status != 200 || !strings.HasPrefix(id, "ch_") || len(out) != 2 ||
@@ -125,6 +126,7 @@ func TestAutoTopUpPageFormsRoundTrip(t *testing.T) {
 		"When your balance falls below 30 credits, buy 600 credits for $24.99, at most 2 a day.",
 		`value="30"`, `value="2"`, `<option value="pro" selected>`, `value="15"`,
 		"Notifications saved.", `name="credited" checked`, `name="low_balance" checked`,
+		`data-testid="balance">100</span>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
