@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -28,6 +29,20 @@ func TestBrowserAutoTopUpAndTheBell(t *testing.T) {
 	waitForModal(t, frame)
 	click(t, frame, `[data-testid="autotopup-link"]`)
 	browsertest.WaitText(t, frame, `[data-testid="no-card"]`, "No card saved", 10*time.Second)
+	// Each notification choice is a small checkbox at the start of its
+	// label's one line, not a full-width field above its text.
+	boxes, err := chromedp.Run(frame, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="alerts-form"] label.check')].map(l => {
+		const b = l.querySelector('input[type="checkbox"]').getBoundingClientRect(), r = l.getBoundingClientRect();
+		return [b.width, b.height, b.left - r.left, r.height].map(Math.round).join(" "); })`))
+	if err != nil || len(boxes) != 4 {
+		t.Fatalf("notification checkboxes: %q (%v), want 4", boxes, err)
+	}
+	for _, box := range boxes {
+		var w, h, left, line int
+		if _, err := fmt.Sscan(box, &w, &h, &left, &line); err != nil || w > 24 || h > 24 || left > 2 || line > 32 {
+			t.Errorf("a notification checkbox is %d×%d px, %d px into its label of height %d; want at most 24×24 at its start, on one line", w, h, left, line)
+		}
+	}
 
 	// The declining test card saves nothing, and the page says why.
 	click(t, frame, `[data-testid="save-card"]`)
