@@ -61,6 +61,9 @@ func NewTopUps(s *Service, w TopUpWhop) *TopUps { return &TopUps{s: s.core, w: w
 type TopUpRecord struct {
 	ID            string
 	PurchaseID    string
+	Credits       int64 // what the top-up buys
+	Price         int64 // in Currency's minor units
+	Currency      string
 	Status        string // scheduled, charging, paid, declined, canceled
 	FailureReason string
 	CreatedAt     time.Time
@@ -96,8 +99,8 @@ func (t *TopUps) settings(ctx context.Context, userID, experienceID string) (Aut
 	}
 	out.Rule = st.Rule
 	for _, x := range st.Recent {
-		out.Recent = append(out.Recent, TopUpRecord{ID: x.ID, PurchaseID: x.PurchaseID, Status: string(x.Status),
-			FailureReason: x.FailureReason, CreatedAt: x.CreatedAt})
+		out.Recent = append(out.Recent, TopUpRecord{ID: x.ID, PurchaseID: x.PurchaseID, Credits: x.Credits, Price: x.Price,
+			Currency: x.Currency, Status: string(x.Status), FailureReason: x.FailureReason, CreatedAt: x.CreatedAt})
 	}
 	return out, nil
 }

@@ -270,6 +270,23 @@ func TestDeclinedTopUpsTurnTheRuleOff(t *testing.T) {
 	if a.Rule.DisabledReason == "" || a.Rule.Enabled {
 		t.Fatalf("rule after two declines = %+v", a.Rule)
 	}
+	// The member's list of top-ups: newest first, each with what it was to
+	// buy and why it failed.
+	ids := r.topUpIDs() // oldest first
+	if len(a.Recent) != len(ids) {
+		t.Fatalf("recent top-ups = %+v, want %d", a.Recent, len(ids))
+	}
+	for i, got := range a.Recent {
+		tu, err := r.store.TopUp(r.ctx, ids[len(ids)-1-i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := TopUpRecord{ID: tu.ID, PurchaseID: tu.PurchaseID, Credits: 100, Price: 500, Currency: "usd",
+			Status: "declined", FailureReason: "Your card was declined.", CreatedAt: got.CreatedAt}
+		if got != want || !got.CreatedAt.Equal(tu.CreatedAt) {
+			t.Errorf("recent top-up %d = %+v, want %+v created at %v", i, got, want, tu.CreatedAt)
+		}
+	}
 	r.spend(20) // crosses again: the rule is off
 	if n := len(r.topUpIDs()); n != 2 {
 		t.Fatalf("top-ups with the rule off = %d, want 2", n)

@@ -262,7 +262,16 @@ func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string
 type TopUpSettings struct {
 	Method *TopUpMethod
 	Rule   *TopUpRule
-	Recent []TopUp // newest first
+	Recent []RecentTopUp // newest first
+}
+
+// RecentTopUp is a top-up with what it buys: its purchase's credits and
+// price, which the rule may have changed since.
+type RecentTopUp struct {
+	TopUp
+	Credits  int64
+	Price    int64
+	Currency string
 }
 
 // TopUpSettings reads the member's auto top-up.
@@ -293,12 +302,18 @@ func (s *Store) TopUpSettings(ctx context.Context, experienceID, userID string, 
 	case !errors.Is(err, ErrNotFound):
 		return out, fmt.Errorf("ledger: top-up rule: %w", err)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+topUpColumns+` FROM topups t WHERE wallet_id = $1
-		ORDER BY created_at DESC, id LIMIT $2`, wid, recent)
+	rows, err := s.pool.Query(ctx, `SELECT p.credits, p.price, p.currency, `+topUpColumns+`
+		  FROM topups t JOIN purchases p ON p.id = t.purchase_id
+		 WHERE t.wallet_id = $1 ORDER BY t.created_at DESC, t.id LIMIT $2`, wid, recent)
 	if err != nil {
 		return out, fmt.Errorf("ledger: top-ups: %w", err)
 	}
-	out.Recent, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TopUp, error) { return scanTopUp(r) })
+	out.Recent, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (RecentTopUp, error) {
+		var x RecentTopUp
+		var err error
+		x.TopUp, err = scanTopUp(r, &x.Credits, &x.Price, &x.Currency)
+		return x, err
+	})
 	if err != nil {
 		return out, fmt.Errorf("ledger: top-ups: %w", err)
 	}

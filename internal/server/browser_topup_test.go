@@ -93,8 +93,11 @@ func TestBrowserAutoTopUpAndTheBell(t *testing.T) {
 	}
 	click(t, frame, `[data-testid="autotopup-link"]`)
 	browsertest.WaitText(t, frame, `[data-testid="topup-status"]`, "paid", 10*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="topup-what"]`, "100 credits for $4.99", 5*time.Second)
 	browsertest.WaitText(t, frame, `[data-testid="balance"]`, "145", 5*time.Second)
 	browsertest.WaitText(t, frame, `[data-testid="notices"]`, "Your credits arrived", 5*time.Second)
+	shotMember(t, ctx, frame, "autotopup", "")
+	shotMember(t, ctx, frame, "autotopup-notifications", `[data-testid="alerts-form"]`)
 
 	// The bell on Whop's side shows what the app sent, and opens its link.
 	click(t, ctx, `[data-testid="whopsim-bell"]`)
@@ -107,6 +110,16 @@ func TestBrowserAutoTopUpAndTheBell(t *testing.T) {
 	click(t, ctx, `[data-testid="whopsim-notification"]`)
 	frame = browsertest.Frame(t, ctx, a.env.RelayURL+"/experiences/"+exp+"/activity", 15*time.Second)
 	browsertest.WaitText(t, frame, `[data-testid="activity-entries"]`, "+100", 10*time.Second)
+
+	// "Remove rule" sits beside "Save rule" but submits its own form.
+	click(t, frame, `[data-testid="activity-back"]`)
+	click(t, frame, `[data-testid="autotopup-link"]`)
+	click(t, frame, `[data-testid="rule-remove"]`)
+	browsertest.WaitText(t, frame, `[data-testid="autotopup-message"]`, "Rule removed.", 10*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="no-rule"]`, "No rule set.", 5*time.Second)
+	if n := a.count(`SELECT count(*) FROM topup_rules`); n != 0 {
+		t.Errorf("rules after removing = %d", n)
+	}
 	if errs := browsertest.ConsoleErrors(frame); len(errs) > 0 {
 		t.Errorf("console errors in the app: %v", errs)
 	}

@@ -58,7 +58,8 @@ func AutoTopUp(l layout.Props, exp string, d AutoTopUpData, form *page.TopUpRule
 	}
 	v.Form = f
 	for _, t := range d.Settings.Recent {
-		row := page.TopUpRow{ID: t.ID, When: FormatWhen(t.CreatedAt), Status: t.Status, Detail: t.FailureReason}
+		row := page.TopUpRow{ID: t.ID, When: FormatWhen(t.CreatedAt), Status: t.Status, Detail: t.FailureReason,
+			What: FormatCount(t.Credits) + " credits for " + FormatMoney(t.Price, t.Currency)}
 		switch t.Status {
 		case "paid":
 			row.Tone = "ok"
