@@ -43,7 +43,7 @@ func newTopUpRig(t *testing.T) *topUpRig {
 	client := whop.New(env.Seed.App.APIKey, whop.WithBaseURL(env.APIBase), whop.WithAppID(env.Seed.App.ID))
 	store := ledger.NewStore(db.Pool)
 	svc := New(client, store, Config{CompanyID: env.Seed.Owner.ID, Currency: money.USD,
-		Packages: []Package{{ID: "small", Credits: 100, Price: 500}}})
+		Packages: []Package{{ID: "small", Credits: 100, Price: 500}, {ID: "big", Credits: 600, Price: 2500}}})
 	return &topUpRig{t: t, ctx: context.Background(), pool: db.Pool, store: store, svc: svc,
 		topups: NewTopUps(svc, client), notices: NewNotices(svc, client), env: env, client: client,
 		user: env.Seed.Members[0].ID, exp: env.Seed.Creator.ExperienceID}
@@ -270,11 +270,32 @@ func TestDeclinedTopUpsTurnTheRuleOff(t *testing.T) {
 	if a.Rule.DisabledReason == "" || a.Rule.Enabled {
 		t.Fatalf("rule after two declines = %+v", a.Rule)
 	}
+
+	r.spend(20) // crosses again: the rule is off
+	if n := len(r.topUpIDs()); n != 2 {
+		t.Fatalf("top-ups with the rule off = %d, want 2", n)
+	}
+	a = r.saveCard(whopsim.CardSucceeds)
+	if !a.Rule.Enabled || a.Rule.DeclinesInRow != 0 || a.Rule.DisabledReason != "" || a.CardLast4 != "4242" {
+		t.Fatalf("rule after saving a card again = %+v", a.Rule)
+	}
+	if n := r.count(`SELECT count(*) FROM river_job WHERE kind = 'notify'`); n != 2 {
+		t.Fatalf("notify jobs = %d, want 2", n)
+	}
+
 	// The member's list of top-ups: newest first, each with what it was to
-	// buy and why it failed.
+	// buy (its purchase's, not the rule's, which now buys the big package)
+	// and why it failed.
+	if _, err := r.topups.SetRule(r.ctx, r.user, r.exp, RuleInput{Threshold: 50, PackageID: "big", DailyLimit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.topups.Settings(r.ctx, r.user, r.exp)
+	if err != nil || a.Rule.PackageID != "big" {
+		t.Fatalf("settings after the new rule = %+v, %v", a, err)
+	}
 	ids := r.topUpIDs() // oldest first
-	if len(a.Recent) != len(ids) {
-		t.Fatalf("recent top-ups = %+v, want %d", a.Recent, len(ids))
+	if len(a.Recent) != len(ids) || len(ids) != 2 {
+		t.Fatalf("recent top-ups = %+v, want the %d made", a.Recent, len(ids))
 	}
 	for i, got := range a.Recent {
 		tu, err := r.store.TopUp(r.ctx, ids[len(ids)-1-i])
@@ -286,17 +307,6 @@ func TestDeclinedTopUpsTurnTheRuleOff(t *testing.T) {
 		if got != want || !got.CreatedAt.Equal(tu.CreatedAt) {
 			t.Errorf("recent top-up %d = %+v, want %+v created at %v", i, got, want, tu.CreatedAt)
 		}
-	}
-	r.spend(20) // crosses again: the rule is off
-	if n := len(r.topUpIDs()); n != 2 {
-		t.Fatalf("top-ups with the rule off = %d, want 2", n)
-	}
-	a = r.saveCard(whopsim.CardSucceeds)
-	if !a.Rule.Enabled || a.Rule.DeclinesInRow != 0 || a.Rule.DisabledReason != "" || a.CardLast4 != "4242" {
-		t.Fatalf("rule after saving a card again = %+v", a.Rule)
-	}
-	if n := r.count(`SELECT count(*) FROM river_job WHERE kind = 'notify'`); n != 2 {
-		t.Fatalf("notify jobs = %d, want 2", n)
 	}
 }
 

@@ -127,6 +127,8 @@ func TestAutoTopUpPageFormsRoundTrip(t *testing.T) {
 		`value="30"`, `value="2"`, `<option value="pro" selected>`, `value="15"`,
 		"Notifications saved.", `name="credited" checked`, `name="low_balance" checked`,
 		`data-testid="balance">100</span>`,
+		// "Remove rule" is in the rule form's row but submits its own form.
+		`form="rule-remove-form" data-testid="rule-remove"`, `<form id="rule-remove-form" method="post" action="` + self + `/remove"`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)

@@ -40,8 +40,8 @@ func AutoTopUp(l layout.Props, exp string, d AutoTopUpData, form *page.TopUpRule
 	cur := string(d.Currency)
 	f := page.TopUpRuleForm{Threshold: "50", DailyLimit: "3"}
 	if rule := d.Settings.Rule; rule != nil {
-		v.Rule = "When your balance falls below " + FormatCount(rule.Threshold) + " credits, buy " +
-			FormatCount(rule.Credits) + " credits for " + FormatMoney(rule.Price, rule.Currency) + ", at most " +
+		v.Rule = "When your balance falls below " + Plural(rule.Threshold, "credit") + ", buy " +
+			Plural(rule.Credits, "credit") + " for " + FormatMoney(rule.Price, rule.Currency) + ", at most " +
 			strconv.Itoa(rule.DailyLimit) + " a day."
 		if !rule.Enabled {
 			v.RuleOff = rule.DisabledReason
@@ -54,12 +54,12 @@ func AutoTopUp(l layout.Props, exp string, d AutoTopUpData, form *page.TopUpRule
 	}
 	for _, p := range d.Packages {
 		f.Packages = append(f.Packages, page.PackageOption{ID: p.ID,
-			Label: FormatCount(p.Credits) + " credits · " + FormatMoney(p.Price, cur)})
+			Label: Plural(p.Credits, "credit") + " · " + FormatMoney(p.Price, cur)})
 	}
 	v.Form = f
 	for _, t := range d.Settings.Recent {
 		row := page.TopUpRow{ID: t.ID, When: FormatWhen(t.CreatedAt), Status: t.Status, Detail: t.FailureReason,
-			What: FormatCount(t.Credits) + " credits for " + FormatMoney(t.Price, t.Currency)}
+			What: Plural(t.Credits, "credit") + " for " + FormatMoney(t.Price, t.Currency)}
 		switch t.Status {
 		case "paid":
 			row.Tone = "ok"
