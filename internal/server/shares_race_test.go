@@ -20,13 +20,35 @@ func withSlowTransferHook(h *transferHook) appOption {
 		whop.WithRetry(2, 10*time.Millisecond))
 }
 
-// idleInTransaction counts the sessions on the test's database that sit
-// in an open transaction doing nothing: what a call made inside one would
-// leave behind.
-func (a *app) idleInTransaction() int {
+// dbNow is the database's clock, to compare with pg_stat_activity's.
+func (a *app) dbNow() time.Time {
 	a.t.Helper()
-	return a.count(`SELECT count(*) FROM pg_stat_activity
-		WHERE datname = current_database() AND state LIKE 'idle in transaction%'`)
+	var now time.Time
+	if err := a.db.Pool.QueryRow(a.ctx, `SELECT clock_timestamp()`).Scan(&now); err != nil {
+		a.t.Fatal(err)
+	}
+	return now
+}
+
+// heldAcross counts the sessions on the test's database that sit in an
+// open transaction doing nothing, and have been since at least the
+// database's instant since, while a call under way since then is still
+// held: what a transaction held across that call would leave. It waits up
+// to 10 s for them to go, because such a transaction cannot end while the
+// call is held, and others can be caught between two statements: River's
+// scheduler, for one, was idle in its own transaction from 7 ms before
+// since in 3 of 40 runs that looked once.
+func (a *app) heldAcross(since time.Time) int {
+	a.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := a.count(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND state_change <= $1`, since)
+		if n == 0 || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TestRefundWhileTheShareTransferIsAtWhop: the revenue-share job has fixed
@@ -38,11 +60,13 @@ func (a *app) idleInTransaction() int {
 func TestRefundWhileTheShareTransferIsAtWhop(t *testing.T) {
 	hook := &transferHook{}
 	a := setup(t, withShare(1000), withSlowTransferHook(hook))
-	atWhop, release := make(chan struct{}), make(chan struct{})
+	atWhop, held := make(chan struct{}), make(chan struct{})
+	release := sync.OnceFunc(func() { close(held) })
+	defer release() // a failed check below must not leave the transfer, and the app's shutdown, held
 	hook.on = func(n int, send func() (*http.Response, error)) (*http.Response, error) {
 		if n == 1 {
 			close(atWhop)
-			<-release
+			<-held
 		}
 		return send()
 	}
@@ -50,13 +74,16 @@ func TestRefundWhileTheShareTransferIsAtWhop(t *testing.T) {
 	drained := make(chan int, 1)
 	go func() { drained <- a.drain() }()
 	<-atWhop
+	// A transaction held across the transfer went idle before the request
+	// left, so before this instant.
+	sent := a.dbNow()
 
 	start := time.Now()
 	if err := a.sim.Refund(pay, 0); err != nil {
 		t.Fatal(err)
 	}
 	a.settle()
-	took, idle := time.Since(start), a.idleInTransaction()
+	took, idle := time.Since(start), a.heldAcross(sent)
 	sh, _ := a.store.RevenueShareByPayment(a.ctx, pay)
 	if sh.Status != ledger.TransferPending || sh.TransferAmount != 49 || sh.Clawback != 49 || sh.Attempts != 0 {
 		t.Fatalf("share while its transfer is at Whop and the refund landed: %+v", sh)
@@ -64,7 +91,7 @@ func TestRefundWhileTheShareTransferIsAtWhop(t *testing.T) {
 	if n := a.count(`SELECT count(*) FROM webhook_deliveries WHERE outcome LIKE '%refund recorded against the revenue share'`); n != 1 || took > 5*time.Second || idle != 0 {
 		t.Fatalf("the refund took %v (%d deliveries recorded it), %d sessions idle in transaction: something was held across the Whop call", took, n, idle)
 	}
-	close(release)
+	release()
 	if n := <-drained; n != 1 {
 		t.Fatalf("drain ran %d jobs, want the share's", n)
 	}
