@@ -106,7 +106,7 @@ func TestBrowserReceiptsHistoryAndDeclines(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"Taken back: the starter purchase was refunded", "−100", "-5"},
+		{"Taken back: the starter purchase was refunded", "−100", "−5"},
 		{"Spent on Sticker pack", "−5", "95"},
 		{"Bought the starter package", "+100", "100"},
 	}
@@ -123,7 +123,7 @@ func TestBrowserReceiptsHistoryAndDeclines(t *testing.T) {
 	}
 	shotMember(t, ctx, frame, "activity", "")
 	click(t, frame, `[data-testid="activity-back"]`)
-	browsertest.WaitText(t, frame, `[data-testid="balance"]`, "-5", 10*time.Second)
+	browsertest.WaitText(t, frame, `[data-testid="balance"]`, "−5", 10*time.Second)
 }
 
 // text is an element's text, trimmed and with its whitespace collapsed.

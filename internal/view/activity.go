@@ -73,7 +73,7 @@ func orWord(s, def string) string {
 // minus sign, which screen readers read as minus).
 func SignedCount(n int64) string {
 	if n < 0 {
-		return "−" + FormatCount(-n)
+		return FormatCount(n) // its true minus sign; -n would overflow at the smallest int64
 	}
 	return "+" + FormatCount(n)
 }

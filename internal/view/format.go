@@ -12,7 +12,10 @@ import (
 	"github.com/creditkit/creditkit/web/component"
 )
 
-// FormatCount writes n with thousands separators: 12,500.
+// FormatCount writes n with thousands separators: 12,500, and a negative n
+// (a balance a refund took below zero) with a true minus sign, −5, as
+// SignedCount writes a change beside it. For display only: exports write
+// plain integers.
 func FormatCount(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := n < 0
@@ -34,7 +37,7 @@ func FormatCount(n int64) string {
 		s = string(out)
 	}
 	if neg {
-		return "-" + s
+		return "−" + s
 	}
 	return s
 }

@@ -23,3 +23,33 @@ func TestFormatWhen(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatCount: thousands grouped, a negative count with a true minus
+// sign like SignedCount's, so a balance a refund took below zero reads the
+// same as the change beside it; Plural's one and many.
+func TestFormatCount(t *testing.T) {
+	for _, tt := range []struct {
+		n                   int64
+		count, signed, plur string
+	}{
+		{0, "0", "+0", "0 credits"},
+		{1, "1", "+1", "1 credit"},
+		{-1, "−1", "−1", "−1 credits"},
+		{999, "999", "+999", "999 credits"},
+		{1000, "1,000", "+1,000", "1,000 credits"},
+		{-5, "−5", "−5", "−5 credits"},
+		{-12500, "−12,500", "−12,500", "−12,500 credits"},
+		{1234567, "1,234,567", "+1,234,567", "1,234,567 credits"},
+		{-9223372036854775808, "−9,223,372,036,854,775,808", "−9,223,372,036,854,775,808", "−9,223,372,036,854,775,808 credits"},
+	} {
+		if got := FormatCount(tt.n); got != tt.count {
+			t.Errorf("FormatCount(%d) = %q, want %q", tt.n, got, tt.count)
+		}
+		if got := SignedCount(tt.n); got != tt.signed {
+			t.Errorf("SignedCount(%d) = %q, want %q", tt.n, got, tt.signed)
+		}
+		if got := Plural(tt.n, "credit"); got != tt.plur {
+			t.Errorf("Plural(%d) = %q, want %q", tt.n, got, tt.plur)
+		}
+	}
+}
