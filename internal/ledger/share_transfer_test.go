@@ -222,10 +222,9 @@ func TestRefundDuringTheSendWaitsForNothing(t *testing.T) {
 		if tr.Amount != 62 {
 			t.Errorf("sending %d, want the whole 62", tr.Amount)
 		}
-		if err := b.db.Pool.QueryRow(b.ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND state LIKE 'idle in transaction%'`).Scan(&idleInTx); err != nil {
-			t.Error(err)
-		}
+		// The send is under way (this is it): a transaction held across
+		// it has been idle since before now.
+		idleInTx = b.db.HeldAcross(t, b.ctx, b.db.Now(t, b.ctx))
 		// A refund that waited on something the send held would wait for
 		// ever (the send waits for it): ten seconds end it with an error.
 		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)

@@ -20,37 +20,6 @@ func withSlowTransferHook(h *transferHook) appOption {
 		whop.WithRetry(2, 10*time.Millisecond))
 }
 
-// dbNow is the database's clock, to compare with pg_stat_activity's.
-func (a *app) dbNow() time.Time {
-	a.t.Helper()
-	var now time.Time
-	if err := a.db.Pool.QueryRow(a.ctx, `SELECT clock_timestamp()`).Scan(&now); err != nil {
-		a.t.Fatal(err)
-	}
-	return now
-}
-
-// heldAcross counts the sessions on the test's database that sit in an
-// open transaction doing nothing, and have been since at least the
-// database's instant since, while a call under way since then is still
-// held: what a transaction held across that call would leave. It waits up
-// to 10 s for them to go, because such a transaction cannot end while the
-// call is held, and others can be caught between two statements: River's
-// scheduler, for one, was idle in its own transaction from 7 ms before
-// since in 3 of 40 runs that looked once.
-func (a *app) heldAcross(since time.Time) int {
-	a.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := a.count(`SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND state_change <= $1`, since)
-		if n == 0 || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestRefundWhileTheShareTransferIsAtWhop: the revenue-share job has fixed
 // the net amount and its transfer is out at Whop, held there. Nothing of
 // ours is held meanwhile: the refund's webhook is processed at once (no
@@ -76,14 +45,14 @@ func TestRefundWhileTheShareTransferIsAtWhop(t *testing.T) {
 	<-atWhop
 	// A transaction held across the transfer went idle before the request
 	// left, so before this instant.
-	sent := a.dbNow()
+	sent := a.db.Now(t, a.ctx)
 
 	start := time.Now()
 	if err := a.sim.Refund(pay, 0); err != nil {
 		t.Fatal(err)
 	}
 	a.settle()
-	took, idle := time.Since(start), a.heldAcross(sent)
+	took, idle := time.Since(start), a.db.HeldAcross(t, a.ctx, sent)
 	sh, _ := a.store.RevenueShareByPayment(a.ctx, pay)
 	if sh.Status != ledger.TransferPending || sh.TransferAmount != 49 || sh.Clawback != 49 || sh.Attempts != 0 {
 		t.Fatalf("share while its transfer is at Whop and the refund landed: %+v", sh)
