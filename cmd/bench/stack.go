@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/testkit/localpg"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/migrations"
@@ -117,7 +118,7 @@ func startStack(ctx context.Context, log io.Writer) (*stack, error) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", s.appBin, "./cmd/creditkit").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build: %v: %s", err, out)
 	}
-	pgPort, err := localpg.FreePort()
+	pgPort, err := freeport.Pick()
 	if err != nil {
 		return nil, err
 	}
@@ -159,10 +160,10 @@ func startStack(ctx context.Context, log io.Writer) (*stack, error) {
 	s.simSrv = &http.Server{Handler: s.sim.Handler()}
 	go s.simSrv.Serve(ln)
 
-	if s.appPort, err = localpg.FreePort(); err != nil {
+	if s.appPort, err = freeport.Pick(); err != nil {
 		return s, err
 	}
-	pprofPort, err := localpg.FreePort()
+	pprofPort, err := freeport.Pick()
 	if err != nil {
 		return s, err
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 )
 
@@ -224,12 +225,11 @@ func TestSIGTERMExitsZero(t *testing.T) {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func waitReady(t *testing.T, url string) {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -167,12 +169,11 @@ func TestHoldKeepsPortsTaken(t *testing.T) {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // syncBuffer is a bytes.Buffer safe to read while another goroutine writes.

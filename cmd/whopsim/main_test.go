@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 )
 
 func TestPrintEnv(t *testing.T) {
@@ -52,12 +54,12 @@ func TestFlags(t *testing.T) {
 
 // freePort returns a loopback address nothing listens on right now.
 func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Helper()
+	port, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return "127.0.0.1:" + strconv.Itoa(port)
 }
 
 // syncBuffer is a bytes.Buffer safe to read while run writes to it.

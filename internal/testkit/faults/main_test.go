@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/testkit/localpg"
 )
 
@@ -56,7 +57,7 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 
-	port, err := localpg.FreePort()
+	port, err := freeport.Pick()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "faults:", err)
 		return 1

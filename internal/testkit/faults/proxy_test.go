@@ -18,8 +18,9 @@ import (
 // up (a dead replica's share becomes 502s that Whop must retry), and counts
 // what each replica answered.
 type balancer struct {
-	proxies []*httputil.ReverseProxy
-	next    atomic.Uint64
+	proxies   []atomic.Pointer[httputil.ReverseProxy]
+	transport *http.Transport
+	next      atomic.Uint64
 
 	mu     sync.Mutex
 	counts []backendCounts
@@ -37,45 +38,51 @@ type backendCounts struct {
 }
 
 func newBalancer(targets ...string) *balancer {
-	b := &balancer{counts: make([]backendCounts, len(targets)), acked: map[string]bool{}}
-	transport := &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}
+	b := &balancer{counts: make([]backendCounts, len(targets)), acked: map[string]bool{},
+		proxies:   make([]atomic.Pointer[httputil.ReverseProxy], len(targets)),
+		transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
 	for i, target := range targets {
-		u, _ := url.Parse(target)
-		i := i
-		p := httputil.NewSingleHostReverseProxy(u)
-		p.Transport = transport
-		p.ModifyResponse = func(res *http.Response) error {
-			id := res.Request.Header.Get("webhook-id")
-			b.count(i, func(c *backendCounts) {
-				switch {
-				case res.StatusCode >= 200 && res.StatusCode <= 299:
-					c.OK++
-					if !b.acked[id] {
-						b.acked[id] = true
-						c.FirstOK++
-					}
-				case res.StatusCode >= 500:
-					c.ServerError++
-				default:
-					c.Other++
-				}
-			})
-			return nil
-		}
-		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-			b.count(i, func(c *backendCounts) { c.Unreachable++ })
-			w.WriteHeader(http.StatusBadGateway)
-		}
-		p.ErrorLog = log.New(io.Discard, "", 0)
-		b.proxies = append(b.proxies, p)
+		b.move(i, target)
 	}
 	return b
+}
+
+// move sends the i-th replica's share to target from now on: the replica
+// came back on another port (see replica.awaitReady).
+func (b *balancer) move(i int, target string) {
+	u, _ := url.Parse(target)
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.Transport = b.transport
+	p.ModifyResponse = func(res *http.Response) error {
+		id := res.Request.Header.Get("webhook-id")
+		b.count(i, func(c *backendCounts) {
+			switch {
+			case res.StatusCode >= 200 && res.StatusCode <= 299:
+				c.OK++
+				if !b.acked[id] {
+					b.acked[id] = true
+					c.FirstOK++
+				}
+			case res.StatusCode >= 500:
+				c.ServerError++
+			default:
+				c.Other++
+			}
+		})
+		return nil
+	}
+	p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		b.count(i, func(c *backendCounts) { c.Unreachable++ })
+		w.WriteHeader(http.StatusBadGateway)
+	}
+	p.ErrorLog = log.New(io.Discard, "", 0)
+	b.proxies[i].Store(p)
 }
 
 func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	i := (b.next.Add(1) - 1) % uint64(len(b.proxies))
 	start := time.Now()
-	b.proxies[i].ServeHTTP(w, r)
+	b.proxies[i].Load().ServeHTTP(w, r)
 	took := time.Since(start)
 	b.mu.Lock()
 	b.took = append(b.took, took)

@@ -18,24 +18,30 @@ import (
 )
 
 // replica is one `creditkit serve` process. It keeps its port across
-// restarts, as a pod behind a load balancer keeps its address, and appends
-// every run's log to one file that a failing test prints.
+// restarts, as a pod behind a load balancer keeps its address, unless
+// something else took the port (see awaitReady), and appends every run's
+// log to one file that a failing test prints.
 type replica struct {
 	t       *testing.T
 	name    string
 	port    int
 	env     []string
 	logPath string
+	logFrom int64 // where this run's lines begin in the log
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	starts  int
+	moves   int
+	// moved, when set, is told the replica's new URL after it moved to
+	// another port: the balancer's target.
+	moved func(url string)
 }
 
 func newReplica(t *testing.T, name string, port int, env map[string]string) *replica {
 	r := &replica{t: t, name: name, port: port, logPath: filepath.Join(t.TempDir(), name+".log")}
 	// A clean environment: nothing of the developer's shell or .env may
 	// change what the replica does (PATH only, for nothing in particular).
-	r.env = []string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(port)}
+	r.env = []string{"PORT=" + strconv.Itoa(port), "PATH=" + os.Getenv("PATH")}
 	for k, v := range env {
 		r.env = append(r.env, k+"="+v)
 	}
@@ -59,6 +65,9 @@ func (r *replica) launch() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	if fi, err := logf.Stat(); err == nil {
+		r.logFrom = fi.Size()
+	}
 	cmd := exec.Command(suite.binary, "serve")
 	cmd.Env = r.env
 	cmd.Dir = r.t.TempDir() // no .env file here
@@ -77,14 +86,20 @@ func (r *replica) launch() {
 }
 
 // awaitReady waits until /readyz answers 200 (database reachable, schema
-// current) or the process dies.
+// current) or the process dies. A replica that died because its port was
+// taken between freePort's check and its bind (by another test process
+// that picked the same port) is started again on a new port, and the
+// balancer told, up to three times.
 func (r *replica) awaitReady(timeout time.Duration) {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// Each probe gives up after 2 s: whatever took the port may take the
+	// connection and never answer.
+	probe := &http.Client{Timeout: 2 * time.Second}
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.url()+"/readyz", nil)
-		if res, err := http.DefaultClient.Do(req); err == nil {
+		if res, err := probe.Do(req); err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
 				return
@@ -92,6 +107,10 @@ func (r *replica) awaitReady(timeout time.Duration) {
 		}
 		select {
 		case <-r.exited:
+			if r.portTaken() && r.moves < 3 {
+				r.moveAndRelaunch()
+				continue
+			}
 			r.dumpLog()
 			r.t.Fatalf("%s exited before it was ready", r.name)
 		case <-ctx.Done():
@@ -100,6 +119,29 @@ func (r *replica) awaitReady(timeout time.Duration) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// portTaken says whether the run that just ended failed to bind its port.
+func (r *replica) portTaken() bool {
+	b, _ := os.ReadFile(r.logPath)
+	if int64(len(b)) < r.logFrom {
+		return false
+	}
+	return bytes.Contains(b[r.logFrom:], []byte("bind: address already in use"))
+}
+
+// moveAndRelaunch starts the replica again on a new port.
+func (r *replica) moveAndRelaunch() {
+	r.t.Helper()
+	old := r.port
+	r.port = freePort(r.t)
+	r.env[0] = "PORT=" + strconv.Itoa(r.port)
+	r.moves++
+	r.t.Logf("%s: port %d was taken before it could bind; moving to %d", r.name, old, r.port)
+	if r.moved != nil {
+		r.moved(r.url())
+	}
+	r.launch()
 }
 
 // start launches the replica and waits until it is ready.

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
-	"github.com/creditkit/creditkit/internal/testkit/localpg"
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"
@@ -116,6 +116,8 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	t.Cleanup(lbSrv.Close)
 	s.hook = lbSrv.URL + "/api/webhook"
 
+	// The relay's app is replica A where it starts; no scenario opens the
+	// relay, so it is not told if A moves (replica.awaitReady).
 	s.env = whopsimtest.Start(t, whopsimtest.Config{AppURL: urls[0], Options: whopsim.Options{
 		WebhookURL:         s.hook,
 		WebhookConcurrency: webhookConcurrency,
@@ -145,7 +147,9 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 		env[k] = v
 	}
 	for i, port := range ports {
-		s.reps = append(s.reps, newReplica(t, replicaNames[i], port, env))
+		r := newReplica(t, replicaNames[i], port, env)
+		r.moved = func(url string) { s.lb.move(i, url) }
+		s.reps = append(s.reps, r)
 	}
 	s.a, s.b = s.reps[0], s.reps[1]
 	// All at once, as a rolling deploy would: they race to migrate.
@@ -167,7 +171,7 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	p, err := localpg.FreePort()
+	p, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 )
 
 // TestClusterLifecycle makes a real cluster, stops it and starts it again:
@@ -23,7 +25,7 @@ func TestClusterLifecycle(t *testing.T) {
 	os.Chmod(parent, 0o755)
 	t.Cleanup(func() { os.RemoveAll(parent) })
 
-	port, err := FreePort()
+	port, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}

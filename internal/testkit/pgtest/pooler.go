@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/testkit/localpg"
 )
 
@@ -18,7 +19,7 @@ func Pooler(t testing.TB, poolSize int) *localpg.PgBouncer {
 	t.Helper()
 	_, err := localpg.PgBouncerBinary()
 	localpg.RequireTool(t, err)
-	port, err := localpg.FreePort()
+	port, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}

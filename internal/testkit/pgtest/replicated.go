@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/testkit/localpg"
 	"github.com/creditkit/creditkit/migrations"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -69,7 +70,7 @@ func NewReplicated(t testing.TB) *Replicated {
 // startCluster makes a cluster on a free port with open and starts it.
 func startCluster(t testing.TB, ctx context.Context, open func(port int) (*localpg.Cluster, error)) *localpg.Cluster {
 	t.Helper()
-	port, err := localpg.FreePort()
+	port, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}
