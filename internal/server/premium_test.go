@@ -47,11 +47,17 @@ func TestPremiumIsGatedWithoutAccess(t *testing.T) {
 		t.Fatalf("status without access to the experience: %d %v", code, out)
 	}
 	// The seeded premium member sees the premium section, with no period
-	// details: the app never saw that membership's webhook.
+	// details: the app never saw that membership's webhook, so it never
+	// added its credits, and the page does not promise them.
+	const noCredits = "No premium credits are recorded for your membership: they come with an upgrade bought in this app."
 	_, body = a.get("/experiences/"+exp, a.member(2))
 	assertContains(t, "the premium member's page", body, `data-testid="premium-content"`,
-		`href="/experiences/`+exp+`/premium"`, `data-testid="premium-perk"`)
-	assertLacks(t, "the premium member's page", body, `data-testid="upgrade"`, `data-testid="premium-granted"`)
+		`href="/experiences/`+exp+`/premium"`, `data-testid="premium-no-credits">`+noCredits+`<`)
+	assertLacks(t, "the premium member's page", body, `data-testid="upgrade"`, `data-testid="premium-granted"`,
+		`data-testid="premium-perk"`, "every billing period")
+	_, body = a.get("/experiences/"+exp+"/premium", a.member(2))
+	assertContains(t, "the premium member's lounge", body, `data-testid="premium-no-credits">`+noCredits+`<`)
+	assertLacks(t, "the premium member's lounge", body, `data-testid="premium-perk"`, `data-testid="premium-granted"`)
 }
 
 func TestUpgradeThroughTheSandboxUnlocksPremium(t *testing.T) {
@@ -100,7 +106,17 @@ func TestUpgradeThroughTheSandboxUnlocksPremium(t *testing.T) {
 		t.Fatalf("premium page: %d", res.StatusCode)
 	}
 	assertContains(t, "the premium page", body, `data-testid="premium-guides"`, "<code>"+mem+"</code>",
-		`data-testid="membership-status-`+mem+`">Active<`)
+		`data-testid="membership-status-`+mem+`">Active<`, `data-testid="premium-perk">50 credits every billing period<`,
+		"This period&#39;s 50 credits were added on "+time.Now().UTC().Format("Jan 2, 2006"))
+	// The credits went to the wallet of the experience the upgrade was
+	// bought in. In the owner's experience, which the member reaches too,
+	// the perk says where they go, and nothing was added there.
+	other := a.env.Seed.Owner.ExperienceID
+	_, body = a.get("/experiences/"+other, user)
+	assertContains(t, "the member's page in another experience", body, `data-testid="premium-content"`,
+		`data-testid="premium-perk">50 credits every billing period, added in the experience you upgraded in<`,
+		`data-testid="balance">0<`)
+	assertLacks(t, "the member's page in another experience", body, `data-testid="premium-granted"`, `data-testid="premium-no-credits"`)
 
 	// The period's credits, once: the payment re-read the membership and
 	// granted, the activation that followed found it done.

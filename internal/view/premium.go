@@ -12,10 +12,35 @@ import (
 
 // PremiumCard is the experience view's premium section.
 func PremiumCard(st billing.PremiumState, experienceID string) component.PremiumCardProps {
-	return component.PremiumCardProps{
+	p := component.PremiumCardProps{
 		Show: st.Enabled, Member: st.Member, Perk: PerkText(st.MonthlyCredits),
-		Granted: GrantedText(st.Grant), Renewal: RenewalText(st.Membership),
-		LoungeURL: "/experiences/" + experienceID + "/premium",
+		Renewal: RenewalText(st.Membership), LoungeURL: "/experiences/" + experienceID + "/premium",
+	}
+	if st.Member {
+		p.Perk, p.Granted, p.NoCredits = MemberPerk(st, experienceID)
+	}
+	return p
+}
+
+// MemberPerk says what a premium member's membership adds to their credits
+// in this experience. Premium credits go to the wallet of the experience the
+// upgrade was bought in, which only the app's own checkout records on the
+// membership: bought in another experience, the perk says where they go;
+// bought outside the app (or not recorded at all), it adds none here, and
+// noCredits says so instead of a perk the member would never see.
+func MemberPerk(st billing.PremiumState, experienceID string) (perk, granted, noCredits string) {
+	m := st.Membership
+	switch {
+	case st.MonthlyCredits <= 0:
+		return "", "", ""
+	case st.Grant.ID != 0 || m.ID != "" && m.ExperienceID == experienceID:
+		return PerkText(st.MonthlyCredits), GrantedText(st.Grant), ""
+	case m.ID == "":
+		return "", "", "No premium credits are recorded for your membership: they come with an upgrade bought in this app."
+	case m.ExperienceID == "":
+		return "", "", "Your membership was bought outside this app, so it adds no credits."
+	default:
+		return PerkText(st.MonthlyCredits) + ", added in the experience you upgraded in", "", ""
 	}
 }
 
@@ -73,15 +98,15 @@ func FormatDate(t time.Time) string {
 
 // Premium is the members-only lounge.
 func Premium(l layout.Props, expID string, st billing.PremiumState) page.PremiumView {
-	return page.PremiumView{
+	v := page.PremiumView{
 		Layout:        l,
 		BackURL:       "/experiences/" + expID,
 		Status:        MembershipBadge(st.Membership),
-		Perk:          PerkText(st.MonthlyCredits),
-		Granted:       GrantedText(st.Grant),
 		Renewal:       RenewalText(st.Membership),
 		MembershipRef: st.Membership.ID,
 	}
+	v.Perk, v.Granted, v.NoCredits = MemberPerk(st, expID)
+	return v
 }
 
 // PremiumMembers is the dashboard's list of a company's premium members,

@@ -1,0 +1,60 @@
+package view
+
+import (
+	"testing"
+	"time"
+
+	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
+)
+
+// TestMemberPerk: a premium member is promised credits only where they
+// arrive. The upgrade bought here gets the perk (and this period's grant
+// once there is one); bought in another experience, the perk says where the
+// credits go; bought outside the app, or not recorded, there is no perk but
+// a line saying why.
+func TestMemberPerk(t *testing.T) {
+	const here, there = "exp_here", "exp_there"
+	added := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
+	grant := ledger.PremiumGrant{ID: 7, MembershipID: "mem_1", ExperienceID: here, Credits: 50, CreatedAt: added}
+	boughtHere := ledger.Membership{ID: "mem_1", ExperienceID: here}
+	for _, tt := range []struct {
+		name                     string
+		st                       billing.PremiumState
+		perk, granted, noCredits string
+	}{
+		{"premium gives no credits", billing.PremiumState{MonthlyCredits: 0, Membership: boughtHere}, "", "", ""},
+		{"bought here, granted", billing.PremiumState{MonthlyCredits: 50, Membership: boughtHere, Grant: grant},
+			"50 credits every billing period", "This period's 50 credits were added on Dec 1, 2026.", ""},
+		{"bought here, not granted yet", billing.PremiumState{MonthlyCredits: 50, Membership: boughtHere},
+			"50 credits every billing period", "", ""},
+		{"bought in another experience", billing.PremiumState{MonthlyCredits: 50,
+			Membership: ledger.Membership{ID: "mem_1", ExperienceID: there}},
+			"50 credits every billing period, added in the experience you upgraded in", "", ""},
+		{"bought outside the app", billing.PremiumState{MonthlyCredits: 50, Membership: ledger.Membership{ID: "mem_1"}},
+			"", "", "Your membership was bought outside this app, so it adds no credits."},
+		{"not recorded", billing.PremiumState{MonthlyCredits: 1},
+			"", "", "No premium credits are recorded for your membership: they come with an upgrade bought in this app."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.st.Enabled, tt.st.Member = true, true
+			perk, granted, noCredits := MemberPerk(tt.st, here)
+			if perk != tt.perk || granted != tt.granted || noCredits != tt.noCredits {
+				t.Errorf("MemberPerk = %q, %q, %q\nwant %q, %q, %q", perk, granted, noCredits, tt.perk, tt.granted, tt.noCredits)
+			}
+			card := PremiumCard(tt.st, here)
+			if card.Perk != tt.perk || card.Granted != tt.granted || card.NoCredits != tt.noCredits || !card.Member || !card.Show {
+				t.Errorf("PremiumCard = %+v", card)
+			}
+			if card.LoungeURL != "/experiences/"+here+"/premium" {
+				t.Errorf("PremiumCard.LoungeURL = %q", card.LoungeURL)
+			}
+		})
+	}
+	// Not a member: the upgrade card promises the credits an upgrade bought
+	// here will add.
+	card := PremiumCard(billing.PremiumState{Enabled: true, MonthlyCredits: 50}, here)
+	if card.Member || card.Perk != "50 credits every billing period" || card.Granted != "" || card.NoCredits != "" {
+		t.Errorf("upgrade card = %+v", card)
+	}
+}
