@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ import (
 type replica struct {
 	t       *testing.T
 	name    string
-	port    int
+	port    atomic.Int64 // read by the scenario's callers while a restart may move it
 	env     []string
 	logPath string
 	logFrom int64 // where this run's lines begin in the log
@@ -38,7 +39,8 @@ type replica struct {
 }
 
 func newReplica(t *testing.T, name string, port int, env map[string]string) *replica {
-	r := &replica{t: t, name: name, port: port, logPath: filepath.Join(t.TempDir(), name+".log")}
+	r := &replica{t: t, name: name, logPath: filepath.Join(t.TempDir(), name+".log")}
+	r.port.Store(int64(port))
 	// A clean environment: nothing of the developer's shell or .env may
 	// change what the replica does (PATH only, for nothing in particular).
 	r.env = []string{"PORT=" + strconv.Itoa(port), "PATH=" + os.Getenv("PATH")}
@@ -55,7 +57,7 @@ func newReplica(t *testing.T, name string, port int, env map[string]string) *rep
 	return r
 }
 
-func (r *replica) url() string { return "http://127.0.0.1:" + strconv.Itoa(r.port) }
+func (r *replica) url() string { return "http://127.0.0.1:" + strconv.FormatInt(r.port.Load(), 10) }
 
 // launch starts the process without waiting for it to be ready, so two
 // replicas can start (and migrate) at the same moment, as in a deploy.
@@ -133,11 +135,11 @@ func (r *replica) portTaken() bool {
 // moveAndRelaunch starts the replica again on a new port.
 func (r *replica) moveAndRelaunch() {
 	r.t.Helper()
-	old := r.port
-	r.port = freePort(r.t)
-	r.env[0] = "PORT=" + strconv.Itoa(r.port)
+	old, port := r.port.Load(), freePort(r.t)
+	r.port.Store(int64(port))
+	r.env[0] = "PORT=" + strconv.Itoa(port)
 	r.moves++
-	r.t.Logf("%s: port %d was taken before it could bind; moving to %d", r.name, old, r.port)
+	r.t.Logf("%s: port %d was taken before it could bind; moving to %d", r.name, old, port)
 	if r.moved != nil {
 		r.moved(r.url())
 	}
