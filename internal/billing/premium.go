@@ -75,7 +75,7 @@ func (s *core) premiumState(ctx context.Context, userID, experienceID string, me
 		return st, nil
 	}
 	st.Member = true
-	m, err := s.store.ValidMembership(ctx, userID, s.cfg.Premium.ProductID)
+	m, err := s.store.ValidMembership(ctx, userID, s.cfg.Premium.ProductID, experienceID)
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
 		return st, nil

@@ -165,12 +165,16 @@ func (s *Store) Membership(ctx context.Context, id string) (Membership, error) {
 	return m, err
 }
 
-// ValidMembership returns the user's valid membership of a product whose
-// period ends last, or ErrNotFound.
-func (s *Store) ValidMembership(ctx context.Context, userID, productID string) (Membership, error) {
+// ValidMembership returns the user's valid membership of a product as seen
+// from an experience, or ErrNotFound: of several, one bought in that
+// experience first, then one bought in any, then one that names none; the
+// one whose period ends last among equals. (A membership's credits go to
+// the experience it was bought in, which is what the page says.)
+func (s *Store) ValidMembership(ctx context.Context, userID, productID, experienceID string) (Membership, error) {
 	m, err := scanMembership(s.pool.QueryRow(ctx, `SELECT `+membershipColumns+` FROM memberships
 		WHERE user_id = $1 AND product_id = $2 AND valid
-		ORDER BY period_end DESC NULLS LAST, last_event_at DESC LIMIT 1`, userID, productID))
+		ORDER BY experience_id IS NOT DISTINCT FROM $3 DESC, experience_id IS NOT NULL DESC,
+		         period_end DESC NULLS LAST, last_event_at DESC LIMIT 1`, userID, productID, experienceID))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		err = fmt.Errorf("ledger: valid membership: %w", err)
 	}

@@ -222,12 +222,31 @@ func TestMembershipQueriesAndConstraints(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	v, err := b.store.ValidMembership(b.ctx, "user_1", "prod_premium")
+	v, err := b.store.ValidMembership(b.ctx, "user_1", "prod_premium", "exp_1")
 	if err != nil || v.ID != "mem_b" {
 		t.Fatalf("ValidMembership = %s, %v; want the one ending last", v.ID, err)
 	}
-	if _, err := b.store.ValidMembership(b.ctx, "user_3", "prod_premium"); !errors.Is(err, ledger.ErrNotFound) {
+	if _, err := b.store.ValidMembership(b.ctx, "user_3", "prod_premium", "exp_1"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Fatalf("a canceled membership is not valid: %v", err)
+	}
+	// Several memberships: the one bought in the experience asked about
+	// wins over any ending later, then one bought in another experience
+	// over one that names none.
+	here, there, nowhere := premium("mem_here"), premium("mem_there"), premium("mem_nowhere")
+	here.ExperienceID, here.ExperienceCompanyID = "exp_7", "biz_7"
+	there.ExperienceID, there.ExperienceCompanyID = "exp_9", "biz_9"
+	nowhere.ExperienceID, nowhere.ExperienceCompanyID = "", ""
+	there.PeriodEnd, nowhere.PeriodEnd = here.PeriodEnd.AddDate(0, 1, 0), here.PeriodEnd.AddDate(0, 2, 0)
+	for _, m := range []ledger.Membership{here, there, nowhere} {
+		m.UserID = "user_4"
+		if _, err := b.store.RecordMembership(b.ctx, m, false, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for exp, want := range map[string]string{"exp_7": "mem_here", "exp_9": "mem_there", "exp_5": "mem_there"} {
+		if v, err := b.store.ValidMembership(b.ctx, "user_4", "prod_premium", exp); err != nil || v.ID != want {
+			t.Errorf("ValidMembership(user_4, %s) = %s, %v; want %s", exp, v.ID, err, want)
+		}
 	}
 	list, err := b.store.CompanyMemberships(b.ctx, "biz_1", "prod_premium")
 	if err != nil || len(list) != 2 || list[0].ID != "mem_a" || list[1].ID != "mem_b" {

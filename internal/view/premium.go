@@ -26,19 +26,27 @@ func PremiumCard(st billing.PremiumState, experienceID string) component.Premium
 // in this experience. Premium credits go to the wallet of the experience the
 // upgrade was bought in, which only the app's own checkout records on the
 // membership: bought in another experience, the perk says where they go;
-// bought outside the app (or not recorded at all), it adds none here, and
-// noCredits says so instead of a perk the member would never see.
+// not bought through the app, or not recorded yet, it adds none here, and
+// noCredits says so instead of a perk the member would never see. A
+// membership that ends with its period promises no more periods.
 func MemberPerk(st billing.PremiumState, experienceID string) (perk, granted, noCredits string) {
 	m := st.Membership
+	ending := m.Status == "canceling"
 	switch {
 	case st.MonthlyCredits <= 0:
 		return "", "", ""
 	case st.Grant.ID != 0 || m.ID != "" && m.ExperienceID == experienceID:
+		if ending {
+			return "", GrantedText(st.Grant), ""
+		}
 		return PerkText(st.MonthlyCredits), GrantedText(st.Grant), ""
 	case m.ID == "":
-		return "", "", "No premium credits are recorded for your membership: they come with an upgrade bought in this app."
+		return "", "", "No premium credits are recorded for your membership yet. An upgrade bought in this app " +
+			"adds them once Whop confirms it; a membership bought elsewhere adds none."
 	case m.ExperienceID == "":
-		return "", "", "Your membership was bought outside this app, so it adds no credits."
+		return "", "", "Your membership was not bought with an upgrade in this app, so it adds no credits."
+	case ending:
+		return "", "", ""
 	default:
 		return PerkText(st.MonthlyCredits) + ", added in the experience you upgraded in", "", ""
 	}

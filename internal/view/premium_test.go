@@ -11,8 +11,9 @@ import (
 // TestMemberPerk: a premium member is promised credits only where they
 // arrive. The upgrade bought here gets the perk (and this period's grant
 // once there is one); bought in another experience, the perk says where the
-// credits go; bought outside the app, or not recorded, there is no perk but
-// a line saying why.
+// credits go; not bought through the app, or not recorded, there is no perk
+// but a line saying why; a membership that ends with its period promises
+// no more periods.
 func TestMemberPerk(t *testing.T) {
 	const here, there = "exp_here", "exp_there"
 	added := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
@@ -31,10 +32,19 @@ func TestMemberPerk(t *testing.T) {
 		{"bought in another experience", billing.PremiumState{MonthlyCredits: 50,
 			Membership: ledger.Membership{ID: "mem_1", ExperienceID: there}},
 			"50 credits every billing period, added in the experience you upgraded in", "", ""},
-		{"bought outside the app", billing.PremiumState{MonthlyCredits: 50, Membership: ledger.Membership{ID: "mem_1"}},
-			"", "", "Your membership was bought outside this app, so it adds no credits."},
+		{"a grant here, the membership naming no experience", billing.PremiumState{MonthlyCredits: 50,
+			Membership: ledger.Membership{ID: "mem_1"}, Grant: grant},
+			"50 credits every billing period", "This period's 50 credits were added on Dec 1, 2026.", ""},
+		{"bought here, ending, granted", billing.PremiumState{MonthlyCredits: 50,
+			Membership: ledger.Membership{ID: "mem_1", ExperienceID: here, Status: "canceling"}, Grant: grant},
+			"", "This period's 50 credits were added on Dec 1, 2026.", ""},
+		{"bought in another experience, ending", billing.PremiumState{MonthlyCredits: 50,
+			Membership: ledger.Membership{ID: "mem_1", ExperienceID: there, Status: "canceling"}}, "", "", ""},
+		{"not bought through the app", billing.PremiumState{MonthlyCredits: 50, Membership: ledger.Membership{ID: "mem_1"}},
+			"", "", "Your membership was not bought with an upgrade in this app, so it adds no credits."},
 		{"not recorded", billing.PremiumState{MonthlyCredits: 1},
-			"", "", "No premium credits are recorded for your membership: they come with an upgrade bought in this app."},
+			"", "", "No premium credits are recorded for your membership yet. An upgrade bought in this app " +
+				"adds them once Whop confirms it; a membership bought elsewhere adds none."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.st.Enabled, tt.st.Member = true, true

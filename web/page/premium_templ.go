@@ -19,7 +19,7 @@ type PremiumView struct {
 	Layout        layout.Props
 	BackURL       string
 	Status        component.BadgeProps
-	Perk          string // "" when premium grants no credits
+	Perk          string // "" when premium adds no more credits here (see view.MemberPerk)
 	Granted       string // this period's grant, "" when none
 	NoCredits     string // why premium adds no credits here, "" when it does
 	Renewal       string // "" when unknown
