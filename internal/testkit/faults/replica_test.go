@@ -23,16 +23,18 @@ import (
 // something else took the port (see awaitReady), and appends every run's
 // log to one file that a failing test prints.
 type replica struct {
-	t       *testing.T
-	name    string
-	port    atomic.Int64 // read by the scenario's callers while a restart may move it
-	env     []string
-	logPath string
-	logFrom int64 // where this run's lines begin in the log
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	starts  int
-	moves   int
+	t    *testing.T
+	name string
+	port atomic.Int64 // read by the scenario's callers while a restart may move it
+	// firstPort is the port it was given; another once it moved.
+	firstPort int
+	env       []string
+	logPath   string
+	logFrom   int64 // where this run's lines begin in the log
+	cmd       *exec.Cmd
+	exited    chan struct{}
+	starts    int
+	moves     int
 	// moved, when set, is told the replica's new URL after it moved to
 	// another port: the balancer's target.
 	moved func(url string)
@@ -41,6 +43,7 @@ type replica struct {
 func newReplica(t *testing.T, name string, port int, env map[string]string) *replica {
 	r := &replica{t: t, name: name, logPath: filepath.Join(t.TempDir(), name+".log")}
 	r.port.Store(int64(port))
+	r.firstPort = port
 	// A clean environment: nothing of the developer's shell or .env may
 	// change what the replica does (PATH only, for nothing in particular).
 	r.env = []string{"PORT=" + strconv.Itoa(port), "PATH=" + os.Getenv("PATH")}
@@ -88,10 +91,12 @@ func (r *replica) launch() {
 }
 
 // awaitReady waits until /readyz answers 200 (database reachable, schema
-// current) or the process dies. A replica that died because its port was
-// taken between freePort's check and its bind (by another test process
-// that picked the same port) is started again on a new port, and the
-// balancer told, up to three times.
+// current) from this run of the replica, which its log says is serving, or
+// until the process dies: a 200 from whatever else took the port is not
+// this replica's. A replica that died because its port was taken between
+// freePort's check and its bind (by another test process that picked the
+// same port) is started again on a new port, and the balancer told, up to
+// three times.
 func (r *replica) awaitReady(timeout time.Duration) {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -103,7 +108,7 @@ func (r *replica) awaitReady(timeout time.Duration) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.url()+"/readyz", nil)
 		if res, err := probe.Do(req); err == nil {
 			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
+			if res.StatusCode == http.StatusOK && r.running() && r.thisRunLogged(`"msg":"serving"`) {
 				return
 			}
 		}
@@ -124,12 +129,15 @@ func (r *replica) awaitReady(timeout time.Duration) {
 }
 
 // portTaken says whether the run that just ended failed to bind its port.
-func (r *replica) portTaken() bool {
+func (r *replica) portTaken() bool { return r.thisRunLogged("bind: address already in use") }
+
+// thisRunLogged says whether the current run's part of the log holds text.
+func (r *replica) thisRunLogged(text string) bool {
 	b, _ := os.ReadFile(r.logPath)
 	if int64(len(b)) < r.logFrom {
 		return false
 	}
-	return bytes.Contains(b[r.logFrom:], []byte("bind: address already in use"))
+	return bytes.Contains(b[r.logFrom:], []byte(text))
 }
 
 // moveAndRelaunch starts the replica again on a new port.

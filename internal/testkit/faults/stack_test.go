@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -69,6 +71,9 @@ type stackConfig struct {
 	// suite's cluster: the replicas' DATABASE_URL (a pooler, say) and the
 	// auditor's direct way to the same database.
 	appURL, auditURL string
+	// takeFirstPort has something listen on replica A's port until every
+	// replica is ready, as another process that picked the same port would.
+	takeFirstPort bool
 }
 
 // Connection budget: two replicas × 20 (serve's default pool) + this pool
@@ -152,6 +157,13 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 		s.reps = append(s.reps, r)
 	}
 	s.a, s.b = s.reps[0], s.reps[1]
+	if cfg.takeFirstPort {
+		taken, err := net.Listen("tcp", ":"+strconv.Itoa(ports[0]))
+		if err != nil {
+			t.Fatalf("take replica A's port: %v", err)
+		}
+		defer taken.Close()
+	}
 	// All at once, as a rolling deploy would: they race to migrate.
 	for _, r := range s.reps {
 		r.launch()

@@ -10,9 +10,12 @@
 // the port first: the child then dies with "bind: address already in use"
 // (a replica in the fault suite's CI run did, once). Pick
 // chooses at random below that range, where only listeners bind, and
-// checks that nothing listens there. Two processes picking at the same
-// moment could still both choose one port (one pair of picks in 16,384);
-// within one process Pick never hands out a port twice.
+// checks that nothing listens there. Another process picking in this range
+// could still choose the same port between this pick and the child's bind
+// (one chance in about 16,000 a pick, for the few ms to seconds until the
+// bind); within one process Pick never hands out a port twice. The fault
+// suite's replicas, which start in that window most often, move to a new
+// port when their bind fails.
 package freeport
 
 import (
@@ -31,6 +34,8 @@ import (
 // 8004, Redis 6379 and the like).
 const lowest = 16384
 
+// The ports this process handed out: state of the process, not of a
+// caller, since two callers in one process must never share a port.
 var (
 	mu     sync.Mutex
 	handed = map[int]bool{}
