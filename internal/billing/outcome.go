@@ -21,6 +21,7 @@ type ModalEnd string
 const (
 	ModalPaid       ModalEnd = "paid"       // a payment paid it (credited now or before)
 	ModalDeclined   ModalEnd = "declined"   // the buyer tried to pay and Whop failed the payment
+	ModalRefused    ModalEnd = "refused"    // a paid payment that does not match: refused, not credited (ReturnRefused)
 	ModalProcessing ModalEnd = "processing" // a payment is still pending at Whop
 	ModalClosed     ModalEnd = "closed"     // no payment was made: the buyer closed the checkout
 	ModalUnknown    ModalEnd = "unknown"    // Whop did not answer
@@ -59,6 +60,9 @@ func (s Credits) CheckModalOutcome(ctx context.Context, userID, purchaseID strin
 			return out, nil
 		case res.Status == ReturnFailed:
 			out.End = ModalDeclined
+			return out, nil
+		case res.Status == ReturnRefused:
+			out.End = ModalRefused
 			return out, nil
 		case res.Unchecked:
 			out.End = ModalUnknown

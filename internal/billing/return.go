@@ -44,7 +44,12 @@ type ReturnStatus string
 const (
 	ReturnPaid       ReturnStatus = "paid"       // credited (now or before)
 	ReturnProcessing ReturnStatus = "processing" // Whop shows no settled payment yet
-	ReturnFailed     ReturnStatus = "failed"     // the payment failed or does not match
+	ReturnFailed     ReturnStatus = "failed"     // the payment failed: nobody was charged
+	// ReturnRefused: Whop holds a paid payment for the purchase that does
+	// not match it (amount, currency, buyer, checkout, an open dispute),
+	// refused and recorded for the creator to refund. Nothing was credited,
+	// but someone may have been charged: not a failure to try again after.
+	ReturnRefused ReturnStatus = "refused"
 )
 
 // ReturnResult is what the buyer's return page shows.
@@ -159,7 +164,7 @@ func (s *core) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bo
 		if err != nil || cur.Status == ledger.PurchasePaid {
 			return ReturnResult{Purchase: cur, Status: ReturnPaid}, err
 		}
-		return ReturnResult{Purchase: cur, Status: ReturnFailed,
+		return ReturnResult{Purchase: cur, Status: ReturnRefused,
 			Reason: "Whop's payment does not match this purchase, so no credits were added."}, nil
 	case failure != "":
 		// Record it as the payment.failed webhook would; a paid purchase

@@ -222,6 +222,45 @@ func TestReturnAfterADeclineShowsTheFailure(t *testing.T) {
 	a.settle()
 }
 
+// TestReturnOfARefusedPaymentDoesNotInviteAnother: Whop holds a paid
+// payment for the purchase that the app refuses (here one disputed before
+// any webhook credited it). Its buyer may have been charged, so neither the
+// return page nor the modal's outcome calls it a failure to try again: both
+// say no credits were added and where the money goes.
+func TestReturnOfARefusedPaymentDoesNotInviteAnother(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 }) // payment.succeeded is lost
+	ch, plan, pur := a.charge(user, "starter")
+	receipt := a.pay(ch, plan, user)
+	a.settle()
+	if _, err := a.sim.Dispute(receipt, "fraudulent"); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	const said = "Whop&#39;s payment does not match this purchase, so no credits were added. " +
+		"If Whop charged you, the creator sees the payment and can refund it; check your Whop receipts before paying again."
+	code, status, balance, html := a.returnPage(pur, user)
+	if code != 200 || status != "refused" || balance != "0" || !strings.Contains(html, said) ||
+		!strings.Contains(html, "Payment not credited") {
+		t.Fatalf("return = %d %q %q:\n%s", code, status, balance, html)
+	}
+	assertLacks(t, "the refused payment's return page", html, "try again", "did not go through")
+	code, out, raw := a.call("POST", "/api/purchases/"+pur+"/outcome", user, map[string]string{})
+	if code != 200 || out["outcome"] != "refused" || out["balance"] != float64(0) || out["credits"] != float64(100) ||
+		out["reason"] != "Whop's payment does not match this purchase, so no credits were added." {
+		t.Fatalf("modal outcome = %d %s", code, raw)
+	}
+	rs, _ := a.store.Rejections(a.ctx, receipt)
+	if p := a.purchase(pur); p.Status == ledger.PurchasePaid || len(rs) != 1 || rs[0].PurchaseID != pur ||
+		rs[0].Reason != "payment is disputed (dispute_needs_response)" {
+		t.Fatalf("purchase %+v, rejections %+v: want unpaid, the payment refused once for its dispute", p, rs)
+	}
+	if n := a.count(`SELECT count(*) FROM ledger_entries`); n != 0 || a.balance(user) != 0 {
+		t.Fatalf("a refused payment credited: %d entries, balance %d", n, a.balance(user))
+	}
+}
+
 func TestReturnWhileWhopIsStillProcessing(t *testing.T) {
 	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour }))
 	user := a.member(0)

@@ -58,6 +58,10 @@ func Return(l layout.Props, res billing.ReturnResult) page.ReturnView {
 		v.Title = "The payment did not go through"
 		v.Message = sentence(res.Reason, "The payment failed.") + " No credits were added and your balance is unchanged."
 		v.BackLabel = "Back to credits to try again"
+	case billing.ReturnRefused:
+		v.Title = "Payment not credited"
+		v.Message = sentence(res.Reason, "Whop's payment does not match this purchase, so no credits were added.") +
+			" " + RefusedAdvice
 	default:
 		v.Title = "Confirming your payment…"
 		v.Message = "Whop is confirming your payment. This page updates by itself."
@@ -66,6 +70,11 @@ func Return(l layout.Props, res billing.ReturnResult) page.ReturnView {
 	}
 	return v
 }
+
+// RefusedAdvice follows the reason a paid payment was refused: someone may
+// have been charged, so the buyer is told where that money goes rather than
+// invited to pay again. The modal's script says the same.
+const RefusedAdvice = "If Whop charged you, the creator sees the payment and can refund it; check your Whop receipts before paying again."
 
 // returnPolls is how many times a "still processing" return page re-checks
 // itself (about 1.5 s apart) before it says the credits will follow.

@@ -113,6 +113,12 @@
         say("error", "Your payment was declined: " + reasonText(d.reason || modalError) +
           " You were not charged; you can try again with another card.");
         return;
+      case "refused":
+        // Whop holds a paid payment the app refused (see view.RefusedAdvice).
+        await refresh();
+        say("error", reasonText(d.reason) + " If Whop charged you, the creator sees the payment and can refund it; " +
+          "check your Whop receipts before paying again.");
+        return;
       case "processing":
         say("info", "Whop is still processing your payment. Your credits will appear once it clears.");
         await waitForCredits(4);
