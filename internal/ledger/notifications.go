@@ -124,14 +124,19 @@ func (s *Store) Notifications(ctx context.Context, experienceID, userID string, 
 }
 
 // NotificationStillDue reports whether a pending notification still says
-// something true: a grant's reminder only while the grant has credits
-// left and has not expired.
+// something true and is still wanted: a grant's reminder, recorded days
+// ahead, only while the grant has credits left and has not expired, and
+// while the member still asks for such reminders.
 func (s *Store) NotificationStillDue(ctx context.Context, n Notification) (bool, error) {
 	if n.Kind != "grant_expiring" {
 		return true, nil
 	}
 	var due bool
-	err := s.pool.QueryRow(ctx, `SELECT expired_at IS NULL AND spent < credits FROM credit_grants WHERE id = $1`, n.Subject).Scan(&due)
+	err := s.pool.QueryRow(ctx, `
+		SELECT g.expired_at IS NULL AND g.spent < g.credits AND COALESCE(np.grant_expiring, false)
+		  FROM credit_grants g
+		  LEFT JOIN notification_prefs np ON np.experience_id = g.experience_id AND np.user_id = g.user_id
+		 WHERE g.id = $1`, n.Subject).Scan(&due)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}

@@ -99,7 +99,8 @@ func TestNotificationsOnlyForWhatTheMemberChose(t *testing.T) {
 
 // TestGrantExpiringReminder: a grant that expires schedules its reminder
 // three days before (at once when it expires sooner); a reminder for a
-// grant with nothing left is no longer due.
+// grant with nothing left, or for a member who has since turned reminders
+// off, is no longer due.
 func TestGrantExpiringReminder(t *testing.T) {
 	b := setup(t)
 	if err := b.store.SetNotificationPrefs(b.ctx, "exp_1", "user_a", ledger.NotificationPrefs{GrantExpiring: true}); err != nil {
@@ -139,6 +140,20 @@ func TestGrantExpiringReminder(t *testing.T) {
 	}
 	if due, err := b.store.NotificationStillDue(b.ctx, farN); err != nil || !due {
 		t.Errorf("far, untouched: due=%t %v", due, err)
+	}
+	// The member turns reminders off before the far one is due: it is not
+	// sent; turned on again, it is.
+	if err := b.store.SetNotificationPrefs(b.ctx, "exp_1", "user_a", ledger.NotificationPrefs{}); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := b.store.NotificationStillDue(b.ctx, farN); err != nil || due {
+		t.Errorf("far, reminders turned off: due=%t %v", due, err)
+	}
+	if err := b.store.SetNotificationPrefs(b.ctx, "exp_1", "user_a", ledger.NotificationPrefs{GrantExpiring: true}); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := b.store.NotificationStillDue(b.ctx, farN); err != nil || !due {
+		t.Errorf("far, reminders on again: due=%t %v", due, err)
 	}
 }
 

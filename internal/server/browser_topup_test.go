@@ -67,7 +67,7 @@ func TestBrowserAutoTopUpAndTheBell(t *testing.T) {
 	click(t, frame, `[data-testid="rule-submit"]`)
 	browsertest.WaitText(t, frame, `[data-testid="autotopup-message"]`, "Rule saved.", 10*time.Second)
 	browsertest.WaitText(t, frame, `[data-testid="topup-rule"]`,
-		"When your balance falls below 50 credits, buy 100 credits for $4.99, at most 3 a day.", 5*time.Second)
+		"When a spend takes your balance below 50 credits, buy 100 credits for $4.99, at most 3 a UTC day (declined ones count).", 5*time.Second)
 	click(t, frame, `[data-testid="alert-credited"]`)
 	click(t, frame, `[data-testid="alert-topup-failed"]`)
 	click(t, frame, `[data-testid="alerts-submit"]`)

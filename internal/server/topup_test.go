@@ -123,7 +123,7 @@ func TestAutoTopUpPageFormsRoundTrip(t *testing.T) {
 	_, page := a.get(self+"?saved=alerts", alice)
 	for _, want := range []string{
 		"Saved card: visa •••• 4242",
-		"When your balance falls below 30 credits, buy 600 credits for $24.99, at most 2 a day.",
+		"When a spend takes your balance below 30 credits, buy 600 credits for $24.99, at most 2 a UTC day (declined ones count).",
 		`value="30"`, `value="2"`, `<option value="pro" selected>`, `value="15"`,
 		"Notifications saved.", `name="credited" checked`, `name="low_balance" checked`,
 		`data-testid="balance">100</span>`,

@@ -40,9 +40,9 @@ func AutoTopUp(l layout.Props, exp string, d AutoTopUpData, form *page.TopUpRule
 	cur := string(d.Currency)
 	f := page.TopUpRuleForm{Threshold: "50", DailyLimit: "3"}
 	if rule := d.Settings.Rule; rule != nil {
-		v.Rule = "When your balance falls below " + Plural(rule.Threshold, "credit") + ", buy " +
+		v.Rule = "When a spend takes your balance below " + Plural(rule.Threshold, "credit") + ", buy " +
 			Plural(rule.Credits, "credit") + " for " + FormatMoney(rule.Price, rule.Currency) + ", at most " +
-			strconv.Itoa(rule.DailyLimit) + " a day."
+			strconv.Itoa(rule.DailyLimit) + " a UTC day (declined ones count)."
 		if !rule.Enabled {
 			v.RuleOff = rule.DisabledReason
 		}

@@ -293,7 +293,7 @@ func AutoTopUp(v AutoTopUpView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\" data-testid=\"rule-form\"><div class=\"grid three\"><div class=\"field\"><label for=\"rule-threshold\">When my balance falls below</label> <input id=\"rule-threshold\" name=\"threshold\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\" data-testid=\"rule-form\"><div class=\"grid three\"><div class=\"field\"><label for=\"rule-threshold\">When a spend takes my balance below</label> <input id=\"rule-threshold\" name=\"threshold\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -352,7 +352,7 @@ func AutoTopUp(v AutoTopUpView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</select></div><div class=\"field\"><label for=\"rule-limit\">at most, per day</label> <input id=\"rule-limit\" name=\"daily_limit\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</select></div><div class=\"field\"><label for=\"rule-limit\">at most, per UTC day</label> <input id=\"rule-limit\" name=\"daily_limit\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -522,7 +522,7 @@ func AutoTopUp(v AutoTopUpView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, " data-testid=\"alert-low\"> When my balance falls below</label> <input class=\"count\" name=\"low_balance_below\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, " data-testid=\"alert-low\"> When a spend takes my balance below</label> <input class=\"count\" name=\"low_balance_below\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -555,7 +555,7 @@ func AutoTopUp(v AutoTopUpView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, " data-testid=\"alert-grant-expiring\"> Three days before granted credits expire</label> <button class=\"button\" type=\"submit\" data-testid=\"alerts-submit\">Save notifications</button></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, " data-testid=\"alert-grant-expiring\"> Three days before granted credits expire (grants made while this is on)</label> <button class=\"button\" type=\"submit\" data-testid=\"alerts-submit\">Save notifications</button></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

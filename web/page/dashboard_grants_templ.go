@@ -495,7 +495,7 @@ func export(e ExportSection) templ.Component {
 			templ_7745c5c3_Var28 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<section class=\"card\" id=\"export\" data-testid=\"export\"><h2>Export</h2><p class=\"muted small\">A CSV of your sales, refunds, grants, expiries and payouts, one row per entry, money in minor units with its currency. The default period is the dashboard's, so its sums match the figures above.</p><form method=\"get\" action=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<section class=\"card\" id=\"export\" data-testid=\"export\"><h2>Export</h2><p class=\"muted small\">A CSV of your sales, refunds, grants, expiries and payouts, one row per entry, money in minor units with its currency. The default period is the dashboard's: its sales match the figures above, and refunds are listed on the day they were made.</p><form method=\"get\" action=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
