@@ -60,7 +60,7 @@ func (s *Store) CompanyRevenues(ctx context.Context, currency string, from time.
 func (s *Store) ShareTotalsSince(ctx context.Context, fromCompanyID, currency string, from time.Time) (ShareSummary, error) {
 	var sum ShareSummary
 	err := s.pool.QueryRow(ctx, fmt.Sprintf(shareTotalsSQL, "s.created_at >= $3 AND s.from_company_id"), fromCompanyID, currency, from).
-		Scan(&sum.Count, &sum.Paid, &sum.Pending, &sum.Failed, &sum.Withheld, &sum.Cancelled, &sum.Clawback, &sum.RefundedShares)
+		Scan(&sum.Count, &sum.PaidCount, &sum.Paid, &sum.Pending, &sum.Failed, &sum.Withheld, &sum.Cancelled, &sum.Clawback, &sum.RefundedShares)
 	if err != nil {
 		return ShareSummary{}, fmt.Errorf("ledger: share totals: %w", err)
 	}

@@ -106,7 +106,7 @@ func TestAppFiguresAgreeAtTheWindowEdges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (ledger.ShareSummary{Count: 2, Paid: 298}); shares != want {
+	if want := (ledger.ShareSummary{Count: 2, PaidCount: 2, Paid: 298}); shares != want {
 		t.Errorf("shares since the window began = %+v, want %+v", shares, want)
 	}
 

@@ -129,7 +129,7 @@ func TestShareTransferSendsTheNetOnceDecided(t *testing.T) {
 		if err != nil || len(rows) != 1 || rows[0] != sh {
 			t.Fatalf("%s: rows %+v, %v", side.company, rows, err)
 		}
-		if sum != (ledger.ShareSummary{Count: 1, Paid: 37, Withheld: 25, Clawback: 37, RefundedShares: 1}) {
+		if sum != (ledger.ShareSummary{Count: 1, PaidCount: 1, Paid: 37, Withheld: 25, Clawback: 37, RefundedShares: 1}) {
 			t.Fatalf("%s: summary = %+v", side.company, sum)
 		}
 	}

@@ -120,10 +120,11 @@ const (
 // ShareSummary totals a company's shares on one side. Paid + Pending +
 // Failed + Withheld is what all the shares came to.
 type ShareSummary struct {
-	Count   int64
-	Paid    int64 // transferred: the amounts paid shares carried
-	Pending int64 // still to transfer: decided amounts, or the net so far
-	Failed  int64 // Whop refused to transfer it
+	Count     int64 // every share, whatever its status
+	PaidCount int64 // the shares transferred
+	Paid      int64 // transferred: the amounts paid shares carried
+	Pending   int64 // still to transfer: decided amounts, or the net so far
+	Failed    int64 // Whop refused to transfer it
 	// Withheld is what refunds took off shares before they were sent (all
 	// of a cancelled share); it is never transferred.
 	Withheld  int64
@@ -147,7 +148,7 @@ WITH x AS (
 	    ON c.share_id = s.id
 	 WHERE %s = $1 AND s.currency = $2
 )
-SELECT count(*),
+SELECT count(*), count(*) FILTER (WHERE status = 'paid'),
        COALESCE(sum(amount - withheld) FILTER (WHERE status = 'paid'), 0),
        COALESCE(sum(amount - withheld) FILTER (WHERE status = 'pending'), 0),
        COALESCE(sum(amount - withheld) FILTER (WHERE status = 'failed'), 0),
@@ -169,7 +170,7 @@ func (s *Store) RevenueShares(ctx context.Context, companyID string, side ShareS
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		// One snapshot, so the totals count the rows shown (as in RevenueReport).
 		err := tx.QueryRow(ctx, fmt.Sprintf(shareTotalsSQL, col), companyID, currency).
-			Scan(&sum.Count, &sum.Paid, &sum.Pending, &sum.Failed, &sum.Withheld, &sum.Cancelled, &sum.Clawback, &sum.RefundedShares)
+			Scan(&sum.Count, &sum.PaidCount, &sum.Paid, &sum.Pending, &sum.Failed, &sum.Withheld, &sum.Cancelled, &sum.Clawback, &sum.RefundedShares)
 		if err != nil {
 			return fmt.Errorf("totals: %w", err)
 		}

@@ -123,7 +123,7 @@ func TestRefundIsRecordedAgainstTheShare(t *testing.T) {
 	if err != nil || len(owner) != 1 || owner[0] != sh {
 		t.Fatalf("owner's shares: %+v, %v", owner, err)
 	}
-	if sum != (ledger.ShareSummary{Count: 1, Paid: 62, Clawback: 62, RefundedShares: 1}) || sh.Withheld() != 0 || sh.ClawbackAfterTransfer() != 62 {
+	if sum != (ledger.ShareSummary{Count: 1, PaidCount: 1, Paid: 62, Clawback: 62, RefundedShares: 1}) || sh.Withheld() != 0 || sh.ClawbackAfterTransfer() != 62 {
 		t.Fatalf("owner's summary = %+v", sum)
 	}
 	creator, sum2, _ := b.store.RevenueShares(b.ctx, "biz_1", ledger.SharesPaidTo, "usd", 10)

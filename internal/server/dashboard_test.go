@@ -58,9 +58,10 @@ func TestDashboardRevenueMatchesThePurchases(t *testing.T) {
 		"package-pro":     {"pro", "1", "600", "$24.99", "$0.00", "1 · $24.99", "$24.99"},
 		"package-starter": {"starter", "2", "200", "$9.98", "$2.00", "—", "$7.98"},
 		// Members by the @username Whop's payment gives; a purchase never
-		// paid has no payment to say it, and shows the user id.
+		// paid has no payment to say it, and shows the user id, and nothing
+		// under Paid: no money came.
 		"receipt-" + pro:      {"", "@bob", "pro 600 credits", "$24.99", payPro, "Paid"},
-		"receipt-" + unpaid:   {"", a.member(0), "starter 100 credits", "$4.99", "", "Not paid"},
+		"receipt-" + unpaid:   {"", a.member(0), "starter 100 credits", "—", "", "Not paid"},
 		"receipt-" + starter1: {"", "@alice", "starter 100 credits", "$4.99 $2.00 refunded", pay1, "Partly refunded"},
 	}
 	rows["day-"+today][0] = time.Now().UTC().Format("Jan 2")

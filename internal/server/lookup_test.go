@@ -236,7 +236,7 @@ func TestRefundFromTheLookupNeedsConfirmation(t *testing.T) {
 	}
 	_, body = a.get(loc, admin)
 	p = parsePage(t, body)
-	if p.text("notice") != "Refund of "+pay+" sent to Whop. The member's credits are taken back when Whop confirms it." ||
+	if p.text("notice") != "Refund of "+pay+" sent to Whop. Any credits it bought are taken back when Whop confirms it." ||
 		p.text("payment-refund_state") != "$1.00 of $4.99 refunded" || p.has("refund-start") {
 		t.Fatalf("after the refund: notice %q, state %q", p.text("notice"), p.text("payment-refund_state"))
 	}

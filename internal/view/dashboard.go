@@ -44,9 +44,14 @@ func Dashboard(d billing.Dashboard, l layout.Props, self string, q url.Values) p
 		To: d.Revenue.To.Format("2006-01-02")}
 	v.Shares = sharesSection(d)
 	for _, p := range d.Receipts {
+		// The Paid column is what Whop's payment paid: nothing for a
+		// purchase no payment paid (its badge says why).
 		r := page.DashboardReceipt{ID: p.ID, When: FormatWhen(p.CreatedAt), Member: memberName(p), Package: p.PackageID,
-			Credits: FormatCount(p.Credits) + " credits", Amount: FormatMoney(p.Price, p.Currency),
+			Credits: FormatCount(p.Credits) + " credits", Amount: "—",
 			PaymentID: p.PaymentID, Status: purchaseBadge(p.Receipt(), "status-"+p.ID)}
+		if p.Status == ledger.PurchasePaid {
+			r.Amount = FormatMoney(p.PaidAmount, p.Currency)
+		}
 		if p.RefundedAmount > 0 {
 			r.Refunded = FormatMoney(p.RefundedAmount, p.Currency) + " refunded"
 		}
@@ -116,7 +121,7 @@ func sharesSection(d billing.Dashboard) page.SharesSection {
 	}
 	sum := d.ShareSummary
 	s.Totals = []page.Stat{
-		{Label: "Paid", Value: FormatMoney(sum.Paid, cur), Detail: Plural(sum.Count, "sale"), TestID: "shares-paid"},
+		{Label: "Paid", Value: FormatMoney(sum.Paid, cur), Detail: Plural(sum.PaidCount, "sale"), TestID: "shares-paid"},
 		{Label: "Pending", Value: FormatMoney(sum.Pending, cur), Detail: "retried until Whop pays", TestID: "shares-pending"},
 		{Label: "Refunded against shares", Value: FormatMoney(sum.Clawback, cur), Detail: Plural(sum.RefundedShares, "refunded sale"), TestID: "shares-clawback"},
 	}
@@ -246,7 +251,7 @@ func notice(d billing.Dashboard, q url.Values) page.Notice {
 		return grantNotice(d, id)
 	}
 	if q.Get("notice") == "refunded" {
-		return page.Notice{Kind: "ok", Text: "Refund of " + q.Get("payment") + " sent to Whop. The member's credits are taken back when Whop confirms it."}
+		return page.Notice{Kind: "ok", Text: "Refund of " + q.Get("payment") + " sent to Whop. Any credits it bought are taken back when Whop confirms it."}
 	}
 	id := q.Get("payout")
 	for _, p := range d.Payouts {

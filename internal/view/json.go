@@ -46,6 +46,7 @@ type PackageFigures struct {
 // ShareSummaryReply sums revenue shares.
 type ShareSummaryReply struct {
 	Count          int64 `json:"count"`
+	PaidCount      int64 `json:"paid_count"`
 	Paid           int64 `json:"paid"`
 	Pending        int64 `json:"pending"`
 	Failed         int64 `json:"failed"`
@@ -56,7 +57,7 @@ type ShareSummaryReply struct {
 }
 
 func shareSummary(s ledger.ShareSummary) ShareSummaryReply {
-	return ShareSummaryReply{Count: s.Count, Paid: s.Paid, Pending: s.Pending, Failed: s.Failed,
+	return ShareSummaryReply{Count: s.Count, PaidCount: s.PaidCount, Paid: s.Paid, Pending: s.Pending, Failed: s.Failed,
 		Withheld: s.Withheld, Cancelled: s.Cancelled, OwedBack: s.Clawback, RefundedShares: s.RefundedShares}
 }
 
