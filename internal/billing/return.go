@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/whop"
@@ -150,6 +151,16 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 	return res, err
 }
 
+// refusedReason words, for the buyer, why a paid payment was refused (the
+// mismatch's own reason is for the books): a dispute may still end with
+// the credits added; anything else does not match the purchase.
+func refusedReason(rejected string) string {
+	if strings.HasPrefix(rejected, "payment is disputed") {
+		return "Whop's payment for this purchase is disputed, so no credits are added while the dispute is open."
+	}
+	return "Whop's payment does not match this purchase, so no credits were added."
+}
+
 // settleUnpaid is what settleReturn found when no payment paid the
 // purchase: one still pending, a failure, or a payment we refused.
 func (s *core) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bool, failure, rejected, buyer string) (ReturnResult, error) {
@@ -164,8 +175,7 @@ func (s *core) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bo
 		if err != nil || cur.Status == ledger.PurchasePaid {
 			return ReturnResult{Purchase: cur, Status: ReturnPaid}, err
 		}
-		return ReturnResult{Purchase: cur, Status: ReturnRefused,
-			Reason: "Whop's payment does not match this purchase, so no credits were added."}, nil
+		return ReturnResult{Purchase: cur, Status: ReturnRefused, Reason: refusedReason(rejected)}, nil
 	case failure != "":
 		// Record it as the payment.failed webhook would; a paid purchase
 		// never moves back, so a late failure cannot undo a credit.

@@ -124,9 +124,10 @@ func (s *Store) Notifications(ctx context.Context, experienceID, userID string, 
 }
 
 // NotificationStillDue reports whether a pending notification still says
-// something true and is still wanted: a grant's reminder, recorded days
-// ahead, only while the grant has credits left and has not expired, and
-// while the member still asks for such reminders.
+// something true. Only a grant's reminder, recorded days ahead, is checked:
+// it is due while the grant has credits left and has not expired, and while
+// the member still asks for such reminders. Other kinds are sent as
+// recorded, seconds after the fact.
 func (s *Store) NotificationStillDue(ctx context.Context, n Notification) (bool, error) {
 	if n.Kind != "grant_expiring" {
 		return true, nil

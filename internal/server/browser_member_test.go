@@ -82,7 +82,7 @@ func TestBrowserReceiptsHistoryAndDeclines(t *testing.T) {
 	for id, want := range map[string][3]string{
 		starter:  {"+100 −100 taken back", "$4.99 $4.99 refunded", "Refunded"},
 		declined: {"—", "— $24.99, not charged", "Failed"},
-		closed:   {"—", "— $24.99, not charged", "Not paid"},
+		closed:   {"—", "— $24.99, no payment credited", "Not paid"},
 	} {
 		row := `[data-testid="receipt-` + id + `"]`
 		if got := text(t, frame, row+` td:nth-child(3)`); got != want[0] {

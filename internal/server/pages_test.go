@@ -77,7 +77,7 @@ func TestExperiencePageShowsWalletPackagesItemsAndReceipts(t *testing.T) {
 	p := parsePage(t, body)
 	for id, want := range map[string][]string{
 		pur:     {"pro", "+600", "$24.99", "Paid"},
-		pending: {"starter", "—", "— $4.99, not charged", "Not paid"},
+		pending: {"starter", "—", "— $4.99, no payment credited", "Not paid"},
 	} {
 		got := p.cells("receipt-" + id)
 		if len(got) != 5 || !strings.HasPrefix(got[1], want[0]) || got[2] != want[1] || got[3] != want[2] || got[4] != want[3] {

@@ -238,8 +238,8 @@ func TestReturnOfARefusedPaymentDoesNotInviteAnother(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.settle()
-	const said = "Whop&#39;s payment does not match this purchase, so no credits were added. " +
-		"If Whop charged you, the creator sees the payment and can refund it; check your Whop receipts before paying again."
+	const said = "Whop&#39;s payment for this purchase is disputed, so no credits are added while the dispute is open. " +
+		"If Whop charged you, check your Whop receipts before paying again: the seller sees the payment in their books."
 	code, status, balance, html := a.returnPage(pur, user)
 	if code != 200 || status != "refused" || balance != "0" || !strings.Contains(html, said) ||
 		!strings.Contains(html, "Payment not credited") {
@@ -248,7 +248,8 @@ func TestReturnOfARefusedPaymentDoesNotInviteAnother(t *testing.T) {
 	assertLacks(t, "the refused payment's return page", html, "try again", "did not go through")
 	code, out, raw := a.call("POST", "/api/purchases/"+pur+"/outcome", user, map[string]string{})
 	if code != 200 || out["outcome"] != "refused" || out["balance"] != float64(0) || out["credits"] != float64(100) ||
-		out["reason"] != "Whop's payment does not match this purchase, so no credits were added." {
+		out["reason"] != "Whop's payment for this purchase is disputed, so no credits are added while the dispute is open." ||
+		out["advice"] != "If Whop charged you, check your Whop receipts before paying again: the seller sees the payment in their books." {
 		t.Fatalf("modal outcome = %d %s", code, raw)
 	}
 	rs, _ := a.store.Rejections(a.ctx, receipt)

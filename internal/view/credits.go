@@ -29,8 +29,12 @@ func ReceiptRow(p ledger.Receipt) page.ReceiptRow {
 		}
 	case ledger.PurchaseProcessing:
 		r.Note = FormatMoney(p.Price, p.Currency) + ", confirming"
-	default:
+	case ledger.PurchaseFailed:
 		r.Note = FormatMoney(p.Price, p.Currency) + ", not charged"
+	default:
+		// No payment paid it: a checkout closed, or a payment Whop took
+		// that the app refused, which this row cannot tell apart.
+		r.Note = FormatMoney(p.Price, p.Currency) + ", no payment credited"
 	}
 	return r
 }
@@ -72,9 +76,9 @@ func Return(l layout.Props, res billing.ReturnResult) page.ReturnView {
 }
 
 // RefusedAdvice follows the reason a paid payment was refused: someone may
-// have been charged, so the buyer is told where that money goes rather than
-// invited to pay again. The modal's script says the same.
-const RefusedAdvice = "If Whop charged you, the creator sees the payment and can refund it; check your Whop receipts before paying again."
+// have been charged, so the buyer is told to look before paying again, not
+// invited to. The modal's reply carries it too (ModalReply.Advice).
+const RefusedAdvice = "If Whop charged you, check your Whop receipts before paying again: the seller sees the payment in their books."
 
 // returnPolls is how many times a "still processing" return page re-checks
 // itself (about 1.5 s apart) before it says the credits will follow.

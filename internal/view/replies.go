@@ -60,11 +60,16 @@ type ModalReply struct {
 	Reason  string           `json:"reason"`
 	Balance int64            `json:"balance"`
 	Credits int64            `json:"credits"`
+	Advice  string           `json:"advice,omitempty"` // for a refused payment: what to do next
 }
 
 // Modal is the reply to a modal outcome check.
 func Modal(out billing.ModalOutcome) ModalReply {
-	return ModalReply{Outcome: out.End, Reason: out.Reason, Balance: out.Balance, Credits: out.Purchase.Credits}
+	r := ModalReply{Outcome: out.End, Reason: out.Reason, Balance: out.Balance, Credits: out.Purchase.Credits}
+	if out.End == billing.ModalRefused {
+		r.Advice = RefusedAdvice
+	}
+	return r
 }
 
 // SpendReply is POST /api/spend: what was bought and the balance after.

@@ -114,10 +114,9 @@
           " You were not charged; you can try again with another card.");
         return;
       case "refused":
-        // Whop holds a paid payment the app refused (see view.RefusedAdvice).
+        // Whop holds a paid payment the app refused: the server says what to do.
         await refresh();
-        say("error", reasonText(d.reason) + " If Whop charged you, the creator sees the payment and can refund it; " +
-          "check your Whop receipts before paying again.");
+        say("error", reasonText(d.reason) + " " + (d.advice || ""));
         return;
       case "processing":
         say("info", "Whop is still processing your payment. Your credits will appear once it clears.");
