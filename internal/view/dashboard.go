@@ -45,7 +45,8 @@ func Dashboard(d billing.Dashboard, l layout.Props, self string, q url.Values) p
 	v.Shares = sharesSection(d)
 	for _, p := range d.Receipts {
 		// The Paid column is what Whop's payment paid: nothing for a
-		// purchase no payment paid (its badge says why).
+		// purchase no payment paid (failed, or never paid: a closed
+		// checkout, or a payment refused, which the app owner's books count).
 		r := page.DashboardReceipt{ID: p.ID, When: FormatWhen(p.CreatedAt), Member: memberName(p), Package: p.PackageID,
 			Credits: FormatCount(p.Credits) + " credits", Amount: "—",
 			PaymentID: p.PaymentID, Status: purchaseBadge(p.Receipt(), "status-"+p.ID)}
