@@ -48,8 +48,9 @@ const (
 	ReturnFailed     ReturnStatus = "failed"     // the payment failed: nobody was charged
 	// ReturnRefused: Whop holds a paid payment for the purchase that does
 	// not match it (amount, currency, buyer, checkout, an open dispute),
-	// refused and recorded for the creator to refund. Nothing was credited,
-	// but someone may have been charged: not a failure to try again after.
+	// refused and recorded in the app owner's books, where it can be
+	// refunded. Nothing was credited, but someone may have been charged:
+	// not a failure to try again after.
 	ReturnRefused ReturnStatus = "refused"
 )
 
