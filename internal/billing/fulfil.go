@@ -144,6 +144,10 @@ func disputeOpen(p *whop.Payment) bool {
 	return false
 }
 
+// reasonDisputed begins the reason mismatch gives for a disputed payment,
+// which the buyer's return page words apart (refusedReason).
+const reasonDisputed = "payment is disputed"
+
 // mismatch says why a payment may not fulfil a purchase, or "".
 func mismatch(p *whop.Payment, pur ledger.Purchase, companyID string) string {
 	switch {
@@ -160,7 +164,7 @@ func mismatch(p *whop.Payment, pur ledger.Purchase, companyID string) string {
 	case p.CheckoutConfigurationID != pur.CheckoutID:
 		return "payment is for another checkout configuration"
 	case pur.Status != ledger.PurchasePaid && (disputeOpen(p) || disputeLost(p)):
-		return fmt.Sprintf("payment is disputed (%s)", p.Substatus)
+		return fmt.Sprintf("%s (%s)", reasonDisputed, p.Substatus)
 	}
 	return ""
 }

@@ -156,7 +156,7 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 // mismatch's own reason is for the books): a dispute may still end with
 // the credits added; anything else does not match the purchase.
 func refusedReason(rejected string) string {
-	if strings.HasPrefix(rejected, "payment is disputed") {
+	if strings.HasPrefix(rejected, reasonDisputed) {
 		return "Whop's payment for this purchase is disputed, so no credits are added while the dispute is open."
 	}
 	return "Whop's payment does not match this purchase, so no credits were added."
