@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,20 +36,56 @@ func (s Credits) Confirm(ctx context.Context, userID, purchaseID, receiptID stri
 		if p.Metadata[MetaPurchaseID] != purchaseID {
 			return ConfirmResult{}, ErrNotYourPayment
 		}
-		out, err := s.fulfilPayment(ctx, p, FromConfirm, nil)
-		if err != nil {
-			return ConfirmResult{}, err
-		}
-		if out.Rejected != "" {
-			return ConfirmResult{}, &RejectedError{Reason: out.Rejected}
-		}
-		if pur, err = s.store.Purchase(ctx, purchaseID); err != nil {
-			return ConfirmResult{}, err
+		if !p.IsPaid() {
+			if pur, err = s.unpaidReceipt(ctx, pur, p); err != nil {
+				return ConfirmResult{}, err
+			}
+		} else {
+			out, err := s.fulfilPayment(ctx, p, FromConfirm, nil)
+			if err != nil {
+				return ConfirmResult{}, err
+			}
+			if out.Rejected != "" {
+				return ConfirmResult{}, &RejectedError{Reason: out.Rejected}
+			}
+			if pur, err = s.store.Purchase(ctx, purchaseID); err != nil {
+				return ConfirmResult{}, err
+			}
 		}
 	}
 	bal, err := s.store.Balance(ctx, pur.ExperienceID, pur.UserID)
 	return ConfirmResult{Purchase: pur, Balance: bal}, err
 }
+
+// unpaidReceipt records what a receipt's payment that is not paid says of
+// its purchase, as the payment webhooks would: failed for good (a
+// *DeclinedError), or still pending at Whop (ErrPaymentPending: the
+// webhook credits it once paid). Neither is a payment that does not match
+// the purchase: refusing one would tell the member their payment was
+// wrong, and leave a rejection in the books, for a payment about to clear.
+// A purchase some payment paid meanwhile is returned as it stands.
+func (s *core) unpaidReceipt(ctx context.Context, pur ledger.Purchase, p *whop.Payment) (ledger.Purchase, error) {
+	status, reason := ledger.PurchaseProcessing, ""
+	if failedPayment(p) {
+		status, reason = ledger.PurchaseFailed, cmp.Or(p.FailureMessage, "payment failed")
+	}
+	marked, err := s.store.MarkPurchase(ctx, pur.ID, status, reason, buyerName(p, pur), nil)
+	switch {
+	case err != nil:
+		return ledger.Purchase{}, err
+	case marked.Status == ledger.PurchasePaid:
+		return marked, nil
+	case status == ledger.PurchaseFailed:
+		return ledger.Purchase{}, &DeclinedError{Reason: reason}
+	}
+	return ledger.Purchase{}, ErrPaymentPending
+}
+
+// DeclinedError is a purchase's payment that Whop failed, with its reason:
+// nothing was charged, and the member may try again.
+type DeclinedError struct{ Reason string }
+
+func (e *DeclinedError) Error() string { return "billing: payment failed: " + e.Reason }
 
 // RejectedError is a payment Creditkit refused to fulfil, with the reason.
 type RejectedError struct{ Reason string }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/whopsim"
@@ -215,6 +216,69 @@ func TestConfirmRefusesOthersAndMismatches(t *testing.T) {
 	}
 	if b := a.balance(owner); b != 100 {
 		t.Fatalf("balance = %d, want 100", b)
+	}
+}
+
+// A receipt whose payment Whop still shows pending, or has failed, is not
+// a payment that does not match its purchase: the member is told it is
+// processing (202) or declined (422 payment_failed), the purchase is marked
+// as the payment webhooks would mark it, and no rejection is recorded.
+func TestConfirmOfAPaymentNotPaidYet(t *testing.T) {
+	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour }))
+	user := a.member(0)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 100 })
+	ch, plan, pur := a.charge(user, "starter")
+	receipt := a.pay(ch, plan, user)
+	code, out, raw := a.call("POST", "/api/purchases/"+pur+"/confirm", user, map[string]string{"receipt_id": receipt})
+	if code != 202 || out["status"] != "processing" {
+		t.Fatalf("confirm while Whop shows the payment pending = %d %s, want 202 processing", code, raw)
+	}
+	p, err := a.store.Purchase(a.ctx, pur)
+	if err != nil || p.Status != ledger.PurchaseProcessing || p.FailureReason != "" || p.PaymentID != "" {
+		t.Fatalf("purchase after a pending confirm = %+v, %v; want processing, no reason, no payment", p, err)
+	}
+	if n := a.count(`SELECT count(*) FROM payment_rejections`); n != 0 {
+		t.Fatalf("%d rejections recorded for a pending payment", n)
+	}
+	if b := a.balance(user); b != 0 {
+		t.Fatalf("balance while pending = %d, want 0", b)
+	}
+
+	// The held payment.succeeded credits it; confirming again reads it.
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 0 })
+	if n := a.sim.ReleaseHeld(false); n != 1 {
+		t.Fatalf("released %d held events, want 1", n)
+	}
+	a.settle()
+	code, out, raw = a.call("POST", "/api/purchases/"+pur+"/confirm", user, map[string]string{"receipt_id": receipt})
+	if code != 200 || out["status"] != "paid" || out["balance"] != float64(100) {
+		t.Fatalf("confirm after the webhook = %d %s", code, raw)
+	}
+	if p, err = a.store.Purchase(a.ctx, pur); err != nil || p.Status != ledger.PurchasePaid || p.PaymentID != receipt {
+		t.Fatalf("purchase after the webhook = %+v, %v", p, err)
+	}
+
+	// A declined card's receipt.
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 100 })
+	ch, plan, pur = a.charge(user, "starter")
+	res, err := a.sim.Decline(whopsim.Purchase{CheckoutID: ch, PlanID: plan, UserID: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, raw = a.call("POST", "/api/purchases/"+pur+"/confirm", user, map[string]string{"receipt_id": res.ReceiptID})
+	e, _ := out["error"].(map[string]any)
+	if code != 422 || e["code"] != "payment_failed" ||
+		e["message"] != "Whop failed the payment (Your card was declined.), so you were not charged and no credits were added. You can try again." {
+		t.Fatalf("confirm of a declined payment = %d %s", code, raw)
+	}
+	if p, err = a.store.Purchase(a.ctx, pur); err != nil || p.Status != ledger.PurchaseFailed || p.FailureReason != "Your card was declined." {
+		t.Fatalf("purchase after a declined confirm = %+v, %v; want failed, the card's reason", p, err)
+	}
+	if n := a.count(`SELECT count(*) FROM payment_rejections`); n != 0 {
+		t.Fatalf("%d rejections recorded for payments not paid", n)
+	}
+	if b := a.balance(user); b != 100 {
+		t.Fatalf("balance after the decline = %d, want 100", b)
 	}
 }
 

@@ -81,6 +81,7 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 	var tooBig *http.MaxBytesError
 	var short *billing.InsufficientCreditsError
 	var rejected *billing.RejectedError
+	var declined *billing.DeclinedError
 	var field *billing.FieldError
 	var poor *billing.InsufficientBalanceError
 	var refused *billing.RefusedError
@@ -101,6 +102,9 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 			balance: &short.Balance}
 	case errors.As(err, &rejected):
 		return newError(http.StatusUnprocessableEntity, "payment_rejected", "Whop's payment does not match this purchase, so no credits were added: "+rejected.Reason+".")
+	case errors.As(err, &declined):
+		return newError(http.StatusUnprocessableEntity, "payment_failed", "Whop failed the payment ("+declined.Reason+
+			"), so you were not charged and no credits were added. You can try again.")
 	case errors.As(err, &field):
 		return newError(http.StatusBadRequest, "invalid_"+field.Field, field.Message)
 	case errors.As(err, &poor):
