@@ -34,7 +34,7 @@ type Dashboard struct {
 	IsOwner  bool
 	Currency money.Currency
 	Revenue  ledger.RevenueReport
-	Receipts []ledger.Purchase
+	Receipts []ledger.SaleRow
 	// Shares are the revenue shares the owner paid out, or the ones this
 	// creator received; ShareBasisPoints is the configured percentage.
 	ShareSide        ledger.ShareSide

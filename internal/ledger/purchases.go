@@ -91,24 +91,36 @@ type Receipt struct {
 	RefundedAmount  int64
 	RefundedCredits int64
 	CreatedAt       time.Time
+	// Refused is true for a purchase no payment paid that has a payment
+	// the app refused (recorded in payment_rejections): one that did not
+	// match it, so someone may have been charged for nothing credited.
+	Refused bool
 }
 
-// Receipt is p as a member's receipts list it.
+// Receipt is p as a member's receipts list it. Refused is false: a
+// Purchase does not carry its rejections (see SaleRow).
 func (p Purchase) Receipt() Receipt {
 	return Receipt{ID: p.ID, PackageID: p.PackageID, Credits: p.Credits, Price: p.Price, Currency: p.Currency,
 		Status: p.Status, PaidAmount: p.PaidAmount, RefundedAmount: p.RefundedAmount, RefundedCredits: p.RefundedCredits,
 		CreatedAt: p.CreatedAt}
 }
 
+// refusedPayment is the newest payment the app refused for a purchase of
+// the purchases table no payment paid, or NULL (payment_rejections'
+// purchase index, migration 000014). Only a paid payment is ever checked
+// against a purchase, so one refused was paid to Whop.
+const refusedPayment = `CASE WHEN status <> 'paid' THEN (SELECT r.payment_id FROM payment_rejections r
+	WHERE r.purchase_id = purchases.id ORDER BY r.id DESC LIMIT 1) END`
+
 // receiptColumns are a Receipt's columns, read as purchaseColumns reads them.
 const receiptColumns = `id, package_id, credits, price, currency, status, COALESCE(paid_amount, 0), refunded_amount,
-	refunded_credits, created_at`
+	refunded_credits, created_at, ` + refusedPayment + ` IS NOT NULL`
 
 // scanReceipt scans a row of receiptColumns.
 func scanReceipt(row pgx.Row, r *Receipt) error {
 	var status string
 	err := row.Scan(&r.ID, &r.PackageID, &r.Credits, &r.Price, &r.Currency, &status, &r.PaidAmount, &r.RefundedAmount,
-		&r.RefundedCredits, &r.CreatedAt)
+		&r.RefundedCredits, &r.CreatedAt, &r.Refused)
 	r.Status = PurchaseStatus(status)
 	return err
 }

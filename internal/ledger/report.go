@@ -141,16 +141,35 @@ func (s *Store) revenueReport(ctx context.Context, scope, companyID, currency st
 	return rep, nil
 }
 
+// SaleRow is a purchase as the creator's dashboard lists it: with the
+// payment the app refused for it, when no payment paid it and one was
+// refused.
+type SaleRow struct {
+	Purchase
+	RefusedPaymentID string // "" when none
+}
+
+// Receipt is the sale as its badge reads it.
+func (s SaleRow) Receipt() Receipt {
+	r := s.Purchase.Receipt()
+	r.Refused = s.RefusedPaymentID != ""
+	return r
+}
+
 // CompanyPurchases returns the purchases made in a company's experiences
 // (every company's when companyID is ""), newest first, whatever their
 // status.
-func (s *Store) CompanyPurchases(ctx context.Context, companyID string, limit int) ([]Purchase, error) {
-	q := `SELECT ` + purchaseColumns + ` FROM purchases WHERE company_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`
+func (s *Store) CompanyPurchases(ctx context.Context, companyID string, limit int) ([]SaleRow, error) {
+	cols := `COALESCE(` + refusedPayment + `, ''), ` + purchaseColumns
+	q := `SELECT ` + cols + ` FROM purchases WHERE company_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`
 	if companyID == "" {
-		q = `SELECT ` + purchaseColumns + ` FROM purchases WHERE $1::text = '' ORDER BY created_at DESC, id DESC LIMIT $2`
+		q = `SELECT ` + cols + ` FROM purchases WHERE $1::text = '' ORDER BY created_at DESC, id DESC LIMIT $2`
 	}
-	return queryAll(ctx, s.pool, "company purchases", func(r pgx.CollectableRow) (Purchase, error) { return scanPurchase(r) },
-		q, companyID, limit)
+	return queryAll(ctx, s.pool, "company purchases", func(r pgx.CollectableRow) (SaleRow, error) {
+		var row SaleRow
+		err := scanPurchaseAfter(r, &row.Purchase, &row.RefusedPaymentID)
+		return row, err
+	}, q, companyID, limit)
 }
 
 // PurchaseByCheckout returns the purchase a checkout configuration was made for.

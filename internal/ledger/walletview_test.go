@@ -10,7 +10,8 @@ import (
 // TestWalletViewReceiptsAreThePurchasesAsListed: the member's page reads
 // only a receipt's columns; each receipt must be exactly what the full
 // purchase says (Purchase.Receipt), pending, failed, paid and refunded
-// alike, newest first and no more than asked for.
+// alike, newest first and no more than asked for, refused only when a
+// payment the app refused is on record for a purchase nobody paid.
 func TestWalletViewReceiptsAreThePurchasesAsListed(t *testing.T) {
 	b := setup(t)
 	v, err := b.store.WalletView(b.ctx, "exp_1", "user_1", 10)
@@ -36,6 +37,21 @@ func TestWalletViewReceiptsAreThePurchasesAsListed(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Payments the app refused: two for the failed purchase (a payment
+	// paid to Whop that did not match it, then another), and one for a
+	// purchase another payment paid (a buyer who paid twice), which stays
+	// a paid receipt.
+	for _, r := range []ledger.Rejection{
+		{PaymentID: "pay_d1", PurchaseID: "pur_d", Source: "webhook", Reason: "payment amount 1 is below the price 499"},
+		{PaymentID: "pay_d2", PurchaseID: "pur_d", Source: "return", Reason: "payment is disputed (dispute_warning)"},
+		{PaymentID: "pay_b2", PurchaseID: "pur_b", Source: "webhook", Reason: "payment user is not the purchase's user"},
+	} {
+		if err := b.store.RecordRejection(b.ctx, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := map[string]string{"pur_d": "pay_d2"}
+
 	v, err = b.store.WalletView(b.ctx, "exp_1", "user_1", 4)
 	if err != nil {
 		t.Fatal(err)
@@ -48,8 +64,31 @@ func TestWalletViewReceiptsAreThePurchasesAsListed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := p.Receipt(); !reflect.DeepEqual(r, want) {
+		want := p.Receipt()
+		want.Refused = refused[p.ID] != ""
+		if !reflect.DeepEqual(r, want) {
 			t.Errorf("receipt %d = %+v\nwant %+v (from %+v)", i, r, want, p)
+		}
+	}
+
+	// The creator's list names the newest refused payment of a purchase
+	// nobody paid, and its rows' receipts are the member's.
+	sales, err := b.store.CompanyPurchases(b.ctx, "biz_1", 10)
+	if err != nil || len(sales) != 6 {
+		t.Fatalf("company purchases = %d, %v; want 6", len(sales), err)
+	}
+	for _, sale := range sales {
+		if sale.RefusedPaymentID != refused[sale.ID] {
+			t.Errorf("%s: refused payment %q, want %q", sale.ID, sale.RefusedPaymentID, refused[sale.ID])
+		}
+		p, err := b.store.Purchase(b.ctx, sale.ID)
+		if err != nil || !reflect.DeepEqual(sale.Purchase, p) {
+			t.Errorf("%s listed as %+v, want %+v (%v)", sale.ID, sale.Purchase, p, err)
+		}
+		for _, r := range v.Receipts {
+			if r.ID == sale.ID && !reflect.DeepEqual(sale.Receipt(), r) {
+				t.Errorf("%s: the creator's receipt %+v, the member's %+v", sale.ID, sale.Receipt(), r)
+			}
 		}
 	}
 }

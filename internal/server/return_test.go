@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -259,6 +260,26 @@ func TestReturnOfARefusedPaymentDoesNotInviteAnother(t *testing.T) {
 	}
 	if n := a.count(`SELECT count(*) FROM ledger_entries`); n != 0 || a.balance(user) != 0 {
 		t.Fatalf("a refused payment credited: %d entries, balance %d", n, a.balance(user))
+	}
+
+	// The member's receipt and the creator's dashboard say so too: not
+	// "Not paid", since Whop took a payment; the creator can look it up.
+	_, body := a.get("/experiences/"+a.experience(), user)
+	cells := parsePage(t, body).cells("receipt-" + pur)
+	if len(cells) != 5 || !strings.HasPrefix(cells[1], "starter") || cells[2] != "—" ||
+		cells[3] != "— $4.99, payment refused: check your Whop receipts" || cells[4] != "Not credited" {
+		t.Errorf("member's receipt = %q", cells)
+	}
+	creator := a.env.Seed.Creator.ID
+	_, body = a.get("/dashboard/"+creator, a.env.Seed.Admin.ID)
+	page := parsePage(t, body)
+	cells = page.cells("receipt-" + pur)
+	if len(cells) != 6 || !strings.HasSuffix(cells[0], "UTC") ||
+		!slices.Equal(cells[1:], []string{user, "starter 100 credits", "—", receipt, "Not credited"}) {
+		t.Errorf("creator's receipt = %q", cells)
+	}
+	if href := page.attr("lookup-"+pur, "href"); href != "/dashboard/"+creator+"?payment="+receipt+"#lookup" {
+		t.Errorf("the refused payment's look-up link = %q", href)
 	}
 }
 

@@ -18,8 +18,8 @@ import (
 func ReceiptRow(p ledger.Receipt) page.ReceiptRow {
 	r := page.ReceiptRow{ID: p.ID, When: FormatWhen(p.CreatedAt), Package: p.PackageID, Credits: "—", Amount: "—",
 		Status: purchaseBadge(p, "")}
-	switch p.Status {
-	case ledger.PurchasePaid:
+	switch {
+	case p.Status == ledger.PurchasePaid:
 		r.Credits, r.Amount = "+"+FormatCount(p.Credits), FormatMoney(p.PaidAmount, p.Currency)
 		if p.RefundedCredits > 0 {
 			r.TakenBack = "−" + FormatCount(p.RefundedCredits) + " taken back"
@@ -27,13 +27,17 @@ func ReceiptRow(p ledger.Receipt) page.ReceiptRow {
 		if p.RefundedAmount > 0 {
 			r.Note = FormatMoney(p.RefundedAmount, p.Currency) + " refunded"
 		}
-	case ledger.PurchaseProcessing:
+	case p.Refused:
+		// A payment paid to Whop that the app refused (the return page
+		// and the modal say why): the member is told where to look
+		// before paying again, as they are there (RefusedAdvice).
+		r.Note = FormatMoney(p.Price, p.Currency) + ", payment refused: check your Whop receipts"
+	case p.Status == ledger.PurchaseProcessing:
 		r.Note = FormatMoney(p.Price, p.Currency) + ", confirming"
-	case ledger.PurchaseFailed:
+	case p.Status == ledger.PurchaseFailed:
 		r.Note = FormatMoney(p.Price, p.Currency) + ", not charged"
 	default:
-		// No payment paid it: a checkout closed, or a payment Whop took
-		// that the app refused, which this row cannot tell apart.
+		// No payment paid it, nor was one refused: a checkout closed.
 		r.Note = FormatMoney(p.Price, p.Currency) + ", no payment credited"
 	}
 	return r

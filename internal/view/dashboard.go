@@ -46,18 +46,22 @@ func Dashboard(d billing.Dashboard, l layout.Props, self string, q url.Values) p
 	for _, p := range d.Receipts {
 		// The Paid column is what Whop's payment paid: nothing for a
 		// purchase no payment paid (failed, or never paid: a closed
-		// checkout, or a payment refused, which the app owner's books count).
-		r := page.DashboardReceipt{ID: p.ID, When: FormatWhen(p.CreatedAt), Member: memberName(p), Package: p.PackageID,
+		// checkout, or a payment refused, which the app owner's books
+		// count). A refused payment is named, so it can be looked up
+		// (and refunded by the app owner).
+		r := page.DashboardReceipt{ID: p.ID, When: FormatWhen(p.CreatedAt), Member: memberName(p.Purchase), Package: p.PackageID,
 			Credits: FormatCount(p.Credits) + " credits", Amount: "—",
 			PaymentID: p.PaymentID, Status: purchaseBadge(p.Receipt(), "status-"+p.ID)}
 		if p.Status == ledger.PurchasePaid {
 			r.Amount = FormatMoney(p.PaidAmount, p.Currency)
+		} else if p.RefusedPaymentID != "" {
+			r.PaymentID = p.RefusedPaymentID
 		}
 		if p.RefundedAmount > 0 {
 			r.Refunded = FormatMoney(p.RefundedAmount, p.Currency) + " refunded"
 		}
-		if p.PaymentID != "" {
-			r.LookupURL = self + "?payment=" + url.QueryEscape(p.PaymentID) + "#lookup"
+		if r.PaymentID != "" {
+			r.LookupURL = self + "?payment=" + url.QueryEscape(r.PaymentID) + "#lookup"
 		}
 		v.Receipts = append(v.Receipts, r)
 	}

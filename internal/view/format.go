@@ -83,6 +83,10 @@ func purchaseBadge(p ledger.Receipt, testID string) component.BadgeProps {
 		b.Label, b.Tone = "Partly refunded", "warn"
 	case p.Status == ledger.PurchasePaid:
 		b.Label, b.Tone = "Paid", "ok"
+	case p.Refused:
+		// Whop holds a payment for it that the app refused, whatever
+		// else was tried: "Not paid" or "Failed" would say nobody paid.
+		b.Label, b.Tone = "Not credited", "danger"
 	case p.Status == ledger.PurchaseProcessing:
 		b.Label, b.Tone = "Processing", "accent"
 	case p.Status == ledger.PurchaseFailed:
