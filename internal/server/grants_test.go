@@ -105,6 +105,45 @@ func TestGrantAPIGrantsOnceReplaysAndShowsInTheMembersHistory(t *testing.T) {
 	}
 }
 
+// TestGrantsBesideABalanceARefundTookBelowZero: a refund takes back bought
+// credits only, so credits bought and spent, then a grant, then the
+// purchase refunded leave a balance of −50 with 50 granted credits still
+// held (and still to expire). The activity page does not say the balance
+// "includes" them.
+func TestGrantsBesideABalanceARefundTookBelowZero(t *testing.T) {
+	a := setup(t)
+	admin, alice, exp := a.env.Seed.Admin.ID, a.member(0), a.experience()
+	_, pay := a.buyIn(exp, alice, "starter")
+	for _, key := range []string{"review-1", "review-2"} { // 2 × 50: all 100 bought credits
+		if code, _, raw := a.call("POST", "/api/spend", alice, map[string]string{
+			"experience_id": exp, "item": "review", "idempotency_key": key}); code != 200 {
+			t.Fatalf("spend %s: %d %s", key, code, raw)
+		}
+	}
+	day := time.Now().UTC().AddDate(0, 0, 10).Format("2006-01-02")
+	expires, _ := time.Parse("2006-01-02", day)
+	if code, _, raw := a.grant(admin, a.grantBody("g-1", 50, day)); code != 201 {
+		t.Fatalf("grant: %d %s", code, raw)
+	}
+	if err := a.sim.Refund(pay, 499); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if b := a.balance(alice); b != -50 {
+		t.Fatalf("balance = %d, want -50", b)
+	}
+	_, page := a.get("/experiences/"+exp+"/activity", alice)
+	want := "Counts 50 granted credits: a refund or chargeback took back more credits than you had left, so without them it would be −100; 50 expire " +
+		expires.AddDate(0, 0, 1).Format("Jan 2, 2006") + ", 00:00 UTC."
+	text := visibleText(t, page)
+	if !strings.Contains(text, want) || strings.Contains(text, "Includes") {
+		t.Errorf("activity page lacks %q (or says the balance includes the grant):\n%s", want, text)
+	}
+	if top := topBalance.FindStringSubmatch(page); top == nil || top[1] != "−50" {
+		t.Errorf("balance on the activity page = %v, want −50", top)
+	}
+}
+
 // TestGrantAccessAndRefusals: who may grant where, and what is refused
 // before anything is granted.
 func TestGrantAccessAndRefusals(t *testing.T) {

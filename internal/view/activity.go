@@ -45,13 +45,20 @@ func DescribeEntry(e ledger.ActivityEntry) (what, detail string) {
 	return "Adjustment", ""
 }
 
-// GrantedLine says how much of the balance grants hold and when the next
-// of those credits expire.
-func GrantedLine(g ledger.GrantedCredits) string {
+// GrantedLine says how much of balance grants hold and when the next of
+// those credits expire. A refund takes back only bought credits, so it can
+// leave the bought part below zero while grants still hold some: then the
+// balance does not "include" them, and the line says what it would be
+// without them, since they still expire.
+func GrantedLine(balance int64, g ledger.GrantedCredits) string {
 	if g.Credits <= 0 {
 		return ""
 	}
 	line := "Includes " + Plural(g.Credits, "granted credit") + ", spent before the ones you bought"
+	if balance < g.Credits {
+		line = "Counts " + Plural(g.Credits, "granted credit") + ": a refund or chargeback took back more credits than you had left, so without them it would be " +
+			FormatCount(balance-g.Credits)
+	}
 	if !g.NextExpiry.IsZero() {
 		line += "; " + FormatCount(g.NextExpiring) + " expire " + formatMoment(g.NextExpiry)
 	}
@@ -89,7 +96,7 @@ func Activity(l layout.Props, expID string, before int64, p ledger.ActivityPage)
 		Layout:  l,
 		BackURL: ExperienceURL(expID),
 		Balance: component.BalanceProps{Credits: FormatCount(p.Balance), Negative: p.Balance < 0},
-		Granted: GrantedLine(p.Granted),
+		Granted: GrantedLine(p.Balance, p.Granted),
 		CSVURL:  self + ".csv",
 	}
 	if before != 0 {
