@@ -55,6 +55,7 @@ func atoi(t *testing.T, s string) int64 {
 // its grant figures; payouts are listed; the owner's export is the whole
 // app's; only the company's admins get it.
 func TestCompanyExportReconcilesWithTheDashboard(t *testing.T) {
+	clearOfMidnight(t, time.Minute) // its sales, the dashboard's period and yesterday's export in one day
 	a := setup(t)
 	sd := a.env.Seed
 	creator, admin, exp := sd.Creator.ID, sd.Admin.ID, a.experience()
