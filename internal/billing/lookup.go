@@ -38,6 +38,10 @@ type PaymentLookup struct {
 	Purchase     *ledger.Purchase // the credit purchase it paid for, if any
 	Share        *ledger.RevenueShare
 	Disputes     []ledger.Dispute
+	// Refusals are why the app refused to credit the payment, oldest
+	// first: a payment that did not match its purchase, or was disputed
+	// before it was credited (payment_rejections).
+	Refusals []ledger.Rejection
 }
 
 // Errors of the look-up and refund.
@@ -94,7 +98,7 @@ func (s *core) lookupPayment(ctx context.Context, userID, companyID, paymentID s
 		return PaymentLookup{}, ErrPaymentNotFound
 	}
 	out := PaymentLookup{Payment: p, Unreported: whop.Unreported(p.API), RefundState: refundState(p), Purchase: pur,
-		Share: rows.Share, Disputes: rows.Disputes}
+		Share: rows.Share, Disputes: rows.Disputes, Refusals: rows.Refusals}
 	refundable := p.IsPaid() && p.RefundedAmount < p.Total
 	if out.Unreported[whop.FieldRefundable] {
 		refundable = refundable && p.RefundedAmount == 0 && !p.IsDisputed()
@@ -111,6 +115,7 @@ type paymentBooks struct {
 	Purchase *ledger.Purchase
 	Share    *ledger.RevenueShare
 	Disputes []ledger.Dispute
+	Refusals []ledger.Rejection
 }
 
 // paymentRows reads our books about p: from the primary when primary is
@@ -146,6 +151,9 @@ func (s *core) readPaymentRows(ctx context.Context, st *ledger.Store, p *whop.Pa
 	}
 	rows.Purchase = pur
 	if rows.Disputes, err = st.DisputesForPayment(ctx, p.ID); err != nil {
+		return rows, err
+	}
+	if rows.Refusals, err = st.Rejections(ctx, p.ID); err != nil {
 		return rows, err
 	}
 	if pur != nil {

@@ -71,7 +71,7 @@ func TestLookupIsTheSameThroughV1V2AndV5(t *testing.T) {
 		"purchase": map[string]any{"id": purchase, "experience_id": a.experience(), "company_id": creator, "user_id": user.ID, "package": "starter", "credits": 100.0, "price": 499.0, "status": "paid", "refunded_credits": 31.0},
 		"revenue_share": map[string]any{"amount": 49.0, "to_company_id": creator, "status": "pending", "transfer_id": "",
 			"transfer_amount": nil, "withheld": 15.0, "clawback": 15.0},
-		"disputes": []any{},
+		"disputes": []any{}, "refusals": []any{},
 	}
 	if !jsonEqual(v1, want) {
 		t.Fatalf("v1 look-up =\n%s\nwant\n%s", pretty(v1), pretty(want))

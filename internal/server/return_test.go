@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -267,7 +268,7 @@ func TestReturnOfARefusedPaymentDoesNotInviteAnother(t *testing.T) {
 	_, body := a.get("/experiences/"+a.experience(), user)
 	cells := parsePage(t, body).cells("receipt-" + pur)
 	if len(cells) != 5 || !strings.HasPrefix(cells[1], "starter") || cells[2] != "—" ||
-		cells[3] != "— $4.99, payment refused: check your Whop receipts" || cells[4] != "Not credited" {
+		cells[3] != "— Payment not credited: see your Whop receipts" || cells[4] != "Not credited" {
 		t.Errorf("member's receipt = %q", cells)
 	}
 	creator := a.env.Seed.Creator.ID
@@ -278,8 +279,22 @@ func TestReturnOfARefusedPaymentDoesNotInviteAnother(t *testing.T) {
 		!slices.Equal(cells[1:], []string{user, "starter 100 credits", "—", receipt, "Not credited"}) {
 		t.Errorf("creator's receipt = %q", cells)
 	}
-	if href := page.attr("lookup-"+pur, "href"); href != "/dashboard/"+creator+"?payment="+receipt+"#lookup" {
-		t.Errorf("the refused payment's look-up link = %q", href)
+	href := page.attr("lookup-"+pur, "href")
+	if href != "/dashboard/"+creator+"?payment="+receipt+"#lookup" {
+		t.Fatalf("the refused payment's look-up link = %q", href)
+	}
+	// The look-up says why it was not credited, on the page and in the API.
+	_, body = a.get(strings.TrimSuffix(href, "#lookup"), a.env.Seed.Admin.ID)
+	want := "Credit purchase " + pur + ": 100 credits (starter) in " + a.experience() +
+		", pending. Not credited: payment is disputed (dispute_needs_response)."
+	if got := parsePage(t, body).text("payment-purchase"); got != want {
+		t.Errorf("look-up's purchase line = %q, want %q", got, want)
+	}
+	code, out, raw = a.call("GET", "/api/payments/"+receipt+"?company_id="+creator, a.env.Seed.Admin.ID, nil)
+	refusals, _ := out["refusals"].([]any)
+	if code != 200 || len(refusals) != 1 || !reflect.DeepEqual(refusals[0], map[string]any{
+		"purchase_id": pur, "source": "webhook", "reason": "payment is disputed (dispute_needs_response)"}) {
+		t.Errorf("look-up API = %d %s", code, raw)
 	}
 }
 

@@ -30,8 +30,10 @@ func ReceiptRow(p ledger.Receipt) page.ReceiptRow {
 	case p.Refused:
 		// A payment paid to Whop that the app refused (the return page
 		// and the modal say why): the member is told where to look
-		// before paying again, as they are there (RefusedAdvice).
-		r.Note = FormatMoney(p.Price, p.Currency) + ", payment refused: check your Whop receipts"
+		// before paying again, as they are there (RefusedAdvice). No
+		// amount: the payment's need not be the price (a short one is
+		// refused for that).
+		r.Note = "Payment not credited: see your Whop receipts"
 	case p.Status == ledger.PurchaseProcessing:
 		r.Note = FormatMoney(p.Price, p.Currency) + ", confirming"
 	case p.Status == ledger.PurchaseFailed:

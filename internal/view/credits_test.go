@@ -44,9 +44,9 @@ func TestReceiptRowSaysWhatReachedTheWallet(t *testing.T) {
 		{"never paid", with(func(r *ledger.Receipt) { r.Status = ledger.PurchasePending }),
 			row("—", "", "—", "$4.99, no payment credited", "Not paid", "")},
 		{"refused", with(func(r *ledger.Receipt) { r.Status, r.Refused = ledger.PurchasePending, true }),
-			row("—", "", "—", "$4.99, payment refused: check your Whop receipts", "Not credited", "danger")},
+			row("—", "", "—", "Payment not credited: see your Whop receipts", "Not credited", "danger")},
 		{"refused after a decline", with(func(r *ledger.Receipt) { r.Status, r.Refused = ledger.PurchaseFailed, true }),
-			row("—", "", "—", "$4.99, payment refused: check your Whop receipts", "Not credited", "danger")},
+			row("—", "", "—", "Payment not credited: see your Whop receipts", "Not credited", "danger")},
 	} {
 		if got := ReceiptRow(tt.r); got != tt.want {
 			t.Errorf("%s:\n got %+v\nwant %+v", tt.name, got, tt.want)

@@ -232,6 +232,9 @@ type PaymentReply struct {
 	Purchase                *PurchaseReply         `json:"purchase"`
 	RevenueShare            *ShareReply            `json:"revenue_share"`
 	Disputes                []DisputeReply         `json:"disputes"`
+	// Refusals are why the app refused to credit the payment, oldest
+	// first; empty for a payment it credited or never saw.
+	Refusals []RefusalReply `json:"refusals"`
 }
 
 // PaymentAmounts are a payment's amounts in minor units.
@@ -294,6 +297,13 @@ type DisputeReply struct {
 	Reason string `json:"reason"`
 }
 
+// RefusalReply is why the app refused to credit a payment.
+type RefusalReply struct {
+	PurchaseID string `json:"purchase_id"`
+	Source     string `json:"source"`
+	Reason     string `json:"reason"`
+}
+
 // reported is &v, or nil when the payment's generation does not carry field.
 func reported[T any](look billing.PaymentLookup, field string, v T) *T {
 	if look.Unreported[field] {
@@ -328,6 +338,7 @@ func PaymentJSON(look billing.PaymentLookup) PaymentReply {
 		CreatedAt:               jsonTime(p.CreatedAt), PaidAt: jsonTime(p.PaidAt), RefundedAt: jsonTime(p.RefundedAt),
 		FailureMessage: p.FailureMessage,
 		Disputes:       make([]DisputeReply, 0, len(look.Disputes)),
+		Refusals:       make([]RefusalReply, 0, len(look.Refusals)),
 	}
 	if !look.Unreported[whop.FieldUpdatedAt] {
 		out.UpdatedAt = jsonTime(p.UpdatedAt)
@@ -346,6 +357,9 @@ func PaymentJSON(look billing.PaymentLookup) PaymentReply {
 	}
 	for _, d := range look.Disputes {
 		out.Disputes = append(out.Disputes, DisputeReply{ID: d.ID, Amount: d.Amount, Status: d.Status, Reason: d.Reason})
+	}
+	for _, r := range look.Refusals {
+		out.Refusals = append(out.Refusals, RefusalReply{PurchaseID: r.PurchaseID, Source: r.Source, Reason: r.Reason})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package view
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,11 +67,19 @@ func Payment(look billing.PaymentLookup, companyID string) component.PaymentProp
 		sh := look.Share
 		add("revenue_share", "Revenue share", shareText(sh))
 	}
-	if pur := look.Purchase; pur != nil {
+	switch pur := look.Purchase; {
+	case pur != nil:
 		out.Purchase = "Credit purchase " + pur.ID + ": " + FormatCount(pur.Credits) + " credits (" + pur.PackageID +
 			") in " + pur.ExperienceID + ", " + string(pur.Status) + "."
-	} else {
+	case len(look.Refusals) > 0:
+		// Its purchase is another payment's (a buyer who paid twice), or
+		// unknown: the payment is still one the app saw and refused.
+		out.Purchase = "A payment for credit purchase " + look.Refusals[0].PurchaseID + "."
+	default:
 		out.Purchase = "Not a Creditkit credit purchase."
+	}
+	if len(look.Refusals) > 0 {
+		out.Purchase += " Not credited: " + refusalReasons(look.Refusals) + "."
 	}
 	if look.CanRefund {
 		out.RefundURL = DashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund"
@@ -169,4 +178,16 @@ func jsonTime(t time.Time) *string {
 	}
 	v := t.UTC().Truncate(time.Second).Format(time.RFC3339)
 	return &v
+}
+
+// refusalReasons are the distinct reasons a payment was refused, in the
+// order they were first given, joined for a sentence.
+func refusalReasons(rs []ledger.Rejection) string {
+	var reasons []string
+	for _, r := range rs {
+		if !slices.Contains(reasons, r.Reason) {
+			reasons = append(reasons, r.Reason)
+		}
+	}
+	return strings.Join(reasons, "; ")
 }

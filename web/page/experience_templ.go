@@ -52,7 +52,7 @@ type ReceiptRow struct {
 	Credits   string // "+100", or "—" when nothing was credited
 	TakenBack string // "−100 taken back", or ""
 	Amount    string // "$4.99", or "—" when nothing was charged
-	Note      string // "$4.99 refunded", "$24.99, not charged", "$4.99, no payment credited", "$4.99, payment refused: …", or ""
+	Note      string // "$4.99 refunded", "$24.99, not charged", "$4.99, no payment credited", "Payment not credited: …", or ""
 	Status    component.BadgeProps
 }
 
