@@ -98,7 +98,7 @@ func seedState() (*State, Seed) {
 	sd.Members = []SeedUser{
 		user("alice", "Alice Member", "member"),
 		user("bob", "Bob Member", "member"),
-		user("carol", "Carol Premium", "member, premium"),
+		user("carol", "Carol Premium", "premium member"),
 	}
 	sd.NoAccess = user("nina", "Nina Noaccess", "no access")
 
