@@ -63,7 +63,9 @@ func (s Credits) Confirm(ctx context.Context, userID, purchaseID, receiptID stri
 // webhook credits it once paid). Neither is a payment that does not match
 // the purchase: refusing one would tell the member their payment was
 // wrong, and leave a rejection in the books, for a payment about to clear.
-// A purchase some payment paid meanwhile is returned as it stands.
+// The answer is what the purchase became, which need not be what was
+// asked: a purchase some payment paid meanwhile is returned as it stands,
+// and a top-up's failed purchase stays failed (MarkPurchase).
 func (s *core) unpaidReceipt(ctx context.Context, pur ledger.Purchase, p *whop.Payment) (ledger.Purchase, error) {
 	status, reason := ledger.PurchaseProcessing, ""
 	if failedPayment(p) {
@@ -75,14 +77,17 @@ func (s *core) unpaidReceipt(ctx context.Context, pur ledger.Purchase, p *whop.P
 		return ledger.Purchase{}, err
 	case marked.Status == ledger.PurchasePaid:
 		return marked, nil
-	case status == ledger.PurchaseFailed:
-		return ledger.Purchase{}, &DeclinedError{Reason: reason}
+	case marked.Status == ledger.PurchaseFailed && status == ledger.PurchaseFailed:
+		return ledger.Purchase{}, &DeclinedError{Reason: p.FailureMessage}
+	case marked.Status == ledger.PurchaseFailed:
+		return ledger.Purchase{}, &DeclinedError{Reason: marked.FailureReason}
 	}
 	return ledger.Purchase{}, ErrPaymentPending
 }
 
-// DeclinedError is a purchase's payment that Whop failed, with its reason:
-// nothing was charged, and the member may try again.
+// DeclinedError is a purchase's payment that Whop failed, with Whop's
+// reason ("" when it gave none): nothing was charged, and the member may
+// try again.
 type DeclinedError struct{ Reason string }
 
 func (e *DeclinedError) Error() string { return "billing: payment failed: " + e.Reason }

@@ -268,7 +268,7 @@ func TestConfirmOfAPaymentNotPaidYet(t *testing.T) {
 	code, out, raw = a.call("POST", "/api/purchases/"+pur+"/confirm", user, map[string]string{"receipt_id": res.ReceiptID})
 	e, _ := out["error"].(map[string]any)
 	if code != 422 || e["code"] != "payment_failed" ||
-		e["message"] != "Whop failed the payment (Your card was declined.), so you were not charged and no credits were added. You can try again." {
+		e["message"] != "Whop failed the payment: Your card was declined. You were not charged and no credits were added; you can try again." {
 		t.Fatalf("confirm of a declined payment = %d %s", code, raw)
 	}
 	if p, err = a.store.Purchase(a.ctx, pur); err != nil || p.Status != ledger.PurchaseFailed || p.FailureReason != "Your card was declined." {

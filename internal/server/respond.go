@@ -103,8 +103,11 @@ func (s *Server) mapError(r *http.Request, err error) *httpError {
 	case errors.As(err, &rejected):
 		return newError(http.StatusUnprocessableEntity, "payment_rejected", "Whop's payment does not match this purchase, so no credits were added: "+rejected.Reason+".")
 	case errors.As(err, &declined):
-		return newError(http.StatusUnprocessableEntity, "payment_failed", "Whop failed the payment ("+declined.Reason+
-			"), so you were not charged and no credits were added. You can try again.")
+		msg := "Whop failed the payment."
+		if why := strings.TrimSuffix(strings.TrimSpace(declined.Reason), "."); why != "" {
+			msg = "Whop failed the payment: " + why + "."
+		}
+		return newError(http.StatusUnprocessableEntity, "payment_failed", msg+" You were not charged and no credits were added; you can try again.")
 	case errors.As(err, &field):
 		return newError(http.StatusBadRequest, "invalid_"+field.Field, field.Message)
 	case errors.As(err, &poor):
