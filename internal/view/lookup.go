@@ -73,8 +73,9 @@ func Payment(look billing.PaymentLookup, companyID string) component.PaymentProp
 			") in " + pur.ExperienceID + ", " + string(pur.Status) + "."
 	case len(look.Refusals) > 0:
 		// Its purchase is another payment's (a buyer who paid twice), or
-		// unknown: the payment is still one the app saw and refused.
-		out.Purchase = "A payment for credit purchase " + look.Refusals[0].PurchaseID + "."
+		// one the app has no record of: the payment still names it, and
+		// the app saw it and refused it.
+		out.Purchase = "A payment naming credit purchase " + look.Refusals[0].PurchaseID + "."
 	default:
 		out.Purchase = "Not a Creditkit credit purchase."
 	}
