@@ -69,7 +69,7 @@ func (s *core) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledge
 	}
 	pur, err := s.store.Purchase(ctx, purchaseID)
 	if errors.Is(err, ledger.ErrNotFound) {
-		return s.reject(ctx, p, purchaseID, src, d, "metadata names an unknown purchase")
+		return s.reject(ctx, p, ledger.Purchase{ID: purchaseID}, src, d, "metadata names an unknown purchase")
 	}
 	if err != nil {
 		return Outcome{}, err
@@ -92,7 +92,7 @@ func (s *core) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledge
 		p = offSession(fresh)
 	}
 	if reason := mismatch(p, pur, s.cfg.CompanyID); reason != "" {
-		return s.reject(ctx, p, purchaseID, src, d, reason)
+		return s.reject(ctx, p, pur, src, d, reason)
 	}
 	if d == nil && settled(pur, p, reversedAmount(p)) {
 		// The reconciler re-reads every payment of its overlap window on each
@@ -169,8 +169,16 @@ func mismatch(p *whop.Payment, pur ledger.Purchase, companyID string) string {
 	return ""
 }
 
-func (s *core) reject(ctx context.Context, p *whop.Payment, purchaseID string, src Source, d *ledger.Delivery, reason string) (Outcome, error) {
-	err := s.store.RecordRejection(ctx, ledger.Rejection{PaymentID: p.ID, PurchaseID: purchaseID, Source: string(src), Reason: reason}, d)
+// reject records why payment p does not fulfil purchase pur, and whether
+// p charged the purchase's buyer: paid, theirs and received by the app
+// owner's company, so the money is in the owner's books while nothing was
+// credited. When only pur's id is known, the buyer is not counted as
+// charged.
+func (s *core) reject(ctx context.Context, p *whop.Payment, pur ledger.Purchase, src Source, d *ledger.Delivery, reason string) (Outcome, error) {
+	purchaseID := pur.ID
+	charged := p.IsPaid() && p.CompanyID == s.cfg.CompanyID && pur.UserID != "" && p.UserID == pur.UserID
+	err := s.store.RecordRejection(ctx, ledger.Rejection{PaymentID: p.ID, PurchaseID: purchaseID, Source: string(src), Reason: reason,
+		BuyerCharged: charged}, d)
 	if errors.Is(err, ledger.ErrDuplicateDelivery) {
 		return Outcome{Duplicate: true}, nil
 	}

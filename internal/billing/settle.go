@@ -33,7 +33,10 @@ func (s *core) settle(ctx context.Context, p *whop.Payment, pur ledger.Purchase,
 	case errors.Is(err, ledger.ErrDuplicateDelivery):
 		return Outcome{Duplicate: true}, nil
 	case errors.Is(err, ledger.ErrPaidByOtherPayment):
-		return s.reject(ctx, p, purchaseID, src, d, "purchase already paid by another payment")
+		// pur may hold its id alone (a delivery's first try): the buyer
+		// is then not counted as charged, which a paid purchase's
+		// receipts never read.
+		return s.reject(ctx, p, pur, src, d, "purchase already paid by another payment")
 	case err != nil:
 		return Outcome{}, err
 	}

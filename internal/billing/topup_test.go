@@ -608,3 +608,61 @@ func TestReconcilerSettlesALostTopUpCharge(t *testing.T) {
 		t.Fatalf("job after the reconciler = %+v, %v; balance %d", out, err, r.balance())
 	}
 }
+
+// TestATopUpWhosePaymentIsRefusedIsDeclined: a paid payment the charge job
+// reads for its top-up that does not fit the top-up's purchase (here one
+// made on another checkout, naming the purchase) is refused and recorded
+// with the top-up as its source, and the top-up ends declined with why,
+// nothing credited, instead of its job failing on the record and retrying.
+func TestATopUpWhosePaymentIsRefusedIsDeclined(t *testing.T) {
+	r := newTopUpRig(t)
+	r.grant(60)
+	r.saveCard(whopsim.CardSucceeds)
+	r.setRule(50, 10)
+	r.spend(20) // crosses 50
+	ids := r.topUpIDs()
+	if len(ids) != 1 {
+		t.Fatalf("top-ups = %v", ids)
+	}
+	tu, err := r.store.TopUp(r.ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := r.client.CreateCheckoutConfiguration(r.ctx, whop.CheckoutConfigurationParams{
+		CompanyID: r.env.Seed.Owner.ID,
+		Plan:      &whop.InlinePlan{Currency: money.USD, InitialPrice: 500, PlanType: whop.PlanOneTime},
+		Metadata:  map[string]string{MetaPurchaseID: tu.PurchaseID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid, err := r.env.Sim.Pay(whopsim.Purchase{CheckoutID: co.ID, PlanID: co.PlanID, UserID: r.user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As if the charge had been answered with that payment: the job reads it.
+	if err := r.store.RecordTopUpPayment(r.ctx, tu.ID, paid.ReceiptID); err != nil {
+		t.Fatal(err)
+	}
+	before := r.balance()
+	out, err := r.topups.Charge(r.ctx, tu.ID)
+	const why = "payment refused: payment is for another checkout configuration"
+	if err != nil || out != (ChargeOutcome{Status: string(ledger.TopUpDeclined), PaymentID: paid.ReceiptID, Declined: why}) {
+		t.Fatalf("charge = %+v, %v", out, err)
+	}
+	tu, _ = r.store.TopUp(r.ctx, tu.ID)
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpDeclined || tu.FailureReason != why || tu.PaymentID != paid.ReceiptID ||
+		pur.Status != ledger.PurchaseFailed || pur.FailureReason != why {
+		t.Fatalf("top-up %+v, purchase %+v", tu, pur)
+	}
+	rs, err := r.store.Rejections(r.ctx, paid.ReceiptID)
+	want := ledger.Rejection{PaymentID: paid.ReceiptID, PurchaseID: pur.ID, Source: string(FromTopUp),
+		Reason: "payment is for another checkout configuration", BuyerCharged: true}
+	if err != nil || len(rs) != 1 || rs[0] != want {
+		t.Fatalf("rejections = %+v, %v; want %+v", rs, err, want)
+	}
+	if b := r.balance(); b != before {
+		t.Fatalf("balance %d, was %d: a refused payment credited", b, before)
+	}
+}

@@ -274,9 +274,15 @@ func TestDisputesAndRejections(t *testing.T) {
 	r := ledger.Rejection{PaymentID: "pay_x", PurchaseID: "pur_a", Source: "webhook", Reason: "user mismatch"}
 	b.store.RecordRejection(b.ctx, r, nil)
 	b.store.RecordRejection(b.ctx, r, nil)
+	// Every path that refuses may record: the top-up's charge job too.
+	top := ledger.Rejection{PaymentID: "pay_x", PurchaseID: "pur_a", Source: "topup", Reason: "payment is disputed (dispute_warning)",
+		BuyerCharged: true}
+	if err := b.store.RecordRejection(b.ctx, top, nil); err != nil {
+		t.Fatalf("a top-up's refusal: %v", err)
+	}
 	rs, _ := b.store.Rejections(b.ctx, "pay_x")
-	if len(rs) != 1 || rs[0] != r {
-		t.Fatalf("rejections = %+v", rs)
+	if len(rs) != 2 || rs[0] != r || rs[1] != top {
+		t.Fatalf("rejections = %+v, want %+v then %+v", rs, r, top)
 	}
 }
 

@@ -92,8 +92,9 @@ type Receipt struct {
 	RefundedCredits int64
 	CreatedAt       time.Time
 	// Refused is true for a purchase no payment paid that has a payment
-	// the app refused (recorded in payment_rejections): one that did not
-	// match it, so someone may have been charged for nothing credited.
+	// the app refused which charged its buyer (payment_rejections'
+	// buyer_charged): one that did not match it, or was disputed, so the
+	// member paid for nothing credited.
 	Refused bool
 }
 
@@ -105,12 +106,11 @@ func (p Purchase) Receipt() Receipt {
 		CreatedAt: p.CreatedAt}
 }
 
-// refusedPayment is the newest payment the app refused for a purchase of
-// the purchases table no payment paid, or NULL (payment_rejections'
-// purchase index, migration 000014). Only a paid payment is ever checked
-// against a purchase, so one refused was paid to Whop.
+// refusedPayment is the newest payment the app refused that charged the
+// buyer of a purchase of the purchases table no payment paid, or NULL
+// (payment_rejections_charged_idx, migration 000014).
 const refusedPayment = `CASE WHEN status <> 'paid' THEN (SELECT r.payment_id FROM payment_rejections r
-	WHERE r.purchase_id = purchases.id ORDER BY r.id DESC LIMIT 1) END`
+	WHERE r.purchase_id = purchases.id AND r.buyer_charged ORDER BY r.id DESC LIMIT 1) END`
 
 // receiptColumns are a Receipt's columns, read as purchaseColumns reads them.
 const receiptColumns = `id, package_id, credits, price, currency, status, COALESCE(paid_amount, 0), refunded_amount,

@@ -157,8 +157,12 @@ func (s *Store) settle(ctx context.Context, st Settlement, job *JobRow, d *Deliv
 type Rejection struct {
 	PaymentID  string
 	PurchaseID string
-	Source     string // webhook, confirm, reconcile or return
+	Source     string // webhook, confirm, reconcile, return or topup
 	Reason     string
+	// BuyerCharged is true when the payment charged the purchase's own
+	// buyer (paid, theirs, received by the app owner's company): their
+	// receipt then reads "Not credited", not "Not paid".
+	BuyerCharged bool
 }
 
 // RecordRejection keeps a refused payment for the creator and support; the
@@ -166,9 +170,9 @@ type Rejection struct {
 func (s *Store) RecordRejection(ctx context.Context, r Rejection, d *Delivery) error {
 	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
 		_, err := tx.Exec(ctx, `
-			INSERT INTO payment_rejections (payment_id, purchase_id, source, reason)
-			VALUES ($1, $2, $3, $4) ON CONFLICT (payment_id, reason) DO NOTHING`,
-			r.PaymentID, r.PurchaseID, r.Source, r.Reason)
+			INSERT INTO payment_rejections (payment_id, purchase_id, source, reason, buyer_charged)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (payment_id, reason) DO NOTHING`,
+			r.PaymentID, r.PurchaseID, r.Source, r.Reason, r.BuyerCharged)
 		if err == nil {
 			err = linkDelivery(ctx, tx, d, r.PurchaseID)
 		}
@@ -183,6 +187,6 @@ func (s *Store) RecordRejection(ctx context.Context, r Rejection, d *Delivery) e
 // Rejections returns the refusals recorded for a payment, oldest first.
 func (s *Store) Rejections(ctx context.Context, paymentID string) ([]Rejection, error) {
 	return queryAll(ctx, s.pool, "rejections", pgx.RowToStructByPos[Rejection],
-		`SELECT payment_id, purchase_id, source, reason FROM payment_rejections
+		`SELECT payment_id, purchase_id, source, reason, buyer_charged FROM payment_rejections
 		WHERE payment_id = $1 ORDER BY id`, paymentID)
 }

@@ -11,7 +11,8 @@ import (
 // only a receipt's columns; each receipt must be exactly what the full
 // purchase says (Purchase.Receipt), pending, failed, paid and refunded
 // alike, newest first and no more than asked for, refused only when a
-// payment the app refused is on record for a purchase nobody paid.
+// payment the app refused that charged the buyer is on record for a
+// purchase nobody paid.
 func TestWalletViewReceiptsAreThePurchasesAsListed(t *testing.T) {
 	b := setup(t)
 	v, err := b.store.WalletView(b.ctx, "exp_1", "user_1", 10)
@@ -37,14 +38,16 @@ func TestWalletViewReceiptsAreThePurchasesAsListed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Payments the app refused: two for the failed purchase (a payment
-	// paid to Whop that did not match it, then another), and one for a
-	// purchase another payment paid (a buyer who paid twice), which stays
-	// a paid receipt.
+	// Payments the app refused: two that charged the failed purchase's
+	// buyer (one short, then one disputed), one for a purchase another
+	// payment paid (a buyer who paid twice), which stays a paid receipt,
+	// and one another user made on the processing purchase's checkout,
+	// which charged its buyer nothing.
 	for _, r := range []ledger.Rejection{
-		{PaymentID: "pay_d1", PurchaseID: "pur_d", Source: "webhook", Reason: "payment amount 1 is below the price 499"},
-		{PaymentID: "pay_d2", PurchaseID: "pur_d", Source: "return", Reason: "payment is disputed (dispute_warning)"},
-		{PaymentID: "pay_b2", PurchaseID: "pur_b", Source: "webhook", Reason: "payment user is not the purchase's user"},
+		{PaymentID: "pay_d1", PurchaseID: "pur_d", Source: "webhook", Reason: "payment amount 1 is below the price 499", BuyerCharged: true},
+		{PaymentID: "pay_d2", PurchaseID: "pur_d", Source: "return", Reason: "payment is disputed (dispute_warning)", BuyerCharged: true},
+		{PaymentID: "pay_b2", PurchaseID: "pur_b", Source: "webhook", Reason: "purchase already paid by another payment", BuyerCharged: true},
+		{PaymentID: "pay_e2", PurchaseID: "pur_e", Source: "webhook", Reason: "payment user is not the purchase's user"},
 	} {
 		if err := b.store.RecordRejection(b.ctx, r, nil); err != nil {
 			t.Fatal(err)

@@ -256,7 +256,7 @@ func TestReturnOfARefusedPaymentDoesNotInviteAnother(t *testing.T) {
 	}
 	rs, _ := a.store.Rejections(a.ctx, receipt)
 	if p := a.purchase(pur); p.Status == ledger.PurchasePaid || len(rs) != 1 || rs[0].PurchaseID != pur ||
-		rs[0].Reason != "payment is disputed (dispute_needs_response)" {
+		rs[0].Reason != "payment is disputed (dispute_needs_response)" || !rs[0].BuyerCharged {
 		t.Fatalf("purchase %+v, rejections %+v: want unpaid, the payment refused once for its dispute", p, rs)
 	}
 	if n := a.count(`SELECT count(*) FROM ledger_entries`); n != 0 || a.balance(user) != 0 {

@@ -59,22 +59,31 @@ func TestPaymentsThatDoNotMatchAreRecordedNotCredited(t *testing.T) {
 		}
 		return c.ID, c.PlanID
 	}
+	// The owner's receipt reads "Not credited" once a refused payment
+	// charged them; another user's payment charged them nothing.
 	cases := []struct {
 		payer, reason string
 		price         int64
 		cur           string
+		charged       bool
+		badge         string
 	}{
-		{owner, "payment amount 100 is below the price 499", 100, "usd"},
-		{owner, `payment currency "eur" is not the purchase's "usd"`, 499, "eur"},
-		{thief, "payment user is not the purchase's user", 499, "usd"},
+		{thief, "payment user is not the purchase's user", 499, "usd", false, "Not paid"},
+		{owner, "payment amount 100 is below the price 499", 100, "usd", true, "Not credited"},
+		{owner, `payment currency "eur" is not the purchase's "usd"`, 499, "eur", true, "Not credited"},
 	}
 	for _, c := range cases {
 		ch, plan := forge(c.price, c.cur)
 		receipt := a.pay(ch, plan, c.payer)
 		a.settle()
 		rs, err := a.store.Rejections(a.ctx, receipt)
-		if err != nil || len(rs) != 1 || rs[0].Reason != c.reason || rs[0].PurchaseID != pur || rs[0].Source != "webhook" {
-			t.Fatalf("rejections for %s = %+v, want %q", receipt, rs, c.reason)
+		if err != nil || len(rs) != 1 || rs[0] != (ledger.Rejection{PaymentID: receipt, PurchaseID: pur, Source: "webhook",
+			Reason: c.reason, BuyerCharged: c.charged}) {
+			t.Fatalf("rejections for %s = %+v, want %q (buyer charged: %t)", receipt, rs, c.reason, c.charged)
+		}
+		_, body := a.get("/experiences/"+a.experience(), owner)
+		if cells := parsePage(t, body).cells("receipt-" + pur); len(cells) != 5 || cells[4] != c.badge {
+			t.Errorf("after %q, the owner's receipt = %q, want %q", c.reason, cells, c.badge)
 		}
 	}
 	if a.balance(owner) != 0 || a.balance(thief) != 0 {
