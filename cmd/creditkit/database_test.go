@@ -11,6 +11,7 @@ import (
 
 	"github.com/creditkit/creditkit/internal/config"
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -84,7 +85,7 @@ func TestServeStopsWaitingOnTheDatabaseWhenTheStartFails(t *testing.T) {
 		}
 	}()
 	vars := map[string]string{
-		"DATABASE_URL": fmt.Sprintf("postgres://u@%s/x?sslmode=disable", ln.Addr()), "PORT": fmt.Sprint(freePort(t)),
+		"DATABASE_URL": fmt.Sprintf("postgres://u@%s/x?sslmode=disable", ln.Addr()), "PORT": fmt.Sprint(freeport.For(t)),
 		"WHOP_API_KEY": "k", "WHOP_APP_ID": "app_test", "WHOP_COMPANY_ID": "biz_test", "WHOP_WEBHOOK_SECRET": "ws_test",
 		"WHOP_USER_TOKEN_PUBLIC_KEY": "not a key", "WORKERS": "0",
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 )
 
@@ -34,7 +35,7 @@ func TestHealthcheckExitStatus(t *testing.T) {
 	for _, migrated := range []bool{true, false} {
 		t.Run(fmt.Sprintf("migrated=%t", migrated), func(t *testing.T) {
 			db := pgtest.NewEmpty(t)
-			port := freePort(t)
+			port := freeport.For(t)
 			env := map[string]string{"DATABASE_URL": db.URL, "PORT": strconv.Itoa(port), "WHOP_API_KEY": "k",
 				"WHOP_APP_ID": "app_test", "WHOP_COMPANY_ID": "biz_test", "WHOP_WEBHOOK_SECRET": "ws_test", "WORKERS": "0"}
 			ctx, cancel := context.WithCancel(context.Background())

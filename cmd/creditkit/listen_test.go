@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/config"
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 )
 
@@ -19,7 +20,7 @@ import (
 // answer nothing useful without Whop's token.
 func TestServeUnderMakeDev(t *testing.T) {
 	db := pgtest.NewEmpty(t)
-	port := freePort(t)
+	port := freeport.For(t)
 	vars := map[string]string{
 		"DATABASE_URL": db.URL, "PORT": fmt.Sprint(port), "APP_ENV": "development",
 		"SANDBOX_ORIGINS": "http://localhost:18003,http://localhost:18004",

@@ -159,7 +159,7 @@ func TestSIGTERMExitsZero(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	port := freePort(t)
+	port := freeport.For(t)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+db.URL, fmt.Sprintf("PORT=%d", port), "WHOP_API_KEY=k", "WHOP_APP_ID=app_test",
@@ -221,15 +221,6 @@ func TestSIGTERMExitsZero(t *testing.T) {
 	if !strings.Contains(logs.String(), "shutting down") || !strings.Contains(logs.String(), "stopped") {
 		t.Errorf("logs do not show a graceful shutdown:\n%s", logs.String())
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	port, err := freeport.Pick()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port
 }
 
 func waitReady(t *testing.T, url string) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
@@ -36,7 +37,7 @@ const poolerSize = 3
 func TestServeBehindTransactionPooler(t *testing.T) {
 	pooler := pgtest.Pooler(t, poolerSize)
 	db := pgtest.NewEmpty(t) // serve migrates it, on DATABASE_URL_DIRECT
-	port := freePort(t)
+	port := freeport.For(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := whopsimtest.Start(t, whopsimtest.Config{AppURL: base, Options: whopsim.Options{
 		WebhookURL: base + "/api/webhook", PaymentDelay: -1, WebhookConcurrency: 8,

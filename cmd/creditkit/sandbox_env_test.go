@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/creditkit/creditkit/internal/whopsim/simctl"
@@ -24,7 +25,7 @@ import (
 // secret (a triggered delivery accepted).
 func TestServeFromWhopsimEnv(t *testing.T) {
 	db := pgtest.NewEmpty(t)
-	port := freePort(t)
+	port := freeport.For(t)
 	app := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := whopsimtest.Start(t, whopsimtest.Config{AppURL: app,
 		Options: whopsim.Options{WebhookURL: app + "/api/webhook", PaymentDelay: -1}})

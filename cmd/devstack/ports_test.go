@@ -114,9 +114,9 @@ func TestPortClashNamesThePortAndTheWayOut(t *testing.T) {
 	}
 	defer busy.Close()
 	port := busy.Addr().(*net.TCPAddr).Port
-	free := freePort(t)
+	free := freeport.For(t)
 	p, err := parsePorts([]string{"-app-port", strconv.Itoa(free), "-sandbox-port", strconv.Itoa(port),
-		"-relay-port", strconv.Itoa(freePort(t))}, env(nil), io.Discard)
+		"-relay-port", strconv.Itoa(freeport.For(t))}, env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestPortClashNamesThePortAndTheWayOut(t *testing.T) {
 // TestHoldKeepsPortsTaken: what .ci/run starts for the whole test run
 // holds its ports, answers 503 saying why, and lets go when stopped.
 func TestHoldKeepsPortsTaken(t *testing.T) {
-	port := strconv.Itoa(freePort(t))
+	port := strconv.Itoa(freeport.For(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
@@ -165,15 +165,6 @@ func TestHoldKeepsPortsTaken(t *testing.T) {
 		t.Fatalf("port %s still taken after hold stopped: %v", port, err)
 	}
 	ln.Close()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	port, err := freeport.Pick()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port
 }
 
 // syncBuffer is a bytes.Buffer safe to read while another goroutine writes.

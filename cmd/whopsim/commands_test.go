@@ -280,7 +280,7 @@ func TestEnvCommandNamesEverything(t *testing.T) {
 }
 
 func TestCommandsSayWhenNoSandboxAnswers(t *testing.T) {
-	nobody := "http://" + freePort(t)
+	nobody := "http://" + freeAddr(t)
 	for _, args := range [][]string{{"trigger", "payment.succeeded"}, {"listen", "--forward-to", "http://localhost:1/x"},
 		{"deliveries"}, {"resend", "1"}, {"token"}, {"env"}} {
 		var out bytes.Buffer

@@ -52,15 +52,8 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-// freePort returns a loopback address nothing listens on right now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	port, err := freeport.Pick()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "127.0.0.1:" + strconv.Itoa(port)
-}
+// freeAddr returns a loopback address nothing listens on right now.
+func freeAddr(t *testing.T) string { return "127.0.0.1:" + strconv.Itoa(freeport.For(t)) }
 
 // syncBuffer is a bytes.Buffer safe to read while run writes to it.
 type syncBuffer struct {
@@ -78,7 +71,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func TestRunServesAndStops(t *testing.T) {
 	// The app is on a port nothing listens on, never the default 3000,
 	// where a developer's own app may well be running.
-	addr, relay, noApp := freePort(t), freePort(t), freePort(t)
+	addr, relay, noApp := freeAddr(t), freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)

@@ -30,7 +30,7 @@ func TestStandaloneBinary(t *testing.T) {
 	}
 	work := t.TempDir() // nothing here but what the binary writes
 	state := filepath.Join(work, "sandbox-state.json")
-	addr, relay := freePort(t), freePort(t)
+	addr, relay := freeAddr(t), freeAddr(t)
 	start := func() (*exec.Cmd, *syncBuffer) {
 		cmd := exec.Command(bin, "serve", "--addr", addr, "--relay-addr", relay, "--webhook-url", "off", "--state-file", state)
 		cmd.Dir = work

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 )
 
 // replica is one `creditkit serve` process. It keeps its port across
@@ -143,7 +145,7 @@ func (r *replica) thisRunLogged(text string) bool {
 // moveAndRelaunch starts the replica again on a new port.
 func (r *replica) moveAndRelaunch() {
 	r.t.Helper()
-	old, port := r.port.Load(), freePort(r.t)
+	old, port := r.port.Load(), freeport.For(r.t)
 	r.port.Store(int64(port))
 	r.env[0] = "PORT=" + strconv.Itoa(port)
 	r.moves++

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/testkit/freeport"
 	"github.com/creditkit/creditkit/internal/testkit/localpg"
 )
 
@@ -155,7 +156,7 @@ func newPooledTopology(t *testing.T) *pooledTopology {
 	out, _ := exec.Command(bin, "--version").Output()
 	tp.bouncerVersion = strings.TrimPrefix(strings.SplitN(string(out), "\n", 2)[0], "PgBouncer ")
 
-	tp.primary, err = localpg.Open(filepath.Join(suite.dir, "s6-primary"), freePort(t))
+	tp.primary, err = localpg.Open(filepath.Join(suite.dir, "s6-primary"), freeport.For(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func newPooledTopology(t *testing.T) *pooledTopology {
 	if err := tp.primary.CreateDatabase(ctx, tp.db); err != nil {
 		t.Fatal(err)
 	}
-	tp.standby, err = tp.primary.Standby(ctx, filepath.Join(suite.dir, "s6-standby"), freePort(t))
+	tp.standby, err = tp.primary.Standby(ctx, filepath.Join(suite.dir, "s6-standby"), freeport.For(t))
 	localpg.RequireTool(t, skipOnly(err, localpg.ErrNoBaseBackup))
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +178,7 @@ func newPooledTopology(t *testing.T) *pooledTopology {
 	}
 	t.Cleanup(func() { tp.standby.Stop() })
 	tp.pooler, err = localpg.StartPgBouncer(ctx, filepath.Join(suite.dir, "s6-pgbouncer"), localpg.PgBouncerConfig{
-		Port: freePort(t), Upstream: tp.primary.URL(tp.db), PoolSize: poolerSize, MaxClients: 200})
+		Port: freeport.For(t), Upstream: tp.primary.URL(tp.db), PoolSize: poolerSize, MaxClients: 200})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	}
 	ports, urls := make([]int, n), make([]string, n)
 	for i := range ports {
-		ports[i] = freePort(t)
+		ports[i] = freeport.For(t)
 		urls[i] = fmt.Sprintf("http://127.0.0.1:%d", ports[i])
 	}
 	s.lb = newBalancer(urls...)
@@ -179,15 +179,6 @@ func newStack(t *testing.T, cfg stackConfig) *stack {
 	t.Cleanup(pool.Close)
 	s.pool, s.store = pool, ledger.NewStore(pool)
 	return s
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := freeport.Pick()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // token is a user token as Whop's proxy would add it; minted afresh every

@@ -53,6 +53,24 @@ func Pick() (int, error) {
 	return pick(hi, rand.IntN)
 }
 
+// Fataler is what For needs of a test (testing.TB has it). Taking this and
+// not testing.TB keeps the testing package out of the binaries that use
+// Pick (cmd/bench).
+type Fataler interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+// For is Pick for a test, which it fails when no port can be had.
+func For(t Fataler) int {
+	t.Helper()
+	port, err := Pick()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
 // pick is Pick with its upper bound and its random numbers given.
 func pick(hi int, intN func(int) int) (int, error) {
 	mu.Lock()
