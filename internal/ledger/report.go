@@ -142,8 +142,8 @@ func (s *Store) revenueReport(ctx context.Context, scope, companyID, currency st
 }
 
 // SaleRow is a purchase as the creator's dashboard lists it: with the
-// payment the app refused for it, when no payment paid it and one was
-// refused.
+// newest payment the app refused that charged its buyer, when no payment
+// paid it (refusedPayment).
 type SaleRow struct {
 	Purchase
 	RefusedPaymentID string // "" when none
