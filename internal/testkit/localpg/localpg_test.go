@@ -25,10 +25,7 @@ func TestClusterLifecycle(t *testing.T) {
 	os.Chmod(parent, 0o755)
 	t.Cleanup(func() { os.RemoveAll(parent) })
 
-	port, err := freeport.Pick()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := freeport.For(t)
 	c, err := Open(parent+"/data", port)
 	if err != nil {
 		t.Fatalf("open: %v", err)

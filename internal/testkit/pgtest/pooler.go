@@ -19,10 +19,7 @@ func Pooler(t testing.TB, poolSize int) *localpg.PgBouncer {
 	t.Helper()
 	_, err := localpg.PgBouncerBinary()
 	localpg.RequireTool(t, err)
-	port, err := freeport.Pick()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := freeport.For(t)
 	// As root PgBouncer runs as the postgres user, which must reach its
 	// directory: t.TempDir() is private to us.
 	dir, err := os.MkdirTemp("", "pgbouncer-")

@@ -70,10 +70,7 @@ func NewReplicated(t testing.TB) *Replicated {
 // startCluster makes a cluster on a free port with open and starts it.
 func startCluster(t testing.TB, ctx context.Context, open func(port int) (*localpg.Cluster, error)) *localpg.Cluster {
 	t.Helper()
-	port, err := freeport.Pick()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := freeport.For(t)
 	c, err := open(port)
 	localpg.RequireTool(t, skippable(err))
 	if err != nil {
