@@ -28,7 +28,8 @@ type replica struct {
 	t    *testing.T
 	name string
 	port atomic.Int64 // read by the scenario's callers while a restart may move it
-	// firstPort is the port it was given; another once it moved.
+	// firstPort is the port it was first given; port differs from it
+	// once the replica moved.
 	firstPort int
 	env       []string
 	logPath   string
@@ -48,7 +49,7 @@ func newReplica(t *testing.T, name string, port int, env map[string]string) *rep
 	r.firstPort = port
 	// A clean environment: nothing of the developer's shell or .env may
 	// change what the replica does (PATH only, for nothing in particular).
-	r.env = []string{"PORT=" + strconv.Itoa(port), "PATH=" + os.Getenv("PATH")}
+	r.env = []string{"PORT=" + strconv.Itoa(port), "PATH=" + os.Getenv("PATH")} // PORT first: moveAndRelaunch rewrites r.env[0]
 	for k, v := range env {
 		r.env = append(r.env, k+"="+v)
 	}
@@ -96,7 +97,7 @@ func (r *replica) launch() {
 // current) from this run of the replica, which its log says is serving, or
 // until the process dies: a 200 from whatever else took the port is not
 // this replica's. A replica that died because its port was taken between
-// freePort's check and its bind (by another test process that picked the
+// freeport's check and its bind (by another test process that picked the
 // same port) is started again on a new port, and the balancer told, up to
 // three times.
 func (r *replica) awaitReady(timeout time.Duration) {
