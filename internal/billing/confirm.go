@@ -36,6 +36,11 @@ func (s Credits) Confirm(ctx context.Context, userID, purchaseID, receiptID stri
 		if p.Metadata[MetaPurchaseID] != purchaseID {
 			return ConfirmResult{}, ErrNotYourPayment
 		}
+		if !p.IsPaid() && p.UserID != pur.UserID {
+			// Another user's unpaid payment says nothing of this purchase
+			// (paymentNotPaid); a paid one is refused and recorded below.
+			return ConfirmResult{}, ErrNotYourPayment
+		}
 		if !p.IsPaid() {
 			if pur, err = s.unpaidReceipt(ctx, pur, p); err != nil {
 				return ConfirmResult{}, err

@@ -267,8 +267,9 @@ func unreadable(err error) error {
 	return malformedf("its data is unreadable: %s", err.Error())
 }
 
-// paymentNotPaid records a failed or pending payment on its purchase. A
-// failure never undoes a fulfilment: a purchase once paid stays paid.
+// paymentNotPaid records a failed or pending payment of the purchase's
+// buyer on the purchase. A failure never undoes a fulfilment: a purchase
+// once paid stays paid.
 func (s *core) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (Delivered, error) {
 	purchaseID := p.Metadata[MetaPurchaseID]
 	if purchaseID == "" {
@@ -280,6 +281,12 @@ func (s *core) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.De
 	}
 	if err != nil {
 		return Delivered{}, err
+	}
+	if p.UserID != pur.UserID {
+		// Another user's attempt on the buyer's checkout says nothing of
+		// the buyer's own: their purchase is not failed by a card they did
+		// not use. Nothing was paid, so nothing goes in the books either.
+		return describe(s.ignore(ctx, d, reasonNotTheBuyer))
 	}
 	status, reason := ledger.PurchaseProcessing, ""
 	if d.Type == whop.EventPaymentFailed || d.Type == whop.EventAppPaymentFailed {

@@ -148,13 +148,17 @@ func disputeOpen(p *whop.Payment) bool {
 // which the buyer's return page words apart (refusedReason).
 const reasonDisputed = "payment is disputed"
 
+// reasonNotTheBuyer is why another user's payment on a buyer's checkout is
+// refused (paid) or ignored (not paid).
+const reasonNotTheBuyer = "payment user is not the purchase's user"
+
 // mismatch says why a payment may not fulfil a purchase, or "".
 func mismatch(p *whop.Payment, pur ledger.Purchase, companyID string) string {
 	switch {
 	case !p.IsPaid():
 		return fmt.Sprintf("payment status is %q, not paid", p.Status)
 	case p.UserID != pur.UserID:
-		return "payment user is not the purchase's user"
+		return reasonNotTheBuyer
 	case string(p.Currency) != pur.Currency:
 		return fmt.Sprintf("payment currency %q is not the purchase's %q", p.Currency, pur.Currency)
 	case p.Total < pur.Price:

@@ -41,9 +41,9 @@ type ModalOutcome struct {
 const modalWait = 3 * time.Second
 
 // CheckModalOutcome settles a purchase whose modal ended without a receipt:
-// a payment Whop shows as paid is fulfilled (FulfilPayment, so nothing is
+// a payment of the buyer's that Whop shows as paid is fulfilled (FulfilPayment, so nothing is
 // credited twice) or, when it does not match the purchase, refused
-// (ModalRefused: not credited, someone may have been charged); a failed one
+// (ModalRefused: not credited, the buyer was charged); a failed one
 // marks the purchase failed with Whop's reason; and none at all, after
 // Whop's usual delay, means the buyer closed the checkout. Only the purchase's buyer gets an answer; no
 // transaction is open while Whop is asked or waited for.

@@ -46,11 +46,11 @@ const (
 	ReturnPaid       ReturnStatus = "paid"       // credited (now or before)
 	ReturnProcessing ReturnStatus = "processing" // Whop shows no settled payment yet
 	ReturnFailed     ReturnStatus = "failed"     // the payment failed: nobody was charged
-	// ReturnRefused: Whop holds a paid payment for the purchase that does
-	// not match it (amount, currency, buyer, checkout, an open dispute),
+	// ReturnRefused: Whop holds a paid payment of the buyer's for the
+	// purchase that does not match it (amount, currency, an open dispute),
 	// refused and recorded in the app owner's books, where it can be
-	// refunded. Nothing was credited, but someone may have been charged:
-	// not a failure to try again after.
+	// refunded. Nothing was credited, but the buyer was charged: not a
+	// failure to try again after.
 	ReturnRefused ReturnStatus = "refused"
 )
 
@@ -92,7 +92,8 @@ func (s Credits) Return(ctx context.Context, userID, purchaseID string) (ReturnR
 }
 
 // settleReturn reads the payments Whop made for the purchase's checkout
-// configuration and fulfils the first paid one. A paid payment wins over
+// configuration and fulfils the buyer's first paid one; only the buyer's
+// own payments are their attempts. A paid payment wins over
 // one still pending (a retry after a declined card), which wins over a
 // failure; no payment at all is still processing, since Whop shows a new
 // payment only after a moment.
@@ -120,6 +121,20 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 		if err := checkPayment(p); err != nil {
 			// Nothing of it may be stored, its failure message included.
 			s.log.WarnContext(ctx, "return: skipped an unusable payment", "purchase_id", pur.ID, "error", err.Error())
+			continue
+		}
+		if p.UserID != pur.UserID {
+			// Someone else paid on the buyer's checkout (its link can be
+			// passed on). A paid one is refused and recorded in the owner's
+			// books, as every path records it, for the owner to refund; but
+			// it is none of the buyer's attempts: it neither charged them
+			// nor tells how their own checkout went, and their receipt
+			// reads "Not paid" for it.
+			if p.IsPaid() {
+				if _, err := s.fulfilPayment(ctx, p, FromReturn, nil); err != nil {
+					return ReturnResult{}, err
+				}
+			}
 			continue
 		}
 		attempts++

@@ -298,6 +298,94 @@ func TestReturnOfARefusedPaymentDoesNotInviteAnother(t *testing.T) {
 	}
 }
 
+// TestAnotherUsersPaymentsOnTheCheckoutAreNotTheBuyers: a checkout's link
+// can be passed on, so another user may fail or pay on a member's checkout.
+// Neither is the member's attempt: their purchase is not failed by a card
+// they did not use, and not called refused for a payment that charged them
+// nothing, so the return page, the modal, confirm and the receipt agree
+// ("Not paid", still theirs to pay). The stranger's paid payment is still
+// refused and recorded for the owner to refund, and the member's own
+// payment then credits them.
+func TestAnotherUsersPaymentsOnTheCheckoutAreNotTheBuyers(t *testing.T) {
+	a := setup(t)
+	buyer, stranger := a.member(0), a.member(1)
+	ch, plan, pur := a.charge(buyer, "starter")
+	receiptBadge := func() string {
+		t.Helper()
+		_, body := a.get("/experiences/"+a.experience(), buyer)
+		cells := parsePage(t, body).cells("receipt-" + pur)
+		if len(cells) != 5 {
+			t.Fatalf("the buyer's receipt = %q", cells)
+		}
+		return cells[4]
+	}
+	// wantUnpaid asks the return page and, with modal, the purchase modal's
+	// outcome (which waits out Whop's delay of 3 s before it says closed).
+	wantUnpaid := func(when string, modal bool) {
+		t.Helper()
+		if code, status, balance, html := a.returnPage(pur, buyer); code != 200 || status != "processing" || balance != "" {
+			t.Fatalf("%s: return = %d %q %q, want processing (nothing of the buyer's yet):\n%s", when, code, status, balance, html)
+		}
+		if modal {
+			code, out, raw := a.call("POST", "/api/purchases/"+pur+"/outcome", buyer, map[string]string{})
+			if code != 200 || out["outcome"] != "closed" || out["reason"] != "" || out["balance"] != float64(0) {
+				t.Fatalf("%s: modal outcome = %d %s, want closed", when, code, raw)
+			}
+		}
+		if p := a.purchase(pur); p.Status != ledger.PurchasePending || p.FailureReason != "" || p.PaymentID != "" {
+			t.Fatalf("%s: purchase = %+v, want still pending", when, p)
+		}
+		if got := receiptBadge(); got != "Not paid" {
+			t.Fatalf("%s: the buyer's receipt reads %q, want Not paid", when, got)
+		}
+	}
+
+	// The stranger's card is declined on the buyer's checkout.
+	a.holdWebhooks() // the return and the modal see it before payment.failed
+	declined, err := a.sim.Decline(whopsim.Purchase{CheckoutID: ch, PlanID: plan, UserID: stranger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUnpaid("after the stranger's decline", true)
+	code, out, raw := a.call("POST", "/api/purchases/"+pur+"/confirm", buyer, map[string]string{"receipt_id": declined.ReceiptID})
+	if code != 409 || errCode(out) != "receipt_mismatch" {
+		t.Fatalf("confirm with the stranger's declined receipt = %d %s, want 409 receipt_mismatch", code, raw)
+	}
+	a.releaseWebhooks()
+	wantUnpaid("after payment.failed", false)
+	dl, _ := a.store.RecentDeliveries(a.ctx, 1)
+	if len(dl) != 1 || dl[0].Type != whop.EventPaymentFailed || dl[0].ObjectID != declined.ReceiptID ||
+		dl[0].Outcome != "ignored: payment user is not the purchase's user" {
+		t.Fatalf("the stranger's payment.failed = %+v", dl)
+	}
+
+	// The stranger pays: refused and recorded, charged to nobody the
+	// purchase knows.
+	a.holdWebhooks()
+	paid := a.pay(ch, plan, stranger)
+	wantUnpaid("after the stranger's payment", true)
+	a.releaseWebhooks()
+	wantUnpaid("after payment.succeeded", false)
+	rs, _ := a.store.Rejections(a.ctx, paid)
+	if len(rs) != 1 || rs[0] != (ledger.Rejection{PaymentID: paid, PurchaseID: pur, Source: "return",
+		Reason: "payment user is not the purchase's user", BuyerCharged: false}) {
+		t.Fatalf("rejections of the stranger's payment = %+v, want one, by the return", rs)
+	}
+
+	// The buyer's own payment credits them, once.
+	mine := a.pay(ch, plan, buyer)
+	if code, status, balance, _ := a.returnPage(pur, buyer); code != 200 || status != "paid" || balance != "100" {
+		t.Fatalf("return after the buyer paid = %d %q %q, want paid 100", code, status, balance)
+	}
+	a.settle()
+	if p := a.purchase(pur); p.Status != ledger.PurchasePaid || p.PaymentID != mine || p.FailureReason != "" {
+		t.Fatalf("purchase = %+v, want paid by %s", p, mine)
+	}
+	if a.balance(buyer) != 100 || a.balance(stranger) != 0 || receiptBadge() != "Paid" {
+		t.Fatalf("balances: buyer %d stranger %d, receipt %q", a.balance(buyer), a.balance(stranger), receiptBadge())
+	}
+}
+
 func TestReturnWhileWhopIsStillProcessing(t *testing.T) {
 	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour }))
 	user := a.member(0)
