@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/testkit/utcday"
 )
 
 // TestHistoryPagesAreTheWalletsLedgerWithWhatEachEntryWas: every entry of
@@ -200,6 +201,7 @@ func (b *bundle) export(t *testing.T, p ledger.ExportPeriod, limit int) []ledger
 // TestGrantReportKeepsGrantsApartFromSales: the figures count the
 // window's grants and expiries, and what unexpired grants still hold.
 func TestGrantReportKeepsGrantsApartFromSales(t *testing.T) {
+	utcday.ClearOfMidnight(t, 30*time.Second) // the grants and the report over today in one day
 	b := setup(t)
 	b.buy(t, "pur_a", "user_1", 100)
 	b.grant(t, "grt_1", "user_1", 40, time.Now().Add(soon))

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creditkit/creditkit/internal/testkit/utcday"
 )
 
 // TestDashboardRevenueMatchesThePurchases buys, refunds and disputes
 // through the sandbox and reads the creator's dashboard as its admin.
 func TestDashboardRevenueMatchesThePurchases(t *testing.T) {
-	clearOfMidnight(t, 30*time.Second) // today's row holds every sale
+	utcday.ClearOfMidnight(t, 30*time.Second) // today's row holds every sale
 	a := setup(t)
 	exp, creator := a.experience(), a.env.Seed.Creator.ID
 	starter1, pay1 := a.buyIn(exp, a.member(0), "starter")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/testkit/utcday"
 )
 
 // csvFile fetches a CSV as user and returns the response and its records,
@@ -55,7 +56,7 @@ func atoi(t *testing.T, s string) int64 {
 // its grant figures; payouts are listed; the owner's export is the whole
 // app's; only the company's admins get it.
 func TestCompanyExportReconcilesWithTheDashboard(t *testing.T) {
-	clearOfMidnight(t, time.Minute) // its sales, the dashboard's period and yesterday's export in one day
+	utcday.ClearOfMidnight(t, time.Minute) // its sales, the dashboard's period and yesterday's export in one day
 	a := setup(t)
 	sd := a.env.Seed
 	creator, admin, exp := sd.Creator.ID, sd.Admin.ID, a.experience()

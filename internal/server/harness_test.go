@@ -345,21 +345,6 @@ func (a *app) pay(checkoutID, planID, user string) string {
 	return res.ReceiptID
 }
 
-// clearOfMidnight waits, when the next UTC midnight is less than d away,
-// until it has passed: a test that asserts what one UTC day holds (the
-// dashboard's day rows, an export's default period) must not have its
-// sales, or its reads, split across two days. It costs at most d, and only
-// to a run started just before midnight.
-func clearOfMidnight(t *testing.T, d time.Duration) {
-	t.Helper()
-	now := time.Now().UTC()
-	y, m, day := now.Date()
-	if left := time.Date(y, m, day+1, 0, 0, 0, 0, time.UTC).Sub(now); left < d {
-		t.Logf("waiting %s for UTC midnight to pass", left.Round(time.Millisecond))
-		time.Sleep(left + 100*time.Millisecond)
-	}
-}
-
 // settle waits until the sandbox has no delivery queued or in flight.
 func (a *app) settle() {
 	a.t.Helper()
