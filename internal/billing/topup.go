@@ -64,7 +64,7 @@ type TopUpRecord struct {
 	Credits       int64 // what the top-up buys
 	Price         int64 // in Currency's minor units
 	Currency      string
-	Status        string // scheduled, charging, paid, declined, canceled
+	Status        string // scheduled, charging, paid, declined, refused, canceled
 	FailureReason string
 	CreatedAt     time.Time
 }
@@ -208,7 +208,7 @@ type ChargeOutcome struct {
 	Status    string // the top-up's status afterwards
 	PaymentID string
 	Credited  int64
-	Declined  string // the decline's reason, when declined
+	Declined  string // the decline's (or refusal's) reason, when declined or refused
 }
 
 // Charge charges a scheduled top-up: it marks it charging (committed),
@@ -277,9 +277,9 @@ func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *who
 		}
 		if out.Rejected != "" {
 			// Whop's payment does not fit the purchase (recorded as a
-			// rejection): the top-up ends as declined, so it does not stay
-			// under way and block the next one.
-			return t.decline(ctx, c, p.ID, "payment refused: "+out.Rejected)
+			// rejection): the top-up ends, so it does not stay under way and
+			// block the next one.
+			return t.refuse(ctx, c, p.ID, out.Rejected)
 		}
 		return ChargeOutcome{Status: string(ledger.TopUpPaid), PaymentID: p.ID, Credited: out.Credited}, nil
 	case p.Substatus == whop.SubstatusFailed || p.FailureMessage != "" ||
@@ -292,6 +292,23 @@ func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *who
 		return ChargeOutcome{}, err
 	}
 	return ChargeOutcome{Status: string(ledger.TopUpCharging), PaymentID: p.ID}, nil
+}
+
+// refuse ends a top-up whose paid payment the app refused for why. Marking
+// its purchase failed ends the top-up: refused when the refusal's record
+// says Whop charged the member (its own reason kept, the rule turned off),
+// else declined like a failed charge (the trigger of migration 000015).
+func (t *TopUps) refuse(ctx context.Context, c ledger.TopUpCharge, paymentID, why string) (ChargeOutcome, error) {
+	out, err := t.decline(ctx, c, paymentID, "payment refused: "+why)
+	if err != nil {
+		return ChargeOutcome{}, err
+	}
+	tu, err := t.s.store.TopUp(ctx, c.TopUp.ID)
+	if err != nil {
+		return ChargeOutcome{}, err
+	}
+	out.Status = string(tu.Status)
+	return out, nil
 }
 
 func (t *TopUps) decline(ctx context.Context, c ledger.TopUpCharge, paymentID, reason string) (ChargeOutcome, error) {

@@ -609,13 +609,19 @@ func TestReconcilerSettlesALostTopUpCharge(t *testing.T) {
 	}
 }
 
-// TestATopUpWhosePaymentIsRefusedIsDeclined: a paid payment the charge job
+// TestATopUpWhosePaymentIsRefusedSaysSo: a paid payment the charge job
 // reads for its top-up that does not fit the top-up's purchase (here one
 // made on another checkout, naming the purchase) is refused and recorded
-// with the top-up as its source, and the top-up ends declined with why,
-// nothing credited, instead of its job failing on the record and retrying.
-func TestATopUpWhosePaymentIsRefusedIsDeclined(t *testing.T) {
+// with the top-up as its source, instead of its job failing on the record
+// and retrying. Whop charged the member, so the top-up ends refused, not
+// declined: nothing credited, the refusal's reason kept, the rule turned
+// off at once (another charge could go the same way) and the member told
+// to look at their Whop receipts.
+func TestATopUpWhosePaymentIsRefusedSaysSo(t *testing.T) {
 	r := newTopUpRig(t)
+	if err := r.notices.SetPrefs(r.ctx, r.user, r.exp, NoticePrefs{TopUpFailed: true}); err != nil {
+		t.Fatal(err)
+	}
 	r.grant(60)
 	r.saveCard(whopsim.CardSucceeds)
 	r.setRule(50, 10)
@@ -646,15 +652,32 @@ func TestATopUpWhosePaymentIsRefusedIsDeclined(t *testing.T) {
 	}
 	before := r.balance()
 	out, err := r.topups.Charge(r.ctx, tu.ID)
-	const why = "payment refused: payment is for another checkout configuration"
-	if err != nil || out != (ChargeOutcome{Status: string(ledger.TopUpDeclined), PaymentID: paid.ReceiptID, Declined: why}) {
+	const reason = "payment is for another checkout configuration"
+	const why = "payment refused: " + reason
+	if err != nil || out != (ChargeOutcome{Status: string(ledger.TopUpRefused), PaymentID: paid.ReceiptID, Declined: why}) {
 		t.Fatalf("charge = %+v, %v", out, err)
 	}
 	tu, _ = r.store.TopUp(r.ctx, tu.ID)
 	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
-	if tu.Status != ledger.TopUpDeclined || tu.FailureReason != why || tu.PaymentID != paid.ReceiptID ||
+	if tu.Status != ledger.TopUpRefused || tu.FailureReason != reason || tu.PaymentID != paid.ReceiptID ||
 		pur.Status != ledger.PurchaseFailed || pur.FailureReason != why {
 		t.Fatalf("top-up %+v, purchase %+v", tu, pur)
+	}
+	a, err := r.topups.Settings(r.ctx, r.user, r.exp)
+	if err != nil || a.Rule.Enabled || a.Rule.DeclinesInRow != 1 ||
+		a.Rule.DisabledReason != "a top-up was charged but not credited; check your Whop receipts, then save a payment method again" {
+		t.Fatalf("rule after a refused top-up = %+v, %v", a.Rule, err)
+	}
+	if len(a.Recent) != 1 || a.Recent[0].Status != "refused" || a.Recent[0].FailureReason != reason {
+		t.Fatalf("the member's top-ups = %+v", a.Recent)
+	}
+	notes, err := r.notices.Recent(r.ctx, r.user, r.exp)
+	if err != nil || len(notes) != 1 || notes[0].Kind != "topup_failed" || notes[0].Status != "pending" ||
+		notes[0].Title != "Your auto top-up was not credited" ||
+		notes[0].Content != "Whop charged you for 100 credits, but the payment could not be credited ("+reason+
+			"), so no credits were added. Check your Whop receipts: the seller sees the payment in their books and can "+
+			"refund it. Auto top-up is off until you save a payment method again." {
+		t.Fatalf("notifications = %+v, %v", notes, err)
 	}
 	rs, err := r.store.Rejections(r.ctx, paid.ReceiptID)
 	want := ledger.Rejection{PaymentID: paid.ReceiptID, PurchaseID: pur.ID, Source: string(FromTopUp),

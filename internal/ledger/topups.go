@@ -36,6 +36,11 @@ const (
 	TopUpPaid      TopUpStatus = "paid"      // its purchase was fulfilled
 	TopUpDeclined  TopUpStatus = "declined"  // the charge failed; FailureReason says why
 	TopUpCanceled  TopUpStatus = "canceled"  // the rule was removed before the charge
+
+	// TopUpRefused: Whop took the payment from the member, but the app
+	// refused it for the top-up's purchase (FailureReason is the refusal's
+	// reason): nothing credited, the rule turned off (migration 000015).
+	TopUpRefused TopUpStatus = "refused"
 )
 
 // TopUpMethod is a member's saved payment method for top-ups.
@@ -334,7 +339,7 @@ type TopUpCharge struct {
 	TopUp    TopUp
 	Purchase Purchase
 	// Due is false when the top-up is past charging (paid, declined,
-	// canceled): nothing is to be asked of Whop.
+	// refused, canceled): nothing is to be asked of Whop.
 	Due bool
 }
 

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/money"
 	"github.com/creditkit/creditkit/web/component"
 	"github.com/creditkit/creditkit/web/layout"
@@ -58,22 +59,33 @@ func AutoTopUp(l layout.Props, exp string, d AutoTopUpData, form *page.TopUpRule
 	}
 	v.Form = f
 	for _, t := range d.Settings.Recent {
-		row := page.TopUpRow{ID: t.ID, When: FormatWhen(t.CreatedAt), Status: t.Status, Detail: t.FailureReason,
-			What: Plural(t.Credits, "credit") + " for " + FormatMoney(t.Price, t.Currency)}
-		switch t.Status {
-		case "paid":
-			row.Tone = "ok"
-		case "declined":
-			row.Tone = "danger"
-		case "scheduled", "charging":
-			row.Tone = "accent"
-		}
-		v.TopUps = append(v.TopUps, row)
+		v.TopUps = append(v.TopUps, TopUpRow(t))
 	}
 	for _, n := range d.Notices {
 		v.Notices = append(v.Notices, page.NoticeRow{When: FormatWhen(n.CreatedAt), Title: n.Title, Content: n.Content, Status: n.Status})
 	}
 	return v
+}
+
+// TopUpRow is one of the member's top-ups. A refused one was charged by
+// Whop but not credited, so it says so and where the money is, rather than
+// reading as a decline to shrug off.
+func TopUpRow(t billing.TopUpRecord) page.TopUpRow {
+	row := page.TopUpRow{ID: t.ID, When: FormatWhen(t.CreatedAt), Status: t.Status, Detail: t.FailureReason,
+		What: Plural(t.Credits, "credit") + " for " + FormatMoney(t.Price, t.Currency)}
+	switch ledger.TopUpStatus(t.Status) {
+	case ledger.TopUpPaid:
+		row.Tone = "ok"
+	case ledger.TopUpDeclined:
+		row.Tone = "danger"
+	case ledger.TopUpRefused:
+		row.Status, row.Tone = "not credited", "danger"
+		row.Detail = "Whop charged you, but the payment could not be credited (" + t.FailureReason +
+			"): see your Whop receipts; the seller can refund it."
+	case ledger.TopUpScheduled, ledger.TopUpCharging:
+		row.Tone = "accent"
+	}
+	return row
 }
 
 // TopUpSetupReply is POST /api/topup/setup: the setup-mode checkout for the

@@ -1,0 +1,91 @@
+package migrations_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/creditkit/creditkit/internal/testkit/pgtest"
+	"github.com/creditkit/creditkit/migrations"
+)
+
+// TestRefusedTopUpsAreToldFromDeclines applies 000015 to top-ups declined
+// before it: only one whose payment the app refused after Whop charged the
+// member (a refusal recorded with buyer_charged) becomes 'refused', with
+// the refusal's own reason; a card's decline, and a refusal that charged
+// nobody, stay declined as they were. 000015's down migration reads a
+// refused top-up as the decline it was recorded as.
+func TestRefusedTopUpsAreToldFromDeclines(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t)
+	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 14)); err != nil {
+		t.Fatalf("down to 000014: %v", err)
+	}
+	const fixture = `
+		INSERT INTO wallets (experience_id, user_id, balance) VALUES ('exp_1', 'user_1', 100);
+		INSERT INTO ledger_entries (wallet_id, kind, amount, balance_after, reference, idempotency_key) VALUES
+			(1, 'purchase', 50, 50, 'pur_1', 'purchase:a'), (1, 'purchase', 20, 70, 'pur_2', 'purchase:b'),
+			(1, 'purchase', 30, 100, 'pur_3', 'purchase:c');
+		INSERT INTO purchases (id, user_id, experience_id, company_id, package_id, credits, price, currency, checkout_id,
+			plan_id, status, failure_reason) VALUES
+			('pur_1', 'user_1', 'exp_1', 'biz_1', 'small', 100, 499, 'usd', 'tup_1', 'plan_1', 'failed',
+			 'payment refused: payment is for another checkout configuration'),
+			('pur_2', 'user_1', 'exp_1', 'biz_1', 'small', 100, 499, 'usd', 'tup_2', 'plan_1', 'failed',
+			 'payment refused: payment user is not the purchase''s user'),
+			('pur_3', 'user_1', 'exp_1', 'biz_1', 'small', 100, 499, 'usd', 'tup_3', 'plan_1', 'failed',
+			 'Your card was declined.');
+		INSERT INTO topups (id, wallet_id, crossing_entry_id, purchase_id, threshold, member_id, payment_method_id,
+			status, payment_id, failure_reason) VALUES
+			('tup_1', 1, 1, 'pur_1', 50, 'mber_1', 'payt_1', 'declined', 'pay_1',
+			 'payment refused: payment is for another checkout configuration'),
+			('tup_2', 1, 2, 'pur_2', 50, 'mber_1', 'payt_1', 'declined', 'pay_2',
+			 'payment refused: payment user is not the purchase''s user'),
+			('tup_3', 1, 3, 'pur_3', 50, 'mber_1', 'payt_1', 'declined', 'pay_3', 'Your card was declined.');
+		INSERT INTO payment_rejections (payment_id, purchase_id, source, reason, buyer_charged) VALUES
+			('pay_1', 'pur_1', 'topup', 'payment is for another checkout configuration', true),
+			('pay_2', 'pur_2', 'topup', 'payment user is not the purchase''s user', false)`
+	if _, err := db.Pool.Exec(ctx, fixture); err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ ID, Status, Reason string }
+	read := func() []row {
+		t.Helper()
+		rows, err := db.Pool.Query(ctx, `SELECT id, status, failure_reason FROM topups ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.ID, &r.Status, &r.Reason); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := read()
+	declinedAsBefore := func(r row) bool { return r == before[1] || r == before[2] }
+
+	if err := migrations.UpTo(ctx, db.URL, 15); err != nil {
+		t.Fatalf("up to 000015: %v", err)
+	}
+	after := read()
+	if len(after) != 3 || after[0] != (row{"tup_1", "refused", "payment is for another checkout configuration"}) ||
+		!declinedAsBefore(after[1]) || !declinedAsBefore(after[2]) {
+		t.Fatalf("top-ups after 000015 = %+v", after)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE topups SET failure_reason = '' WHERE id = 'tup_1'`); err == nil {
+		t.Fatal("a refused top-up was left without its reason")
+	}
+
+	if err := migrations.Down(ctx, db.URL, 1); err != nil {
+		t.Fatalf("down from 000015: %v", err)
+	}
+	if got := read(); len(got) != 3 || got[0] != before[0] || got[1] != before[1] || got[2] != before[2] {
+		t.Fatalf("top-ups after 000015's down = %+v, want %+v", got, before)
+	}
+}
