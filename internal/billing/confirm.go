@@ -36,7 +36,7 @@ func (s Credits) Confirm(ctx context.Context, userID, purchaseID, receiptID stri
 		if p.Metadata[MetaPurchaseID] != purchaseID {
 			return ConfirmResult{}, ErrNotYourPayment
 		}
-		if !p.IsPaid() && p.UserID != pur.UserID {
+		if !p.IsPaid() && anotherUsers(p, pur) {
 			// Another user's unpaid payment says nothing of this purchase
 			// (paymentNotPaid); a paid one is refused and recorded below.
 			return ConfirmResult{}, ErrNotYourPayment
@@ -50,7 +50,12 @@ func (s Credits) Confirm(ctx context.Context, userID, purchaseID, receiptID stri
 			if err != nil {
 				return ConfirmResult{}, err
 			}
-			if out.Rejected != "" {
+			switch {
+			case out.Rejected != "" && anotherUsers(p, pur):
+				// Recorded for the owner to refund; to the buyer it is a
+				// receipt that is not theirs, as an unpaid one is.
+				return ConfirmResult{}, ErrNotYourPayment
+			case out.Rejected != "":
 				return ConfirmResult{}, &RejectedError{Reason: out.Rejected}
 			}
 			if pur, err = s.store.Purchase(ctx, purchaseID); err != nil {

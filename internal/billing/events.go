@@ -282,7 +282,7 @@ func (s *core) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.De
 	if err != nil {
 		return Delivered{}, err
 	}
-	if p.UserID != pur.UserID {
+	if anotherUsers(p, pur) {
 		// Another user's attempt on the buyer's checkout says nothing of
 		// the buyer's own: their purchase is not failed by a card they did
 		// not use. Nothing was paid, so nothing goes in the books either.
@@ -319,6 +319,15 @@ func describe(o Outcome, err error) (Delivered, error) {
 		return applied(fmt.Sprintf("credited %d, took back %d", o.Credited, o.TakenBack)), nil
 	}
 	return applied("no change"), nil
+}
+
+// anotherUsers reports whether payment p was someone else's than the
+// buyer of pur: a checkout's link can be passed on. A payment naming no
+// user (Whop's user may be null) counts as the buyer's while it is not
+// paid, so a decline still reaches them; a paid one fulfils only when it
+// names the buyer (mismatch), so unnamed it is refused as not theirs.
+func anotherUsers(p *whop.Payment, pur ledger.Purchase) bool {
+	return p.UserID != pur.UserID && (p.UserID != "" || p.IsPaid())
 }
 
 // buyerName is the payment's username when the payment is the purchase's

@@ -60,9 +60,9 @@ type ReturnResult struct {
 	Status   ReturnStatus
 	Balance  int64  // the wallet's balance now
 	Reason   string // why it failed, in words for the buyer
-	// Attempts is how many payments Whop listed for the purchase's checkout
-	// when it was settled unpaid: 0 means the buyer has not tried to pay,
-	// as far as Whop shows yet.
+	// Attempts is how many of the buyer's payments Whop listed for the
+	// purchase's checkout when it was settled unpaid: 0 means the buyer has
+	// not tried to pay, as far as Whop shows yet.
 	Attempts int
 	// Unchecked is true when Whop could not be asked (it did not answer).
 	Unchecked bool
@@ -123,7 +123,7 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 			s.log.WarnContext(ctx, "return: skipped an unusable payment", "purchase_id", pur.ID, "error", err.Error())
 			continue
 		}
-		if p.UserID != pur.UserID {
+		if anotherUsers(p, pur) {
 			// Someone else paid on the buyer's checkout (its link can be
 			// passed on). A paid one is refused and recorded in the owner's
 			// books, as every path records it, for the owner to refund; but

@@ -303,9 +303,9 @@ func TestReturnOfARefusedPaymentDoesNotInviteAnother(t *testing.T) {
 // Neither is the member's attempt: their purchase is not failed by a card
 // they did not use, and not called refused for a payment that charged them
 // nothing, so the return page, the modal, confirm and the receipt agree
-// ("Not paid", still theirs to pay). The stranger's paid payment is still
-// refused and recorded for the owner to refund, and the member's own
-// payment then credits them.
+// ("Not paid", still theirs to pay), and confirm calls either receipt not
+// theirs. The stranger's paid payment is still refused and recorded, once,
+// for the owner to refund, and the member's own payment then credits them.
 func TestAnotherUsersPaymentsOnTheCheckoutAreNotTheBuyers(t *testing.T) {
 	a := setup(t)
 	buyer, stranger := a.member(0), a.member(1)
@@ -364,6 +364,10 @@ func TestAnotherUsersPaymentsOnTheCheckoutAreNotTheBuyers(t *testing.T) {
 	a.holdWebhooks()
 	paid := a.pay(ch, plan, stranger)
 	wantUnpaid("after the stranger's payment", true)
+	code, out, raw = a.call("POST", "/api/purchases/"+pur+"/confirm", buyer, map[string]string{"receipt_id": paid})
+	if code != 409 || errCode(out) != "receipt_mismatch" {
+		t.Fatalf("confirm with the stranger's paid receipt = %d %s, want 409 receipt_mismatch", code, raw)
+	}
 	a.releaseWebhooks()
 	wantUnpaid("after payment.succeeded", false)
 	rs, _ := a.store.Rejections(a.ctx, paid)
