@@ -4,9 +4,11 @@
 -- It ends 'refused', not 'declined', so the member's page and notification
 -- say so and send them to their Whop receipts, and it turns the rule off at
 -- once: another charge could go the same way. failure_reason holds the
--- refusal's own reason. A refusal that charged the member is the one the
--- app records with buyer_charged (migration 000014); it is committed before
--- the job marks the purchase failed, which is what fires the trigger.
+-- refusal's own reason (earlier rows are read once, below, where their
+-- reason is that refusal's, so the down migration restores them exactly).
+-- A refusal that charged the member is the one the app records with
+-- buyer_charged (migration 000014); it is committed before the job marks
+-- the purchase failed for it, which is what fires the trigger.
 ALTER TABLE topups
     DROP CONSTRAINT topups_status_check,
     ADD CONSTRAINT topups_status_check
@@ -19,7 +21,8 @@ UPDATE topups t
    SET status = 'refused', failure_reason = r.reason, updated_at = now()
   FROM (SELECT DISTINCT ON (purchase_id) purchase_id, reason
           FROM payment_rejections WHERE buyer_charged ORDER BY purchase_id, id DESC) r
- WHERE t.status = 'declined' AND r.purchase_id = t.purchase_id;
+ WHERE t.status = 'declined' AND r.purchase_id = t.purchase_id
+   AND t.failure_reason = 'payment refused: ' || r.reason;
 
 CREATE OR REPLACE FUNCTION purchases_topup_outcome() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -38,8 +41,11 @@ BEGIN
          WHERE id = t.id;
         UPDATE topup_rules SET declines_in_row = 0, updated_at = now() WHERE wallet_id = t.wallet_id AND declines_in_row > 0;
     ELSIF NEW.status = 'failed' AND t.status IN ('scheduled', 'charging') THEN
+        -- The job fails the purchase for 'payment refused: ' and the
+        -- refusal's reason (TopUps.refuse); a card's decline is not one.
         SELECT reason INTO refused FROM payment_rejections
-         WHERE purchase_id = NEW.id AND buyer_charged ORDER BY id DESC LIMIT 1;
+         WHERE purchase_id = NEW.id AND buyer_charged AND NEW.failure_reason = 'payment refused: ' || reason
+         ORDER BY id DESC LIMIT 1;
         SELECT experience_id, user_id INTO w FROM wallets WHERE id = t.wallet_id;
         IF refused IS NOT NULL THEN
             UPDATE topups SET status = 'refused', failure_reason = refused, updated_at = now() WHERE id = t.id;

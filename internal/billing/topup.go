@@ -294,29 +294,32 @@ func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *who
 	return ChargeOutcome{Status: string(ledger.TopUpCharging), PaymentID: p.ID}, nil
 }
 
-// refuse ends a top-up whose paid payment the app refused for why. Marking
-// its purchase failed ends the top-up: refused when the refusal's record
-// says Whop charged the member (its own reason kept, the rule turned off),
-// else declined like a failed charge (the trigger of migration 000015).
+// refuse ends a top-up whose paid payment the app refused for why: as a
+// decline, which the trigger of migration 000015 makes "refused" when the
+// refusal's record says Whop charged the member. The trigger knows the
+// refusal by this failure reason: "payment refused: " and why.
 func (t *TopUps) refuse(ctx context.Context, c ledger.TopUpCharge, paymentID, why string) (ChargeOutcome, error) {
-	out, err := t.decline(ctx, c, paymentID, "payment refused: "+why)
-	if err != nil {
+	return t.decline(ctx, c, paymentID, "payment refused: "+why)
+}
+
+// decline marks a top-up's purchase failed for reason, which ends the
+// top-up (purchases_topup_outcome): declined, or refused (see refuse). The
+// outcome is what the top-up became, which is paid when another path paid
+// its purchase first (a paid purchase stays paid).
+func (t *TopUps) decline(ctx context.Context, c ledger.TopUpCharge, paymentID, reason string) (ChargeOutcome, error) {
+	if _, err := t.s.store.MarkPurchase(ctx, c.Purchase.ID, ledger.PurchaseFailed, reason, "", nil); err != nil {
 		return ChargeOutcome{}, err
 	}
 	tu, err := t.s.store.TopUp(ctx, c.TopUp.ID)
 	if err != nil {
 		return ChargeOutcome{}, err
 	}
-	out.Status = string(tu.Status)
-	return out, nil
-}
-
-func (t *TopUps) decline(ctx context.Context, c ledger.TopUpCharge, paymentID, reason string) (ChargeOutcome, error) {
-	if _, err := t.s.store.MarkPurchase(ctx, c.Purchase.ID, ledger.PurchaseFailed, reason, "", nil); err != nil {
-		return ChargeOutcome{}, err
+	out := ChargeOutcome{Status: string(tu.Status), PaymentID: paymentID}
+	if tu.Status == ledger.TopUpDeclined || tu.Status == ledger.TopUpRefused {
+		out.Declined = reason
+		t.s.log.WarnContext(ctx, "top-up "+string(tu.Status), "topup_id", c.TopUp.ID, "purchase_id", c.Purchase.ID, "reason", reason)
 	}
-	t.s.log.WarnContext(ctx, "top-up declined", "topup_id", c.TopUp.ID, "purchase_id", c.Purchase.ID, "reason", reason)
-	return ChargeOutcome{Status: string(ledger.TopUpDeclined), PaymentID: paymentID, Declined: reason}, nil
+	return out, nil
 }
 
 // offSession gives an off-session top-up payment, which no checkout
