@@ -40,13 +40,15 @@ type ModalOutcome struct {
 // trusted as "closed" after that long.
 const modalWait = 3 * time.Second
 
-// CheckModalOutcome settles a purchase whose modal ended without a receipt:
-// a payment of the buyer's that Whop shows as paid is fulfilled (FulfilPayment, so nothing is
-// credited twice) or, when it does not match the purchase, refused
-// (ModalRefused: not credited, the buyer was charged); a failed one
+// CheckModalOutcome settles a purchase whose modal ended without a receipt,
+// from the buyer's own payments on its checkout (another user's are not
+// their attempt): one Whop shows as paid is fulfilled (FulfilPayment, so
+// nothing is credited twice) or, when it does not match the purchase,
+// refused (ModalRefused: not credited, the buyer was charged); a failed one
 // marks the purchase failed with Whop's reason; and none at all, after
-// Whop's usual delay, means the buyer closed the checkout. Only the purchase's buyer gets an answer; no
-// transaction is open while Whop is asked or waited for.
+// Whop's usual delay, means the buyer closed the checkout. Only the
+// purchase's buyer gets an answer; no transaction is open while Whop is
+// asked or waited for.
 func (s Credits) CheckModalOutcome(ctx context.Context, userID, purchaseID string) (ModalOutcome, error) {
 	deadline := s.now().Add(modalWait)
 	for {
