@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/testkit/browsertest"
+	"github.com/creditkit/creditkit/internal/view"
 	"github.com/creditkit/creditkit/internal/whopsim"
 )
 
@@ -107,10 +109,11 @@ func TestBrowserPayOnWhopFromInsideTheFrame(t *testing.T) {
 	}
 }
 
-// TestBrowserReturnWhileWhopIsProcessing lands on the return page while
-// Whop still reports the payment pending and no webhook has come: the page
-// shows its progress, then says the credits will follow. When Whop settles
-// it, the page shows the credits.
+// TestBrowserReturnWhileWhopIsProcessing lands on the return page just
+// before Whop shows the payment, which then stays pending with no webhook:
+// the page shows its progress, then says the credits will follow (the
+// server's latest word, not its first, which was that Whop showed no
+// payment). When Whop settles it, the page shows the credits.
 func TestBrowserReturnWhileWhopIsProcessing(t *testing.T) {
 	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour }))
 	a.holdWebhooks()
@@ -120,21 +123,45 @@ func TestBrowserReturnWhileWhopIsProcessing(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch, plan, pur := a.charge(user, "starter")
-	a.pay(ch, plan, user)
 	run(t, ctx, chromedp.Navigate(a.env.RelayURL+"/purchases/"+pur+"/return"))
 	browsertest.WaitText(t, ctx, `[data-testid="return-title"]`, "Confirming your payment", 10*time.Second)
+	a.pay(ch, plan, user)
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="return-progress"]`)))
 	time.Sleep(2 * time.Second) // let the bar move before the picture
 	browsertest.Screenshot(t, ctx, "1-processing")
 	// Twelve checks 1.5 s apart, then the page says the credits will follow.
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="return-slow"]`)), chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="return-progress"]`)))
-	browsertest.WaitText(t, ctx, `[data-testid="return-slow"]`, "Your credits will arrive in your wallet", time.Second)
+	browsertest.WaitText(t, ctx, `[data-testid="return-slow"]`,
+		"Whop is taking longer than usual. Your credits will arrive in your wallet", time.Second)
 	browsertest.Screenshot(t, ctx, "2-slow")
 
 	a.releaseWebhooks() // Whop's payment.succeeded carries the paid payment
 	run(t, ctx, chromedp.Reload())
 	browsertest.WaitText(t, ctx, `[data-testid="return-title"]`, "Payment received", 10*time.Second)
 	browsertest.WaitText(t, ctx, `[data-testid="balance"]`, "100", 5*time.Second)
+}
+
+// TestBrowserReturnWithoutPaying: a member back from Whop's checkout
+// without having paid. The page checks for a while, as for a payment Whop
+// has not shown yet, then says Whop shows no payment of theirs, that
+// nothing was charged if they left, and that the credits follow if they
+// did pay.
+func TestBrowserReturnWithoutPaying(t *testing.T) {
+	a := setup(t)
+	ctx := browsertest.New(t, browsertest.WithWindowSize(390, 800))
+	user := a.member(0)
+	if err := a.sim.SelectUser(user); err != nil {
+		t.Fatal(err)
+	}
+	_, _, pur := a.charge(user, "starter")
+	run(t, ctx, chromedp.Navigate(a.env.RelayURL+"/purchases/"+pur+"/return"))
+	browsertest.WaitText(t, ctx, `[data-testid="return-title"]`, "Confirming your payment", 10*time.Second)
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="return-slow"]`)), chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="return-progress"]`)))
+	browsertest.WaitText(t, ctx, `[data-testid="return-slow"]`, view.NoPaymentYet, time.Second)
+	browsertest.Screenshot(t, ctx, "no-payment")
+	if p := a.purchase(pur); p.Status != ledger.PurchasePending || a.balance(user) != 0 {
+		t.Fatalf("purchase %s, balance %d: want pending, 0", p.Status, a.balance(user))
+	}
 }
 
 func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {

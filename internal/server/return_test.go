@@ -323,7 +323,8 @@ func TestAnotherUsersPaymentsOnTheCheckoutAreNotTheBuyers(t *testing.T) {
 	// outcome (which waits out Whop's delay of 3 s before it says closed).
 	wantUnpaid := func(when string, modal bool) {
 		t.Helper()
-		if code, status, balance, html := a.returnPage(pur, buyer); code != 200 || status != "processing" || balance != "" {
+		if code, status, balance, html := a.returnPage(pur, buyer); code != 200 || status != "processing" || balance != "" ||
+			!strings.Contains(html, "Whop shows no payment of yours for this purchase.") {
 			t.Fatalf("%s: return = %d %q %q, want processing (nothing of the buyer's yet):\n%s", when, code, status, balance, html)
 		}
 		if modal {
@@ -401,11 +402,13 @@ func TestReturnWhileWhopIsStillProcessing(t *testing.T) {
 		t.Fatalf("return = %d %q %q", code, status, balance)
 	}
 	for _, want := range []string{`data-polls="12"`, `data-testid="return-progress"`, `data-testid="return-slow" hidden`,
-		"Your credits will arrive in your wallet as soon as the payment is confirmed", "/static/js/return.js"} {
+		"Whop is taking longer than usual. Your credits will arrive in your wallet as soon as the payment is confirmed",
+		"/static/js/return.js"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("processing page lacks %q", want)
 		}
 	}
+	assertLacks(t, "the return page of a pending payment", html, "no payment of yours")
 	if p := a.purchase(pur); p.Status != ledger.PurchasePending {
 		t.Fatalf("purchase = %s, want still pending", p.Status)
 	}

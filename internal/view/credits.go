@@ -77,6 +77,13 @@ func Return(l layout.Props, res billing.ReturnResult) page.ReturnView {
 		v.Message = "Whop is confirming your payment. This page updates by itself."
 		v.Polls = returnPolls
 		v.SlowMessage = "Whop is taking longer than usual. Your credits will arrive in your wallet as soon as the payment is confirmed; you can safely leave this page."
+		if res.Attempts == 0 && !res.Unchecked {
+			// Whop answered, with no payment of the buyer's for the
+			// checkout. The page re-checks itself and shows this only
+			// after its polls, long past Whop's delay for a new payment,
+			// so by then it most likely means they left without paying.
+			v.SlowMessage = NoPaymentYet
+		}
 	}
 	return v
 }
@@ -85,6 +92,12 @@ func Return(l layout.Props, res billing.ReturnResult) page.ReturnView {
 // have been charged, so the buyer is told to look before paying again, not
 // invited to. The modal's reply carries it too (ModalReply.Advice).
 const RefusedAdvice = "If Whop charged you, check your Whop receipts before paying again: the seller sees the payment in their books."
+
+// NoPaymentYet is the return page's word, once it has re-checked itself
+// for a while, when Whop still shows no payment of the buyer's.
+const NoPaymentYet = "Whop shows no payment of yours for this purchase. If you left Whop's checkout without paying, " +
+	"nothing was charged and you can buy again. If you did pay, your credits will arrive as soon as Whop confirms it; " +
+	"you can safely leave this page."
 
 // returnPolls is how many times a "still processing" return page re-checks
 // itself (about 1.5 s apart) before it says the credits will follow.

@@ -1,7 +1,7 @@
 // The page a buyer lands on back from Whop's hosted checkout. While Whop is
 // still confirming the payment it re-reads itself every 1.5 s, showing its
 // progress, and swaps in the server's answer once there is one; after its
-// last try it says the credits will follow. The server renders, the script
+// last try it shows the server's latest word on why it is still waiting. The server renders, the script
 // only places.
 (function () {
   "use strict";
@@ -45,6 +45,11 @@
           card.replaceWith(fresh);
           return;
         }
+        // Still confirming: keep the server's latest word for when the
+        // checks run out (it differs once Whop shows a payment of theirs).
+        var said = fresh && fresh.querySelector('[data-testid="return-slow"]');
+        var slow = card.querySelector('[data-testid="return-slow"]');
+        if (said && slow) slow.textContent = said.textContent;
         next();
       })
       .catch(function (err) {
