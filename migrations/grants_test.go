@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/migrations"
 	"github.com/jackc/pgx/v5"
 )
@@ -18,10 +17,7 @@ import (
 // Refunds settled afterwards are logged by the trigger, with their money.
 func TestGrantsMigrationLogsEveryEarlierRefund(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.New(t)
-	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 9)); err != nil {
-		t.Fatalf("down to 000009: %v", err)
-	}
+	db := dbAt(t, ctx, 9)
 	purchase := func(id string, refundedAmount, refundedCredits int) string {
 		return `INSERT INTO purchases (id, user_id, experience_id, company_id, package_id, credits, price, currency, checkout_id,
 			plan_id, status, payment_id, paid_amount, refunded_amount, refunded_credits, fulfilled_at)

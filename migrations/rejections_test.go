@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/migrations"
 )
 
@@ -15,10 +14,7 @@ import (
 // the app has). A top-up's refusal (source 'topup') is allowed from then on.
 func TestRejectionsSayWhetherTheBuyerWasCharged(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.New(t)
-	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 13)); err != nil {
-		t.Fatalf("down to 000013: %v", err)
-	}
+	db := dbAt(t, ctx, 13)
 	charged := map[string]bool{
 		"payment amount 100 is below the price 499":          true,
 		`payment currency "eur" is not the purchase's "usd"`: true,

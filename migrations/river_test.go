@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/migrations"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -20,10 +19,7 @@ import (
 // Going down brings the unfinished River jobs back.
 func TestRiverTakesOverWaitingJobs(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.New(t)
-	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 7)); err != nil {
-		t.Fatalf("down to 000007: %v", err)
-	}
+	db := dbAt(t, ctx, 7)
 	later := time.Now().Add(time.Hour).Truncate(time.Microsecond)
 	for _, sql := range []string{
 		`INSERT INTO purchases (id, user_id, experience_id, company_id, package_id, credits, price, currency,
@@ -86,9 +82,7 @@ func TestRiverTakesOverWaitingJobs(t *testing.T) {
 	}
 
 	// Down again: the unfinished River jobs are the old queue's once more.
-	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 7)); err != nil {
-		t.Fatalf("down: %v", err)
-	}
+	downTo(t, ctx, db, 7)
 	got := map[string]string{}
 	var key, row string
 	rows, _ := db.Pool.Query(ctx, `SELECT key, state || ' ' || attempts || '/' || max_attempts || ' ' || last_error FROM jobs`)

@@ -125,10 +125,7 @@ func TestShareNetRevivesStrandedJobs(t *testing.T) {
 // pur_<x> (paid by pay_<x>) for each x, then the rows seed inserts.
 func before000006(t *testing.T, ctx context.Context, purchases []string, seed ...string) *pgtest.DB {
 	t.Helper()
-	db := pgtest.New(t)
-	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 5)); err != nil {
-		t.Fatalf("down to 000005: %v", err)
-	}
+	db := dbAt(t, ctx, 5)
 	if _, err := db.Pool.Exec(ctx, `
 		INSERT INTO purchases (id, user_id, experience_id, company_id, package_id, credits, price, currency,
 		                       checkout_id, plan_id, status, payment_id, paid_amount, fulfilled_at)
@@ -143,6 +140,23 @@ func before000006(t *testing.T, ctx context.Context, purchases []string, seed ..
 		}
 	}
 	return db
+}
+
+// dbAt is a new test database migrated only as far as version, for a
+// test of what the migrations after it do to the rows it then inserts.
+func dbAt(t *testing.T, ctx context.Context, version uint) *pgtest.DB {
+	t.Helper()
+	db := pgtest.New(t)
+	downTo(t, ctx, db, version)
+	return db
+}
+
+// downTo reverts db's migrations until version is the newest applied.
+func downTo(t *testing.T, ctx context.Context, db *pgtest.DB, version uint) {
+	t.Helper()
+	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, version)); err != nil {
+		t.Fatalf("down to %06d: %v", version, err)
+	}
 }
 
 // stepsDownTo is how many migrations to revert so that version is the

@@ -14,10 +14,7 @@ import (
 // brings the catalog back with every item a spend names.
 func TestSpendCatalogKeepsEverySpend(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.New(t)
-	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 6)); err != nil {
-		t.Fatalf("down to 000006: %v", err)
-	}
+	db := dbAt(t, ctx, 6)
 	// A wallet of 100 credits, then a boost (20) and a sticker (5), as the
 	// app recorded them before 000007; and an item the owner added by hand.
 	for _, sql := range []string{
@@ -50,9 +47,7 @@ func TestSpendCatalogKeepsEverySpend(t *testing.T) {
 		t.Error("a spend with a malformed item id was accepted")
 	}
 
-	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 6)); err != nil {
-		t.Fatalf("down 000007: %v", err)
-	}
+	downTo(t, ctx, db, 6)
 	assertSpends(t, db, `SELECT s.item_id, i.name, s.cost, s.balance_after FROM spends s JOIN spend_items i ON i.id = s.item_id ORDER BY s.id`, want)
 }
 

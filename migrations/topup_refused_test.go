@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/creditkit/creditkit/internal/testkit/pgtest"
 	"github.com/creditkit/creditkit/migrations"
 )
 
@@ -18,10 +17,7 @@ import (
 // refused top-up as the decline it was recorded as.
 func TestRefusedTopUpsAreToldFromDeclines(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.New(t)
-	if err := migrations.Down(ctx, db.URL, stepsDownTo(t, 14)); err != nil {
-		t.Fatalf("down to 000014: %v", err)
-	}
+	db := dbAt(t, ctx, 14)
 	const fixture = `
 		INSERT INTO wallets (experience_id, user_id, balance) VALUES ('exp_1', 'user_1', 100);
 		INSERT INTO ledger_entries (wallet_id, kind, amount, balance_after, reference, idempotency_key) VALUES
