@@ -39,21 +39,14 @@ func TestTopUpChargeForbiddenIsNotADecline(t *testing.T) {
 	if err := r.notices.SetPrefs(r.ctx, r.user, r.exp, NoticePrefs{TopUpFailed: true}); err != nil {
 		t.Fatal(err)
 	}
-	r.grant(60)
-	r.saveCard(whopsim.CardSucceeds)
-	r.setRule(50, 10)
-	r.spend(20) // 60 -> 40: crosses 50
-	ids := r.topUpIDs()
-	if len(ids) != 1 {
-		t.Fatalf("top-ups = %v", ids)
-	}
+	id := r.crossOnce(whopsim.CardSucceeds, 10)
 	forbidden := &refusingWhop{Client: r.client, status: 403}
-	out, err := NewTopUps(r.svc, forbidden).Charge(r.ctx, ids[0])
+	out, err := NewTopUps(r.svc, forbidden).Charge(r.ctx, id)
 	var api *whop.APIError
 	if err == nil || !errors.As(err, &api) || api.StatusCode != 403 || forbidden.calls.Load() != 1 {
 		t.Fatalf("charge answered 403 = %+v, %v; want the error back for the job to retry", out, err)
 	}
-	tu, _ := r.store.TopUp(r.ctx, ids[0])
+	tu, _ := r.store.TopUp(r.ctx, id)
 	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
 	if tu.Status != ledger.TopUpCharging || tu.FailureReason != "" || tu.PaymentID != "" || tu.Attempts != 1 ||
 		pur.Status != ledger.PurchasePending || pur.FailureReason != "" {
@@ -67,11 +60,11 @@ func TestTopUpChargeForbiddenIsNotADecline(t *testing.T) {
 		t.Fatalf("top-up-failed notifications after a 403 = %d", n)
 	}
 	// The job's retry, Whop letting it through: paid once.
-	out, err = r.topups.Charge(r.ctx, ids[0])
-	if err != nil || out.Status != "paid" || out.Credited != 100 || r.balance() != 140 || r.sandboxPayments(ids[0]) != 1 {
+	out, err = r.topups.Charge(r.ctx, id)
+	if err != nil || out.Status != "paid" || out.Credited != 100 || r.balance() != 140 || r.sandboxPayments(id) != 1 {
 		t.Fatalf("retry = %+v, %v; balance %d", out, err, r.balance())
 	}
-	tu, _ = r.store.TopUp(r.ctx, ids[0])
+	tu, _ = r.store.TopUp(r.ctx, id)
 	if tu.Status != ledger.TopUpPaid || tu.Attempts != 2 {
 		t.Fatalf("top-up after the retry = %+v", tu)
 	}
@@ -232,22 +225,15 @@ func (w undecidedWhop) CreatePayment(ctx context.Context, p whop.OffSessionPayme
 // top-up of the wallet. Whop is charged once.
 func TestUndecidedTopUpIsLookedAtAgain(t *testing.T) {
 	r := newTopUpRig(t)
-	r.grant(60)
-	r.saveCard(whopsim.CardSavesThenFails)
-	r.setRule(50, 10)
-	r.spend(20) // 60 -> 40: crosses 50
-	ids := r.topUpIDs()
-	if len(ids) != 1 {
-		t.Fatalf("top-ups = %v", ids)
-	}
+	id := r.crossOnce(whopsim.CardSavesThenFails, 10)
 	tu := NewTopUps(r.svc, undecidedWhop{r.client})
 	w := &topUpWorker{t: tu}
-	job := &river.Job[ledger.TopUpChargeJob]{JobRow: &rivertype.JobRow{ID: 1}, Args: ledger.TopUpChargeJob{TopUpID: ids[0]}}
+	job := &river.Job[ledger.TopUpChargeJob]{JobRow: &rivertype.JobRow{ID: 1}, Args: ledger.TopUpChargeJob{TopUpID: id}}
 	var snooze *river.JobSnoozeError
 	if err := w.Work(r.ctx, job); !errors.As(err, &snooze) || snooze.Duration != TopUpRecheck {
 		t.Fatalf("job on a pending charge = %v, want a snooze of %s", err, TopUpRecheck)
 	}
-	top, _ := r.store.TopUp(r.ctx, ids[0])
+	top, _ := r.store.TopUp(r.ctx, id)
 	pur, _ := r.store.Purchase(r.ctx, top.PurchaseID)
 	if top.Status != ledger.TopUpCharging || top.PaymentID == "" || pur.Status != ledger.PurchaseProcessing {
 		t.Fatalf("after the pending answer: top-up %+v, purchase %+v", top, pur)
@@ -256,21 +242,21 @@ func TestUndecidedTopUpIsLookedAtAgain(t *testing.T) {
 	if err := w.Work(r.ctx, job); err != nil {
 		t.Fatalf("second run = %v", err)
 	}
-	top, _ = r.store.TopUp(r.ctx, ids[0])
+	top, _ = r.store.TopUp(r.ctx, id)
 	pur, _ = r.store.Purchase(r.ctx, top.PurchaseID)
 	if top.Status != ledger.TopUpDeclined || top.FailureReason != "Your card was declined." ||
 		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "Your card was declined." || top.Attempts != 2 {
 		t.Fatalf("after the second run: top-up %+v, purchase %+v", top, pur)
 	}
-	if b := r.balance(); b != 40 || r.sandboxPayments(ids[0]) != 1 {
-		t.Fatalf("balance %d, payments %d; want 40 and one charge", b, r.sandboxPayments(ids[0]))
+	if b := r.balance(); b != 40 || r.sandboxPayments(id) != 1 {
+		t.Fatalf("balance %d, payments %d; want 40 and one charge", b, r.sandboxPayments(id))
 	}
 	a, err := r.topups.Settings(r.ctx, r.user, r.exp)
 	if err != nil || a.Rule.DeclinesInRow != 1 || !a.Rule.Enabled {
 		t.Fatalf("rule = %+v, %v", a.Rule, err)
 	}
 	// A third run (a duplicate) does nothing.
-	if err := w.Work(r.ctx, job); err != nil || r.sandboxPayments(ids[0]) != 1 {
+	if err := w.Work(r.ctx, job); err != nil || r.sandboxPayments(id) != 1 {
 		t.Fatalf("third run = %v", err)
 	}
 }
@@ -282,12 +268,8 @@ func TestUndecidedTopUpIsLookedAtAgain(t *testing.T) {
 // the top-up stays declined, counted once.
 func TestDeclinedTopUpPurchaseStaysFailed(t *testing.T) {
 	r := newTopUpRig(t)
-	r.grant(60)
-	r.saveCard(whopsim.CardSavesThenFails)
-	r.setRule(50, 10)
-	r.spend(20)
-	ids := r.topUpIDs()
-	if out, err := r.topups.Charge(r.ctx, ids[0]); err != nil || out.Status != "declined" {
+	id := r.crossOnce(whopsim.CardSavesThenFails, 10)
+	if out, err := r.topups.Charge(r.ctx, id); err != nil || out.Status != "declined" {
 		t.Fatalf("charge = %+v, %v", out, err)
 	}
 	var failed *whopsim.Event
@@ -309,7 +291,7 @@ func TestDeclinedTopUpPurchaseStaysFailed(t *testing.T) {
 		Scheme: whop.SchemeStandard, APIVersion: "v1", CompanyID: failed.CompanyID, Data: env.Data}); err != nil {
 		t.Fatal(err)
 	}
-	top, _ := r.store.TopUp(r.ctx, ids[0])
+	top, _ := r.store.TopUp(r.ctx, id)
 	pur, _ := r.store.Purchase(r.ctx, top.PurchaseID)
 	if pur.Status != ledger.PurchaseFailed || pur.FailureReason != "Your card was declined." ||
 		top.Status != ledger.TopUpDeclined || top.FailureReason != "Your card was declined." {

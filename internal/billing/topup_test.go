@@ -111,6 +111,23 @@ func (r *topUpRig) count(sql string, args ...any) int {
 	return n
 }
 
+// crossOnce sets the member up to cross a rule once: 60 credits, a card
+// saved, a rule buying "small" below 50 at most perDay times a day, and a
+// spend of 20 that takes the balance to 40. It returns the one top-up the
+// crossing scheduled.
+func (r *topUpRig) crossOnce(card string, perDay int) string {
+	r.t.Helper()
+	r.grant(60)
+	r.saveCard(card)
+	r.setRule(50, perDay)
+	r.spend(20)
+	ids := r.topUpIDs()
+	if len(ids) != 1 {
+		r.t.Fatalf("top-ups after one crossing = %v", ids)
+	}
+	return ids[0]
+}
+
 // topUpIDs are the wallet's top-ups, oldest first.
 func (r *topUpRig) topUpIDs() []string {
 	r.t.Helper()
@@ -315,30 +332,23 @@ func TestDeclinedTopUpsTurnTheRuleOff(t *testing.T) {
 // its job then charges nothing.
 func TestRemovingTheRuleCancelsAnUnchargedTopUp(t *testing.T) {
 	r := newTopUpRig(t)
-	r.grant(60)
-	r.saveCard(whopsim.CardSucceeds)
-	r.setRule(50, 3)
-	r.spend(20)
-	ids := r.topUpIDs()
-	if len(ids) != 1 {
-		t.Fatalf("top-ups = %v", ids)
-	}
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
 	n, err := r.topups.RemoveRule(r.ctx, r.user, r.exp)
 	if err != nil || n != 1 {
 		t.Fatalf("remove = %d, %v", n, err)
 	}
-	out, err := r.topups.Charge(r.ctx, ids[0])
+	out, err := r.topups.Charge(r.ctx, id)
 	if err != nil || out.Status != "canceled" {
 		t.Fatalf("charge after removal = %+v, %v", out, err)
 	}
-	tu, _ := r.store.TopUp(r.ctx, ids[0])
+	tu, _ := r.store.TopUp(r.ctx, id)
 	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
 	if tu.Status != ledger.TopUpCanceled || tu.Attempts != 0 || tu.PaymentID != "" ||
 		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "canceled: auto top-up removed" {
 		t.Fatalf("top-up %+v, purchase %+v", tu, pur)
 	}
-	if r.sandboxPayments(ids[0]) != 0 || r.balance() != 40 {
-		t.Fatalf("payments %d, balance %d", r.sandboxPayments(ids[0]), r.balance())
+	if r.sandboxPayments(id) != 0 || r.balance() != 40 {
+		t.Fatalf("payments %d, balance %d", r.sandboxPayments(id), r.balance())
 	}
 	a, _ := r.topups.Settings(r.ctx, r.user, r.exp)
 	if a.Rule != nil || !a.HasMethod {
@@ -576,12 +586,8 @@ func TestNotificationWhopRefusesIsSkipped(t *testing.T) {
 // gets the same payment back (its key) and credits nothing more.
 func TestReconcilerSettlesALostTopUpCharge(t *testing.T) {
 	r := newTopUpRig(t)
-	r.grant(60)
-	r.saveCard(whopsim.CardSucceeds)
-	r.setRule(50, 3)
-	r.spend(20)
-	ids := r.topUpIDs()
-	c, err := r.store.StartTopUpCharge(r.ctx, ids[0])
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
+	c, err := r.store.StartTopUpCharge(r.ctx, id)
 	if err != nil || !c.Due {
 		t.Fatalf("start = %+v, %v", c, err)
 	}
@@ -590,8 +596,8 @@ func TestReconcilerSettlesALostTopUpCharge(t *testing.T) {
 		MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
 		Plan: whop.InlinePlan{Currency: money.USD, InitialPrice: c.Purchase.Price, PlanType: whop.PlanOneTime},
 		Metadata: map[string]string{MetaPurchaseID: c.Purchase.ID, MetaExperienceID: r.exp, MetaUserID: r.user,
-			MetaPackageID: "small", MetaTopUpID: ids[0]},
-		IdempotencyKey: "creditkit:topup:" + ids[0]})
+			MetaPackageID: "small", MetaTopUpID: id},
+		IdempotencyKey: "creditkit:topup:" + id})
 	if err != nil || !p.IsPaid() {
 		t.Fatalf("charge = %+v, %v", p, err)
 	}
@@ -599,12 +605,12 @@ func TestReconcilerSettlesALostTopUpCharge(t *testing.T) {
 	if err != nil || run.Credited != 1 {
 		t.Fatalf("reconcile = %+v, %v", run, err)
 	}
-	tu, _ := r.store.TopUp(r.ctx, ids[0])
+	tu, _ := r.store.TopUp(r.ctx, id)
 	if tu.Status != ledger.TopUpPaid || tu.PaymentID != p.ID || r.balance() != 140 {
 		t.Fatalf("top-up %+v, balance %d", tu, r.balance())
 	}
-	out, err := r.topups.Charge(r.ctx, ids[0])
-	if err != nil || out.Status != "paid" || r.balance() != 140 || r.sandboxPayments(ids[0]) != 1 {
+	out, err := r.topups.Charge(r.ctx, id)
+	if err != nil || out.Status != "paid" || r.balance() != 140 || r.sandboxPayments(id) != 1 {
 		t.Fatalf("job after the reconciler = %+v, %v; balance %d", out, err, r.balance())
 	}
 }
@@ -622,15 +628,8 @@ func TestATopUpWhosePaymentIsRefusedSaysSo(t *testing.T) {
 	if err := r.notices.SetPrefs(r.ctx, r.user, r.exp, NoticePrefs{TopUpFailed: true}); err != nil {
 		t.Fatal(err)
 	}
-	r.grant(60)
-	r.saveCard(whopsim.CardSucceeds)
-	r.setRule(50, 10)
-	r.spend(20) // crosses 50
-	ids := r.topUpIDs()
-	if len(ids) != 1 {
-		t.Fatalf("top-ups = %v", ids)
-	}
-	tu, err := r.store.TopUp(r.ctx, ids[0])
+	id := r.crossOnce(whopsim.CardSucceeds, 10)
+	tu, err := r.store.TopUp(r.ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
