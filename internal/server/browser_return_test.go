@@ -119,12 +119,7 @@ func TestBrowserReturnWhileWhopIsProcessing(t *testing.T) {
 	a.holdWebhooks()
 	ctx := browsertest.New(t, browsertest.WithWindowSize(900, 800))
 	user := a.member(0)
-	if err := a.sim.SelectUser(user); err != nil {
-		t.Fatal(err)
-	}
-	ch, plan, pur := a.charge(user, "starter")
-	run(t, ctx, chromedp.Navigate(a.env.RelayURL+"/purchases/"+pur+"/return"))
-	browsertest.WaitText(t, ctx, `[data-testid="return-title"]`, "Confirming your payment", 10*time.Second)
+	ch, plan, _ := landOnReturn(t, a, ctx, user)
 	a.pay(ch, plan, user)
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="return-progress"]`)))
 	time.Sleep(2 * time.Second) // let the bar move before the picture
@@ -150,18 +145,27 @@ func TestBrowserReturnWithoutPaying(t *testing.T) {
 	a := setup(t)
 	ctx := browsertest.New(t, browsertest.WithWindowSize(390, 800))
 	user := a.member(0)
-	if err := a.sim.SelectUser(user); err != nil {
-		t.Fatal(err)
-	}
-	_, _, pur := a.charge(user, "starter")
-	run(t, ctx, chromedp.Navigate(a.env.RelayURL+"/purchases/"+pur+"/return"))
-	browsertest.WaitText(t, ctx, `[data-testid="return-title"]`, "Confirming your payment", 10*time.Second)
+	_, _, pur := landOnReturn(t, a, ctx, user)
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="return-slow"]`)), chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="return-progress"]`)))
 	browsertest.WaitText(t, ctx, `[data-testid="return-slow"]`, view.NoPaymentYet, time.Second)
 	browsertest.Screenshot(t, ctx, "no-payment")
 	if p := a.purchase(pur); p.Status != ledger.PurchasePending || a.balance(user) != 0 {
 		t.Fatalf("purchase %s, balance %d: want pending, 0", p.Status, a.balance(user))
 	}
+}
+
+// landOnReturn has user buy the starter package and open its return page
+// before paying, as a member back from Whop's checkout lands there, and
+// waits for the page to say it is confirming.
+func landOnReturn(t *testing.T, a *app, ctx context.Context, user string) (checkoutID, planID, purchaseID string) {
+	t.Helper()
+	if err := a.sim.SelectUser(user); err != nil {
+		t.Fatal(err)
+	}
+	checkoutID, planID, purchaseID = a.charge(user, "starter")
+	run(t, ctx, chromedp.Navigate(a.env.RelayURL+"/purchases/"+purchaseID+"/return"))
+	browsertest.WaitText(t, ctx, `[data-testid="return-title"]`, "Confirming your payment", 10*time.Second)
+	return checkoutID, planID, purchaseID
 }
 
 func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
