@@ -75,22 +75,24 @@ func (s Credits) Confirm(ctx context.Context, userID, purchaseID, receiptID stri
 // wrong, and leave a rejection in the books, for a payment about to clear.
 // The answer is what the purchase became, which need not be what was
 // asked: a purchase some payment paid meanwhile is returned as it stands,
+// a receipt older than the state recorded (a declined card's, after the
+// member's next payment went under way) answers with the purchase's own,
 // and a top-up's failed purchase stays failed (MarkPurchase).
 func (s *core) unpaidReceipt(ctx context.Context, pur ledger.Purchase, p *whop.Payment) (ledger.Purchase, error) {
-	status, reason := ledger.PurchaseProcessing, ""
+	st := ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: buyerName(p, pur), At: p.UpdatedAt}
 	if failedPayment(p) {
-		status, reason = ledger.PurchaseFailed, cmp.Or(p.FailureMessage, "payment failed")
+		st.Status, st.Reason = ledger.PurchaseFailed, cmp.Or(p.FailureMessage, "payment failed")
 	}
-	marked, err := s.store.MarkPurchase(ctx, pur.ID, status, reason, buyerName(p, pur), nil)
-	switch {
+	marked, err := s.store.MarkPurchase(ctx, pur.ID, st, nil)
+	switch cur := marked.Purchase; {
 	case err != nil:
 		return ledger.Purchase{}, err
-	case marked.Status == ledger.PurchasePaid:
-		return marked, nil
-	case marked.Status == ledger.PurchaseFailed && status == ledger.PurchaseFailed:
+	case cur.Status == ledger.PurchasePaid:
+		return cur, nil
+	case cur.Status == ledger.PurchaseFailed && marked.Ignored == "":
 		return ledger.Purchase{}, &DeclinedError{Reason: p.FailureMessage}
-	case marked.Status == ledger.PurchaseFailed:
-		return ledger.Purchase{}, &DeclinedError{Reason: marked.FailureReason}
+	case cur.Status == ledger.PurchaseFailed:
+		return ledger.Purchase{}, &DeclinedError{Reason: cur.FailureReason}
 	}
 	return ledger.Purchase{}, ErrPaymentPending
 }

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -288,21 +289,20 @@ func (s *core) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.De
 		// not use. Nothing was paid, so nothing goes in the books either.
 		return describe(s.ignore(ctx, d, reasonNotTheBuyer))
 	}
-	status, reason := ledger.PurchaseProcessing, ""
+	st := ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: buyerName(p, pur), At: p.UpdatedAt}
 	if d.Type == whop.EventPaymentFailed || d.Type == whop.EventAppPaymentFailed {
-		status, reason = ledger.PurchaseFailed, p.FailureMessage
-		if reason == "" {
-			reason = "payment failed"
-		}
+		st.Status, st.Reason = ledger.PurchaseFailed, cmp.Or(p.FailureMessage, "payment failed")
 	}
-	_, err = s.store.MarkPurchase(ctx, purchaseID, status, reason, buyerName(p, pur), d)
-	if errors.Is(err, ledger.ErrDuplicateDelivery) {
+	marked, err := s.store.MarkPurchase(ctx, purchaseID, st, d)
+	switch {
+	case errors.Is(err, ledger.ErrDuplicateDelivery):
 		return duplicate(), nil
-	}
-	if err != nil {
+	case err != nil:
 		return Delivered{}, err
+	case marked.Ignored != "":
+		return Delivered{Kind: Ignored, Outcome: prefixIgnored + marked.Ignored}, nil
 	}
-	return applied("purchase " + string(status)), nil
+	return applied("purchase " + string(st.Status)), nil
 }
 
 func describe(o Outcome, err error) (Delivered, error) {

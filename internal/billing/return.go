@@ -1,10 +1,12 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/whop"
@@ -107,6 +109,7 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 	var failure, rejected string
 	var attempts int
 	var buyer string
+	var failedAt time.Time
 	for p, err := range payments {
 		if err != nil {
 			// Whop did not answer: the buyer sees "confirming" and the page
@@ -151,10 +154,10 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 			paid, err := s.store.Purchase(ctx, pur.ID)
 			return ReturnResult{Purchase: paid, Status: ReturnPaid}, err
 		case failedPayment(p):
-			failure = p.FailureMessage
-			if failure == "" {
-				failure = "The payment failed."
+			if failure != "" && p.UpdatedAt.Before(failedAt) {
+				continue // an earlier failure: the newest one is the purchase's
 			}
+			failure, failedAt = cmp.Or(p.FailureMessage, "The payment failed."), p.UpdatedAt
 			if name := buyerName(p, pur); name != "" {
 				buyer = name
 			}
@@ -162,7 +165,7 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 			pending = true
 		}
 	}
-	res, err := s.settleUnpaid(ctx, pur, pending, failure, rejected, buyer)
+	res, err := s.settleUnpaid(ctx, pur, pending, failure, failedAt, rejected, buyer)
 	res.Attempts = attempts
 	return res, err
 }
@@ -178,8 +181,9 @@ func refusedReason(rejected string) string {
 }
 
 // settleUnpaid is what settleReturn found when no payment paid the
-// purchase: one still pending, a failure, or a payment we refused.
-func (s *core) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bool, failure, rejected, buyer string) (ReturnResult, error) {
+// purchase: one still pending, a failure (the newest, at failedAt), or a
+// payment we refused.
+func (s *core) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bool, failure string, failedAt time.Time, rejected, buyer string) (ReturnResult, error) {
 	switch {
 	case pending:
 		return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil
@@ -195,14 +199,20 @@ func (s *core) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bo
 	case failure != "":
 		// Record it as the payment.failed webhook would; a paid purchase
 		// never moves back, so a late failure cannot undo a credit.
-		marked, err := s.store.MarkPurchase(ctx, pur.ID, ledger.PurchaseFailed, failure, buyer, nil)
-		if err != nil {
+		marked, err := s.store.MarkPurchase(ctx, pur.ID,
+			ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: failure, Buyer: buyer, At: failedAt}, nil)
+		switch cur := marked.Purchase; {
+		case err != nil:
 			return ReturnResult{}, err
+		case cur.Status == ledger.PurchasePaid:
+			return ReturnResult{Purchase: cur, Status: ReturnPaid}, nil
+		case cur.Status == ledger.PurchaseProcessing:
+			// A newer state of the purchase's payments was recorded.
+			return ReturnResult{Purchase: cur, Status: ReturnProcessing}, nil
+		case marked.Ignored != "":
+			return ReturnResult{Purchase: cur, Status: ReturnFailed, Reason: cur.FailureReason}, nil
 		}
-		if marked.Status == ledger.PurchasePaid {
-			return ReturnResult{Purchase: marked, Status: ReturnPaid}, nil
-		}
-		return ReturnResult{Purchase: marked, Status: ReturnFailed, Reason: failure}, nil
+		return ReturnResult{Purchase: marked.Purchase, Status: ReturnFailed, Reason: failure}, nil
 	case pur.Status == ledger.PurchaseFailed:
 		return ReturnResult{Purchase: pur, Status: ReturnFailed, Reason: pur.FailureReason}, nil
 	}

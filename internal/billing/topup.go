@@ -288,7 +288,7 @@ func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *who
 		return t.decline(ctx, c, p.ID, cmp.Or(p.FailureMessage, "payment "+cmp.Or(string(p.Substatus), string(p.Status))))
 	}
 	// Pending: its webhook (or the reconciler) settles it.
-	if _, err := t.s.store.MarkPurchase(ctx, pur.ID, ledger.PurchaseProcessing, "", "", nil); err != nil {
+	if _, err := t.s.store.MarkPurchase(ctx, pur.ID, ledger.PaymentState{Status: ledger.PurchaseProcessing}, nil); err != nil {
 		return ChargeOutcome{}, err
 	}
 	return ChargeOutcome{Status: string(ledger.TopUpCharging), PaymentID: p.ID}, nil
@@ -307,7 +307,7 @@ func (t *TopUps) refuse(ctx context.Context, c ledger.TopUpCharge, paymentID, wh
 // outcome is what the top-up became, which is paid when another path paid
 // its purchase first (a paid purchase stays paid).
 func (t *TopUps) decline(ctx context.Context, c ledger.TopUpCharge, paymentID, reason string) (ChargeOutcome, error) {
-	if _, err := t.s.store.MarkPurchase(ctx, c.Purchase.ID, ledger.PurchaseFailed, reason, "", nil); err != nil {
+	if _, err := t.s.store.MarkPurchase(ctx, c.Purchase.ID, ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: reason}, nil); err != nil {
 		return ChargeOutcome{}, err
 	}
 	tu, err := t.s.store.TopUp(ctx, c.TopUp.ID)

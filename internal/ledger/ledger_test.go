@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -209,29 +210,108 @@ func TestSettleRefundsInProportionOnce(t *testing.T) {
 func TestMarkPurchase(t *testing.T) {
 	b := setup(t)
 	b.purchase(t, "pur_a", "user_1", 100, 499)
-	p, err := b.store.MarkPurchase(b.ctx, "pur_a", ledger.PurchaseFailed, "card declined", "alice", &ledger.Delivery{ID: "msg_f", Type: "payment.failed", Scheme: "standard"})
-	if err != nil || p.Status != ledger.PurchaseFailed || p.FailureReason != "card declined" || p.BuyerUsername != "alice" {
-		t.Fatalf("mark failed = %+v, %v", p, err)
+	failed := ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "card declined", Buyer: "alice"}
+	m, err := b.store.MarkPurchase(b.ctx, "pur_a", failed, &ledger.Delivery{ID: "msg_f", Type: "payment.failed", Scheme: "standard"})
+	if p := m.Purchase; err != nil || m.Ignored != "" || p.Status != ledger.PurchaseFailed || p.FailureReason != "card declined" || p.BuyerUsername != "alice" {
+		t.Fatalf("mark failed = %+v, %v", m, err)
 	}
 	// No name leaves the one known.
-	if p, err = b.store.MarkPurchase(b.ctx, "pur_a", ledger.PurchaseFailed, "card declined again", "", nil); err != nil || p.BuyerUsername != "alice" {
-		t.Fatalf("mark failed without a name = %+v, %v", p, err)
+	m, err = b.store.MarkPurchase(b.ctx, "pur_a", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "card declined again"}, nil)
+	if p := m.Purchase; err != nil || m.Ignored != "" || p.FailureReason != "card declined again" || p.BuyerUsername != "alice" {
+		t.Fatalf("mark failed without a name = %+v, %v", m, err)
 	}
 	// A failed checkout can still be paid on a retry; then it stays paid,
 	// under the name the paying payment gives.
 	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499, BuyerUsername: "alice2"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	p, err = b.store.MarkPurchase(b.ctx, "pur_a", ledger.PurchaseFailed, "late failure", "mallory", nil)
-	if err != nil || p.Status != ledger.PurchasePaid || p.FailureReason != "" || p.BuyerUsername != "alice2" {
-		t.Fatalf("a paid purchase must not move back: %+v, %v", p, err)
+	m, err = b.store.MarkPurchase(b.ctx, "pur_a", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "late failure", Buyer: "mallory"}, nil)
+	if p := m.Purchase; err != nil || m.Ignored != "purchase already paid" || p.Status != ledger.PurchasePaid || p.FailureReason != "" || p.BuyerUsername != "alice2" {
+		t.Fatalf("a paid purchase must not move back: %+v, %v", m, err)
 	}
 	dl, _ := b.store.RecentDeliveries(b.ctx, 5)
 	if len(dl) != 1 || dl[0].Outcome != "purchase failed" {
 		t.Fatalf("deliveries = %+v", dl)
 	}
-	if _, err := b.store.MarkPurchase(b.ctx, "pur_missing", ledger.PurchaseFailed, "x", "", nil); !errors.Is(err, ledger.ErrNotFound) {
+	if _, err := b.store.MarkPurchase(b.ctx, "pur_missing", failed, nil); !errors.Is(err, ledger.ErrNotFound) {
 		t.Fatalf("missing purchase: %v", err)
+	}
+}
+
+// TestMarkPurchaseKeepsOlderStatesOut: Whop's webhooks come in any order,
+// so payment states are recorded by Whop's time of each (the payment's
+// updated_at), per purchase: a late payment.pending of a payment that has
+// failed, or a late decline of a card the member replaced with a payment
+// now under way, changes nothing. At equal times failed wins; a state of
+// unknown time is recorded as before and leaves the time recorded.
+func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	steps := []struct {
+		name    string
+		state   ledger.PaymentState
+		ignored string
+		status  ledger.PurchaseStatus
+		reason  string
+		buyer   string
+		at      time.Time // attempt_at afterwards; zero for NULL
+		outcome string    // the delivery's recorded outcome
+	}{
+		{"a decline", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "card declined", Buyer: "alice", At: at(20)},
+			"", ledger.PurchaseFailed, "card declined", "alice", at(20), "purchase failed"},
+		{"the same payment's pending, late", ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: "alice2", At: at(10)},
+			"an older payment state arrived late: purchase stays failed", ledger.PurchaseFailed, "card declined", "alice", at(20),
+			"ignored: an older payment state arrived late: purchase stays failed"},
+		{"a pending as old as the failure", ledger.PaymentState{Status: ledger.PurchaseProcessing, At: at(20)},
+			"an older payment state arrived late: purchase stays failed", ledger.PurchaseFailed, "card declined", "alice", at(20),
+			"ignored: an older payment state arrived late: purchase stays failed"},
+		{"the next card, under way", ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: "alice3", At: at(30)},
+			"", ledger.PurchaseProcessing, "", "alice3", at(30), "purchase processing"},
+		{"the first card's decline, again and late", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "card declined", At: at(20)},
+			"an older payment state arrived late: purchase stays processing", ledger.PurchaseProcessing, "", "alice3", at(30),
+			"ignored: an older payment state arrived late: purchase stays processing"},
+		{"the next card's decline, as old as its pending", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "insufficient funds", At: at(30)},
+			"", ledger.PurchaseFailed, "insufficient funds", "alice3", at(30), "purchase failed"},
+		{"a pending of unknown time", ledger.PaymentState{Status: ledger.PurchaseProcessing},
+			"", ledger.PurchaseProcessing, "", "alice3", at(30), "purchase processing"},
+		{"a failure older than the time recorded", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "expired card", At: at(25)},
+			"an older payment state arrived late: purchase stays processing", ledger.PurchaseProcessing, "", "alice3", at(30),
+			"ignored: an older payment state arrived late: purchase stays processing"},
+	}
+	for i, s := range steps {
+		id := fmt.Sprintf("msg_%d", i)
+		m, err := b.store.MarkPurchase(b.ctx, "pur_a", s.state, &ledger.Delivery{ID: id, Type: "payment.x", Scheme: "standard"})
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		var attemptAt *time.Time
+		var outcome string
+		var linked string
+		if err := b.db.Pool.QueryRow(b.ctx, `SELECT p.attempt_at, d.outcome, d.purchase_id FROM purchases p, webhook_deliveries d
+			WHERE p.id = 'pur_a' AND d.id = $1`, id).Scan(&attemptAt, &outcome, &linked); err != nil {
+			t.Fatal(err)
+		}
+		p := m.Purchase
+		gotAt := time.Time{}
+		if attemptAt != nil {
+			gotAt = *attemptAt
+		}
+		if m.Ignored != s.ignored || p.Status != s.status || p.FailureReason != s.reason || p.BuyerUsername != s.buyer ||
+			!gotAt.Equal(s.at) || outcome != s.outcome || linked != "pur_a" {
+			t.Fatalf("%s: ignored %q, purchase %s %q buyer %q, attempt_at %v, delivery %q of %q; want %q, %s %q %q, %v, %q of pur_a",
+				s.name, m.Ignored, p.Status, p.FailureReason, p.BuyerUsername, gotAt, outcome, linked,
+				s.ignored, s.status, s.reason, s.buyer, s.at, s.outcome)
+		}
+	}
+	// Paid stays paid, whatever the time.
+	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.store.MarkPurchase(b.ctx, "pur_a", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "late", At: at(90)}, nil)
+	if err != nil || m.Ignored != "purchase already paid" || m.Purchase.Status != ledger.PurchasePaid || m.Purchase.FailureReason != "" {
+		t.Fatalf("a late failure of a paid purchase = %+v, %v", m, err)
 	}
 }
 

@@ -179,6 +179,14 @@ func (s *Store) Purchase(ctx context.Context, id string) (Purchase, error) {
 	return p, err
 }
 
+// newerRecorded is the SQL condition, on a purchases row, that the state
+// recorded is newer than a state of status at time at (both placeholders),
+// as MarkPurchase orders them.
+func newerRecorded(status, at string) string {
+	return `(` + at + `::timestamptz IS NOT NULL AND attempt_at IS NOT NULL AND (attempt_at > ` + at +
+		` OR (attempt_at = ` + at + ` AND status = 'failed' AND ` + status + ` = 'processing')))`
+}
+
 // PurchaseByPayment returns the purchase a payment fulfilled.
 func (s *Store) PurchaseByPayment(ctx context.Context, paymentID string) (Purchase, error) {
 	p, err := scanPurchase(s.pool.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE payment_id = $1`, paymentID))
@@ -188,43 +196,84 @@ func (s *Store) PurchaseByPayment(ctx context.Context, paymentID string) (Purcha
 	return p, err
 }
 
-// MarkPurchase moves an unpaid purchase to processing or failed (a paid one
-// never moves back), recording the delivery when there is one. A top-up's
-// purchase, made for its one off-session payment, stays failed once failed:
-// a late "pending" (the charge's own answer or payment.pending arriving
-// after payment.failed) would show a declined top-up's purchase as under
-// way for good. buyer, when not empty, is the buyer's Whop username from a
-// payment the caller knows to be the purchase's buyer's.
-func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, status PurchaseStatus, reason, buyer string, d *Delivery) (Purchase, error) {
-	if status != PurchaseProcessing && status != PurchaseFailed {
-		return Purchase{}, fmt.Errorf("ledger: mark purchase: status %q is not processing or failed", status)
+// PaymentState is what a payment that is not paid says of its purchase.
+type PaymentState struct {
+	Status PurchaseStatus // PurchaseProcessing (under way) or PurchaseFailed (for good)
+	Reason string         // why it failed; "" while processing
+	// Buyer, when not empty, is the buyer's Whop username, from a payment
+	// the caller knows to be the purchase's buyer's.
+	Buyer string
+	// At is Whop's time of the state (the payment's updated_at): a state
+	// older than the one recorded is kept out, since Whop's webhooks come
+	// in any order. Zero when unknown: the state is recorded as before
+	// times were kept, and the recorded time stays.
+	At time.Time
+}
+
+// MarkResult is what recording a payment state did to its purchase.
+type MarkResult struct {
+	Purchase Purchase // as it stands afterwards
+	// Ignored says why the state was not recorded; "" when it was.
+	Ignored string
+}
+
+// MarkPurchase records a payment state on an unpaid purchase, moving it to
+// processing or failed (a paid one never moves back), with the delivery
+// when there is one. States are ordered by PaymentState.At, per purchase
+// rather than per payment: a checkout can see several payments (a declined
+// card, then another), and the latest state Whop reports of any of them is
+// the purchase's. At equal times failed wins over processing: a payment
+// goes pending, then fails, within one timestamp far more often than it
+// is retried. A top-up's purchase, made for its one off-session payment,
+// stays failed once failed: a late "pending" (the charge's own answer,
+// which has no time, or payment.pending arriving after payment.failed)
+// would show a declined top-up's purchase as under way for good.
+func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentState, d *Delivery) (MarkResult, error) {
+	if st.Status != PurchaseProcessing && st.Status != PurchaseFailed {
+		return MarkResult{}, fmt.Errorf("ledger: mark purchase: status %q is not processing or failed", st.Status)
 	}
-	var p Purchase
+	var at *time.Time
+	if !st.At.IsZero() {
+		t := st.At.Truncate(time.Microsecond) // Postgres keeps microseconds
+		at = &t
+	}
+	var res MarkResult
 	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
 		var err error
-		p, err = scanPurchase(tx.QueryRow(ctx, `
+		res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `
 			UPDATE purchases SET status = $2, failure_reason = $3, updated_at = now(),
-			       buyer_username = COALESCE(NULLIF($4, ''), buyer_username)
+			       buyer_username = COALESCE(NULLIF($4, ''), buyer_username),
+			       attempt_at = COALESCE($5, attempt_at)
 			 WHERE id = $1 AND status <> 'paid'
 			   AND NOT (status = 'failed' AND $2 = 'processing' AND EXISTS (SELECT 1 FROM topups t WHERE t.purchase_id = $1))
-			RETURNING `+purchaseColumns, purchaseID, status, reason, buyer))
+			   AND NOT `+newerRecorded("$2", "$5")+`
+			RETURNING `+purchaseColumns, purchaseID, st.Status, st.Reason, st.Buyer, at))
 		if errors.Is(err, ErrNotFound) {
-			p, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, purchaseID))
+			var stale bool
+			err = scanPurchaseAfter(tx.QueryRow(ctx, `SELECT `+newerRecorded("$2::text", "$3")+`, `+purchaseColumns+`
+				FROM purchases WHERE id = $1`, purchaseID, st.Status, at), &res.Purchase, &stale)
 			if err != nil {
 				return "", err
 			}
-			return "ignored: purchase already " + string(p.Status), nil
-		}
-		if err != nil {
+			res.Ignored = "purchase already " + string(res.Purchase.Status)
+			if stale && res.Purchase.Status != PurchasePaid {
+				res.Ignored = "an older payment state arrived late: purchase stays " + string(res.Purchase.Status)
+			}
+		} else if err != nil {
 			return "", err
 		}
+		// Recorded or not, the delivery was about this purchase: its
+		// look-up lists it.
 		if err := linkDelivery(ctx, tx, d, purchaseID); err != nil {
 			return "", err
 		}
-		return "purchase " + string(status), nil
+		if res.Ignored != "" {
+			return "ignored: " + res.Ignored, nil
+		}
+		return "purchase " + string(st.Status), nil
 	})
 	if err != nil {
-		return p, fmt.Errorf("ledger: mark purchase: %w", err)
+		return res, fmt.Errorf("ledger: mark purchase: %w", err)
 	}
-	return p, nil
+	return res, nil
 }

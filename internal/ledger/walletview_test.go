@@ -31,10 +31,10 @@ func TestWalletViewReceiptsAreThePurchasesAsListed(t *testing.T) {
 		RefundedAmount: 250, RefundedCredits: 51}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.store.MarkPurchase(b.ctx, "pur_d", ledger.PurchaseFailed, "card declined", "alice", nil); err != nil {
+	if _, err := b.store.MarkPurchase(b.ctx, "pur_d", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "card declined", Buyer: "alice"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.store.MarkPurchase(b.ctx, "pur_e", ledger.PurchaseProcessing, "", "", nil); err != nil {
+	if _, err := b.store.MarkPurchase(b.ctx, "pur_e", ledger.PaymentState{Status: ledger.PurchaseProcessing}, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -48,6 +48,18 @@ func (a *app) releaseWebhooks() {
 	a.settle()
 }
 
+// receiptStatus is the status cell of purchase pur's receipt on user's
+// experience page.
+func (a *app) receiptStatus(user, pur string) string {
+	a.t.Helper()
+	_, body := a.get("/experiences/"+a.experience(), user)
+	cells := parsePage(a.t, body).cells("receipt-" + pur)
+	if len(cells) != 5 {
+		a.t.Fatalf("the receipt of %s = %q", pur, cells)
+	}
+	return cells[4]
+}
+
 func (a *app) purchase(id string) ledger.Purchase {
 	a.t.Helper()
 	p, err := a.store.Purchase(a.ctx, id)
@@ -310,15 +322,7 @@ func TestAnotherUsersPaymentsOnTheCheckoutAreNotTheBuyers(t *testing.T) {
 	a := setup(t)
 	buyer, stranger := a.member(0), a.member(1)
 	ch, plan, pur := a.charge(buyer, "starter")
-	receiptBadge := func() string {
-		t.Helper()
-		_, body := a.get("/experiences/"+a.experience(), buyer)
-		cells := parsePage(t, body).cells("receipt-" + pur)
-		if len(cells) != 5 {
-			t.Fatalf("the buyer's receipt = %q", cells)
-		}
-		return cells[4]
-	}
+	receiptBadge := func() string { return a.receiptStatus(buyer, pur) }
 	// wantUnpaid asks the return page and, with modal, the purchase modal's
 	// outcome (which waits out Whop's delay of 3 s before it says closed).
 	wantUnpaid := func(when string, modal bool) {
@@ -483,5 +487,165 @@ func TestReturnShowsNothingToAnyoneButTheBuyer(t *testing.T) {
 	a.releaseWebhooks() // the payment is not lost: the webhook credits its buyer
 	if b := a.balance(owner); b != 100 {
 		t.Fatalf("owner balance after the webhook = %d, want 100", b)
+	}
+}
+
+// TestALateDeclineDoesNotFailThePaymentUnderWay: a member's card is
+// declined, and they pay on the same checkout with another, which Whop
+// shows pending for a while. Whop's webhooks come in any order, so the
+// first card's payment.failed can arrive after that. Neither it nor
+// confirming the declined receipt calls the purchase failed while the
+// newer payment is under way: the receipt, the return page and confirm all
+// say processing, the late delivery is recorded as an older state kept out
+// (on the purchase's look-up), and the payment credits 100 once it clears.
+func TestALateDeclineDoesNotFailThePaymentUnderWay(t *testing.T) {
+	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour }))
+	buyer := a.member(0)
+	a.holdWebhooks()
+	ch, plan, pur := a.charge(buyer, "starter")
+	declined, err := a.sim.Decline(whopsim.Purchase{CheckoutID: ch, PlanID: plan, UserID: buyer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextMillisecond()
+	receipt := a.pay(ch, plan, buyer)
+	late := lastEvent(t, a, "payment.failed")
+
+	code, out, raw := a.call("POST", "/api/purchases/"+pur+"/confirm", buyer, map[string]string{"receipt_id": receipt})
+	if code != 202 || out["status"] != "processing" {
+		t.Fatalf("confirm of the payment under way = %d %s, want 202 processing", code, raw)
+	}
+	wantProcessing := func(when string) {
+		t.Helper()
+		p := a.purchase(pur)
+		if p.Status != ledger.PurchaseProcessing || p.FailureReason != "" || p.PaymentID != "" || p.PaidAmount != 0 {
+			t.Fatalf("%s: purchase %s %q, payment %q, paid %d; want processing, no reason, no payment",
+				when, p.Status, p.FailureReason, p.PaymentID, p.PaidAmount)
+		}
+		if got := a.receiptStatus(buyer, pur); got != "Processing" {
+			t.Fatalf("%s: the receipt reads %q, want Processing", when, got)
+		}
+		if code, status, balance, html := a.returnPage(pur, buyer); code != 200 || status != "processing" || balance != "" {
+			t.Fatalf("%s: return = %d %q %q, want processing:\n%s", when, code, status, balance, html)
+		}
+		if b := a.balance(buyer); b != 0 {
+			t.Fatalf("%s: balance %d, want 0", when, b)
+		}
+	}
+	wantProcessing("after confirming the payment under way")
+
+	// The declined card's receipt is older than the payment under way.
+	code, out, raw = a.call("POST", "/api/purchases/"+pur+"/confirm", buyer, map[string]string{"receipt_id": declined.ReceiptID})
+	if code != 202 || out["status"] != "processing" {
+		t.Fatalf("confirm of the older declined receipt = %d %s, want 202 processing", code, raw)
+	}
+	wantProcessing("after confirming the older declined receipt")
+
+	// Its payment.failed arrives now, late.
+	if err := a.sim.Deliver([]string{late.ID}, false); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	wantProcessing("after the late payment.failed")
+	var outcome, linked string
+	if err := a.db.Pool.QueryRow(a.ctx, `SELECT outcome, purchase_id FROM webhook_deliveries WHERE id = $1`, late.ID).
+		Scan(&outcome, &linked); err != nil {
+		t.Fatal(err)
+	}
+	if outcome != "ignored: an older payment state arrived late: purchase stays processing" || linked != pur {
+		t.Fatalf("the late delivery was recorded as %q on %q", outcome, linked)
+	}
+
+	// The payment clears: credited once.
+	a.releaseWebhooks()
+	p := a.purchase(pur)
+	if p.Status != ledger.PurchasePaid || p.PaymentID != receipt || p.FailureReason != "" || a.balance(buyer) != 100 {
+		t.Fatalf("after the payment cleared: purchase %s %q %q, balance %d", p.Status, p.PaymentID, p.FailureReason, a.balance(buyer))
+	}
+	if got := a.receiptStatus(buyer, pur); got != "Paid" {
+		t.Fatalf("the receipt reads %q once paid", got)
+	}
+	if n := a.count(`SELECT count(*) FROM ledger_entries WHERE reference = $1`, pur); n != 1 {
+		t.Fatalf("%d ledger entries for the purchase, want 1", n)
+	}
+}
+
+// TestTheReturnPageRecordsTheNewestDecline: two cards declined on one
+// checkout; the return page records the newer decline as the purchase's
+// state, and of the two payment.failed deliveries arriving afterwards the
+// older one is kept out, the newer one recorded again.
+func TestTheReturnPageRecordsTheNewestDecline(t *testing.T) {
+	a := setup(t)
+	buyer := a.member(0)
+	a.holdWebhooks()
+	ch, plan, pur := a.charge(buyer, "starter")
+	var receipts []string
+	for range 2 {
+		res, err := a.sim.Decline(whopsim.Purchase{CheckoutID: ch, PlanID: plan, UserID: buyer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		receipts = append(receipts, res.ReceiptID)
+		nextMillisecond()
+	}
+	at := map[string]time.Time{}
+	for _, p := range a.sim.Payments() {
+		at[p.ID] = p.UpdatedAt.Truncate(time.Millisecond) // as Whop renders it
+	}
+	if !at[receipts[0]].Before(at[receipts[1]]) {
+		t.Fatalf("the declines' times %v, %v are not in order", at[receipts[0]], at[receipts[1]])
+	}
+	attemptAt := func() time.Time {
+		t.Helper()
+		var ts time.Time
+		if err := a.db.Pool.QueryRow(a.ctx, `SELECT attempt_at FROM purchases WHERE id = $1`, pur).Scan(&ts); err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	if code, status, balance, html := a.returnPage(pur, buyer); code != 200 || status != "failed" || balance != "0" {
+		t.Fatalf("return = %d %q %q, want failed:\n%s", code, status, balance, html)
+	}
+	if p := a.purchase(pur); p.Status != ledger.PurchaseFailed || p.FailureReason != "Your card was declined." || !attemptAt().Equal(at[receipts[1]]) {
+		t.Fatalf("after the return page: purchase %s %q at %v, want failed at the newer decline's %v",
+			p.Status, p.FailureReason, attemptAt(), at[receipts[1]])
+	}
+	a.releaseWebhooks()
+	rows, err := a.db.Pool.Query(a.ctx, `SELECT object_id, outcome, purchase_id FROM webhook_deliveries ORDER BY object_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]string{}
+	for rows.Next() {
+		var obj, outcome, linked string
+		if err := rows.Scan(&obj, &outcome, &linked); err != nil {
+			t.Fatal(err)
+		}
+		got[obj] = [2]string{outcome, linked}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{
+		receipts[0]: {"ignored: an older payment state arrived late: purchase stays failed", pur},
+		receipts[1]: {"purchase failed", pur},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("deliveries = %v, want %v", got, want)
+	}
+	if p := a.purchase(pur); p.Status != ledger.PurchaseFailed || p.FailureReason != "Your card was declined." || !attemptAt().Equal(at[receipts[1]]) {
+		t.Fatalf("after the deliveries: purchase %s %q at %v", p.Status, p.FailureReason, attemptAt())
+	}
+	if got := a.receiptStatus(buyer, pur); got != "Failed" {
+		t.Fatalf("the receipt reads %q, want Failed", got)
+	}
+}
+
+// nextMillisecond waits for the wall clock's next millisecond: the
+// sandbox's times, like Whop's, are in milliseconds, and a member's second
+// attempt comes seconds after the first, never within one.
+func nextMillisecond() {
+	for start := time.Now().Truncate(time.Millisecond); !time.Now().Truncate(time.Millisecond).After(start); {
+		time.Sleep(100 * time.Microsecond)
 	}
 }

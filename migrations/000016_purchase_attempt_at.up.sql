@@ -1,0 +1,11 @@
+-- Whop delivers webhooks in any order, so a purchase's payment states can
+-- arrive late: a payment.pending after the same payment's payment.failed,
+-- or a declined card's payment.failed after the member's next payment on
+-- the checkout is already under way. attempt_at is Whop's time (the
+-- payment's updated_at) of the state that last made the purchase
+-- processing or failed; a state older than it is kept out, so the member
+-- is not shown "processing" for a payment that failed, or "failed" while
+-- their next payment clears. NULL until a state with a known time is
+-- recorded (every purchase before this migration, and a top-up's own
+-- marks, which have their own rule).
+ALTER TABLE purchases ADD COLUMN attempt_at timestamptz;
