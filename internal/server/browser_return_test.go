@@ -111,9 +111,10 @@ func TestBrowserPayOnWhopFromInsideTheFrame(t *testing.T) {
 
 // TestBrowserReturnWhileWhopIsProcessing lands on the return page just
 // before Whop shows the payment, which then stays pending with no webhook:
-// the page shows its progress, then says the credits will follow (the
-// server's latest word, not its first, which was that Whop showed no
-// payment). When Whop settles it, the page shows the credits.
+// the page shows its progress, then, titled "Still waiting for Whop", says
+// the credits will follow (the server's latest word, not its first, which
+// was that Whop showed no payment), no longer that it updates itself. When
+// Whop settles it, the page shows the credits.
 func TestBrowserReturnWhileWhopIsProcessing(t *testing.T) {
 	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour }))
 	a.holdWebhooks()
@@ -128,6 +129,8 @@ func TestBrowserReturnWhileWhopIsProcessing(t *testing.T) {
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="return-slow"]`)), chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="return-progress"]`)))
 	browsertest.WaitText(t, ctx, `[data-testid="return-slow"]`,
 		"Whop is taking longer than usual. Your credits will arrive in your wallet", time.Second)
+	browsertest.WaitText(t, ctx, `[data-testid="return-title"]`, "Still waiting for Whop", time.Second)
+	run(t, ctx, chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="return-message"]`)))
 	browsertest.Screenshot(t, ctx, "2-slow")
 
 	a.releaseWebhooks() // Whop's payment.succeeded carries the paid payment
@@ -138,9 +141,9 @@ func TestBrowserReturnWhileWhopIsProcessing(t *testing.T) {
 
 // TestBrowserReturnWithoutPaying: a member back from Whop's checkout
 // without having paid. The page checks for a while, as for a payment Whop
-// has not shown yet, then says Whop shows no payment of theirs, that
-// nothing was charged if they left, and that the credits follow if they
-// did pay.
+// has not shown yet, then, titled "No payment yet", says Whop shows no
+// payment of theirs, that nothing was charged if they left, and that the
+// credits follow if they did pay.
 func TestBrowserReturnWithoutPaying(t *testing.T) {
 	a := setup(t)
 	ctx := browsertest.New(t, browsertest.WithWindowSize(390, 800))
@@ -148,6 +151,8 @@ func TestBrowserReturnWithoutPaying(t *testing.T) {
 	_, _, pur := landOnReturn(t, a, ctx, user)
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="return-slow"]`)), chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="return-progress"]`)))
 	browsertest.WaitText(t, ctx, `[data-testid="return-slow"]`, view.NoPaymentYet, time.Second)
+	browsertest.WaitText(t, ctx, `[data-testid="return-title"]`, "No payment yet", time.Second)
+	run(t, ctx, chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="return-message"]`)))
 	browsertest.Screenshot(t, ctx, "no-payment")
 	if p := a.purchase(pur); p.Status != ledger.PurchasePending || a.balance(user) != 0 {
 		t.Fatalf("purchase %s, balance %d: want pending, 0", p.Status, a.balance(user))

@@ -76,13 +76,14 @@ func Return(l layout.Props, res billing.ReturnResult) page.ReturnView {
 		v.Title = "Confirming your payment…"
 		v.Message = "Whop is confirming your payment. This page updates by itself."
 		v.Polls = returnPolls
+		v.SlowTitle = "Still waiting for Whop"
 		v.SlowMessage = "Whop is taking longer than usual. Your credits will arrive in your wallet as soon as the payment is confirmed; you can safely leave this page."
 		if res.Attempts == 0 && !res.Unchecked {
 			// Whop answered, with no payment of the buyer's for the
 			// checkout. The page re-checks itself and shows this only
 			// after its polls, long past Whop's delay for a new payment,
 			// so by then it most likely means they left without paying.
-			v.SlowMessage = NoPaymentYet
+			v.SlowTitle, v.SlowMessage = "No payment yet", NoPaymentYet
 		}
 	}
 	return v

@@ -1,11 +1,14 @@
 package view
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/web/component"
+	"github.com/creditkit/creditkit/web/layout"
 	"github.com/creditkit/creditkit/web/page"
 )
 
@@ -49,6 +52,54 @@ func TestReceiptRowSaysWhatReachedTheWallet(t *testing.T) {
 			row("—", "", "—", "Payment not credited: see your Whop receipts", "Not credited", "danger")},
 	} {
 		if got := ReceiptRow(tt.r); got != tt.want {
+			t.Errorf("%s:\n got %+v\nwant %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestReturnSaysWhereThePaymentStands: the return page for each way a
+// checkout can end, every field. While confirming, the page carries what it
+// says once its checks run out: that Whop is slow when Whop shows a payment
+// of the buyer's (or could not be asked), or that there is no payment yet.
+func TestReturnSaysWhereThePaymentStands(t *testing.T) {
+	pur := ledger.Purchase{ID: "pur_1", ExperienceID: "exp_1", PackageID: "starter", Credits: 100, Price: 499, Currency: "usd"}
+	paid := pur
+	paid.Status, paid.PaymentID = ledger.PurchasePaid, "pay_1"
+	receipt := &page.ReturnReceipt{Package: "starter", Credits: "100", Amount: "$4.99"}
+	paidReceipt := &page.ReturnReceipt{Package: "starter", Credits: "100", Amount: "$4.99", PaymentID: "pay_1"}
+	balance := component.BalanceProps{Credits: "250"}
+	const slow = "Whop is taking longer than usual. Your credits will arrive in your wallet as soon as the payment is confirmed; you can safely leave this page."
+	confirming := func(slowTitle, slowMessage string) page.ReturnView {
+		return page.ReturnView{Status: "processing", Title: "Confirming your payment…",
+			Message: "Whop is confirming your payment. This page updates by itself.", Receipt: receipt, Balance: balance,
+			BackURL: "/experiences/exp_1", BackLabel: "Back to credits", Polls: 12, SlowTitle: slowTitle, SlowMessage: slowMessage}
+	}
+	for _, tt := range []struct {
+		name string
+		res  billing.ReturnResult
+		want page.ReturnView
+	}{
+		{"paid", billing.ReturnResult{Purchase: paid, Status: billing.ReturnPaid, Balance: 250},
+			page.ReturnView{Status: "paid", Title: "Payment received", Message: "100 credits are in your wallet.",
+				Receipt: paidReceipt, Balance: balance, ShowBalance: true, BackURL: "/experiences/exp_1", BackLabel: "Back to credits"}},
+		{"declined", billing.ReturnResult{Purchase: pur, Status: billing.ReturnFailed, Balance: 250, Reason: "Your card was declined."},
+			page.ReturnView{Status: "failed", Title: "The payment did not go through",
+				Message: "Your card was declined. No credits were added and your balance is unchanged.",
+				Receipt: receipt, Balance: balance, ShowBalance: true, BackURL: "/experiences/exp_1", BackLabel: "Back to credits to try again"}},
+		{"refused", billing.ReturnResult{Purchase: pur, Status: billing.ReturnRefused, Balance: 250,
+			Reason: "Whop's payment does not match this purchase, so no credits were added."},
+			page.ReturnView{Status: "refused", Title: "Payment not credited",
+				Message: "Whop's payment does not match this purchase, so no credits were added. " + RefusedAdvice,
+				Receipt: receipt, Balance: balance, ShowBalance: true, BackURL: "/experiences/exp_1", BackLabel: "Back to credits"}},
+		{"a payment of theirs still pending", billing.ReturnResult{Purchase: pur, Status: billing.ReturnProcessing, Balance: 250, Attempts: 1},
+			confirming("Still waiting for Whop", slow)},
+		{"Whop not answering", billing.ReturnResult{Purchase: pur, Status: billing.ReturnProcessing, Balance: 250, Unchecked: true},
+			confirming("Still waiting for Whop", slow)},
+		{"no payment of theirs", billing.ReturnResult{Purchase: pur, Status: billing.ReturnProcessing, Balance: 250},
+			confirming("No payment yet", NoPaymentYet)},
+	} {
+		got := Return(layout.Props{}, tt.res)
+		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tt.name, got, tt.want)
 		}
 	}

@@ -1,8 +1,8 @@
 // The page a buyer lands on back from Whop's hosted checkout. While Whop is
 // still confirming the payment it re-reads itself every 1.5 s, showing its
 // progress, and swaps in the server's answer once there is one; after its
-// last try it shows the server's latest word on why it is still waiting. The server renders, the script
-// only places.
+// last try it shows the server's latest word on why it is still waiting,
+// title and all. The server renders, the script only places.
 (function () {
   "use strict";
   var card = document.querySelector('[data-live="return"]');
@@ -16,11 +16,18 @@
     return fresh && fresh.dataset.returnStatus && fresh.dataset.returnStatus !== "processing";
   }
 
+  // When the checks run out the page stops updating, so its title and the
+  // message saying it updates itself give way to the server's latest word.
   function giveUp() {
     card.dataset.slow = "true";
     if (progress) progress.hidden = true;
     var slow = card.querySelector('[data-testid="return-slow"]');
-    if (slow) slow.hidden = false;
+    if (!slow) return;
+    slow.hidden = false;
+    var title = card.querySelector('[data-testid="return-title"]');
+    if (title && slow.dataset.title) title.textContent = slow.dataset.title;
+    var message = card.querySelector('[data-testid="return-message"]');
+    if (message) message.hidden = true;
   }
 
   function next() {
@@ -49,7 +56,10 @@
         // checks run out (it differs once Whop shows a payment of theirs).
         var said = fresh && fresh.querySelector('[data-testid="return-slow"]');
         var slow = card.querySelector('[data-testid="return-slow"]');
-        if (said && slow) slow.textContent = said.textContent;
+        if (said && slow) {
+          slow.textContent = said.textContent;
+          slow.dataset.title = said.dataset.title || "";
+        }
         next();
       })
       .catch(function (err) {
