@@ -242,8 +242,9 @@ func TestMarkPurchase(t *testing.T) {
 // so payment states are recorded by Whop's time of each (the payment's
 // updated_at), per purchase: a late payment.pending of a payment that has
 // failed, or a late decline of a card the member replaced with a payment
-// now under way, changes nothing. At equal times failed wins; a state of
-// unknown time is recorded as before and leaves the time recorded.
+// now under way, changes nothing. At equal times failed wins, and the
+// state recorded already is "already" so; a state of unknown time is
+// recorded as before and leaves the time recorded.
 func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 	b := setup(t)
 	b.purchase(t, "pur_a", "user_1", 100, 499)
@@ -267,6 +268,8 @@ func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 		{"a pending as old as the failure", ledger.PaymentState{Status: ledger.PurchaseProcessing, At: at(20)},
 			"an older payment state arrived late: purchase stays failed", ledger.PurchaseFailed, "card declined", "alice", at(20),
 			"ignored: an older payment state arrived late: purchase stays failed"},
+		{"the decline again, as a new delivery", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "card declined", Buyer: "alice", At: at(20)},
+			"purchase already failed", ledger.PurchaseFailed, "card declined", "alice", at(20), "ignored: purchase already failed"},
 		{"the next card, under way", ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: "alice3", At: at(30)},
 			"", ledger.PurchaseProcessing, "", "alice3", at(30), "purchase processing"},
 		{"the first card's decline, again and late", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "card declined", At: at(20)},

@@ -181,10 +181,15 @@ func (s *Store) Purchase(ctx context.Context, id string) (Purchase, error) {
 
 // newerRecorded is the SQL condition, on a purchases row, that the state
 // recorded is newer than a state of status at time at (both placeholders),
-// as MarkPurchase orders them.
-func newerRecorded(status, at string) string {
+// as MarkPurchase orders them; orSame makes it hold for that very state
+// too (same time, same status).
+func newerRecorded(status, at string, orSame bool) string {
+	tie := `status = 'failed' AND ` + status + ` = 'processing'`
+	if orSame {
+		tie = `(status = 'failed' OR status = ` + status + `)`
+	}
 	return `(` + at + `::timestamptz IS NOT NULL AND attempt_at IS NOT NULL AND (attempt_at > ` + at +
-		` OR (attempt_at = ` + at + ` AND status = 'failed' AND ` + status + ` = 'processing')))`
+		` OR (attempt_at = ` + at + ` AND ` + tie + `)))`
 }
 
 // PurchaseByPayment returns the purchase a payment fulfilled.
@@ -224,7 +229,9 @@ type MarkResult struct {
 // card, then another), and the latest state Whop reports of any of them is
 // the purchase's. At equal times failed wins over processing: a payment
 // goes pending, then fails, within one timestamp far more often than it
-// is retried. A top-up's purchase, made for its one off-session payment,
+// is retried; the state recorded already, offered again (a redelivery
+// under a new id, the reconciler re-reading its window), is ignored as
+// "purchase already <status>". A top-up's purchase, made for its one off-session payment,
 // stays failed once failed: a late "pending" (the charge's own answer,
 // which has no time, or payment.pending arriving after payment.failed)
 // would show a declined top-up's purchase as under way for good.
@@ -246,11 +253,11 @@ func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentS
 			       attempt_at = COALESCE($5, attempt_at)
 			 WHERE id = $1 AND status <> 'paid'
 			   AND NOT (status = 'failed' AND $2 = 'processing' AND EXISTS (SELECT 1 FROM topups t WHERE t.purchase_id = $1))
-			   AND NOT `+newerRecorded("$2", "$5")+`
+			   AND NOT `+newerRecorded("$2", "$5", true)+`
 			RETURNING `+purchaseColumns, purchaseID, st.Status, st.Reason, st.Buyer, at))
 		if errors.Is(err, ErrNotFound) {
 			var stale bool
-			err = scanPurchaseAfter(tx.QueryRow(ctx, `SELECT `+newerRecorded("$2::text", "$3")+`, `+purchaseColumns+`
+			err = scanPurchaseAfter(tx.QueryRow(ctx, `SELECT `+newerRecorded("$2::text", "$3", false)+`, `+purchaseColumns+`
 				FROM purchases WHERE id = $1`, purchaseID, st.Status, at), &res.Purchase, &stale)
 			if err != nil {
 				return "", err
