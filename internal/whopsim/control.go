@@ -33,6 +33,7 @@ func (s *Sim) controlHandler() http.Handler {
 	h("POST /_sim/webhooks/release", s.ctlRelease)
 	h("POST /_sim/payments/{id}/refund", s.ctlRefund)
 	h("POST /_sim/payments/{id}/dispute", s.ctlDispute)
+	h("POST /_sim/payments/{id}/settle", s.ctlSettle)
 	h("POST /_sim/disputes/{id}", s.ctlUpdateDispute)
 	h("POST /_sim/memberships/{id}/deactivate", func(w http.ResponseWriter, r *http.Request) {
 		result(w, r, nil, s.DeactivateMembership(r.PathValue("id")))
@@ -215,7 +216,24 @@ func (s *Sim) ctlCheckoutDetails(w http.ResponseWriter, r *http.Request) {
 	result(w, r, d, err)
 }
 
-// ctlCheckout answers the modal: {id, plan_id, user_id?, outcome: pay|decline}.
+// ctlSettle ends a pending payment: {outcome: pay|fail}.
+func (s *Sim) ctlSettle(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Outcome string `json:"outcome"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Outcome != "pay" && req.Outcome != "fail" {
+		writeError(w, r, badRequest("outcome must be pay or fail"))
+		return
+	}
+	result(w, r, nil, s.SettlePending(r.PathValue("id"), req.Outcome == "pay"))
+}
+
+// ctlCheckout answers the modal: {id, plan_id, user_id?, outcome:
+// pay|decline|pending}; pending leaves the payment under way, for
+// /_sim/payments/{id}/settle to end.
 func (s *Sim) ctlCheckout(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Purchase
@@ -231,7 +249,10 @@ func (s *Sim) ctlCheckout(w http.ResponseWriter, r *http.Request) {
 	case "decline":
 		res, err := s.Decline(req.Purchase)
 		result(w, r, obj{"receiptId": res.ReceiptID, "error": declineMessage}, err)
+	case "pending":
+		res, err := s.PayPending(req.Purchase)
+		result(w, r, res, err)
 	default:
-		writeError(w, r, badRequest("outcome must be pay or decline"))
+		writeError(w, r, badRequest("outcome must be pay, decline or pending"))
 	}
 }

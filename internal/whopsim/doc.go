@@ -64,10 +64,11 @@
 //	POST   /_sim/webhooks/release {shuffle}    let go of held events
 //	POST   /_sim/payments/{id}/refund {amount? | percent?}
 //	POST   /_sim/payments/{id}/dispute {reason?}
+//	POST   /_sim/payments/{id}/settle {outcome: pay|fail}   a pending payment
 //	POST   /_sim/disputes/{id} {status}
 //	POST   /_sim/memberships/{id}/deactivate
 //	GET    /_sim/checkout?id=&plan_id=         what the modal shows
-//	POST   /_sim/checkout {id, plan_id, user_id?, outcome: pay|decline}
+//	POST   /_sim/checkout {id, plan_id, user_id?, outcome: pay|decline|pending}
 //	POST   /_sim/setup {id, user_id?, card}    answer a setup-mode checkout with a test card
 //	GET    /_sim/notifications?user_id=        the notifications a user received (the bell)
 //	GET    /_sim/messages, POST                the iframe message log

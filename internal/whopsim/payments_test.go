@@ -178,3 +178,54 @@ func TestPaymentGenerations(t *testing.T) {
 		t.Errorf("v5 404 = %d %v, want {message}", status, out)
 	}
 }
+
+// TestAPendingPaymentSettlesLater: a payment started pending (a bank
+// transfer) reads pending with payment.pending sent; settled as failed it
+// reads failed, at the time it failed, with payment.failed; settled as
+// paid, it reads paid and credits the seller, with payment.succeeded. A
+// payment that is not pending cannot be settled.
+func TestAPendingPaymentSettlesLater(t *testing.T) {
+	b := setup(t)
+	alice := b.Seed.Members[0]
+	start := func() string {
+		t.Helper()
+		co, plan := b.inlineCheckout("4.99", map[string]any{"purchase_id": "pur_7"})
+		code, out, _ := b.do("POST", "/_sim/checkout", map[string]any{"id": co, "plan_id": plan, "user_id": alice.ID, "outcome": "pending"})
+		if code != http.StatusOK {
+			t.Fatalf("pending checkout = %d %v", code, out)
+		}
+		return str(t, out, "receiptId")
+	}
+	failing := start()
+	fields(t, b.mustAPI("GET", "/api/v1/payments/"+failing, nil), map[string]string{
+		"status": "pending", "substatus": "pending", "failure_message": "<null>", "paid_at": "<null>",
+		"metadata.purchase_id": "pur_7", "updated_at": "2026-03-02T12:00:00.000Z"})
+	b.clock.Advance(90 * time.Second)
+	if code, out, _ := b.do("POST", "/_sim/payments/"+failing+"/settle", map[string]any{"outcome": "fail"}); code != http.StatusOK {
+		t.Fatalf("settle as failed = %d %v", code, out)
+	}
+	fields(t, b.mustAPI("GET", "/api/v1/payments/"+failing, nil), map[string]string{
+		"status": "open", "substatus": "failed", "failure_message": "The bank declined the transfer.", "paid_at": "<null>",
+		"created_at": "2026-03-02T12:00:00.000Z", "updated_at": "2026-03-02T12:01:30.000Z"})
+	if code, out, _ := b.do("POST", "/_sim/payments/"+failing+"/settle", map[string]any{"outcome": "pay"}); code != http.StatusBadRequest ||
+		!strings.Contains(str(t, out, "error.message"), "is not pending") {
+		t.Fatalf("settling a failed payment = %d %v, want 400 not pending", code, out)
+	}
+
+	paying := start()
+	if code, out, _ := b.do("POST", "/_sim/payments/"+paying+"/settle", map[string]any{"outcome": "maybe"}); code != http.StatusBadRequest {
+		t.Fatalf("settle with outcome maybe = %d %v, want 400", code, out)
+	}
+	if err := b.Sim.SettlePending(paying, true); err != nil {
+		t.Fatal(err)
+	}
+	fields(t, b.mustAPI("GET", "/api/v1/payments/"+paying, nil), map[string]string{
+		"status": "paid", "substatus": "succeeded", "failure_message": "<null>", "amount_after_fees": "4.54",
+		"paid_at": "2026-03-02T12:01:30.000Z", "updated_at": "2026-03-02T12:01:30.000Z"})
+	if got := str(t, b.mustAPI("GET", "/api/v1/ledger_accounts/"+b.Seed.Owner.ID, nil), "balances.0.balance"); got != "1004.54" {
+		t.Errorf("owner balance = %s, want 1000 + 4.54 from the paid one only", got)
+	}
+	if got := b.eventTypes(); got != "payment.pending,payment.failed,payment.pending,payment.succeeded" {
+		t.Errorf("events = %s", got)
+	}
+}

@@ -3,6 +3,7 @@ package whopsim
 import (
 	"maps"
 	"net/http"
+	"time"
 )
 
 // Purchase is one checkout answered in the sandbox's modal (or by a test
@@ -34,6 +35,50 @@ func (s *Sim) Pay(p Purchase) (PurchaseResult, error) { return s.purchase(p, tru
 // paid, substatus failed, and a payment.failed delivery.
 func (s *Sim) Decline(p Purchase) (PurchaseResult, error) { return s.purchase(p, false) }
 
+// PayPending starts a purchase whose payment stays pending, as a bank
+// transfer's does, and sends payment.pending; SettlePending later pays or
+// fails it.
+func (s *Sim) PayPending(req Purchase) (PurchaseResult, error) {
+	var res PurchaseResult
+	err := s.update(func(st *State) (evs []*Event, err error) {
+		var p *Payment
+		if res, p, _, err = s.startLocked(st, req); err != nil {
+			return nil, err
+		}
+		p.Status, p.Substatus = "pending", "pending"
+		return []*Event{s.newEvent(st, "payment.pending", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
+	})
+	return res, err
+}
+
+// pendingFailure is the failure message of a pending payment that failed.
+const pendingFailure = "The bank declined the transfer."
+
+// SettlePending ends a payment PayPending started: paid (with what Pay
+// records and sends) or failed (payment.failed), at the sandbox's now.
+func (s *Sim) SettlePending(paymentID string, pay bool) error {
+	return s.update(func(st *State) ([]*Event, error) {
+		p := st.Payments[paymentID]
+		if p == nil {
+			return nil, notFound("payment", paymentID)
+		}
+		if p.Status != "pending" || p.Substatus != "pending" {
+			return nil, badRequest("payment %s is not pending (status %s, substatus %s)", p.ID, p.Status, p.Substatus)
+		}
+		now := s.clock.Now()
+		p.UpdatedAt = now
+		if !pay {
+			p.Status, p.Substatus, p.FailureMessage = "open", "failed", pendingFailure
+			return []*Event{s.newEvent(st, "payment.failed", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
+		}
+		plan := st.Plans[p.PlanID]
+		if plan == nil {
+			return nil, notFound("plan", p.PlanID)
+		}
+		return s.payLocked(st, p, plan, now), nil
+	})
+}
+
 func (s *Sim) purchase(req Purchase, pay bool) (PurchaseResult, error) {
 	var res PurchaseResult
 	err := s.update(func(st *State) (evs []*Event, err error) {
@@ -46,6 +91,20 @@ func (s *Sim) purchase(req Purchase, pay bool) (PurchaseResult, error) {
 // purchaseLocked records the payment (and membership) of a purchase and
 // returns its events; call it inside update.
 func (s *Sim) purchaseLocked(st *State, req Purchase, pay bool) (res PurchaseResult, p *Payment, evs []*Event, err error) {
+	res, p, plan, err := s.startLocked(st, req)
+	if err != nil {
+		return res, nil, nil, err
+	}
+	if !pay {
+		p.Status, p.Substatus, p.FailureMessage = "open", "failed", declineMessage
+		return res, p, []*Event{s.newEvent(st, "payment.failed", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
+	}
+	return res, p, s.payLocked(st, p, plan, p.CreatedAt), nil
+}
+
+// startLocked records a purchase's payment, neither paid nor failed yet,
+// and sends nothing; call it inside update.
+func (s *Sim) startLocked(st *State, req Purchase) (res PurchaseResult, p *Payment, plan *Plan, err error) {
 	plan, co, err := s.resolvePurchase(st, req)
 	if err != nil {
 		return res, nil, nil, err
@@ -75,10 +134,13 @@ func (s *Sim) purchaseLocked(st *State, req Purchase, pay bool) (res PurchaseRes
 	}
 	res.ReceiptID = p.ID
 	st.Payments[p.ID] = p
-	if !pay {
-		p.Status, p.Substatus, p.FailureMessage = "open", "failed", declineMessage
-		return res, p, []*Event{s.newEvent(st, "payment.failed", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
-	}
+	return res, p, plan, nil
+}
+
+// payLocked makes payment p of plan paid at now: the seller's ledger is
+// credited, a product or renewal plan's membership made, and their events
+// returned (payment.succeeded, membership.activated).
+func (s *Sim) payLocked(st *State, p *Payment, plan *Plan, now time.Time) []*Event {
 	p.Status, p.Substatus, p.PaidAt = "paid", "succeeded", &now
 	p.Fee = whopFee(p.Total)
 	if c := st.Companies[p.CompanyID]; c != nil {
@@ -86,7 +148,7 @@ func (s *Sim) purchaseLocked(st *State, req Purchase, pay bool) (res PurchaseRes
 	}
 	var m *Membership
 	if plan.ProductID != "" || plan.PlanType == "renewal" {
-		m = &Membership{ID: s.ids.id("mem"), UserID: user, PlanID: plan.ID, ProductID: plan.ProductID,
+		m = &Membership{ID: s.ids.id("mem"), UserID: p.UserID, PlanID: plan.ID, ProductID: plan.ProductID,
 			CompanyID: plan.CompanyID, Status: "active", CheckoutID: p.CheckoutID,
 			Metadata: maps.Clone(p.Metadata), CreatedAt: now, UpdatedAt: now}
 		if plan.PlanType == "renewal" {
@@ -96,11 +158,11 @@ func (s *Sim) purchaseLocked(st *State, req Purchase, pay bool) (res PurchaseRes
 		st.Memberships[m.ID] = m
 		p.MembershipID = m.ID
 	}
-	evs = []*Event{s.newEvent(st, "payment.succeeded", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}
+	evs := []*Event{s.newEvent(st, "payment.succeeded", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}
 	if m != nil {
 		evs = append(evs, s.newEvent(st, "membership.activated", m.CompanyID, v1Membership(st, m), legacyMembership(m)))
 	}
-	return res, p, evs, nil
+	return evs
 }
 
 // resolvePurchase finds the plan (and configuration) a purchase names. The
