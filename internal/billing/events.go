@@ -269,9 +269,16 @@ func unreadable(err error) error {
 }
 
 // paymentNotPaid records a failed or pending payment of the purchase's
-// buyer on the purchase. A failure never undoes a fulfilment: a purchase
-// once paid stays paid.
+// buyer on the purchase, as its delivery's type says. A failure never
+// undoes a fulfilment: a purchase once paid stays paid.
 func (s *core) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (Delivered, error) {
+	return s.markUnpaid(ctx, p, d.Type == whop.EventPaymentFailed || d.Type == whop.EventAppPaymentFailed, d)
+}
+
+// markUnpaid records a payment that is not paid on its purchase: failed,
+// or still under way; with the delivery, when a webhook brought it. Another
+// user's payment, or one naming no purchase of ours, changes nothing.
+func (s *core) markUnpaid(ctx context.Context, p *whop.Payment, failed bool, d *ledger.Delivery) (Delivered, error) {
 	purchaseID := p.Metadata[MetaPurchaseID]
 	if purchaseID == "" {
 		return describe(s.ignore(ctx, d, "not a Creditkit purchase"))
@@ -290,7 +297,7 @@ func (s *core) paymentNotPaid(ctx context.Context, p *whop.Payment, d *ledger.De
 		return describe(s.ignore(ctx, d, reasonNotTheBuyer))
 	}
 	st := ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: buyerName(p, pur), At: p.UpdatedAt}
-	if d.Type == whop.EventPaymentFailed || d.Type == whop.EventAppPaymentFailed {
+	if failed {
 		st.Status, st.Reason = ledger.PurchaseFailed, cmp.Or(p.FailureMessage, "payment failed")
 	}
 	marked, err := s.store.MarkPurchase(ctx, purchaseID, st, d)

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -129,10 +130,64 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 			run.Rejected++
 		}
 	}
+	declined, err := s.reconcileDeclines(ctx, run)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		fail(err)
+	}
+	if declined > 0 {
+		s.log.WarnContext(ctx, "reconciler recorded failed payments the webhooks missed", "purchases", declined)
+	}
 	if failed > 0 {
 		return fmt.Errorf("billing: reconcile: %d problems (the checkpoint stays for the next run); the first: %w", failed, first)
 	}
 	return nil
+}
+
+// reconcileDeclines records the window's failed payments on their
+// purchases, as payment.failed would have: a purchase that payment.pending
+// (or confirm) made processing would otherwise read "processing" for good
+// when the failure's webhook was lost. States older than the purchase's
+// are kept out (MarkPurchase), so reading a failure again, or after a newer
+// payment of the checkout, changes nothing. It returns how many purchases
+// it changed, and the first problem (the rest of the window is still read).
+func (s *core) reconcileDeclines(ctx context.Context, run *ReconcileSummary) (changed int, first error) {
+	payments := s.whop.ListPayments(ctx, whop.ListPaymentsParams{
+		CompanyID:    s.cfg.CompanyID,
+		Substatuses:  []whop.PaymentSubstatus{whop.SubstatusFailed},
+		UpdatedAfter: run.WindowStart,
+		Order:        "updated_at",
+		Direction:    "asc",
+		PageSize:     100,
+	})
+	for p, err := range payments {
+		if err != nil {
+			first = cmp.Or(first, fmt.Errorf("list failed payments: %w", err))
+			continue
+		}
+		run.PaymentsSeen++
+		if p.Metadata[MetaPurchaseID] == "" || p.IsPaid() || !failedPayment(p) {
+			continue // not ours, or not failed whatever the filter said
+		}
+		if err := checkPayment(p); err != nil {
+			s.log.WarnContext(ctx, "reconciler skipped an unusable payment", "reason", err.Error())
+			continue
+		}
+		out, err := s.markUnpaid(ctx, p, true, nil)
+		if err != nil {
+			if ctx.Err() != nil {
+				return changed, ctx.Err()
+			}
+			first = cmp.Or(first, fmt.Errorf("%s: %w", p.ID, err))
+			continue
+		}
+		if out.Kind == Applied {
+			changed++
+		}
+	}
+	return changed, first
 }
 
 // beat keeps run id's heartbeat fresh until the returned stop is called, so

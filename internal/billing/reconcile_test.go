@@ -14,16 +14,22 @@ import (
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
-// listingWhop plays Whop's payments list for the reconciler: the items it
-// holds, where a nil payment stands for one that did not decode.
+// listingWhop plays Whop's payments list for the reconciler: items for its
+// list of paid payments, failed for its list of failed ones (the only one
+// filtered by substatus), where a nil payment stands for one that did not
+// decode.
 type listingWhop struct {
 	Whop
-	items []*whop.Payment
+	items, failed []*whop.Payment
 }
 
-func (f *listingWhop) ListPayments(context.Context, whop.ListPaymentsParams) iter.Seq2[*whop.Payment, error] {
+func (f *listingWhop) ListPayments(_ context.Context, params whop.ListPaymentsParams) iter.Seq2[*whop.Payment, error] {
+	items := f.items
+	if len(params.Substatuses) > 0 {
+		items = f.failed
+	}
 	return func(yield func(*whop.Payment, error) bool) {
-		for _, p := range f.items {
+		for _, p := range items {
 			var err error
 			if p == nil {
 				err = errors.New("whop: payment did not decode")
@@ -107,5 +113,54 @@ func TestReconcilerSkipsUnusablePayments(t *testing.T) {
 	}
 	if from, _ := store.ReconcileFrom(ctx); !from.Equal(now) {
 		t.Fatalf("checkpoint = %v, want the run's end %v", from, now)
+	}
+}
+
+// TestReconcilerRecordsFailedPaymentsPastAPoisonOne: the list of failed
+// payments is read like the paid one. A failure is recorded on its
+// processing purchase; one that did not decode is a problem on the run
+// (the checkpoint stays) without keeping the rest from being read; a
+// payment listed as failed that is not (paid, here) changes nothing.
+func TestReconcilerRecordsFailedPaymentsPastAPoisonOne(t *testing.T) {
+	db := pgtest.New(t)
+	store := ledger.NewStore(db.Pool)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
+	payment := func(purchase string, status whop.PaymentStatus, sub whop.PaymentSubstatus) *whop.Payment {
+		suffix := strings.TrimPrefix(purchase, PurchasePrefix)
+		if _, _, err := store.CreatePurchase(ctx, ledger.NewPurchase{ID: purchase, UserID: "user_1", ExperienceID: "exp_1",
+			CompanyID: "biz_owner", PackageID: "starter", Credits: 100, Price: 499, Currency: "usd",
+			CheckoutID: "ch_" + suffix, PlanID: "plan_1"}); err != nil {
+			t.Fatal(err)
+		}
+		return &whop.Payment{ID: "pay_" + suffix, Status: status, Substatus: sub, Currency: money.USD, Total: 499,
+			UserID: "user_1", CompanyID: "biz_owner", CheckoutConfigurationID: "ch_" + suffix, UpdatedAt: at,
+			Metadata: map[string]string{MetaPurchaseID: purchase}}
+	}
+	failed := payment("pur_c", whop.PaymentOpen, whop.SubstatusFailed)
+	failed.FailureMessage = "The bank declined the transfer."
+	if _, err := store.MarkPurchase(ctx, "pur_c", ledger.PaymentState{Status: ledger.PurchaseProcessing, At: at.Add(-time.Hour)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mislisted := payment("pur_d", whop.PaymentPaid, whop.SubstatusSucceeded)
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	s := New(&listingWhop{failed: []*whop.Payment{nil, failed, mislisted}}, store, Config{CompanyID: "biz_owner", Currency: money.USD},
+		WithClock(func() time.Time { return now }))
+
+	run, err := s.Deliveries.Reconcile(ctx)
+	if err == nil || !strings.Contains(run.Error, "1 problems") || !strings.Contains(run.Error, "list failed payments: whop: payment did not decode") ||
+		run.PaymentsSeen != 2 || run.Credited != 0 || run.Refunded != 0 || run.Rejected != 0 {
+		t.Fatalf("run = %+v, err %v; want the two readable payments seen and one problem", run, err)
+	}
+	c, _ := store.Purchase(ctx, "pur_c")
+	if c.Status != ledger.PurchaseFailed || c.FailureReason != "The bank declined the transfer." || c.PaymentID != "" {
+		t.Fatalf("the processing purchase = %s %q %q, want failed with the bank's reason", c.Status, c.FailureReason, c.PaymentID)
+	}
+	d, _ := store.Purchase(ctx, "pur_d")
+	if d.Status != ledger.PurchasePending || d.FailureReason != "" || d.PaymentID != "" {
+		t.Fatalf("the mislisted payment's purchase = %s %q %q, want untouched", d.Status, d.FailureReason, d.PaymentID)
+	}
+	if from, _ := store.ReconcileFrom(ctx); !from.Equal(run.WindowStart) {
+		t.Fatalf("checkpoint = %v, want it kept at %v", from, run.WindowStart)
 	}
 }

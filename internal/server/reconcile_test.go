@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/billing"
+	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
 )
@@ -198,5 +199,62 @@ func TestReconcilerReadsSettledPaymentsWithoutLocking(t *testing.T) {
 	}
 	if n := a.count(`SELECT count(*) FROM ledger_entries`); n != 1 {
 		t.Fatalf("ledger entries = %d, want 1", n)
+	}
+}
+
+// TestReconcilerRecordsAFailureTheWebhookLost: a bank payment goes pending
+// (payment.pending makes the purchase processing), then fails while the
+// app is down, so payment.failed is lost. Without the reconciler the
+// member's receipt would read "Processing" for good; its run records the
+// failure as the webhook would have, and a second run changes nothing.
+func TestReconcilerRecordsAFailureTheWebhookLost(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	ch, plan, pur := a.charge(user, "starter")
+	res, err := a.sim.PayPending(whopsim.Purchase{CheckoutID: ch, PlanID: plan, UserID: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if p := a.purchase(pur); p.Status != ledger.PurchaseProcessing || p.FailureReason != "" || p.PaymentID != "" {
+		t.Fatalf("after payment.pending: purchase %s %q %q, want processing", p.Status, p.FailureReason, p.PaymentID)
+	}
+	if got := a.receiptStatus(user, pur); got != "Processing" {
+		t.Fatalf("while pending the receipt reads %q", got)
+	}
+
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
+	if err := a.sim.SettlePending(res.ReceiptID, false); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if p := a.purchase(pur); p.Status != ledger.PurchaseProcessing {
+		t.Fatalf("with payment.failed lost: purchase %s, want still processing", p.Status)
+	}
+
+	run, err := a.billing.Deliveries.Reconcile(a.ctx)
+	if err != nil || run.Error != "" || run.PaymentsSeen != 1 || run.Credited != 0 || run.Refunded != 0 || run.Rejected != 0 {
+		t.Fatalf("run = %+v, %v; want the one failed payment seen, nothing credited", run, err)
+	}
+	p := a.purchase(pur)
+	if p.Status != ledger.PurchaseFailed || p.FailureReason != "The bank declined the transfer." || p.PaymentID != "" ||
+		p.PaidAmount != 0 || p.BuyerUsername != "alice" || a.balance(user) != 0 {
+		t.Fatalf("after the run: purchase %s %q %q paid %d buyer %q, balance %d", p.Status, p.FailureReason, p.PaymentID,
+			p.PaidAmount, p.BuyerUsername, a.balance(user))
+	}
+	if got := a.receiptStatus(user, pur); got != "Failed" {
+		t.Fatalf("after the run the receipt reads %q, want Failed", got)
+	}
+	if code, status, _, html := a.returnPage(pur, user); code != 200 || status != "failed" ||
+		!strings.Contains(html, "The bank declined the transfer.") {
+		t.Fatalf("return = %d %q:\n%s", code, status, html)
+	}
+
+	// Again: the failure is the state recorded already; nothing is written.
+	if _, err := a.billing.Deliveries.Reconcile(a.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again := a.purchase(pur); again.Status != ledger.PurchaseFailed || !again.UpdatedAt.Equal(p.UpdatedAt) {
+		t.Fatalf("a second run changed the purchase: %s updated %v, was %v", again.Status, again.UpdatedAt, p.UpdatedAt)
 	}
 }
