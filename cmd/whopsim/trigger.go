@@ -30,6 +30,8 @@ Events:
 	b.WriteString(`
 Examples:
   whopsim trigger payment.succeeded --user @alice --amount 24.99
+  whopsim trigger payment.pending --user @alice
+  whopsim trigger payment.failed --payment pay_XXXXXXXXXXXXXX
   whopsim trigger refund.created --payment pay_XXXXXXXXXXXXXX --amount 5
   whopsim trigger dispute.lost
   whopsim trigger membership.deactivated --user @carol
@@ -48,7 +50,7 @@ func triggerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&req.ExperienceID, "experience", "", "experience a payment is made in (default: the creator's)")
 	fs.StringVar(&amount, "amount", "", "a payment's price, or the part of a payment to refund, e.g. 24.99")
 	fs.StringVar(&req.Currency, "currency", "", "currency of a new payment (default usd)")
-	fs.StringVar(&req.PaymentID, "payment", "", "refund or dispute this payment instead of a new one")
+	fs.StringVar(&req.PaymentID, "payment", "", "refund or dispute this payment, or end this pending one (payment.succeeded, payment.failed), instead of a new one")
 	fs.StringVar(&req.MembershipID, "membership", "", "end this membership (membership.deactivated)")
 	fs.StringVar(&req.PlanID, "plan", "", "plan a membership event buys or ends (default: the premium plan)")
 	fs.StringVar(&req.Reason, "reason", "", "a dispute's reason (default fraudulent)")

@@ -45,10 +45,16 @@ func (s *Sim) PayPending(req Purchase) (PurchaseResult, error) {
 		if res, p, _, err = s.startLocked(st, req); err != nil {
 			return nil, err
 		}
-		p.Status, p.Substatus = "pending", "pending"
-		return []*Event{s.newEvent(st, "payment.pending", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
+		return s.pendingLocked(st, p), nil
 	})
 	return res, err
+}
+
+// pendingLocked leaves a payment startLocked made pending and returns its
+// payment.pending.
+func (s *Sim) pendingLocked(st *State, p *Payment) []*Event {
+	p.Status, p.Substatus = "pending", "pending"
+	return []*Event{s.newEvent(st, "payment.pending", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}
 }
 
 // pendingFailure is the failure message of a pending payment that failed.
@@ -58,25 +64,31 @@ const pendingFailure = "The bank declined the transfer."
 // records and sends) or failed (payment.failed), at the sandbox's now.
 func (s *Sim) SettlePending(paymentID string, pay bool) error {
 	return s.update(func(st *State) ([]*Event, error) {
-		p := st.Payments[paymentID]
-		if p == nil {
-			return nil, notFound("payment", paymentID)
-		}
-		if p.Status != "pending" || p.Substatus != "pending" {
-			return nil, badRequest("payment %s is not pending (status %s, substatus %s)", p.ID, p.Status, p.Substatus)
-		}
-		now := s.clock.Now()
-		p.UpdatedAt = now
-		if !pay {
-			p.Status, p.Substatus, p.FailureMessage = "open", "failed", pendingFailure
-			return []*Event{s.newEvent(st, "payment.failed", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
-		}
-		plan := st.Plans[p.PlanID]
-		if plan == nil {
-			return nil, notFound("plan", p.PlanID)
-		}
-		return s.payLocked(st, p, plan, now), nil
+		_, evs, err := s.settleLocked(st, paymentID, pay)
+		return evs, err
 	})
+}
+
+// settleLocked is SettlePending inside update.
+func (s *Sim) settleLocked(st *State, paymentID string, pay bool) (*Payment, []*Event, error) {
+	p := st.Payments[paymentID]
+	if p == nil {
+		return nil, nil, notFound("payment", paymentID)
+	}
+	if p.Status != "pending" || p.Substatus != "pending" {
+		return nil, nil, badRequest("payment %s is not pending (status %s, substatus %s)", p.ID, p.Status, p.Substatus)
+	}
+	now := s.clock.Now()
+	p.UpdatedAt = now
+	if !pay {
+		p.Status, p.Substatus, p.FailureMessage = "open", "failed", pendingFailure
+		return p, []*Event{s.newEvent(st, "payment.failed", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
+	}
+	plan := st.Plans[p.PlanID]
+	if plan == nil {
+		return nil, nil, notFound("plan", p.PlanID)
+	}
+	return p, s.payLocked(st, p, plan, now), nil
 }
 
 func (s *Sim) purchase(req Purchase, pay bool) (PurchaseResult, error) {

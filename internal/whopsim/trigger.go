@@ -23,8 +23,9 @@ type TriggerEvent struct {
 // TriggerEvents lists the events Trigger knows, in the order a help text
 // shows them.
 var TriggerEvents = []TriggerEvent{
-	{"payment.succeeded", "the user pays a one-time charge in the experience (4.99 USD unless --amount)"},
-	{"payment.failed", "the user's card is declined for that charge"},
+	{"payment.succeeded", "the user pays a one-time charge in the experience (4.99 USD unless --amount); with --payment, that pending payment clears"},
+	{"payment.failed", "the user's card is declined for that charge; with --payment, that pending payment fails"},
+	{"payment.pending", "the user starts a bank payment for that charge, pending until payment.succeeded or payment.failed --payment ends it"},
 	{"refund.created", "a paid payment is refunded, in full or --amount of it: refund.created, refund.updated"},
 	{"dispute.created", "the user's bank opens a chargeback on a paid payment"},
 	{"dispute.won", "a chargeback is decided for the seller (dispute.created first if none is open)"},
@@ -47,7 +48,8 @@ type TriggerRequest struct {
 	// units of Currency (default usd).
 	Amount   json.Number `json:"amount,omitempty"`
 	Currency string      `json:"currency"`
-	// PaymentID refunds or disputes this payment instead of a new one.
+	// PaymentID refunds or disputes this payment instead of a new one, or
+	// is the pending payment payment.succeeded or payment.failed ends.
 	PaymentID string `json:"payment_id"`
 	// MembershipID ends this membership; PlanID is the plan a membership
 	// event buys or ends (default the premium plan).
@@ -134,7 +136,22 @@ func (t *trigger) run() error {
 	t.res.UserID = u.ID
 	switch t.req.Event {
 	case "payment.succeeded", "payment.failed":
-		_, err := t.charge(t.req.Event == "payment.succeeded", t.req.Amount)
+		if t.req.PaymentID != "" {
+			p, evs, err := t.s.settleLocked(t.st, t.req.PaymentID, t.req.Event == "payment.succeeded")
+			if err == nil {
+				t.res.PaymentID, t.res.UserID = p.ID, p.UserID
+			}
+			t.add(evs)
+			return err
+		}
+		end := chargeDeclined
+		if t.req.Event == "payment.succeeded" {
+			end = chargePaid
+		}
+		_, err := t.charge(end, t.req.Amount)
+		return err
+	case "payment.pending":
+		_, err := t.charge(chargePending, t.req.Amount)
 		return err
 	case "refund.created":
 		if t.req.PaymentID == "" {
@@ -203,9 +220,18 @@ func refundAmount(n json.Number, currency string, total int64) (int64, error) {
 	return amount, nil
 }
 
+// chargeEnd is how a triggered charge ends: paid, declined, or left pending.
+type chargeEnd int
+
+const (
+	chargePaid chargeEnd = iota
+	chargeDeclined
+	chargePending
+)
+
 // charge makes a one-time payment of price (default 4.99) in the
-// experience, paid or declined.
-func (t *trigger) charge(pay bool, price json.Number) (*Payment, error) {
+// experience, ended as end says.
+func (t *trigger) charge(end chargeEnd, price json.Number) (*Payment, error) {
 	exp := t.st.Experiences[t.s.seed.Creator.ExperienceID]
 	if t.req.ExperienceID != "" {
 		if exp = t.st.Experiences[t.req.ExperienceID]; exp == nil {
@@ -231,7 +257,16 @@ func (t *trigger) charge(pay bool, price json.Number) (*Payment, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, p, evs, err := t.s.purchaseLocked(t.st, Purchase{CheckoutID: co.ID, UserID: t.res.UserID}, pay)
+	req := Purchase{CheckoutID: co.ID, UserID: t.res.UserID}
+	var p *Payment
+	var evs []*Event
+	if end == chargePending {
+		if _, p, _, err = t.s.startLocked(t.st, req); err == nil {
+			evs = t.s.pendingLocked(t.st, p)
+		}
+	} else {
+		_, p, evs, err = t.s.purchaseLocked(t.st, req, end == chargePaid)
+	}
 	if err == nil {
 		t.res.PaymentID = p.ID
 	}
@@ -244,7 +279,7 @@ func (t *trigger) paidPayment() (*Payment, error) {
 	if t.req.PaymentID == "" {
 		// A refund's or dispute's --amount is not the price: the payment
 		// is the usual charge, and the refund takes --amount of it.
-		return t.charge(true, "")
+		return t.charge(chargePaid, "")
 	}
 	p := t.st.Payments[t.req.PaymentID]
 	if p == nil {

@@ -50,6 +50,46 @@ func TestTriggerPaymentIsRealAndSigned(t *testing.T) {
 	fields(t, ledger, map[string]string{"balances.0.balance": "1011.82"})
 }
 
+// TestTriggerPendingPayments: payment.pending starts a payment that stays
+// pending; payment.failed or payment.succeeded with --payment ends it, at
+// that time, and one that is no longer pending is refused.
+func TestTriggerPendingPayments(t *testing.T) {
+	b := setup(t)
+	alice := b.Seed.Members[0]
+	for _, end := range []struct {
+		event, status, substatus, failure string
+		paid                              bool
+	}{
+		{"payment.failed", "open", "failed", "The bank declined the transfer.", false},
+		{"payment.succeeded", "paid", "succeeded", "<null>", true},
+	} {
+		res := b.trigger(whopsim.TriggerRequest{Event: "payment.pending", User: "@alice"})
+		if refs(res) != "payment.pending" || res.UserID != alice.ID || !strings.HasPrefix(res.PaymentID, "pay_") {
+			t.Fatalf("pending result = %+v", res)
+		}
+		fields(t, b.mustAPI("GET", "/api/v1/payments/"+res.PaymentID, nil), map[string]string{
+			"status": "pending", "substatus": "pending", "total": "4.99", "user.id": alice.ID, "paid_at": "<null>"})
+		b.clock.Advance(10 * time.Second)
+		now := b.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+		paidAt := "<null>"
+		if end.paid {
+			paidAt = now
+		}
+		// Whoever is selected, the payment's own user is the one it ends for.
+		ended := b.trigger(whopsim.TriggerRequest{Event: end.event, User: "@bob", PaymentID: res.PaymentID})
+		if refs(ended) != end.event || ended.PaymentID != res.PaymentID || ended.UserID != alice.ID {
+			t.Fatalf("%s --payment result = %+v", end.event, ended)
+		}
+		fields(t, b.mustAPI("GET", "/api/v1/payments/"+res.PaymentID, nil), map[string]string{
+			"status": end.status, "substatus": end.substatus, "failure_message": end.failure, "paid_at": paidAt,
+			"updated_at": now})
+		if _, err := b.Sim.Trigger(whopsim.TriggerRequest{Event: end.event, PaymentID: res.PaymentID}); err == nil ||
+			!strings.Contains(err.Error(), "is not pending") {
+			t.Fatalf("ending it again: %v, want not pending", err)
+		}
+	}
+}
+
 func TestTriggerRetriesOnWhopsSchedule(t *testing.T) {
 	b := setup(t)
 	b.hook.Reply(500, 500)
@@ -153,6 +193,7 @@ func TestTriggerRefusals(t *testing.T) {
 		{whopsim.TriggerRequest{Event: "refund.created", Amount: "10"}, "amount must be more than 0 and at most 4.99 usd"},
 		{whopsim.TriggerRequest{Event: "refund.created", Amount: "lots"}, "amount must be more than 0 and at most 4.99 usd"},
 		{whopsim.TriggerRequest{Event: "membership.activated", PlanID: "plan_nope"}, `plan "plan_nope" was not found`},
+		{whopsim.TriggerRequest{Event: "payment.failed", PaymentID: "pay_nope"}, `payment "pay_nope" was not found`},
 	} {
 		_, err := b.Sim.Trigger(tt.req)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
