@@ -1,1 +1,4 @@
-ALTER TABLE purchases DROP COLUMN attempt_at;
+ALTER TABLE purchases
+    DROP CONSTRAINT purchases_attempt_check,
+    DROP COLUMN attempt_at,
+    DROP COLUMN attempt_payment_id;

@@ -75,11 +75,12 @@ func (s Credits) Confirm(ctx context.Context, userID, purchaseID, receiptID stri
 // wrong, and leave a rejection in the books, for a payment about to clear.
 // The answer is what the purchase became, which need not be what was
 // asked: a purchase some payment paid meanwhile is returned as it stands,
-// a receipt older than the state recorded (a declined card's, after the
-// member's next payment went under way) answers with the purchase's own,
+// a receipt whose state the purchase's outranks (a declined card's while
+// another payment of the member's is under way) answers with the
+// purchase's own (MarkPurchase's order),
 // and a top-up's failed purchase stays failed (MarkPurchase).
 func (s *core) unpaidReceipt(ctx context.Context, pur ledger.Purchase, p *whop.Payment) (ledger.Purchase, error) {
-	st := ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: buyerName(p, pur), At: p.UpdatedAt}
+	st := ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: buyerName(p, pur), PaymentID: p.ID, At: p.UpdatedAt}
 	if failedPayment(p) {
 		st.Status, st.Reason = ledger.PurchaseFailed, cmp.Or(p.FailureMessage, "payment failed")
 	}

@@ -296,7 +296,7 @@ func (s *core) markUnpaid(ctx context.Context, p *whop.Payment, failed bool, d *
 		// not use. Nothing was paid, so nothing goes in the books either.
 		return describe(s.ignore(ctx, d, reasonNotTheBuyer))
 	}
-	st := ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: buyerName(p, pur), At: p.UpdatedAt}
+	st := ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: buyerName(p, pur), PaymentID: p.ID, At: p.UpdatedAt}
 	if failed {
 		st.Status, st.Reason = ledger.PurchaseFailed, cmp.Or(p.FailureMessage, "payment failed")
 	}

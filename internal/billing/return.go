@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/whop"
@@ -109,7 +108,7 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 	var failure, rejected string
 	var attempts int
 	var buyer string
-	var failedAt time.Time
+	var failedPay *whop.Payment // the newest failure
 	for p, err := range payments {
 		if err != nil {
 			// Whop did not answer: the buyer sees "confirming" and the page
@@ -154,10 +153,10 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 			paid, err := s.store.Purchase(ctx, pur.ID)
 			return ReturnResult{Purchase: paid, Status: ReturnPaid}, err
 		case failedPayment(p):
-			if failure != "" && p.UpdatedAt.Before(failedAt) {
+			if failedPay != nil && p.UpdatedAt.Before(failedPay.UpdatedAt) {
 				continue // an earlier failure: the newest one is the purchase's
 			}
-			failure, failedAt = cmp.Or(p.FailureMessage, "The payment failed."), p.UpdatedAt
+			failure, failedPay = cmp.Or(p.FailureMessage, "The payment failed."), p
 			if name := buyerName(p, pur); name != "" {
 				buyer = name
 			}
@@ -165,7 +164,7 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 			pending = true
 		}
 	}
-	res, err := s.settleUnpaid(ctx, pur, pending, failure, failedAt, rejected, buyer)
+	res, err := s.settleUnpaid(ctx, pur, pending, failure, failedPay, rejected, buyer)
 	res.Attempts = attempts
 	return res, err
 }
@@ -181,9 +180,9 @@ func refusedReason(rejected string) string {
 }
 
 // settleUnpaid is what settleReturn found when no payment paid the
-// purchase: one still pending, a failure (the newest, at failedAt), or a
-// payment we refused.
-func (s *core) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bool, failure string, failedAt time.Time, rejected, buyer string) (ReturnResult, error) {
+// purchase: one still pending, a failure (the newest, failedPay, worded
+// for the buyer), or a payment we refused.
+func (s *core) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bool, failure string, failedPay *whop.Payment, rejected, buyer string) (ReturnResult, error) {
 	switch {
 	case pending:
 		return ReturnResult{Purchase: pur, Status: ReturnProcessing}, nil
@@ -200,14 +199,14 @@ func (s *core) settleUnpaid(ctx context.Context, pur ledger.Purchase, pending bo
 		// Record it as the payment.failed webhook would; a paid purchase
 		// never moves back, so a late failure cannot undo a credit.
 		marked, err := s.store.MarkPurchase(ctx, pur.ID,
-			ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: failure, Buyer: buyer, At: failedAt}, nil)
+			ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: failure, Buyer: buyer, PaymentID: failedPay.ID, At: failedPay.UpdatedAt}, nil)
 		switch cur := marked.Purchase; {
 		case err != nil:
 			return ReturnResult{}, err
 		case cur.Status == ledger.PurchasePaid:
 			return ReturnResult{Purchase: cur, Status: ReturnPaid}, nil
 		case cur.Status == ledger.PurchaseProcessing:
-			// A newer state of the purchase's payments was recorded.
+			// Another payment of the purchase is under way, as recorded.
 			return ReturnResult{Purchase: cur, Status: ReturnProcessing}, nil
 		case marked.Ignored != "":
 			return ReturnResult{Purchase: cur, Status: ReturnFailed, Reason: cur.FailureReason}, nil

@@ -238,18 +238,23 @@ func TestMarkPurchase(t *testing.T) {
 	}
 }
 
-// TestMarkPurchaseKeepsOlderStatesOut: Whop's webhooks come in any order,
-// so payment states are recorded by Whop's time of each (the payment's
-// updated_at), per purchase: a late payment.pending of a payment that has
-// failed, or a late decline of a card the member replaced with a payment
-// now under way, changes nothing. At equal times failed wins, and the
-// state recorded already is "already" so; a state of unknown time is
-// recorded as before and leaves the time recorded.
+// TestMarkPurchaseKeepsOlderStatesOut: Whop's webhooks come in any order
+// and a checkout can see several payments, so a purchase keeps the payment
+// whose state it holds and Whop's time of it (the payment's updated_at).
+// Of that payment a later state wins (failed, at equal times; the very
+// state again is "already"); another payment's failure neither ends a
+// payment under way nor replaces a newer failure; another payment's
+// pending always counts. A state of unknown time is recorded as before and
+// leaves the recorded payment and time.
 func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 	b := setup(t)
 	b.purchase(t, "pur_a", "user_1", 100, 499)
 	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	state := func(status ledger.PurchaseStatus, reason, buyer, pay string, s int) ledger.PaymentState {
+		return ledger.PaymentState{Status: status, Reason: reason, Buyer: buyer, PaymentID: pay, At: at(s)}
+	}
+	failed, processing := ledger.PurchaseFailed, ledger.PurchaseProcessing
 	steps := []struct {
 		name    string
 		state   ledger.PaymentState
@@ -257,31 +262,35 @@ func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 		status  ledger.PurchaseStatus
 		reason  string
 		buyer   string
-		at      time.Time // attempt_at afterwards; zero for NULL
-		outcome string    // the delivery's recorded outcome
+		pay     string // attempt_payment_id afterwards
+		at      int    // attempt_at afterwards, in seconds after t0
 	}{
-		{"a decline", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "card declined", Buyer: "alice", At: at(20)},
-			"", ledger.PurchaseFailed, "card declined", "alice", at(20), "purchase failed"},
-		{"the same payment's pending, late", ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: "alice2", At: at(10)},
-			"an older payment state arrived late: purchase stays failed", ledger.PurchaseFailed, "card declined", "alice", at(20),
-			"ignored: an older payment state arrived late: purchase stays failed"},
-		{"a pending as old as the failure", ledger.PaymentState{Status: ledger.PurchaseProcessing, At: at(20)},
-			"an older payment state arrived late: purchase stays failed", ledger.PurchaseFailed, "card declined", "alice", at(20),
-			"ignored: an older payment state arrived late: purchase stays failed"},
-		{"the decline again, as a new delivery", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "card declined", Buyer: "alice", At: at(20)},
-			"purchase already failed", ledger.PurchaseFailed, "card declined", "alice", at(20), "ignored: purchase already failed"},
-		{"the next card, under way", ledger.PaymentState{Status: ledger.PurchaseProcessing, Buyer: "alice3", At: at(30)},
-			"", ledger.PurchaseProcessing, "", "alice3", at(30), "purchase processing"},
-		{"the first card's decline, again and late", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "card declined", At: at(20)},
-			"an older payment state arrived late: purchase stays processing", ledger.PurchaseProcessing, "", "alice3", at(30),
-			"ignored: an older payment state arrived late: purchase stays processing"},
-		{"the next card's decline, as old as its pending", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "insufficient funds", At: at(30)},
-			"", ledger.PurchaseFailed, "insufficient funds", "alice3", at(30), "purchase failed"},
-		{"a pending of unknown time", ledger.PaymentState{Status: ledger.PurchaseProcessing},
-			"", ledger.PurchaseProcessing, "", "alice3", at(30), "purchase processing"},
-		{"a failure older than the time recorded", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "expired card", At: at(25)},
-			"an older payment state arrived late: purchase stays processing", ledger.PurchaseProcessing, "", "alice3", at(30),
-			"ignored: an older payment state arrived late: purchase stays processing"},
+		{"card A declined", state(failed, "card declined", "alice", "pay_a", 20),
+			"", failed, "card declined", "alice", "pay_a", 20},
+		{"A's pending, late", state(processing, "", "alice2", "pay_a", 10),
+			"an earlier state of the payment arrived late: purchase stays failed", failed, "card declined", "alice", "pay_a", 20},
+		{"A's pending, as old as its failure", state(processing, "", "", "pay_a", 20),
+			"an earlier state of the payment arrived late: purchase stays failed", failed, "card declined", "alice", "pay_a", 20},
+		{"A's decline again, as a new delivery", state(failed, "card declined", "alice", "pay_a", 20),
+			"purchase already failed", failed, "card declined", "alice", "pay_a", 20},
+		{"bank payment B under way", state(processing, "", "alice3", "pay_b", 30),
+			"", processing, "", "alice3", "pay_b", 30},
+		{"A's decline again, late", state(failed, "card declined", "", "pay_a", 20),
+			"another payment of the purchase is under way: purchase stays processing", processing, "", "alice3", "pay_b", 30},
+		{"card C declined while B is under way", state(failed, "do not honor", "", "pay_c", 40),
+			"another payment of the purchase is under way: purchase stays processing", processing, "", "alice3", "pay_b", 30},
+		{"B fails", state(failed, "insufficient funds", "", "pay_b", 50),
+			"", failed, "insufficient funds", "alice3", "pay_b", 50},
+		{"C's decline, older than B's failure", state(failed, "do not honor", "", "pay_c", 40),
+			"an earlier failure arrived late: purchase stays failed", failed, "insufficient funds", "alice3", "pay_b", 50},
+		{"bank payment D's pending, older than B's failure", state(processing, "", "", "pay_d", 45),
+			"", processing, "", "alice3", "pay_d", 45},
+		{"a pending of unknown time", ledger.PaymentState{Status: processing},
+			"", processing, "", "alice3", "pay_d", 45},
+		{"D's pending, as old as recorded", state(processing, "", "", "pay_d", 45),
+			"purchase already processing", processing, "", "alice3", "pay_d", 45},
+		{"D fails", state(failed, "expired card", "", "pay_d", 60),
+			"", failed, "expired card", "alice3", "pay_d", 60},
 	}
 	for i, s := range steps {
 		id := fmt.Sprintf("msg_%d", i)
@@ -289,30 +298,29 @@ func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		var attemptAt *time.Time
-		var outcome string
-		var linked string
-		if err := b.db.Pool.QueryRow(b.ctx, `SELECT p.attempt_at, d.outcome, d.purchase_id FROM purchases p, webhook_deliveries d
-			WHERE p.id = 'pur_a' AND d.id = $1`, id).Scan(&attemptAt, &outcome, &linked); err != nil {
+		var pay, outcome, linked string
+		var attemptAt time.Time
+		if err := b.db.Pool.QueryRow(b.ctx, `SELECT p.attempt_payment_id, p.attempt_at, d.outcome, d.purchase_id
+			FROM purchases p, webhook_deliveries d WHERE p.id = 'pur_a' AND d.id = $1`, id).Scan(&pay, &attemptAt, &outcome, &linked); err != nil {
 			t.Fatal(err)
 		}
-		p := m.Purchase
-		gotAt := time.Time{}
-		if attemptAt != nil {
-			gotAt = *attemptAt
+		wantOutcome := "purchase " + string(s.state.Status)
+		if s.ignored != "" {
+			wantOutcome = "ignored: " + s.ignored
 		}
+		p := m.Purchase
 		if m.Ignored != s.ignored || p.Status != s.status || p.FailureReason != s.reason || p.BuyerUsername != s.buyer ||
-			!gotAt.Equal(s.at) || outcome != s.outcome || linked != "pur_a" {
-			t.Fatalf("%s: ignored %q, purchase %s %q buyer %q, attempt_at %v, delivery %q of %q; want %q, %s %q %q, %v, %q of pur_a",
-				s.name, m.Ignored, p.Status, p.FailureReason, p.BuyerUsername, gotAt, outcome, linked,
-				s.ignored, s.status, s.reason, s.buyer, s.at, s.outcome)
+			pay != s.pay || !attemptAt.Equal(at(s.at)) || outcome != wantOutcome || linked != "pur_a" {
+			t.Fatalf("%s: ignored %q, purchase %s %q buyer %q, attempt %s at %v, delivery %q of %q;\nwant %q, %s %q %q, %s at %v, %q of pur_a",
+				s.name, m.Ignored, p.Status, p.FailureReason, p.BuyerUsername, pay, attemptAt, outcome, linked,
+				s.ignored, s.status, s.reason, s.buyer, s.pay, at(s.at), wantOutcome)
 		}
 	}
 	// Paid stays paid, whatever the time.
-	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil); err != nil {
+	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_e", PaidAmount: 499}, nil); err != nil {
 		t.Fatal(err)
 	}
-	m, err := b.store.MarkPurchase(b.ctx, "pur_a", ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "late", At: at(90)}, nil)
+	m, err := b.store.MarkPurchase(b.ctx, "pur_a", state(failed, "late", "", "pay_e", 90), nil)
 	if err != nil || m.Ignored != "purchase already paid" || m.Purchase.Status != ledger.PurchasePaid || m.Purchase.FailureReason != "" {
 		t.Fatalf("a late failure of a paid purchase = %+v, %v", m, err)
 	}

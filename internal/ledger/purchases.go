@@ -179,19 +179,6 @@ func (s *Store) Purchase(ctx context.Context, id string) (Purchase, error) {
 	return p, err
 }
 
-// newerRecorded is the SQL condition, on a purchases row, that the state
-// recorded is newer than a state of status at time at (both placeholders),
-// as MarkPurchase orders them; orSame makes it hold for that very state
-// too (same time, same status).
-func newerRecorded(status, at string, orSame bool) string {
-	tie := `status = 'failed' AND ` + status + ` = 'processing'`
-	if orSame {
-		tie = `(status = 'failed' OR status = ` + status + `)`
-	}
-	return `(` + at + `::timestamptz IS NOT NULL AND attempt_at IS NOT NULL AND (attempt_at > ` + at +
-		` OR (attempt_at = ` + at + ` AND ` + tie + `)))`
-}
-
 // PurchaseByPayment returns the purchase a payment fulfilled.
 func (s *Store) PurchaseByPayment(ctx context.Context, paymentID string) (Purchase, error) {
 	p, err := scanPurchase(s.pool.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE payment_id = $1`, paymentID))
@@ -208,11 +195,12 @@ type PaymentState struct {
 	// Buyer, when not empty, is the buyer's Whop username, from a payment
 	// the caller knows to be the purchase's buyer's.
 	Buyer string
-	// At is Whop's time of the state (the payment's updated_at): a state
-	// older than the one recorded is kept out, since Whop's webhooks come
-	// in any order. Zero when unknown: the state is recorded as before
-	// times were kept, and the recorded time stays.
-	At time.Time
+	// PaymentID is the payment, and At Whop's time of its state (its
+	// updated_at), which order states that arrive out of order. Either
+	// unknown (empty, zero): the state is recorded as before they were
+	// kept, and the recorded payment and time stay.
+	PaymentID string
+	At        time.Time
 }
 
 // MarkResult is what recording a payment state did to its purchase.
@@ -222,51 +210,93 @@ type MarkResult struct {
 	Ignored string
 }
 
+// recordedAttempt is the state a purchase holds, as MarkPurchase orders
+// states: its status, the payment that set it and that payment's time
+// (empty and zero when unknown), and whether it is a top-up's.
+type recordedAttempt struct {
+	status    PurchaseStatus
+	paymentID string
+	at        time.Time
+	topUp     bool
+}
+
+// keptOut says why payment state st is not recorded over the purchase's
+// state cur, or "" when it is. A paid purchase stays paid, and a top-up's
+// failed one failed (see MarkPurchase). Of one payment, the later state
+// wins; at equal times failed does, since a payment goes pending and then
+// fails within one timestamp far more often than it is retried, and the
+// very state recorded is "already" so. Of another payment: its failure
+// does not end a purchase whose recorded payment is still under way, and
+// replaces a recorded failure only when newer; its pending always counts
+// (some payment of the purchase is under way).
+func keptOut(cur recordedAttempt, st PaymentState) string {
+	switch {
+	case cur.status == PurchasePaid:
+		return "purchase already paid"
+	case cur.topUp && cur.status == PurchaseFailed && st.Status == PurchaseProcessing:
+		return "purchase already failed"
+	case st.PaymentID == "" || st.At.IsZero() || cur.paymentID == "":
+		return ""
+	case cur.paymentID == st.PaymentID:
+		switch {
+		case cur.at.Equal(st.At) && cur.status == st.Status:
+			return "purchase already " + string(cur.status)
+		case cur.at.After(st.At) || (cur.at.Equal(st.At) && cur.status == PurchaseFailed):
+			return "an earlier state of the payment arrived late: purchase stays " + string(cur.status)
+		}
+		return ""
+	case st.Status == PurchaseFailed && cur.status == PurchaseProcessing:
+		return "another payment of the purchase is under way: purchase stays processing"
+	case st.Status == PurchaseFailed && !cur.at.Before(st.At):
+		return "an earlier failure arrived late: purchase stays failed"
+	}
+	return ""
+}
+
 // MarkPurchase records a payment state on an unpaid purchase, moving it to
 // processing or failed (a paid one never moves back), with the delivery
-// when there is one. States are ordered by PaymentState.At, per purchase
-// rather than per payment: a checkout can see several payments (a declined
-// card, then another), and the latest state Whop reports of any of them is
-// the purchase's. At equal times failed wins over processing: a payment
-// goes pending, then fails, within one timestamp far more often than it
-// is retried; the state recorded already, offered again (a redelivery
-// under a new id, the reconciler re-reading its window), is ignored as
-// "purchase already <status>". A top-up's purchase, made for its one off-session payment,
-// stays failed once failed: a late "pending" (the charge's own answer,
-// which has no time, or payment.pending arriving after payment.failed)
-// would show a declined top-up's purchase as under way for good.
+// when there is one, unless keptOut says why not. The purchase's row is
+// locked first, so concurrent states of one purchase are compared one
+// after the other. A top-up's purchase, made for its one off-session
+// payment, stays failed once failed: a late "pending" (the charge's own
+// answer, which has no time, or payment.pending arriving after
+// payment.failed) would show a declined top-up's purchase as under way
+// for good.
 func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentState, d *Delivery) (MarkResult, error) {
 	if st.Status != PurchaseProcessing && st.Status != PurchaseFailed {
 		return MarkResult{}, fmt.Errorf("ledger: mark purchase: status %q is not processing or failed", st.Status)
 	}
+	st.At = st.At.Truncate(time.Microsecond) // Postgres keeps microseconds
+	var payment *string
 	var at *time.Time
-	if !st.At.IsZero() {
-		t := st.At.Truncate(time.Microsecond) // Postgres keeps microseconds
-		at = &t
+	if st.PaymentID != "" && !st.At.IsZero() {
+		payment, at = &st.PaymentID, &st.At
 	}
 	var res MarkResult
 	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
-		var err error
-		res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `
-			UPDATE purchases SET status = $2, failure_reason = $3, updated_at = now(),
-			       buyer_username = COALESCE(NULLIF($4, ''), buyer_username),
-			       attempt_at = COALESCE($5, attempt_at)
-			 WHERE id = $1 AND status <> 'paid'
-			   AND NOT (status = 'failed' AND $2 = 'processing' AND EXISTS (SELECT 1 FROM topups t WHERE t.purchase_id = $1))
-			   AND NOT `+newerRecorded("$2", "$5", true)+`
-			RETURNING `+purchaseColumns, purchaseID, st.Status, st.Reason, st.Buyer, at))
-		if errors.Is(err, ErrNotFound) {
-			var stale bool
-			err = scanPurchaseAfter(tx.QueryRow(ctx, `SELECT `+newerRecorded("$2::text", "$3", false)+`, `+purchaseColumns+`
-				FROM purchases WHERE id = $1`, purchaseID, st.Status, at), &res.Purchase, &stale)
-			if err != nil {
-				return "", err
-			}
-			res.Ignored = "purchase already " + string(res.Purchase.Status)
-			if stale && res.Purchase.Status != PurchasePaid {
-				res.Ignored = "an older payment state arrived late: purchase stays " + string(res.Purchase.Status)
-			}
-		} else if err != nil {
+		var cur recordedAttempt
+		var curAt *time.Time
+		err := tx.QueryRow(ctx, `
+			SELECT status, COALESCE(attempt_payment_id, ''), attempt_at, EXISTS (SELECT 1 FROM topups t WHERE t.purchase_id = p.id)
+			  FROM purchases p WHERE id = $1 FOR UPDATE`, purchaseID).Scan(&cur.status, &cur.paymentID, &curAt, &cur.topUp)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return "", ErrNotFound
+		}
+		if err != nil {
+			return "", err
+		}
+		cur.at = deref(curAt)
+		if res.Ignored = keptOut(cur, st); res.Ignored != "" {
+			res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, purchaseID))
+		} else {
+			res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `
+				UPDATE purchases SET status = $2, failure_reason = $3, updated_at = now(),
+				       buyer_username = COALESCE(NULLIF($4, ''), buyer_username),
+				       attempt_payment_id = COALESCE($5, attempt_payment_id), attempt_at = COALESCE($6, attempt_at)
+				 WHERE id = $1
+				RETURNING `+purchaseColumns, purchaseID, st.Status, st.Reason, st.Buyer, payment, at))
+		}
+		if err != nil {
 			return "", err
 		}
 		// Recorded or not, the delivery was about this purchase: its

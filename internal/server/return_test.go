@@ -495,9 +495,9 @@ func TestReturnShowsNothingToAnyoneButTheBuyer(t *testing.T) {
 // shows pending for a while. Whop's webhooks come in any order, so the
 // first card's payment.failed can arrive after that. Neither it nor
 // confirming the declined receipt calls the purchase failed while the
-// newer payment is under way: the receipt, the return page and confirm all
-// say processing, the late delivery is recorded as an older state kept out
-// (on the purchase's look-up), and the payment credits 100 once it clears.
+// other payment is under way: the receipt, the return page and confirm all
+// say processing, the late delivery is recorded as kept out (on the
+// purchase's look-up), and the payment credits 100 once it clears.
 func TestALateDeclineDoesNotFailThePaymentUnderWay(t *testing.T) {
 	a := setup(t, withSim(func(o *whopsim.Options) { o.PaymentPendingFor = time.Hour }))
 	buyer := a.member(0)
@@ -552,7 +552,7 @@ func TestALateDeclineDoesNotFailThePaymentUnderWay(t *testing.T) {
 		Scan(&outcome, &linked); err != nil {
 		t.Fatal(err)
 	}
-	if outcome != "ignored: an older payment state arrived late: purchase stays processing" || linked != pur {
+	if outcome != "ignored: another payment of the purchase is under way: purchase stays processing" || linked != pur {
 		t.Fatalf("the late delivery was recorded as %q on %q", outcome, linked)
 	}
 
@@ -598,8 +598,12 @@ func TestTheReturnPageRecordsTheNewestDecline(t *testing.T) {
 	attemptAt := func() time.Time {
 		t.Helper()
 		var ts time.Time
-		if err := a.db.Pool.QueryRow(a.ctx, `SELECT attempt_at FROM purchases WHERE id = $1`, pur).Scan(&ts); err != nil {
+		var pay string
+		if err := a.db.Pool.QueryRow(a.ctx, `SELECT attempt_at, attempt_payment_id FROM purchases WHERE id = $1`, pur).Scan(&ts, &pay); err != nil {
 			t.Fatal(err)
+		}
+		if pay != receipts[1] {
+			t.Fatalf("the purchase holds the state of %s, want the newer decline %s", pay, receipts[1])
 		}
 		return ts
 	}
@@ -627,7 +631,7 @@ func TestTheReturnPageRecordsTheNewestDecline(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][2]string{
-		receipts[0]: {"ignored: an older payment state arrived late: purchase stays failed", pur},
+		receipts[0]: {"ignored: an earlier failure arrived late: purchase stays failed", pur},
 		receipts[1]: {"ignored: purchase already failed", pur},
 	}
 	if !reflect.DeepEqual(got, want) {
