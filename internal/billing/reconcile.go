@@ -149,42 +149,51 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 // reconcileDeclines records the window's failed payments on their
 // purchases, as payment.failed would have: a purchase that payment.pending
 // (or confirm) made processing would otherwise read "processing" for good
-// when the failure's webhook was lost. States older than the purchase's
-// are kept out (MarkPurchase), so reading a failure again, or after a newer
-// payment of the checkout, changes nothing. It returns how many purchases
-// it changed, and the first problem (the rest of the window is still read).
+// when the failure's webhook was lost. Failed means what failedPayment
+// says: substatus failed, or status void or uncollectible, two listings.
+// MarkPurchase orders the states, so reading a failure again, or one
+// older than the purchase's, changes nothing. A failed payment that does
+// not decode is skipped with a warning, not held against the run: failures
+// from every product of the company pass here, and no credit hangs on one;
+// a listing Whop did not serve is a problem, and the checkpoint stays. It
+// returns how many purchases it changed, and the first problem (the rest
+// is still read).
 func (s *core) reconcileDeclines(ctx context.Context, run *ReconcileSummary) (changed int, first error) {
-	payments := s.whop.ListPayments(ctx, whop.ListPaymentsParams{
-		CompanyID:    s.cfg.CompanyID,
-		Substatuses:  []whop.PaymentSubstatus{whop.SubstatusFailed},
-		UpdatedAfter: run.WindowStart,
-		Order:        "updated_at",
-		Direction:    "asc",
-		PageSize:     100,
-	})
-	for p, err := range payments {
-		if err != nil {
-			first = cmp.Or(first, fmt.Errorf("list failed payments: %w", err))
-			continue
-		}
-		run.PaymentsSeen++
-		if p.Metadata[MetaPurchaseID] == "" || p.IsPaid() || !failedPayment(p) {
-			continue // not ours, or not failed whatever the filter said
-		}
-		if err := checkPayment(p); err != nil {
-			s.log.WarnContext(ctx, "reconciler skipped an unusable payment", "reason", err.Error())
-			continue
-		}
-		out, err := s.markUnpaid(ctx, p, true, nil)
-		if err != nil {
-			if ctx.Err() != nil {
-				return changed, ctx.Err()
+	for _, filter := range []whop.ListPaymentsParams{
+		{Substatuses: []whop.PaymentSubstatus{whop.SubstatusFailed}},
+		{Statuses: []whop.PaymentStatus{whop.PaymentVoid, whop.PaymentUncollectible}},
+	} {
+		filter.CompanyID, filter.UpdatedAfter = s.cfg.CompanyID, run.WindowStart
+		filter.Order, filter.Direction, filter.PageSize = "updated_at", "asc", 100
+		for p, err := range s.whop.ListPayments(ctx, filter) {
+			var item *whop.ItemError
+			switch {
+			case errors.As(err, &item):
+				s.log.WarnContext(ctx, "reconciler skipped a failed payment that did not decode", "error", err.Error())
+				continue
+			case err != nil:
+				first = cmp.Or(first, fmt.Errorf("list failed payments: %w", err))
+				continue
 			}
-			first = cmp.Or(first, fmt.Errorf("%s: %w", p.ID, err))
-			continue
-		}
-		if out.Kind == Applied {
-			changed++
+			run.PaymentsSeen++
+			if p.Metadata[MetaPurchaseID] == "" || p.IsPaid() || !failedPayment(p) {
+				continue // not ours, or not failed whatever the filter said
+			}
+			if err := checkPayment(p); err != nil {
+				s.log.WarnContext(ctx, "reconciler skipped an unusable payment", "reason", err.Error())
+				continue
+			}
+			out, err := s.markUnpaid(ctx, p, true, nil)
+			if err != nil {
+				if ctx.Err() != nil {
+					return changed, ctx.Err()
+				}
+				first = cmp.Or(first, fmt.Errorf("%s: %w", p.ID, err))
+				continue
+			}
+			if out.Kind == Applied {
+				changed++
+			}
 		}
 	}
 	return changed, first

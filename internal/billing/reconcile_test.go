@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,28 +16,36 @@ import (
 )
 
 // listingWhop plays Whop's payments list for the reconciler: items for its
-// list of paid payments, failed for its list of failed ones (the only one
-// filtered by substatus), where a nil payment stands for one that did not
-// decode.
+// list of paid payments, failed for its list of failed ones (by
+// substatus), ended for its list of void and uncollectible ones, where a
+// nil payment stands for one that did not decode; failedPageErr, when set,
+// ends the failed list as a page Whop did not serve would.
 type listingWhop struct {
 	Whop
-	items, failed []*whop.Payment
+	items, failed, ended []*whop.Payment
+	failedPageErr        error
 }
 
 func (f *listingWhop) ListPayments(_ context.Context, params whop.ListPaymentsParams) iter.Seq2[*whop.Payment, error] {
-	items := f.items
-	if len(params.Substatuses) > 0 {
-		items = f.failed
+	items, end := f.items, error(nil)
+	switch {
+	case len(params.Substatuses) > 0:
+		items, end = f.failed, f.failedPageErr
+	case !slices.Contains(params.Statuses, whop.PaymentPaid):
+		items = f.ended
 	}
 	return func(yield func(*whop.Payment, error) bool) {
 		for _, p := range items {
 			var err error
 			if p == nil {
-				err = errors.New("whop: payment did not decode")
+				err = &whop.ItemError{Err: errors.New("whop: payment did not decode")}
 			}
 			if !yield(p, err) {
 				return
 			}
+		}
+		if end != nil {
+			yield(nil, end)
 		}
 	}
 }
@@ -116,51 +125,72 @@ func TestReconcilerSkipsUnusablePayments(t *testing.T) {
 	}
 }
 
-// TestReconcilerRecordsFailedPaymentsPastAPoisonOne: the list of failed
-// payments is read like the paid one. A failure is recorded on its
-// processing purchase; one that did not decode is a problem on the run
-// (the checkpoint stays) without keeping the rest from being read; a
-// payment listed as failed that is not (paid, here) changes nothing.
+// TestReconcilerRecordsFailedPaymentsPastAPoisonOne: the window's failed
+// payments (substatus failed, or void or uncollectible) are recorded on
+// their processing purchases. One that did not decode is skipped, not held
+// against the run; a payment listed as failed that is not (paid, here)
+// changes nothing; a list Whop did not serve is a problem on the run, and
+// the checkpoint stays for the next.
 func TestReconcilerRecordsFailedPaymentsPastAPoisonOne(t *testing.T) {
 	db := pgtest.New(t)
 	store := ledger.NewStore(db.Pool)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
-	payment := func(purchase string, status whop.PaymentStatus, sub whop.PaymentSubstatus) *whop.Payment {
+	payment := func(purchase string, status whop.PaymentStatus, sub whop.PaymentSubstatus, processing bool) *whop.Payment {
 		suffix := strings.TrimPrefix(purchase, PurchasePrefix)
 		if _, _, err := store.CreatePurchase(ctx, ledger.NewPurchase{ID: purchase, UserID: "user_1", ExperienceID: "exp_1",
 			CompanyID: "biz_owner", PackageID: "starter", Credits: 100, Price: 499, Currency: "usd",
 			CheckoutID: "ch_" + suffix, PlanID: "plan_1"}); err != nil {
 			t.Fatal(err)
 		}
+		if processing {
+			if _, err := store.MarkPurchase(ctx, purchase, ledger.PaymentState{Status: ledger.PurchaseProcessing,
+				PaymentID: "pay_" + suffix, At: at.Add(-time.Hour)}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
 		return &whop.Payment{ID: "pay_" + suffix, Status: status, Substatus: sub, Currency: money.USD, Total: 499,
 			UserID: "user_1", CompanyID: "biz_owner", CheckoutConfigurationID: "ch_" + suffix, UpdatedAt: at,
 			Metadata: map[string]string{MetaPurchaseID: purchase}}
 	}
-	failed := payment("pur_c", whop.PaymentOpen, whop.SubstatusFailed)
+	failed := payment("pur_c", whop.PaymentOpen, whop.SubstatusFailed, true)
 	failed.FailureMessage = "The bank declined the transfer."
-	if _, err := store.MarkPurchase(ctx, "pur_c", ledger.PaymentState{Status: ledger.PurchaseProcessing, At: at.Add(-time.Hour)}, nil); err != nil {
-		t.Fatal(err)
-	}
-	mislisted := payment("pur_d", whop.PaymentPaid, whop.SubstatusSucceeded)
+	voided := payment("pur_e", whop.PaymentVoid, "", true)
+	mislisted := payment("pur_d", whop.PaymentPaid, whop.SubstatusSucceeded, false)
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	s := New(&listingWhop{failed: []*whop.Payment{nil, failed, mislisted}}, store, Config{CompanyID: "biz_owner", Currency: money.USD},
-		WithClock(func() time.Time { return now }))
+	fake := &listingWhop{failed: []*whop.Payment{nil, failed, mislisted}, ended: []*whop.Payment{voided}}
+	s := New(fake, store, Config{CompanyID: "biz_owner", Currency: money.USD}, WithClock(func() time.Time { return now }))
 
 	run, err := s.Deliveries.Reconcile(ctx)
-	if err == nil || !strings.Contains(run.Error, "1 problems") || !strings.Contains(run.Error, "list failed payments: whop: payment did not decode") ||
-		run.PaymentsSeen != 2 || run.Credited != 0 || run.Refunded != 0 || run.Rejected != 0 {
-		t.Fatalf("run = %+v, err %v; want the two readable payments seen and one problem", run, err)
+	if err != nil || run.Error != "" || run.PaymentsSeen != 3 || run.Credited != 0 || run.Refunded != 0 || run.Rejected != 0 {
+		t.Fatalf("run = %+v, err %v; want the three readable payments seen, no problem", run, err)
 	}
-	c, _ := store.Purchase(ctx, "pur_c")
-	if c.Status != ledger.PurchaseFailed || c.FailureReason != "The bank declined the transfer." || c.PaymentID != "" {
-		t.Fatalf("the processing purchase = %s %q %q, want failed with the bank's reason", c.Status, c.FailureReason, c.PaymentID)
+	for _, want := range []struct {
+		purchase string
+		status   ledger.PurchaseStatus
+		reason   string
+	}{
+		{"pur_c", ledger.PurchaseFailed, "The bank declined the transfer."},
+		{"pur_e", ledger.PurchaseFailed, "payment failed"},
+		{"pur_d", ledger.PurchasePending, ""},
+	} {
+		p, _ := store.Purchase(ctx, want.purchase)
+		if p.Status != want.status || p.FailureReason != want.reason || p.PaymentID != "" {
+			t.Errorf("%s = %s %q %q, want %s %q", want.purchase, p.Status, p.FailureReason, p.PaymentID, want.status, want.reason)
+		}
 	}
-	d, _ := store.Purchase(ctx, "pur_d")
-	if d.Status != ledger.PurchasePending || d.FailureReason != "" || d.PaymentID != "" {
-		t.Fatalf("the mislisted payment's purchase = %s %q %q, want untouched", d.Status, d.FailureReason, d.PaymentID)
+	if from, _ := store.ReconcileFrom(ctx); !from.Equal(now) {
+		t.Fatalf("checkpoint = %v, want the run's end %v", from, now)
 	}
-	if from, _ := store.ReconcileFrom(ctx); !from.Equal(run.WindowStart) {
-		t.Fatalf("checkpoint = %v, want it kept at %v", from, run.WindowStart)
+
+	// A list Whop did not serve holds the checkpoint.
+	now = now.Add(time.Minute)
+	fake.failedPageErr = errors.New("whop: 502 Bad Gateway")
+	next, err := s.Deliveries.Reconcile(ctx)
+	if err == nil || !strings.Contains(next.Error, "1 problems") || !strings.Contains(next.Error, "list failed payments: whop: 502 Bad Gateway") {
+		t.Fatalf("run with a list not served = %+v, %v; want one problem", next, err)
+	}
+	if from, _ := store.ReconcileFrom(ctx); !from.Equal(now.Add(-time.Minute)) {
+		t.Fatalf("checkpoint = %v, want it kept at the last good run's end", from)
 	}
 }

@@ -59,6 +59,13 @@ type page[W any] struct {
 	} `json:"page_info"`
 }
 
+// ItemError is one listed item that did not convert: the listing goes on
+// past it, where any other error a listing yields ends it.
+type ItemError struct{ Err error }
+
+func (e *ItemError) Error() string { return e.Err.Error() }
+func (e *ItemError) Unwrap() error { return e.Err }
+
 // paginate lazily walks a v1 list. Like the official client it stops only
 // when end_cursor is null or empty, not on has_next_page, because that is
 // the contract Whop's own SDK relies on.
@@ -88,6 +95,9 @@ func paginate[W, T any](ctx context.Context, c *Client, endpoint string, q query
 				// paging goes on if the caller does: a reconciler must not
 				// stall behind one odd payment.
 				item, err := convert(&pg.Data[i])
+				if err != nil {
+					err = &ItemError{Err: err}
+				}
 				if !yield(item, err) {
 					return
 				}
