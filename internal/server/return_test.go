@@ -405,7 +405,7 @@ func TestReturnWhileWhopIsStillProcessing(t *testing.T) {
 	if code != 200 || status != "processing" || balance != "" { // no balance until it includes the payment
 		t.Fatalf("return = %d %q %q", code, status, balance)
 	}
-	for _, want := range []string{`data-polls="12"`, `data-testid="return-progress"`, `data-testid="return-slow" data-title="Still waiting for Whop" hidden`,
+	for _, want := range []string{`data-polls="12"`, `data-testid="return-progress"`, `data-testid="return-slow" data-title="Still waiting for Whop" aria-live="polite" hidden`,
 		"Whop is taking longer than usual. Your credits will arrive in your wallet as soon as the payment is confirmed",
 		"/static/js/return.js"} {
 		if !strings.Contains(html, want) {

@@ -24,6 +24,9 @@
     var slow = card.querySelector('[data-testid="return-slow"]');
     if (!slow) return;
     slow.hidden = false;
+    // Set again once shown, so a screen reader announces it (the line it
+    // replaces was the page's live region).
+    slow.textContent = slow.textContent;
     var title = card.querySelector('[data-testid="return-title"]');
     if (title && slow.dataset.title) title.textContent = slow.dataset.title;
     var message = card.querySelector('[data-testid="return-message"]');
