@@ -78,15 +78,15 @@ func (s *Sim) settleLocked(st *State, paymentID string, pay bool) (*Payment, []*
 	if p.Status != "pending" || p.Substatus != "pending" {
 		return nil, nil, badRequest("payment %s is not pending (status %s, substatus %s)", p.ID, p.Status, p.Substatus)
 	}
+	plan := st.Plans[p.PlanID]
+	if pay && plan == nil {
+		return nil, nil, notFound("plan", p.PlanID)
+	}
 	now := s.clock.Now()
 	p.UpdatedAt = now
 	if !pay {
 		p.Status, p.Substatus, p.FailureMessage = "open", "failed", pendingFailure
 		return p, []*Event{s.newEvent(st, "payment.failed", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
-	}
-	plan := st.Plans[p.PlanID]
-	if plan == nil {
-		return nil, nil, notFound("plan", p.PlanID)
 	}
 	return p, s.payLocked(st, p, plan, now), nil
 }

@@ -137,6 +137,9 @@ func (t *trigger) run() error {
 	switch t.req.Event {
 	case "payment.succeeded", "payment.failed":
 		if t.req.PaymentID != "" {
+			if t.req.Amount != "" {
+				return badRequest("amount is a new payment's price; the pending payment %s keeps its own", t.req.PaymentID)
+			}
 			p, evs, err := t.s.settleLocked(t.st, t.req.PaymentID, t.req.Event == "payment.succeeded")
 			if err == nil {
 				t.res.PaymentID, t.res.UserID = p.ID, p.UserID

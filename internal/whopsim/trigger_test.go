@@ -194,6 +194,7 @@ func TestTriggerRefusals(t *testing.T) {
 		{whopsim.TriggerRequest{Event: "refund.created", Amount: "lots"}, "amount must be more than 0 and at most 4.99 usd"},
 		{whopsim.TriggerRequest{Event: "membership.activated", PlanID: "plan_nope"}, `plan "plan_nope" was not found`},
 		{whopsim.TriggerRequest{Event: "payment.failed", PaymentID: "pay_nope"}, `payment "pay_nope" was not found`},
+		{whopsim.TriggerRequest{Event: "payment.succeeded", PaymentID: "pay_nope", Amount: "5"}, "amount is a new payment's price"},
 	} {
 		_, err := b.Sim.Trigger(tt.req)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
