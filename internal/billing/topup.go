@@ -254,7 +254,7 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 			// credential or permission problem (401, 403) is the app's,
 			// not the member's card: counted as a decline it would turn
 			// off every member's rule, so the job retries it instead.
-			return t.decline(ctx, c, "", cmp.Or(api.Message, "charge refused"))
+			return t.decline(ctx, c, nil, cmp.Or(api.Message, "charge refused"))
 		}
 		return ChargeOutcome{}, fmt.Errorf("billing: top-up %s: charge: %w", c.TopUp.ID, err)
 	}
@@ -279,16 +279,17 @@ func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *who
 			// Whop's payment does not fit the purchase (recorded as a
 			// rejection): the top-up ends, so it does not stay under way and
 			// block the next one.
-			return t.refuse(ctx, c, p.ID, out.Rejected)
+			return t.refuse(ctx, c, p, out.Rejected)
 		}
 		return ChargeOutcome{Status: string(ledger.TopUpPaid), PaymentID: p.ID, Credited: out.Credited}, nil
 	case p.Substatus == whop.SubstatusFailed || p.FailureMessage != "" ||
 		p.Status == whop.PaymentVoid || p.Status == whop.PaymentUncollectible:
 		// Failed, or ended unpaid for good: it will never be paid.
-		return t.decline(ctx, c, p.ID, cmp.Or(p.FailureMessage, "payment "+cmp.Or(string(p.Substatus), string(p.Status))))
+		return t.decline(ctx, c, p, cmp.Or(p.FailureMessage, "payment "+cmp.Or(string(p.Substatus), string(p.Status))))
 	}
 	// Pending: its webhook (or the reconciler) settles it.
-	if _, err := t.s.store.MarkPurchase(ctx, pur.ID, ledger.PaymentState{Status: ledger.PurchaseProcessing}, nil); err != nil {
+	if _, err := t.s.store.MarkPurchase(ctx, pur.ID,
+		ledger.PaymentState{Status: ledger.PurchaseProcessing, PaymentID: p.ID, At: p.UpdatedAt}, nil); err != nil {
 		return ChargeOutcome{}, err
 	}
 	return ChargeOutcome{Status: string(ledger.TopUpCharging), PaymentID: p.ID}, nil
@@ -298,16 +299,23 @@ func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *who
 // decline, which the trigger of migration 000015 makes "refused" when the
 // refusal's record says Whop charged the member. The trigger knows the
 // refusal by this failure reason: "payment refused: " and why.
-func (t *TopUps) refuse(ctx context.Context, c ledger.TopUpCharge, paymentID, why string) (ChargeOutcome, error) {
-	return t.decline(ctx, c, paymentID, "payment refused: "+why)
+func (t *TopUps) refuse(ctx context.Context, c ledger.TopUpCharge, p *whop.Payment, why string) (ChargeOutcome, error) {
+	return t.decline(ctx, c, p, "payment refused: "+why)
 }
 
 // decline marks a top-up's purchase failed for reason, which ends the
 // top-up (purchases_topup_outcome): declined, or refused (see refuse). The
 // outcome is what the top-up became, which is paid when another path paid
-// its purchase first (a paid purchase stays paid).
-func (t *TopUps) decline(ctx context.Context, c ledger.TopUpCharge, paymentID, reason string) (ChargeOutcome, error) {
-	if _, err := t.s.store.MarkPurchase(ctx, c.Purchase.ID, ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: reason}, nil); err != nil {
+// its purchase first (a paid purchase stays paid). p is the payment the
+// charge made, nil when Whop refused the charge without one; its id and
+// time order this state among the payment's others (MarkPurchase).
+func (t *TopUps) decline(ctx context.Context, c ledger.TopUpCharge, p *whop.Payment, reason string) (ChargeOutcome, error) {
+	st := ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: reason}
+	paymentID := ""
+	if p != nil {
+		paymentID, st.PaymentID, st.At = p.ID, p.ID, p.UpdatedAt
+	}
+	if _, err := t.s.store.MarkPurchase(ctx, c.Purchase.ID, st, nil); err != nil {
 		return ChargeOutcome{}, err
 	}
 	tu, err := t.s.store.TopUp(ctx, c.TopUp.ID)

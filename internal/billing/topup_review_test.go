@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
 	"github.com/creditkit/creditkit/internal/whop"
@@ -272,6 +273,15 @@ func TestDeclinedTopUpPurchaseStaysFailed(t *testing.T) {
 	if out, err := r.topups.Charge(r.ctx, id); err != nil || out.Status != "declined" {
 		t.Fatalf("charge = %+v, %v", out, err)
 	}
+	// The job's decline is recorded with its payment and Whop's time of it,
+	// so the same payment's earlier states are told apart (MarkPurchase).
+	top, _ := r.store.TopUp(r.ctx, id)
+	var pay string
+	var at time.Time
+	if err := r.pool.QueryRow(r.ctx, `SELECT attempt_payment_id, attempt_at FROM purchases WHERE id = $1`, top.PurchaseID).
+		Scan(&pay, &at); err != nil || pay != top.PaymentID || at.IsZero() {
+		t.Fatalf("the declined top-up's purchase holds %q at %v (%v), want its payment %q and a time", pay, at, err, top.PaymentID)
+	}
 	var failed *whopsim.Event
 	for _, ev := range r.env.Sim.Events() {
 		if ev.Type == whop.EventPaymentFailed {
@@ -291,7 +301,7 @@ func TestDeclinedTopUpPurchaseStaysFailed(t *testing.T) {
 		Scheme: whop.SchemeStandard, APIVersion: "v1", CompanyID: failed.CompanyID, Data: env.Data}); err != nil {
 		t.Fatal(err)
 	}
-	top, _ := r.store.TopUp(r.ctx, id)
+	top, _ = r.store.TopUp(r.ctx, id)
 	pur, _ := r.store.Purchase(r.ctx, top.PurchaseID)
 	if pur.Status != ledger.PurchaseFailed || pur.FailureReason != "Your card was declined." ||
 		top.Status != ledger.TopUpDeclined || top.FailureReason != "Your card was declined." {
