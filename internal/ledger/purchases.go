@@ -258,10 +258,9 @@ func keptOut(cur recordedAttempt, st PaymentState) string {
 // when there is one, unless keptOut says why not. The purchase's row is
 // locked first, so concurrent states of one purchase are compared one
 // after the other. A top-up's purchase, made for its one off-session
-// payment, stays failed once failed: a late "pending" (the charge's own
-// answer, which has no time, or payment.pending arriving after
-// payment.failed) would show a declined top-up's purchase as under way
-// for good.
+// payment, stays failed once failed: a late "pending" (payment.pending
+// arriving after payment.failed, or a state of unknown time) would show a
+// declined top-up's purchase as under way for good.
 func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentState, d *Delivery) (MarkResult, error) {
 	if st.Status != PurchaseProcessing && st.Status != PurchaseFailed {
 		return MarkResult{}, fmt.Errorf("ledger: mark purchase: status %q is not processing or failed", st.Status)
