@@ -207,6 +207,7 @@
   // The bell: the notifications the app sent the signed-in user through
   // POST /api/v1/notifications, newest first; each opens its deep link.
   let bellSeen = 0;
+  let bellShown = null; // what the list shows, so an unchanged poll leaves its nodes alone
   async function pollBell() {
     let d;
     try {
@@ -214,6 +215,12 @@
     } catch (e) {
       return;
     }
+    updateBellCount(d.data.length);
+    // Rebuilt only when the notifications changed: a list replaced every
+    // poll would swallow a click that lands while it is replaced.
+    const shown = JSON.stringify(d.data);
+    if (shown === bellShown) return;
+    bellShown = shown;
     const list = $("#whopsim-bell-list");
     list.replaceChildren(...d.data.map((n) => {
       const li = document.createElement("li");
@@ -235,10 +242,12 @@
       li.textContent = "No notifications yet.";
       list.append(li);
     }
+  }
+  function updateBellCount(n) {
     const count = $("#whopsim-bell-count");
-    const unseen = $("#whopsim-bell-panel").hidden ? d.data.length - bellSeen : 0;
-    count.textContent = String(d.data.length);
-    count.hidden = d.data.length === 0;
+    const unseen = $("#whopsim-bell-panel").hidden ? n - bellSeen : 0;
+    count.textContent = String(n);
+    count.hidden = n === 0;
     count.classList.toggle("unseen", unseen > 0);
   }
   $("#whopsim-bell").onclick = () => {
