@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/creditkit/creditkit/migrations"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestRefusedTopUpsAreToldFromDeclines applies 000015 to top-ups declined
@@ -55,16 +56,8 @@ func TestRefusedTopUpsAreToldFromDeclines(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
-		var out []row
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.ID, &r.Status, &r.Reason); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, r)
-		}
-		if err := rows.Err(); err != nil {
+		out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+		if err != nil {
 			t.Fatal(err)
 		}
 		return out
