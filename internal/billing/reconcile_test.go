@@ -50,6 +50,22 @@ func (f *listingWhop) ListPayments(_ context.Context, params whop.ListPaymentsPa
 	}
 }
 
+// purchaseAndPayment stores a pending purchase of 100 credits for 4.99 USD
+// by user_1 and returns a payment of it in status and sub, as Whop would
+// list it (ids are a prefix and base62, as Whop's).
+func purchaseAndPayment(t *testing.T, store *ledger.Store, purchase string, status whop.PaymentStatus, sub whop.PaymentSubstatus) *whop.Payment {
+	t.Helper()
+	suffix := strings.TrimPrefix(purchase, PurchasePrefix)
+	if _, _, err := store.CreatePurchase(context.Background(), ledger.NewPurchase{ID: purchase, UserID: "user_1", ExperienceID: "exp_1",
+		CompanyID: "biz_owner", PackageID: "starter", Credits: 100, Price: 499, Currency: "usd",
+		CheckoutID: "ch_" + suffix, PlanID: "plan_1"}); err != nil {
+		t.Fatal(err)
+	}
+	return &whop.Payment{ID: "pay_" + suffix, Status: status, Substatus: sub, Currency: money.USD, Total: 499,
+		UserID: "user_1", CompanyID: "biz_owner", CheckoutConfigurationID: "ch_" + suffix,
+		Metadata: map[string]string{MetaPurchaseID: purchase}}
+}
+
 // TestReconcilerGoesPastAPoisonPayment: one payment that cannot be read
 // does not keep the others from being credited; the run records the error
 // and leaves the checkpoint for the next run, which starts no later.
@@ -58,15 +74,7 @@ func TestReconcilerGoesPastAPoisonPayment(t *testing.T) {
 	store := ledger.NewStore(db.Pool)
 	ctx := context.Background()
 	paid := func(purchase string) *whop.Payment {
-		suffix := strings.TrimPrefix(purchase, PurchasePrefix) // ids are prefix + base62, as Whop's
-		if _, _, err := store.CreatePurchase(ctx, ledger.NewPurchase{ID: purchase, UserID: "user_1", ExperienceID: "exp_1",
-			CompanyID: "biz_owner", PackageID: "starter", Credits: 100, Price: 499, Currency: "usd",
-			CheckoutID: "ch_" + suffix, PlanID: "plan_1"}); err != nil {
-			t.Fatal(err)
-		}
-		return &whop.Payment{ID: "pay_" + suffix, Status: whop.PaymentPaid, Substatus: whop.SubstatusSucceeded,
-			Currency: money.USD, Total: 499, UserID: "user_1", CompanyID: "biz_owner", CheckoutConfigurationID: "ch_" + suffix,
-			Metadata: map[string]string{MetaPurchaseID: purchase}}
+		return purchaseAndPayment(t, store, purchase, whop.PaymentPaid, whop.SubstatusSucceeded)
 	}
 	fake := &listingWhop{items: []*whop.Payment{paid("pur_a"), nil, paid("pur_b")}}
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -103,13 +111,8 @@ func TestReconcilerSkipsUnusablePayments(t *testing.T) {
 	db := pgtest.New(t)
 	store := ledger.NewStore(db.Pool)
 	ctx := context.Background()
-	if _, _, err := store.CreatePurchase(ctx, ledger.NewPurchase{ID: "pur_a", UserID: "user_1", ExperienceID: "exp_1",
-		CompanyID: "biz_owner", PackageID: "starter", Credits: 100, Price: 499, Currency: "usd",
-		CheckoutID: "ch_a", PlanID: "plan_1"}); err != nil {
-		t.Fatal(err)
-	}
-	junk := &whop.Payment{ID: "1e400", Status: whop.PaymentPaid, Currency: money.USD, Total: 499, UserID: "user_1",
-		CompanyID: "biz_owner", CheckoutConfigurationID: "ch_a", Metadata: map[string]string{MetaPurchaseID: "pur_a"}}
+	junk := purchaseAndPayment(t, store, "pur_a", whop.PaymentPaid, "")
+	junk.ID = "1e400" // not a payment id
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	s := New(&listingWhop{items: []*whop.Payment{junk}}, store, Config{CompanyID: "biz_owner", Currency: money.USD},
 		WithClock(func() time.Time { return now }))
@@ -137,21 +140,15 @@ func TestReconcilerRecordsFailedPaymentsPastAPoisonOne(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
 	payment := func(purchase string, status whop.PaymentStatus, sub whop.PaymentSubstatus, processing bool) *whop.Payment {
-		suffix := strings.TrimPrefix(purchase, PurchasePrefix)
-		if _, _, err := store.CreatePurchase(ctx, ledger.NewPurchase{ID: purchase, UserID: "user_1", ExperienceID: "exp_1",
-			CompanyID: "biz_owner", PackageID: "starter", Credits: 100, Price: 499, Currency: "usd",
-			CheckoutID: "ch_" + suffix, PlanID: "plan_1"}); err != nil {
-			t.Fatal(err)
-		}
+		p := purchaseAndPayment(t, store, purchase, status, sub)
+		p.UpdatedAt = at
 		if processing {
 			if _, err := store.MarkPurchase(ctx, purchase, ledger.PaymentState{Status: ledger.PurchaseProcessing,
-				PaymentID: "pay_" + suffix, At: at.Add(-time.Hour)}, nil); err != nil {
+				PaymentID: p.ID, At: at.Add(-time.Hour)}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
-		return &whop.Payment{ID: "pay_" + suffix, Status: status, Substatus: sub, Currency: money.USD, Total: 499,
-			UserID: "user_1", CompanyID: "biz_owner", CheckoutConfigurationID: "ch_" + suffix, UpdatedAt: at,
-			Metadata: map[string]string{MetaPurchaseID: purchase}}
+		return p
 	}
 	failed := payment("pur_c", whop.PaymentOpen, whop.SubstatusFailed, true)
 	failed.FailureMessage = "The bank declined the transfer."
