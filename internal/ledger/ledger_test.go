@@ -291,6 +291,19 @@ func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 			"purchase already processing", processing, "", "alice3", "pay_d", 45},
 		{"D fails", state(failed, "expired card", "", "pay_d", 60),
 			"", failed, "expired card", "alice3", "pay_d", 60},
+		// Every payment's state is kept, not only the purchase's latest:
+		// A's failure, long replaced by B's and D's, still outranks A's
+		// pending delivered after all of them.
+		{"A's pending, after B's and D's failures", state(processing, "", "", "pay_a", 10),
+			"an earlier state of the payment arrived late: purchase stays failed", failed, "expired card", "alice3", "pay_d", 60},
+		{"B's pending, late", state(processing, "", "", "pay_b", 30),
+			"an earlier state of the payment arrived late: purchase stays failed", failed, "expired card", "alice3", "pay_d", 60},
+		{"a new payment F under way", state(processing, "", "", "pay_f", 70),
+			"", processing, "", "alice3", "pay_f", 70},
+		{"C's decline again", state(failed, "do not honor", "", "pay_c", 40),
+			"another payment of the purchase is under way: purchase stays processing", processing, "", "alice3", "pay_f", 70},
+		{"F fails: the newest failure tells why", state(failed, "card lost", "", "pay_f", 80),
+			"", failed, "card lost", "alice3", "pay_f", 80},
 	}
 	for i, s := range steps {
 		id := fmt.Sprintf("msg_%d", i)
@@ -314,6 +327,30 @@ func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 			t.Fatalf("%s: ignored %q, purchase %s %q buyer %q, attempt %s at %v, delivery %q of %q;\nwant %q, %s %q %q, %s at %v, %q of pur_a",
 				s.name, m.Ignored, p.Status, p.FailureReason, p.BuyerUsername, pay, attemptAt, outcome, linked,
 				s.ignored, s.status, s.reason, s.buyer, s.pay, at(s.at), wantOutcome)
+		}
+	}
+	// Each payment's latest state, as kept.
+	type kept struct {
+		Payment, Status, Reason string
+		At                      time.Time
+	}
+	rows, _ := b.db.Pool.Query(b.ctx, `SELECT payment_id, status, reason, at FROM purchase_payment_states
+		WHERE purchase_id = 'pur_a' ORDER BY payment_id`)
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[kept])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []kept{
+		{"pay_a", "failed", "card declined", at(20)}, {"pay_b", "failed", "insufficient funds", at(50)},
+		{"pay_c", "failed", "do not honor", at(40)}, {"pay_d", "failed", "expired card", at(60)},
+		{"pay_f", "failed", "card lost", at(80)},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("payment states = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].Payment != want[i].Payment || got[i].Status != want[i].Status || got[i].Reason != want[i].Reason || !got[i].At.Equal(want[i].At) {
+			t.Fatalf("payment state %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
 	// Paid stays paid, whatever the time.

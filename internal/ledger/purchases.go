@@ -210,74 +210,96 @@ type MarkResult struct {
 	Ignored string
 }
 
-// recordedAttempt is the state a purchase holds, as MarkPurchase orders
-// states: its status, the payment that set it and that payment's time
-// (empty and zero when unknown), and whether it is a top-up's.
-type recordedAttempt struct {
+// paymentState is one payment's latest known state of a purchase, as
+// purchase_payment_states keeps it, and the purchase's own recorded
+// state (status, the payment it was derived from and that state's time:
+// empty and zero when unknown).
+type paymentState struct {
 	status    PurchaseStatus
+	reason    string
 	paymentID string
 	at        time.Time
-	topUp     bool
 }
 
-// keptOut says why payment state st is not recorded over the purchase's
-// state cur, or "" when it is. A paid purchase stays paid, and a top-up's
-// failed one failed (see MarkPurchase). Of one payment, the later state
-// wins; at equal times failed does, since a payment goes pending and then
-// fails within one timestamp far more often than it is retried, and the
-// very state recorded is "already" so. Of another payment: its failure
-// does not end a purchase whose recorded payment is still under way, and
-// replaces a recorded failure only when newer; its pending always counts
-// (some payment of the purchase is under way).
-func keptOut(cur recordedAttempt, st PaymentState) string {
+// samePlace reports whether two recorded states are the same: the same
+// status of the same payment at the same time.
+func (a paymentState) samePlace(b paymentState) bool {
+	return a.status == b.status && a.paymentID == b.paymentID && a.at.Equal(b.at)
+}
+
+// staleForPayment says why st is not the newest state of its payment,
+// whose recorded state is rec: "" when st is newer (a later time; at an
+// equal time, a failure after a pending, since a payment goes pending and
+// then fails within one timestamp far more often than it is retried).
+// same reports that st is the very state recorded.
+func staleForPayment(rec paymentState, st PaymentState) (stale bool, same bool) {
 	switch {
-	case cur.status == PurchasePaid:
-		return "purchase already paid"
-	case cur.topUp && cur.status == PurchaseFailed && st.Status == PurchaseProcessing:
-		return "purchase already failed"
-	case st.PaymentID == "" || st.At.IsZero() || cur.paymentID == "":
-		return ""
-	case cur.paymentID == st.PaymentID:
+	case rec.at.Equal(st.At) && rec.status == st.Status:
+		return true, true
+	case rec.at.After(st.At) || (rec.at.Equal(st.At) && rec.status == PurchaseFailed):
+		return true, false
+	}
+	return false, false
+}
+
+// derivePurchase is the state a purchase's payments give it: processing,
+// from the newest pending, while any payment is under way; otherwise
+// failed, with the newest failure's reason. At equal times the payment id
+// decides, so the answer does not depend on the rows' order.
+func derivePurchase(payments []paymentState) paymentState {
+	var best paymentState
+	for _, p := range payments {
 		switch {
-		case cur.at.Equal(st.At) && cur.status == st.Status:
-			return "purchase already " + string(cur.status)
-		case cur.at.After(st.At) || (cur.at.Equal(st.At) && cur.status == PurchaseFailed):
-			return "an earlier state of the payment arrived late: purchase stays " + string(cur.status)
+		case best.paymentID == "",
+			p.status == PurchaseProcessing && best.status == PurchaseFailed,
+			p.status == best.status && (p.at.After(best.at) || p.at.Equal(best.at) && p.paymentID > best.paymentID):
+			best = p
 		}
-		return ""
+	}
+	return best
+}
+
+// unchangedWhy says why a state of a known payment left the purchase's
+// state cur as it was.
+func unchangedWhy(cur paymentState, st PaymentState) string {
+	switch {
 	case st.Status == PurchaseFailed && cur.status == PurchaseProcessing:
 		return "another payment of the purchase is under way: purchase stays processing"
-	case st.Status == PurchaseFailed && !cur.at.Before(st.At):
+	case st.Status == PurchaseFailed && cur.status == PurchaseFailed && cur.paymentID != st.PaymentID:
 		return "an earlier failure arrived late: purchase stays failed"
 	}
-	return ""
+	return "purchase already " + string(cur.status)
 }
 
 // MarkPurchase records a payment state on an unpaid purchase, moving it to
 // processing or failed (a paid one never moves back), with the delivery
-// when there is one, unless keptOut says why not. The purchase's row is
-// locked first, so concurrent states of one purchase are compared one
-// after the other. A top-up's purchase, made for its one off-session
-// payment, stays failed once failed: a late "pending" (payment.pending
-// arriving after payment.failed, or a state of unknown time) would show a
-// declined top-up's purchase as under way for good.
+// when there is one. The purchase's row is locked first, so concurrent
+// states of one purchase are applied one after the other.
+//
+// A state of a known payment and time is kept as that payment's latest
+// state unless its payment already has a later one (staleForPayment), and
+// the purchase's status is derived from all its payments' states
+// (derivePurchase): a late pending of a failed payment, or a declined
+// card while a bank payment is under way, changes nothing, whatever came
+// between. A state of unknown payment or time is recorded as it comes.
+// A top-up's purchase, made for its one off-session payment, stays failed
+// once failed: a state of unknown time would otherwise show a declined
+// top-up's purchase as under way for good. MarkResult.Ignored says why the
+// purchase did not change.
 func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentState, d *Delivery) (MarkResult, error) {
 	if st.Status != PurchaseProcessing && st.Status != PurchaseFailed {
 		return MarkResult{}, fmt.Errorf("ledger: mark purchase: status %q is not processing or failed", st.Status)
 	}
 	st.At = st.At.Truncate(time.Microsecond) // Postgres keeps microseconds
-	var payment *string
-	var at *time.Time
-	if st.PaymentID != "" && !st.At.IsZero() {
-		payment, at = &st.PaymentID, &st.At
-	}
+	known := st.PaymentID != "" && !st.At.IsZero()
 	var res MarkResult
 	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
-		var cur recordedAttempt
+		var cur paymentState
 		var curAt *time.Time
+		var topUp bool
 		err := tx.QueryRow(ctx, `
-			SELECT status, COALESCE(attempt_payment_id, ''), attempt_at, EXISTS (SELECT 1 FROM topups t WHERE t.purchase_id = p.id)
-			  FROM purchases p WHERE id = $1 FOR UPDATE`, purchaseID).Scan(&cur.status, &cur.paymentID, &curAt, &cur.topUp)
+			SELECT status, failure_reason, COALESCE(attempt_payment_id, ''), attempt_at, EXISTS (SELECT 1 FROM topups t WHERE t.purchase_id = p.id)
+			  FROM purchases p WHERE id = $1 FOR UPDATE`, purchaseID).Scan(&cur.status, &cur.reason, &cur.paymentID, &curAt, &topUp)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return "", ErrNotFound
 		}
@@ -285,15 +307,32 @@ func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentS
 			return "", err
 		}
 		cur.at = deref(curAt)
-		if res.Ignored = keptOut(cur, st); res.Ignored != "" {
+		next := paymentState{status: st.Status, reason: st.Reason, paymentID: cur.paymentID, at: cur.at}
+		switch {
+		case cur.status == PurchasePaid:
+			res.Ignored = "purchase already paid"
+		case topUp && cur.status == PurchaseFailed && st.Status == PurchaseProcessing:
+			res.Ignored = "purchase already failed"
+		case known:
+			next, res.Ignored, err = recordPaymentState(ctx, tx, purchaseID, cur, st)
+			if err != nil {
+				return "", err
+			}
+		}
+		if res.Ignored != "" {
 			res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, purchaseID))
 		} else {
+			var payment *string
+			var at *time.Time
+			if next.paymentID != "" {
+				payment, at = &next.paymentID, &next.at
+			}
 			res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `
 				UPDATE purchases SET status = $2, failure_reason = $3, updated_at = now(),
 				       buyer_username = COALESCE(NULLIF($4, ''), buyer_username),
-				       attempt_payment_id = COALESCE($5, attempt_payment_id), attempt_at = COALESCE($6, attempt_at)
+				       attempt_payment_id = $5, attempt_at = $6
 				 WHERE id = $1
-				RETURNING `+purchaseColumns, purchaseID, st.Status, st.Reason, st.Buyer, payment, at))
+				RETURNING `+purchaseColumns, purchaseID, next.status, next.reason, st.Buyer, payment, at))
 		}
 		if err != nil {
 			return "", err
@@ -306,10 +345,55 @@ func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentS
 		if res.Ignored != "" {
 			return "ignored: " + res.Ignored, nil
 		}
-		return "purchase " + string(st.Status), nil
+		return "purchase " + string(next.status), nil
 	})
 	if err != nil {
 		return res, fmt.Errorf("ledger: mark purchase: %w", err)
 	}
 	return res, nil
+}
+
+// recordPaymentState keeps st as its payment's latest state, unless that
+// payment has a later one, and derives the purchase's state from all its
+// payments', inside MarkPurchase's transaction (the purchase's row
+// locked). It answers the purchase's next state, or why it stays cur.
+func recordPaymentState(ctx context.Context, tx pgx.Tx, purchaseID string, cur paymentState, st PaymentState) (paymentState, string, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT status, reason, payment_id, at FROM purchase_payment_states WHERE purchase_id = $1`, purchaseID)
+	if err != nil {
+		return cur, "", err
+	}
+	payments, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (paymentState, error) {
+		var p paymentState
+		err := r.Scan(&p.status, &p.reason, &p.paymentID, &p.at)
+		return p, err
+	})
+	if err != nil {
+		return cur, "", err
+	}
+	i := 0
+	for i < len(payments) && payments[i].paymentID != st.PaymentID {
+		i++
+	}
+	mine := paymentState{status: st.Status, reason: st.Reason, paymentID: st.PaymentID, at: st.At}
+	if i == len(payments) {
+		payments = append(payments, mine)
+	} else if stale, same := staleForPayment(payments[i], st); same {
+		return cur, unchangedWhy(cur, st), nil
+	} else if stale {
+		return cur, "an earlier state of the payment arrived late: purchase stays " + string(cur.status), nil
+	} else {
+		payments[i] = mine
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO purchase_payment_states (purchase_id, payment_id, status, reason, at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (purchase_id, payment_id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, at = EXCLUDED.at`,
+		purchaseID, st.PaymentID, st.Status, st.Reason, st.At); err != nil {
+		return cur, "", err
+	}
+	next := derivePurchase(payments)
+	if next.samePlace(cur) {
+		return cur, unchangedWhy(cur, st), nil
+	}
+	return next, "", nil
 }

@@ -1,0 +1,1 @@
+DROP TABLE purchase_payment_states;

@@ -1,0 +1,26 @@
+-- The latest known state of each payment of a purchase. A checkout can see
+-- several payments (a declined card, then a bank payment), and Whop
+-- delivers their webhooks in any order. Keeping only the purchase's last
+-- state (000016) told one order wrong: a late payment.pending of a payment
+-- whose failure had since been replaced by another payment's newer failure
+-- made the purchase processing again, because the first failure was no
+-- longer known. Each payment's state is now kept here, ordered by Whop's
+-- time of it, and the purchase's status is derived from all of them
+-- (ledger.MarkPurchase): processing while any payment is under way, else
+-- failed with the newest failure's reason. The purchase's
+-- attempt_payment_id and attempt_at name the payment and time the status
+-- was derived from. Rows are written only with the purchase's row locked.
+CREATE TABLE purchase_payment_states (
+    purchase_id text        NOT NULL REFERENCES purchases (id),
+    payment_id  text        NOT NULL CHECK (length(payment_id) BETWEEN 1 AND 100),
+    status      text        NOT NULL CHECK (status IN ('processing', 'failed')),
+    reason      text        NOT NULL DEFAULT '',
+    at          timestamptz NOT NULL,
+    PRIMARY KEY (purchase_id, payment_id)
+);
+
+-- What 000016 kept of unpaid purchases is the one payment state known.
+INSERT INTO purchase_payment_states (purchase_id, payment_id, status, reason, at)
+SELECT id, attempt_payment_id, status, failure_reason, attempt_at
+  FROM purchases
+ WHERE attempt_payment_id IS NOT NULL AND status IN ('processing', 'failed');

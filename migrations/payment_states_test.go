@@ -1,0 +1,63 @@
+package migrations_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/creditkit/creditkit/migrations"
+)
+
+// TestPaymentStatesStartFromWhatPurchasesKept applies 000017 to purchases
+// 000016 gave a payment and time: an unpaid one's state becomes its
+// payment's first kept state, with its reason. A paid purchase's earlier
+// state is not carried over (paid is final), nor is a state with no
+// payment.
+func TestPaymentStatesStartFromWhatPurchasesKept(t *testing.T) {
+	ctx := context.Background()
+	db := dbAt(t, ctx, 16)
+	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO purchases (id, user_id, experience_id, company_id, package_id, credits, price, currency, checkout_id,
+			plan_id, status, failure_reason, attempt_payment_id, attempt_at) VALUES
+			('pur_failed', 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_1', 'plan_1', 'failed', 'card declined', 'pay_1', $1),
+			('pur_pending', 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_2', 'plan_1', 'processing', '', 'pay_2', $1::timestamptz + interval '1 second'),
+			('pur_old', 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_4', 'plan_1', 'failed', 'expired card', NULL, NULL)`,
+		at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO purchases (id, user_id, experience_id, company_id, package_id, credits, price, currency, checkout_id,
+			plan_id, status, payment_id, paid_amount, fulfilled_at, attempt_payment_id, attempt_at)
+		VALUES ('pur_paid', 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_3', 'plan_1', 'paid', 'pay_4', 499, now(), 'pay_3', $1)`,
+		at); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.UpTo(ctx, db.URL, 17); err != nil {
+		t.Fatalf("up to 000017: %v", err)
+	}
+	type kept struct {
+		Purchase, Payment, Status, Reason string
+		At                                time.Time
+	}
+	rows, _ := db.Pool.Query(ctx, `SELECT purchase_id, payment_id, status, reason, at FROM purchase_payment_states ORDER BY purchase_id`)
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[kept])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []kept{
+		{"pur_failed", "pay_1", "failed", "card declined", at},
+		{"pur_pending", "pay_2", "processing", "", at.Add(time.Second)},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("payment states = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].Purchase != want[i].Purchase || got[i].Payment != want[i].Payment || got[i].Status != want[i].Status ||
+			got[i].Reason != want[i].Reason || !got[i].At.Equal(want[i].At) {
+			t.Errorf("payment state %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
