@@ -36,8 +36,12 @@ type PaymentLookup struct {
 	// admins could refund: the look-up says who can, instead of offering it.
 	OwnerRefunds bool
 	Purchase     *ledger.Purchase // the credit purchase it paid for, if any
-	Share        *ledger.RevenueShare
-	Disputes     []ledger.Dispute
+	// Attempts are the states kept of the purchase's payments that did not
+	// (or not yet) pay it, newest first: why an unpaid purchase reads
+	// processing or failed, whichever payment is looked up.
+	Attempts []ledger.PaymentAttempt
+	Share    *ledger.RevenueShare
+	Disputes []ledger.Dispute
 	// Refusals are why the app refused to credit the payment, oldest
 	// first: a payment that did not match its purchase, or was disputed
 	// before it was credited (payment_rejections).
@@ -98,7 +102,7 @@ func (s *core) lookupPayment(ctx context.Context, userID, companyID, paymentID s
 		return PaymentLookup{}, ErrPaymentNotFound
 	}
 	out := PaymentLookup{Payment: p, Unreported: whop.Unreported(p.API), RefundState: refundState(p), Purchase: pur,
-		Share: rows.Share, Disputes: rows.Disputes, Refusals: rows.Refusals}
+		Attempts: rows.Attempts, Share: rows.Share, Disputes: rows.Disputes, Refusals: rows.Refusals}
 	refundable := p.IsPaid() && p.RefundedAmount < p.Total
 	if out.Unreported[whop.FieldRefundable] {
 		refundable = refundable && p.RefundedAmount == 0 && !p.IsDisputed()
@@ -113,6 +117,7 @@ func (s *core) lookupPayment(ctx context.Context, userID, companyID, paymentID s
 // paymentBooks is what our books say about a payment.
 type paymentBooks struct {
 	Purchase *ledger.Purchase
+	Attempts []ledger.PaymentAttempt
 	Share    *ledger.RevenueShare
 	Disputes []ledger.Dispute
 	Refusals []ledger.Rejection
@@ -157,6 +162,9 @@ func (s *core) readPaymentRows(ctx context.Context, st *ledger.Store, p *whop.Pa
 		return rows, err
 	}
 	if pur != nil {
+		if rows.Attempts, err = st.PaymentAttempts(ctx, pur.ID); err != nil {
+			return rows, err
+		}
 		sh, err := st.RevenueShareByPayment(ctx, p.ID)
 		switch {
 		case err == nil:

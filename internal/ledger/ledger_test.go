@@ -329,28 +329,22 @@ func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 				s.ignored, s.status, s.reason, s.buyer, s.pay, at(s.at), wantOutcome)
 		}
 	}
-	// Each payment's latest state, as kept.
-	type kept struct {
-		Payment, Status, Reason string
-		At                      time.Time
-	}
-	rows, _ := b.db.Pool.Query(b.ctx, `SELECT payment_id, status, reason, at FROM purchase_payment_states
-		WHERE purchase_id = 'pur_a' ORDER BY payment_id`)
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[kept])
+	// Each payment's latest state, as kept, newest first.
+	got, err := b.store.PaymentAttempts(b.ctx, "pur_a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []kept{
-		{"pay_a", "failed", "card declined", at(20)}, {"pay_b", "failed", "insufficient funds", at(50)},
-		{"pay_c", "failed", "do not honor", at(40)}, {"pay_d", "failed", "expired card", at(60)},
-		{"pay_f", "failed", "card lost", at(80)},
+	want := []ledger.PaymentAttempt{
+		{"pay_f", failed, "card lost", at(80)}, {"pay_d", failed, "expired card", at(60)},
+		{"pay_b", failed, "insufficient funds", at(50)}, {"pay_c", failed, "do not honor", at(40)},
+		{"pay_a", failed, "card declined", at(20)},
 	}
 	if len(got) != len(want) {
-		t.Fatalf("payment states = %+v, want %+v", got, want)
+		t.Fatalf("payment attempts = %+v, want %+v", got, want)
 	}
 	for i := range want {
-		if got[i].Payment != want[i].Payment || got[i].Status != want[i].Status || got[i].Reason != want[i].Reason || !got[i].At.Equal(want[i].At) {
-			t.Fatalf("payment state %d = %+v, want %+v", i, got[i], want[i])
+		if got[i].PaymentID != want[i].PaymentID || got[i].Status != want[i].Status || got[i].Reason != want[i].Reason || !got[i].At.Equal(want[i].At) {
+			t.Fatalf("payment attempt %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
 	// Paid stays paid, whatever the time.
@@ -360,6 +354,22 @@ func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 	m, err := b.store.MarkPurchase(b.ctx, "pur_a", state(failed, "late", "", "pay_e", 90), nil)
 	if err != nil || m.Ignored != "purchase already paid" || m.Purchase.Status != ledger.PurchasePaid || m.Purchase.FailureReason != "" {
 		t.Fatalf("a late failure of a paid purchase = %+v, %v", m, err)
+	}
+	// The payment that paid is not listed among those that did not, even
+	// with a state kept from before it paid.
+	b.purchase(t, "pur_g", "user_1", 100, 499)
+	if _, err := b.store.MarkPurchase(b.ctx, "pur_g", state(processing, "", "", "pay_g", 10), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.MarkPurchase(b.ctx, "pur_g", state(failed, "card declined", "", "pay_h", 20), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_g", PaymentID: "pay_g", PaidAmount: 499}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.store.PaymentAttempts(b.ctx, "pur_g"); err != nil || len(got) != 1 || got[0].PaymentID != "pay_h" ||
+		got[0].Status != failed || got[0].Reason != "card declined" || !got[0].At.Equal(at(20)) {
+		t.Fatalf("attempts of a purchase paid by pay_g = %+v, %v; want only pay_h's decline", got, err)
 	}
 }
 

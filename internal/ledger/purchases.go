@@ -271,6 +271,26 @@ func unchangedWhy(cur paymentState, st PaymentState) string {
 	return "purchase already " + string(cur.status)
 }
 
+// PaymentAttempt is one payment's latest known state of a purchase that
+// was not (or not yet) paid by it: as MarkPurchase kept it.
+type PaymentAttempt struct {
+	PaymentID string
+	Status    PurchaseStatus // PurchaseProcessing or PurchaseFailed
+	Reason    string         // why it failed; "" while processing
+	At        time.Time      // Whop's time of the state
+}
+
+// PaymentAttempts lists the states kept of a purchase's payments, newest
+// first (at equal times, by payment id), less the payment that paid it:
+// its pending state was true only until then.
+func (s *Store) PaymentAttempts(ctx context.Context, purchaseID string) ([]PaymentAttempt, error) {
+	return queryAll(ctx, s.pool, "payment attempts", pgx.RowToStructByPos[PaymentAttempt], `
+		SELECT a.payment_id, a.status, a.reason, a.at
+		  FROM purchase_payment_states a JOIN purchases p ON p.id = a.purchase_id
+		 WHERE a.purchase_id = $1 AND a.payment_id IS DISTINCT FROM p.payment_id
+		 ORDER BY a.at DESC, a.payment_id`, purchaseID)
+}
+
 // MarkPurchase records a payment state on an unpaid purchase, moving it to
 // processing or failed (a paid one never moves back), with the delivery
 // when there is one. The purchase's row is locked first, so concurrent

@@ -68,7 +68,7 @@ func TestLookupIsTheSameThroughV1V2AndV5(t *testing.T) {
 		"checkout_configuration_id": v1["checkout_configuration_id"],
 		"created_at":                v1["created_at"], "paid_at": v1["created_at"], "refunded_at": v1["refunded_at"],
 		"updated_at": v1["refunded_at"], "failure_message": "",
-		"purchase": map[string]any{"id": purchase, "experience_id": a.experience(), "company_id": creator, "user_id": user.ID, "package": "starter", "credits": 100.0, "price": 499.0, "status": "paid", "refunded_credits": 31.0},
+		"purchase": map[string]any{"id": purchase, "experience_id": a.experience(), "company_id": creator, "user_id": user.ID, "package": "starter", "credits": 100.0, "price": 499.0, "status": "paid", "refunded_credits": 31.0, "payments": []any{}},
 		"revenue_share": map[string]any{"amount": 49.0, "to_company_id": creator, "status": "pending", "transfer_id": "",
 			"transfer_amount": nil, "withheld": 15.0, "clawback": 15.0},
 		"disputes": []any{}, "refusals": []any{},

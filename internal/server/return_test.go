@@ -556,6 +556,34 @@ func TestALateDeclineDoesNotFailThePaymentUnderWay(t *testing.T) {
 		t.Fatalf("the late delivery was recorded as %q on %q", outcome, linked)
 	}
 
+	// The creator's look-up of the declined receipt says why its purchase
+	// reads processing: the purchase's payments, newest first.
+	at := map[string]time.Time{}
+	for _, p := range a.sim.Payments() {
+		at[p.ID] = p.UpdatedAt.Truncate(time.Millisecond) // as Whop renders it
+	}
+	shown := func(id string) string { return at[id].UTC().Format("Jan 2, 2006 15:04:05") + " UTC" }
+	creator, admin := a.env.Seed.Creator.ID, a.env.Seed.Admin.ID
+	_, body := a.get("/dashboard/"+creator+"?payment="+declined.ReceiptID, admin)
+	look := parsePage(t, body)
+	if got, want := look.text("payment-purchase"), "Credit purchase "+pur+": 100 credits (starter) in "+a.experience()+", processing."; got != want {
+		t.Errorf("look-up's purchase line = %q, want %q", got, want)
+	}
+	if got, want := look.text("payment-attempts"), "Payments of the purchase that did not pay it, newest first: "+receipt+" processing since "+shown(receipt)+"; "+
+		declined.ReceiptID+" failed "+shown(declined.ReceiptID)+" (Your card was declined)."; got != want {
+		t.Errorf("look-up's payments of the purchase = %q, want %q", got, want)
+	}
+	code, out, raw = a.call("GET", "/api/payments/"+declined.ReceiptID+"?company_id="+creator, admin, nil)
+	purchaseOut, _ := out["purchase"].(map[string]any)
+	wantPayments := []any{
+		map[string]any{"payment_id": receipt, "status": "processing", "reason": "", "at": at[receipt].UTC().Truncate(time.Second).Format(time.RFC3339)},
+		map[string]any{"payment_id": declined.ReceiptID, "status": "failed", "reason": "Your card was declined.",
+			"at": at[declined.ReceiptID].UTC().Truncate(time.Second).Format(time.RFC3339)},
+	}
+	if code != 200 || purchaseOut["status"] != "processing" || !jsonEqual(purchaseOut["payments"], wantPayments) {
+		t.Fatalf("look-up API = %d %s; want the purchase processing with payments %v", code, raw, wantPayments)
+	}
+
 	// The payment clears: credited once.
 	a.releaseWebhooks()
 	p := a.purchase(pur)
@@ -567,6 +595,12 @@ func TestALateDeclineDoesNotFailThePaymentUnderWay(t *testing.T) {
 	}
 	if n := a.count(`SELECT count(*) FROM ledger_entries WHERE reference = $1`, pur); n != 1 {
 		t.Fatalf("%d ledger entries for the purchase, want 1", n)
+	}
+	// Once paid, the purchase's other payments are the declined card alone.
+	_, body = a.get("/dashboard/"+creator+"?payment="+receipt, admin)
+	if got, want := parsePage(t, body).text("payment-attempts"), "Payments of the purchase that did not pay it, newest first: "+
+		declined.ReceiptID+" failed "+shown(declined.ReceiptID)+" (Your card was declined)."; got != want {
+		t.Errorf("look-up of the paying receipt: payments of the purchase = %q, want %q", got, want)
 	}
 }
 

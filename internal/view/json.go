@@ -276,6 +276,17 @@ type PurchaseReply struct {
 	Price           int64                 `json:"price"`
 	Status          ledger.PurchaseStatus `json:"status"`
 	RefundedCredits int64                 `json:"refunded_credits"`
+	// Payments are the kept states of the purchase's payments that did not
+	// (or not yet) pay it, newest first.
+	Payments []PaymentAttemptReply `json:"payments"`
+}
+
+// PaymentAttemptReply is one payment's kept state of a purchase.
+type PaymentAttemptReply struct {
+	PaymentID string                `json:"payment_id"`
+	Status    ledger.PurchaseStatus `json:"status"`
+	Reason    string                `json:"reason"`
+	At        *string               `json:"at"`
 }
 
 // ShareReply is the revenue share a payment earned its creator.
@@ -346,7 +357,12 @@ func PaymentJSON(look billing.PaymentLookup) PaymentReply {
 	if pur := look.Purchase; pur != nil {
 		out.Purchase = &PurchaseReply{ID: pur.ID, ExperienceID: pur.ExperienceID, CompanyID: pur.CompanyID,
 			UserID: pur.UserID, Package: pur.PackageID, Credits: pur.Credits, Price: pur.Price,
-			Status: pur.Status, RefundedCredits: pur.RefundedCredits}
+			Status: pur.Status, RefundedCredits: pur.RefundedCredits,
+			Payments: make([]PaymentAttemptReply, 0, len(look.Attempts))}
+		for _, a := range look.Attempts {
+			out.Purchase.Payments = append(out.Purchase.Payments,
+				PaymentAttemptReply{PaymentID: a.PaymentID, Status: a.Status, Reason: a.Reason, At: jsonTime(a.At)})
+		}
 	}
 	if sh := look.Share; sh != nil {
 		out.RevenueShare = &ShareReply{Amount: sh.Amount, ToCompanyID: sh.ToCompanyID,

@@ -67,6 +67,7 @@ func Payment(look billing.PaymentLookup, companyID string) component.PaymentProp
 		sh := look.Share
 		add("revenue_share", "Revenue share", shareText(sh))
 	}
+
 	switch pur := look.Purchase; {
 	case pur != nil:
 		out.Purchase = "Credit purchase " + pur.ID + ": " + FormatCount(pur.Credits) + " credits (" + pur.PackageID +
@@ -81,6 +82,9 @@ func Payment(look billing.PaymentLookup, companyID string) component.PaymentProp
 	}
 	if len(look.Refusals) > 0 {
 		out.Purchase += " Not credited: " + refusalReasons(look.Refusals) + "."
+	}
+	if len(look.Attempts) > 0 {
+		out.Attempts = "Payments of the purchase that did not pay it, newest first: " + attemptsText(look.Attempts) + "."
 	}
 	if look.CanRefund {
 		out.RefundURL = DashboardURL(companyID) + "/payments/" + url.PathEscape(p.ID) + "/refund"
@@ -102,6 +106,25 @@ func shareText(sh *ledger.RevenueShare) string {
 		return out + " (" + FormatMoney(sh.Amount-w, sh.Currency) + " after refunds)"
 	}
 	return out
+}
+
+// attemptsText is the kept state of each payment of a purchase that did
+// not pay it, newest first, in one line: which is under way since when,
+// and which failed when and why.
+func attemptsText(as []ledger.PaymentAttempt) string {
+	parts := make([]string, len(as))
+	for i, a := range as {
+		switch a.Status {
+		case ledger.PurchaseProcessing:
+			parts[i] = a.PaymentID + " processing since " + formatTime(a.At)
+		default:
+			parts[i] = a.PaymentID + " " + string(a.Status) + " " + formatTime(a.At)
+			if r := strings.TrimSuffix(strings.TrimSpace(a.Reason), "."); r != "" {
+				parts[i] += " (" + r + ")"
+			}
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func refundText(look billing.PaymentLookup) string {
