@@ -131,6 +131,7 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 		}
 	}
 	declined, err := s.reconcileDeclines(ctx, run)
+	run.Failures = declined
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return ctx.Err()

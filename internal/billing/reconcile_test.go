@@ -159,8 +159,9 @@ func TestReconcilerRecordsFailedPaymentsPastAPoisonOne(t *testing.T) {
 	s := New(fake, store, Config{CompanyID: "biz_owner", Currency: money.USD}, WithClock(func() time.Time { return now }))
 
 	run, err := s.Deliveries.Reconcile(ctx)
-	if err != nil || run.Error != "" || run.PaymentsSeen != 3 || run.Credited != 0 || run.Refunded != 0 || run.Rejected != 0 {
-		t.Fatalf("run = %+v, err %v; want the three readable payments seen, no problem", run, err)
+	if err != nil || run.Error != "" || run.PaymentsSeen != 3 || run.Credited != 0 || run.Refunded != 0 || run.Rejected != 0 ||
+		run.Failures != 2 {
+		t.Fatalf("run = %+v, err %v; want the three readable payments seen, two failures recorded, no problem", run, err)
 	}
 	for _, want := range []struct {
 		purchase string
@@ -184,7 +185,8 @@ func TestReconcilerRecordsFailedPaymentsPastAPoisonOne(t *testing.T) {
 	now = now.Add(time.Minute)
 	fake.failedPageErr = errors.New("whop: 502 Bad Gateway")
 	next, err := s.Deliveries.Reconcile(ctx)
-	if err == nil || !strings.Contains(next.Error, "1 problems") || !strings.Contains(next.Error, "list failed payments: whop: 502 Bad Gateway") {
+	if err == nil || !strings.Contains(next.Error, "1 problems") || !strings.Contains(next.Error, "list failed payments: whop: 502 Bad Gateway") ||
+		next.Failures != 0 {
 		t.Fatalf("run with a list not served = %+v, %v; want one problem", next, err)
 	}
 	if from, _ := store.ReconcileFrom(ctx); !from.Equal(now.Add(-time.Minute)) {

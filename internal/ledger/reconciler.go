@@ -20,7 +20,10 @@ type ReconcilerRun struct {
 	Credited     int // purchases it fulfilled that nothing else had (counted as each commits)
 	Refunded     int // refunds it applied that nothing else had (likewise)
 	Rejected     int
-	Error        string
+	// Failures are purchases it recorded a failed payment on that no
+	// webhook had (counted when the run finishes).
+	Failures int
+	Error    string
 }
 
 // ReconcileFrom is where the next window starts: the end of the newest
@@ -92,8 +95,8 @@ func (s *Store) BeatReconcilerRun(ctx context.Context, id int64) error {
 // stays so.
 func (s *Store) FinishReconcilerRun(ctx context.Context, r ReconcilerRun) error {
 	_, err := s.pool.Exec(ctx, `UPDATE reconciler_runs SET finished_at = now(), payments_seen = $2,
-		rejected = $3, error = $4 WHERE id = $1 AND finished_at IS NULL`,
-		r.ID, r.PaymentsSeen, r.Rejected, r.Error)
+		rejected = $3, failures_recorded = $4, error = $5 WHERE id = $1 AND finished_at IS NULL`,
+		r.ID, r.PaymentsSeen, r.Rejected, r.Failures, r.Error)
 	if err != nil {
 		return fmt.Errorf("ledger: finish reconciler run: %w", err)
 	}
@@ -105,23 +108,23 @@ func (s *Store) ReconcilerRuns(ctx context.Context, limit int) ([]ReconcilerRun,
 	return queryAll(ctx, s.pool, "reconciler runs", func(r pgx.CollectableRow) (ReconcilerRun, error) {
 		var run ReconcilerRun
 		err := r.Scan(&run.ID, &run.StartedAt, &run.FinishedAt, &run.WindowStart, &run.WindowEnd,
-			&run.PaymentsSeen, &run.Credited, &run.Refunded, &run.Rejected, &run.Error)
+			&run.PaymentsSeen, &run.Credited, &run.Refunded, &run.Rejected, &run.Failures, &run.Error)
 		if run.FinishedAt.Equal(time.Unix(0, 0)) {
 			run.FinishedAt = time.Time{}
 		}
 		return run, err
 	},
 		`SELECT id, started_at, COALESCE(finished_at, 'epoch'), window_start, window_end,
-		payments_seen, credited, refunded, rejected, error FROM reconciler_runs ORDER BY id DESC LIMIT $1`, limit)
+		payments_seen, credited, refunded, rejected, failures_recorded, error FROM reconciler_runs ORDER BY id DESC LIMIT $1`, limit)
 }
 
 // ReconcilerTotals counts the finished runs and sums what every run did,
 // finished or not (a run cut short still repaired what it counted), for
 // metrics shared by replicas.
 type ReconcilerTotals struct {
-	Runs, Failed                               int64
-	PaymentsSeen, Credited, Refunded, Rejected int64
-	LastSuccess                                time.Time
+	Runs, Failed                                         int64
+	PaymentsSeen, Credited, Refunded, Rejected, Failures int64
+	LastSuccess                                          time.Time
 }
 
 // ReconcilerTotals reads the totals over all runs.
@@ -129,9 +132,9 @@ func (s *Store) ReconcilerTotals(ctx context.Context) (ReconcilerTotals, error) 
 	var t ReconcilerTotals
 	err := s.pool.QueryRow(ctx, `SELECT count(finished_at), count(finished_at) FILTER (WHERE error <> ''),
 		COALESCE(sum(payments_seen), 0), COALESCE(sum(credited), 0), COALESCE(sum(refunded), 0), COALESCE(sum(rejected), 0),
-		COALESCE(max(finished_at) FILTER (WHERE error = ''), 'epoch')
+		COALESCE(sum(failures_recorded), 0), COALESCE(max(finished_at) FILTER (WHERE error = ''), 'epoch')
 		FROM reconciler_runs`).
-		Scan(&t.Runs, &t.Failed, &t.PaymentsSeen, &t.Credited, &t.Refunded, &t.Rejected, &t.LastSuccess)
+		Scan(&t.Runs, &t.Failed, &t.PaymentsSeen, &t.Credited, &t.Refunded, &t.Rejected, &t.Failures, &t.LastSuccess)
 	if err != nil {
 		return t, fmt.Errorf("ledger: reconciler totals: %w", err)
 	}

@@ -33,7 +33,7 @@ type (
 
 var (
 	reconcileRuns   = prometheus.NewDesc("creditkit_reconciler_runs_total", "Reconciler runs finished, by result.", []string{"result"}, nil)
-	reconcileFixed  = prometheus.NewDesc("creditkit_reconciler_repairs_total", "Payments the reconciler repaired because no webhook had, by kind.", []string{"kind"}, nil)
+	reconcileFixed  = prometheus.NewDesc("creditkit_reconciler_repairs_total", "Payments the reconciler repaired because no webhook had, by kind (credited, refunded, failed: a failed payment recorded on its purchase).", []string{"kind"}, nil)
 	reconcileSeen   = prometheus.NewDesc("creditkit_reconciler_payments_seen_total", "Payments the reconciler read from Whop.", nil, nil)
 	reconcileLastOK = prometheus.NewDesc("creditkit_reconciler_last_success_timestamp_seconds", "When the reconciler last finished without error (0: never).", nil, nil)
 	jobsDesc        = prometheus.NewDesc("creditkit_jobs", "Background jobs in River's table, by kind and River state (available and scheduled: queued; running; retryable: failed, to run again; discarded: out of attempts; cancelled: refused for good; completed).", []string{"kind", "state"}, nil)
@@ -70,6 +70,7 @@ func (c appCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(reconcileRuns, prometheus.CounterValue, float64(t.Failed), "error")
 			ch <- prometheus.MustNewConstMetric(reconcileFixed, prometheus.CounterValue, float64(t.Credited), "credited")
 			ch <- prometheus.MustNewConstMetric(reconcileFixed, prometheus.CounterValue, float64(t.Refunded), "refunded")
+			ch <- prometheus.MustNewConstMetric(reconcileFixed, prometheus.CounterValue, float64(t.Failures), "failed")
 			ch <- prometheus.MustNewConstMetric(reconcileSeen, prometheus.CounterValue, float64(t.PaymentsSeen))
 			last := 0.0
 			if !t.LastSuccess.IsZero() {

@@ -148,6 +148,7 @@ func TestMetricsShowReconcilerJobsAndTokenCache(t *testing.T) {
 	for _, want := range []string{
 		`creditkit_reconciler_runs_total{result="ok"} 1`,
 		`creditkit_reconciler_repairs_total{kind="credited"} 1`,
+		`creditkit_reconciler_repairs_total{kind="failed"} 0`,
 		`creditkit_reconciler_payments_seen_total 1`,
 		`creditkit_jobs{kind="reconcile",state="available"} 1`,
 		`creditkit_jobs{kind="reconcile",state="running"} 0`,
@@ -233,8 +234,9 @@ func TestReconcilerRecordsAFailureTheWebhookLost(t *testing.T) {
 	}
 
 	run, err := a.billing.Deliveries.Reconcile(a.ctx)
-	if err != nil || run.Error != "" || run.PaymentsSeen != 1 || run.Credited != 0 || run.Refunded != 0 || run.Rejected != 0 {
-		t.Fatalf("run = %+v, %v; want the one failed payment seen, nothing credited", run, err)
+	if err != nil || run.Error != "" || run.PaymentsSeen != 1 || run.Credited != 0 || run.Refunded != 0 || run.Rejected != 0 ||
+		run.Failures != 1 {
+		t.Fatalf("run = %+v, %v; want the one failed payment seen and recorded, nothing credited", run, err)
 	}
 	p := a.purchase(pur)
 	if p.Status != ledger.PurchaseFailed || p.FailureReason != "The bank declined the transfer." || p.PaymentID != "" ||
@@ -250,11 +252,23 @@ func TestReconcilerRecordsAFailureTheWebhookLost(t *testing.T) {
 		t.Fatalf("return = %d %q:\n%s", code, status, html)
 	}
 
-	// Again: the failure is the state recorded already; nothing is written.
-	if _, err := a.billing.Deliveries.Reconcile(a.ctx); err != nil {
-		t.Fatal(err)
+	// Again: the failure is the state recorded already; nothing is written
+	// or counted.
+	again, err := a.billing.Deliveries.Reconcile(a.ctx)
+	if err != nil || again.Error != "" || again.PaymentsSeen != 1 || again.Failures != 0 {
+		t.Fatalf("second run = %+v, %v; want the failed payment seen, nothing recorded", again, err)
 	}
-	if again := a.purchase(pur); again.Status != ledger.PurchaseFailed || !again.UpdatedAt.Equal(p.UpdatedAt) {
-		t.Fatalf("a second run changed the purchase: %s updated %v, was %v", again.Status, again.UpdatedAt, p.UpdatedAt)
+	if q := a.purchase(pur); q.Status != ledger.PurchaseFailed || !q.UpdatedAt.Equal(p.UpdatedAt) {
+		t.Fatalf("a second run changed the purchase: %s updated %v, was %v", q.Status, q.UpdatedAt, p.UpdatedAt)
+	}
+	// Both runs as kept, newest first, and the repair on /metrics.
+	runs, err := a.store.ReconcilerRuns(a.ctx, 5)
+	if err != nil || len(runs) != 2 || runs[0].Failures != 0 || runs[1].Failures != 1 || runs[1].PaymentsSeen != 1 ||
+		runs[0].Error != "" || runs[1].Error != "" {
+		t.Fatalf("runs = %+v, %v; want two, the first recording one failure", runs, err)
+	}
+	if res, body := a.get("/metrics", ""); res.StatusCode != 200 ||
+		!strings.Contains(body, `creditkit_reconciler_repairs_total{kind="failed"} 1`+"\n") {
+		t.Fatalf("metrics (%d) lack one failure recorded:\n%s", res.StatusCode, body)
 	}
 }

@@ -1,0 +1,1 @@
+ALTER TABLE reconciler_runs DROP COLUMN failures_recorded;
