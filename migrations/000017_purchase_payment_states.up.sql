@@ -4,18 +4,23 @@
 -- state (000016) told one order wrong: a late payment.pending of a payment
 -- whose failure had since been replaced by another payment's newer failure
 -- made the purchase processing again, because the first failure was no
--- longer known. Each payment's state is now kept here, ordered by Whop's
--- time of it, and the purchase's status is derived from all of them
--- (ledger.MarkPurchase): processing while any payment is under way, else
--- failed with the newest failure's reason. The purchase's
--- attempt_payment_id and attempt_at name the payment and time the status
--- was derived from. Rows are written only with the purchase's row locked.
+-- longer known. Each payment's state is now kept here, with Whop's time of
+-- it (NULL when the source gave none: legacy webhooks, the v2 and v5
+-- payment APIs) and the app's time of recording it, and the purchase's
+-- status is derived from all of them (ledger.MarkPurchase): processing
+-- while any payment is under way, else failed with the newest failure's
+-- reason (newest by Whop's time, or, where Whop gave none, by when the
+-- state was recorded). A payment the app refused to
+-- credit although it charged the buyer is 'refused': final, and no longer
+-- under way (ledger.RecordRejection). Rows are written only with the
+-- purchase's row locked.
 CREATE TABLE purchase_payment_states (
     purchase_id text        NOT NULL REFERENCES purchases (id),
     payment_id  text        NOT NULL CHECK (length(payment_id) BETWEEN 1 AND 100),
-    status      text        NOT NULL CHECK (status IN ('processing', 'failed')),
+    status      text        NOT NULL CHECK (status IN ('processing', 'failed', 'refused')),
     reason      text        NOT NULL DEFAULT '',
-    at          timestamptz NOT NULL,
+    at          timestamptz,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (purchase_id, payment_id)
 );
 
@@ -24,3 +29,8 @@ INSERT INTO purchase_payment_states (purchase_id, payment_id, status, reason, at
 SELECT id, attempt_payment_id, status, failure_reason, attempt_at
   FROM purchases
  WHERE attempt_payment_id IS NOT NULL AND status IN ('processing', 'failed');
+
+-- The purchase's attempt_payment_id and attempt_at now name the payment
+-- its status was derived from, and that state's time when known: a
+-- payment without the time.
+ALTER TABLE purchases DROP CONSTRAINT purchases_attempt_check;

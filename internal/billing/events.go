@@ -309,7 +309,9 @@ func (s *core) markUnpaid(ctx context.Context, p *whop.Payment, failed bool, d *
 	case marked.Ignored != "":
 		return Delivered{Kind: Ignored, Outcome: prefixIgnored + marked.Ignored}, nil
 	}
-	return applied("purchase " + string(st.Status)), nil
+	// The purchase's status as derived from all its payments: a failure
+	// can leave it processing while another payment is under way.
+	return applied("purchase " + string(marked.Purchase.Status)), nil
 }
 
 func describe(o Outcome, err error) (Delivered, error) {

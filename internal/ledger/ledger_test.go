@@ -239,13 +239,14 @@ func TestMarkPurchase(t *testing.T) {
 }
 
 // TestMarkPurchaseKeepsOlderStatesOut: Whop's webhooks come in any order
-// and a checkout can see several payments, so a purchase keeps the payment
-// whose state it holds and Whop's time of it (the payment's updated_at).
-// Of that payment a later state wins (failed, at equal times; the very
-// state again is "already"); another payment's failure neither ends a
-// payment under way nor replaces a newer failure; another payment's
-// pending always counts. A state of unknown time is recorded as before and
-// leaves the recorded payment and time.
+// and a checkout can see several payments, so each payment's latest state
+// is kept with Whop's time of it (the payment's updated_at), and the
+// purchase's status is derived from all of them. Of one payment a later
+// state wins (failed, at equal times; the very state again is "already"),
+// whatever came between; the purchase is processing while any payment is
+// under way, else failed with the newest failure's reason. A state of
+// unknown payment is recorded as before and leaves the recorded payment
+// and time.
 func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 	b := setup(t)
 	b.purchase(t, "pur_a", "user_1", 100, 499)
@@ -335,9 +336,9 @@ func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []ledger.PaymentAttempt{
-		{"pay_f", failed, "card lost", at(80)}, {"pay_d", failed, "expired card", at(60)},
-		{"pay_b", failed, "insufficient funds", at(50)}, {"pay_c", failed, "do not honor", at(40)},
-		{"pay_a", failed, "card declined", at(20)},
+		{"pay_f", "failed", "card lost", at(80)}, {"pay_d", "failed", "expired card", at(60)},
+		{"pay_b", "failed", "insufficient funds", at(50)}, {"pay_c", "failed", "do not honor", at(40)},
+		{"pay_a", "failed", "card declined", at(20)},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("payment attempts = %+v, want %+v", got, want)
@@ -368,8 +369,103 @@ func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, err := b.store.PaymentAttempts(b.ctx, "pur_g"); err != nil || len(got) != 1 || got[0].PaymentID != "pay_h" ||
-		got[0].Status != failed || got[0].Reason != "card declined" || !got[0].At.Equal(at(20)) {
+		got[0].Status != "failed" || got[0].Reason != "card declined" || !got[0].At.Equal(at(20)) {
 		t.Fatalf("attempts of a purchase paid by pay_g = %+v, %v; want only pay_h's decline", got, err)
+	}
+}
+
+// TestMarkPurchaseOrdersUntimedAndRefusedStates: legacy webhooks and the
+// v2 and v5 payment APIs give no time. Such a state replaces its payment's
+// (keeping the time known as a lower bound), so the purchase row and the
+// payments' states never part, and among the payments it is as new as
+// when it was recorded; a payment refused although it charged the buyer
+// stops counting as under way.
+func TestMarkPurchaseOrdersUntimedAndRefusedStates(t *testing.T) {
+	b := setup(t)
+	// Whop's times are in the past when they arrive: a state of no time is
+	// ordered by when it was recorded.
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	failed, processing := ledger.PurchaseFailed, ledger.PurchaseProcessing
+	untimed := -1
+	n := 0
+	step := func(pur, name string, st ledger.PaymentState, ignored string, status ledger.PurchaseStatus, reason, pay string, secs int) {
+		t.Helper()
+		n++
+		id := fmt.Sprintf("msg_%d", n)
+		m, err := b.store.MarkPurchase(b.ctx, pur, st, &ledger.Delivery{ID: id, Type: "payment.x", Scheme: "standard"})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var gotPay, outcome string
+		var gotAt *time.Time
+		if err := b.db.Pool.QueryRow(b.ctx, `SELECT COALESCE(p.attempt_payment_id, ''), p.attempt_at, d.outcome
+			FROM purchases p, webhook_deliveries d WHERE p.id = $1 AND d.id = $2`, pur, id).Scan(&gotPay, &gotAt, &outcome); err != nil {
+			t.Fatal(err)
+		}
+		wantOutcome := "purchase " + string(status)
+		if ignored != "" {
+			wantOutcome = "ignored: " + ignored
+		}
+		atOK := gotAt == nil && secs == untimed || gotAt != nil && secs != untimed && gotAt.Equal(at(secs))
+		p := m.Purchase
+		if m.Ignored != ignored || p.Status != status || p.FailureReason != reason || gotPay != pay || !atOK || outcome != wantOutcome {
+			t.Fatalf("%s: ignored %q, purchase %s %q, attempt %s at %v, delivery %q;\nwant %q, %s %q, %s at %ds, %q",
+				name, m.Ignored, p.Status, p.FailureReason, gotPay, gotAt, outcome, ignored, status, reason, pay, secs, wantOutcome)
+		}
+	}
+	state := func(status ledger.PurchaseStatus, reason, pay string, secs int) ledger.PaymentState {
+		st := ledger.PaymentState{Status: status, Reason: reason, PaymentID: pay}
+		if secs != untimed {
+			st.At = at(secs)
+		}
+		return st
+	}
+
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	step("pur_a", "A declined", state(failed, "card declined", "pay_a", 20), "", failed, "card declined", "pay_a", 20)
+	step("pur_a", "A pending, of no time", state(processing, "", "pay_a", untimed), "", processing, "", "pay_a", 20)
+	step("pur_a", "A's decline again", state(failed, "card declined", "pay_a", 20), "", failed, "card declined", "pay_a", 20)
+	step("pur_a", "A's decline of no time, again", state(failed, "card declined", "pay_a", untimed),
+		"purchase already failed", failed, "card declined", "pay_a", 20)
+
+	b.purchase(t, "pur_b", "user_1", 100, 499)
+	step("pur_b", "A pending", state(processing, "", "pay_a2", 10), "", processing, "", "pay_a2", 10)
+	step("pur_b", "A fails, of no time", state(failed, "card declined", "pay_a2", untimed), "", failed, "card declined", "pay_a2", 10)
+	step("pur_b", "B pending", state(processing, "", "pay_b2", 20), "", processing, "", "pay_b2", 20)
+	step("pur_b", "B fails", state(failed, "insufficient funds", "pay_b2", 30), "", failed, "insufficient funds", "pay_b2", 30)
+	step("pur_b", "a new payment C pending, of no time", state(processing, "", "pay_c2", untimed), "", processing, "", "pay_c2", untimed)
+	step("pur_b", "C fails, of no time: the newest failure", state(failed, "do not honor", "pay_c2", untimed),
+		"", failed, "do not honor", "pay_c2", untimed)
+	step("pur_b", "B's failure again", state(failed, "insufficient funds", "pay_b2", 30),
+		"an earlier failure arrived late: purchase stays failed", failed, "do not honor", "pay_c2", untimed)
+
+	b.purchase(t, "pur_c", "user_1", 100, 499)
+	step("pur_c", "A pending", state(processing, "", "pay_a3", 10), "", processing, "", "pay_a3", 10)
+	if err := b.store.RecordRejection(b.ctx, ledger.Rejection{PaymentID: "pay_a3", PurchaseID: "pur_c", Source: "webhook",
+		Reason: "payment is disputed (dispute_warning)", BuyerCharged: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	step("pur_c", "A's failure after its refusal", state(failed, "card declined", "pay_a3", 20),
+		"the payment was refused: purchase stays processing", processing, "", "pay_a3", 10)
+	step("pur_c", "B pending", state(processing, "", "pay_b3", 30), "", processing, "", "pay_b3", 30)
+	step("pur_c", "B fails: no payment is under way", state(failed, "do not honor", "pay_b3", 40), "", failed, "do not honor", "pay_b3", 40)
+	got, err := b.store.PaymentAttempts(b.ctx, "pur_c")
+	if err != nil || len(got) != 2 ||
+		got[0] != (ledger.PaymentAttempt{PaymentID: "pay_b3", Status: "failed", Reason: "do not honor", At: got[0].At}) || !got[0].At.Equal(at(40)) ||
+		got[1] != (ledger.PaymentAttempt{PaymentID: "pay_a3", Status: "refused", Reason: "payment is disputed (dispute_warning)", At: got[1].At}) ||
+		!got[1].At.Equal(at(10)) {
+		t.Fatalf("attempts of pur_c = %+v, %v; want B's failure, then A refused", got, err)
+	}
+	// A refusal that did not charge the buyer changes no state.
+	b.purchase(t, "pur_d", "user_1", 100, 499)
+	step("pur_d", "A pending", state(processing, "", "pay_a4", 10), "", processing, "", "pay_a4", 10)
+	if err := b.store.RecordRejection(b.ctx, ledger.Rejection{PaymentID: "pay_a4", PurchaseID: "pur_d", Source: "webhook",
+		Reason: "payment user is not the purchase's user"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.store.PaymentAttempts(b.ctx, "pur_d"); err != nil || len(got) != 1 || got[0].Status != "processing" {
+		t.Fatalf("attempts of pur_d = %+v, %v; want A still processing", got, err)
 	}
 }
 

@@ -196,9 +196,11 @@ type PaymentState struct {
 	// the caller knows to be the purchase's buyer's.
 	Buyer string
 	// PaymentID is the payment, and At Whop's time of its state (its
-	// updated_at), which order states that arrive out of order. Either
-	// unknown (empty, zero): the state is recorded as before they were
-	// kept, and the recorded payment and time stay.
+	// updated_at), which order the states of one payment that arrive out
+	// of order. At unknown (zero: legacy webhooks, the v2 and v5 payment
+	// APIs): the state replaces its payment's as it comes. PaymentID
+	// unknown (empty): the state is recorded on the purchase as it comes,
+	// and the purchase's recorded payment and time stay.
 	PaymentID string
 	At        time.Time
 }
@@ -206,53 +208,80 @@ type PaymentState struct {
 // MarkResult is what recording a payment state did to its purchase.
 type MarkResult struct {
 	Purchase Purchase // as it stands afterwards
-	// Ignored says why the state was not recorded; "" when it was.
+	// Ignored says why the purchase did not change; "" when it did. The
+	// state may still have been kept as its payment's (a declined card's
+	// while another payment is under way).
 	Ignored string
 }
 
 // paymentState is one payment's latest known state of a purchase, as
-// purchase_payment_states keeps it, and the purchase's own recorded
-// state (status, the payment it was derived from and that state's time:
-// empty and zero when unknown).
+// purchase_payment_states keeps it, or the purchase's own recorded state
+// (its status and reason, the payment it was derived from and that
+// state's time). Empty and zero when unknown.
 type paymentState struct {
 	status    PurchaseStatus
 	reason    string
 	paymentID string
 	at        time.Time
+	// recorded is when the app recorded a kept state: it orders states
+	// whose time Whop did not give (derivePurchase).
+	recorded time.Time
 }
 
-// samePlace reports whether two recorded states are the same: the same
-// status of the same payment at the same time.
+// orderAt is the time that orders p among its purchase's payments: Whop's
+// time of the state, or when Whop gave none, when the app recorded it
+// (the state was Whop's by then).
+func (p paymentState) orderAt() time.Time {
+	if p.at.IsZero() {
+		return p.recorded
+	}
+	return p.at
+}
+
+// samePlace reports whether two states are the same: the same status and
+// reason, of the same payment at the same time.
 func (a paymentState) samePlace(b paymentState) bool {
-	return a.status == b.status && a.paymentID == b.paymentID && a.at.Equal(b.at)
+	return a.status == b.status && a.reason == b.reason && a.paymentID == b.paymentID && a.at.Equal(b.at)
 }
 
-// staleForPayment says why st is not the newest state of its payment,
-// whose recorded state is rec: "" when st is newer (a later time; at an
-// equal time, a failure after a pending, since a payment goes pending and
-// then fails within one timestamp far more often than it is retried).
-// same reports that st is the very state recorded.
+// paymentRefused is a payment's kept state once the app refused to credit
+// it although it charged the buyer (RecordRejection): final, and no longer
+// under way. It is no status of a purchase.
+const paymentRefused PurchaseStatus = "refused"
+
+// staleForPayment says whether st is no newer than its payment's kept
+// state rec, and same whether it is that very state. Newer means a later
+// time; at an equal time, a failure after a pending, since a payment goes
+// pending and then fails within one timestamp far more often than it is
+// retried. A state without a time is taken as the newest, as is any state
+// over a kept one without a time.
 func staleForPayment(rec paymentState, st PaymentState) (stale bool, same bool) {
 	switch {
+	case rec.status == st.Status && rec.reason == st.Reason && (st.At.IsZero() || rec.at.Equal(st.At)):
+		return true, true
+	case st.At.IsZero() || rec.at.IsZero():
+		return false, false
 	case rec.at.Equal(st.At) && rec.status == st.Status:
 		return true, true
-	case rec.at.After(st.At) || (rec.at.Equal(st.At) && rec.status == PurchaseFailed):
-		return true, false
 	}
-	return false, false
+	return rec.at.After(st.At) || (rec.at.Equal(st.At) && rec.status == PurchaseFailed), false
 }
 
 // derivePurchase is the state a purchase's payments give it: processing,
 // from the newest pending, while any payment is under way; otherwise
-// failed, with the newest failure's reason. At equal times the payment id
-// decides, so the answer does not depend on the rows' order.
+// failed, with the newest failure's reason. Newest is by orderAt; at equal
+// times the payment id decides, so the answer does not depend on the
+// rows' order. Refused payments count for neither. It is the zero state
+// when no payment counts.
 func derivePurchase(payments []paymentState) paymentState {
 	var best paymentState
 	for _, p := range payments {
 		switch {
+		case p.status != PurchaseProcessing && p.status != PurchaseFailed:
 		case best.paymentID == "",
 			p.status == PurchaseProcessing && best.status == PurchaseFailed,
-			p.status == best.status && (p.at.After(best.at) || p.at.Equal(best.at) && p.paymentID > best.paymentID):
+			p.status == best.status && (p.orderAt().After(best.orderAt()) ||
+				p.orderAt().Equal(best.orderAt()) && p.paymentID > best.paymentID):
 			best = p
 		}
 	}
@@ -275,20 +304,29 @@ func unchangedWhy(cur paymentState, st PaymentState) string {
 // was not (or not yet) paid by it: as MarkPurchase kept it.
 type PaymentAttempt struct {
 	PaymentID string
-	Status    PurchaseStatus // PurchaseProcessing or PurchaseFailed
-	Reason    string         // why it failed; "" while processing
-	At        time.Time      // Whop's time of the state
+	// Status is "processing" (under way), "failed", or "refused": paid, but
+	// the app refused to credit it (its refusals say why).
+	Status string
+	Reason string    // why it failed or was refused; "" while processing
+	At     time.Time // Whop's time of the state; zero when unknown
 }
 
 // PaymentAttempts lists the states kept of a purchase's payments, newest
-// first (at equal times, by payment id), less the payment that paid it:
-// its pending state was true only until then.
+// first as derivePurchase orders them (at equal times, by payment id),
+// less the payment that paid it: its pending state was true only until
+// then.
 func (s *Store) PaymentAttempts(ctx context.Context, purchaseID string) ([]PaymentAttempt, error) {
-	return queryAll(ctx, s.pool, "payment attempts", pgx.RowToStructByPos[PaymentAttempt], `
+	return queryAll(ctx, s.pool, "payment attempts", func(r pgx.CollectableRow) (PaymentAttempt, error) {
+		var a PaymentAttempt
+		var at *time.Time
+		err := r.Scan(&a.PaymentID, &a.Status, &a.Reason, &at)
+		a.At = deref(at)
+		return a, err
+	}, `
 		SELECT a.payment_id, a.status, a.reason, a.at
 		  FROM purchase_payment_states a JOIN purchases p ON p.id = a.purchase_id
 		 WHERE a.purchase_id = $1 AND a.payment_id IS DISTINCT FROM p.payment_id
-		 ORDER BY a.at DESC, a.payment_id`, purchaseID)
+		 ORDER BY COALESCE(a.at, a.recorded_at) DESC, a.payment_id`, purchaseID)
 }
 
 // MarkPurchase records a payment state on an unpaid purchase, moving it to
@@ -296,22 +334,21 @@ func (s *Store) PaymentAttempts(ctx context.Context, purchaseID string) ([]Payme
 // when there is one. The purchase's row is locked first, so concurrent
 // states of one purchase are applied one after the other.
 //
-// A state of a known payment and time is kept as that payment's latest
-// state unless its payment already has a later one (staleForPayment), and
-// the purchase's status is derived from all its payments' states
-// (derivePurchase): a late pending of a failed payment, or a declined
-// card while a bank payment is under way, changes nothing, whatever came
-// between. A state of unknown payment or time is recorded as it comes.
-// A top-up's purchase, made for its one off-session payment, stays failed
-// once failed: a state of unknown time would otherwise show a declined
-// top-up's purchase as under way for good. MarkResult.Ignored says why the
-// purchase did not change.
+// A state of a known payment is kept as that payment's latest state
+// unless the payment already has a later one or was refused
+// (staleForPayment), and the purchase's status is then derived from all
+// its payments' states (derivePurchase): a late pending of a failed
+// payment, or a declined card while a bank payment is under way, changes
+// nothing, whatever came between. A state of unknown payment is recorded
+// on the purchase as it comes. A top-up's purchase, made for its one
+// off-session payment, stays failed once failed: a state of unknown time
+// would otherwise show a declined top-up's purchase as under way for good.
+// MarkResult.Ignored says why the purchase did not change.
 func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentState, d *Delivery) (MarkResult, error) {
 	if st.Status != PurchaseProcessing && st.Status != PurchaseFailed {
 		return MarkResult{}, fmt.Errorf("ledger: mark purchase: status %q is not processing or failed", st.Status)
 	}
 	st.At = st.At.Truncate(time.Microsecond) // Postgres keeps microseconds
-	known := st.PaymentID != "" && !st.At.IsZero()
 	var res MarkResult
 	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
 		var cur paymentState
@@ -333,7 +370,7 @@ func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentS
 			res.Ignored = "purchase already paid"
 		case topUp && cur.status == PurchaseFailed && st.Status == PurchaseProcessing:
 			res.Ignored = "purchase already failed"
-		case known:
+		case st.PaymentID != "":
 			next, res.Ignored, err = recordPaymentState(ctx, tx, purchaseID, cur, st)
 			if err != nil {
 				return "", err
@@ -342,17 +379,12 @@ func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentS
 		if res.Ignored != "" {
 			res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, purchaseID))
 		} else {
-			var payment *string
-			var at *time.Time
-			if next.paymentID != "" {
-				payment, at = &next.paymentID, &next.at
-			}
 			res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `
 				UPDATE purchases SET status = $2, failure_reason = $3, updated_at = now(),
 				       buyer_username = COALESCE(NULLIF($4, ''), buyer_username),
-				       attempt_payment_id = $5, attempt_at = $6
+				       attempt_payment_id = NULLIF($5, ''), attempt_at = $6
 				 WHERE id = $1
-				RETURNING `+purchaseColumns, purchaseID, next.status, next.reason, st.Buyer, payment, at))
+				RETURNING `+purchaseColumns, purchaseID, next.status, next.reason, st.Buyer, next.paymentID, orNull(next.at)))
 		}
 		if err != nil {
 			return "", err
@@ -373,46 +405,76 @@ func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentS
 	return res, nil
 }
 
+// orNull is t, or nil (SQL NULL) when t is zero.
+func orNull(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
 // recordPaymentState keeps st as its payment's latest state, unless that
-// payment has a later one, and derives the purchase's state from all its
-// payments', inside MarkPurchase's transaction (the purchase's row
-// locked). It answers the purchase's next state, or why it stays cur.
+// payment has a later one or was refused, and derives the purchase's
+// state from all its payments', inside MarkPurchase's transaction (the
+// purchase's row locked). It answers the purchase's next state, or why it
+// stays cur.
 func recordPaymentState(ctx context.Context, tx pgx.Tx, purchaseID string, cur paymentState, st PaymentState) (paymentState, string, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT status, reason, payment_id, at FROM purchase_payment_states WHERE purchase_id = $1`, purchaseID)
+		SELECT status, reason, payment_id, at, recorded_at FROM purchase_payment_states WHERE purchase_id = $1`, purchaseID)
 	if err != nil {
 		return cur, "", err
 	}
 	payments, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (paymentState, error) {
 		var p paymentState
-		err := r.Scan(&p.status, &p.reason, &p.paymentID, &p.at)
+		var at *time.Time
+		err := r.Scan(&p.status, &p.reason, &p.paymentID, &at, &p.recorded)
+		p.at = deref(at)
 		return p, err
 	})
 	if err != nil {
 		return cur, "", err
 	}
-	i := 0
-	for i < len(payments) && payments[i].paymentID != st.PaymentID {
-		i++
+	// Recorded now, and after every state of the purchase recorded before
+	// (the row is locked; a replica's clock may be behind another's).
+	now, i := time.Now().Truncate(time.Microsecond), -1
+	for j, p := range payments {
+		if !now.After(p.recorded) {
+			now = p.recorded.Add(time.Microsecond)
+		}
+		if p.paymentID == st.PaymentID {
+			i = j
+		}
 	}
-	mine := paymentState{status: st.Status, reason: st.Reason, paymentID: st.PaymentID, at: st.At}
-	if i == len(payments) {
+	mine := paymentState{status: st.Status, reason: st.Reason, paymentID: st.PaymentID, at: st.At, recorded: now}
+	if i < 0 {
 		payments = append(payments, mine)
-	} else if stale, same := staleForPayment(payments[i], st); same {
-		return cur, unchangedWhy(cur, st), nil
-	} else if stale {
-		return cur, "an earlier state of the payment arrived late: purchase stays " + string(cur.status), nil
 	} else {
+		rec := payments[i]
+		stale, same := staleForPayment(rec, st)
+		switch {
+		case rec.status == paymentRefused:
+			return cur, "the payment was refused: purchase stays " + string(cur.status), nil
+		case same:
+			return cur, unchangedWhy(cur, st), nil
+		case stale:
+			return cur, "an earlier state of the payment arrived late: purchase stays " + string(cur.status), nil
+		}
+		if mine.at.IsZero() {
+			// Not earlier than what was kept: that time stays, as the
+			// state's lower bound, to order the payment's later states.
+			mine.at = rec.at
+		}
 		payments[i] = mine
 	}
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO purchase_payment_states (purchase_id, payment_id, status, reason, at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (purchase_id, payment_id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, at = EXCLUDED.at`,
-		purchaseID, st.PaymentID, st.Status, st.Reason, st.At); err != nil {
+		INSERT INTO purchase_payment_states (purchase_id, payment_id, status, reason, at, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (purchase_id, payment_id) DO UPDATE
+		   SET status = EXCLUDED.status, reason = EXCLUDED.reason, at = EXCLUDED.at, recorded_at = EXCLUDED.recorded_at`,
+		purchaseID, st.PaymentID, mine.status, mine.reason, orNull(mine.at), mine.recorded); err != nil {
 		return cur, "", err
 	}
 	next := derivePurchase(payments)
-	if next.samePlace(cur) {
+	if next.paymentID == "" || next.samePlace(cur) {
 		return cur, unchangedWhy(cur, st), nil
 	}
 	return next, "", nil

@@ -166,13 +166,20 @@ type Rejection struct {
 }
 
 // RecordRejection keeps a refused payment for the creator and support; the
-// same payment refused for the same reason is kept once.
+// same payment refused for the same reason is kept once. A payment that
+// charged the buyer is final: the state kept of it on its purchase (a
+// pending, say) becomes "refused", so it no longer counts as under way
+// when the purchase's status is derived (MarkPurchase). The purchase's own
+// status is left as it is: its receipt reads "Not credited" either way.
 func (s *Store) RecordRejection(ctx context.Context, r Rejection, d *Delivery) error {
 	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
 		_, err := tx.Exec(ctx, `
 			INSERT INTO payment_rejections (payment_id, purchase_id, source, reason, buyer_charged)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (payment_id, reason) DO NOTHING`,
 			r.PaymentID, r.PurchaseID, r.Source, r.Reason, r.BuyerCharged)
+		if err == nil && r.BuyerCharged && r.PurchaseID != "" {
+			err = refusePaymentState(ctx, tx, r)
+		}
 		if err == nil {
 			err = linkDelivery(ctx, tx, d, r.PurchaseID)
 		}
@@ -189,4 +196,23 @@ func (s *Store) Rejections(ctx context.Context, paymentID string) ([]Rejection, 
 	return queryAll(ctx, s.pool, "rejections", pgx.RowToStructByPos[Rejection],
 		`SELECT payment_id, purchase_id, source, reason, buyer_charged FROM payment_rejections
 		WHERE payment_id = $1 ORDER BY id`, paymentID)
+}
+
+// refusePaymentState marks the state kept of a refused payment on its
+// purchase "refused", with the purchase's row locked as MarkPurchase locks
+// it. A payment with no state kept (paid at once) has nothing to mark.
+func refusePaymentState(ctx context.Context, tx pgx.Tx, r Rejection) error {
+	var locked bool
+	err := tx.QueryRow(ctx, `SELECT true FROM purchases WHERE id = $1 FOR UPDATE`, r.PurchaseID).Scan(&locked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // a purchase the app has no record of
+	}
+	if err != nil {
+		return fmt.Errorf("lock purchase: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE purchase_payment_states SET status = $3, reason = $4
+		WHERE purchase_id = $1 AND payment_id = $2 AND status <> $3`, r.PurchaseID, r.PaymentID, paymentRefused, r.Reason); err != nil {
+		return fmt.Errorf("refuse payment state: %w", err)
+	}
+	return nil
 }

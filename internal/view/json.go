@@ -283,10 +283,10 @@ type PurchaseReply struct {
 
 // PaymentAttemptReply is one payment's kept state of a purchase.
 type PaymentAttemptReply struct {
-	PaymentID string                `json:"payment_id"`
-	Status    ledger.PurchaseStatus `json:"status"`
-	Reason    string                `json:"reason"`
-	At        *string               `json:"at"`
+	PaymentID string  `json:"payment_id"`
+	Status    string  `json:"status"` // processing, failed or refused
+	Reason    string  `json:"reason"`
+	At        *string `json:"at"` // Whop's time of the state; null when unknown
 }
 
 // ShareReply is the revenue share a payment earned its creator.

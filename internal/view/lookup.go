@@ -110,18 +110,21 @@ func shareText(sh *ledger.RevenueShare) string {
 
 // attemptsText is the kept state of each payment of a purchase that did
 // not pay it, newest first, in one line: which is under way since when,
-// and which failed when and why.
+// which failed or was refused when, and why.
 func attemptsText(as []ledger.PaymentAttempt) string {
 	parts := make([]string, len(as))
 	for i, a := range as {
-		switch a.Status {
-		case ledger.PurchaseProcessing:
-			parts[i] = a.PaymentID + " processing since " + formatTime(a.At)
+		when := formatTime(a.At)
+		switch {
+		case a.Status == string(ledger.PurchaseProcessing) && when != "":
+			parts[i] = a.PaymentID + " processing since " + when
+		case when != "":
+			parts[i] = a.PaymentID + " " + a.Status + " " + when
 		default:
-			parts[i] = a.PaymentID + " " + string(a.Status) + " " + formatTime(a.At)
-			if r := strings.TrimSuffix(strings.TrimSpace(a.Reason), "."); r != "" {
-				parts[i] += " (" + r + ")"
-			}
+			parts[i] = a.PaymentID + " " + a.Status
+		}
+		if r := strings.TrimSuffix(strings.TrimSpace(a.Reason), "."); r != "" {
+			parts[i] += " (" + r + ")"
 		}
 	}
 	return strings.Join(parts, "; ")
