@@ -10,10 +10,10 @@
 -- status is derived from all of them (ledger.MarkPurchase): processing
 -- while any payment is under way, else failed with the newest failure's
 -- reason (newest by Whop's time, or, where Whop gave none, by when the
--- state was recorded). A payment the app refused to
--- credit although it charged the buyer is 'refused': final, and no longer
--- under way (ledger.RecordRejection). Rows are written only with the
--- purchase's row locked.
+-- state was recorded). A payment the app refused to credit although it
+-- charged the buyer is 'refused': final, no longer under way, and counted
+-- as a failure ("payment refused: " and why; ledger.RecordRejection). Rows
+-- are written only with the purchase's row locked.
 CREATE TABLE purchase_payment_states (
     purchase_id text        NOT NULL REFERENCES purchases (id),
     payment_id  text        NOT NULL CHECK (length(payment_id) BETWEEN 1 AND 100),

@@ -60,4 +60,20 @@ func TestPaymentStatesStartFromWhatPurchasesKept(t *testing.T) {
 			t.Errorf("payment state %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
+	// 17 lets a purchase name a payment whose state had no time; going
+	// back to 16, whose check wants both or neither, forgets the payment.
+	if _, err := db.Pool.Exec(ctx, `UPDATE purchases SET attempt_payment_id = 'pay_5', attempt_at = NULL WHERE id = 'pur_old'`); err != nil {
+		t.Fatalf("a payment without a time after 000017: %v", err)
+	}
+	if err := migrations.Down(ctx, db.URL, 1); err != nil {
+		t.Fatalf("down to 000016: %v", err)
+	}
+	var pay, old *string
+	if err := db.Pool.QueryRow(ctx, `SELECT (SELECT attempt_payment_id FROM purchases WHERE id = 'pur_old'),
+		(SELECT attempt_payment_id FROM purchases WHERE id = 'pur_failed')`).Scan(&old, &pay); err != nil {
+		t.Fatal(err)
+	}
+	if old != nil || pay == nil || *pay != "pay_1" {
+		t.Fatalf("after down: pur_old names %v, pur_failed %v; want nothing and pay_1", old, pay)
+	}
 }

@@ -622,8 +622,17 @@ func TestReconcilerSettlesALostTopUpCharge(t *testing.T) {
 // and retrying. Whop charged the member, so the top-up ends refused, not
 // declined: nothing credited, the refusal's reason kept, the rule turned
 // off at once (another charge could go the same way) and the member told
-// to look at their Whop receipts.
+// to look at their Whop receipts. The same holds when the charge's answer
+// had the payment pending first (its state kept as under way).
 func TestATopUpWhosePaymentIsRefusedSaysSo(t *testing.T) {
+	for _, pendingFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "paid at once", true: "pending first"}[pendingFirst], func(t *testing.T) {
+			refusedTopUp(t, pendingFirst)
+		})
+	}
+}
+
+func refusedTopUp(t *testing.T, pendingFirst bool) {
 	r := newTopUpRig(t)
 	if err := r.notices.SetPrefs(r.ctx, r.user, r.exp, NoticePrefs{TopUpFailed: true}); err != nil {
 		t.Fatal(err)
@@ -648,6 +657,13 @@ func TestATopUpWhosePaymentIsRefusedSaysSo(t *testing.T) {
 	// As if the charge had been answered with that payment: the job reads it.
 	if err := r.store.RecordTopUpPayment(r.ctx, tu.ID, paid.ReceiptID); err != nil {
 		t.Fatal(err)
+	}
+	if pendingFirst {
+		m, err := r.store.MarkPurchase(r.ctx, tu.PurchaseID, ledger.PaymentState{Status: ledger.PurchaseProcessing,
+			PaymentID: paid.ReceiptID, At: time.Now().Add(-time.Minute)}, nil)
+		if err != nil || m.Ignored != "" || m.Purchase.Status != ledger.PurchaseProcessing {
+			t.Fatalf("the payment's pending = %+v, %v", m, err)
+		}
 	}
 	before := r.balance()
 	out, err := r.topups.Charge(r.ctx, tu.ID)

@@ -93,6 +93,10 @@ type StoreOption func(*Store)
 // WithJobs gives the Store what inserts background jobs.
 func WithJobs(j JobInserter) StoreOption { return func(s *Store) { s.jobs = j } }
 
+// WithClock sets the clock that stamps when a payment state was recorded
+// (time.Now by default), for tests that order states Whop gave no time.
+func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
+
 // enqueue asks for args' job in tx.
 func (s *Store) enqueue(ctx context.Context, tx pgx.Tx, args JobArgs, runAt time.Time) error {
 	if s.jobs == nil {

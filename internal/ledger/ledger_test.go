@@ -376,97 +376,145 @@ func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 
 // TestMarkPurchaseOrdersUntimedAndRefusedStates: legacy webhooks and the
 // v2 and v5 payment APIs give no time. Such a state replaces its payment's
-// (keeping the time known as a lower bound), so the purchase row and the
-// payments' states never part, and among the payments it is as new as
-// when it was recorded; a payment refused although it charged the buyer
-// stops counting as under way.
+// and counts as of when it was recorded (Whop's times are past when they
+// arrive), except a pending after the payment ended; a payment refused
+// although it charged the buyer is final, and counts as a failure,
+// "payment refused: " and why. Each step arrives a second after Whop's
+// time of it.
 func TestMarkPurchaseOrdersUntimedAndRefusedStates(t *testing.T) {
 	b := setup(t)
-	// Whop's times are in the past when they arrive: a state of no time is
-	// ordered by when it was recorded.
-	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	var clock time.Time
+	store := ledger.NewStore(b.db.Pool, ledger.WithClock(func() time.Time { return clock }))
 	failed, processing := ledger.PurchaseFailed, ledger.PurchaseProcessing
-	untimed := -1
+	const untimed = -1
 	n := 0
-	step := func(pur, name string, st ledger.PaymentState, ignored string, status ledger.PurchaseStatus, reason, pay string, secs int) {
+	type want struct {
+		ignored string
+		status  ledger.PurchaseStatus
+		reason  string
+		pay     string // attempt_payment_id afterwards
+		secs    int    // attempt_at afterwards, or untimed for NULL
+	}
+	check := func(name, pur, ignored string, m ledger.MarkResult, outcomeID string, w want) {
+		t.Helper()
+		var gotPay string
+		var gotAt *time.Time
+		if err := b.db.Pool.QueryRow(b.ctx, `SELECT COALESCE(attempt_payment_id, ''), attempt_at FROM purchases WHERE id = $1`,
+			pur).Scan(&gotPay, &gotAt); err != nil {
+			t.Fatal(err)
+		}
+		atOK := gotAt == nil && w.secs == untimed || gotAt != nil && w.secs != untimed && gotAt.Equal(at(w.secs))
+		p := m.Purchase
+		if ignored != w.ignored || p.Status != w.status || p.FailureReason != w.reason || gotPay != w.pay || !atOK {
+			t.Fatalf("%s: ignored %q, purchase %s %q, attempt %s at %v;\nwant %q, %s %q, %s at %ds",
+				name, ignored, p.Status, p.FailureReason, gotPay, gotAt, w.ignored, w.status, w.reason, w.pay, w.secs)
+		}
+		if outcomeID == "" {
+			return
+		}
+		wantOutcome := "purchase " + string(w.status)
+		if w.ignored != "" {
+			wantOutcome = "ignored: " + w.ignored
+		}
+		var outcome string
+		if err := b.db.Pool.QueryRow(b.ctx, `SELECT outcome FROM webhook_deliveries WHERE id = $1`, outcomeID).Scan(&outcome); err != nil ||
+			outcome != wantOutcome {
+			t.Fatalf("%s: delivery outcome %q (%v), want %q", name, outcome, err, wantOutcome)
+		}
+	}
+	step := func(pur, name string, status ledger.PurchaseStatus, reason, pay string, secs, arrives int, w want) {
 		t.Helper()
 		n++
 		id := fmt.Sprintf("msg_%d", n)
-		m, err := b.store.MarkPurchase(b.ctx, pur, st, &ledger.Delivery{ID: id, Type: "payment.x", Scheme: "standard"})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var gotPay, outcome string
-		var gotAt *time.Time
-		if err := b.db.Pool.QueryRow(b.ctx, `SELECT COALESCE(p.attempt_payment_id, ''), p.attempt_at, d.outcome
-			FROM purchases p, webhook_deliveries d WHERE p.id = $1 AND d.id = $2`, pur, id).Scan(&gotPay, &gotAt, &outcome); err != nil {
-			t.Fatal(err)
-		}
-		wantOutcome := "purchase " + string(status)
-		if ignored != "" {
-			wantOutcome = "ignored: " + ignored
-		}
-		atOK := gotAt == nil && secs == untimed || gotAt != nil && secs != untimed && gotAt.Equal(at(secs))
-		p := m.Purchase
-		if m.Ignored != ignored || p.Status != status || p.FailureReason != reason || gotPay != pay || !atOK || outcome != wantOutcome {
-			t.Fatalf("%s: ignored %q, purchase %s %q, attempt %s at %v, delivery %q;\nwant %q, %s %q, %s at %ds, %q",
-				name, m.Ignored, p.Status, p.FailureReason, gotPay, gotAt, outcome, ignored, status, reason, pay, secs, wantOutcome)
-		}
-	}
-	state := func(status ledger.PurchaseStatus, reason, pay string, secs int) ledger.PaymentState {
 		st := ledger.PaymentState{Status: status, Reason: reason, PaymentID: pay}
 		if secs != untimed {
 			st.At = at(secs)
 		}
-		return st
+		clock = at(arrives)
+		m, err := store.MarkPurchase(b.ctx, pur, st, &ledger.Delivery{ID: id, Type: "payment.x", Scheme: "standard"})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		check(name, pur, m.Ignored, m, id, w)
 	}
+	refuse := func(pur, name, pay string, charged bool, arrives int, w want) {
+		t.Helper()
+		clock = at(arrives)
+		if err := store.RecordRejection(b.ctx, ledger.Rejection{PaymentID: pay, PurchaseID: pur, Source: "webhook",
+			Reason: "payment is disputed (dispute_warning)", BuyerCharged: charged}, nil); err != nil {
+			t.Fatal(err)
+		}
+		p, err := store.Purchase(b.ctx, pur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(name, pur, "", ledger.MarkResult{Purchase: p}, "", w)
+	}
+	attempts := func(pur string, want ...ledger.PaymentAttempt) {
+		t.Helper()
+		got, err := store.PaymentAttempts(b.ctx, pur)
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("attempts of %s = %+v, %v; want %+v", pur, got, err, want)
+		}
+		for i := range want {
+			if got[i].PaymentID != want[i].PaymentID || got[i].Status != want[i].Status || got[i].Reason != want[i].Reason ||
+				!got[i].At.Equal(want[i].At) {
+				t.Fatalf("attempt %d of %s = %+v, want %+v", i, pur, got[i], want[i])
+			}
+		}
+	}
+	declined, refusal := "card declined", "payment refused: payment is disputed (dispute_warning)"
 
 	b.purchase(t, "pur_a", "user_1", 100, 499)
-	step("pur_a", "A declined", state(failed, "card declined", "pay_a", 20), "", failed, "card declined", "pay_a", 20)
-	step("pur_a", "A pending, of no time", state(processing, "", "pay_a", untimed), "", processing, "", "pay_a", 20)
-	step("pur_a", "A's decline again", state(failed, "card declined", "pay_a", 20), "", failed, "card declined", "pay_a", 20)
-	step("pur_a", "A's decline of no time, again", state(failed, "card declined", "pay_a", untimed),
-		"purchase already failed", failed, "card declined", "pay_a", 20)
+	step("pur_a", "A declined", failed, declined, "pay_a", 20, 21, want{"", failed, declined, "pay_a", 20})
+	step("pur_a", "A pending, of no time: no retry is known", processing, "", "pay_a", untimed, 22,
+		want{"a pending of no time does not reopen the payment that ended: purchase stays failed", failed, declined, "pay_a", 20})
+	step("pur_a", "A's decline again", failed, declined, "pay_a", 20, 23, want{"purchase already failed", failed, declined, "pay_a", 20})
+	step("pur_a", "A's decline, of no time", failed, declined, "pay_a", untimed, 24, want{"purchase already failed", failed, declined, "pay_a", 20})
+	step("pur_a", "A retried: pending after its decline", processing, "", "pay_a", 30, 31, want{"", processing, "", "pay_a", 30})
 
 	b.purchase(t, "pur_b", "user_1", 100, 499)
-	step("pur_b", "A pending", state(processing, "", "pay_a2", 10), "", processing, "", "pay_a2", 10)
-	step("pur_b", "A fails, of no time", state(failed, "card declined", "pay_a2", untimed), "", failed, "card declined", "pay_a2", 10)
-	step("pur_b", "B pending", state(processing, "", "pay_b2", 20), "", processing, "", "pay_b2", 20)
-	step("pur_b", "B fails", state(failed, "insufficient funds", "pay_b2", 30), "", failed, "insufficient funds", "pay_b2", 30)
-	step("pur_b", "a new payment C pending, of no time", state(processing, "", "pay_c2", untimed), "", processing, "", "pay_c2", untimed)
-	step("pur_b", "C fails, of no time: the newest failure", state(failed, "do not honor", "pay_c2", untimed),
-		"", failed, "do not honor", "pay_c2", untimed)
-	step("pur_b", "B's failure again", state(failed, "insufficient funds", "pay_b2", 30),
-		"an earlier failure arrived late: purchase stays failed", failed, "do not honor", "pay_c2", untimed)
+	step("pur_b", "A pending", processing, "", "pay_a", 10, 11, want{"", processing, "", "pay_a", 10})
+	step("pur_b", "A fails, of no time", failed, declined, "pay_a", untimed, 15, want{"", failed, declined, "pay_a", untimed})
+	step("pur_b", "A's pending again, late", processing, "", "pay_a", 12, 16,
+		want{"an earlier state of the payment arrived late: purchase stays failed", failed, declined, "pay_a", untimed})
+	step("pur_b", "B pending", processing, "", "pay_b", 20, 21, want{"", processing, "", "pay_b", 20})
+	step("pur_b", "B fails after A's failure was recorded", failed, "insufficient funds", "pay_b", 30, 31,
+		want{"", failed, "insufficient funds", "pay_b", 30})
+	step("pur_b", "C pending, of no time", processing, "", "pay_c", untimed, 40, want{"", processing, "", "pay_c", untimed})
+	step("pur_b", "C fails, of no time: the newest failure", failed, "do not honor", "pay_c", untimed, 41,
+		want{"", failed, "do not honor", "pay_c", untimed})
+	step("pur_b", "B's failure again", failed, "insufficient funds", "pay_b", 30, 42,
+		want{"an earlier failure arrived late: purchase stays failed", failed, "do not honor", "pay_c", untimed})
+	attempts("pur_b", ledger.PaymentAttempt{PaymentID: "pay_c", Status: "failed", Reason: "do not honor"},
+		ledger.PaymentAttempt{PaymentID: "pay_b", Status: "failed", Reason: "insufficient funds", At: at(30)},
+		ledger.PaymentAttempt{PaymentID: "pay_a", Status: "failed", Reason: declined})
 
 	b.purchase(t, "pur_c", "user_1", 100, 499)
-	step("pur_c", "A pending", state(processing, "", "pay_a3", 10), "", processing, "", "pay_a3", 10)
-	if err := b.store.RecordRejection(b.ctx, ledger.Rejection{PaymentID: "pay_a3", PurchaseID: "pur_c", Source: "webhook",
-		Reason: "payment is disputed (dispute_warning)", BuyerCharged: true}, nil); err != nil {
-		t.Fatal(err)
-	}
-	step("pur_c", "A's failure after its refusal", state(failed, "card declined", "pay_a3", 20),
-		"the payment was refused: purchase stays processing", processing, "", "pay_a3", 10)
-	step("pur_c", "B pending", state(processing, "", "pay_b3", 30), "", processing, "", "pay_b3", 30)
-	step("pur_c", "B fails: no payment is under way", state(failed, "do not honor", "pay_b3", 40), "", failed, "do not honor", "pay_b3", 40)
-	got, err := b.store.PaymentAttempts(b.ctx, "pur_c")
-	if err != nil || len(got) != 2 ||
-		got[0] != (ledger.PaymentAttempt{PaymentID: "pay_b3", Status: "failed", Reason: "do not honor", At: got[0].At}) || !got[0].At.Equal(at(40)) ||
-		got[1] != (ledger.PaymentAttempt{PaymentID: "pay_a3", Status: "refused", Reason: "payment is disputed (dispute_warning)", At: got[1].At}) ||
-		!got[1].At.Equal(at(10)) {
-		t.Fatalf("attempts of pur_c = %+v, %v; want B's failure, then A refused", got, err)
-	}
-	// A refusal that did not charge the buyer changes no state.
+	step("pur_c", "A pending", processing, "", "pay_a", 10, 11, want{"", processing, "", "pay_a", 10})
+	refuse("pur_c", "A paid, and refused", "pay_a", true, 12, want{"", failed, refusal, "pay_a", untimed})
+	step("pur_c", "A's failure after its refusal", failed, declined, "pay_a", 20, 21,
+		want{"the payment was refused: purchase stays failed", failed, refusal, "pay_a", untimed})
+	step("pur_c", "B pending", processing, "", "pay_b", 30, 31, want{"", processing, "", "pay_b", 30})
+	step("pur_c", "B fails: no payment is under way", failed, "do not honor", "pay_b", 40, 41, want{"", failed, "do not honor", "pay_b", 40})
+	attempts("pur_c", ledger.PaymentAttempt{PaymentID: "pay_b", Status: "failed", Reason: "do not honor", At: at(40)},
+		ledger.PaymentAttempt{PaymentID: "pay_a", Status: "refused", Reason: "payment is disputed (dispute_warning)"})
+
+	// Refused while another payment is under way: that one still is.
 	b.purchase(t, "pur_d", "user_1", 100, 499)
-	step("pur_d", "A pending", state(processing, "", "pay_a4", 10), "", processing, "", "pay_a4", 10)
-	if err := b.store.RecordRejection(b.ctx, ledger.Rejection{PaymentID: "pay_a4", PurchaseID: "pur_d", Source: "webhook",
-		Reason: "payment user is not the purchase's user"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := b.store.PaymentAttempts(b.ctx, "pur_d"); err != nil || len(got) != 1 || got[0].Status != "processing" {
-		t.Fatalf("attempts of pur_d = %+v, %v; want A still processing", got, err)
-	}
+	step("pur_d", "A pending", processing, "", "pay_a", 10, 11, want{"", processing, "", "pay_a", 10})
+	step("pur_d", "B pending", processing, "", "pay_b", 20, 21, want{"", processing, "", "pay_b", 20})
+	refuse("pur_d", "B paid, and refused", "pay_b", true, 22, want{"", processing, "", "pay_a", 10})
+	// A refusal that did not charge the buyer keeps no state.
+	refuse("pur_d", "A refused, not charged", "pay_a", false, 23, want{"", processing, "", "pay_a", 10})
+
+	// Refused before its pending arrives: the late pending changes nothing.
+	b.purchase(t, "pur_e", "user_1", 100, 499)
+	refuse("pur_e", "A paid at once, and refused", "pay_a", true, 5, want{"", failed, refusal, "pay_a", untimed})
+	step("pur_e", "A's pending, late", processing, "", "pay_a", 3, 6,
+		want{"the payment was refused: purchase stays failed", failed, refusal, "pay_a", untimed})
 }
 
 func TestLedgerIsAppendOnly(t *testing.T) {

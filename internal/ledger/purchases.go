@@ -1,9 +1,11 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -198,7 +200,9 @@ type PaymentState struct {
 	// PaymentID is the payment, and At Whop's time of its state (its
 	// updated_at), which order the states of one payment that arrive out
 	// of order. At unknown (zero: legacy webhooks, the v2 and v5 payment
-	// APIs): the state replaces its payment's as it comes. PaymentID
+	// APIs): the state counts as of when it is recorded, so it replaces
+	// its payment's as it comes, but for a pending after the payment
+	// ended (staleForPayment). PaymentID
 	// unknown (empty): the state is recorded on the purchase as it comes,
 	// and the purchase's recorded payment and time stay.
 	PaymentID string
@@ -246,36 +250,51 @@ func (a paymentState) samePlace(b paymentState) bool {
 
 // paymentRefused is a payment's kept state once the app refused to credit
 // it although it charged the buyer (RecordRejection): final, and no longer
-// under way. It is no status of a purchase.
+// under way. It is no status of a purchase: derivePurchase counts it as a
+// failure, "payment refused: " and why.
 const paymentRefused PurchaseStatus = "refused"
 
-// staleForPayment says whether st is no newer than its payment's kept
-// state rec, and same whether it is that very state. Newer means a later
-// time; at an equal time, a failure after a pending, since a payment goes
-// pending and then fails within one timestamp far more often than it is
-// retried. A state without a time is taken as the newest, as is any state
-// over a kept one without a time.
-func staleForPayment(rec paymentState, st PaymentState) (stale bool, same bool) {
-	switch {
-	case rec.status == st.Status && rec.reason == st.Reason && (st.At.IsZero() || rec.at.Equal(st.At)):
-		return true, true
-	case st.At.IsZero() || rec.at.IsZero():
-		return false, false
-	case rec.at.Equal(st.At) && rec.status == st.Status:
+// ended reports whether p's payment will not pay: failed or refused.
+func (p paymentState) ended() bool { return p.status == PurchaseFailed || p.status == paymentRefused }
+
+// staleForPayment says whether st, recorded now, is no newer than its
+// payment's kept state rec, and same whether it is that very state.
+// States are ordered by orderAt: a state Whop gave no time for counts as
+// of when it was recorded, so one recorded now is newer than anything kept
+// (Whop's times are past when they reach the app), except a pending after
+// the payment ended. At an equal time a failure is newer than a pending,
+// since a payment goes pending and then fails within one timestamp far
+// more often than it is retried.
+func staleForPayment(rec, st paymentState) (stale bool, same bool) {
+	if rec.status == st.status && rec.reason == st.reason && (st.at.IsZero() || rec.at.Equal(st.at)) {
 		return true, true
 	}
-	return rec.at.After(st.At) || (rec.at.Equal(st.At) && rec.status == PurchaseFailed), false
+	if st.at.IsZero() && st.status == PurchaseProcessing && rec.ended() {
+		// Only a retry reopens a payment that failed, and a read with no
+		// time cannot tell a retry from a late view of the pending before
+		// the failure: the failure stands (a retry's own webhook, with its
+		// time, or its payment, moves the purchase on).
+		return true, false
+	}
+	r, s := rec.orderAt(), st.orderAt()
+	if r.Equal(s) && rec.status == st.status {
+		return true, true
+	}
+	return r.After(s) || (r.Equal(s) && rec.ended()), false
 }
 
 // derivePurchase is the state a purchase's payments give it: processing,
 // from the newest pending, while any payment is under way; otherwise
-// failed, with the newest failure's reason. Newest is by orderAt; at equal
-// times the payment id decides, so the answer does not depend on the
-// rows' order. Refused payments count for neither. It is the zero state
-// when no payment counts.
+// failed, with the newest failure's reason (a refused payment's is
+// "payment refused: " and why). Newest is by orderAt; at equal times the
+// greater payment id, so the answer does not depend on the rows' order.
+// It is the zero state when no payment is kept.
 func derivePurchase(payments []paymentState) paymentState {
 	var best paymentState
 	for _, p := range payments {
+		if p.status == paymentRefused {
+			p.status, p.reason = PurchaseFailed, "payment refused: "+p.reason
+		}
 		switch {
 		case p.status != PurchaseProcessing && p.status != PurchaseFailed:
 		case best.paymentID == "",
@@ -326,7 +345,7 @@ func (s *Store) PaymentAttempts(ctx context.Context, purchaseID string) ([]Payme
 		SELECT a.payment_id, a.status, a.reason, a.at
 		  FROM purchase_payment_states a JOIN purchases p ON p.id = a.purchase_id
 		 WHERE a.purchase_id = $1 AND a.payment_id IS DISTINCT FROM p.payment_id
-		 ORDER BY COALESCE(a.at, a.recorded_at) DESC, a.payment_id`, purchaseID)
+		 ORDER BY COALESCE(a.at, a.recorded_at) DESC, a.payment_id DESC`, purchaseID)
 }
 
 // MarkPurchase records a payment state on an unpaid purchase, moving it to
@@ -339,8 +358,10 @@ func (s *Store) PaymentAttempts(ctx context.Context, purchaseID string) ([]Payme
 // (staleForPayment), and the purchase's status is then derived from all
 // its payments' states (derivePurchase): a late pending of a failed
 // payment, or a declined card while a bank payment is under way, changes
-// nothing, whatever came between. A state of unknown payment is recorded
-// on the purchase as it comes. A top-up's purchase, made for its one
+// nothing, whatever came between. The purchase is derived even when the
+// state is not kept, so a purchase a refusal left behind is brought level
+// (RecordRejection derives it too). A state of unknown payment is
+// recorded on the purchase as it comes. A top-up's purchase, made for its one
 // off-session payment, stays failed once failed: a state of unknown time
 // would otherwise show a declined top-up's purchase as under way for good.
 // MarkResult.Ignored says why the purchase did not change.
@@ -371,7 +392,7 @@ func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentS
 		case topUp && cur.status == PurchaseFailed && st.Status == PurchaseProcessing:
 			res.Ignored = "purchase already failed"
 		case st.PaymentID != "":
-			next, res.Ignored, err = recordPaymentState(ctx, tx, purchaseID, cur, st)
+			next, res.Ignored, err = recordPaymentState(ctx, tx, purchaseID, cur, st, s.now())
 			if err != nil {
 				return "", err
 			}
@@ -379,12 +400,7 @@ func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentS
 		if res.Ignored != "" {
 			res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `SELECT `+purchaseColumns+` FROM purchases WHERE id = $1`, purchaseID))
 		} else {
-			res.Purchase, err = scanPurchase(tx.QueryRow(ctx, `
-				UPDATE purchases SET status = $2, failure_reason = $3, updated_at = now(),
-				       buyer_username = COALESCE(NULLIF($4, ''), buyer_username),
-				       attempt_payment_id = NULLIF($5, ''), attempt_at = $6
-				 WHERE id = $1
-				RETURNING `+purchaseColumns, purchaseID, next.status, next.reason, st.Buyer, next.paymentID, orNull(next.at)))
+			res.Purchase, err = setDerived(ctx, tx, purchaseID, next, st.Buyer)
 		}
 		if err != nil {
 			return "", err
@@ -418,64 +434,91 @@ func orNull(t time.Time) *time.Time {
 // state from all its payments', inside MarkPurchase's transaction (the
 // purchase's row locked). It answers the purchase's next state, or why it
 // stays cur.
-func recordPaymentState(ctx context.Context, tx pgx.Tx, purchaseID string, cur paymentState, st PaymentState) (paymentState, string, error) {
-	rows, err := tx.Query(ctx, `
-		SELECT status, reason, payment_id, at, recorded_at FROM purchase_payment_states WHERE purchase_id = $1`, purchaseID)
+func recordPaymentState(ctx context.Context, tx pgx.Tx, purchaseID string, cur paymentState, st PaymentState, now time.Time) (paymentState, string, error) {
+	payments, err := paymentStates(ctx, tx, purchaseID)
 	if err != nil {
 		return cur, "", err
 	}
-	payments, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (paymentState, error) {
+	mine := paymentState{status: st.Status, reason: st.Reason, paymentID: st.PaymentID, at: st.At, recorded: nextRecorded(payments, now)}
+	i := slices.IndexFunc(payments, func(p paymentState) bool { return p.paymentID == st.PaymentID })
+	why := ""
+	if i >= 0 {
+		switch stale, same := staleForPayment(payments[i], mine); {
+		case payments[i].status == paymentRefused:
+			why = "the payment was refused: purchase stays " + string(cur.status)
+		case same:
+			why = unchangedWhy(cur, st)
+		case stale && mine.at.IsZero():
+			why = "a pending of no time does not reopen the payment that ended: purchase stays " + string(cur.status)
+		case stale:
+			why = "an earlier state of the payment arrived late: purchase stays " + string(cur.status)
+		}
+	}
+	if why == "" {
+		if err := keepPaymentState(ctx, tx, purchaseID, mine); err != nil {
+			return cur, "", err
+		}
+		if i >= 0 {
+			payments[i] = mine
+		} else {
+			payments = append(payments, mine)
+		}
+	}
+	// Derived even when nothing was kept: a purchase whose row a refusal
+	// left behind its payments' states is brought level.
+	next := derivePurchase(payments)
+	if next.paymentID == "" || next.samePlace(cur) {
+		return cur, cmp.Or(why, unchangedWhy(cur, st)), nil
+	}
+	return next, "", nil
+}
+
+// paymentStates reads the states kept of a purchase's payments.
+func paymentStates(ctx context.Context, tx pgx.Tx, purchaseID string) ([]paymentState, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT status, reason, payment_id, at, recorded_at FROM purchase_payment_states WHERE purchase_id = $1`, purchaseID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (paymentState, error) {
 		var p paymentState
 		var at *time.Time
 		err := r.Scan(&p.status, &p.reason, &p.paymentID, &at, &p.recorded)
 		p.at = deref(at)
 		return p, err
 	})
-	if err != nil {
-		return cur, "", err
-	}
-	// Recorded now, and after every state of the purchase recorded before
-	// (the row is locked; a replica's clock may be behind another's).
-	now, i := time.Now().Truncate(time.Microsecond), -1
-	for j, p := range payments {
+}
+
+// nextRecorded is the time to record a state of a purchase at: now, and
+// after every state of it recorded before (its row is locked; a replica's
+// clock may be behind another's).
+func nextRecorded(payments []paymentState, now time.Time) time.Time {
+	now = now.Truncate(time.Microsecond) // Postgres keeps microseconds
+	for _, p := range payments {
 		if !now.After(p.recorded) {
 			now = p.recorded.Add(time.Microsecond)
 		}
-		if p.paymentID == st.PaymentID {
-			i = j
-		}
 	}
-	mine := paymentState{status: st.Status, reason: st.Reason, paymentID: st.PaymentID, at: st.At, recorded: now}
-	if i < 0 {
-		payments = append(payments, mine)
-	} else {
-		rec := payments[i]
-		stale, same := staleForPayment(rec, st)
-		switch {
-		case rec.status == paymentRefused:
-			return cur, "the payment was refused: purchase stays " + string(cur.status), nil
-		case same:
-			return cur, unchangedWhy(cur, st), nil
-		case stale:
-			return cur, "an earlier state of the payment arrived late: purchase stays " + string(cur.status), nil
-		}
-		if mine.at.IsZero() {
-			// Not earlier than what was kept: that time stays, as the
-			// state's lower bound, to order the payment's later states.
-			mine.at = rec.at
-		}
-		payments[i] = mine
-	}
-	if _, err := tx.Exec(ctx, `
+	return now
+}
+
+// keepPaymentState writes p as its payment's kept state.
+func keepPaymentState(ctx context.Context, tx pgx.Tx, purchaseID string, p paymentState) error {
+	_, err := tx.Exec(ctx, `
 		INSERT INTO purchase_payment_states (purchase_id, payment_id, status, reason, at, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (purchase_id, payment_id) DO UPDATE
 		   SET status = EXCLUDED.status, reason = EXCLUDED.reason, at = EXCLUDED.at, recorded_at = EXCLUDED.recorded_at`,
-		purchaseID, st.PaymentID, mine.status, mine.reason, orNull(mine.at), mine.recorded); err != nil {
-		return cur, "", err
-	}
-	next := derivePurchase(payments)
-	if next.paymentID == "" || next.samePlace(cur) {
-		return cur, unchangedWhy(cur, st), nil
-	}
-	return next, "", nil
+		purchaseID, p.paymentID, p.status, p.reason, orNull(p.at), p.recorded)
+	return err
+}
+
+// setDerived writes a purchase's derived state, with the buyer's username
+// when known, and returns the purchase.
+func setDerived(ctx context.Context, tx pgx.Tx, purchaseID string, next paymentState, buyer string) (Purchase, error) {
+	return scanPurchase(tx.QueryRow(ctx, `
+		UPDATE purchases SET status = $2, failure_reason = $3, updated_at = now(),
+		       buyer_username = COALESCE(NULLIF($4, ''), buyer_username),
+		       attempt_payment_id = NULLIF($5, ''), attempt_at = $6
+		 WHERE id = $1
+		RETURNING `+purchaseColumns, purchaseID, next.status, next.reason, buyer, next.paymentID, orNull(next.at)))
 }

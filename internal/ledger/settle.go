@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -167,10 +169,8 @@ type Rejection struct {
 
 // RecordRejection keeps a refused payment for the creator and support; the
 // same payment refused for the same reason is kept once. A payment that
-// charged the buyer is final: the state kept of it on its purchase (a
-// pending, say) becomes "refused", so it no longer counts as under way
-// when the purchase's status is derived (MarkPurchase). The purchase's own
-// status is left as it is: its receipt reads "Not credited" either way.
+// charged the buyer is final: its state kept on its purchase becomes
+// "refused" (refusePaymentState), no longer under way.
 func (s *Store) RecordRejection(ctx context.Context, r Rejection, d *Delivery) error {
 	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
 		_, err := tx.Exec(ctx, `
@@ -178,7 +178,7 @@ func (s *Store) RecordRejection(ctx context.Context, r Rejection, d *Delivery) e
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (payment_id, reason) DO NOTHING`,
 			r.PaymentID, r.PurchaseID, r.Source, r.Reason, r.BuyerCharged)
 		if err == nil && r.BuyerCharged && r.PurchaseID != "" {
-			err = refusePaymentState(ctx, tx, r)
+			err = refusePaymentState(ctx, tx, r, s.now())
 		}
 		if err == nil {
 			err = linkDelivery(ctx, tx, d, r.PurchaseID)
@@ -198,21 +198,50 @@ func (s *Store) Rejections(ctx context.Context, paymentID string) ([]Rejection, 
 		WHERE payment_id = $1 ORDER BY id`, paymentID)
 }
 
-// refusePaymentState marks the state kept of a refused payment on its
-// purchase "refused", with the purchase's row locked as MarkPurchase locks
-// it. A payment with no state kept (paid at once) has nothing to mark.
-func refusePaymentState(ctx context.Context, tx pgx.Tx, r Rejection) error {
-	var locked bool
-	err := tx.QueryRow(ctx, `SELECT true FROM purchases WHERE id = $1 FOR UPDATE`, r.PurchaseID).Scan(&locked)
+// refusePaymentState keeps a refused payment's state on its purchase as
+// "refused", with the purchase's row locked as MarkPurchase locks it: a
+// pending of the payment delivered late then changes nothing, and the
+// payment no longer counts as under way. A purchase not paid is derived
+// again (derivePurchase counts the refusal as a failure, "payment refused:
+// " and why): processing while another payment is under way, else failed,
+// so it never reads "processing" for a payment that ended. A top-up's
+// purchase so ends its top-up as refused (migration 000015's trigger).
+func refusePaymentState(ctx context.Context, tx pgx.Tx, r Rejection, now time.Time) error {
+	var cur paymentState
+	var curAt *time.Time
+	err := tx.QueryRow(ctx, `SELECT status, failure_reason, COALESCE(attempt_payment_id, ''), attempt_at
+		FROM purchases WHERE id = $1 FOR UPDATE`, r.PurchaseID).Scan(&cur.status, &cur.reason, &cur.paymentID, &curAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // a purchase the app has no record of
 	}
 	if err != nil {
 		return fmt.Errorf("lock purchase: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE purchase_payment_states SET status = $3, reason = $4
-		WHERE purchase_id = $1 AND payment_id = $2 AND status <> $3`, r.PurchaseID, r.PaymentID, paymentRefused, r.Reason); err != nil {
-		return fmt.Errorf("refuse payment state: %w", err)
+	cur.at = deref(curAt)
+	payments, err := paymentStates(ctx, tx, r.PurchaseID)
+	if err != nil {
+		return fmt.Errorf("read payment states: %w", err)
+	}
+	i := slices.IndexFunc(payments, func(p paymentState) bool { return p.paymentID == r.PaymentID })
+	if i >= 0 && payments[i].status == paymentRefused {
+		return nil // refused before, for another reason
+	}
+	refused := paymentState{status: paymentRefused, reason: r.Reason, paymentID: r.PaymentID, recorded: nextRecorded(payments, now)}
+	if err := keepPaymentState(ctx, tx, r.PurchaseID, refused); err != nil {
+		return fmt.Errorf("keep refused payment state: %w", err)
+	}
+	if cur.status == PurchasePaid {
+		return nil
+	}
+	if i >= 0 {
+		payments[i] = refused
+	} else {
+		payments = append(payments, refused)
+	}
+	if next := derivePurchase(payments); next.paymentID != "" && !next.samePlace(cur) {
+		if _, err := setDerived(ctx, tx, r.PurchaseID, next, ""); err != nil {
+			return fmt.Errorf("derive purchase: %w", err)
+		}
 	}
 	return nil
 }

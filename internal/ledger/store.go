@@ -10,6 +10,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/creditkit/creditkit/migrations"
 	"github.com/jackc/pgx/v5"
@@ -22,11 +23,14 @@ type Store struct {
 	jobs JobInserter // nil: facts that need a job cannot be recorded
 	// spends admits one spend per wallet at a time (Spend).
 	spends *walletQueue
+	// now is the app's clock, for when a payment state was recorded
+	// (MarkPurchase): time.Now but in tests.
+	now func() time.Time
 }
 
 // NewStore returns a Store on pool.
 func NewStore(pool *pgxpool.Pool, opts ...StoreOption) *Store {
-	s := &Store{pool: pool, spends: newWalletQueue()}
+	s := &Store{pool: pool, spends: newWalletQueue(), now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}

@@ -298,9 +298,17 @@ func TestReturnOfARefusedPaymentDoesNotInviteAnother(t *testing.T) {
 	// The look-up says why it was not credited, on the page and in the API.
 	_, body = a.get(strings.TrimSuffix(href, "#lookup"), a.env.Seed.Admin.ID)
 	want := "Credit purchase " + pur + ": 100 credits (starter) in " + a.experience() +
-		", pending. Not credited: payment is disputed (dispute_needs_response)."
-	if got := parsePage(t, body).text("payment-purchase"); got != want {
+		", failed. Not credited: payment is disputed (dispute_needs_response)."
+	look := parsePage(t, body)
+	if got := look.text("payment-purchase"); got != want {
 		t.Errorf("look-up's purchase line = %q, want %q", got, want)
+	}
+	// The refused payment ended: kept as refused, so the purchase is not
+	// under way.
+	want = "Payments of the purchase that did not pay it, newest first: " + receipt +
+		" refused: payment is disputed (dispute_needs_response)."
+	if got := look.text("payment-attempts"); got != want {
+		t.Errorf("look-up's payments of the purchase = %q, want %q", got, want)
 	}
 	code, out, raw = a.call("GET", "/api/payments/"+receipt+"?company_id="+creator, a.env.Seed.Admin.ID, nil)
 	refusals, _ := out["refusals"].([]any)
@@ -570,7 +578,7 @@ func TestALateDeclineDoesNotFailThePaymentUnderWay(t *testing.T) {
 		t.Errorf("look-up's purchase line = %q, want %q", got, want)
 	}
 	if got, want := look.text("payment-attempts"), "Payments of the purchase that did not pay it, newest first: "+receipt+" processing since "+shown(receipt)+"; "+
-		declined.ReceiptID+" failed "+shown(declined.ReceiptID)+" (Your card was declined)."; got != want {
+		declined.ReceiptID+" failed "+shown(declined.ReceiptID)+": Your card was declined."; got != want {
 		t.Errorf("look-up's payments of the purchase = %q, want %q", got, want)
 	}
 	code, out, raw = a.call("GET", "/api/payments/"+declined.ReceiptID+"?company_id="+creator, admin, nil)
@@ -599,7 +607,7 @@ func TestALateDeclineDoesNotFailThePaymentUnderWay(t *testing.T) {
 	// Once paid, the purchase's other payments are the declined card alone.
 	_, body = a.get("/dashboard/"+creator+"?payment="+receipt, admin)
 	if got, want := parsePage(t, body).text("payment-attempts"), "Payments of the purchase that did not pay it, newest first: "+
-		declined.ReceiptID+" failed "+shown(declined.ReceiptID)+" (Your card was declined)."; got != want {
+		declined.ReceiptID+" failed "+shown(declined.ReceiptID)+": Your card was declined."; got != want {
 		t.Errorf("look-up of the paying receipt: payments of the purchase = %q, want %q", got, want)
 	}
 }

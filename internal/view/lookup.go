@@ -124,7 +124,7 @@ func attemptsText(as []ledger.PaymentAttempt) string {
 			parts[i] = a.PaymentID + " " + a.Status
 		}
 		if r := strings.TrimSuffix(strings.TrimSpace(a.Reason), "."); r != "" {
-			parts[i] += " (" + r + ")"
+			parts[i] += ": " + r
 		}
 	}
 	return strings.Join(parts, "; ")
