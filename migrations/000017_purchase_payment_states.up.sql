@@ -11,9 +11,9 @@
 -- while any payment is under way, else failed with the newest failure's
 -- reason (newest by Whop's time, or, where Whop gave none, by when the
 -- state was recorded). A payment the app refused to credit although it
--- charged the buyer is 'refused': final, no longer under way, and counted
--- as a failure ("payment refused: " and why; ledger.RecordRejection). Rows
--- are written only with the purchase's row locked.
+-- charged the buyer is 'refused': final, and neither under way nor failed
+-- (ledger.RecordRejection). Rows are written only with the purchase's row
+-- locked.
 CREATE TABLE purchase_payment_states (
     purchase_id text        NOT NULL REFERENCES purchases (id),
     payment_id  text        NOT NULL CHECK (length(payment_id) BETWEEN 1 AND 100),
@@ -29,6 +29,15 @@ INSERT INTO purchase_payment_states (purchase_id, payment_id, status, reason, at
 SELECT id, attempt_payment_id, status, failure_reason, attempt_at
   FROM purchases
  WHERE attempt_payment_id IS NOT NULL AND status IN ('processing', 'failed');
+
+-- A payment already refused although it charged the buyer is final, with
+-- the first reason it was refused for.
+INSERT INTO purchase_payment_states (purchase_id, payment_id, status, reason, at)
+SELECT DISTINCT ON (r.purchase_id, r.payment_id) r.purchase_id, r.payment_id, 'refused', r.reason, NULL
+  FROM payment_rejections r JOIN purchases p ON p.id = r.purchase_id
+ WHERE r.buyer_charged AND length(r.payment_id) BETWEEN 1 AND 100
+ ORDER BY r.purchase_id, r.payment_id, r.id
+ON CONFLICT (purchase_id, payment_id) DO UPDATE SET status = 'refused', reason = EXCLUDED.reason, at = NULL;
 
 -- The purchase's attempt_payment_id and attempt_at now name the payment
 -- its status was derived from, and that state's time when known: a

@@ -14,7 +14,8 @@ import (
 // 000016 gave a payment and time: an unpaid one's state becomes its
 // payment's first kept state, with its reason. A paid purchase's earlier
 // state is not carried over (paid is final), nor is a state with no
-// payment.
+// payment. A payment refused although it charged the buyer is kept as
+// refused, with its first reason and no time.
 func TestPaymentStatesStartFromWhatPurchasesKept(t *testing.T) {
 	ctx := context.Background()
 	db := dbAt(t, ctx, 16)
@@ -35,6 +36,16 @@ func TestPaymentStatesStartFromWhatPurchasesKept(t *testing.T) {
 		at); err != nil {
 		t.Fatal(err)
 	}
+	// Refusals: one that charged the buyer (twice over, the first reason
+	// kept), on a payment with a state and on one without; one that did not.
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO payment_rejections (payment_id, purchase_id, source, reason, buyer_charged) VALUES
+			('pay_6', 'pur_old', 'webhook', 'payment amount 100 is below the price 499', true),
+			('pay_6', 'pur_old', 'return', 'payment is disputed (dispute_warning)', true),
+			('pay_7', 'pur_old', 'webhook', 'payment user is not the purchase''s user', false),
+			('pay_1', 'pur_failed', 'webhook', 'payment is disputed (dispute_warning)', true)`); err != nil {
+		t.Fatal(err)
+	}
 	if err := migrations.UpTo(ctx, db.URL, 17); err != nil {
 		t.Fatalf("up to 000017: %v", err)
 	}
@@ -42,13 +53,15 @@ func TestPaymentStatesStartFromWhatPurchasesKept(t *testing.T) {
 		Purchase, Payment, Status, Reason string
 		At                                time.Time
 	}
-	rows, _ := db.Pool.Query(ctx, `SELECT purchase_id, payment_id, status, reason, at FROM purchase_payment_states ORDER BY purchase_id`)
+	rows, _ := db.Pool.Query(ctx, `SELECT purchase_id, payment_id, status, reason, COALESCE(at, '0001-01-01 00:00:00+00')
+		FROM purchase_payment_states ORDER BY purchase_id, payment_id`)
 	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[kept])
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []kept{
-		{"pur_failed", "pay_1", "failed", "card declined", at},
+		{"pur_failed", "pay_1", "refused", "payment is disputed (dispute_warning)", time.Time{}},
+		{"pur_old", "pay_6", "refused", "payment amount 100 is below the price 499", time.Time{}},
 		{"pur_pending", "pay_2", "processing", "", at.Add(time.Second)},
 	}
 	if len(got) != len(want) {

@@ -300,7 +300,10 @@ func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *who
 // refusal's record says Whop charged the member. The trigger knows the
 // refusal by this failure reason: "payment refused: " and why.
 func (t *TopUps) refuse(ctx context.Context, c ledger.TopUpCharge, p *whop.Payment, why string) (ChargeOutcome, error) {
-	return t.decline(ctx, c, p, "payment refused: "+why)
+	// Of no payment: the refusal kept the payment's state as refused,
+	// final, which orders none of its states any more; the purchase ends
+	// failed as this one state says (MarkPurchase).
+	return t.end(ctx, c, ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: "payment refused: " + why}, p.ID)
 }
 
 // decline marks a top-up's purchase failed for reason, which ends the
@@ -311,10 +314,17 @@ func (t *TopUps) refuse(ctx context.Context, c ledger.TopUpCharge, p *whop.Payme
 // time order this state among the payment's others (MarkPurchase).
 func (t *TopUps) decline(ctx context.Context, c ledger.TopUpCharge, p *whop.Payment, reason string) (ChargeOutcome, error) {
 	st := ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: reason}
-	paymentID := ""
 	if p != nil {
-		paymentID, st.PaymentID, st.At = p.ID, p.ID, p.UpdatedAt
+		st.PaymentID, st.At = p.ID, p.UpdatedAt
 	}
+	return t.end(ctx, c, st, st.PaymentID)
+}
+
+// end records st, a failure, on a top-up's purchase, which ends the top-up
+// (declined or refused, as decline says), and answers what the top-up
+// became; paymentID is the charge's payment, "" when there was none.
+func (t *TopUps) end(ctx context.Context, c ledger.TopUpCharge, st ledger.PaymentState, paymentID string) (ChargeOutcome, error) {
+	reason := st.Reason
 	if _, err := t.s.store.MarkPurchase(ctx, c.Purchase.ID, st, nil); err != nil {
 		return ChargeOutcome{}, err
 	}

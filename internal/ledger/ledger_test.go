@@ -377,10 +377,10 @@ func TestMarkPurchaseKeepsOlderStatesOut(t *testing.T) {
 // TestMarkPurchaseOrdersUntimedAndRefusedStates: legacy webhooks and the
 // v2 and v5 payment APIs give no time. Such a state replaces its payment's
 // and counts as of when it was recorded (Whop's times are past when they
-// arrive), except a pending after the payment ended; a payment refused
-// although it charged the buyer is final, and counts as a failure,
-// "payment refused: " and why. Each step arrives a second after Whop's
-// time of it.
+// arrive), except a pending after the payment ended; against a kept state
+// of no time, Whop's time goes by the lifecycle. A payment refused
+// although it charged the buyer is final, and counts neither as under way
+// nor as failed. Each step arrives a second or so after Whop's time of it.
 func TestMarkPurchaseOrdersUntimedAndRefusedStates(t *testing.T) {
 	b := setup(t)
 	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
@@ -465,7 +465,7 @@ func TestMarkPurchaseOrdersUntimedAndRefusedStates(t *testing.T) {
 			}
 		}
 	}
-	declined, refusal := "card declined", "payment refused: payment is disputed (dispute_warning)"
+	declined := "card declined"
 
 	b.purchase(t, "pur_a", "user_1", 100, 499)
 	step("pur_a", "A declined", failed, declined, "pay_a", 20, 21, want{"", failed, declined, "pay_a", 20})
@@ -492,29 +492,42 @@ func TestMarkPurchaseOrdersUntimedAndRefusedStates(t *testing.T) {
 		ledger.PaymentAttempt{PaymentID: "pay_b", Status: "failed", Reason: "insufficient funds", At: at(30)},
 		ledger.PaymentAttempt{PaymentID: "pay_a", Status: "failed", Reason: declined})
 
+	// A pending of no time, then the failure's webhook with Whop's time:
+	// whichever clock says what, a failure ends a pending.
+	b.purchase(t, "pur_f", "user_1", 100, 499)
+	step("pur_f", "A pending, of no time", processing, "", "pay_a", untimed, 5, want{"", processing, "", "pay_a", untimed})
+	step("pur_f", "A's failure, timed before the pending was recorded", failed, declined, "pay_a", 3, 6,
+		want{"", failed, declined, "pay_a", 3})
+	step("pur_f", "A's failure again", failed, declined, "pay_a", 3, 7, want{"purchase already failed", failed, declined, "pay_a", 3})
+
 	b.purchase(t, "pur_c", "user_1", 100, 499)
 	step("pur_c", "A pending", processing, "", "pay_a", 10, 11, want{"", processing, "", "pay_a", 10})
-	refuse("pur_c", "A paid, and refused", "pay_a", true, 12, want{"", failed, refusal, "pay_a", untimed})
+	refuse("pur_c", "A paid, and refused: the purchase is left as it is", "pay_a", true, 12, want{"", processing, "", "pay_a", 10})
 	step("pur_c", "A's failure after its refusal", failed, declined, "pay_a", 20, 21,
-		want{"the payment was refused: purchase stays failed", failed, refusal, "pay_a", untimed})
+		want{"the payment was refused: purchase stays processing", processing, "", "pay_a", 10})
 	step("pur_c", "B pending", processing, "", "pay_b", 30, 31, want{"", processing, "", "pay_b", 30})
 	step("pur_c", "B fails: no payment is under way", failed, "do not honor", "pay_b", 40, 41, want{"", failed, "do not honor", "pay_b", 40})
 	attempts("pur_c", ledger.PaymentAttempt{PaymentID: "pay_b", Status: "failed", Reason: "do not honor", At: at(40)},
 		ledger.PaymentAttempt{PaymentID: "pay_a", Status: "refused", Reason: "payment is disputed (dispute_warning)"})
 
-	// Refused while another payment is under way: that one still is.
+	// A refused payment does not make an earlier decline the purchase's:
+	// the member was charged, and is not to be asked to pay again.
 	b.purchase(t, "pur_d", "user_1", 100, 499)
-	step("pur_d", "A pending", processing, "", "pay_a", 10, 11, want{"", processing, "", "pay_a", 10})
+	step("pur_d", "A declined", failed, declined, "pay_a", 10, 11, want{"", failed, declined, "pay_a", 10})
 	step("pur_d", "B pending", processing, "", "pay_b", 20, 21, want{"", processing, "", "pay_b", 20})
-	refuse("pur_d", "B paid, and refused", "pay_b", true, 22, want{"", processing, "", "pay_a", 10})
+	refuse("pur_d", "B paid, and refused", "pay_b", true, 22, want{"", processing, "", "pay_b", 20})
+	step("pur_d", "A's decline again", failed, declined, "pay_a", 10, 23,
+		want{"another payment of the purchase is under way: purchase stays processing", processing, "", "pay_b", 20})
 	// A refusal that did not charge the buyer keeps no state.
-	refuse("pur_d", "A refused, not charged", "pay_a", false, 23, want{"", processing, "", "pay_a", 10})
+	refuse("pur_d", "A refused, not charged", "pay_a", false, 24, want{"", processing, "", "pay_b", 20})
+	attempts("pur_d", ledger.PaymentAttempt{PaymentID: "pay_b", Status: "refused", Reason: "payment is disputed (dispute_warning)"},
+		ledger.PaymentAttempt{PaymentID: "pay_a", Status: "failed", Reason: declined, At: at(10)})
 
 	// Refused before its pending arrives: the late pending changes nothing.
 	b.purchase(t, "pur_e", "user_1", 100, 499)
-	refuse("pur_e", "A paid at once, and refused", "pay_a", true, 5, want{"", failed, refusal, "pay_a", untimed})
+	refuse("pur_e", "A paid at once, and refused", "pay_a", true, 5, want{"", ledger.PurchasePending, "", "", untimed})
 	step("pur_e", "A's pending, late", processing, "", "pay_a", 3, 6,
-		want{"the payment was refused: purchase stays failed", failed, refusal, "pay_a", untimed})
+		want{"the payment was refused: purchase stays pending", ledger.PurchasePending, "", "", untimed})
 }
 
 func TestLedgerIsAppendOnly(t *testing.T) {

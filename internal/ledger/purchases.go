@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -249,9 +248,9 @@ func (a paymentState) samePlace(b paymentState) bool {
 }
 
 // paymentRefused is a payment's kept state once the app refused to credit
-// it although it charged the buyer (RecordRejection): final, and no longer
-// under way. It is no status of a purchase: derivePurchase counts it as a
-// failure, "payment refused: " and why.
+// it although it charged the buyer (RecordRejection): final, and neither
+// under way nor failed, so it no longer keeps its purchase processing and
+// never makes it read as declined. It is no status of a purchase.
 const paymentRefused PurchaseStatus = "refused"
 
 // ended reports whether p's payment will not pay: failed or refused.
@@ -259,42 +258,44 @@ func (p paymentState) ended() bool { return p.status == PurchaseFailed || p.stat
 
 // staleForPayment says whether st, recorded now, is no newer than its
 // payment's kept state rec, and same whether it is that very state.
-// States are ordered by orderAt: a state Whop gave no time for counts as
-// of when it was recorded, so one recorded now is newer than anything kept
-// (Whop's times are past when they reach the app), except a pending after
-// the payment ended. At an equal time a failure is newer than a pending,
-// since a payment goes pending and then fails within one timestamp far
-// more often than it is retried.
+//   - Both with Whop's time: the later wins; at an equal time a failure,
+//     since a payment goes pending and then fails within one timestamp far
+//     more often than it is retried.
+//   - st without one: it is Whop's as of now, so it replaces rec, except a
+//     pending after the payment ended: only a retry reopens a payment, and
+//     such a read cannot tell a retry from a late view of the pending
+//     before the failure (a retry's own webhook, with its time, moves it).
+//   - rec without one, st with one: the app's clock and Whop's do not
+//     order them, so the lifecycle does: a failure ends a pending, and a
+//     pending reopens a failure only when Whop's time is after the app
+//     recorded the failure.
 func staleForPayment(rec, st paymentState) (stale bool, same bool) {
-	if rec.status == st.status && rec.reason == st.reason && (st.at.IsZero() || rec.at.Equal(st.at)) {
+	switch {
+	case st.at.IsZero():
+		if rec.status == st.status && rec.reason == st.reason {
+			return true, true
+		}
+		return st.status == PurchaseProcessing && rec.ended(), false
+	case rec.at.IsZero():
+		if rec.status == st.status {
+			return true, true
+		}
+		return st.status == PurchaseProcessing && !st.at.After(rec.recorded), false
+	case rec.at.Equal(st.at) && rec.status == st.status:
 		return true, true
 	}
-	if st.at.IsZero() && st.status == PurchaseProcessing && rec.ended() {
-		// Only a retry reopens a payment that failed, and a read with no
-		// time cannot tell a retry from a late view of the pending before
-		// the failure: the failure stands (a retry's own webhook, with its
-		// time, or its payment, moves the purchase on).
-		return true, false
-	}
-	r, s := rec.orderAt(), st.orderAt()
-	if r.Equal(s) && rec.status == st.status {
-		return true, true
-	}
-	return r.After(s) || (r.Equal(s) && rec.ended()), false
+	return rec.at.After(st.at) || (rec.at.Equal(st.at) && rec.ended()), false
 }
 
 // derivePurchase is the state a purchase's payments give it: processing,
 // from the newest pending, while any payment is under way; otherwise
-// failed, with the newest failure's reason (a refused payment's is
-// "payment refused: " and why). Newest is by orderAt; at equal times the
-// greater payment id, so the answer does not depend on the rows' order.
-// It is the zero state when no payment is kept.
+// failed, with the newest failure's reason. Newest is by orderAt; at equal
+// times the greater payment id, so the answer does not depend on the
+// rows' order. Refused payments count for neither. It is the zero state
+// when no payment counts.
 func derivePurchase(payments []paymentState) paymentState {
 	var best paymentState
 	for _, p := range payments {
-		if p.status == paymentRefused {
-			p.status, p.reason = PurchaseFailed, "payment refused: "+p.reason
-		}
 		switch {
 		case p.status != PurchaseProcessing && p.status != PurchaseFailed:
 		case best.paymentID == "",
@@ -358,10 +359,8 @@ func (s *Store) PaymentAttempts(ctx context.Context, purchaseID string) ([]Payme
 // (staleForPayment), and the purchase's status is then derived from all
 // its payments' states (derivePurchase): a late pending of a failed
 // payment, or a declined card while a bank payment is under way, changes
-// nothing, whatever came between. The purchase is derived even when the
-// state is not kept, so a purchase a refusal left behind is brought level
-// (RecordRejection derives it too). A state of unknown payment is
-// recorded on the purchase as it comes. A top-up's purchase, made for its one
+// nothing, whatever came between. A state of unknown payment is recorded
+// on the purchase as it comes (a top-up's refusal, TopUps.refuse). A top-up's purchase, made for its one
 // off-session payment, stays failed once failed: a state of unknown time
 // would otherwise show a declined top-up's purchase as under way for good.
 // MarkResult.Ignored says why the purchase did not change.
@@ -454,21 +453,20 @@ func recordPaymentState(ctx context.Context, tx pgx.Tx, purchaseID string, cur p
 			why = "an earlier state of the payment arrived late: purchase stays " + string(cur.status)
 		}
 	}
-	if why == "" {
-		if err := keepPaymentState(ctx, tx, purchaseID, mine); err != nil {
-			return cur, "", err
-		}
-		if i >= 0 {
-			payments[i] = mine
-		} else {
-			payments = append(payments, mine)
-		}
+	if why != "" {
+		return cur, why, nil
 	}
-	// Derived even when nothing was kept: a purchase whose row a refusal
-	// left behind its payments' states is brought level.
+	if err := keepPaymentState(ctx, tx, purchaseID, mine); err != nil {
+		return cur, "", err
+	}
+	if i >= 0 {
+		payments[i] = mine
+	} else {
+		payments = append(payments, mine)
+	}
 	next := derivePurchase(payments)
 	if next.paymentID == "" || next.samePlace(cur) {
-		return cur, cmp.Or(why, unchangedWhy(cur, st)), nil
+		return cur, unchangedWhy(cur, st), nil
 	}
 	return next, "", nil
 }

@@ -201,23 +201,20 @@ func (s *Store) Rejections(ctx context.Context, paymentID string) ([]Rejection, 
 // refusePaymentState keeps a refused payment's state on its purchase as
 // "refused", with the purchase's row locked as MarkPurchase locks it: a
 // pending of the payment delivered late then changes nothing, and the
-// payment no longer counts as under way. A purchase not paid is derived
-// again (derivePurchase counts the refusal as a failure, "payment refused:
-// " and why): processing while another payment is under way, else failed,
-// so it never reads "processing" for a payment that ended. A top-up's
-// purchase so ends its top-up as refused (migration 000015's trigger).
+// payment no longer counts as under way when the purchase's status is next
+// derived. The purchase's own status is left as it is (its receipt reads
+// "Not credited" whatever it is): deriving it now could turn it to an
+// earlier payment's decline, inviting a member who was charged to pay
+// again.
 func refusePaymentState(ctx context.Context, tx pgx.Tx, r Rejection, now time.Time) error {
-	var cur paymentState
-	var curAt *time.Time
-	err := tx.QueryRow(ctx, `SELECT status, failure_reason, COALESCE(attempt_payment_id, ''), attempt_at
-		FROM purchases WHERE id = $1 FOR UPDATE`, r.PurchaseID).Scan(&cur.status, &cur.reason, &cur.paymentID, &curAt)
+	var locked bool
+	err := tx.QueryRow(ctx, `SELECT true FROM purchases WHERE id = $1 FOR UPDATE`, r.PurchaseID).Scan(&locked)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // a purchase the app has no record of
 	}
 	if err != nil {
 		return fmt.Errorf("lock purchase: %w", err)
 	}
-	cur.at = deref(curAt)
 	payments, err := paymentStates(ctx, tx, r.PurchaseID)
 	if err != nil {
 		return fmt.Errorf("read payment states: %w", err)
@@ -229,19 +226,6 @@ func refusePaymentState(ctx context.Context, tx pgx.Tx, r Rejection, now time.Ti
 	refused := paymentState{status: paymentRefused, reason: r.Reason, paymentID: r.PaymentID, recorded: nextRecorded(payments, now)}
 	if err := keepPaymentState(ctx, tx, r.PurchaseID, refused); err != nil {
 		return fmt.Errorf("keep refused payment state: %w", err)
-	}
-	if cur.status == PurchasePaid {
-		return nil
-	}
-	if i >= 0 {
-		payments[i] = refused
-	} else {
-		payments = append(payments, refused)
-	}
-	if next := derivePurchase(payments); next.paymentID != "" && !next.samePlace(cur) {
-		if _, err := setDerived(ctx, tx, r.PurchaseID, next, ""); err != nil {
-			return fmt.Errorf("derive purchase: %w", err)
-		}
 	}
 	return nil
 }

@@ -298,13 +298,13 @@ func TestReturnOfARefusedPaymentDoesNotInviteAnother(t *testing.T) {
 	// The look-up says why it was not credited, on the page and in the API.
 	_, body = a.get(strings.TrimSuffix(href, "#lookup"), a.env.Seed.Admin.ID)
 	want := "Credit purchase " + pur + ": 100 credits (starter) in " + a.experience() +
-		", failed. Not credited: payment is disputed (dispute_needs_response)."
+		", pending. Not credited: payment is disputed (dispute_needs_response)."
 	look := parsePage(t, body)
 	if got := look.text("payment-purchase"); got != want {
 		t.Errorf("look-up's purchase line = %q, want %q", got, want)
 	}
-	// The refused payment ended: kept as refused, so the purchase is not
-	// under way.
+	// The refused payment ended: kept as refused, neither under way nor a
+	// decline.
 	want = "Payments of the purchase that did not pay it, newest first: " + receipt +
 		" refused: payment is disputed (dispute_needs_response)."
 	if got := look.text("payment-attempts"); got != want {
