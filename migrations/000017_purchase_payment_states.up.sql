@@ -24,11 +24,17 @@ CREATE TABLE purchase_payment_states (
     PRIMARY KEY (purchase_id, payment_id)
 );
 
--- What 000016 kept of unpaid purchases is the one payment state known.
+-- What 000016 kept of a failed purchase is its payment's failure. A
+-- processing purchase's is not carried over: a state with no time moved
+-- its status and left attempt_payment_id naming the payment before, so a
+-- kept "processing" could be a payment that failed, whose failure no
+-- webhook or reconciler run would bring again, and it would hold the
+-- purchase processing for good. Such a purchase starts with no state kept,
+-- and its payments' next states derive it.
 INSERT INTO purchase_payment_states (purchase_id, payment_id, status, reason, at)
 SELECT id, attempt_payment_id, status, failure_reason, attempt_at
   FROM purchases
- WHERE attempt_payment_id IS NOT NULL AND status IN ('processing', 'failed');
+ WHERE attempt_payment_id IS NOT NULL AND status = 'failed';
 
 -- A payment already refused although it charged the buyer is final, with
 -- the first reason it was refused for.

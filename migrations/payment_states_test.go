@@ -11,11 +11,12 @@ import (
 )
 
 // TestPaymentStatesStartFromWhatPurchasesKept applies 000017 to purchases
-// 000016 gave a payment and time: an unpaid one's state becomes its
-// payment's first kept state, with its reason. A paid purchase's earlier
-// state is not carried over (paid is final), nor is a state with no
-// payment. A payment refused although it charged the buyer is kept as
-// refused, with its first reason and no time.
+// 000016 gave a payment and time: a failed one's failure becomes its
+// payment's first kept state, with its reason. A processing one's is not
+// carried over (000016 may name the payment before the one under way), a
+// paid purchase's earlier state neither (paid is final), nor a state with
+// no payment. A payment refused although it charged the buyer is kept as
+// refused, with its first reason and no time, over a failure kept.
 func TestPaymentStatesStartFromWhatPurchasesKept(t *testing.T) {
 	ctx := context.Background()
 	db := dbAt(t, ctx, 16)
@@ -25,7 +26,8 @@ func TestPaymentStatesStartFromWhatPurchasesKept(t *testing.T) {
 			plan_id, status, failure_reason, attempt_payment_id, attempt_at) VALUES
 			('pur_failed', 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_1', 'plan_1', 'failed', 'card declined', 'pay_1', $1),
 			('pur_pending', 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_2', 'plan_1', 'processing', '', 'pay_2', $1::timestamptz + interval '1 second'),
-			('pur_old', 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_4', 'plan_1', 'failed', 'expired card', NULL, NULL)`,
+			('pur_old', 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_4', 'plan_1', 'failed', 'expired card', NULL, NULL),
+			('pur_twice', 'user_1', 'exp_1', 'biz_1', 'starter', 100, 499, 'usd', 'ch_5', 'plan_1', 'failed', 'expired card', 'pay_8', $1)`,
 		at); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func TestPaymentStatesStartFromWhatPurchasesKept(t *testing.T) {
 	want := []kept{
 		{"pur_failed", "pay_1", "refused", "payment is disputed (dispute_warning)", time.Time{}},
 		{"pur_old", "pay_6", "refused", "payment amount 100 is below the price 499", time.Time{}},
-		{"pur_pending", "pay_2", "processing", "", at.Add(time.Second)},
+		{"pur_twice", "pay_8", "failed", "expired card", at},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("payment states = %+v, want %+v", got, want)

@@ -108,7 +108,8 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 	var failure, rejected string
 	var attempts int
 	var buyer string
-	var failedPay *whop.Payment // the newest failure
+	var failedPay *whop.Payment      // the newest failure
+	var earlierFails []*whop.Payment // the buyer's other failed payments
 	for p, err := range payments {
 		if err != nil {
 			// Whop did not answer: the buyer sees "confirming" and the page
@@ -154,7 +155,11 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 			return ReturnResult{Purchase: paid, Status: ReturnPaid}, err
 		case failedPayment(p):
 			if failedPay != nil && p.UpdatedAt.Before(failedPay.UpdatedAt) {
-				continue // an earlier failure: the newest one is the purchase's
+				earlierFails = append(earlierFails, p) // the newest one is the purchase's
+				continue
+			}
+			if failedPay != nil {
+				earlierFails = append(earlierFails, failedPay)
 			}
 			failure, failedPay = cmp.Or(p.FailureMessage, "The payment failed."), p
 			if name := buyerName(p, pur); name != "" {
@@ -162,6 +167,19 @@ func (s *core) settleReturn(ctx context.Context, pur ledger.Purchase) (ReturnRes
 			}
 		default:
 			pending = true
+		}
+	}
+	if failure != "" && !pending && rejected == "" {
+		// Every failure is recorded, not the newest alone: the purchase's
+		// status is derived from all its payments' states, and an earlier
+		// payment whose failure's webhook was lost would otherwise still
+		// read as under way (MarkPurchase keeps each payment's own).
+		for _, p := range earlierFails {
+			st := ledger.PaymentState{Status: ledger.PurchaseFailed, Reason: cmp.Or(p.FailureMessage, "The payment failed."),
+				PaymentID: p.ID, At: p.UpdatedAt}
+			if _, err := s.store.MarkPurchase(ctx, pur.ID, st, nil); err != nil {
+				return ReturnResult{}, err
+			}
 		}
 	}
 	res, err := s.settleUnpaid(ctx, pur, pending, failure, failedPay, rejected, buyer)

@@ -499,6 +499,12 @@ func TestMarkPurchaseOrdersUntimedAndRefusedStates(t *testing.T) {
 	step("pur_f", "A's failure, timed before the pending was recorded", failed, declined, "pay_a", 3, 6,
 		want{"", failed, declined, "pay_a", 3})
 	step("pur_f", "A's failure again", failed, declined, "pay_a", 3, 7, want{"purchase already failed", failed, declined, "pay_a", 3})
+	// A state kept with no time takes Whop's when the same status comes
+	// with one.
+	b.purchase(t, "pur_g", "user_1", 100, 499)
+	step("pur_g", "A pending, of no time", processing, "", "pay_a", untimed, 5, want{"", processing, "", "pay_a", untimed})
+	step("pur_g", "A's pending with Whop's time", processing, "", "pay_a", 4, 6, want{"", processing, "", "pay_a", 4})
+	step("pur_g", "A's pending once more", processing, "", "pay_a", 4, 7, want{"purchase already processing", processing, "", "pay_a", 4})
 
 	b.purchase(t, "pur_c", "user_1", 100, 499)
 	step("pur_c", "A pending", processing, "", "pay_a", 10, 11, want{"", processing, "", "pay_a", 10})
@@ -510,8 +516,11 @@ func TestMarkPurchaseOrdersUntimedAndRefusedStates(t *testing.T) {
 	attempts("pur_c", ledger.PaymentAttempt{PaymentID: "pay_b", Status: "failed", Reason: "do not honor", At: at(40)},
 		ledger.PaymentAttempt{PaymentID: "pay_a", Status: "refused", Reason: "payment is disputed (dispute_warning)"})
 
-	// A refused payment does not make an earlier decline the purchase's:
-	// the member was charged, and is not to be asked to pay again.
+	// A refusal does not itself make an earlier decline the purchase's:
+	// the member was charged, and is not to be asked to pay again. (A
+	// decline delivered for the first time after it is recorded as any
+	// decline is; the return page, the modal, confirm and the receipt tell
+	// the refusal from the refusal's own record.)
 	b.purchase(t, "pur_d", "user_1", 100, 499)
 	step("pur_d", "A declined", failed, declined, "pay_a", 10, 11, want{"", failed, declined, "pay_a", 10})
 	step("pur_d", "B pending", processing, "", "pay_b", 20, 21, want{"", processing, "", "pay_b", 20})

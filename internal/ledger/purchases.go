@@ -201,9 +201,9 @@ type PaymentState struct {
 	// of order. At unknown (zero: legacy webhooks, the v2 and v5 payment
 	// APIs): the state counts as of when it is recorded, so it replaces
 	// its payment's as it comes, but for a pending after the payment
-	// ended (staleForPayment). PaymentID
-	// unknown (empty): the state is recorded on the purchase as it comes,
-	// and the purchase's recorded payment and time stay.
+	// ended (staleForPayment). PaymentID unknown (empty): the state is
+	// recorded on the purchase as it comes, and the purchase's recorded
+	// payment and time stay.
 	PaymentID string
 	At        time.Time
 }
@@ -268,7 +268,7 @@ func (p paymentState) ended() bool { return p.status == PurchaseFailed || p.stat
 //   - rec without one, st with one: the app's clock and Whop's do not
 //     order them, so the lifecycle does: a failure ends a pending, and a
 //     pending reopens a failure only when Whop's time is after the app
-//     recorded the failure.
+//     recorded the failure. The same status replaces rec, with the time.
 func staleForPayment(rec, st paymentState) (stale bool, same bool) {
 	switch {
 	case st.at.IsZero():
@@ -277,10 +277,9 @@ func staleForPayment(rec, st paymentState) (stale bool, same bool) {
 		}
 		return st.status == PurchaseProcessing && rec.ended(), false
 	case rec.at.IsZero():
-		if rec.status == st.status {
-			return true, true
-		}
-		return st.status == PurchaseProcessing && !st.at.After(rec.recorded), false
+		// The same status is kept again with Whop's time, which orders the
+		// payment's later states better than the app's clock.
+		return st.status == PurchaseProcessing && rec.ended() && !st.at.After(rec.recorded), false
 	case rec.at.Equal(st.at) && rec.status == st.status:
 		return true, true
 	}
@@ -332,7 +331,7 @@ type PaymentAttempt struct {
 }
 
 // PaymentAttempts lists the states kept of a purchase's payments, newest
-// first as derivePurchase orders them (at equal times, by payment id),
+// first as derivePurchase orders them (at equal times, the greater id),
 // less the payment that paid it: its pending state was true only until
 // then.
 func (s *Store) PaymentAttempts(ctx context.Context, purchaseID string) ([]PaymentAttempt, error) {
@@ -360,10 +359,11 @@ func (s *Store) PaymentAttempts(ctx context.Context, purchaseID string) ([]Payme
 // its payments' states (derivePurchase): a late pending of a failed
 // payment, or a declined card while a bank payment is under way, changes
 // nothing, whatever came between. A state of unknown payment is recorded
-// on the purchase as it comes (a top-up's refusal, TopUps.refuse). A top-up's purchase, made for its one
-// off-session payment, stays failed once failed: a state of unknown time
-// would otherwise show a declined top-up's purchase as under way for good.
-// MarkResult.Ignored says why the purchase did not change.
+// on the purchase as it comes (a top-up's refusal, TopUps.refuse). A
+// top-up's purchase, made for its one off-session payment, stays failed
+// once failed: a state of unknown time would otherwise show a declined
+// top-up's purchase as under way for good. MarkResult.Ignored says why the
+// purchase did not change.
 func (s *Store) MarkPurchase(ctx context.Context, purchaseID string, st PaymentState, d *Delivery) (MarkResult, error) {
 	if st.Status != PurchaseProcessing && st.Status != PurchaseFailed {
 		return MarkResult{}, fmt.Errorf("ledger: mark purchase: status %q is not processing or failed", st.Status)

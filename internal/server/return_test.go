@@ -612,6 +612,60 @@ func TestALateDeclineDoesNotFailThePaymentUnderWay(t *testing.T) {
 	}
 }
 
+// TestTheReturnPageRecordsEveryDecline: a bank payment goes pending (the
+// purchase processing), its failure's webhook is lost, and the member's
+// card is then declined. The declined card's webhook leaves the purchase
+// processing, since the bank payment still reads as under way; the return
+// page lists both failures and records each, so the purchase ends failed
+// with the newest decline's reason, where recording the newest alone left
+// it "Confirming" until the reconciler's next run.
+func TestTheReturnPageRecordsEveryDecline(t *testing.T) {
+	a := setup(t)
+	buyer := a.member(0)
+	ch, plan, pur := a.charge(buyer, "starter")
+	bank, err := a.sim.PayPending(whopsim.Purchase{CheckoutID: ch, PlanID: plan, UserID: buyer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
+	if err := a.sim.SettlePending(bank.ReceiptID, false); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	nextMillisecond()
+	card, err := a.sim.Decline(whopsim.Purchase{CheckoutID: ch, PlanID: plan, UserID: buyer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if p := a.purchase(pur); p.Status != ledger.PurchaseProcessing {
+		t.Fatalf("after the card's decline: purchase %s %q, want processing (the bank payment's failure was lost)", p.Status, p.FailureReason)
+	}
+	if code, status, balance, html := a.returnPage(pur, buyer); code != 200 || status != "failed" || balance != "0" ||
+		!strings.Contains(html, "Your card was declined.") {
+		t.Fatalf("return = %d %q %q, want failed with the card's decline:\n%s", code, status, balance, html)
+	}
+	p := a.purchase(pur)
+	if p.Status != ledger.PurchaseFailed || p.FailureReason != "Your card was declined." || p.PaymentID != "" || a.balance(buyer) != 0 {
+		t.Fatalf("after the return page: purchase %s %q %q, balance %d; want failed with the card's decline",
+			p.Status, p.FailureReason, p.PaymentID, a.balance(buyer))
+	}
+	if got := a.receiptStatus(buyer, pur); got != "Failed" {
+		t.Fatalf("the receipt reads %q, want Failed", got)
+	}
+	var bankState, cardState string
+	if err := a.db.Pool.QueryRow(a.ctx, `SELECT
+		(SELECT status || ': ' || reason FROM purchase_payment_states WHERE purchase_id = $1 AND payment_id = $2),
+		(SELECT status || ': ' || reason FROM purchase_payment_states WHERE purchase_id = $1 AND payment_id = $3)`,
+		pur, bank.ReceiptID, card.ReceiptID).Scan(&bankState, &cardState); err != nil {
+		t.Fatal(err)
+	}
+	if bankState != "failed: The bank declined the transfer." || cardState != "failed: Your card was declined." {
+		t.Fatalf("payment states: bank %q, card %q", bankState, cardState)
+	}
+}
+
 // TestTheReturnPageRecordsTheNewestDecline: two cards declined on one
 // checkout; the return page records the newer decline as the purchase's
 // state, and of the two payment.failed deliveries arriving afterwards the
