@@ -67,7 +67,6 @@ func Payment(look billing.PaymentLookup, companyID string) component.PaymentProp
 		sh := look.Share
 		add("revenue_share", "Revenue share", shareText(sh))
 	}
-
 	switch pur := look.Purchase; {
 	case pur != nil:
 		out.Purchase = "Credit purchase " + pur.ID + ": " + FormatCount(pur.Credits) + " credits (" + pur.PackageID +
