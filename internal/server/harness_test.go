@@ -345,6 +345,30 @@ func (a *app) pay(checkoutID, planID, user string) string {
 	return res.ReceiptID
 }
 
+// payPending starts a bank payment on a checkout that stays pending, and
+// waits for its payment.pending to be delivered.
+func (a *app) payPending(checkoutID, planID, user string) string {
+	a.t.Helper()
+	res, err := a.sim.PayPending(whopsim.Purchase{CheckoutID: checkoutID, PlanID: planID, UserID: user})
+	if err != nil {
+		a.t.Fatalf("pay pending: %v", err)
+	}
+	a.settle()
+	return res.ReceiptID
+}
+
+// failLosingWebhook fails a pending payment ("The bank declined the
+// transfer.") while its payment.failed is lost, as if the app were down
+// through Whop's retries.
+func (a *app) failLosingWebhook(paymentID string) {
+	a.t.Helper()
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
+	if err := a.sim.SettlePending(paymentID, false); err != nil {
+		a.t.Fatalf("fail pending: %v", err)
+	}
+	a.settle()
+}
+
 // settle waits until the sandbox has no delivery queued or in flight.
 func (a *app) settle() {
 	a.t.Helper()

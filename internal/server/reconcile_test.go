@@ -212,11 +212,7 @@ func TestReconcilerRecordsAFailureTheWebhookLost(t *testing.T) {
 	a := setup(t)
 	user := a.member(0)
 	ch, plan, pur := a.charge(user, "starter")
-	res, err := a.sim.PayPending(whopsim.Purchase{CheckoutID: ch, PlanID: plan, UserID: user})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.settle()
+	bank := a.payPending(ch, plan, user)
 	if p := a.purchase(pur); p.Status != ledger.PurchaseProcessing || p.FailureReason != "" || p.PaymentID != "" {
 		t.Fatalf("after payment.pending: purchase %s %q %q, want processing", p.Status, p.FailureReason, p.PaymentID)
 	}
@@ -224,11 +220,7 @@ func TestReconcilerRecordsAFailureTheWebhookLost(t *testing.T) {
 		t.Fatalf("while pending the receipt reads %q", got)
 	}
 
-	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
-	if err := a.sim.SettlePending(res.ReceiptID, false); err != nil {
-		t.Fatal(err)
-	}
-	a.settle()
+	a.failLosingWebhook(bank)
 	if p := a.purchase(pur); p.Status != ledger.PurchaseProcessing {
 		t.Fatalf("with payment.failed lost: purchase %s, want still processing", p.Status)
 	}

@@ -623,16 +623,8 @@ func TestTheReturnPageRecordsEveryDecline(t *testing.T) {
 	a := setup(t)
 	buyer := a.member(0)
 	ch, plan, pur := a.charge(buyer, "starter")
-	bank, err := a.sim.PayPending(whopsim.Purchase{CheckoutID: ch, PlanID: plan, UserID: buyer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.settle()
-	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
-	if err := a.sim.SettlePending(bank.ReceiptID, false); err != nil {
-		t.Fatal(err)
-	}
-	a.settle()
+	bank := a.payPending(ch, plan, buyer)
+	a.failLosingWebhook(bank)
 	nextMillisecond()
 	card, err := a.sim.Decline(whopsim.Purchase{CheckoutID: ch, PlanID: plan, UserID: buyer})
 	if err != nil {
@@ -654,15 +646,24 @@ func TestTheReturnPageRecordsEveryDecline(t *testing.T) {
 	if got := a.receiptStatus(buyer, pur); got != "Failed" {
 		t.Fatalf("the receipt reads %q, want Failed", got)
 	}
-	var bankState, cardState string
-	if err := a.db.Pool.QueryRow(a.ctx, `SELECT
-		(SELECT status || ': ' || reason FROM purchase_payment_states WHERE purchase_id = $1 AND payment_id = $2),
-		(SELECT status || ': ' || reason FROM purchase_payment_states WHERE purchase_id = $1 AND payment_id = $3)`,
-		pur, bank.ReceiptID, card.ReceiptID).Scan(&bankState, &cardState); err != nil {
-		t.Fatal(err)
+	// Both payments' states, newest first, with Whop's times.
+	at := map[string]time.Time{}
+	for _, p := range a.sim.Payments() {
+		at[p.ID] = p.UpdatedAt.Truncate(time.Millisecond) // as Whop renders it
 	}
-	if bankState != "failed: The bank declined the transfer." || cardState != "failed: Your card was declined." {
-		t.Fatalf("payment states: bank %q, card %q", bankState, cardState)
+	want := []ledger.PaymentAttempt{
+		{PaymentID: card.ReceiptID, Status: "failed", Reason: "Your card was declined.", At: at[card.ReceiptID]},
+		{PaymentID: bank, Status: "failed", Reason: "The bank declined the transfer.", At: at[bank]},
+	}
+	got, err := a.store.PaymentAttempts(a.ctx, pur)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("payment states = %+v, %v; want %+v", got, err, want)
+	}
+	for i := range want {
+		if got[i].PaymentID != want[i].PaymentID || got[i].Status != want[i].Status || got[i].Reason != want[i].Reason ||
+			!got[i].At.Equal(want[i].At) {
+			t.Fatalf("payment state %d = %+v, want %+v", i, got[i], want[i])
+		}
 	}
 }
 
