@@ -4,6 +4,8 @@ package faults
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +32,7 @@ func TestWhopFailingDuringPayoutsAndRevenueShare(t *testing.T) {
 	// Whop fails half the API calls, slowly, then rate-limits, then recovers.
 	s.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate, f.APIFailureStatus, f.APILatencyMS = 0.5, 500, 100 })
 	s.storm(&plan)
-	paid := s.requestPayouts("fault-payout", payouts, 5, 300*time.Millisecond)
+	paid := s.requestPayouts("fault-payout", payouts, 300*time.Millisecond, time.Minute)
 	time.Sleep(5 * time.Second)
 	s.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureStatus, f.RetryAfterSeconds = 429, 1 })
 	time.Sleep(5 * time.Second)
@@ -124,8 +126,47 @@ func (s *stack) awaitCount(sql string, want int64, timeout time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("%s = %d after %v, want %d", sql, n, timeout, want)
+			s.t.Fatalf("%s = %d after %v, want %d\n%s", sql, n, timeout, want, s.moneyOutState())
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// moneyOutState says where the money going out stands, for a wait that
+// timed out: the shares and payouts by status, River's transfer jobs by
+// kind and state (with their highest attempt and next run), and the
+// unfinished transfers with what their job last said.
+func (s *stack) moneyOutState() string {
+	s.t.Helper()
+	var b strings.Builder
+	var table, status string
+	var n, attempts int64
+	s.eachRow(`SELECT 'revenue_shares', status, count(*), max(attempts) FROM revenue_shares GROUP BY status
+		UNION ALL SELECT 'payouts', status, count(*), max(attempts) FROM payouts GROUP BY status ORDER BY 1, 2`,
+		[]any{&table, &status, &n, &attempts}, func() {
+			fmt.Fprintf(&b, "%s %s: %d (at most %d attempts)\n", table, status, n, attempts)
+		})
+	var kind, state string
+	var next *time.Duration
+	s.eachRow(`SELECT kind, state::text, count(*), max(attempt),
+			min(scheduled_at) FILTER (WHERE state IN ('available', 'retryable', 'scheduled')) - now()
+		FROM river_job GROUP BY kind, state ORDER BY 1, 2`,
+		[]any{&kind, &state, &n, &attempts, &next}, func() {
+			fmt.Fprintf(&b, "river %s %s: %d (at most %d attempts", kind, state, n, attempts)
+			if next != nil {
+				fmt.Fprintf(&b, ", the next due in %v", next.Round(time.Millisecond))
+			}
+			b.WriteString(")\n")
+		})
+	var ref, lastError, jobState, jobError string
+	s.eachRow(`SELECT t.kind, t.ref, t.status, t.attempts, t.last_error,
+			COALESCE(j.state::text, 'no job'), COALESCE(j.errors[array_upper(j.errors, 1)]->>'error', '')
+		FROM (SELECT 'revenue_share' AS kind, payment_id AS ref, status, attempts, last_error FROM revenue_shares WHERE status <> 'paid'
+			UNION ALL SELECT 'payout', id, status, attempts, last_error FROM payouts WHERE status <> 'paid') t
+		LEFT JOIN river_job j ON j.kind = t.kind AND (j.args->>'payment_id' = t.ref OR j.args->>'payout_id' = t.ref)
+		ORDER BY 1, 2 LIMIT 10`,
+		[]any{&kind, &ref, &status, &attempts, &lastError, &jobState, &jobError}, func() {
+			fmt.Fprintf(&b, "unpaid %s %s: %s after %d attempts (%q); job %s (%q)\n", kind, ref, status, attempts, lastError, jobState, jobError)
+		})
+	return b.String()
 }

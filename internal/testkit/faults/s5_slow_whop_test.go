@@ -47,7 +47,7 @@ func TestSlowWhopHoldsNothing(t *testing.T) {
 	sampler := s.sampleHolding(200 * time.Millisecond)
 	slowFrom := time.Now()
 	s.pendingShares(slowShares)
-	paid := s.requestPayouts("slow-payout", slowPayouts, 3, 0)
+	paid := s.requestPayouts("slow-payout", slowPayouts, 0, 2*time.Minute)
 	s.awaitCount(`SELECT count(*) FROM payouts`, slowPayouts, 30*time.Second) // recorded, their transfers out at Whop
 	pendingAtStorm := s.count(`SELECT (SELECT count(*) FROM revenue_shares WHERE status = 'pending')
 		+ (SELECT count(*) FROM payouts WHERE status = 'pending')`)

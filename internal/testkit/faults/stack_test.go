@@ -249,19 +249,27 @@ func (s *stack) replicas() []*replica { return s.reps }
 
 // requestPayouts sends n payouts of $1.00 from the creator's company to the
 // first member, each from its own goroutine through the replicas in turn,
-// retried with its idempotency key (prefix-i) up to tries times, pause
-// apart, as an admin's browser would, until one answer is 200 or 202. The
-// function it returns waits for them all and counts every answer by status.
-func (s *stack) requestPayouts(prefix string, n, tries int, pause time.Duration) (wait func() map[int]int) {
+// retried with its idempotency key (prefix-i), pause apart, as an admin's
+// browser would, until one answer is 200 or 202. A payout still unanswered
+// after within fails the test when the returned function is called: the app
+// records nothing for a request Whop failed before its intent (502), so a
+// payout given up on would never be paid. (A fixed number of tries, five,
+// gave up on one payout in about ten runs of scenario 4, whose Whop fails a
+// third of the requests, and its wait for 20 paid payouts then timed out.)
+// The returned function waits for them all and counts every answer by status.
+func (s *stack) requestPayouts(prefix string, n int, pause, within time.Duration) (wait func() map[int]int) {
 	seed := s.env.Seed
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	answers := map[int]int{}
+	var unanswered []string
 	for i := range n {
 		wg.Go(func() {
+			key := fmt.Sprintf("%s-%d", prefix, i)
 			body := map[string]any{"company_id": seed.Creator.ID, "recipient": seed.Members[0].Username,
-				"amount": "1.00", "idempotency_key": fmt.Sprintf("%s-%d", prefix, i)}
-			for try := range tries {
+				"amount": "1.00", "idempotency_key": key}
+			deadline := time.Now().Add(within)
+			for try := 0; ; try++ {
 				code, _, _ := s.call(s.replicas()[(i+try)%2], "POST", "/api/payouts", seed.Admin.ID, body)
 				mu.Lock()
 				answers[code]++
@@ -269,12 +277,23 @@ func (s *stack) requestPayouts(prefix string, n, tries int, pause time.Duration)
 				if code == http.StatusOK || code == http.StatusAccepted {
 					return
 				}
+				if time.Now().After(deadline) {
+					mu.Lock()
+					unanswered = append(unanswered, fmt.Sprintf("%s (%d tries, the last answered %d)", key, try+1, code))
+					mu.Unlock()
+					return
+				}
 				time.Sleep(pause)
 			}
 		})
 	}
 	return func() map[int]int {
+		s.t.Helper()
 		wg.Wait()
+		if len(unanswered) > 0 {
+			s.t.Fatalf("%d payouts never answered 200 or 202 in %v: %s; answers by status %v",
+				len(unanswered), within, strings.Join(unanswered, ", "), answers)
+		}
 		return answers
 	}
 }
