@@ -233,15 +233,21 @@ func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deliver
 		} else if !errors.Is(err, whop.ErrNotFound) {
 			return Delivered{}, fmt.Errorf("billing: dispute %s: re-read payment: %w", dp.ID, err)
 		}
-		err = s.store.RecordDispute(ctx, ledger.Dispute{
+		// The event's time orders the reports of one dispute (the dispute
+		// carries none of its own), so a late dispute.created does not
+		// reopen a dispute Whop since decided; a legacy delivery's time is
+		// its attempt's, so there the dispute's stage decides alone.
+		ignored, err := s.store.RecordDispute(ctx, ledger.Dispute{
 			ID: dp.ID, PaymentID: dp.PaymentID, Amount: dp.Amount, Currency: string(dp.Currency),
-			Status: dp.Status, Reason: dp.Reason,
+			Status: dp.Status, Reason: dp.Reason, ReportedAt: ev.CreatedAt,
 		}, d)
-		if errors.Is(err, ledger.ErrDuplicateDelivery) {
+		switch {
+		case errors.Is(err, ledger.ErrDuplicateDelivery):
 			return duplicate(), nil
-		}
-		if err != nil {
+		case err != nil:
 			return Delivered{}, err
+		case ignored != "":
+			return Delivered{Kind: Ignored, Outcome: prefixIgnored + ignored}, nil
 		}
 		return applied("dispute " + dp.Status), nil
 	}

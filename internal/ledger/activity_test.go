@@ -38,7 +38,7 @@ func TestActivityPagesTheLedgerNewestFirst(t *testing.T) {
 	b.purchase(t, "pur_b", "user_1", 600, 2499)
 	settle(ledger.Settlement{PurchaseID: "pur_b", PaymentID: "pay_b", PaidAmount: 2499})                                          // +600 → 725
 	settle(ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_a", PaidAmount: 499, RefundedAmount: 250, RefundedCredits: 51}) // −51 → 674
-	if err := b.store.RecordDispute(b.ctx, ledger.Dispute{ID: "dp_1", PaymentID: "pay_b", Amount: 2499, Currency: "usd", Status: "lost"}, nil); err != nil {
+	if _, err := b.store.RecordDispute(b.ctx, ledger.Dispute{ID: "dp_1", PaymentID: "pay_b", Amount: 2499, Currency: "usd", Status: "lost"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	settle(ledger.Settlement{PurchaseID: "pur_b", PaymentID: "pay_b", PaidAmount: 2499, RefundedAmount: 2499, RefundedCredits: 600}) // −600 → 74

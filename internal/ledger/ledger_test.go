@@ -563,11 +563,11 @@ func TestDisputesAndRejections(t *testing.T) {
 	b.purchase(t, "pur_a", "user_1", 100, 499)
 	b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil)
 	dp := ledger.Dispute{ID: "dspt_1", PaymentID: "pay_1", Amount: 499, Currency: "usd", Status: "needs_response", Reason: "fraudulent"}
-	if err := b.store.RecordDispute(b.ctx, dp, &ledger.Delivery{ID: "msg_d1", Type: "dispute.created", Scheme: "standard"}); err != nil {
+	if _, err := b.store.RecordDispute(b.ctx, dp, &ledger.Delivery{ID: "msg_d1", Type: "dispute.created", Scheme: "standard"}); err != nil {
 		t.Fatal(err)
 	}
 	dp.Status = "won"
-	if err := b.store.RecordDispute(b.ctx, dp, nil); err != nil {
+	if _, err := b.store.RecordDispute(b.ctx, dp, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := b.store.DisputesForPayment(b.ctx, "pay_1")
@@ -597,7 +597,7 @@ func TestDisputeLinkedWhenItsPaymentArrivesLater(t *testing.T) {
 	b := setup(t)
 	b.purchase(t, "pur_a", "user_1", 100, 499)
 	dp := ledger.Dispute{ID: "dspt_1", PaymentID: "pay_1", Amount: 499, Currency: "usd", Status: "needs_response", Reason: "fraudulent"}
-	if err := b.store.RecordDispute(b.ctx, dp, nil); err != nil {
+	if _, err := b.store.RecordDispute(b.ctx, dp, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := b.store.DisputesForPayment(b.ctx, "pay_1"); len(got) != 1 || got[0].PurchaseID != "" {
@@ -607,12 +607,110 @@ func TestDisputeLinkedWhenItsPaymentArrivesLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	dp.Status = "under_review"
-	if err := b.store.RecordDispute(b.ctx, dp, nil); err != nil {
+	if _, err := b.store.RecordDispute(b.ctx, dp, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := b.store.DisputesForPayment(b.ctx, "pay_1")
 	if len(got) != 1 || got[0].ID != "dspt_1" || got[0].PurchaseID != "pur_a" || got[0].Status != "under_review" ||
 		got[0].Amount != 499 || got[0].Currency != "usd" || got[0].Reason != "fraudulent" {
 		t.Fatalf("after the payment: disputes = %+v", got)
+	}
+}
+
+// TestDisputeReportsKeepTheLaterOne: reports of one dispute arrive in any
+// order. The one Whop made later stands; at the same time, or when a time
+// is unknown, the one further along the dispute's life. An older report
+// changes nothing but fills in the purchase's link, and the delivery
+// that brought it is recorded as ignored, saying why.
+func TestDisputeReportsKeepTheLaterOne(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "pur_a", "user_1", 100, 499)
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	report := func(status, reason string, amount int64, when time.Time) ledger.Dispute {
+		return ledger.Dispute{ID: "dspt_1", PaymentID: "pay_1", Amount: amount, Currency: "usd", Status: status,
+			Reason: reason, ReportedAt: when}
+	}
+	type kept struct {
+		status, reason string
+		amount         int64
+		at             time.Time
+		purchase       string
+	}
+	steps := []struct {
+		name    string
+		in      ledger.Dispute
+		settle  bool // settle pur_a with pay_1 before this report
+		ignored string
+		want    kept
+	}{
+		{"lost first: created's delivery is late", report("lost", "fraudulent", 499, at(30)), false, "",
+			kept{"lost", "fraudulent", 499, at(30), ""}},
+		{"under review, reported before it was lost", report("under_review", "fraudulent", 499, at(20)), false,
+			"dispute dspt_1 is lost as Whop reported at 2026-12-07T09:00:30Z, after this under_review (2026-12-07T09:00:20Z)",
+			kept{"lost", "fraudulent", 499, at(30), ""}},
+		{"the late created, after the payment settled: linked, status kept", report("needs_response", "unrecognized", 450, at(0)), true,
+			"dispute dspt_1 is lost as Whop reported at 2026-12-07T09:00:30Z, after this needs_response (2026-12-07T09:00:00Z)",
+			kept{"lost", "fraudulent", 499, at(30), "pur_a"}},
+		{"at the same time, not as far along", report("under_review", "fraudulent", 499, at(30)), false,
+			"dispute dspt_1 is already lost, further along than under_review",
+			kept{"lost", "fraudulent", 499, at(30), "pur_a"}},
+		{"at the same time, as far along: the last one read stands", report("won", "fraudulent", 499, at(30)), false, "",
+			kept{"won", "fraudulent", 499, at(30), "pur_a"}},
+		{"reopened later by Whop: the later report stands", report("needs_response", "fraudulent", 499, at(40)), false, "",
+			kept{"needs_response", "fraudulent", 499, at(40), "pur_a"}},
+		{"no time, further along: it stands, with no time", report("under_review", "fraudulent", 499, time.Time{}), false, "",
+			kept{"under_review", "fraudulent", 499, time.Time{}, "pur_a"}},
+		{"a time against none, not as far along", report("warning_needs_response", "fraudulent", 499, at(50)), false,
+			"dispute dspt_1 is already under_review, further along than warning_needs_response",
+			kept{"under_review", "fraudulent", 499, time.Time{}, "pur_a"}},
+		{"a status the app does not know, against none", report("other", "fraudulent", 499, at(60)), false,
+			"dispute dspt_1 is already under_review, further along than other",
+			kept{"under_review", "fraudulent", 499, time.Time{}, "pur_a"}},
+		{"a time against none, further along", report("lost", "fraudulent", 499, at(70)), false, "",
+			kept{"lost", "fraudulent", 499, at(70), "pur_a"}},
+	}
+	var updated time.Time
+	for i, st := range steps {
+		if st.settle {
+			if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d := &ledger.Delivery{ID: fmt.Sprintf("msg_d%d", i), Type: "dispute.updated", Scheme: "standard", ObjectID: "dspt_1"}
+		ignored, err := b.store.RecordDispute(b.ctx, st.in, d)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if ignored != st.ignored {
+			t.Errorf("%s: ignored %q, want %q", st.name, ignored, st.ignored)
+		}
+		wantOutcome := "dispute " + st.in.Status
+		if st.ignored != "" {
+			wantOutcome = "ignored: " + st.ignored
+		}
+		var outcome, linked string
+		if err := b.db.Pool.QueryRow(b.ctx, `SELECT outcome, COALESCE(purchase_id, '') FROM webhook_deliveries WHERE id = $1`, d.ID).
+			Scan(&outcome, &linked); err != nil {
+			t.Fatal(err)
+		}
+		if outcome != wantOutcome || linked != st.want.purchase {
+			t.Errorf("%s: delivery outcome %q for purchase %q, want %q for %q", st.name, outcome, linked, wantOutcome, st.want.purchase)
+		}
+		got, err := b.store.DisputesForPayment(b.ctx, "pay_1")
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%s: disputes = %+v, %v", st.name, got, err)
+		}
+		g := got[0]
+		if g.ID != "dspt_1" || g.PaymentID != "pay_1" || g.Currency != "usd" || g.Status != st.want.status ||
+			g.Reason != st.want.reason || g.Amount != st.want.amount || !g.ReportedAt.Equal(st.want.at) ||
+			g.PurchaseID != st.want.purchase || g.CreatedAt.IsZero() || g.UpdatedAt.Before(g.CreatedAt) {
+			t.Errorf("%s: dispute = %+v, want %+v", st.name, g, st.want)
+		}
+		// An ignored report leaves the row's own time alone.
+		if st.ignored != "" && !g.UpdatedAt.Equal(updated) {
+			t.Errorf("%s: updated_at moved from %v to %v", st.name, updated, g.UpdatedAt)
+		}
+		updated = g.UpdatedAt
 	}
 }

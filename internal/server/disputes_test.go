@@ -3,6 +3,7 @@ package server_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
@@ -40,6 +41,74 @@ func TestLostDisputeTakesTheCreditsBack(t *testing.T) {
 	ds, _ := a.store.DisputesForPayment(a.ctx, receipt)
 	if len(ds) != 1 || ds[0].Status != "lost" || ds[0].PurchaseID != pur || ds[0].Amount != 499 {
 		t.Fatalf("disputes = %+v", ds)
+	}
+	if n := a.count(`SELECT count(*) FROM ledger_entries WHERE kind = 'refund' AND amount = -100`); n != 1 {
+		t.Fatalf("refund entries = %d, want one of -100", n)
+	}
+}
+
+// TestALateDisputeCreatedDoesNotReopenALostDispute: the dispute.created
+// delivery is lost and comes back after the dispute was lost. The dispute
+// stays lost (the activity's "dispute lost" label reads it), the late
+// delivery is answered 2xx and recorded as ignored, saying why, and the
+// credits stay taken back once.
+func TestALateDisputeCreatedDoesNotReopenALostDispute(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	ch, plan, pur := a.charge(user, "starter")
+	receipt := a.pay(ch, plan, user)
+	a.settle()
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
+	id, err := a.sim.Dispute(receipt, "fraudulent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if err := a.sim.UpdateDispute(id, "lost"); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	var created, updated whopsim.Event
+	for _, ev := range a.sim.Events() {
+		switch ev.Type {
+		case "dispute.created":
+			created = ev
+		case "dispute.updated":
+			updated = ev
+		}
+	}
+	if created.ID == "" || updated.ID == "" || a.count(`SELECT count(*) FROM webhook_deliveries WHERE id = $1`, created.ID) != 0 {
+		t.Fatalf("dispute.created %q, dispute.updated %q: want both, the created one not yet delivered", created.ID, updated.ID)
+	}
+	if err := a.sim.Deliver([]string{created.ID}, false); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+
+	// The events' times as their bodies carry them, to the millisecond.
+	createdAt, updatedAt := created.CreatedAt.UTC().Truncate(time.Millisecond), updated.CreatedAt.UTC().Truncate(time.Millisecond)
+	ds, _ := a.store.DisputesForPayment(a.ctx, receipt)
+	if len(ds) != 1 || ds[0].ID != id || ds[0].Status != "lost" || ds[0].PurchaseID != pur || ds[0].Amount != 499 ||
+		ds[0].Reason != "fraudulent" || !ds[0].ReportedAt.Equal(updatedAt) {
+		t.Fatalf("disputes = %+v, want %s lost as reported at %v", ds, id, updatedAt)
+	}
+	var outcome, linked string
+	if err := a.db.Pool.QueryRow(a.ctx, `SELECT outcome, purchase_id FROM webhook_deliveries WHERE id = $1`, created.ID).
+		Scan(&outcome, &linked); err != nil {
+		t.Fatal(err)
+	}
+	// The sandbox can make both events in one millisecond; the dispute's
+	// stage then decides (the ledger's test covers both rules).
+	wantOutcome := "ignored: dispute " + id + " is lost as Whop reported at " + updatedAt.Format(time.RFC3339Nano) +
+		", after this needs_response (" + createdAt.Format(time.RFC3339Nano) + ")"
+	if createdAt.Equal(updatedAt) {
+		wantOutcome = "ignored: dispute " + id + " is already lost, further along than needs_response"
+	}
+	if outcome != wantOutcome || linked != pur {
+		t.Fatalf("late dispute.created recorded %q for %q, want %q for %s", outcome, linked, wantOutcome, pur)
+	}
+	if b := a.balance(user); b != 0 {
+		t.Fatalf("balance = %d, want 0: the lost dispute took the credits back", b)
 	}
 	if n := a.count(`SELECT count(*) FROM ledger_entries WHERE kind = 'refund' AND amount = -100`); n != 1 {
 		t.Fatalf("refund entries = %d, want one of -100", n)

@@ -66,6 +66,11 @@ type Event struct {
 	// Timestamp is when Whop created the event: the body's timestamp if it
 	// has one, else the signed header timestamp.
 	Timestamp time.Time
+	// CreatedAt is the body's timestamp alone, zero when the body has none
+	// (legacy deliveries): the header's is signed per attempt, so a retry
+	// carries a later one, and only the body's orders events among
+	// themselves.
+	CreatedAt time.Time
 	// Data is the raw "data" object; the typed decoders read it.
 	Data json.RawMessage
 }
@@ -105,10 +110,10 @@ func decodeStandardEvent(id string, unix int64, body []byte) (*Event, error) {
 	if w.Type == "" {
 		return nil, fmt.Errorf("%w: no type", ErrMalformedEvent)
 	}
-	ts := time.Unix(unix, 0).UTC()
+	ts, created := time.Unix(unix, 0).UTC(), time.Time{}
 	if w.Timestamp != "" {
 		if parsed, err := parseFlexTime(string(w.Timestamp)); err == nil {
-			ts = parsed
+			ts, created = parsed, parsed
 		}
 	}
 	return &Event{
@@ -118,6 +123,7 @@ func decodeStandardEvent(id string, unix int64, body []byte) (*Event, error) {
 		APIVersion: cmp.Or(string(w.APIVersion), "v1"),
 		CompanyID:  cmp.Or(string(w.CompanyID), string(w.AccountID), w.Company.ID),
 		Timestamp:  ts,
+		CreatedAt:  created,
 		Data:       w.Data,
 	}, nil
 }

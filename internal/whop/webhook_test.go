@@ -38,7 +38,8 @@ func TestVerifyProtocolVectors(t *testing.T) {
 		want := Event{ID: "msg_test", Type: EventPaymentSucceeded, Scheme: SchemeStandard, APIVersion: "v1",
 			Timestamp: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 		if ev.ID != want.ID || ev.Type != want.Type || ev.Scheme != want.Scheme || ev.APIVersion != want.APIVersion ||
-			!ev.Timestamp.Equal(want.Timestamp) || ev.CompanyID != "" || string(ev.Data) != `{"id":"pay_test"}` {
+			!ev.Timestamp.Equal(want.Timestamp) || !ev.CreatedAt.Equal(want.Timestamp) || ev.CompanyID != "" ||
+			string(ev.Data) != `{"id":"pay_test"}` {
 			t.Fatalf("event = %+v", ev)
 		}
 	})
@@ -52,7 +53,10 @@ func TestVerifyProtocolVectors(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
-		if ev.Type != EventPaymentSucceeded || !ev.Timestamp.Equal(time.Unix(1700000000, 0)) || ev.APIVersion != "v1" {
+		// No timestamp in the body: the header's stands in, but it is the
+		// attempt's, so the event's creation stays unknown.
+		if ev.Type != EventPaymentSucceeded || !ev.Timestamp.Equal(time.Unix(1700000000, 0)) || !ev.CreatedAt.IsZero() ||
+			ev.APIVersion != "v1" {
 			t.Fatalf("event = %+v", ev)
 		}
 	})
@@ -65,7 +69,7 @@ func TestVerifyProtocolVectors(t *testing.T) {
 			t.Fatalf("Verify: %v", err)
 		}
 		if ev.Type != EventPaymentSucceeded || ev.Scheme != SchemeLegacy || ev.APIVersion != "v5" ||
-			!ev.Timestamp.Equal(time.Unix(1735689600, 0)) || string(ev.Data) != `{"id":"pay_test"}` {
+			!ev.Timestamp.Equal(time.Unix(1735689600, 0)) || !ev.CreatedAt.IsZero() || string(ev.Data) != `{"id":"pay_test"}` {
 			t.Fatalf("event = %+v", ev)
 		}
 		sum := sha256.Sum256(body)
