@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/whopsim"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestWhopFailingDuringPayoutsAndRevenueShare is scenario 4: the sandbox's
@@ -36,8 +37,8 @@ func TestWhopFailingDuringPayoutsAndRevenueShare(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	s.sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureStatus, f.RetryAfterSeconds = 429, 1 })
 	time.Sleep(5 * time.Second)
-	answers := paid()
 	s.sim.SetFaults(whopsim.Faults{})
+	answers := paid()
 	ds := s.awaitDeliveries(len(plan.order), 3*time.Minute)
 
 	wantShares := s.count(`SELECT count(*) FROM purchases WHERE status = 'paid' AND company_id <> $1`, seed.Owner.ID)
@@ -135,20 +136,27 @@ func (s *stack) awaitCount(sql string, want int64, timeout time.Duration) {
 // moneyOutState says where the money going out stands, for a wait that
 // timed out: the shares and payouts by status, River's transfer jobs by
 // kind and state (with their highest attempt and next run), and the
-// unfinished transfers with what their job last said.
+// unfinished transfers with what their job last said. A query that fails
+// says so in the text rather than failing the test over the timeout it
+// explains.
 func (s *stack) moneyOutState() string {
-	s.t.Helper()
 	var b strings.Builder
+	each := func(sql string, dest []any, fn func()) {
+		rows, _ := s.pool.Query(s.ctx, sql) // a failed query surfaces from ForEachRow
+		if _, err := pgx.ForEachRow(rows, dest, func() error { fn(); return nil }); err != nil {
+			fmt.Fprintf(&b, "(could not read: %v)\n", err)
+		}
+	}
 	var table, status string
 	var n, attempts int64
-	s.eachRow(`SELECT 'revenue_shares', status, count(*), max(attempts) FROM revenue_shares GROUP BY status
+	each(`SELECT 'revenue_shares', status, count(*), max(attempts) FROM revenue_shares GROUP BY status
 		UNION ALL SELECT 'payouts', status, count(*), max(attempts) FROM payouts GROUP BY status ORDER BY 1, 2`,
 		[]any{&table, &status, &n, &attempts}, func() {
 			fmt.Fprintf(&b, "%s %s: %d (at most %d attempts)\n", table, status, n, attempts)
 		})
 	var kind, state string
 	var next *time.Duration
-	s.eachRow(`SELECT kind, state::text, count(*), max(attempt),
+	each(`SELECT kind, state::text, count(*), max(attempt),
 			min(scheduled_at) FILTER (WHERE state IN ('available', 'retryable', 'scheduled')) - now()
 		FROM river_job GROUP BY kind, state ORDER BY 1, 2`,
 		[]any{&kind, &state, &n, &attempts, &next}, func() {
@@ -159,7 +167,7 @@ func (s *stack) moneyOutState() string {
 			b.WriteString(")\n")
 		})
 	var ref, lastError, jobState, jobError string
-	s.eachRow(`SELECT t.kind, t.ref, t.status, t.attempts, t.last_error,
+	each(`SELECT t.kind, t.ref, t.status, t.attempts, t.last_error,
 			COALESCE(j.state::text, 'no job'), COALESCE(j.errors[array_upper(j.errors, 1)]->>'error', '')
 		FROM (SELECT 'revenue_share' AS kind, payment_id AS ref, status, attempts, last_error FROM revenue_shares WHERE status <> 'paid'
 			UNION ALL SELECT 'payout', id, status, attempts, last_error FROM payouts WHERE status <> 'paid') t
