@@ -1,7 +1,6 @@
--- When Whop reported the status a dispute row holds: the time of the
--- dispute.created or dispute.updated event that carried it. Deliveries
--- arrive in any order, so a late dispute.created must not take a lost
--- dispute back to needs_response (ledger.RecordDispute keeps the later
--- report; at the same time, the one further along the dispute's life).
--- NULL on rows recorded before this column, whose time is unknown.
+-- When Whop reported the status a dispute row holds: the time of the v1
+-- dispute.created or dispute.updated event that carried it (NULL when the
+-- delivery had none, a legacy one, or the row is from before this column).
+-- ledger.RecordDispute keeps a dispute's status from going back along its
+-- life, and within one stage keeps the report Whop made later.
 ALTER TABLE disputes ADD COLUMN reported_at timestamptz;

@@ -233,10 +233,10 @@ func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deliver
 		} else if !errors.Is(err, whop.ErrNotFound) {
 			return Delivered{}, fmt.Errorf("billing: dispute %s: re-read payment: %w", dp.ID, err)
 		}
-		// The event's time orders the reports of one dispute (the dispute
-		// carries none of its own), so a late dispute.created does not
-		// reopen a dispute Whop since decided; a legacy delivery's time is
-		// its attempt's, so there the dispute's stage decides alone.
+		// A late dispute.created does not reopen a dispute Whop since
+		// decided (ledger.RecordDispute); within one stage, the event's time
+		// orders the reports (the dispute carries none of its own; a legacy
+		// delivery's is its attempt's, so none is passed).
 		ignored, err := s.store.RecordDispute(ctx, ledger.Dispute{
 			ID: dp.ID, PaymentID: dp.PaymentID, Amount: dp.Amount, Currency: string(dp.Currency),
 			Status: dp.Status, Reason: dp.Reason, ReportedAt: ev.CreatedAt,

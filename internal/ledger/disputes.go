@@ -26,40 +26,45 @@ type Dispute struct {
 }
 
 // disputeStage is how far along its life a dispute status is: an inquiry
-// (warning_…) that waits for a response, then is under review; a dispute
-// proper likewise, which an inquiry can escalate to; then decided or
-// closed. 0 for a status the app does not know ("other").
+// (warning_…) waits for a response, is under review, and closes, or
+// escalates to a dispute proper, which waits for a response, is under
+// review and is decided (won, lost) or closed. 0 for a status the app
+// does not know ("other"), which never replaces a known one.
 func disputeStage(status string) int {
 	switch status {
 	case "warning_needs_response":
 		return 1
 	case "warning_under_review":
 		return 2
-	case "needs_response":
+	case "warning_closed":
 		return 3
-	case "under_review":
+	case "needs_response":
 		return 4
-	case "warning_closed", "won", "lost", "closed":
+	case "under_review":
 		return 5
+	case "won", "lost", "closed":
+		return 6
 	}
 	return 0
 }
 
 // disputeReportStale says why a report of a dispute is older than the
-// status kept, or "" when it replaces it. Deliveries arrive in any order:
-// a report Whop made before the kept one is stale; at the same time, or
-// when either time is unknown, the one further along the dispute's life
-// stands, so a late dispute.created never reopens a decided dispute.
+// status kept, or "" when it replaces it. Deliveries arrive in any order,
+// and may come again with a fresh time (a re-sent event): a dispute never
+// goes back along its life, so a report less far along is stale whatever
+// its time, and a late dispute.created never reopens a decided dispute.
+// Within one stage, a report Whop made before the kept one is stale; when
+// either time is unknown (a legacy delivery, a row from before 000019),
+// the last one read stands.
 func disputeReportStale(kept Dispute, in Dispute) string {
-	if !kept.ReportedAt.IsZero() && !in.ReportedAt.IsZero() && !in.ReportedAt.Equal(kept.ReportedAt) {
-		if in.ReportedAt.Before(kept.ReportedAt) {
-			return fmt.Sprintf("dispute %s is %s as Whop reported at %s, after this %s (%s)", kept.ID, kept.Status,
-				kept.ReportedAt.UTC().Format(time.RFC3339Nano), in.Status, in.ReportedAt.UTC().Format(time.RFC3339Nano))
-		}
-		return ""
-	}
-	if disputeStage(in.Status) < disputeStage(kept.Status) {
+	switch inStage, keptStage := disputeStage(in.Status), disputeStage(kept.Status); {
+	case inStage < keptStage:
 		return fmt.Sprintf("dispute %s is already %s, further along than %s", kept.ID, kept.Status, in.Status)
+	case inStage > keptStage || kept.ReportedAt.IsZero() || in.ReportedAt.IsZero():
+		return ""
+	case in.ReportedAt.Before(kept.ReportedAt):
+		return fmt.Sprintf("dispute %s is %s as Whop reported at %s, after this %s (%s)", kept.ID, kept.Status,
+			kept.ReportedAt.UTC().Format(time.RFC3339Nano), in.Status, in.ReportedAt.UTC().Format(time.RFC3339Nano))
 	}
 	return ""
 }
@@ -67,8 +72,9 @@ func disputeReportStale(kept Dispute, in Dispute) string {
 // RecordDispute stores a dispute or its newer status, linked to the purchase
 // its payment fulfilled, and returns why it kept the status it had ("" when
 // it recorded this one): a report older than the one kept changes nothing
-// but the link (disputeReportStale). Credits are not moved: a dispute may
-// still be won; the creator sees it and decides.
+// but the link (disputeReportStale). A report of no time that stands keeps
+// the time kept. Credits are not moved: a dispute may still be won; the
+// creator sees it and decides.
 func (s *Store) RecordDispute(ctx context.Context, dp Dispute, d *Delivery) (ignored string, err error) {
 	err = s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
 		ignored = ""
@@ -102,7 +108,7 @@ func (s *Store) RecordDispute(ctx context.Context, dp Dispute, d *Delivery) (ign
 				       status = CASE WHEN $2 THEN $3 ELSE status END,
 				       amount = CASE WHEN $2 THEN $4 ELSE amount END,
 				       reason = CASE WHEN $2 THEN $5 ELSE reason END,
-				       reported_at = CASE WHEN $2 THEN $6 ELSE reported_at END,
+				       reported_at = CASE WHEN $2 THEN COALESCE($6, reported_at) ELSE reported_at END,
 				       updated_at = CASE WHEN $2 THEN now() ELSE updated_at END,
 				       purchase_id = COALESCE(purchase_id, (SELECT id FROM purchases WHERE payment_id = disputes.payment_id))
 				 WHERE id = $1

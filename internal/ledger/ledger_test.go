@@ -618,17 +618,21 @@ func TestDisputeLinkedWhenItsPaymentArrivesLater(t *testing.T) {
 }
 
 // TestDisputeReportsKeepTheLaterOne: reports of one dispute arrive in any
-// order. The one Whop made later stands; at the same time, or when a time
-// is unknown, the one further along the dispute's life. An older report
-// changes nothing but fills in the purchase's link, and the delivery
-// that brought it is recorded as ignored, saying why.
+// order, and may come again with a fresh time. A dispute never goes back
+// along its life, so a report less far along is stale whatever its time;
+// within one stage the one Whop made later stands, and when a time is
+// unknown the last one read. A stale report changes nothing but fills in
+// the purchase's link, and the delivery that brought it is recorded as
+// ignored, saying why. dspt_1 is a chargeback on pur_a's payment, dspt_2
+// an inquiry on a payment of no purchase that escalates.
 func TestDisputeReportsKeepTheLaterOne(t *testing.T) {
 	b := setup(t)
 	b.purchase(t, "pur_a", "user_1", 100, 499)
 	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	report := func(status, reason string, amount int64, when time.Time) ledger.Dispute {
-		return ledger.Dispute{ID: "dspt_1", PaymentID: "pay_1", Amount: amount, Currency: "usd", Status: status,
+	payments := map[string]string{"dspt_1": "pay_1", "dspt_2": "pay_2"}
+	report := func(id, status, reason string, amount int64, when time.Time) ledger.Dispute {
+		return ledger.Dispute{ID: id, PaymentID: payments[id], Amount: amount, Currency: "usd", Status: status,
 			Reason: reason, ReportedAt: when}
 	}
 	type kept struct {
@@ -644,40 +648,55 @@ func TestDisputeReportsKeepTheLaterOne(t *testing.T) {
 		ignored string
 		want    kept
 	}{
-		{"lost first: created's delivery is late", report("lost", "fraudulent", 499, at(30)), false, "",
+		{"lost first: created's delivery is late", report("dspt_1", "lost", "fraudulent", 499, at(30)), false, "",
 			kept{"lost", "fraudulent", 499, at(30), ""}},
-		{"under review, reported before it was lost", report("under_review", "fraudulent", 499, at(20)), false,
-			"dispute dspt_1 is lost as Whop reported at 2026-12-07T09:00:30Z, after this under_review (2026-12-07T09:00:20Z)",
-			kept{"lost", "fraudulent", 499, at(30), ""}},
-		{"the late created, after the payment settled: linked, status kept", report("needs_response", "unrecognized", 450, at(0)), true,
-			"dispute dspt_1 is lost as Whop reported at 2026-12-07T09:00:30Z, after this needs_response (2026-12-07T09:00:00Z)",
-			kept{"lost", "fraudulent", 499, at(30), "pur_a"}},
-		{"at the same time, not as far along", report("under_review", "fraudulent", 499, at(30)), false,
+		{"under review, reported before it was lost", report("dspt_1", "under_review", "fraudulent", 499, at(20)), false,
 			"dispute dspt_1 is already lost, further along than under_review",
+			kept{"lost", "fraudulent", 499, at(30), ""}},
+		{"the late created, after the payment settled: linked, status kept", report("dspt_1", "needs_response", "unrecognized", 450, at(0)), true,
+			"dispute dspt_1 is already lost, further along than needs_response",
 			kept{"lost", "fraudulent", 499, at(30), "pur_a"}},
-		{"at the same time, as far along: the last one read stands", report("won", "fraudulent", 499, at(30)), false, "",
+		{"the created sent again with a fresh time", report("dspt_1", "needs_response", "fraudulent", 499, at(90)), false,
+			"dispute dspt_1 is already lost, further along than needs_response",
+			kept{"lost", "fraudulent", 499, at(30), "pur_a"}},
+		{"as far along, reported before", report("dspt_1", "won", "fraudulent", 499, at(25)), false,
+			"dispute dspt_1 is lost as Whop reported at 2026-12-07T09:00:30Z, after this won (2026-12-07T09:00:25Z)",
+			kept{"lost", "fraudulent", 499, at(30), "pur_a"}},
+		{"as far along, at the same time: the last one read stands", report("dspt_1", "won", "fraudulent", 499, at(30)), false, "",
 			kept{"won", "fraudulent", 499, at(30), "pur_a"}},
-		{"reopened later by Whop: the later report stands", report("needs_response", "fraudulent", 499, at(40)), false, "",
-			kept{"needs_response", "fraudulent", 499, at(40), "pur_a"}},
-		{"no time, further along: it stands, with no time", report("under_review", "fraudulent", 499, time.Time{}), false, "",
-			kept{"under_review", "fraudulent", 499, time.Time{}, "pur_a"}},
-		{"a time against none, not as far along", report("warning_needs_response", "fraudulent", 499, at(50)), false,
-			"dispute dspt_1 is already under_review, further along than warning_needs_response",
-			kept{"under_review", "fraudulent", 499, time.Time{}, "pur_a"}},
-		{"a status the app does not know, against none", report("other", "fraudulent", 499, at(60)), false,
-			"dispute dspt_1 is already under_review, further along than other",
-			kept{"under_review", "fraudulent", 499, time.Time{}, "pur_a"}},
-		{"a time against none, further along", report("lost", "fraudulent", 499, at(70)), false, "",
-			kept{"lost", "fraudulent", 499, at(70), "pur_a"}},
+		{"as far along, reported later", report("dspt_1", "closed", "fraudulent", 490, at(40)), false, "",
+			kept{"closed", "fraudulent", 490, at(40), "pur_a"}},
+		{"as far along, of no time: it stands and the time kept stays", report("dspt_1", "lost", "fraudulent", 499, time.Time{}), false, "",
+			kept{"lost", "fraudulent", 499, at(40), "pur_a"}},
+		{"a status the app does not know", report("dspt_1", "other", "fraudulent", 499, at(50)), false,
+			"dispute dspt_1 is already lost, further along than other",
+			kept{"lost", "fraudulent", 499, at(40), "pur_a"}},
+
+		{"an inquiry of no time (a row from before 000019)", report("dspt_2", "warning_needs_response", "general", 100, time.Time{}), false, "",
+			kept{"warning_needs_response", "general", 100, time.Time{}, ""}},
+		{"the same, with its time: the time unknown, the last one read", report("dspt_2", "warning_needs_response", "general", 100, at(0)), false, "",
+			kept{"warning_needs_response", "general", 100, at(0), ""}},
+		{"the inquiry closed", report("dspt_2", "warning_closed", "general", 100, at(10)), false, "",
+			kept{"warning_closed", "general", 100, at(10), ""}},
+		{"its review, late", report("dspt_2", "warning_under_review", "general", 100, at(5)), false,
+			"dispute dspt_2 is already warning_closed, further along than warning_under_review",
+			kept{"warning_closed", "general", 100, at(10), ""}},
+		{"escalated to a chargeback", report("dspt_2", "needs_response", "fraudulent", 100, at(20)), false, "",
+			kept{"needs_response", "fraudulent", 100, at(20), ""}},
+		{"under review, of no time", report("dspt_2", "under_review", "fraudulent", 100, time.Time{}), false, "",
+			kept{"under_review", "fraudulent", 100, at(20), ""}},
+		{"needs response again, reported later", report("dspt_2", "needs_response", "fraudulent", 100, at(30)), false,
+			"dispute dspt_2 is already under_review, further along than needs_response",
+			kept{"under_review", "fraudulent", 100, at(20), ""}},
 	}
-	var updated time.Time
+	updated := map[string]time.Time{}
 	for i, st := range steps {
 		if st.settle {
 			if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_1", PaidAmount: 499}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
-		d := &ledger.Delivery{ID: fmt.Sprintf("msg_d%d", i), Type: "dispute.updated", Scheme: "standard", ObjectID: "dspt_1"}
+		d := &ledger.Delivery{ID: fmt.Sprintf("msg_d%d", i), Type: "dispute.updated", Scheme: "standard", ObjectID: st.in.ID}
 		ignored, err := b.store.RecordDispute(b.ctx, st.in, d)
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
@@ -697,20 +716,20 @@ func TestDisputeReportsKeepTheLaterOne(t *testing.T) {
 		if outcome != wantOutcome || linked != st.want.purchase {
 			t.Errorf("%s: delivery outcome %q for purchase %q, want %q for %q", st.name, outcome, linked, wantOutcome, st.want.purchase)
 		}
-		got, err := b.store.DisputesForPayment(b.ctx, "pay_1")
+		got, err := b.store.DisputesForPayment(b.ctx, st.in.PaymentID)
 		if err != nil || len(got) != 1 {
 			t.Fatalf("%s: disputes = %+v, %v", st.name, got, err)
 		}
 		g := got[0]
-		if g.ID != "dspt_1" || g.PaymentID != "pay_1" || g.Currency != "usd" || g.Status != st.want.status ||
+		if g.ID != st.in.ID || g.PaymentID != st.in.PaymentID || g.Currency != "usd" || g.Status != st.want.status ||
 			g.Reason != st.want.reason || g.Amount != st.want.amount || !g.ReportedAt.Equal(st.want.at) ||
 			g.PurchaseID != st.want.purchase || g.CreatedAt.IsZero() || g.UpdatedAt.Before(g.CreatedAt) {
 			t.Errorf("%s: dispute = %+v, want %+v", st.name, g, st.want)
 		}
 		// An ignored report leaves the row's own time alone.
-		if st.ignored != "" && !g.UpdatedAt.Equal(updated) {
-			t.Errorf("%s: updated_at moved from %v to %v", st.name, updated, g.UpdatedAt)
+		if prev, ok := updated[g.ID]; ok && st.ignored != "" && !g.UpdatedAt.Equal(prev) {
+			t.Errorf("%s: updated_at moved from %v to %v", st.name, prev, g.UpdatedAt)
 		}
-		updated = g.UpdatedAt
+		updated[g.ID] = g.UpdatedAt
 	}
 }

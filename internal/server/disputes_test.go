@@ -48,10 +48,11 @@ func TestLostDisputeTakesTheCreditsBack(t *testing.T) {
 }
 
 // TestALateDisputeCreatedDoesNotReopenALostDispute: the dispute.created
-// delivery is lost and comes back after the dispute was lost. The dispute
-// stays lost (the activity's "dispute lost" label reads it), the late
-// delivery is answered 2xx and recorded as ignored, saying why, and the
-// credits stay taken back once.
+// delivery is lost and comes back after the dispute was lost, then is sent
+// again as a new event with a fresh time. The dispute stays lost (the
+// activity's "dispute lost" label reads it), each late delivery is
+// answered 2xx and recorded as ignored, saying why, and the credits stay
+// taken back once.
 func TestALateDisputeCreatedDoesNotReopenALostDispute(t *testing.T) {
 	a := setup(t)
 	user := a.member(0)
@@ -85,8 +86,8 @@ func TestALateDisputeCreatedDoesNotReopenALostDispute(t *testing.T) {
 	}
 	a.settle()
 
-	// The events' times as their bodies carry them, to the millisecond.
-	createdAt, updatedAt := created.CreatedAt.UTC().Truncate(time.Millisecond), updated.CreatedAt.UTC().Truncate(time.Millisecond)
+	// The lost report's time as its body carries it, to the millisecond.
+	updatedAt := updated.CreatedAt.UTC().Truncate(time.Millisecond)
 	ds, _ := a.store.DisputesForPayment(a.ctx, receipt)
 	if len(ds) != 1 || ds[0].ID != id || ds[0].Status != "lost" || ds[0].PurchaseID != pur || ds[0].Amount != 499 ||
 		ds[0].Reason != "fraudulent" || !ds[0].ReportedAt.Equal(updatedAt) {
@@ -97,15 +98,35 @@ func TestALateDisputeCreatedDoesNotReopenALostDispute(t *testing.T) {
 		Scan(&outcome, &linked); err != nil {
 		t.Fatal(err)
 	}
-	// The sandbox can make both events in one millisecond; the dispute's
-	// stage then decides (the ledger's test covers both rules).
-	wantOutcome := "ignored: dispute " + id + " is lost as Whop reported at " + updatedAt.Format(time.RFC3339Nano) +
-		", after this needs_response (" + createdAt.Format(time.RFC3339Nano) + ")"
-	if createdAt.Equal(updatedAt) {
-		wantOutcome = "ignored: dispute " + id + " is already lost, further along than needs_response"
-	}
+	wantOutcome := "ignored: dispute " + id + " is already lost, further along than needs_response"
 	if outcome != wantOutcome || linked != pur {
 		t.Fatalf("late dispute.created recorded %q for %q, want %q for %s", outcome, linked, wantOutcome, pur)
+	}
+
+	// The dispute.created sent again as a new event, with a fresh time
+	// (whopsim resend --new-id): a dispute never goes back along its life.
+	var delivery int64
+	for _, at := range a.sim.Deliveries() {
+		if at.EventID == created.ID {
+			delivery = at.Delivery
+		}
+	}
+	resent, err := a.sim.Resend(delivery, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if err := a.db.Pool.QueryRow(a.ctx, `SELECT outcome, purchase_id FROM webhook_deliveries WHERE id = $1`, resent.EventID).
+		Scan(&outcome, &linked); err != nil {
+		t.Fatal(err)
+	}
+	if want := "ignored: dispute " + id + " is already lost, further along than needs_response"; resent.EventID == created.ID ||
+		outcome != want || linked != pur {
+		t.Fatalf("dispute.created re-sent as %s: recorded %q for %q, want %q for %s", resent.EventID, outcome, linked, want, pur)
+	}
+	ds, _ = a.store.DisputesForPayment(a.ctx, receipt)
+	if len(ds) != 1 || ds[0].Status != "lost" || !ds[0].ReportedAt.Equal(updatedAt) {
+		t.Fatalf("after the re-sent created: disputes = %+v, want %s lost as reported at %v", ds, id, updatedAt)
 	}
 	if b := a.balance(user); b != 0 {
 		t.Fatalf("balance = %d, want 0: the lost dispute took the credits back", b)
