@@ -18,8 +18,9 @@ type Dispute struct {
 	Currency   string
 	Status     string
 	Reason     string
-	// ReportedAt is when Whop reported Status: the time of the event that
-	// carried it. Zero when unknown (rows recorded before 000019).
+	// ReportedAt is Whop's time of the latest report kept that carried
+	// one (a v1 event's timestamp); a report of no time that stands keeps
+	// it. Zero when none did (legacy deliveries, rows from before 000019).
 	ReportedAt time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time

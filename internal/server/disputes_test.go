@@ -125,8 +125,21 @@ func TestALateDisputeCreatedDoesNotReopenALostDispute(t *testing.T) {
 		t.Fatalf("dispute.created re-sent as %s: recorded %q for %q, want %q for %s", resent.EventID, outcome, linked, want, pur)
 	}
 	ds, _ = a.store.DisputesForPayment(a.ctx, receipt)
-	if len(ds) != 1 || ds[0].Status != "lost" || !ds[0].ReportedAt.Equal(updatedAt) {
+	if len(ds) != 1 || ds[0].ID != id || ds[0].Status != "lost" || ds[0].PurchaseID != pur || ds[0].Amount != 499 ||
+		ds[0].Reason != "fraudulent" || !ds[0].ReportedAt.Equal(updatedAt) {
 		t.Fatalf("after the re-sent created: disputes = %+v, want %s lost as reported at %v", ds, id, updatedAt)
+	}
+	// Both late deliveries were answered 2xx at their first attempt.
+	for _, ev := range []string{created.ID, resent.EventID} {
+		var answered []int
+		for _, at := range a.sim.Deliveries() {
+			if at.EventID == ev && at.Status != 0 {
+				answered = append(answered, at.Status)
+			}
+		}
+		if len(answered) != 1 || answered[0] != 200 {
+			t.Fatalf("%s answered %v, want one 200", ev, answered)
+		}
 	}
 	if b := a.balance(user); b != 0 {
 		t.Fatalf("balance = %d, want 0: the lost dispute took the credits back", b)

@@ -80,7 +80,7 @@ type wireEvent struct {
 	Type       flexString      `json:"type"`
 	Action     flexString      `json:"action"`
 	APIVersion flexString      `json:"api_version"`
-	Timestamp  flexString      `json:"timestamp"` // parsed leniently: informational only
+	Timestamp  flexString      `json:"timestamp"` // parsed leniently: one that does not parse is unknown
 	CompanyID  flexString      `json:"company_id"`
 	AccountID  flexString      `json:"account_id"`
 	Company    link            `json:"company"`
