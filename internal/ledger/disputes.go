@@ -78,7 +78,6 @@ func disputeReportStale(kept Dispute, in Dispute) string {
 // creator sees it and decides.
 func (s *Store) RecordDispute(ctx context.Context, dp Dispute, d *Delivery) (ignored string, err error) {
 	err = s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
-		ignored = ""
 		// A dispute may arrive before its payment is matched to a purchase;
 		// a later report then fills in the link, and never replaces one.
 		var at *time.Time

@@ -93,11 +93,7 @@ func TestALateDisputeCreatedDoesNotReopenALostDispute(t *testing.T) {
 		ds[0].Reason != "fraudulent" || !ds[0].ReportedAt.Equal(updatedAt) {
 		t.Fatalf("disputes = %+v, want %s lost as reported at %v", ds, id, updatedAt)
 	}
-	var outcome, linked string
-	if err := a.db.Pool.QueryRow(a.ctx, `SELECT outcome, purchase_id FROM webhook_deliveries WHERE id = $1`, created.ID).
-		Scan(&outcome, &linked); err != nil {
-		t.Fatal(err)
-	}
+	outcome, linked := a.delivery(created.ID)
 	wantOutcome := "ignored: dispute " + id + " is already lost, further along than needs_response"
 	if outcome != wantOutcome || linked != pur {
 		t.Fatalf("late dispute.created recorded %q for %q, want %q for %s", outcome, linked, wantOutcome, pur)
@@ -116,10 +112,7 @@ func TestALateDisputeCreatedDoesNotReopenALostDispute(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.settle()
-	if err := a.db.Pool.QueryRow(a.ctx, `SELECT outcome, purchase_id FROM webhook_deliveries WHERE id = $1`, resent.EventID).
-		Scan(&outcome, &linked); err != nil {
-		t.Fatal(err)
-	}
+	outcome, linked = a.delivery(resent.EventID)
 	if want := "ignored: dispute " + id + " is already lost, further along than needs_response"; resent.EventID == created.ID ||
 		outcome != want || linked != pur {
 		t.Fatalf("dispute.created re-sent as %s: recorded %q for %q, want %q for %s", resent.EventID, outcome, linked, want, pur)

@@ -388,6 +388,17 @@ func (a *app) balance(user string) int64 {
 	return b
 }
 
+// delivery is how the app recorded the webhook delivery id: its outcome
+// and the purchase it was about ("" for none).
+func (a *app) delivery(id string) (outcome, purchaseID string) {
+	a.t.Helper()
+	if err := a.db.Pool.QueryRow(a.ctx, `SELECT outcome, purchase_id FROM webhook_deliveries WHERE id = $1`, id).
+		Scan(&outcome, &purchaseID); err != nil {
+		a.t.Fatalf("delivery %s: %v", id, err)
+	}
+	return outcome, purchaseID
+}
+
 func (a *app) count(sql string, args ...any) int {
 	a.t.Helper()
 	var n int

@@ -555,12 +555,7 @@ func TestALateDeclineDoesNotFailThePaymentUnderWay(t *testing.T) {
 	}
 	a.settle()
 	wantProcessing("after the late payment.failed")
-	var outcome, linked string
-	if err := a.db.Pool.QueryRow(a.ctx, `SELECT outcome, purchase_id FROM webhook_deliveries WHERE id = $1`, late.ID).
-		Scan(&outcome, &linked); err != nil {
-		t.Fatal(err)
-	}
-	if outcome != "ignored: another payment of the purchase is under way: purchase stays processing" || linked != pur {
+	if outcome, linked := a.delivery(late.ID); outcome != "ignored: another payment of the purchase is under way: purchase stays processing" || linked != pur {
 		t.Fatalf("the late delivery was recorded as %q on %q", outcome, linked)
 	}
 
