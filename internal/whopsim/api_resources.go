@@ -55,7 +55,10 @@ func (s *Sim) apiCreateTransfer(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(time.Duration(f.TransferLatencyMS) * time.Millisecond):
 		case <-r.Context().Done():
-			return // the client gave up first: nothing was transferred
+			// The client gave up first: nothing was transferred.
+			s.log.Info("whopsim: transfer abandoned by its client during the latency; nothing moved",
+				"idempotence_key", req.IdempotenceKey)
+			return
 		}
 	}
 	if f.TransferHangRate > 0 && s.ids.float() < f.TransferHangRate {

@@ -3,6 +3,7 @@ package whopsim_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -278,7 +279,8 @@ func TestIdempotencyKeyAbandonedRequest(t *testing.T) {
 // the client's retry with the same key then gets that transfer back, and
 // the money moved once.
 func TestTransferLatencyAndHangFaults(t *testing.T) {
-	b := setup(t)
+	logged := make(chan string, 256)
+	b := setup(t, func(o *whopsim.Options) { o.Logger = slog.New(slog.NewTextHandler(lineSink(logged), nil)) })
 	transfer := func(key string, timeout time.Duration) (int, any, time.Duration) {
 		t.Helper()
 		client := &http.Client{Timeout: timeout}
@@ -315,7 +317,10 @@ func TestTransferLatencyAndHangFaults(t *testing.T) {
 	if status, out, _ := transfer("abandoned", 100*time.Millisecond); status != 0 {
 		t.Fatalf("a transfer abandoned during the latency answered %d %v", status, out)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The sandbox says when the abandoned request ended, so the balance is
+	// read after it, however slow the machine: a handler that went on to
+	// move the money would never say so, and the wait fails.
+	awaitLine(t, logged, `msg="whopsim: transfer abandoned by its client`, "idempotence_key=abandoned")
 	if got := b.balance(b.Seed.Admin.ID); got != "2" {
 		t.Fatalf("balance after an abandoned transfer = %s, want 2", got)
 	}
@@ -357,5 +362,37 @@ func TestTransferLatencyAndHangFaults(t *testing.T) {
 	transfers, _ := state.(map[string]any)["transfers"].(map[string]any)
 	if id := str(t, state, "transfer_keys.hung"); id == "" || str(t, out, "id") != id || len(transfers) != 2 {
 		t.Fatalf("retry answered %v, the sandbox holds %d transfers (key hung -> %q)", out, len(transfers), id)
+	}
+}
+
+// lineSink hands each line a slog handler writes to lines, dropping it when
+// nobody reads fast enough (the sandbox never waits on its log).
+type lineSink chan<- string
+
+func (l lineSink) Write(p []byte) (int, error) {
+	select {
+	case l <- string(p):
+	default:
+	}
+	return len(p), nil
+}
+
+// awaitLine waits up to ten seconds for a line holding every one of parts.
+func awaitLine(t *testing.T, lines <-chan string, parts ...string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case line := <-lines:
+			found := true
+			for _, p := range parts {
+				found = found && strings.Contains(line, p)
+			}
+			if found {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("the sandbox logged no line with %q in 10 s", parts)
+		}
 	}
 }
