@@ -76,7 +76,9 @@ func (s MoneyOut) SendPayout(ctx context.Context, r PayoutRequest) (PayoutResult
 		// the balance against nonsense; converting is not ours to do.
 		return PayoutResult{}, &FeeCurrencyError{Fee: acct.FeeCurrency, Payout: acct.Currency}
 	}
-	if in.Amount+acct.Fee > acct.Balance {
+	// Amount, then the fee out of what is left: amount + fee could wrap
+	// past the largest int64 and pass under the balance.
+	if in.Amount > acct.Balance || acct.Fee > acct.Balance-in.Amount {
 		return PayoutResult{}, &InsufficientBalanceError{Balance: acct.Balance, Fee: acct.Fee, Amount: in.Amount, Currency: acct.Currency}
 	}
 	in.RecipientID, in.Username = user.ID, user.Username

@@ -124,6 +124,10 @@ func TestPayoutRefusesBadRequestsAndSendsNothing(t *testing.T) {
 		{"missing amount", map[string]any{"amount": nil}, 400, "invalid_amount", ""},
 		{"over the balance with the fee", map[string]any{"amount": "249.76"}, 422, "insufficient_balance",
 			"balance of $250.00 does not cover $249.76 plus the $0.25 transfer fee"},
+		// The largest amount an int64 holds in cents: adding the fee to it
+		// wrapped below zero, under the balance, and the payout was sent.
+		{"the largest amount, whose fee would wrap", map[string]any{"amount": "92233720368547758.07"}, 422, "insufficient_balance",
+			"balance of $250.00 does not cover $92,233,720,368,547,758.07 plus the $0.25 transfer fee"},
 		{"unknown user", map[string]any{"recipient": "nobody_here"}, 422, "unknown_recipient", "no user"},
 		{"no recipient", map[string]any{"recipient": " "}, 400, "invalid_recipient", ""},
 		{"no key", map[string]any{"idempotency_key": ""}, 400, "invalid_idempotency_key", ""},

@@ -78,7 +78,7 @@ func (s *Sim) transferLocked(st *State, req TransferRequest) (t *Transfer, repla
 	if amount <= 0 {
 		return nil, false, badRequest("amount must be more than 0")
 	}
-	if origin.Balance < amount+origin.TransferFee {
+	if amount > origin.Balance || origin.TransferFee > origin.Balance-amount { // amount + fee could wrap
 		return nil, false, &APIError{Status: http.StatusBadRequest, Code: "insufficient_balance",
 			Message: fmt.Sprintf("the origin's balance of %s does not cover %s plus the %s transfer fee",
 				major(origin.Balance, origin.Currency), major(amount, req.Currency), major(origin.TransferFee, req.Currency))}

@@ -139,6 +139,8 @@ func TestTransferRefusals(t *testing.T) {
 	}{
 		{"more than the balance", base(map[string]any{"amount": 999.9}), 400, "insufficient_balance"},
 		{"the balance but not the fee", base(map[string]any{"amount": 1000}), 400, "insufficient_balance"},
+		// The largest int64 in cents: plus the fee it wrapped under the balance.
+		{"the largest amount", base(map[string]any{"amount": json.Number("92233720368547758.07")}), 400, "insufficient_balance"},
 		{"unknown destination", base(map[string]any{"destination_id": "user_nope"}), 404, "not_found"},
 		{"unknown origin", base(map[string]any{"origin_id": "biz_nope"}), 404, "not_found"},
 		{"no currency", base(map[string]any{"currency": ""}), 400, "invalid_request"},
