@@ -361,6 +361,81 @@ func TestRemovingTheRuleCancelsAnUnchargedTopUp(t *testing.T) {
 	}
 }
 
+// TestRemovingTheRuleStopsAChargeWaitingToRetry: the charge's first try
+// fails (Whop answers 503: nothing charged) and the top-up waits, charging,
+// for its job's retry. The member removes the rule: the top-up is canceled,
+// and the retry, Whop healthy again, charges nothing.
+func TestRemovingTheRuleStopsAChargeWaitingToRetry(t *testing.T) {
+	r := newTopUpRig(t)
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
+	failing := &refusingWhop{Client: r.client, status: 503}
+	if _, err := NewTopUps(r.svc, failing).Charge(r.ctx, id); err == nil || failing.calls.Load() != 1 {
+		t.Fatalf("a charge Whop answered 503 = %v after %d calls, want an error to retry", err, failing.calls.Load())
+	}
+	if tu, _ := r.store.TopUp(r.ctx, id); tu.Status != ledger.TopUpCharging || tu.PaymentID != "" {
+		t.Fatalf("top-up after the failed try = %+v, want charging with no payment", tu)
+	}
+	if n, err := r.topups.RemoveRule(r.ctx, r.user, r.exp); err != nil || n != 1 {
+		t.Fatalf("remove = %d, %v; want the charging top-up canceled", n, err)
+	}
+	out, err := r.topups.Charge(r.ctx, id) // River's retry
+	if err != nil || out != (ChargeOutcome{Status: "canceled"}) {
+		t.Fatalf("the retry after removal = %+v, %v", out, err)
+	}
+	tu, _ := r.store.TopUp(r.ctx, id)
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpCanceled || tu.Attempts != 1 || tu.PaymentID != "" || tu.FailureReason != "" ||
+		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "canceled: auto top-up removed" || pur.PaymentID != "" {
+		t.Fatalf("top-up %+v, purchase %+v", tu, pur)
+	}
+	if n := r.sandboxPayments(id); n != 0 || r.balance() != 40 {
+		t.Fatalf("payments at Whop %d, balance %d; want none and 40", n, r.balance())
+	}
+}
+
+// TestRemovingTheRuleAfterALostAnswerStillCredits: the charge reached Whop
+// and was paid, but its answer was lost, so the top-up is charging with no
+// payment when the member removes the rule, which cancels it. Whop's
+// payment, found by the reconciler, still credits the purchase, once: the
+// top-up follows it to paid, and the job's retry charges nothing more.
+func TestRemovingTheRuleAfterALostAnswerStillCredits(t *testing.T) {
+	r := newTopUpRig(t)
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
+	c, err := r.store.StartTopUpCharge(r.ctx, id)
+	if err != nil || !c.Due {
+		t.Fatalf("start = %+v, %v", c, err)
+	}
+	p, err := r.client.CreatePayment(r.ctx, whop.OffSessionPaymentParams{CompanyID: r.env.Seed.Owner.ID,
+		MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
+		Plan: whop.InlinePlan{Currency: money.USD, InitialPrice: c.Purchase.Price, PlanType: whop.PlanOneTime},
+		Metadata: map[string]string{MetaPurchaseID: c.Purchase.ID, MetaExperienceID: r.exp, MetaUserID: r.user,
+			MetaPackageID: "small", MetaTopUpID: id},
+		IdempotencyKey: "creditkit:topup:" + id})
+	if err != nil || !p.IsPaid() {
+		t.Fatalf("charge = %+v, %v", p, err)
+	}
+	if n, err := r.topups.RemoveRule(r.ctx, r.user, r.exp); err != nil || n != 1 {
+		t.Fatalf("remove = %d, %v", n, err)
+	}
+	run, err := r.svc.Deliveries.Reconcile(r.ctx)
+	if err != nil || run.Credited != 1 {
+		t.Fatalf("reconcile = %+v, %v", run, err)
+	}
+	tu, _ := r.store.TopUp(r.ctx, id)
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpPaid || tu.PaymentID != p.ID || tu.FailureReason != "" ||
+		pur.Status != ledger.PurchasePaid || pur.PaymentID != p.ID || r.balance() != 140 {
+		t.Fatalf("top-up %+v, purchase %+v, balance %d", tu, pur, r.balance())
+	}
+	out, err := r.topups.Charge(r.ctx, id)
+	if err != nil || out != (ChargeOutcome{Status: "paid", PaymentID: p.ID}) || r.sandboxPayments(id) != 1 || r.balance() != 140 {
+		t.Fatalf("the job's retry = %+v, %v; payments %d, balance %d", out, err, r.sandboxPayments(id), r.balance())
+	}
+	if n := r.count(`SELECT count(*) FROM ledger_entries WHERE kind = 'purchase'`); n != 1 {
+		t.Fatalf("purchase entries = %d, want 1", n)
+	}
+}
+
 // TestAtMostKTopUpsADay: with K = 2, the third crossing of the day
 // schedules nothing.
 func TestAtMostKTopUpsADay(t *testing.T) {

@@ -228,6 +228,15 @@ func (s *Store) SetTopUpRule(ctx context.Context, n NewTopUpRule) (TopUpRule, er
 // RemoveTopUpRule deletes the member's rule and cancels any top-up not yet
 // charged (its purchase fails as canceled), under the wallet's lock, so no
 // spend can schedule one in between. It returns the top-ups it canceled.
+//
+// Not yet charged is scheduled, or charging with no payment from Whop: a
+// charge whose try failed (a 5xx, a timeout) waits for its job's retry,
+// which would otherwise charge the card after the member turned auto
+// top-up off. Should that try have reached Whop after all, its answer
+// lost, Whop's payment still settles the purchase (webhook or reconciler)
+// and the top-up follows it to paid (purchases_topup_outcome): the member
+// is charged once and credited once. A top-up with a payment is Whop's to
+// decide, and stays.
 func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string) ([]TopUp, error) {
 	var canceled []TopUp
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -240,7 +249,7 @@ func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string
 		}
 		rows, err := tx.Query(ctx, `
 			UPDATE topups t SET status = 'canceled', updated_at = now()
-			 WHERE wallet_id = $1 AND status = 'scheduled'
+			 WHERE wallet_id = $1 AND (status = 'scheduled' OR (status = 'charging' AND payment_id IS NULL))
 			RETURNING `+topUpColumns, wid)
 		if err != nil {
 			return err
