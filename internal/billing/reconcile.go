@@ -141,6 +141,21 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 	if declined > 0 {
 		s.log.WarnContext(ctx, "reconciler recorded failed payments the webhooks missed", "purchases", declined)
 	}
+	// After the window's payments: a top-up whose charge Whop did make has
+	// been credited, and is no longer under way.
+	switch ended, err := s.store.EndTopUpsWithoutAJob(ctx); {
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		fail(err)
+	case len(ended) > 0:
+		ids := make([]string, len(ended))
+		for i, t := range ended {
+			ids[i] = t.ID
+		}
+		s.log.ErrorContext(ctx, "reconciler canceled top-ups whose charge job gave up (see the topup_charge jobs' errors)",
+			"topups", ids)
+	}
 	if failed > 0 {
 		return fmt.Errorf("billing: reconcile: %d problems (the checkpoint stays for the next run); the first: %w", failed, first)
 	}

@@ -436,6 +436,97 @@ func TestRemovingTheRuleAfterALostAnswerStillCredits(t *testing.T) {
 	}
 }
 
+// discardChargeJobs does what River does after a charge job's last try.
+func (r *topUpRig) discardChargeJobs() {
+	r.t.Helper()
+	if _, err := r.pool.Exec(r.ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now()
+		WHERE kind = 'topup_charge' AND state NOT IN ('completed', 'cancelled', 'discarded')`); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// TestATopUpWhoseJobGaveUpEnds: Whop fails the charge until River discards
+// the job. The top-up, left charging, would block every later crossing of
+// the wallet; the reconciler's next pass cancels it (its purchase failed,
+// the reason on the member's page), and the next crossing schedules a new
+// one, which the pass after leaves alone while its job lives.
+func TestATopUpWhoseJobGaveUpEnds(t *testing.T) {
+	r := newTopUpRig(t)
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
+	if _, err := NewTopUps(r.svc, &refusingWhop{Client: r.client, status: 503}).Charge(r.ctx, id); err == nil {
+		t.Fatal("a charge Whop answered 503 did not fail")
+	}
+	if _, err := r.svc.Deliveries.Reconcile(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tu, _ := r.store.TopUp(r.ctx, id); tu.Status != ledger.TopUpCharging {
+		t.Fatalf("a pass while the job lives ended the top-up: %+v", tu)
+	}
+	r.discardChargeJobs()
+	if _, err := r.svc.Deliveries.Reconcile(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	tu, _ := r.store.TopUp(r.ctx, id)
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpCanceled || tu.FailureReason != ledger.TopUpJobGone || tu.Attempts != 1 || tu.PaymentID != "" ||
+		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "canceled: its charge job ended without a charge" {
+		t.Fatalf("top-up %+v, purchase %+v", tu, pur)
+	}
+	if n := r.sandboxPayments(id); n != 0 || r.balance() != 40 {
+		t.Fatalf("payments at Whop %d, balance %d", n, r.balance())
+	}
+	if out, err := r.topups.Charge(r.ctx, id); err != nil || out != (ChargeOutcome{Status: "canceled"}) || r.sandboxPayments(id) != 0 {
+		t.Fatalf("a late run of the job = %+v, %v", out, err)
+	}
+	r.grant(100)
+	r.spend(100) // 140 → 40 crosses 50 again
+	ids := r.topUpIDs()
+	if len(ids) != 2 || ids[0] != id {
+		t.Fatalf("top-ups after the next crossing = %v, want a second one", ids)
+	}
+	if _, err := r.svc.Deliveries.Reconcile(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if next, _ := r.store.TopUp(r.ctx, ids[1]); next.Status != ledger.TopUpScheduled || next.FailureReason != "" {
+		t.Fatalf("the new top-up after a pass = %+v, want scheduled", next)
+	}
+	if out, err := r.topups.Charge(r.ctx, ids[1]); err != nil || out.Status != "paid" || out.Credited != 100 || r.balance() != 140 {
+		t.Fatalf("the new top-up's charge = %+v, %v; balance %d", out, err, r.balance())
+	}
+}
+
+// TestATopUpWhoseJobGaveUpAfterAPaidChargeIsCredited: the charge reached
+// Whop and was paid, its answer lost, and the job gave up; the reconciler's
+// pass credits Whop's payment first, so the top-up ends paid, not canceled.
+func TestATopUpWhoseJobGaveUpAfterAPaidChargeIsCredited(t *testing.T) {
+	r := newTopUpRig(t)
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
+	c, err := r.store.StartTopUpCharge(r.ctx, id)
+	if err != nil || !c.Due {
+		t.Fatalf("start = %+v, %v", c, err)
+	}
+	p, err := r.client.CreatePayment(r.ctx, whop.OffSessionPaymentParams{CompanyID: r.env.Seed.Owner.ID,
+		MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
+		Plan: whop.InlinePlan{Currency: money.USD, InitialPrice: c.Purchase.Price, PlanType: whop.PlanOneTime},
+		Metadata: map[string]string{MetaPurchaseID: c.Purchase.ID, MetaExperienceID: r.exp, MetaUserID: r.user,
+			MetaPackageID: "small", MetaTopUpID: id},
+		IdempotencyKey: "creditkit:topup:" + id})
+	if err != nil || !p.IsPaid() {
+		t.Fatalf("charge = %+v, %v", p, err)
+	}
+	r.discardChargeJobs()
+	run, err := r.svc.Deliveries.Reconcile(r.ctx)
+	if err != nil || run.Credited != 1 {
+		t.Fatalf("reconcile = %+v, %v", run, err)
+	}
+	tu, _ := r.store.TopUp(r.ctx, id)
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpPaid || tu.PaymentID != p.ID || tu.FailureReason != "" ||
+		pur.Status != ledger.PurchasePaid || pur.FailureReason != "" || r.balance() != 140 || r.sandboxPayments(id) != 1 {
+		t.Fatalf("top-up %+v, purchase %+v, balance %d", tu, pur, r.balance())
+	}
+}
+
 // TestAtMostKTopUpsADay: with K = 2, the third crossing of the day
 // schedules nothing.
 func TestAtMostKTopUpsADay(t *testing.T) {

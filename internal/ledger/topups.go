@@ -35,7 +35,7 @@ const (
 	TopUpCharging  TopUpStatus = "charging"  // the charge was (or is being) asked of Whop
 	TopUpPaid      TopUpStatus = "paid"      // its purchase was fulfilled
 	TopUpDeclined  TopUpStatus = "declined"  // the charge failed; FailureReason says why
-	TopUpCanceled  TopUpStatus = "canceled"  // the rule was removed before the charge
+	TopUpCanceled  TopUpStatus = "canceled"  // the rule was removed before the charge, or its job ended without one
 
 	// TopUpRefused: Whop took the payment from the member, but the app
 	// refused it for the top-up's purchase (FailureReason is the refusal's
@@ -270,6 +270,53 @@ func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string
 		return nil, fmt.Errorf("ledger: remove top-up rule: %w", err)
 	}
 	return canceled, nil
+}
+
+// TopUpJobGone is the reason a top-up under way whose charge job is gone
+// ends with (EndTopUpsWithoutAJob), as the member's page shows it.
+const TopUpJobGone = "not charged: the charge kept failing and was stopped; your next crossing starts a new top-up"
+
+// EndTopUpsWithoutAJob cancels every top-up still under way (scheduled or
+// charging) that no live topup_charge job will charge any more, and fails
+// its purchase as canceled, as RemoveTopUpRule does. River discards a job
+// after its last try (max_attempts, 25: about 14 hours of Whop failing,
+// inside the 24 hours Whop keeps the charge's key, so no retry can charge
+// twice); the top-up it leaves under way would stop every later crossing
+// of the wallet from scheduling one, for good. Should a try have reached
+// Whop after all, its answer lost, Whop's payment still settles the
+// purchase and the top-up follows it to paid (purchases_topup_outcome).
+// The top-up and its job are written in one transaction, so a top-up
+// without a live job is one its job has left. It returns the top-ups it
+// ended; the reconciler runs it on each pass.
+func (s *Store) EndTopUpsWithoutAJob(ctx context.Context) ([]TopUp, error) {
+	var ended []TopUp
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			UPDATE topups t SET status = 'canceled', failure_reason = $1, updated_at = now()
+			 WHERE t.status IN ('scheduled', 'charging')
+			   AND NOT EXISTS (SELECT 1 FROM river_job j
+			                    WHERE j.kind = $2 AND j.args @> jsonb_build_object('topup_id', t.id)
+			                      AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
+			RETURNING `+topUpColumns, TopUpJobGone, JobTopUpCharge)
+		if err != nil {
+			return err
+		}
+		ended, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TopUp, error) { return scanTopUp(r) })
+		if err != nil {
+			return err
+		}
+		for _, t := range ended {
+			if _, err := tx.Exec(ctx, `UPDATE purchases SET status = 'failed', failure_reason = 'canceled: its charge job ended without a charge',
+				updated_at = now() WHERE id = $1 AND status <> 'paid'`, t.PurchaseID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: end top-ups without a job: %w", err)
+	}
+	return ended, nil
 }
 
 // TopUpSettings is a member's saved method, rule and recent top-ups.
