@@ -352,3 +352,60 @@ func TestSetupDeliveryLosingARaceWithItsCopyIsADuplicate(t *testing.T) {
 		t.Fatalf("saved methods = %d", n)
 	}
 }
+
+// metadatalessWhop answers a top-up's charge, and a read of its payment,
+// without the metadata the charge sent.
+type metadatalessWhop struct{ *whop.Client }
+
+func (w metadatalessWhop) CreatePayment(ctx context.Context, p whop.OffSessionPaymentParams) (*whop.Payment, error) {
+	return stripMetadata(w.Client.CreatePayment(ctx, p))
+}
+
+func (w metadatalessWhop) GetPayment(ctx context.Context, id string) (*whop.Payment, error) {
+	return stripMetadata(w.Client.GetPayment(ctx, id))
+}
+
+func stripMetadata(p *whop.Payment, err error) (*whop.Payment, error) {
+	if p == nil {
+		return nil, err
+	}
+	q := *p
+	q.Metadata = nil
+	return &q, err
+}
+
+// TestTopUpAnsweredWithoutMetadataIsCredited: Whop answers a top-up's
+// charge paid but without the metadata it was sent. The payment is the
+// top-up's (made under its key), so the job credits it, once, rather than
+// taking it for none of ours and ending with the member charged, the
+// top-up charging and nothing credited. The same holds when the payment is
+// read again after a pending answer.
+func TestTopUpAnsweredWithoutMetadataIsCredited(t *testing.T) {
+	r := newTopUpRig(t)
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
+	out, err := NewTopUps(r.svc, metadatalessWhop{r.client}).Charge(r.ctx, id)
+	if err != nil || out.Status != "paid" || out.Credited != 100 || out.PaymentID == "" {
+		t.Fatalf("charge = %+v, %v", out, err)
+	}
+	tu, _ := r.store.TopUp(r.ctx, id)
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpPaid || tu.PaymentID != out.PaymentID || pur.Status != ledger.PurchasePaid ||
+		pur.PaymentID != out.PaymentID || r.balance() != 140 || r.sandboxPayments(id) != 1 {
+		t.Fatalf("top-up %+v, purchase %+v, balance %d, payments %d", tu, pur, r.balance(), r.sandboxPayments(id))
+	}
+	if n := r.count(`SELECT count(*) FROM ledger_entries WHERE kind = 'purchase'`); n != 1 {
+		t.Fatalf("purchase entries = %d, want 1", n)
+	}
+
+	// A second wallet crossing: the answer is pending, and the re-read,
+	// paid, comes without metadata too.
+	r2 := newTopUpRig(t)
+	id2 := r2.crossOnce(whopsim.CardSucceeds, 3)
+	if out, err := NewTopUps(r2.svc, undecidedWhop{r2.client}).Charge(r2.ctx, id2); err != nil || out.Status != "charging" {
+		t.Fatalf("a pending answer = %+v, %v", out, err)
+	}
+	out, err = NewTopUps(r2.svc, metadatalessWhop{r2.client}).Charge(r2.ctx, id2)
+	if err != nil || out.Status != "paid" || out.Credited != 100 || r2.balance() != 140 || r2.sandboxPayments(id2) != 1 {
+		t.Fatalf("the re-read = %+v, %v; balance %d", out, err, r2.balance())
+	}
+}
