@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+
 	"errors"
 	"io"
 	"log/slog"
@@ -11,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/a-h/templ"
 	"github.com/creditkit/creditkit/internal/billing"
@@ -254,19 +258,83 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 // decodeBody is decodeJSON's parsing, apart from reading, so it can be
-// fuzzed. The body must be UTF-8: Go's decoder would quietly turn invalid
-// bytes inside strings into U+FFFD, storing something the caller never sent.
+// fuzzed. It reads by the exact rules of JSON (RFC 8259 as RFC 7493 narrows
+// it), where encoding/json is lenient in ways a caller could be misread by:
+//   - a member's name must match a field's exactly: encoding/json matched
+//     "PACKAGE" to "package";
+//   - a name may appear once: encoding/json let the last "package" win;
+//   - strings must be valid UTF-8, escapes included: encoding/json turned
+//     invalid bytes, and a lone surrogate escape such as \ud800, into
+//     U+FFFD, storing something the caller never sent;
+//   - nothing may follow the object: encoding/json's More missed a stray
+//     "]" or "}" after it.
 func decodeBody(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return newError(http.StatusBadRequest, "invalid_json", "The request body must be JSON encoded as UTF-8.")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return newError(http.StatusBadRequest, "invalid_json", "The request body must be a JSON object with the documented fields.")
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	value, err := dec.ReadValue()
+	if err != nil {
+		return newError(http.StatusBadRequest, "invalid_json", "The request body must be one JSON object: "+jsonProblem(err)+".")
 	}
-	if dec.More() {
-		return newError(http.StatusBadRequest, "invalid_json", "The request body must hold one JSON object.")
+	value = value.Clone() // the decoder's buffer, which reading on reuses
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return newError(http.StatusBadRequest, "invalid_json", "The request body must hold one JSON object, and nothing after it.")
+	}
+	if err := jsonv2.Unmarshal(value, v, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return newError(http.StatusBadRequest, "invalid_json",
+			"The request body must be a JSON object with the documented fields: "+jsonProblem(err)+".")
 	}
 	return nil
+}
+
+// jsonProblem is a decoding error as a caller reads it: what was wrong and
+// where, less the Go package's name and Go's type names.
+func jsonProblem(err error) string {
+	var syn *jsontext.SyntacticError
+	var sem *jsonv2.SemanticError
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "it ends too soon"
+	case errors.As(err, &syn) && syn.Err != nil:
+		return where(syn.Err.Error(), string(syn.JSONPointer))
+	case errors.As(err, &sem) && errors.Is(sem.Err, jsonv2.ErrUnknownName):
+		return where("unknown member", string(sem.JSONPointer))
+	case errors.As(err, &sem) && sem.JSONKind != 0 && sem.JSONPointer == "":
+		return "the body is " + jsonKind(sem.JSONKind) + ", not an object"
+	case errors.As(err, &sem) && sem.JSONKind == '0' && len(sem.JSONValue) > 0:
+		return "the number " + string(sem.JSONValue) + " does not fit the member " + strconv.Quote(string(sem.JSONPointer))
+	case errors.As(err, &sem) && sem.JSONKind != 0:
+		return "the member " + strconv.Quote(string(sem.JSONPointer)) + " cannot be " + jsonKind(sem.JSONKind)
+	case errors.As(err, &sem) && sem.Err != nil:
+		return where(sem.Err.Error(), string(sem.JSONPointer))
+	}
+	return "it could not be read"
+}
+
+// jsonKind names a kind of JSON value.
+func jsonKind(k jsontext.Kind) string {
+	switch k {
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	}
+	return "this value"
+}
+
+// where names the member a problem is at, by its JSON pointer.
+func where(problem, pointer string) string {
+	if pointer == "" {
+		return problem
+	}
+	return problem + " at " + strconv.Quote(pointer)
 }
