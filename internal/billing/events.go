@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
 	"github.com/creditkit/creditkit/internal/whop"
 )
 
@@ -222,6 +223,9 @@ func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deliver
 		d.ObjectID = dp.ID
 		if err := checkClaim("dispute", dp.ID, dp.PaymentID, dp.Status, dp.Reason); err != nil {
 			return Delivered{}, err
+		}
+		if dp.Amount < 0 { // the disputes table holds none: refused here, not by its check
+			return Delivered{}, malformedf("dispute %s amount %s %s is negative", dp.ID, money.FormatMajor(dp.Amount, dp.Currency), dp.Currency)
 		}
 		// A lost dispute takes the credits back like a full refund: apply
 		// the payment as Whop holds it now before recording the delivery, so

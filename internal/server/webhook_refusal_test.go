@@ -108,6 +108,18 @@ func TestSignedDeliveriesOfUnexpectedShapeAreRefusedAnd2xx(t *testing.T) {
 		{"body that is no event", "msg_b1", []byte(`["not", "an", "event"]`), "the body is not a Whop event"},
 		{"data that is unreadable", "msg_b2", event(t, "msg_b2", "payment.succeeded", map[string]any{"id": "pay_X3", "total": "lots"}),
 			"its data is unreadable"},
+		// One signed dispute past any real amount made every dashboard's
+		// revenue report overflow (a 500 on each load); a negative one
+		// reached the disputes table's check and was logged as an error.
+		{"dispute of 92 quadrillion dollars", "msg_d3", event(t, "msg_d3", "dispute.created",
+			map[string]any{"id": "dspt_2", "amount": json.Number("92233720368547758.07"), "currency": "usd", "status": "needs_response", "payment": map[string]any{"id": pay1}}),
+			"amount beyond the largest one read"},
+		{"dispute of a negative amount", "msg_d4", event(t, "msg_d4", "dispute.created",
+			map[string]any{"id": "dspt_3", "amount": -5, "currency": "usd", "status": "needs_response", "payment": map[string]any{"id": pay1}}),
+			"dispute dspt_3 amount -5 usd is negative"},
+		{"refund of 92 quadrillion dollars", "msg_r4", event(t, "msg_r4", "refund.created",
+			map[string]any{"id": "rf_2", "amount": json.Number("92233720368547758.07"), "currency": "usd", "status": "succeeded", "payment": map[string]any{"id": pay1}}),
+			"amount beyond the largest one read"},
 		{"webhook-id not UTF-8", "msg_\xff", event(t, "msg", "payment.succeeded", payment(pay1, pur1, ch1)),
 			"webhook-id \"msg_\\xff\" is not printable text"},
 	}

@@ -128,6 +128,40 @@ func TestEventMembership(t *testing.T) {
 	}
 }
 
+// TestAmountsBeyondTheLargestAreRefused: an amount past MaxAmount, either
+// side of zero, in a dispute, a refund or a payment, is an error, not a
+// number the reports would sum past int64; MaxAmount itself is read.
+func TestAmountsBeyondTheLargestAreRefused(t *testing.T) {
+	dispute := func(amount string) error {
+		_, err := deliver(t, SchemeStandard, v1Envelope(EventDisputeCreated,
+			`{"id":"dspt_1","amount":`+amount+`,"currency":"usd","status":"needs_response","payment":{"id":"pay_1"}}`)).Dispute()
+		return err
+	}
+	refund := func(amount string) error {
+		_, err := deliver(t, SchemeStandard, v1Envelope(EventRefundCreated,
+			`{"id":"rfnd_1","amount":`+amount+`,"currency":"usd","status":"succeeded","payment":{"id":"pay_1"}}`)).Refund()
+		return err
+	}
+	payment := func(amount string) error {
+		body := strings.Replace(fixture(t, "payment_v1.json"), `"total": 8.99`, `"total": `+amount, 1)
+		if body == fixture(t, "payment_v1.json") {
+			t.Fatal("the payment fixture has no total of 8.99 to replace")
+		}
+		_, err := deliver(t, SchemeStandard, v1Envelope(EventPaymentSucceeded, body)).Payment()
+		return err
+	}
+	for name, read := range map[string]func(string) error{"dispute": dispute, "refund": refund, "payment": payment} {
+		for _, amount := range []string{"10000000000.01", "-10000000000.01", "92233720368547758.07", `"92233720368547758.07"`} {
+			if err := read(amount); !errors.Is(err, ErrAmountTooLarge) {
+				t.Errorf("%s of %s: err = %v, want ErrAmountTooLarge", name, amount, err)
+			}
+		}
+		if err := read("10000000000.00"); err != nil {
+			t.Errorf("%s of exactly MaxAmount: %v", name, err)
+		}
+	}
+}
+
 func TestEventDataErrors(t *testing.T) {
 	tests := []struct {
 		name string

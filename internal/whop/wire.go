@@ -148,6 +148,16 @@ func (d *decNum) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MaxAmount bounds every amount read from Whop, either side of zero: 10^12
+// minor units, ten billion dollars, far above any one payment, refund or
+// dispute an app sees, and small enough that sums of millions of them stay
+// inside int64. Unbounded, one signed dispute of 92 quadrillion dollars made
+// every revenue report's sum overflow, and the dashboards answer 500.
+const MaxAmount = 1_000_000_000_000
+
+// ErrAmountTooLarge reports an amount beyond MaxAmount.
+var ErrAmountTooLarge = errors.New("whop: amount beyond the largest one read (10^12 minor units)")
+
 // minor converts to minor units of c. Whop computes fees and conversions
 // with more precision than a currency has, so extra digits are rounded
 // (half to even) rather than refused.
@@ -155,7 +165,11 @@ func (d decNum) minor(c money.Currency) (int64, error) {
 	if d == "" {
 		return 0, nil
 	}
-	return money.ParseMajorRounded(string(d), c)
+	n, err := money.ParseMajorRounded(string(d), c)
+	if err == nil && (n > MaxAmount || n < -MaxAmount) {
+		return 0, fmt.Errorf("%s %s: %w", d, c, ErrAmountTooLarge)
+	}
+	return n, err
 }
 
 // optBool is a boolean that remembers whether it was present, because a
