@@ -210,6 +210,14 @@ func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deliver
 		// success: the payment as Whop holds it now is the truth, and
 		// FulfilPayment applies both its success and its refunds.
 		p, err := s.whop.GetPayment(ctx, r.PaymentID)
+		if errors.Is(err, whop.ErrNotFound) {
+			// A refund is of a payment Whop made long before; one Whop does
+			// not know is no payment of the app's. Answering 500 had Whop
+			// retry it for nothing, each try logged as the app's error.
+			// Were it a payment of ours after all, the reconciler lists its
+			// refund with the payment.
+			return describe(s.ignore(ctx, d, fmt.Sprintf("refund %s is of payment %s, which Whop does not know", r.ID, r.PaymentID)))
+		}
 		if err != nil {
 			return Delivered{}, fmt.Errorf("billing: refund %s: re-read payment: %w", r.ID, err)
 		}

@@ -252,3 +252,34 @@ func TestAnUnusableUsernameCostsNoCredits(t *testing.T) {
 		}
 	}
 }
+
+// TestARefundOfAPaymentWhopDoesNotKnowIsIgnored: a signed refund naming a
+// payment Whop answers 404 for was answered 500 on every try, each logged
+// as the app's error, and never recorded. It is recorded as ignored, says
+// why, changes nothing else, and a repeat is a duplicate.
+func TestARefundOfAPaymentWhopDoesNotKnowIsIgnored(t *testing.T) {
+	a := setup(t)
+	member := a.member(0)
+	a.buyIn(a.experience(), member, "starter")
+	a.settle()
+	body := event(t, "msg_rx", "refund.created", map[string]any{"id": "rf_unknown1", "amount": 1, "currency": "usd",
+		"status": "succeeded", "payment": map[string]any{"id": "pay_NoSuchPayment1"}})
+	before := a.snapshot()
+	status, out, raw := a.post(a.url, "msg_rx", false, body)
+	want := "ignored: refund rf_unknown1 is of payment pay_NoSuchPayment1, which Whop does not know"
+	if status != 200 || out["outcome"] != want {
+		t.Fatalf("%d %s, want 200 %q", status, raw, want)
+	}
+	if outcome, purchase := a.delivery("msg_rx"); outcome != want || purchase != "" {
+		t.Fatalf("recorded %q for purchase %q", outcome, purchase)
+	}
+	if changed := changedTables(before, a.snapshot()); len(changed) != 1 || changed[0] != "webhook_deliveries" {
+		t.Fatalf("the delivery changed the tables %v", changed)
+	}
+	if status, out, raw := a.post(a.url, "msg_rx", false, body); status != 200 || out["outcome"] != "duplicate" {
+		t.Fatalf("sent again: %d %s", status, raw)
+	}
+	if b := a.balance(member); b != 100 {
+		t.Fatalf("balance = %d, want 100", b)
+	}
+}
