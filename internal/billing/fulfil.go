@@ -53,7 +53,19 @@ func (s *core) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledge
 	p = offSession(p) // a top-up's off-session payment: its top-up is its checkout (topup.go)
 	purchaseID := p.Metadata[MetaPurchaseID]
 	if purchaseID == "" {
-		return s.ignore(ctx, d, "not a Creditkit purchase")
+		// No purchase named: none of ours, unless this payment already
+		// paid one, which it stays: a refund or a lost dispute of a payment
+		// Whop answers without its metadata (as a top-up's charge can be,
+		// TopUps.settlePayment) still takes back what the payment credited.
+		pur, err := s.store.PurchaseByPayment(ctx, p.ID)
+		if errors.Is(err, ledger.ErrNotFound) {
+			return s.ignore(ctx, d, "not a Creditkit purchase")
+		}
+		if err != nil {
+			return Outcome{}, err
+		}
+		p = offSession(withPurchaseNames(p, pur))
+		purchaseID = pur.ID
 	}
 	if d != nil && p.IsPaid() && p.CompanyID == s.cfg.CompanyID && p.CheckoutConfigurationID != "" && reversedAmount(p) == 0 {
 		// A delivery of a payment with nothing taken back that names
@@ -88,6 +100,11 @@ func (s *core) fulfil(ctx context.Context, p *whop.Payment, src Source, d *ledge
 		}
 		if err := checkPayment(fresh); err != nil {
 			return Outcome{}, err
+		}
+		if fresh.Metadata[MetaPurchaseID] == "" {
+			// The same payment read again without its metadata: it stays
+			// the purchase it was known as.
+			fresh = withPurchaseNames(fresh, pur)
 		}
 		p = offSession(fresh)
 	}
@@ -204,6 +221,21 @@ func (s *core) ignore(ctx context.Context, d *ledger.Delivery, why string) (Outc
 		}
 	}
 	return Outcome{Ignored: why}, nil
+}
+
+// withPurchaseNames gives a payment with no metadata the names a payment
+// for pur carries: the purchase, its experience, user and package, and for
+// a top-up's purchase (whose checkout is its top-up) the top-up. Only for a
+// payment known to be pur's: made under its top-up's key, or recorded as
+// the one that paid it. Fulfilment's checks still hold the payment to pur.
+func withPurchaseNames(p *whop.Payment, pur ledger.Purchase) *whop.Payment {
+	q := *p
+	q.Metadata = map[string]string{MetaPurchaseID: pur.ID, MetaExperienceID: pur.ExperienceID,
+		MetaUserID: pur.UserID, MetaPackageID: pur.PackageID}
+	if whop.ValidID(pur.CheckoutID, "tup_") {
+		q.Metadata[MetaTopUpID] = pur.CheckoutID
+	}
+	return &q
 }
 
 // proportionUp is ceil(credits × part / whole), exact for any int64 inputs:

@@ -102,9 +102,9 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 			continue
 		}
 		run.PaymentsSeen++
-		if p.Metadata[MetaPurchaseID] == "" {
-			continue // not a credit purchase (premium, or another product)
-		}
+		// A payment naming no purchase is still passed on: fulfilment finds
+		// the purchase it paid, if any (one Whop answers without metadata),
+		// and ignores the rest (premium, other products).
 		out, err := s.fulfil(ctx, p, FromReconcile, nil, run.ID)
 		var bad *MalformedError
 		if errors.As(err, &bad) {
@@ -141,8 +141,13 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 	if declined > 0 {
 		s.log.WarnContext(ctx, "reconciler recorded failed payments the webhooks missed", "purchases", declined)
 	}
-	// After the window's payments: a top-up whose charge Whop did make has
-	// been credited, and is no longer under way.
+	if failed > 0 {
+		return fmt.Errorf("billing: reconcile: %d problems (the checkpoint stays for the next run); the first: %w", failed, first)
+	}
+	// Only after a pass that read every paid payment of its window: a
+	// top-up whose charge Whop did make has been credited by now, and is no
+	// longer under way, so none is told "not charged" while Whop holds its
+	// payment unread.
 	switch ended, err := s.store.EndTopUpsWithoutAJob(ctx); {
 	case err != nil && ctx.Err() != nil:
 		return ctx.Err()

@@ -271,14 +271,22 @@ func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *who
 	pur := c.Purchase
 	switch {
 	case p.IsPaid():
-		out, err := t.s.fulfilPayment(ctx, topUpsOwn(p, c), FromTopUp, nil)
+		if p.Metadata[MetaPurchaseID] == "" {
+			// Whop answered without the metadata the charge sent. The
+			// payment is the top-up's all the same (made under its key, or
+			// read by the id its charge recorded): without the names,
+			// fulfilment would take it for none of ours, and the member,
+			// charged, would not be credited.
+			p = withPurchaseNames(p, pur)
+		}
+		out, err := t.s.fulfilPayment(ctx, p, FromTopUp, nil)
 		if err != nil {
 			return ChargeOutcome{}, err
 		}
 		if out.Ignored != "" {
-			// Not reachable with the top-up's names filled in; were it
-			// reached, ending the job would leave the top-up charging with
-			// the member charged: an error keeps it retrying, and visible.
+			// Not reached with the purchase named; were it reached, ending
+			// the job would leave the top-up charging with the member
+			// charged: an error keeps it retrying, and visible.
 			return ChargeOutcome{}, fmt.Errorf("billing: top-up %s: payment %s was ignored: %s", c.TopUp.ID, p.ID, out.Ignored)
 		}
 		if out.Rejected != "" {
@@ -299,22 +307,6 @@ func (t *TopUps) settlePayment(ctx context.Context, c ledger.TopUpCharge, p *who
 		return ChargeOutcome{}, err
 	}
 	return ChargeOutcome{Status: string(ledger.TopUpCharging), PaymentID: p.ID}, nil
-}
-
-// topUpsOwn gives a top-up's payment the metadata its charge sent, when
-// Whop's answer left it out. The payment is the top-up's by how it was
-// got: made under the top-up's key, or read by the id that charge
-// recorded. Without the names, fulfilment would take it for none of ours
-// and the member, charged, would not be credited. What the answer does
-// carry is left as it is, for fulfilment's checks to hold to the purchase.
-func topUpsOwn(p *whop.Payment, c ledger.TopUpCharge) *whop.Payment {
-	if p.Metadata[MetaPurchaseID] != "" || p.Metadata[MetaTopUpID] != "" {
-		return p
-	}
-	q := *p
-	q.Metadata = map[string]string{MetaPurchaseID: c.Purchase.ID, MetaExperienceID: c.Purchase.ExperienceID,
-		MetaUserID: c.Purchase.UserID, MetaPackageID: c.Purchase.PackageID, MetaTopUpID: c.TopUp.ID}
-	return &q
 }
 
 // refuse ends a top-up whose paid payment the app refused for why: as a

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"iter"
+	"maps"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
+	"github.com/creditkit/creditkit/internal/money"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/internal/whopsim"
 	"github.com/riverqueue/river"
@@ -353,59 +356,110 @@ func TestSetupDeliveryLosingARaceWithItsCopyIsADuplicate(t *testing.T) {
 	}
 }
 
-// metadatalessWhop answers a top-up's charge, and a read of its payment,
-// without the metadata the charge sent.
-type metadatalessWhop struct{ *whop.Client }
-
-func (w metadatalessWhop) CreatePayment(ctx context.Context, p whop.OffSessionPaymentParams) (*whop.Payment, error) {
-	return stripMetadata(w.Client.CreatePayment(ctx, p))
+// forgetfulWhop is Whop answering a charge with answer applied to the
+// payment, and every read and listing of one with read applied: without
+// its metadata, say.
+type forgetfulWhop struct {
+	*whop.Client
+	answer, read func(*whop.Payment)
 }
 
-func (w metadatalessWhop) GetPayment(ctx context.Context, id string) (*whop.Payment, error) {
-	return stripMetadata(w.Client.GetPayment(ctx, id))
-}
-
-func stripMetadata(p *whop.Payment, err error) (*whop.Payment, error) {
+func forgotten(p *whop.Payment, err error, forget func(*whop.Payment)) (*whop.Payment, error) {
 	if p == nil {
 		return nil, err
 	}
 	q := *p
-	q.Metadata = nil
+	q.Metadata = maps.Clone(p.Metadata)
+	forget(&q)
 	return &q, err
 }
 
+func (w forgetfulWhop) CreatePayment(ctx context.Context, p whop.OffSessionPaymentParams) (*whop.Payment, error) {
+	pay, err := w.Client.CreatePayment(ctx, p)
+	return forgotten(pay, err, w.answer)
+}
+
+func (w forgetfulWhop) GetPayment(ctx context.Context, id string) (*whop.Payment, error) {
+	pay, err := w.Client.GetPayment(ctx, id)
+	return forgotten(pay, err, w.read)
+}
+
+func (w forgetfulWhop) ListPayments(ctx context.Context, p whop.ListPaymentsParams) iter.Seq2[*whop.Payment, error] {
+	return func(yield func(*whop.Payment, error) bool) {
+		for p, err := range w.Client.ListPayments(ctx, p) {
+			if !yield(forgotten(p, err, w.read)) {
+				return
+			}
+		}
+	}
+}
+
+// forgetful is the rig's billing, and its top-ups, talking to a Whop that
+// forgets what answer says in a charge's answer, and what read says in the
+// payments it reads and lists.
+func (r *topUpRig) forgetful(answer, read func(*whop.Payment)) (*Service, *TopUps) {
+	w := forgetfulWhop{Client: r.client, answer: answer, read: read}
+	svc := New(w, r.store, Config{CompanyID: r.env.Seed.Owner.ID, Currency: money.USD,
+		Packages: []Package{{ID: "small", Credits: 100, Price: 500}, {ID: "big", Credits: 600, Price: 2500}}})
+	return svc, NewTopUps(svc, w)
+}
+
 // TestTopUpAnsweredWithoutMetadataIsCredited: Whop answers a top-up's
-// charge paid but without the metadata it was sent. The payment is the
-// top-up's (made under its key), so the job credits it, once, rather than
-// taking it for none of ours and ending with the member charged, the
-// top-up charging and nothing credited. The same holds when the payment is
-// read again after a pending answer.
+// charge, and every read and listing of its payment, without the metadata
+// the charge sent (all of it; the purchase's id alone; all of it, and the
+// company in the charge's answer, which sends fulfilment to read the
+// payment again). The payment
+// is the top-up's (made under its key), so the job credits it, once,
+// rather than taking it for none of ours and ending with the member
+// charged and nothing credited; the same when the payment is read again
+// after a pending answer. Refunded in full later, its credits are taken
+// back by the reconciler, which finds the purchase by the payment.
 func TestTopUpAnsweredWithoutMetadataIsCredited(t *testing.T) {
-	r := newTopUpRig(t)
-	id := r.crossOnce(whopsim.CardSucceeds, 3)
-	out, err := NewTopUps(r.svc, metadatalessWhop{r.client}).Charge(r.ctx, id)
-	if err != nil || out.Status != "paid" || out.Credited != 100 || out.PaymentID == "" {
-		t.Fatalf("charge = %+v, %v", out, err)
-	}
-	tu, _ := r.store.TopUp(r.ctx, id)
-	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
-	if tu.Status != ledger.TopUpPaid || tu.PaymentID != out.PaymentID || pur.Status != ledger.PurchasePaid ||
-		pur.PaymentID != out.PaymentID || r.balance() != 140 || r.sandboxPayments(id) != 1 {
-		t.Fatalf("top-up %+v, purchase %+v, balance %d, payments %d", tu, pur, r.balance(), r.sandboxPayments(id))
-	}
-	if n := r.count(`SELECT count(*) FROM ledger_entries WHERE kind = 'purchase'`); n != 1 {
-		t.Fatalf("purchase entries = %d, want 1", n)
+	noMetadata := func(p *whop.Payment) { p.Metadata = nil }
+	for name, forget := range map[string][2]func(*whop.Payment){
+		"all metadata":    {noMetadata, noMetadata},
+		"the purchase id": {func(p *whop.Payment) { delete(p.Metadata, MetaPurchaseID) }, func(p *whop.Payment) { delete(p.Metadata, MetaPurchaseID) }},
+		"metadata, and the company in the answer": {func(p *whop.Payment) { p.Metadata, p.CompanyID = nil, "" }, noMetadata},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newTopUpRig(t)
+			id := r.crossOnce(whopsim.CardSucceeds, 3)
+			svc, topups := r.forgetful(forget[0], forget[1])
+			out, err := topups.Charge(r.ctx, id)
+			if err != nil || out.Status != "paid" || out.Credited != 100 || out.PaymentID == "" {
+				t.Fatalf("charge = %+v, %v", out, err)
+			}
+			tu, _ := r.store.TopUp(r.ctx, id)
+			pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+			if tu.Status != ledger.TopUpPaid || tu.PaymentID != out.PaymentID || pur.Status != ledger.PurchasePaid ||
+				pur.PaymentID != out.PaymentID || r.balance() != 140 || r.sandboxPayments(id) != 1 {
+				t.Fatalf("top-up %+v, purchase %+v, balance %d, payments %d", tu, pur, r.balance(), r.sandboxPayments(id))
+			}
+			if n := r.count(`SELECT count(*) FROM ledger_entries WHERE kind = 'purchase'`); n != 1 {
+				t.Fatalf("purchase entries = %d, want 1", n)
+			}
+			if err := r.env.Sim.Refund(out.PaymentID, 500); err != nil {
+				t.Fatal(err)
+			}
+			if run, err := svc.Deliveries.Reconcile(r.ctx); err != nil || run.Refunded != 1 {
+				t.Fatalf("reconcile after the refund = %+v, %v", run, err)
+			}
+			pur, _ = r.store.Purchase(r.ctx, tu.PurchaseID)
+			if r.balance() != 40 || pur.RefundedAmount != 500 || pur.RefundedCredits != 100 {
+				t.Fatalf("after the refund: balance %d, purchase %+v", r.balance(), pur)
+			}
+		})
 	}
 
-	// A second wallet crossing: the answer is pending, and the re-read,
-	// paid, comes without metadata too.
-	r2 := newTopUpRig(t)
-	id2 := r2.crossOnce(whopsim.CardSucceeds, 3)
-	if out, err := NewTopUps(r2.svc, undecidedWhop{r2.client}).Charge(r2.ctx, id2); err != nil || out.Status != "charging" {
+	// The answer is pending, and the re-read, paid, comes without metadata.
+	r := newTopUpRig(t)
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
+	if out, err := NewTopUps(r.svc, undecidedWhop{r.client}).Charge(r.ctx, id); err != nil || out.Status != "charging" {
 		t.Fatalf("a pending answer = %+v, %v", out, err)
 	}
-	out, err = NewTopUps(r2.svc, metadatalessWhop{r2.client}).Charge(r2.ctx, id2)
-	if err != nil || out.Status != "paid" || out.Credited != 100 || r2.balance() != 140 || r2.sandboxPayments(id2) != 1 {
-		t.Fatalf("the re-read = %+v, %v; balance %d", out, err, r2.balance())
+	_, topups := r.forgetful(noMetadata, noMetadata)
+	out, err := topups.Charge(r.ctx, id)
+	if err != nil || out.Status != "paid" || out.Credited != 100 || r.balance() != 140 || r.sandboxPayments(id) != 1 {
+		t.Fatalf("the re-read = %+v, %v; balance %d", out, err, r.balance())
 	}
 }

@@ -393,6 +393,42 @@ func TestRemovingTheRuleStopsAChargeWaitingToRetry(t *testing.T) {
 	}
 }
 
+// TestRemovingTheRuleLeavesAChargeThatIsRunning: while the charge job runs
+// (River has it running), its charge may be at Whop at this moment, so
+// removing the rule does not call the top-up canceled; once the job is
+// not running, it does.
+func TestRemovingTheRuleLeavesAChargeThatIsRunning(t *testing.T) {
+	r := newTopUpRig(t)
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
+	if _, err := NewTopUps(r.svc, &refusingWhop{Client: r.client, status: 503}).Charge(r.ctx, id); err == nil {
+		t.Fatal("a charge Whop answered 503 did not fail")
+	}
+	setJob := func(state string) {
+		t.Helper()
+		if n, err := r.pool.Exec(r.ctx, `UPDATE river_job SET state = $1 WHERE kind = 'topup_charge' AND args->>'topup_id' = $2`,
+			state, id); err != nil || n.RowsAffected() != 1 {
+			t.Fatalf("set the job %s: %v", state, err)
+		}
+	}
+	setJob("running")
+	if n, err := r.topups.RemoveRule(r.ctx, r.user, r.exp); err != nil || n != 0 {
+		t.Fatalf("remove while the charge runs = %d, %v; want nothing canceled", n, err)
+	}
+	if tu, _ := r.store.TopUp(r.ctx, id); tu.Status != ledger.TopUpCharging {
+		t.Fatalf("top-up = %+v, want still charging", tu)
+	}
+	// The rule is gone; a top-up under way is canceled by removing a rule
+	// again once its job waits to retry.
+	r.setRule(50, 3)
+	setJob("retryable")
+	if n, err := r.topups.RemoveRule(r.ctx, r.user, r.exp); err != nil || n != 1 {
+		t.Fatalf("remove while the charge waits = %d, %v; want it canceled", n, err)
+	}
+	if out, err := r.topups.Charge(r.ctx, id); err != nil || out != (ChargeOutcome{Status: "canceled"}) || r.sandboxPayments(id) != 0 {
+		t.Fatalf("the retry = %+v, %v", out, err)
+	}
+}
+
 // TestRemovingTheRuleAfterALostAnswerStillCredits: the charge reached Whop
 // and was paid, but its answer was lost, so the top-up is charging with no
 // payment when the member removes the rule, which cancels it. Whop's
@@ -447,11 +483,16 @@ func (r *topUpRig) discardChargeJobs() {
 
 // TestATopUpWhoseJobGaveUpEnds: Whop fails the charge until River discards
 // the job. The top-up, left charging, would block every later crossing of
-// the wallet; the reconciler's next pass cancels it (its purchase failed,
-// the reason on the member's page), and the next crossing schedules a new
-// one, which the pass after leaves alone while its job lives.
+// the wallet. A pass of the reconciler that could not list Whop's payments
+// leaves it (a charge Whop made would be unread); the next whole pass
+// cancels it (its purchase failed, the reason on the member's page, the
+// member told), and the next crossing schedules a new one, which the pass
+// after leaves alone while its job lives.
 func TestATopUpWhoseJobGaveUpEnds(t *testing.T) {
 	r := newTopUpRig(t)
+	if err := r.notices.SetPrefs(r.ctx, r.user, r.exp, NoticePrefs{TopUpFailed: true}); err != nil {
+		t.Fatal(err)
+	}
 	id := r.crossOnce(whopsim.CardSucceeds, 3)
 	if _, err := NewTopUps(r.svc, &refusingWhop{Client: r.client, status: 503}).Charge(r.ctx, id); err == nil {
 		t.Fatal("a charge Whop answered 503 did not fail")
@@ -463,6 +504,14 @@ func TestATopUpWhoseJobGaveUpEnds(t *testing.T) {
 		t.Fatalf("a pass while the job lives ended the top-up: %+v", tu)
 	}
 	r.discardChargeJobs()
+	r.env.Sim.UpdateFaults(func(f *whopsim.Faults) { f.APIFailureRate, f.APIFailureStatus = 1, 503 })
+	if _, err := r.svc.Deliveries.Reconcile(r.ctx); err == nil {
+		t.Fatal("a pass that could not list Whop's payments did not fail")
+	}
+	r.env.Sim.SetFaults(whopsim.Faults{})
+	if tu, _ := r.store.TopUp(r.ctx, id); tu.Status != ledger.TopUpCharging {
+		t.Fatalf("a pass that read none of Whop's payments ended the top-up: %+v", tu)
+	}
 	if _, err := r.svc.Deliveries.Reconcile(r.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -471,6 +520,15 @@ func TestATopUpWhoseJobGaveUpEnds(t *testing.T) {
 	if tu.Status != ledger.TopUpCanceled || tu.FailureReason != ledger.TopUpJobGone || tu.Attempts != 1 || tu.PaymentID != "" ||
 		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "canceled: its charge job ended without a charge" {
 		t.Fatalf("top-up %+v, purchase %+v", tu, pur)
+	}
+	var title, content string
+	if err := r.pool.QueryRow(r.ctx, `SELECT title, content FROM notifications WHERE kind = 'topup_failed' AND key = $1
+		AND user_id = $2 AND experience_id = $3 AND status = 'pending'`, "topup_failed:"+id, r.user, r.exp).Scan(&title, &content); err != nil ||
+		title != "Your auto top-up did not go through" || !strings.HasPrefix(content, "Your auto top-up of 100 credits could not be completed: Whop kept failing") {
+		t.Fatalf("the member's notification: %q %q (%v)", title, content, err)
+	}
+	if a, _ := r.topups.Settings(r.ctx, r.user, r.exp); a.Rule == nil || !a.Rule.Enabled || a.Rule.DeclinesInRow != 0 {
+		t.Fatalf("the rule after a top-up whose job gave up = %+v, want on, no decline counted", a.Rule)
 	}
 	if n := r.sandboxPayments(id); n != 0 || r.balance() != 40 {
 		t.Fatalf("payments at Whop %d, balance %d", n, r.balance())
@@ -496,8 +554,12 @@ func TestATopUpWhoseJobGaveUpEnds(t *testing.T) {
 }
 
 // TestATopUpWhoseJobGaveUpAfterAPaidChargeIsCredited: the charge reached
-// Whop and was paid, its answer lost, and the job gave up; the reconciler's
-// pass credits Whop's payment first, so the top-up ends paid, not canceled.
+// Whop and was paid, its answer lost, and the job gave up; after the
+// reconciler's pass the top-up is paid, not canceled, and credited once.
+// (The pass credits the window's payments before it ends top-ups, so none
+// is canceled on the way; were the order the other way round, crediting
+// would still turn the top-up back to paid, and this end state would not
+// tell.)
 func TestATopUpWhoseJobGaveUpAfterAPaidChargeIsCredited(t *testing.T) {
 	r := newTopUpRig(t)
 	id := r.crossOnce(whopsim.CardSucceeds, 3)

@@ -229,14 +229,17 @@ func (s *Store) SetTopUpRule(ctx context.Context, n NewTopUpRule) (TopUpRule, er
 // charged (its purchase fails as canceled), under the wallet's lock, so no
 // spend can schedule one in between. It returns the top-ups it canceled.
 //
-// Not yet charged is scheduled, or charging with no payment from Whop: a
-// charge whose try failed (a 5xx, a timeout) waits for its job's retry,
-// which would otherwise charge the card after the member turned auto
-// top-up off. Should that try have reached Whop after all, its answer
-// lost, Whop's payment still settles the purchase (webhook or reconciler)
-// and the top-up follows it to paid (purchases_topup_outcome): the member
-// is charged once and credited once. A top-up with a payment is Whop's to
-// decide, and stays.
+// Not yet charged is scheduled, or charging with no payment from Whop and
+// its job not running: a charge whose try failed (a 5xx, a timeout) waits
+// for its job's retry, which would otherwise charge the card after the
+// member turned auto top-up off. Should that try have reached Whop after
+// all, its answer lost, Whop's payment still settles the purchase (webhook
+// or reconciler) and the top-up follows it to paid
+// (purchases_topup_outcome): the member is charged once and credited once.
+// A charge running now may be at Whop, so it is not called canceled; nor
+// is a top-up with a payment, which is Whop's to decide. A job that starts
+// after this commits finds the top-up canceled (StartTopUpCharge waits on
+// its row) and charges nothing.
 func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string) ([]TopUp, error) {
 	var canceled []TopUp
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -249,7 +252,7 @@ func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string
 		}
 		rows, err := tx.Query(ctx, `
 			UPDATE topups t SET status = 'canceled', updated_at = now()
-			 WHERE wallet_id = $1 AND (status = 'scheduled' OR (status = 'charging' AND payment_id IS NULL))
+			 WHERE wallet_id = $1 AND (status = 'scheduled' OR (status = 'charging' AND payment_id IS NULL AND NOT `+runningChargeJob+`))
 			RETURNING `+topUpColumns, wid)
 		if err != nil {
 			return err
@@ -272,32 +275,52 @@ func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string
 	return canceled, nil
 }
 
-// TopUpJobGone is the reason a top-up under way whose charge job is gone
-// ends with (EndTopUpsWithoutAJob), as the member's page shows it.
-const TopUpJobGone = "not charged: the charge kept failing and was stopped; your next crossing starts a new top-up"
+// The reasons a top-up under way whose charge job is gone ends with
+// (EndTopUpsWithoutAJob), as the member's page shows them: no payment was
+// recorded, or Whop had not decided the one it made.
+const (
+	TopUpJobGone          = "not charged: the charge kept failing and was stopped; your next crossing starts a new top-up"
+	TopUpJobGoneUndecided = "stopped before Whop decided its payment: if Whop takes it, its credits still land; your next crossing starts a new top-up"
+)
+
+// runningChargeJob is true where a topup_charge job of top-up t is running.
+const runningChargeJob = `EXISTS (SELECT 1 FROM river_job j
+	WHERE j.kind = '` + JobTopUpCharge + `' AND j.args @> jsonb_build_object('topup_id', t.id) AND j.state = 'running')`
+
+// liveChargeJob is true where a topup_charge job of top-up t may still run.
+const liveChargeJob = `EXISTS (SELECT 1 FROM river_job j
+	WHERE j.kind = '` + JobTopUpCharge + `' AND j.args @> jsonb_build_object('topup_id', t.id)
+	  AND j.state NOT IN ('completed', 'cancelled', 'discarded'))`
 
 // EndTopUpsWithoutAJob cancels every top-up still under way (scheduled or
-// charging) that no live topup_charge job will charge any more, and fails
-// its purchase as canceled, as RemoveTopUpRule does. River discards a job
-// after its last try (max_attempts, 25: about 14 hours of Whop failing,
-// inside the 24 hours Whop keeps the charge's key, so no retry can charge
-// twice); the top-up it leaves under way would stop every later crossing
-// of the wallet from scheduling one, for good. Should a try have reached
-// Whop after all, its answer lost, Whop's payment still settles the
-// purchase and the top-up follows it to paid (purchases_topup_outcome).
-// The top-up and its job are written in one transaction, so a top-up
-// without a live job is one its job has left. It returns the top-ups it
-// ended; the reconciler runs it on each pass.
+// charging) that no live topup_charge job will charge any more, fails its
+// purchase as canceled (as RemoveTopUpRule does), and tells the member, if
+// they asked to hear of failed top-ups. River discards a job after its last
+// try (max_attempts, 25: about 14 hours of Whop failing, on schedule inside
+// the 24 hours Whop keeps the charge's key); the top-up it leaves under way
+// would stop every later crossing of the wallet from scheduling one, for
+// good. Should a try have reached Whop after all, its answer lost, Whop's
+// payment still settles the purchase and the top-up follows it to paid
+// (purchases_topup_outcome). The top-up and its job are written in one
+// transaction, so a top-up without a live job is one its job has left. The
+// purchases are locked before their top-ups, in the order crediting locks
+// them (a purchase, then, by its trigger, the top-up). It returns the
+// top-ups it ended; the reconciler runs it after a pass that read every
+// paid payment of its window.
 func (s *Store) EndTopUpsWithoutAJob(ctx context.Context) ([]TopUp, error) {
 	var ended []TopUp
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			SELECT 1 FROM purchases p JOIN topups t ON t.purchase_id = p.id
+			 WHERE t.status IN ('scheduled', 'charging') AND NOT `+liveChargeJob+`
+			 ORDER BY p.id FOR UPDATE OF p`); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `
-			UPDATE topups t SET status = 'canceled', failure_reason = $1, updated_at = now()
-			 WHERE t.status IN ('scheduled', 'charging')
-			   AND NOT EXISTS (SELECT 1 FROM river_job j
-			                    WHERE j.kind = $2 AND j.args @> jsonb_build_object('topup_id', t.id)
-			                      AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
-			RETURNING `+topUpColumns, TopUpJobGone, JobTopUpCharge)
+			UPDATE topups t SET status = 'canceled', updated_at = now(),
+			       failure_reason = CASE WHEN t.payment_id IS NULL THEN $1 ELSE $2 END
+			 WHERE t.status IN ('scheduled', 'charging') AND NOT `+liveChargeJob+`
+			RETURNING `+topUpColumns, TopUpJobGone, TopUpJobGoneUndecided)
 		if err != nil {
 			return err
 		}
@@ -308,6 +331,16 @@ func (s *Store) EndTopUpsWithoutAJob(ctx context.Context) ([]TopUp, error) {
 		for _, t := range ended {
 			if _, err := tx.Exec(ctx, `UPDATE purchases SET status = 'failed', failure_reason = 'canceled: its charge job ended without a charge',
 				updated_at = now() WHERE id = $1 AND status <> 'paid'`, t.PurchaseID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `
+				SELECT creditkit_notify(w.experience_id, w.user_id, 'topup_failed', 'topup_failed:' || $1::text,
+				       'Your auto top-up did not go through',
+				       'Your auto top-up of ' || p.credits || ' credits could not be completed: Whop kept failing, so it was ' ||
+				       'stopped. If Whop did take a payment for it, its credits still land. The next time your balance ' ||
+				       'drops below your line, a new top-up starts.', '/activity', $1::text, now())
+				  FROM wallets w, purchases p WHERE w.id = $2 AND p.id = $3`,
+				t.ID, t.WalletID, t.PurchaseID); err != nil {
 				return err
 			}
 		}
