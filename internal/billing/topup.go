@@ -424,8 +424,39 @@ func (s *core) saveSetup(ctx context.Context, si *whop.SetupIntent, userID, expe
 	}
 	_, err = s.store.SaveTopUpMethod(ctx, ledger.SavedMethod{ExperienceID: experienceID, UserID: userID,
 		CompanyID: exp.CompanyID, MemberID: si.MemberID, PaymentMethodID: si.PaymentMethod.ID, SetupIntentID: si.ID,
-		CardBrand: si.PaymentMethod.Card.Brand, CardLast4: si.PaymentMethod.Card.Last4})
+		CardBrand: cardBrand(si.PaymentMethod.Card.Brand), CardLast4: cardLast4(si.PaymentMethod.Card.Last4)})
 	return err
+}
+
+// cardBrand is the brand a saved card is shown with: Whop's ("visa",
+// "mastercard", "american_express"), when it is such a word of at most 32
+// letters, digits, spaces, '_' or '-'; otherwise "card". The member's page
+// shows it, and text such as a direction override or markup, which a
+// signed setup could carry, would show them a card that is not theirs.
+func cardBrand(s string) string {
+	if s == "" || len(s) > 32 {
+		return "card"
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == ' ' || c == '_' || c == '-') {
+			return "card"
+		}
+	}
+	return s
+}
+
+// cardLast4 is a saved card's last four digits when they are four ASCII
+// digits, "" otherwise (the card is then shown by its brand alone).
+func cardLast4(s string) string {
+	if len(s) != 4 {
+		return ""
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return ""
+		}
+	}
+	return s
 }
 
 // setupIntentEvent records the card of a setup_intent.succeeded webhook:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"iter"
 	"maps"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -461,5 +462,57 @@ func TestTopUpAnsweredWithoutMetadataIsCredited(t *testing.T) {
 	out, err := topups.Charge(r.ctx, id)
 	if err != nil || out.Status != "paid" || out.Credited != 100 || r.balance() != 140 || r.sandboxPayments(id) != 1 {
 		t.Fatalf("the re-read = %+v, %v; balance %d", out, err, r.balance())
+	}
+}
+
+// TestASavedCardShowsOnlyPlainBrandAndDigits: a signed setup whose card
+// brand carries a direction override and markup, and whose last four are
+// eight characters, saves the card (it is the member's, and usable) but
+// shows it as "card", with no digits, instead of text a page would show
+// as something else; a plain brand and four digits are kept.
+func TestASavedCardShowsOnlyPlainBrandAndDigits(t *testing.T) {
+	r := newTopUpRig(t)
+	deliver := func(id, brand, last4 string) string {
+		t.Helper()
+		sc, err := r.topups.StartSetup(r.ctx, r.user, r.exp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.env.Sim.SaveCard(whopsim.Setup{CheckoutID: sc.CheckoutID, UserID: r.user, Card: whopsim.CardSucceeds}); err != nil {
+			t.Fatal(err)
+		}
+		evs := r.env.Sim.Events()
+		ev := evs[len(evs)-1]
+		quote := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+		body := strings.Replace(strings.Replace(string(ev.Body), `"brand":"visa"`, `"brand":`+quote(brand), 1),
+			`"last4":"4242"`, `"last4":`+quote(last4), 1)
+		if ev.Type != whop.EventSetupIntentSucceeded || body == string(ev.Body) {
+			t.Fatalf("the setup event %s has no visa 4242 card to change: %s", ev.Type, ev.Body)
+		}
+		var env struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(body), &env); err != nil {
+			t.Fatal(err)
+		}
+		out, err := r.svc.core.handleEvent(r.ctx, &whop.Event{ID: id, Type: ev.Type, Scheme: whop.SchemeStandard,
+			APIVersion: "v1", CompanyID: ev.CompanyID, Data: env.Data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Outcome
+	}
+	for _, tt := range []struct{ id, brand, last4, wantBrand, wantLast4 string }{
+		{"msg_c1", "vi\u202esa <i>", "12345678", "card", ""},
+		{"msg_c2", "master card", "12\u00003", "master card", ""},
+		{"msg_c3", "american_express", "0005", "american_express", "0005"},
+	} {
+		if out := deliver(tt.id, tt.brand, tt.last4); out != "payment method saved" {
+			t.Fatalf("%s: delivery = %q", tt.id, out)
+		}
+		a, _ := r.topups.Settings(r.ctx, r.user, r.exp)
+		if !a.HasMethod || a.CardBrand != tt.wantBrand || a.CardLast4 != tt.wantLast4 {
+			t.Fatalf("%s: saved %q %q, want %q %q", tt.id, a.CardBrand, a.CardLast4, tt.wantBrand, tt.wantLast4)
+		}
 	}
 }

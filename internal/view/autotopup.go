@@ -36,7 +36,10 @@ func AutoTopUp(l layout.Props, exp string, d AutoTopUpData, form *page.TopUpRule
 		v.Alerts.LowBalanceBelow = strconv.FormatInt(d.Prefs.LowBalanceBelow, 10)
 	}
 	if d.Settings.HasMethod {
-		v.Card = d.Settings.CardBrand + " •••• " + d.Settings.CardLast4
+		v.Card = d.Settings.CardBrand
+		if d.Settings.CardLast4 != "" {
+			v.Card += " •••• " + d.Settings.CardLast4
+		}
 	}
 	cur := string(d.Currency)
 	f := page.TopUpRuleForm{Threshold: "50", DailyLimit: "3"}
