@@ -4,10 +4,12 @@ import (
 	"io/fs"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/creditkit/creditkit/static"
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 )
 
 // Body caps: Whop's webhooks are capped at 1 MiB by the SPEC; our own JSON
@@ -20,7 +22,9 @@ const (
 // routes is the whole route table. Keep it on one screen.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(withRequestID, s.observe, s.recoverPanics, s.securityHeaders)
+	// GetHead: a HEAD (a load balancer's health check, a link checker) is
+	// answered as its GET is, without the body, rather than 405.
+	r.Use(middleware.GetHead, withRequestID, s.observe, s.recoverPanics, s.securityHeaders)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, newError(http.StatusMethodNotAllowed, "method_not_allowed", "That method is not allowed here."))
@@ -82,6 +86,11 @@ func (s *Server) routes() http.Handler {
 func (s *Server) staticHandler() http.Handler {
 	files := http.StripPrefix("/static/", http.FileServerFS(static.FS))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			// A folder: its files are the pages' to name, not a listing's.
+			s.fail(w, r, errNotFound)
+			return
+		}
 		if r.URL.Path == "/static/"+static.SDKBundle {
 			if _, err := fs.Stat(static.FS, static.SDKBundle); err != nil {
 				http.Error(w, "the iframe SDK bundle was not built: run `make assets`", http.StatusInternalServerError)

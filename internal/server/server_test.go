@@ -250,6 +250,39 @@ func TestStaticAssetsCached(t *testing.T) {
 	}
 }
 
+// TestStaticFoldersAreNotListed: a folder of the assets is a 404, not a
+// listing of its files (http.FileServer's), a file in it is served.
+func TestStaticFoldersAreNotListed(t *testing.T) {
+	s := newTestServer(t, nil)
+	for _, path := range []string{"/static/", "/static/js/"} {
+		res, body := get(t, s, path)
+		if res.StatusCode != http.StatusNotFound || strings.Contains(body, `href="app.js"`) || strings.Contains(body, `href="js/"`) {
+			t.Errorf("%s = %d %q, want 404 with no listing", path, res.StatusCode, body)
+		}
+	}
+	if res, _ := get(t, s, "/static/js/app.js"); res.StatusCode != 200 {
+		t.Errorf("a file = %d", res.StatusCode)
+	}
+}
+
+// TestHeadIsAnsweredAsGet: a HEAD is answered with its GET's status and
+// headers and no body, where it was a 405.
+func TestHeadIsAnsweredAsGet(t *testing.T) {
+	srv := httptest.NewServer(newTestServer(t, nil))
+	t.Cleanup(srv.Close)
+	for path, want := range map[string]int{"/healthz": 200, "/static/js/app.js": 200, "/nowhere": 404} {
+		res, err := http.Head(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != want || len(body) != 0 {
+			t.Errorf("HEAD %s = %d with %d bytes, want %d and none", path, res.StatusCode, len(body), want)
+		}
+	}
+}
+
 // TestCheckFieldsNamesTheFirstEmptyOne: blank counts as empty for a
 // required field, and with several missing the answer names the first the
 // handler listed.
