@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -151,12 +152,13 @@ func (s *core) compareBooks(ctx context.Context, from time.Time) BooksCheck {
 		CreatedAfter: from.Add(-booksMargin), Order: "created_at", Direction: "asc", PageSize: booksPageSize,
 	}) {
 		if err != nil {
-			if p == nil {
+			var item *whop.ItemError
+			if !errors.As(err, &item) { // a page Whop did not serve; one payment that did not decode is passed over
 				b.Err = err.Error()
 				s.log.WarnContext(ctx, "dashboard: Whop's payments could not be listed", "error", b.Err)
 				return BooksCheck{Err: b.Err}
 			}
-			continue // one payment that did not decode
+			continue
 		}
 		if n++; n > booksPageSize*booksMaxPages {
 			b.Incomplete = true

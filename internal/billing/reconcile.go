@@ -86,7 +86,7 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 	// One payment that cannot be processed must not stall the others: it is
 	// counted and the run goes on; the run then records an error, so the
 	// checkpoint stays and the next run tries that payment again.
-	var failed int
+	var failed, undecodable int
 	var first error
 	fail := func(err error) {
 		failed++
@@ -97,7 +97,13 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 	for p, err := range payments {
 		if err != nil {
 			// A page Whop did not serve ends the listing (the iterator stops
-			// after yielding it); a payment that did not decode is skipped.
+			// after yielding it); a payment that did not decode is skipped,
+			// and held against the run, so the checkpoint stays and the
+			// error shows on the run.
+			var item *whop.ItemError
+			if errors.As(err, &item) {
+				undecodable++
+			}
 			fail(fmt.Errorf("list payments: %w", err))
 			continue
 		}
@@ -141,13 +147,15 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 	if declined > 0 {
 		s.log.WarnContext(ctx, "reconciler recorded failed payments the webhooks missed", "purchases", declined)
 	}
-	if failed > 0 {
+	if failed > undecodable {
 		return fmt.Errorf("billing: reconcile: %d problems (the checkpoint stays for the next run); the first: %w", failed, first)
 	}
-	// Only after a pass that read every paid payment of its window: a
-	// top-up whose charge Whop did make has been credited by now, and is no
-	// longer under way, so none is told "not charged" while Whop holds its
-	// payment unread.
+	// Only after a pass that was served every paid payment of its window
+	// and settled each it could read: a top-up whose charge Whop did make
+	// has been credited by now, and is no longer under way, so none is told
+	// "not charged" while Whop holds its payment unread. A payment that
+	// does not decode will not decode on the next pass either: it does not
+	// hold the top-ups up for good (it still fails the run, below).
 	switch ended, err := s.store.EndTopUpsWithoutAJob(ctx); {
 	case err != nil && ctx.Err() != nil:
 		return ctx.Err()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
 	"maps"
 	"strings"
@@ -514,5 +515,45 @@ func TestASavedCardShowsOnlyPlainBrandAndDigits(t *testing.T) {
 		if !a.HasMethod || a.CardBrand != tt.wantBrand || a.CardLast4 != tt.wantLast4 {
 			t.Fatalf("%s: saved %q %q, want %q %q", tt.id, a.CardBrand, a.CardLast4, tt.wantBrand, tt.wantLast4)
 		}
+	}
+}
+
+// poisonedWhop lists, before Whop's paid payments, one that does not
+// decode (an amount past whop.MaxAmount, say).
+type poisonedWhop struct{ *whop.Client }
+
+func (w poisonedWhop) ListPayments(ctx context.Context, p whop.ListPaymentsParams) iter.Seq2[*whop.Payment, error] {
+	return func(yield func(*whop.Payment, error) bool) {
+		if !yield(nil, &whop.ItemError{Err: fmt.Errorf("decode payment pay_poison: %w", whop.ErrAmountTooLarge)}) {
+			return
+		}
+		for p, err := range w.Client.ListPayments(ctx, p) {
+			if !yield(p, err) {
+				return
+			}
+		}
+	}
+}
+
+// TestAPaymentThatDoesNotDecodeDoesNotHoldTopUpsUp: one payment of the
+// window that will never decode fails every pass (the checkpoint stays,
+// the run says why), but the passes still credit the rest and end the
+// top-ups whose job gave up; before, such a payment held them under way
+// for good.
+func TestAPaymentThatDoesNotDecodeDoesNotHoldTopUpsUp(t *testing.T) {
+	r := newTopUpRig(t)
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
+	if _, err := NewTopUps(r.svc, &refusingWhop{Client: r.client, status: 503}).Charge(r.ctx, id); err == nil {
+		t.Fatal("a charge Whop answered 503 did not fail")
+	}
+	r.discardChargeJobs()
+	svc := New(poisonedWhop{r.client}, r.store, Config{CompanyID: r.env.Seed.Owner.ID, Currency: money.USD,
+		Packages: []Package{{ID: "small", Credits: 100, Price: 500}}})
+	run, err := svc.Deliveries.Reconcile(r.ctx)
+	if err == nil || !strings.Contains(err.Error(), "1 problems") || !strings.Contains(run.Error, "pay_poison") {
+		t.Fatalf("a pass with a payment that does not decode = %+v, %v; want it failed, naming it", run, err)
+	}
+	if tu, _ := r.store.TopUp(r.ctx, id); tu.Status != ledger.TopUpCanceled || tu.FailureReason != ledger.TopUpJobGone {
+		t.Fatalf("top-up = %+v, want canceled by the pass", tu)
 	}
 }

@@ -395,14 +395,12 @@ func TestRemovingTheRuleStopsAChargeWaitingToRetry(t *testing.T) {
 
 // TestRemovingTheRuleLeavesAChargeThatIsRunning: while the charge job runs
 // (River has it running), its charge may be at Whop at this moment, so
-// removing the rule does not call the top-up canceled; once the job is
-// not running, it does.
+// removing the rule does not call the top-up canceled. That try fails; its
+// retry, Whop healthy again, finds the rule gone and cancels the top-up
+// instead of charging the card.
 func TestRemovingTheRuleLeavesAChargeThatIsRunning(t *testing.T) {
 	r := newTopUpRig(t)
 	id := r.crossOnce(whopsim.CardSucceeds, 3)
-	if _, err := NewTopUps(r.svc, &refusingWhop{Client: r.client, status: 503}).Charge(r.ctx, id); err == nil {
-		t.Fatal("a charge Whop answered 503 did not fail")
-	}
 	setJob := func(state string) {
 		t.Helper()
 		if n, err := r.pool.Exec(r.ctx, `UPDATE river_job SET state = $1 WHERE kind = 'topup_charge' AND args->>'topup_id' = $2`,
@@ -411,21 +409,26 @@ func TestRemovingTheRuleLeavesAChargeThatIsRunning(t *testing.T) {
 		}
 	}
 	setJob("running")
+	c, err := r.store.StartTopUpCharge(r.ctx, id) // the running try, before it asks Whop
+	if err != nil || !c.Due {
+		t.Fatalf("start = %+v, %v", c, err)
+	}
 	if n, err := r.topups.RemoveRule(r.ctx, r.user, r.exp); err != nil || n != 0 {
 		t.Fatalf("remove while the charge runs = %d, %v; want nothing canceled", n, err)
 	}
 	if tu, _ := r.store.TopUp(r.ctx, id); tu.Status != ledger.TopUpCharging {
 		t.Fatalf("top-up = %+v, want still charging", tu)
 	}
-	// The rule is gone; a top-up under way is canceled by removing a rule
-	// again once its job waits to retry.
-	r.setRule(50, 3)
-	setJob("retryable")
-	if n, err := r.topups.RemoveRule(r.ctx, r.user, r.exp); err != nil || n != 1 {
-		t.Fatalf("remove while the charge waits = %d, %v; want it canceled", n, err)
+	setJob("retryable")                    // the running try failed at Whop (a 503, a timeout): nothing charged
+	out, err := r.topups.Charge(r.ctx, id) // the retry
+	if err != nil || out != (ChargeOutcome{Status: "canceled"}) || r.sandboxPayments(id) != 0 || r.balance() != 40 {
+		t.Fatalf("the retry after the rule was removed = %+v, %v; payments %d, balance %d", out, err, r.sandboxPayments(id), r.balance())
 	}
-	if out, err := r.topups.Charge(r.ctx, id); err != nil || out != (ChargeOutcome{Status: "canceled"}) || r.sandboxPayments(id) != 0 {
-		t.Fatalf("the retry = %+v, %v", out, err)
+	tu, _ := r.store.TopUp(r.ctx, id)
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpCanceled || tu.PaymentID != "" || tu.Attempts != 1 ||
+		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "canceled: auto top-up removed" {
+		t.Fatalf("top-up %+v, purchase %+v", tu, pur)
 	}
 }
 

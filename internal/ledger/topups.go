@@ -236,10 +236,12 @@ func (s *Store) SetTopUpRule(ctx context.Context, n NewTopUpRule) (TopUpRule, er
 // all, its answer lost, Whop's payment still settles the purchase (webhook
 // or reconciler) and the top-up follows it to paid
 // (purchases_topup_outcome): the member is charged once and credited once.
-// A charge running now may be at Whop, so it is not called canceled; nor
-// is a top-up with a payment, which is Whop's to decide. A job that starts
-// after this commits finds the top-up canceled (StartTopUpCharge waits on
-// its row) and charges nothing.
+// A charge running now may be at Whop, so it is not called canceled; should
+// that try fail, its retry finds the rule gone and cancels the top-up
+// instead of charging (StartTopUpCharge). A top-up with a payment is
+// Whop's to decide, and stays. A job that starts after this commits finds
+// the top-up canceled (StartTopUpCharge waits on its row) and charges
+// nothing.
 func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string) ([]TopUp, error) {
 	var canceled []TopUp
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -248,6 +250,12 @@ func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM topup_rules WHERE wallet_id = $1`, wid); err != nil {
+			return err
+		}
+		// The purchases of the top-ups under way before the top-ups, in
+		// the order EndTopUpsWithoutAJob takes them.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM purchases p JOIN topups t ON t.purchase_id = p.id
+			WHERE t.wallet_id = $1 AND t.status IN ('scheduled', 'charging') ORDER BY p.id FOR UPDATE OF p`, wid); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `
@@ -305,8 +313,7 @@ const liveChargeJob = `EXISTS (SELECT 1 FROM river_job j
 // transaction, so a top-up without a live job is one its job has left. The
 // purchases are locked before their top-ups, in the order crediting locks
 // them (a purchase, then, by its trigger, the top-up). It returns the
-// top-ups it ended; the reconciler runs it after a pass that read every
-// paid payment of its window.
+// top-ups it ended; the reconciler runs it after a pass with no problem.
 func (s *Store) EndTopUpsWithoutAJob(ctx context.Context) ([]TopUp, error) {
 	var ended []TopUp
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -435,10 +442,29 @@ type TopUpCharge struct {
 // StartTopUpCharge moves a scheduled (or already charging: a retry) top-up
 // to charging, counting the attempt, and returns it with its purchase. It
 // commits before the caller asks Whop, so no lock is held over the call;
-// a top-up canceled first stays canceled (Due false).
+// a top-up canceled first stays canceled (Due false). A top-up with no
+// payment yet whose wallet has no rule any more is canceled here (Due
+// false): the member removed the rule while a try of its charge was
+// running, which removing could not call canceled, and that try failed;
+// its retry must not charge the card of a member who turned auto top-up
+// off. (Had the try reached Whop after all, Whop's payment still credits
+// the purchase, once.)
 func (s *Store) StartTopUpCharge(ctx context.Context, id string) (TopUpCharge, error) {
 	var c TopUpCharge
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		canceled, err := tx.Exec(ctx, `
+			UPDATE topups t SET status = 'canceled', updated_at = now()
+			 WHERE id = $1 AND status IN ('scheduled', 'charging') AND payment_id IS NULL
+			   AND NOT EXISTS (SELECT 1 FROM topup_rules r WHERE r.wallet_id = t.wallet_id)`, id)
+		if err != nil {
+			return err
+		}
+		if canceled.RowsAffected() == 1 {
+			if _, err := tx.Exec(ctx, `UPDATE purchases p SET status = 'failed', failure_reason = 'canceled: auto top-up removed',
+				updated_at = now() FROM topups t WHERE t.id = $1 AND p.id = t.purchase_id AND p.status <> 'paid'`, id); err != nil {
+				return err
+			}
+		}
 		t, err := scanTopUp(tx.QueryRow(ctx, `
 			UPDATE topups t SET status = 'charging', attempts = attempts + 1, updated_at = now()
 			 WHERE id = $1 AND status IN ('scheduled', 'charging')

@@ -167,3 +167,22 @@ func TestGetLedgerAccount(t *testing.T) {
 		t.Errorf("found a jpy balance that is not there")
 	}
 }
+
+// TestALedgerBalancePastMaxAmountIsRead: a balance is not a payment's
+// amount (nothing sums balances), so one past MaxAmount is read as it is;
+// a company holding that much rupiah can still pay out in dollars.
+func TestALedgerBalancePastMaxAmountIsRead(t *testing.T) {
+	c, _ := setup(t, replyJSON(`{"id":"ldgr_1","ledger_type":"primary","owner":{"id":"biz_1"},
+		"balances":[{"currency":"idr","balance":20000000000000.00,"pending_balance":0,"reserve_balance":0},
+		{"currency":"usd","balance":12.5,"pending_balance":0,"reserve_balance":0}],"transfer_fee":0.25}`))
+	got, err := c.GetLedgerAccount(t.Context(), "biz_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idr, ok := got.Balance(money.Currency("idr")); !ok || idr.Balance != 2_000_000_000_000_000 || idr.Balance <= MaxAmount {
+		t.Fatalf("idr balance = %+v, %v", idr, ok)
+	}
+	if usd, ok := got.Balance(money.USD); !ok || usd.Balance != 1250 || got.TransferFee != 25 {
+		t.Fatalf("usd balance = %+v, %v; fee %d", usd, ok, got.TransferFee)
+	}
+}

@@ -79,7 +79,7 @@ func (w *wireLedgerAccount) normalize() (*LedgerAccount, error) {
 			dst *int64
 			src decNum
 		}{{&b.Balance, wb.Balance}, {&b.PendingBalance, wb.PendingBalance}, {&b.ReserveBalance, wb.ReserveBalance}} {
-			if *f.dst, err = f.src.minor(cur); err != nil {
+			if *f.dst, err = f.src.minorUnbounded(cur); err != nil {
 				return nil, fmt.Errorf("whop: decode ledger account %s balance: %w", a.ID, err)
 			}
 		}

@@ -148,28 +148,37 @@ func (d *decNum) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MaxAmount bounds every amount read from Whop, either side of zero: 10^12
-// minor units, ten billion dollars, far above any one payment, refund or
-// dispute an app sees, and small enough that sums of millions of them stay
-// inside int64. Unbounded, one signed dispute of 92 quadrillion dollars made
-// every revenue report's sum overflow, and the dashboards answer 500.
-const MaxAmount = 1_000_000_000_000
+// MaxAmount bounds every amount of a payment, refund or dispute read from
+// Whop, either side of zero: 10^14 minor units, a trillion dollars (and
+// still 61 million dollars' worth of rupiah, whose minor unit is worth
+// least), far above any one an app sees, and small enough that the sums the
+// reports make of tens of thousands of them, and a share of one at any rate
+// (amount × basis points), stay inside int64. Unbounded, one signed dispute
+// of 92 quadrillion dollars made every revenue report's sum overflow, and
+// the dashboards answer 500. A ledger account's balances are not amounts
+// of this kind (nothing sums them) and are read unbounded.
+const MaxAmount = 100_000_000_000_000
 
 // ErrAmountTooLarge reports an amount beyond MaxAmount.
-var ErrAmountTooLarge = errors.New("whop: amount beyond the largest one read (10^12 minor units)")
+var ErrAmountTooLarge = errors.New("whop: amount beyond the largest one read (10^14 minor units)")
 
-// minor converts to minor units of c. Whop computes fees and conversions
-// with more precision than a currency has, so extra digits are rounded
-// (half to even) rather than refused.
+// minor converts to minor units of c, bounded by MaxAmount. Whop computes
+// fees and conversions with more precision than a currency has, so extra
+// digits are rounded (half to even) rather than refused.
 func (d decNum) minor(c money.Currency) (int64, error) {
-	if d == "" {
-		return 0, nil
-	}
-	n, err := money.ParseMajorRounded(string(d), c)
+	n, err := d.minorUnbounded(c)
 	if err == nil && (n > MaxAmount || n < -MaxAmount) {
 		return 0, fmt.Errorf("%s %s: %w", d, c, ErrAmountTooLarge)
 	}
 	return n, err
+}
+
+// minorUnbounded is minor for a balance: any amount an int64 holds.
+func (d decNum) minorUnbounded(c money.Currency) (int64, error) {
+	if d == "" {
+		return 0, nil
+	}
+	return money.ParseMajorRounded(string(d), c)
 }
 
 // optBool is a boolean that remembers whether it was present, because a
