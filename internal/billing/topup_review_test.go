@@ -490,18 +490,7 @@ func TestASavedCardShowsOnlyPlainBrandAndDigits(t *testing.T) {
 		if ev.Type != whop.EventSetupIntentSucceeded || body == string(ev.Body) {
 			t.Fatalf("the setup event %s has no visa 4242 card to change: %s", ev.Type, ev.Body)
 		}
-		var env struct {
-			Data json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal([]byte(body), &env); err != nil {
-			t.Fatal(err)
-		}
-		out, err := r.svc.core.handleEvent(r.ctx, &whop.Event{ID: id, Type: ev.Type, Scheme: whop.SchemeStandard,
-			APIVersion: "v1", CompanyID: ev.CompanyID, Data: env.Data})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out.Outcome
+		return r.deliver(id, ev.Type, ev.CompanyID, []byte(body))
 	}
 	for _, tt := range []struct{ id, brand, last4, wantBrand, wantLast4 string }{
 		{"msg_c1", "vi\u202esa <i>", "12345678", "card", ""},

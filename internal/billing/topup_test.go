@@ -128,6 +128,58 @@ func (r *topUpRig) crossOnce(card string, perDay int) string {
 	return ids[0]
 }
 
+// chargeWithLostAnswer makes top-up id's charge as its job makes it, paid
+// at Whop, and returns the payment as if its answer had been lost: the
+// top-up stays charging with no payment recorded.
+func (r *topUpRig) chargeWithLostAnswer(id string) *whop.Payment {
+	r.t.Helper()
+	c, err := r.store.StartTopUpCharge(r.ctx, id)
+	if err != nil || !c.Due {
+		r.t.Fatalf("start = %+v, %v", c, err)
+	}
+	p, err := r.client.CreatePayment(r.ctx, whop.OffSessionPaymentParams{CompanyID: r.env.Seed.Owner.ID,
+		MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
+		Plan: whop.InlinePlan{Currency: money.USD, InitialPrice: c.Purchase.Price, PlanType: whop.PlanOneTime},
+		Metadata: map[string]string{MetaPurchaseID: c.Purchase.ID, MetaExperienceID: r.exp, MetaUserID: r.user,
+			MetaPackageID: "small", MetaTopUpID: id},
+		IdempotencyKey: "creditkit:topup:" + id})
+	if err != nil || !p.IsPaid() {
+		r.t.Fatalf("charge = %+v, %v", p, err)
+	}
+	return p
+}
+
+// deliver hands billing a v1 event of typ with body's data as webhook
+// delivery id, and returns its outcome.
+func (r *topUpRig) deliver(id, typ, companyID string, body []byte) string {
+	r.t.Helper()
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		r.t.Fatal(err)
+	}
+	out, err := r.svc.core.handleEvent(r.ctx, &whop.Event{ID: id, Type: typ, Scheme: whop.SchemeStandard,
+		APIVersion: "v1", CompanyID: companyID, Data: env.Data})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return out.Outcome
+}
+
+// paidOnceBy fails the test unless top-up id and its purchase are paid by
+// p with no failure left on either, the 100 credits landed on the 40 the
+// crossing left, and Whop holds the one payment.
+func (r *topUpRig) paidOnceBy(id string, p *whop.Payment) {
+	r.t.Helper()
+	tu, _ := r.store.TopUp(r.ctx, id)
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpPaid || tu.PaymentID != p.ID || tu.FailureReason != "" || pur.Status != ledger.PurchasePaid ||
+		pur.PaymentID != p.ID || pur.FailureReason != "" || r.balance() != 140 || r.sandboxPayments(id) != 1 {
+		r.t.Fatalf("top-up %+v, purchase %+v, balance %d, payments %d", tu, pur, r.balance(), r.sandboxPayments(id))
+	}
+}
+
 // topUpIDs are the wallet's top-ups, oldest first.
 func (r *topUpRig) topUpIDs() []string {
 	r.t.Helper()
@@ -440,19 +492,7 @@ func TestRemovingTheRuleLeavesAChargeThatIsRunning(t *testing.T) {
 func TestRemovingTheRuleAfterALostAnswerStillCredits(t *testing.T) {
 	r := newTopUpRig(t)
 	id := r.crossOnce(whopsim.CardSucceeds, 3)
-	c, err := r.store.StartTopUpCharge(r.ctx, id)
-	if err != nil || !c.Due {
-		t.Fatalf("start = %+v, %v", c, err)
-	}
-	p, err := r.client.CreatePayment(r.ctx, whop.OffSessionPaymentParams{CompanyID: r.env.Seed.Owner.ID,
-		MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
-		Plan: whop.InlinePlan{Currency: money.USD, InitialPrice: c.Purchase.Price, PlanType: whop.PlanOneTime},
-		Metadata: map[string]string{MetaPurchaseID: c.Purchase.ID, MetaExperienceID: r.exp, MetaUserID: r.user,
-			MetaPackageID: "small", MetaTopUpID: id},
-		IdempotencyKey: "creditkit:topup:" + id})
-	if err != nil || !p.IsPaid() {
-		t.Fatalf("charge = %+v, %v", p, err)
-	}
+	p := r.chargeWithLostAnswer(id)
 	if n, err := r.topups.RemoveRule(r.ctx, r.user, r.exp); err != nil || n != 1 {
 		t.Fatalf("remove = %d, %v", n, err)
 	}
@@ -460,12 +500,7 @@ func TestRemovingTheRuleAfterALostAnswerStillCredits(t *testing.T) {
 	if err != nil || run.Credited != 1 {
 		t.Fatalf("reconcile = %+v, %v", run, err)
 	}
-	tu, _ := r.store.TopUp(r.ctx, id)
-	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
-	if tu.Status != ledger.TopUpPaid || tu.PaymentID != p.ID || tu.FailureReason != "" ||
-		pur.Status != ledger.PurchasePaid || pur.PaymentID != p.ID || r.balance() != 140 {
-		t.Fatalf("top-up %+v, purchase %+v, balance %d", tu, pur, r.balance())
-	}
+	r.paidOnceBy(id, p)
 	out, err := r.topups.Charge(r.ctx, id)
 	if err != nil || out != (ChargeOutcome{Status: "paid", PaymentID: p.ID}) || r.sandboxPayments(id) != 1 || r.balance() != 140 {
 		t.Fatalf("the job's retry = %+v, %v; payments %d, balance %d", out, err, r.sandboxPayments(id), r.balance())
@@ -566,30 +601,13 @@ func TestATopUpWhoseJobGaveUpEnds(t *testing.T) {
 func TestATopUpWhoseJobGaveUpAfterAPaidChargeIsCredited(t *testing.T) {
 	r := newTopUpRig(t)
 	id := r.crossOnce(whopsim.CardSucceeds, 3)
-	c, err := r.store.StartTopUpCharge(r.ctx, id)
-	if err != nil || !c.Due {
-		t.Fatalf("start = %+v, %v", c, err)
-	}
-	p, err := r.client.CreatePayment(r.ctx, whop.OffSessionPaymentParams{CompanyID: r.env.Seed.Owner.ID,
-		MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
-		Plan: whop.InlinePlan{Currency: money.USD, InitialPrice: c.Purchase.Price, PlanType: whop.PlanOneTime},
-		Metadata: map[string]string{MetaPurchaseID: c.Purchase.ID, MetaExperienceID: r.exp, MetaUserID: r.user,
-			MetaPackageID: "small", MetaTopUpID: id},
-		IdempotencyKey: "creditkit:topup:" + id})
-	if err != nil || !p.IsPaid() {
-		t.Fatalf("charge = %+v, %v", p, err)
-	}
+	p := r.chargeWithLostAnswer(id)
 	r.discardChargeJobs()
 	run, err := r.svc.Deliveries.Reconcile(r.ctx)
 	if err != nil || run.Credited != 1 {
 		t.Fatalf("reconcile = %+v, %v", run, err)
 	}
-	tu, _ := r.store.TopUp(r.ctx, id)
-	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
-	if tu.Status != ledger.TopUpPaid || tu.PaymentID != p.ID || tu.FailureReason != "" ||
-		pur.Status != ledger.PurchasePaid || pur.FailureReason != "" || r.balance() != 140 || r.sandboxPayments(id) != 1 {
-		t.Fatalf("top-up %+v, purchase %+v, balance %d", tu, pur, r.balance())
-	}
+	r.paidOnceBy(id, p)
 }
 
 // TestAtMostKTopUpsADay: with K = 2, the third crossing of the day
@@ -705,18 +723,7 @@ func TestSetupWebhookSavesTheCard(t *testing.T) {
 	r := newTopUpRig(t)
 	deliver := func(id string, ev whopsim.Event) string {
 		t.Helper()
-		var env struct {
-			Data json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal(ev.Body, &env); err != nil {
-			t.Fatal(err)
-		}
-		out, err := r.svc.core.handleEvent(r.ctx, &whop.Event{ID: id, Type: ev.Type, Scheme: whop.SchemeStandard,
-			APIVersion: "v1", CompanyID: ev.CompanyID, Data: env.Data})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out.Outcome
+		return r.deliver(id, ev.Type, ev.CompanyID, ev.Body)
 	}
 	lastEvent := func() whopsim.Event {
 		evs := r.env.Sim.Events()
@@ -818,20 +825,7 @@ func TestNotificationWhopRefusesIsSkipped(t *testing.T) {
 func TestReconcilerSettlesALostTopUpCharge(t *testing.T) {
 	r := newTopUpRig(t)
 	id := r.crossOnce(whopsim.CardSucceeds, 3)
-	c, err := r.store.StartTopUpCharge(r.ctx, id)
-	if err != nil || !c.Due {
-		t.Fatalf("start = %+v, %v", c, err)
-	}
-	// The charge as the job makes it, whose answer is then lost.
-	p, err := r.client.CreatePayment(r.ctx, whop.OffSessionPaymentParams{CompanyID: r.env.Seed.Owner.ID,
-		MemberID: c.TopUp.MemberID, PaymentMethodID: c.TopUp.PaymentMethodID,
-		Plan: whop.InlinePlan{Currency: money.USD, InitialPrice: c.Purchase.Price, PlanType: whop.PlanOneTime},
-		Metadata: map[string]string{MetaPurchaseID: c.Purchase.ID, MetaExperienceID: r.exp, MetaUserID: r.user,
-			MetaPackageID: "small", MetaTopUpID: id},
-		IdempotencyKey: "creditkit:topup:" + id})
-	if err != nil || !p.IsPaid() {
-		t.Fatalf("charge = %+v, %v", p, err)
-	}
+	p := r.chargeWithLostAnswer(id) // the charge as the job makes it, whose answer is then lost
 	run, err := r.svc.Deliveries.Reconcile(r.ctx)
 	if err != nil || run.Credited != 1 {
 		t.Fatalf("reconcile = %+v, %v", run, err)

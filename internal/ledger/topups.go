@@ -269,18 +269,25 @@ func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string
 		if err != nil {
 			return err
 		}
-		for _, t := range canceled {
-			if _, err := tx.Exec(ctx, `UPDATE purchases SET status = 'failed', failure_reason = 'canceled: auto top-up removed',
-				updated_at = now() WHERE id = $1 AND status <> 'paid'`, t.PurchaseID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return failPurchases(ctx, tx, canceled, "canceled: auto top-up removed")
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: remove top-up rule: %w", err)
 	}
 	return canceled, nil
+}
+
+// failPurchases fails, for reason, the purchases of top-ups just canceled,
+// unless one was paid meanwhile (a paid purchase stays paid). The top-ups
+// are canceled first, so purchases_topup_outcome leaves them as they are.
+func failPurchases(ctx context.Context, tx pgx.Tx, canceled []TopUp, reason string) error {
+	for _, t := range canceled {
+		if _, err := tx.Exec(ctx, `UPDATE purchases SET status = 'failed', failure_reason = $2, updated_at = now()
+			WHERE id = $1 AND status <> 'paid'`, t.PurchaseID, reason); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // The reasons a top-up under way whose charge job is gone ends with
@@ -335,11 +342,10 @@ func (s *Store) EndTopUpsWithoutAJob(ctx context.Context) ([]TopUp, error) {
 		if err != nil {
 			return err
 		}
+		if err := failPurchases(ctx, tx, ended, "canceled: its charge job ended without a charge"); err != nil {
+			return err
+		}
 		for _, t := range ended {
-			if _, err := tx.Exec(ctx, `UPDATE purchases SET status = 'failed', failure_reason = 'canceled: its charge job ended without a charge',
-				updated_at = now() WHERE id = $1 AND status <> 'paid'`, t.PurchaseID); err != nil {
-				return err
-			}
 			if _, err := tx.Exec(ctx, `
 				SELECT creditkit_notify(w.experience_id, w.user_id, 'topup_failed', 'topup_failed:' || $1::text,
 				       'Your auto top-up did not go through',
