@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -152,13 +151,12 @@ func (s *core) compareBooks(ctx context.Context, from time.Time) BooksCheck {
 		CreatedAfter: from.Add(-booksMargin), Order: "created_at", Direction: "asc", PageSize: booksPageSize,
 	}) {
 		if err != nil {
-			var item *whop.ItemError
-			if !errors.As(err, &item) { // a page Whop did not serve; one payment that did not decode is passed over
+			if p == nil {
 				b.Err = err.Error()
 				s.log.WarnContext(ctx, "dashboard: Whop's payments could not be listed", "error", b.Err)
 				return BooksCheck{Err: b.Err}
 			}
-			continue
+			continue // one payment that did not decode
 		}
 		if n++; n > booksPageSize*booksMaxPages {
 			b.Incomplete = true

@@ -86,7 +86,7 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 	// One payment that cannot be processed must not stall the others: it is
 	// counted and the run goes on; the run then records an error, so the
 	// checkpoint stays and the next run tries that payment again.
-	var failed, undecodable int
+	var failed int
 	var first error
 	fail := func(err error) {
 		failed++
@@ -100,10 +100,6 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 			// after yielding it); a payment that did not decode is skipped,
 			// and held against the run, so the checkpoint stays and the
 			// error shows on the run.
-			var item *whop.ItemError
-			if errors.As(err, &item) {
-				undecodable++
-			}
 			fail(fmt.Errorf("list payments: %w", err))
 			continue
 		}
@@ -147,15 +143,15 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 	if declined > 0 {
 		s.log.WarnContext(ctx, "reconciler recorded failed payments the webhooks missed", "purchases", declined)
 	}
-	if failed > undecodable {
+	if failed > 0 {
 		return fmt.Errorf("billing: reconcile: %d problems (the checkpoint stays for the next run); the first: %w", failed, first)
 	}
-	// Only after a pass that was served every paid payment of its window
-	// and settled each it could read: a top-up whose charge Whop did make
-	// has been credited by now, and is no longer under way, so none is told
-	// "not charged" while Whop holds its payment unread. A payment that
-	// does not decode will not decode on the next pass either: it does not
-	// hold the top-ups up for good (it still fails the run, below).
+	// Only after a pass that read and settled every paid payment of its
+	// window: a top-up whose charge Whop did make has been credited by now,
+	// and is no longer under way, so none is told "not charged" while Whop
+	// holds its payment unread. A payment that does not decode holds the
+	// sweep up, as it holds the checkpoint: it could be that very charge
+	// (the run's error names it, for an operator to look at).
 	switch ended, err := s.store.EndTopUpsWithoutAJob(ctx); {
 	case err != nil && ctx.Err() != nil:
 		return ctx.Err()

@@ -524,12 +524,12 @@ func (w poisonedWhop) ListPayments(ctx context.Context, p whop.ListPaymentsParam
 	}
 }
 
-// TestAPaymentThatDoesNotDecodeDoesNotHoldTopUpsUp: one payment of the
-// window that will never decode fails every pass (the checkpoint stays,
-// the run says why), but the passes still credit the rest and end the
-// top-ups whose job gave up; before, such a payment held them under way
-// for good.
-func TestAPaymentThatDoesNotDecodeDoesNotHoldTopUpsUp(t *testing.T) {
+// TestAPaymentThatDoesNotDecodeHoldsTheSweep: a payment of the window that
+// does not decode could be the very charge of a top-up whose job gave up,
+// paid at Whop: the pass fails, naming it, and leaves the top-up under way
+// rather than telling a member who may have been charged "not charged". A
+// pass that reads every payment ends it.
+func TestAPaymentThatDoesNotDecodeHoldsTheSweep(t *testing.T) {
 	r := newTopUpRig(t)
 	id := r.crossOnce(whopsim.CardSucceeds, 3)
 	if _, err := NewTopUps(r.svc, &refusingWhop{Client: r.client, status: 503}).Charge(r.ctx, id); err == nil {
@@ -542,7 +542,13 @@ func TestAPaymentThatDoesNotDecodeDoesNotHoldTopUpsUp(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "1 problems") || !strings.Contains(run.Error, "pay_poison") {
 		t.Fatalf("a pass with a payment that does not decode = %+v, %v; want it failed, naming it", run, err)
 	}
+	if tu, _ := r.store.TopUp(r.ctx, id); tu.Status != ledger.TopUpCharging || tu.FailureReason != "" {
+		t.Fatalf("top-up after a pass that could not read a payment = %+v, want still charging", tu)
+	}
+	if _, err := r.svc.Deliveries.Reconcile(r.ctx); err != nil {
+		t.Fatal(err)
+	}
 	if tu, _ := r.store.TopUp(r.ctx, id); tu.Status != ledger.TopUpCanceled || tu.FailureReason != ledger.TopUpJobGone {
-		t.Fatalf("top-up = %+v, want canceled by the pass", tu)
+		t.Fatalf("top-up after a whole pass = %+v, want canceled", tu)
 	}
 }

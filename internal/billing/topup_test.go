@@ -484,6 +484,39 @@ func TestRemovingTheRuleLeavesAChargeThatIsRunning(t *testing.T) {
 	}
 }
 
+// TestARetryBuysOnlyWhatTheRuleStillBuys: the rule is removed while the
+// charge's try runs and set again before the retry. Set for another
+// package, the retry cancels the top-up rather than buy what the old rule
+// priced; set for the same package at the same price, it charges it.
+func TestARetryBuysOnlyWhatTheRuleStillBuys(t *testing.T) {
+	for _, tt := range []struct {
+		pkg, want string
+		payments  int
+		balance   int64
+	}{{"big", "canceled", 0, 40}, {"small", "paid", 1, 140}} {
+		t.Run(tt.pkg, func(t *testing.T) {
+			r := newTopUpRig(t)
+			id := r.crossOnce(whopsim.CardSucceeds, 3)
+			if _, err := r.pool.Exec(r.ctx, `UPDATE river_job SET state = 'running' WHERE kind = 'topup_charge'`); err != nil {
+				t.Fatal(err)
+			}
+			if c, err := r.store.StartTopUpCharge(r.ctx, id); err != nil || !c.Due {
+				t.Fatalf("start = %+v, %v", c, err)
+			}
+			if n, err := r.topups.RemoveRule(r.ctx, r.user, r.exp); err != nil || n != 0 {
+				t.Fatalf("remove while running = %d, %v", n, err)
+			}
+			if _, err := r.topups.SetRule(r.ctx, r.user, r.exp, RuleInput{Threshold: 50, PackageID: tt.pkg, DailyLimit: 3}); err != nil {
+				t.Fatal(err)
+			}
+			out, err := r.topups.Charge(r.ctx, id) // the retry of the try that failed
+			if err != nil || out.Status != tt.want || r.sandboxPayments(id) != tt.payments || r.balance() != tt.balance {
+				t.Fatalf("retry under a %s rule = %+v, %v; payments %d, balance %d", tt.pkg, out, err, r.sandboxPayments(id), r.balance())
+			}
+		})
+	}
+}
+
 // TestRemovingTheRuleAfterALostAnswerStillCredits: the charge reached Whop
 // and was paid, but its answer was lost, so the top-up is charging with no
 // payment when the member removes the rule, which cancels it. Whop's

@@ -254,13 +254,15 @@ func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string
 		}
 		// The purchases of the top-ups under way before the top-ups, in
 		// the order EndTopUpsWithoutAJob takes them.
+		const cancelable = `t.wallet_id = $1 AND (t.status = 'scheduled' OR (t.status = 'charging' AND t.payment_id IS NULL AND NOT ` +
+			runningChargeJob + `))`
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM purchases p JOIN topups t ON t.purchase_id = p.id
-			WHERE t.wallet_id = $1 AND t.status IN ('scheduled', 'charging') ORDER BY p.id FOR UPDATE OF p`, wid); err != nil {
+			WHERE `+cancelable+` ORDER BY p.id FOR UPDATE OF p`, wid); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `
 			UPDATE topups t SET status = 'canceled', updated_at = now()
-			 WHERE wallet_id = $1 AND (status = 'scheduled' OR (status = 'charging' AND payment_id IS NULL AND NOT `+runningChargeJob+`))
+			 WHERE `+cancelable+`
 			RETURNING `+topUpColumns, wid)
 		if err != nil {
 			return err
@@ -297,6 +299,15 @@ const (
 	TopUpJobGone          = "not charged: the charge kept failing and was stopped; your next crossing starts a new top-up"
 	TopUpJobGoneUndecided = "stopped before Whop decided its payment: if Whop takes it, its credits still land; your next crossing starts a new top-up"
 )
+
+// ruleOfTheTopUp is true where top-up t's wallet has a rule that buys what
+// t's purchase buys, at its price: the rule that scheduled it, or one set
+// since for the same package at the same price. (Not by time: a spend
+// waiting on the wallet's lock while a rule is set schedules its top-up
+// under that rule with the spend's earlier start time.)
+const ruleOfTheTopUp = `EXISTS (SELECT 1 FROM topup_rules r JOIN purchases rp ON rp.id = t.purchase_id
+	WHERE r.wallet_id = t.wallet_id AND r.package_id = rp.package_id AND r.credits = rp.credits
+	  AND r.price = rp.price AND r.currency = rp.currency)`
 
 // runningChargeJob is true where a topup_charge job of top-up t is running.
 const runningChargeJob = `EXISTS (SELECT 1 FROM river_job j
@@ -453,15 +464,21 @@ type TopUpCharge struct {
 // false): the member removed the rule while a try of its charge was
 // running, which removing could not call canceled, and that try failed;
 // its retry must not charge the card of a member who turned auto top-up
-// off. (Had the try reached Whop after all, Whop's payment still credits
-// the purchase, once.)
+// off, nor, when they have set a rule again since, buy what the old rule
+// priced. (Had the try reached Whop after all, Whop's payment still
+// credits the purchase, once.)
 func (s *Store) StartTopUpCharge(ctx context.Context, id string) (TopUpCharge, error) {
 	var c TopUpCharge
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The purchase first, as crediting takes it before the top-up.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM purchases p JOIN topups t ON t.purchase_id = p.id
+			WHERE t.id = $1 AND t.status IN ('scheduled', 'charging') AND t.payment_id IS NULL AND NOT `+ruleOfTheTopUp+`
+			FOR UPDATE OF p`, id); err != nil {
+			return err
+		}
 		canceled, err := tx.Exec(ctx, `
 			UPDATE topups t SET status = 'canceled', updated_at = now()
-			 WHERE id = $1 AND status IN ('scheduled', 'charging') AND payment_id IS NULL
-			   AND NOT EXISTS (SELECT 1 FROM topup_rules r WHERE r.wallet_id = t.wallet_id)`, id)
+			 WHERE id = $1 AND status IN ('scheduled', 'charging') AND payment_id IS NULL AND NOT `+ruleOfTheTopUp, id)
 		if err != nil {
 			return err
 		}
