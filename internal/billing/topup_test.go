@@ -479,7 +479,7 @@ func TestRemovingTheRuleLeavesAChargeThatIsRunning(t *testing.T) {
 	tu, _ := r.store.TopUp(r.ctx, id)
 	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
 	if tu.Status != ledger.TopUpCanceled || tu.PaymentID != "" || tu.Attempts != 1 ||
-		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "canceled: auto top-up removed" {
+		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "canceled: auto top-up removed or changed" {
 		t.Fatalf("top-up %+v, purchase %+v", tu, pur)
 	}
 }
@@ -512,6 +512,11 @@ func TestARetryBuysOnlyWhatTheRuleStillBuys(t *testing.T) {
 			out, err := r.topups.Charge(r.ctx, id) // the retry of the try that failed
 			if err != nil || out.Status != tt.want || r.sandboxPayments(id) != tt.payments || r.balance() != tt.balance {
 				t.Fatalf("retry under a %s rule = %+v, %v; payments %d, balance %d", tt.pkg, out, err, r.sandboxPayments(id), r.balance())
+			}
+			tu, _ := r.store.TopUp(r.ctx, id)
+			pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+			if string(tu.Status) != tt.want || (tt.want == "canceled") != (pur.FailureReason == "canceled: auto top-up removed or changed") {
+				t.Fatalf("top-up %+v, purchase %+v", tu, pur)
 			}
 		})
 	}

@@ -460,8 +460,9 @@ type TopUpCharge struct {
 // to charging, counting the attempt, and returns it with its purchase. It
 // commits before the caller asks Whop, so no lock is held over the call;
 // a top-up canceled first stays canceled (Due false). A top-up with no
-// payment yet whose wallet has no rule any more is canceled here (Due
-// false): the member removed the rule while a try of its charge was
+// payment yet whose wallet has no rule buying its package at its price any
+// more is canceled here (Due false): the member removed the rule (or
+// changed what it buys) while a try of its charge was
 // running, which removing could not call canceled, and that try failed;
 // its retry must not charge the card of a member who turned auto top-up
 // off, nor, when they have set a rule again since, buy what the old rule
@@ -483,7 +484,7 @@ func (s *Store) StartTopUpCharge(ctx context.Context, id string) (TopUpCharge, e
 			return err
 		}
 		if canceled.RowsAffected() == 1 {
-			if _, err := tx.Exec(ctx, `UPDATE purchases p SET status = 'failed', failure_reason = 'canceled: auto top-up removed',
+			if _, err := tx.Exec(ctx, `UPDATE purchases p SET status = 'failed', failure_reason = 'canceled: auto top-up removed or changed',
 				updated_at = now() FROM topups t WHERE t.id = $1 AND p.id = t.purchase_id AND p.status <> 'paid'`, id); err != nil {
 				return err
 			}
