@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-
 	"errors"
 	"io"
 	"log/slog"
@@ -13,14 +12,13 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
-
 	"github.com/a-h/templ"
 	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/view"
 	"github.com/creditkit/creditkit/internal/whop"
 	"github.com/creditkit/creditkit/web/page"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // httpError is an error with the status, code and message a caller sees.

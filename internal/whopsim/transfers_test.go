@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -281,8 +282,8 @@ func TestIdempotencyKeyAbandonedRequest(t *testing.T) {
 // the client's retry with the same key then gets that transfer back, and
 // the money moved once.
 func TestTransferLatencyAndHangFaults(t *testing.T) {
-	logged := make(chan string, 256)
-	b := setup(t, func(o *whopsim.Options) { o.Logger = slog.New(slog.NewTextHandler(lineSink(logged), nil)) })
+	logged := &logLines{}
+	b := setup(t, func(o *whopsim.Options) { o.Logger = slog.New(slog.NewTextHandler(logged, nil)) })
 	transfer := func(key string, timeout time.Duration) (int, any, time.Duration) {
 		t.Helper()
 		client := &http.Client{Timeout: timeout}
@@ -322,7 +323,7 @@ func TestTransferLatencyAndHangFaults(t *testing.T) {
 	// The sandbox says when the abandoned request ended, so the balance is
 	// read after it, however slow the machine: a handler that went on to
 	// move the money would never say so, and the wait fails.
-	awaitLine(t, logged, `msg="whopsim: transfer abandoned by its client`, "idempotence_key=abandoned")
+	logged.await(t, `msg="whopsim: transfer abandoned by its client`, "idempotence_key=abandoned")
 	if got := b.balance(b.Seed.Admin.ID); got != "2" {
 		t.Fatalf("balance after an abandoned transfer = %s, want 2", got)
 	}
@@ -367,25 +368,27 @@ func TestTransferLatencyAndHangFaults(t *testing.T) {
 	}
 }
 
-// lineSink hands each line a slog handler writes to lines, dropping it when
-// nobody reads fast enough (the sandbox never waits on its log).
-type lineSink chan<- string
+// logLines keeps every line a slog handler writes, for a test to wait on.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
 
-func (l lineSink) Write(p []byte) (int, error) {
-	select {
-	case l <- string(p):
-	default:
-	}
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, string(p))
 	return len(p), nil
 }
 
-// awaitLine waits up to ten seconds for a line holding every one of parts.
-func awaitLine(t *testing.T, lines <-chan string, parts ...string) {
+// await waits up to ten seconds for a line holding every one of parts.
+func (l *logLines) await(t *testing.T, parts ...string) {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case line := <-lines:
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		l.mu.Lock()
+		lines := l.lines
+		l.mu.Unlock()
+		for _, line := range lines {
 			found := true
 			for _, p := range parts {
 				found = found && strings.Contains(line, p)
@@ -393,8 +396,7 @@ func awaitLine(t *testing.T, lines <-chan string, parts ...string) {
 			if found {
 				return
 			}
-		case <-timeout:
-			t.Fatalf("the sandbox logged no line with %q in 10 s", parts)
 		}
 	}
+	t.Fatalf("the sandbox logged no line with %q in 10 s", parts)
 }
