@@ -16,9 +16,7 @@ import (
 func TestLostDisputeTakesTheCreditsBack(t *testing.T) {
 	a := setup(t)
 	user := a.member(0)
-	ch, plan, pur := a.charge(user, "starter")
-	receipt := a.pay(ch, plan, user)
-	a.settle()
+	pur, receipt := a.buyIn(a.experience(), user, "starter")
 	id, err := a.sim.Dispute(receipt, "fraudulent")
 	if err != nil {
 		t.Fatal(err)
@@ -56,9 +54,7 @@ func TestLostDisputeTakesTheCreditsBack(t *testing.T) {
 func TestALateDisputeCreatedDoesNotReopenALostDispute(t *testing.T) {
 	a := setup(t)
 	user := a.member(0)
-	ch, plan, pur := a.charge(user, "starter")
-	receipt := a.pay(ch, plan, user)
-	a.settle()
+	pur, receipt := a.buyIn(a.experience(), user, "starter")
 	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
 	id, err := a.sim.Dispute(receipt, "fraudulent")
 	if err != nil {
@@ -149,9 +145,7 @@ func TestDisputedPaymentIsCreditedOnlyOnceWon(t *testing.T) {
 	a := setup(t)
 	user := a.member(0)
 	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
-	ch, plan, _ := a.charge(user, "starter")
-	receipt := a.pay(ch, plan, user)
-	a.settle()
+	_, receipt := a.buyIn(a.experience(), user, "starter")
 	id, err := a.sim.Dispute(receipt, "fraudulent")
 	if err != nil {
 		t.Fatal(err)
@@ -181,9 +175,7 @@ func TestPaymentWithoutCompanyOrCheckoutIsReadFromWhop(t *testing.T) {
 	a := setup(t)
 	user := a.member(0)
 	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
-	ch, plan, pur := a.charge(user, "starter")
-	receipt := a.pay(ch, plan, user)
-	a.settle()
+	pur, receipt := a.buyIn(a.experience(), user, "starter")
 	p, err := a.whop.GetPayment(a.ctx, receipt)
 	if err != nil {
 		t.Fatal(err)
