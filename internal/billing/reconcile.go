@@ -152,21 +152,17 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 	// holds its payment unread. A payment that does not decode holds the
 	// sweep up, as it holds the checkpoint: it could be that very charge
 	// (the run's error names it, for an operator to look at).
-	switch ended, err := s.store.EndTopUpsWithoutAJob(ctx); {
-	case err != nil && ctx.Err() != nil:
-		return ctx.Err()
-	case err != nil:
-		fail(err)
-	case len(ended) > 0:
+	ended, err := s.store.EndTopUpsWithoutAJob(ctx)
+	if err != nil {
+		return cmp.Or(ctx.Err(), fmt.Errorf("billing: reconcile: %w", err))
+	}
+	if len(ended) > 0 {
 		ids := make([]string, len(ended))
 		for i, t := range ended {
 			ids[i] = t.ID
 		}
 		s.log.ErrorContext(ctx, "reconciler canceled top-ups whose charge job gave up (see the topup_charge jobs' errors)",
 			"topups", ids)
-	}
-	if failed > 0 {
-		return fmt.Errorf("billing: reconcile: %d problems (the checkpoint stays for the next run); the first: %w", failed, first)
 	}
 	return nil
 }
