@@ -552,3 +552,42 @@ func TestAPaymentThatDoesNotDecodeHoldsTheSweep(t *testing.T) {
 		t.Fatalf("top-up after a whole pass = %+v, want canceled", tu)
 	}
 }
+
+// unlistedWhop lists no payments: a pass that reads none (the payment Whop
+// made is not in its window, say).
+type unlistedWhop struct{ *whop.Client }
+
+func (unlistedWhop) ListPayments(context.Context, whop.ListPaymentsParams) iter.Seq2[*whop.Payment, error] {
+	return func(func(*whop.Payment, error) bool) {}
+}
+
+// TestATopUpWhoseJobGaveUpOnAnUndecidedPaymentSaysSo: the charge was
+// answered pending (its payment recorded), and the job gave up before Whop
+// decided it. A pass whose window does not hold the payment ends the
+// top-up saying Whop had not decided its payment, not "not charged"; when
+// Whop's payment is paid and read, the purchase is credited once and the
+// top-up ends paid.
+func TestATopUpWhoseJobGaveUpOnAnUndecidedPaymentSaysSo(t *testing.T) {
+	r := newTopUpRig(t)
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
+	out, err := NewTopUps(r.svc, undecidedWhop{r.client}).Charge(r.ctx, id)
+	if err != nil || out.Status != "charging" || out.PaymentID == "" {
+		t.Fatalf("a pending answer = %+v, %v", out, err)
+	}
+	r.discardChargeJobs()
+	svc := New(unlistedWhop{r.client}, r.store, Config{CompanyID: r.env.Seed.Owner.ID, Currency: money.USD,
+		Packages: []Package{{ID: "small", Credits: 100, Price: 500}}})
+	if _, err := svc.Deliveries.Reconcile(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	tu, _ := r.store.TopUp(r.ctx, id)
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpCanceled || tu.FailureReason != ledger.TopUpJobGoneUndecided || tu.PaymentID != out.PaymentID ||
+		pur.Status != ledger.PurchaseFailed || pur.FailureReason != "canceled: its charge job ended without a charge" || r.balance() != 40 {
+		t.Fatalf("top-up %+v, purchase %+v, balance %d", tu, pur, r.balance())
+	}
+	if run, err := r.svc.Deliveries.Reconcile(r.ctx); err != nil || run.Credited != 1 {
+		t.Fatalf("a pass that reads the paid payment = %+v, %v", run, err)
+	}
+	r.paidOnceBy(id, &whop.Payment{ID: out.PaymentID})
+}
