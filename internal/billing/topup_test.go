@@ -548,6 +548,61 @@ func TestRemovingTheRuleAfterALostAnswerStillCredits(t *testing.T) {
 	}
 }
 
+// TestRemovingTheRuleTakesLocksInCreditingsOrder: the lost charge's
+// payment is being credited (its settlement holds the purchase and is
+// about to credit the wallet) as the member removes the rule. Removing
+// waits its turn behind the purchase without holding the wallet, so the
+// settlement goes on and both finish; holding the wallet first, Postgres
+// found a deadlock and aborted one of them.
+func TestRemovingTheRuleTakesLocksInCreditingsOrder(t *testing.T) {
+	r := newTopUpRig(t)
+	id := r.crossOnce(whopsim.CardSucceeds, 3)
+	r.chargeWithLostAnswer(id)
+	tu, _ := r.store.TopUp(r.ctx, id)
+	settlement, err := r.pool.Begin(r.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer settlement.Rollback(r.ctx)
+	if _, err := settlement.Exec(r.ctx, `SELECT 1 FROM purchases WHERE id = $1 FOR UPDATE`, tu.PurchaseID); err != nil {
+		t.Fatal(err)
+	}
+	type removal struct {
+		n   int
+		err error
+	}
+	removed := make(chan removal, 1)
+	go func() {
+		n, err := r.topups.RemoveRule(r.ctx, r.user, r.exp)
+		removed <- removal{n, err}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); r.count(`SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock'`) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("removing the rule never waited for the purchase's lock")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := settlement.Exec(r.ctx, `UPDATE wallets SET updated_at = now() WHERE experience_id = $1 AND user_id = $2`,
+		r.exp, r.user); err != nil {
+		t.Fatalf("the settlement, holding the purchase, could not take the wallet: %v", err)
+	}
+	if err := settlement.Commit(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-removed; got.err != nil || got.n != 1 {
+		t.Fatalf("remove = %d, %v; want the top-up canceled", got.n, got.err)
+	}
+	tu, _ = r.store.TopUp(r.ctx, id)
+	pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+	if tu.Status != ledger.TopUpCanceled || pur.Status != ledger.PurchaseFailed || pur.FailureReason != "canceled: auto top-up removed" {
+		t.Fatalf("top-up %+v, purchase %+v", tu, pur)
+	}
+	if a, _ := r.topups.Settings(r.ctx, r.user, r.exp); a.Rule != nil {
+		t.Fatalf("rule after removal = %+v", a.Rule)
+	}
+}
+
 // discardChargeJobs does what River does after a charge job's last try.
 func (r *topUpRig) discardChargeJobs() {
 	r.t.Helper()

@@ -242,9 +242,29 @@ func (s *Store) SetTopUpRule(ctx context.Context, n NewTopUpRule) (TopUpRule, er
 // Whop's to decide, and stays. A job that starts after this commits finds
 // the top-up canceled (StartTopUpCharge waits on its row) and charges
 // nothing.
+//
+// Locks are taken in the order crediting takes them: the top-ups'
+// purchases, then the wallet (a purchase's settlement locks the purchase
+// and then credits its wallet), then the top-ups. Taking the wallet first
+// deadlocked with the webhook of a charge whose answer was lost, arriving
+// as the member removed the rule. A top-up a spend scheduled between the
+// first lock and the wallet's is locked after the wallet: no one credits
+// a purchase that has no payment yet.
 func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string) ([]TopUp, error) {
 	var canceled []TopUp
+	const cancelable = `(t.status = 'scheduled' OR (t.status = 'charging' AND t.payment_id IS NULL AND NOT ` +
+		runningChargeJob + `))`
+	// lockPurchases locks the purchases of the wallet's cancelable top-ups,
+	// in the order EndTopUpsWithoutAJob takes them.
+	lockPurchases := func(tx pgx.Tx, wallet string, args ...any) error {
+		_, err := tx.Exec(ctx, `SELECT 1 FROM purchases p JOIN topups t ON t.purchase_id = p.id
+			WHERE t.wallet_id = `+wallet+` AND `+cancelable+` ORDER BY p.id FOR UPDATE OF p`, args...)
+		return err
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockPurchases(tx, `(SELECT id FROM wallets WHERE experience_id = $1 AND user_id = $2)`, experienceID, userID); err != nil {
+			return err
+		}
 		wid, err := lockWallet(ctx, tx, experienceID, userID)
 		if err != nil {
 			return err
@@ -252,17 +272,12 @@ func (s *Store) RemoveTopUpRule(ctx context.Context, experienceID, userID string
 		if _, err := tx.Exec(ctx, `DELETE FROM topup_rules WHERE wallet_id = $1`, wid); err != nil {
 			return err
 		}
-		// The purchases of the top-ups under way before the top-ups, in
-		// the order EndTopUpsWithoutAJob takes them.
-		const cancelable = `t.wallet_id = $1 AND (t.status = 'scheduled' OR (t.status = 'charging' AND t.payment_id IS NULL AND NOT ` +
-			runningChargeJob + `))`
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM purchases p JOIN topups t ON t.purchase_id = p.id
-			WHERE `+cancelable+` ORDER BY p.id FOR UPDATE OF p`, wid); err != nil {
+		if err := lockPurchases(tx, `$1`, wid); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `
 			UPDATE topups t SET status = 'canceled', updated_at = now()
-			 WHERE `+cancelable+`
+			 WHERE t.wallet_id = $1 AND `+cancelable+`
 			RETURNING `+topUpColumns, wid)
 		if err != nil {
 			return err
