@@ -63,7 +63,15 @@ func (s *Sim) apiCreateTransfer(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.TransferHangRate > 0 && s.ids.float() < f.TransferHangRate {
 		// The transfer is made, the answer withheld until the client hangs up.
-		s.respondUpdate(heldAnswer{}, r, func(st *State) (any, []*Event, error) {
+		// Under an Idempotency-Key the answer is still written for the key
+		// to keep (the client sees nothing of it), so a retry with the key
+		// replays this transfer, as Whop keeps a key whose request it
+		// carried out.
+		var held http.ResponseWriter = heldAnswer{}
+		if rec, ok := w.(*idemRecorder); ok {
+			held = rec
+		}
+		s.respondUpdate(held, r, func(st *State) (any, []*Event, error) {
 			t, _, err := s.transferLocked(st, req)
 			if err != nil {
 				return nil, nil, err

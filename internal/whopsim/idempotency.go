@@ -29,6 +29,12 @@ type idemRecord struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
+// idemRecorder keeps the response of a request under an Idempotency-Key.
+// What a handler writes to it reaches the client only after the handler
+// returns, so a handler that must withhold its answer (a hung transfer)
+// can still write it here for the key to keep.
+type idemRecorder struct{ *httptest.ResponseRecorder }
+
 func (s *Sim) withIdempotency(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
@@ -82,7 +88,7 @@ func (s *Sim) withIdempotency(next http.Handler) http.Handler {
 		}
 		s.mu.Unlock()
 
-		rw := httptest.NewRecorder()
+		rw := &idemRecorder{httptest.NewRecorder()}
 		next.ServeHTTP(rw, r)
 		res := rw.Result()
 		out, _ := io.ReadAll(res.Body)

@@ -400,3 +400,42 @@ func (l *logLines) await(t *testing.T, parts ...string) {
 	}
 	t.Fatalf("the sandbox logged no line with %q in 10 s", parts)
 }
+
+// TestIdempotencyKeyHungTransfer: a transfer made under an Idempotency-Key
+// whose answer hangs (transfer_hang_rate) until the client gives up was
+// carried out, so the key keeps its answer: the retry with the key is that
+// transfer replayed, and the money moved once.
+func TestIdempotencyKeyHungTransfer(t *testing.T) {
+	b := setup(t)
+	b.Sim.SetFaults(whopsim.Faults{TransferHangRate: 1})
+	body := `{"amount": 2, "currency": "usd", "origin_id": "` + b.Seed.Owner.ID + `", "destination_id": "` + b.Seed.Admin.ID + `"}`
+	key := []string{"Authorization", "Bearer " + b.Seed.App.APIKey, "Idempotency-Key", "hung-1"}
+	transfers := func(state any) map[string]any {
+		m, _ := state.(map[string]any)["transfers"].(map[string]any)
+		return m
+	}
+	ctx, giveUp := context.WithCancel(context.Background())
+	defer giveUp()
+	hung := b.postAsync(ctx, "/api/v1/transfers", body, key...)
+	b.awaitState("the hung transfer made", func(state any) bool { return len(transfers(state)) == 1 })
+	giveUp()
+	if status := <-hung; status != 0 {
+		t.Fatalf("the hung transfer answered %d", status)
+	}
+	// The held handler ends once it sees the client gone; the key is then
+	// settled one way or the other.
+	b.awaitState("hung-1 no longer in flight", func(state any) bool { return !claimed("hung-1")(state) })
+	b.Sim.SetFaults(whopsim.Faults{})
+	status, out, h := b.do("POST", "/api/v1/transfers", body, key...)
+	if status != http.StatusOK || h.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry = %d %v replayed=%q, want the hung transfer replayed", status, out, h.Get("Idempotent-Replayed"))
+	}
+	_, state, _ := b.do("GET", "/_sim/state", nil)
+	made := transfers(state)
+	if len(made) != 1 || made[str(t, out, "id")] == nil {
+		t.Errorf("retry answered %v; the sandbox holds %d transfers, want the one made", out, len(made))
+	}
+	if got := b.balance(b.Seed.Admin.ID); got != "2" {
+		t.Errorf("destination balance = %s, want 2 (one transfer)", got)
+	}
+}
