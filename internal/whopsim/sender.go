@@ -253,6 +253,9 @@ func (d *sender) post(url string, scheme Scheme, secret string, ev *Event, ts ti
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return resp.StatusCode, ""
 	}
+	if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode <= 399 && loc != "" {
+		return resp.StatusCode, "redirect to " + loc + " not followed: webhooks need a 2xx from the URL itself"
+	}
 	return resp.StatusCode, strings.TrimSpace(string(msg))
 }
 

@@ -57,7 +57,8 @@ type Options struct {
 	Clock Clock
 	// Random feeds ids, fault rates and shuffles (default crypto/rand).
 	Random io.Reader
-	// HTTPClient sends webhooks (default a client with WebhookTimeout).
+	// HTTPClient sends webhooks (default a client with WebhookTimeout); its
+	// redirect policy is replaced, since webhooks never follow redirects.
 	HTTPClient *http.Client
 	// Logger receives one line per delivery attempt and API fault.
 	Logger *slog.Logger
@@ -132,6 +133,12 @@ func New(opts Options) (*Sim, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: opts.WebhookTimeout}
 	}
+	// A webhook sender does not follow redirects: the POST's body would be
+	// lost on a 302 and the redirect's target's answer counted as the
+	// endpoint's. A 3xx is a failed attempt, retried like any other.
+	hc := *opts.HTTPClient
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	opts.HTTPClient = &hc
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -245,3 +246,30 @@ func TestHoldShuffleAndRedeliver(t *testing.T) {
 }
 
 func itoa(n int64) string { return formatInt(n) }
+
+// TestRedirectIsAFailedAttempt: a receiver answering 302 has not taken the
+// delivery (following it would lose the POST's body and count the target's
+// answer), so the attempt fails and is retried, and the target sees nothing.
+func TestRedirectIsAFailedAttempt(t *testing.T) {
+	var followed atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { followed.Add(1) }))
+	t.Cleanup(target.Close)
+	moved := httptest.NewServer(http.RedirectHandler(target.URL+"/hook", http.StatusFound))
+	t.Cleanup(moved.Close)
+	b := setup(t, func(o *whopsim.Options) { o.WebhookURL = moved.URL })
+	b.buy("1", nil)
+	b.idle()
+	a := b.Sim.Deliveries()
+	if len(a) != 1 || a[0].Status != http.StatusFound || a[0].Outcome != whopsim.OutcomeRetrying ||
+		!strings.Contains(a[0].Error, target.URL+"/hook") || a[0].NextAt == nil {
+		t.Fatalf("attempts = %+v, want one 302 naming the redirect, retrying", a)
+	}
+	b.clock.Advance(10 * time.Second)
+	b.idle()
+	if a = b.Sim.Deliveries(); len(a) != 2 || a[1].Attempt != 2 || a[1].Status != http.StatusFound {
+		t.Errorf("attempts = %+v, want the retry redirected too", a)
+	}
+	if n := followed.Load(); n != 0 {
+		t.Errorf("the redirect's target got %d requests, want none", n)
+	}
+}
