@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -334,3 +335,39 @@ func TestHelpReadsWell(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestTokenFaultsSayWhatTheTokenIs: an expired token is said to be expired
+// at the exp it carries (in the past), not "valid until" a future time; a
+// "missing" token or an unknown fault is an error, not an empty token.
+func TestTokenFaultsSayWhatTheTokenIs(t *testing.T) {
+	env, _ := sandbox(t)
+	out, errOut, err := cliErr(env, "token", "--fault", "expired", "--ttl", "1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, payload, _ := strings.Cut(strings.TrimSpace(out), ".")
+	payload, _, _ = strings.Cut(payload, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		t.Fatalf("token %q: %v", out, err)
+	}
+	var claims struct {
+		Exp int64 `json:"exp"`
+	}
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Unix(claims.Exp, 0).UTC()
+	if !exp.Before(time.Now()) {
+		t.Fatalf("the expired token's exp %s is not in the past", exp)
+	}
+	if !strings.Contains(errOut, "expired at "+exp.Format("2006-01-02T15:04:05.000Z")) || strings.Contains(errOut, "valid until") {
+		t.Errorf("stderr = %q, want it to say the token expired at %s", errOut, exp)
+	}
+	for _, fault := range []string{"missing", "bogus"} {
+		out, _, err := cliErr(env, "token", "--fault", fault)
+		if err == nil || out != "" || !strings.Contains(err.Error(), fault) {
+			t.Errorf("token --fault %s = %q, %v; want an error naming it and no token", fault, out, err)
+		}
+	}
+}

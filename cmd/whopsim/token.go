@@ -63,7 +63,17 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return fmt.Errorf("--format %q: want token, header or json", *format)
 	}
-	fmt.Fprintf(stderr, "A token for @%s (%s), app %s, valid until %s.\n", tok.Username, tok.UserID, tok.AppID, tok.ExpiresAt)
+	// The expiry is the token's own exp, which for a spoiled token is not
+	// a promise that it works.
+	switch whopsim.TokenFault(*fault) {
+	case whopsim.TokenOK, whopsim.TokenNoKID:
+		fmt.Fprintf(stderr, "A token for @%s (%s), app %s, valid until %s.\n", tok.Username, tok.UserID, tok.AppID, tok.ExpiresAt)
+	case whopsim.TokenExpired:
+		fmt.Fprintf(stderr, "An expired token for @%s (%s), app %s: it expired at %s.\n", tok.Username, tok.UserID, tok.AppID, tok.ExpiresAt)
+	default:
+		fmt.Fprintf(stderr, "A token for @%s (%s), app %s, spoiled (%s), which an app must refuse; exp %s.\n",
+			tok.Username, tok.UserID, tok.AppID, *fault, tok.ExpiresAt)
+	}
 	if tok.ExperienceID != "" {
 		fmt.Fprintf(stderr, "Access to %s: %s.\n", tok.ExperienceID, tok.AccessLevel)
 	}

@@ -104,6 +104,9 @@ func (s *Sim) ctlFaults(w http.ResponseWriter, r *http.Request) {
 	s.UpdateFaults(func(f *Faults) {
 		next := *f
 		if err = json.Unmarshal(body, &next); err == nil {
+			err = next.Token.check()
+		}
+		if err == nil {
 			*f = next
 		}
 		out = *f

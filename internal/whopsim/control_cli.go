@@ -56,6 +56,12 @@ func (s *Sim) ctlToken(w http.ResponseWriter, r *http.Request) {
 	case !known || (req.ExperienceID != "" && !isExperience(req.ExperienceID)):
 		writeError(w, r, notFound("experience", req.ExperienceID))
 		return
+	case req.Fault == TokenMissing:
+		// The relay's fault sends no header; as a token to mint it would
+		// be an empty string that looks like success.
+		writeError(w, r, badRequest("token fault %q mints nothing: send the request without x-whop-user-token, "+
+			"or set the relay's token fault to %q", req.Fault, TokenMissing))
+		return
 	}
 	token, exp, err := s.TokenFor(u.ID, req.Fault, time.Duration(req.TTLSeconds)*time.Second)
 	out := obj{"token": token, "user_id": u.ID, "username": u.Username, "expires_at": iso(exp),

@@ -1,5 +1,11 @@
 package whopsim
 
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
 // Faults are the switches that make the sandbox misbehave the ways Whop can:
 // webhooks duplicated, reordered, lost, stale or forged; an API that is slow
 // or failing; user tokens that must be refused. Counters ("…Next") apply to
@@ -53,6 +59,22 @@ const (
 	TokenNoKID      TokenFault = "no_kid"
 	TokenUnknownKID TokenFault = "unknown_kid"
 )
+
+// tokenFaults are the faults TokenFault.check accepts, in the order its
+// message names them.
+var tokenFaults = []TokenFault{TokenExpired, TokenWrongAud, TokenWrongIss, TokenMissing, TokenNoKID, TokenUnknownKID}
+
+// check says which faults there are when f is none of them.
+func (f TokenFault) check() error {
+	if f == TokenOK || slices.Contains(tokenFaults, f) {
+		return nil
+	}
+	names := make([]string, len(tokenFaults))
+	for i, k := range tokenFaults {
+		names[i] = string(k)
+	}
+	return fmt.Errorf("unknown token fault %q: want one of %s (or none)", f, strings.Join(names, ", "))
+}
 
 // Faults returns the current fault switches.
 func (s *Sim) Faults() Faults {

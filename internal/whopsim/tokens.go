@@ -67,10 +67,13 @@ func (s *Sim) Token(userID string) (string, error) { return s.TokenWith(userID, 
 // TokenWith returns a user token for userID spoiled the way fault says.
 // TokenMissing returns "" and no error.
 func (s *Sim) TokenWith(userID string, fault TokenFault) (string, error) {
-	return s.signToken(userID, fault, tokenLifetime)
+	token, _, err := s.signToken(userID, fault, tokenLifetime)
+	return token, err
 }
 
-func (s *Sim) signToken(userID string, fault TokenFault, lifetime time.Duration) (string, error) {
+// signToken returns the token and the expiry it carries (in the past for
+// TokenExpired, whatever the lifetime asked).
+func (s *Sim) signToken(userID string, fault TokenFault, lifetime time.Duration) (string, time.Time, error) {
 	s.mu.Lock()
 	appID := s.st.App.ID
 	s.mu.Unlock()
@@ -81,7 +84,7 @@ func (s *Sim) signToken(userID string, fault TokenFault, lifetime time.Duration)
 	switch fault {
 	case TokenOK:
 	case TokenMissing:
-		return "", nil
+		return "", time.Time{}, nil
 	case TokenExpired:
 		claims["iat"], claims["exp"] = now.Add(-2*tokenLifetime).Unix(), now.Add(-tokenLifetime).Unix()
 	case TokenWrongAud:
@@ -93,13 +96,14 @@ func (s *Sim) signToken(userID string, fault TokenFault, lifetime time.Duration)
 	case TokenUnknownKID:
 		key, kid = s.tokens.stray, s.tokens.strayKID
 	default:
-		return "", fmt.Errorf("whopsim: unknown token fault %q", fault)
+		return "", time.Time{}, badRequest("%v", fault.check())
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	if kid != "" {
 		t.Header["kid"] = kid
 	}
-	return t.SignedString(key)
+	signed, err := t.SignedString(key)
+	return signed, time.Unix(claims["exp"].(int64), 0).UTC(), err
 }
 
 // TokenKID is the kid of the published key, for tests that check it.
@@ -152,7 +156,8 @@ func (s *Sim) PublicKeyPEM() string {
 func (s *Sim) PublicKeyJWK() map[string]any { return jwk(s.tokens.key, s.tokens.kid) }
 
 // TokenFor is TokenWith with a lifetime of ttl (at most a day; zero is
-// the relay's five minutes), for a developer pasting a token into curl.
+// the relay's five minutes), for a developer pasting a token into curl. It
+// returns the expiry the token carries: for TokenExpired, a past one.
 func (s *Sim) TokenFor(userID string, fault TokenFault, ttl time.Duration) (token string, expires time.Time, err error) {
 	if ttl <= 0 {
 		ttl = tokenLifetime
@@ -160,6 +165,5 @@ func (s *Sim) TokenFor(userID string, fault TokenFault, ttl time.Duration) (toke
 	if ttl > 24*time.Hour {
 		return "", time.Time{}, badRequest("a token may live at most 24h, not %s", ttl)
 	}
-	token, err = s.signToken(userID, fault, ttl)
-	return token, s.clock.Now().Add(ttl).Truncate(time.Second), err
+	return s.signToken(userID, fault, ttl)
 }

@@ -192,3 +192,31 @@ func TestRelayWithoutAnApp(t *testing.T) {
 		t.Error("Relay accepted a relative URL")
 	}
 }
+
+// TestUnknownTokenFaultIsRefused: a fault the sandbox does not know is the
+// caller's mistake, a 400 naming the known ones, both when minting a token
+// and when setting the relay's fault (which is then left as it was); a
+// "missing" token cannot be minted, only sent as no header by the relay.
+func TestUnknownTokenFaultIsRefused(t *testing.T) {
+	b := setup(t)
+	status, out, _ := b.do("POST", "/_sim/token", map[string]any{"fault": "bogus"})
+	if status != http.StatusBadRequest || !strings.Contains(str(t, out, "error.message"), `unknown token fault "bogus"`) ||
+		!strings.Contains(str(t, out, "error.message"), "expired, wrong_aud") {
+		t.Errorf("minting a bogus fault = %d %v, want 400 naming the faults", status, out)
+	}
+	status, out, _ = b.do("POST", "/_sim/token", map[string]any{"fault": "missing"})
+	if status != http.StatusBadRequest || !strings.Contains(str(t, out, "error.message"), "without x-whop-user-token") {
+		t.Errorf("minting a missing token = %d %v, want 400", status, out)
+	}
+	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.Token = whopsim.TokenExpired })
+	status, out, _ = b.do("POST", "/_sim/faults", map[string]any{"token": "bogus", "drop_next": 2})
+	if status != http.StatusBadRequest || !strings.Contains(str(t, out, "error.message"), `unknown token fault "bogus"`) {
+		t.Errorf("setting a bogus relay fault = %d %v, want 400", status, out)
+	}
+	if f := b.Sim.Faults(); f.Token != whopsim.TokenExpired || f.DropNext != 0 {
+		t.Errorf("faults after a refused change = %+v, want them unchanged", f)
+	}
+	if status, out, _ = b.do("POST", "/_sim/faults", map[string]any{"token": "missing"}); status != http.StatusOK {
+		t.Errorf("setting the relay's missing fault = %d %v, want 200", status, out)
+	}
+}
