@@ -202,6 +202,24 @@ func TestDeliveriesAndResendKeepTheWebhookID(t *testing.T) {
 	}
 }
 
+// TestResendChecksItsFlagsFirst: a --wait longer than the sandbox allows is
+// refused before anything is resent, not after.
+func TestResendChecksItsFlagsFirst(t *testing.T) {
+	env, rcv := sandbox(t)
+	if _, err := env.Sim.Trigger(whopsim.TriggerRequest{Event: "payment.succeeded"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the attempt", func() bool { return len(env.Sim.Deliveries()) == 1 })
+	first := env.Sim.Deliveries()[0]
+	out, _, err := cliErr(env, "resend", itoa(first.Delivery), "--wait", "2m")
+	if err == nil || !strings.Contains(err.Error(), "--wait 2m0s: the sandbox waits at most 1m0s") || out != "" {
+		t.Errorf("resend --wait 2m = %q, %v; want the flag refused", out, err)
+	}
+	if n, m := len(env.Sim.Deliveries()), len(rcv.Deliveries()); n != 1 || m != 1 {
+		t.Errorf("%d attempts, %d received after a refused resend, want the first alone", n, m)
+	}
+}
+
 func TestTokenVerifiesWithThePrintedKey(t *testing.T) {
 	env, _ := sandbox(t)
 	out, errOut, err := cliErr(env, "token", "--user", "@alice", "--experience", env.Seed.Creator.ExperienceID, "--ttl", "1h")

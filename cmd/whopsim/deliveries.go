@@ -120,7 +120,8 @@ func resendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("resend", resendHelp, stderr)
 	client := sandboxFlag(fs)
 	newID := fs.Bool("new-id", false, "send it as a new event with a new webhook-id")
-	wait := fs.Duration("wait", 15*time.Second, "how long to wait for the first attempt's answer (0: do not wait)")
+	wait := fs.Duration("wait", 15*time.Second, "how long to wait for the first attempt's answer (0: do not wait; at most "+
+		whopsim.MaxDeliveriesWait.String()+")")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -131,6 +132,10 @@ func resendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	n, err := strconv.ParseInt(pos[0], 10, 64)
 	if err != nil || n <= 0 {
 		return fmt.Errorf("%q is not a delivery number; `whopsim deliveries` lists them in its first column", pos[0])
+	}
+	// Checked before resending: a resend is not undone by a bad flag.
+	if *wait > whopsim.MaxDeliveriesWait {
+		return fmt.Errorf("--wait %s: the sandbox waits at most %s for an answer", *wait, whopsim.MaxDeliveriesWait)
 	}
 	c := client()
 	res, err := c.Resend(ctx, n, *newID)

@@ -84,6 +84,9 @@ func (s *Sim) ctlTrigger(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// MaxDeliveriesWait is the longest GET /_sim/deliveries?wait= may wait.
+const MaxDeliveriesWait = time.Minute
+
 // ctlDeliveries lists attempts, oldest first, narrowed by ?event_id=,
 // ?delivery=, ?endpoint= and ?since= (attempts after that seq); with
 // ?wait=25s it waits that long for one when there are none yet, so a
@@ -97,8 +100,8 @@ func (s *Sim) ctlDeliveries(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("wait"); v != "" {
 		wait, err3 = time.ParseDuration(v)
 	}
-	if err1 != nil || err2 != nil || err3 != nil || wait > time.Minute {
-		writeError(w, r, badRequest("since and delivery are numbers; wait is a duration of at most 1m"))
+	if err1 != nil || err2 != nil || err3 != nil || wait > MaxDeliveriesWait {
+		writeError(w, r, badRequest("since and delivery are numbers; wait is a duration of at most %s", MaxDeliveriesWait))
 		return
 	}
 	match := func(a Attempt) bool {
