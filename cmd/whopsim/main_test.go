@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,5 +122,63 @@ func TestRunServesAndStops(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop")
+	}
+}
+
+// TestPortZeroPublishesThePortsListenedOn: with --addr and --relay-addr
+// leaving the ports to the system, the banner and the sandbox's own
+// environment (what `whopsim env` prints) name the ports it got, and both
+// answer there.
+func TestPortZeroPublishesThePortsListenedOn(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--relay-addr", "127.0.0.1:0",
+			"--app", "http://" + freeAddr(t), "--webhook-url", "off"}, &out, &out)
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("run did not stop")
+		}
+	}()
+	open := regexp.MustCompile(`Open +http://127\.0\.0\.1:(\d+)/`)
+	relay := regexp.MustCompile(`framed through the relay at http://127\.0\.0\.1:(\d+)`)
+	var m, r []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if m, r = open.FindStringSubmatch(out.String()), relay.FindStringSubmatch(out.String()); m != nil && r != nil &&
+			strings.Contains(out.String(), "PREMIUM_PLAN_ID") {
+			break
+		}
+	}
+	if m == nil || r == nil || m[1] == "0" || r[1] == "0" || strings.Contains(out.String(), ":0/") {
+		t.Fatalf("banner does not name the ports listened on:\n%s", out.String())
+	}
+	base := "http://127.0.0.1:" + m[1]
+	if !strings.Contains(out.String(), "WHOP_BASE_URL="+base+"/api/v1") {
+		t.Errorf("banner's environment does not use %s:\n%s", base, out.String())
+	}
+	res, err := http.Get(base + "/_sim/env")
+	if err != nil {
+		t.Fatalf("the published sandbox URL does not answer: %v", err)
+	}
+	var env struct {
+		SandboxURL string `json:"sandbox_url"`
+		RelayURL   string `json:"relay_url"`
+		APIBaseURL string `json:"api_base_url"`
+	}
+	json.NewDecoder(res.Body).Decode(&env)
+	res.Body.Close()
+	wantRelay := "http://127.0.0.1:" + r[1]
+	if env.SandboxURL != base || env.APIBaseURL != base+"/api/v1" || env.RelayURL != wantRelay {
+		t.Errorf("env = %+v, want %s and the relay at %s", env, base, wantRelay)
+	}
+	if res, err := http.Get(wantRelay + "/discover"); err != nil || res.StatusCode != http.StatusBadGateway {
+		t.Errorf("the published relay URL: %v %v, want the relay's 502 with no app", res, err)
+	} else {
+		res.Body.Close()
 	}
 }

@@ -39,6 +39,7 @@ Flags:
 type config struct {
 	addr, relayAddr, app      string
 	publicURL, relayURL       string
+	publicSet, relaySet       bool // given as flags, not derived from the addresses
 	webhookURL, webhookScheme string
 	webhookTimeout, payDelay  time.Duration
 	stateFile                 string
@@ -77,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c.app = strings.TrimRight(c.app, "/")
+	c.publicSet, c.relaySet = c.publicURL != "", c.relayURL != ""
 	if c.publicURL == "" {
 		c.publicURL = urlFor(c.addr)
 	}
@@ -103,6 +105,19 @@ func urlFor(addr string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// listenURL is urlFor with the port the listener got, which is the flag's
+// unless the flag left it to the system (":0"); the host stays the flag's,
+// so localhost is not turned into 127.0.0.1 (the iframe SDK trusts the
+// former).
+func listenURL(addr string, got net.Addr) string {
+	host, _, err := net.SplitHostPort(addr)
+	_, port, err2 := net.SplitHostPort(got.String())
+	if err != nil || err2 != nil {
+		return urlFor(addr)
+	}
+	return urlFor(net.JoinHostPort(host, port))
 }
 
 // serve runs the sandbox until ctx ends.
@@ -149,6 +164,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mainLn.Close()
 		return fmt.Errorf("listening on %s: %w", c.relayAddr, err)
 	}
+	// The URLs published in the banner, `whopsim env` and checkout links
+	// carry the ports actually listened on.
+	if !c.publicSet {
+		c.publicURL = listenURL(c.addr, mainLn.Addr())
+	}
+	if !c.relaySet {
+		c.relayURL = listenURL(c.relayAddr, relayLn.Addr())
+	}
+	sim.SetURLs(c.publicURL, c.relayURL)
 	servers := []*http.Server{
 		{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second},
 		{Handler: relay, ReadHeaderTimeout: 10 * time.Second},
