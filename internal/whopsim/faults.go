@@ -11,7 +11,8 @@ import (
 // or failing; user tokens that must be refused. Counters ("…Next") apply to
 // that many upcoming deliveries and count down; the rest stay until changed.
 type Faults struct {
-	// DropNext loses the next N delivery attempts: nothing is sent and no
+	// DropNext loses the next N delivery attempts that would be sent (an
+	// attempt with no webhook URL does not count): nothing is sent and no
 	// retry follows, as when Whop's delivery never arrives.
 	DropNext int `json:"drop_next"`
 	// DuplicateNext delivers each of the next N new events twice.
@@ -19,7 +20,7 @@ type Faults struct {
 	// HoldNext holds the next N new events back and then delivers them
 	// together in shuffled order (see Sim.ReleaseHeld to let go early).
 	HoldNext int `json:"hold_next"`
-	// BadSignatureNext signs the next N attempts with the wrong secret.
+	// BadSignatureNext signs the next N attempts sent with the wrong secret.
 	BadSignatureNext int `json:"bad_signature_next"`
 	// TimestampSkewSeconds shifts the signed timestamp of every attempt:
 	// -400 sends stale deliveries, 400 ones from the future.

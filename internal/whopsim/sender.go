@@ -149,8 +149,10 @@ func (d *sender) attempt(j job) {
 	s := d.s
 	s.mu.Lock()
 	url, scheme, secret := s.targetLocked(j.endpoint)
-	drop := takeCounter(&s.faults.DropNext)
-	badSig := takeCounter(&s.faults.BadSignatureNext)
+	// The counters apply to attempts that would send: one with no URL, or
+	// one dropped, leaves the next fault for an attempt that does.
+	drop := url != "" && takeCounter(&s.faults.DropNext)
+	badSig := url != "" && !drop && takeCounter(&s.faults.BadSignatureNext)
 	skew := time.Duration(s.faults.TimestampSkewSeconds) * time.Second
 	s.mu.Unlock()
 

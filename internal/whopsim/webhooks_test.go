@@ -192,6 +192,42 @@ func TestDeliveryFaults(t *testing.T) {
 	}
 }
 
+// TestFaultCountersWaitForASend: drop_next and bad_signature_next apply to
+// attempts that would POST. With no webhook URL nothing is sent, so the
+// counters stay; a dropped attempt sends nothing, so the bad signature
+// waits for the next one, which does.
+func TestFaultCountersWaitForASend(t *testing.T) {
+	b := setup(t, func(o *whopsim.Options) { o.WebhookURL = "" })
+	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1; f.BadSignatureNext = 1 })
+	b.buy("1", nil)
+	b.idle()
+	if a := b.Sim.Deliveries(); len(a) != 1 || a[0].Outcome != whopsim.OutcomeNoEndpoint {
+		t.Fatalf("attempts = %+v, want one with no endpoint", a)
+	}
+	if f := b.Sim.Faults(); f.DropNext != 1 || f.BadSignatureNext != 1 {
+		t.Fatalf("faults after an attempt with no endpoint = %+v, want both counters still 1", f)
+	}
+	if err := b.Sim.SetWebhook(b.hook.URL, whopsim.Standard); err != nil {
+		t.Fatal(err)
+	}
+	b.buy("2", nil)
+	b.idle()
+	if a := b.Sim.Deliveries(); len(a) != 2 || a[1].Outcome != whopsim.OutcomeDropped || len(b.hook.Deliveries()) != 0 {
+		t.Fatalf("attempts = %+v, want the second dropped", a)
+	}
+	if f := b.Sim.Faults(); f.DropNext != 0 || f.BadSignatureNext != 1 {
+		t.Fatalf("faults after a dropped attempt = %+v, want the bad signature still to come", f)
+	}
+	b.buy("3", nil)
+	b.idle()
+	if _, err := b.verify(0, start); !errors.Is(err, whop.ErrInvalidSignature) {
+		t.Errorf("the first attempt sent: %v, want ErrInvalidSignature", err)
+	}
+	if f := b.Sim.Faults(); f.BadSignatureNext != 0 {
+		t.Errorf("bad_signature_next = %d after it applied, want 0", f.BadSignatureNext)
+	}
+}
+
 func TestHoldShuffleAndRedeliver(t *testing.T) {
 	b := setup(t)
 	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 4 })
