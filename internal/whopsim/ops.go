@@ -11,7 +11,8 @@ import (
 // Refund refunds a payment: amount in minor units, or 0 for all of it. It
 // sends refund.created (pending) and refund.updated (succeeded); afterwards
 // the payment stays paid, with substatus refunded or partially_refunded,
-// refunded_amount set and refundable false. A second refund is refused.
+// refunded_amount set and refundable false. A second refund is refused, and
+// so is a refund of a payment with a dispute open or lost.
 func (s *Sim) Refund(paymentID string, amount int64) error {
 	return s.update(func(st *State) ([]*Event, error) {
 		_, evs, err := s.refundLocked(st, paymentID, amount)
@@ -24,7 +25,12 @@ func (s *Sim) refundLocked(st *State, paymentID string, amount int64) (*Payment,
 	if p == nil {
 		return nil, nil, notFound("payment", paymentID)
 	}
-	if !p.Refundable() {
+	if open, lost := p.disputes(st); open != nil {
+		return nil, nil, badRequest("payment %s is not refundable: dispute %s is open (%s)", p.ID, open.ID, open.Status)
+	} else if lost > 0 {
+		return nil, nil, badRequest("payment %s is not refundable: a lost dispute took %s back", p.ID, major(lost, p.Currency))
+	}
+	if !p.refundable(st) {
 		return nil, nil, badRequest("payment %s is not refundable", p.ID)
 	}
 	if amount == 0 {
@@ -73,7 +79,8 @@ func v1Dispute(st *State, d *Dispute) obj {
 }
 
 // Dispute opens a chargeback on a paid payment for what is left of it after
-// refunds, sends dispute.created and returns the dispute's id.
+// refunds and lost disputes, sends dispute.created and returns the
+// dispute's id. A payment has one open dispute at a time.
 func (s *Sim) Dispute(paymentID, reason string) (string, error) {
 	var id string
 	err := s.update(func(st *State) ([]*Event, error) {
@@ -91,14 +98,19 @@ func (s *Sim) disputeLocked(st *State, paymentID, reason string) (*Dispute, []*E
 	if p == nil {
 		return nil, nil, notFound("payment", paymentID)
 	}
-	if p.Status != "paid" || p.RefundedAmount >= p.Total {
+	open, lost := p.disputes(st)
+	if open != nil {
+		return nil, nil, badRequest("payment %s already has an open dispute, %s (%s); decide it first", p.ID, open.ID, open.Status)
+	}
+	left := p.Total - p.RefundedAmount - lost
+	if p.Status != "paid" || left <= 0 {
 		return nil, nil, badRequest("payment %s has nothing left to dispute", p.ID)
 	}
 	if reason == "" {
 		reason = "fraudulent"
 	}
 	now := s.clock.Now()
-	d := &Dispute{ID: s.ids.id("dspt"), PaymentID: p.ID, Amount: p.Total - p.RefundedAmount,
+	d := &Dispute{ID: s.ids.id("dspt"), PaymentID: p.ID, Amount: left,
 		Currency: p.Currency, Status: "needs_response", Reason: reason, CreatedAt: now, UpdatedAt: now}
 	st.Disputes[d.ID] = d
 	p.DisputeIDs = append(p.DisputeIDs, d.ID)
@@ -117,7 +129,8 @@ var disputeStatuses = map[string]string{
 
 // UpdateDispute moves a dispute to status (needs_response, under_review,
 // won, lost, closed) and sends dispute.updated. A lost dispute takes the
-// amount from the seller's ledger.
+// amount from the seller's ledger. Won, lost and closed are final: a
+// decided dispute is not decided again.
 func (s *Sim) UpdateDispute(disputeID, status string) error {
 	return s.update(func(st *State) ([]*Event, error) { return s.updateDisputeLocked(st, disputeID, status) })
 }
@@ -131,9 +144,12 @@ func (s *Sim) updateDisputeLocked(st *State, disputeID, status string) ([]*Event
 	if !ok {
 		return nil, badRequest("dispute status %q: want needs_response, under_review, won, lost or closed", status)
 	}
+	if d.final() {
+		return nil, badRequest("dispute %s is already %s; won, lost and closed are final", d.ID, d.Status)
+	}
 	p := st.Payments[d.PaymentID]
 	now := s.clock.Now()
-	if status == "lost" && d.Status != "lost" {
+	if status == "lost" {
 		if c := st.Companies[p.CompanyID]; c != nil {
 			st.Ledgers[c.LedgerID].Balance -= d.Amount
 		}

@@ -170,7 +170,7 @@ func v1Payment(st *State, p *Payment) obj {
 		"amount_after_fees": major(p.Total-p.Fee, p.Currency),
 		"refunded_amount":   major(p.RefundedAmount, p.Currency),
 		"tax_amount":        major(0, p.Currency), "tax_refunded_amount": nil, "tax_behavior": nil,
-		"refundable": p.Refundable(), "retryable": false, "voidable": false, "auto_refunded": false,
+		"refundable": p.refundable(st), "retryable": false, "voidable": false, "auto_refunded": false,
 		"billing_reason": p.BillingReason, "card_brand": "visa", "card_last4": "4242",
 		"payment_method_type": "card", "payment_method": nil, "billing_address": nil,
 		"failure_message": orNil(p.FailureMessage), "payments_failed": boolInt(!paid),

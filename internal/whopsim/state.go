@@ -179,10 +179,29 @@ type Payment struct {
 	RefundedAt     *time.Time     `json:"refunded_at,omitempty"`
 }
 
-// Refundable mirrors Whop: paid, not refunded yet. The sandbox allows one
-// refund per payment, full or partial, as Whop's test environment does.
-func (p *Payment) Refundable() bool {
-	return p.Status == "paid" && len(p.RefundIDs) == 0
+// refundable mirrors Whop: paid, not refunded yet. The sandbox allows one
+// refund per payment, full or partial, as Whop's test environment does. A
+// payment with a dispute open or lost is not refundable either: the
+// chargeback holds or has taken the money (card networks refuse to refund
+// a disputed charge), and a refund on top would take it twice.
+func (p *Payment) refundable(st *State) bool {
+	open, lost := p.disputes(st)
+	return p.Status == "paid" && len(p.RefundIDs) == 0 && open == nil && lost == 0
+}
+
+// disputes are the payment's open dispute, if any (there is at most one),
+// and what its lost disputes took.
+func (p *Payment) disputes(st *State) (open *Dispute, lost int64) {
+	for _, id := range p.DisputeIDs {
+		switch d := st.Disputes[id]; {
+		case d == nil:
+		case d.Status == "lost":
+			lost += d.Amount
+		case !d.final():
+			open = d
+		}
+	}
+	return open, lost
 }
 
 // Refund is a reversal of part or all of a payment.
@@ -206,6 +225,12 @@ type Dispute struct {
 	Reason    string    `json:"reason"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// final says the dispute is decided (won, lost or closed): its money has
+// moved, or never will, and it changes no more.
+func (d *Dispute) final() bool {
+	return d.Status == "won" || d.Status == "lost" || d.Status == "closed"
 }
 
 // LedgerAccount is a balance holder (ldgr_…) owned by a company or a user.
