@@ -6,12 +6,24 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/whop"
 )
+
+// Unsent is a delivery not attempted yet, as the state file keeps it: a
+// queued first attempt (Delivery set), or an event the hold fault holds
+// back (Held, no delivery yet).
+type Unsent struct {
+	EventID  string `json:"event_id"`
+	Endpoint string `json:"endpoint,omitempty"`
+	Delivery int64  `json:"delivery,omitempty"`
+	Dup      bool   `json:"duplicate,omitempty"`
+	Held     bool   `json:"held,omitempty"`
+}
 
 // job is one attempt waiting to be made. endpoint is "" for the app's
 // webhook URL, or the id of an endpoint a listener added.
@@ -62,6 +74,7 @@ func (d *sender) enqueueNew(evs []*Event) {
 	f := &d.s.faults
 	for _, ev := range evs {
 		if takeCounter(&f.HoldNext) {
+			d.s.st.Outbox = append(d.s.st.Outbox, Unsent{EventID: ev.ID, Held: true})
 			d.mu.Lock()
 			d.held = append(d.held, ev)
 			if f.HoldNext == 0 {
@@ -72,6 +85,10 @@ func (d *sender) enqueueNew(evs []*Event) {
 		}
 		now = append(now, ev)
 		dups = append(dups, takeCounter(&f.DuplicateNext))
+	}
+	if len(now) < len(evs) { // some were held: the outbox changed
+		d.s.unholdLocked(release)
+		d.s.persistLocked()
 	}
 	d.s.mu.Unlock()
 	for i, ev := range now {
@@ -94,14 +111,26 @@ func (d *sender) push(ev *Event, dup bool) {
 }
 
 // pushTo starts a new delivery of ev to one endpoint (twice when dup) and
-// returns its number.
+// returns its number. The delivery is in the saved outbox until its first
+// attempt is logged.
 func (d *sender) pushTo(ev *Event, endpoint string, dup bool) int64 {
-	n := d.s.nextSeq()
-	d.add(job{ev: ev, endpoint: endpoint, delivery: n, attempt: 1})
+	jobs := []job{{ev: ev, endpoint: endpoint, attempt: 1}}
 	if dup {
-		d.add(job{ev: ev, endpoint: endpoint, delivery: d.s.nextSeq(), attempt: 1, dup: true})
+		jobs = append(jobs, job{ev: ev, endpoint: endpoint, attempt: 1, dup: true})
 	}
-	return n
+	s := d.s
+	s.mu.Lock()
+	for i := range jobs {
+		s.st.Seq++
+		jobs[i].delivery = s.st.Seq
+		s.st.Outbox = append(s.st.Outbox, Unsent{EventID: ev.ID, Endpoint: endpoint, Delivery: s.st.Seq, Dup: jobs[i].dup})
+	}
+	s.persistLocked()
+	s.mu.Unlock()
+	for _, j := range jobs {
+		d.add(j)
+	}
+	return jobs[0].delivery
 }
 
 // add queues one attempt and makes sure the worker runs.
@@ -186,6 +215,9 @@ func (d *sender) attempt(j job) {
 	s.log.Info("whopsim: webhook attempt", "event", a.EventID, "type", a.Type, "attempt", a.Attempt,
 		"status", a.Status, "outcome", a.Outcome, "error", a.Error)
 	s.mu.Lock()
+	if j.attempt == 1 {
+		s.st.Outbox = slices.DeleteFunc(s.st.Outbox, func(u Unsent) bool { return !u.Held && u.Delivery == j.delivery })
+	}
 	s.st.Seq++
 	a.Seq = s.st.Seq
 	s.st.Attempts = append(s.st.Attempts, a)
@@ -206,24 +238,97 @@ func (d *sender) retry(j job, a *Attempt) string {
 	wait := delays[j.attempt-1]
 	next := a.At.Add(wait)
 	a.NextAt = &next
+	// Shutting down, the retry is not scheduled but stays due in the log,
+	// where a sandbox restarted on the same state file finds it.
+	d.schedule(job{ev: j.ev, endpoint: j.endpoint, delivery: j.delivery, attempt: j.attempt + 1, dup: j.dup}, wait)
+	return OutcomeRetrying
+}
+
+// schedule queues j after wait, unless the sender is closed by then.
+func (d *sender) schedule(j job, wait time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return OutcomeGaveUp
+		return
 	}
 	d.timerID++
 	id := d.timerID
-	nj := job{ev: j.ev, endpoint: j.endpoint, delivery: j.delivery, attempt: j.attempt + 1, dup: j.dup}
 	d.timers[id] = d.s.clock.AfterFunc(wait, func() {
 		d.mu.Lock()
 		_, live := d.timers[id]
 		delete(d.timers, id)
 		d.mu.Unlock()
 		if live {
-			d.add(nj)
+			d.add(j)
 		}
 	})
-	return OutcomeRetrying
+}
+
+// resume picks up, after a restart on a state file, what the sandbox left
+// undone when it stopped: deliveries never attempted (the outbox: queued,
+// or held by the hold fault, which a restart lets go in order) and retries
+// the log says are due (at their time, or now if it has passed; a
+// listener's endpoint is gone, so its attempt says so at once).
+func (d *sender) resume() {
+	s := d.s
+	s.mu.Lock()
+	events := map[string]*Event{}
+	for _, ev := range s.st.Events {
+		events[ev.ID] = ev
+	}
+	var queued []job
+	var held []*Event
+	outbox := s.st.Outbox
+	s.st.Outbox = nil
+	for _, u := range outbox {
+		switch ev := events[u.EventID]; {
+		case ev == nil:
+		case u.Held:
+			held = append(held, ev)
+		default:
+			s.st.Outbox = append(s.st.Outbox, u)
+			queued = append(queued, job{ev: ev, endpoint: u.Endpoint, delivery: u.Delivery, attempt: 1, dup: u.Dup})
+		}
+	}
+	last := map[int64]int{} // delivery -> its last attempt in the log
+	for i, a := range s.st.Attempts {
+		last[a.Delivery] = i
+	}
+	type due struct {
+		j    job
+		wait time.Duration
+	}
+	var retries []due
+	now := s.clock.Now()
+	for i := range s.st.Attempts {
+		a := &s.st.Attempts[i]
+		if last[a.Delivery] != i || a.Outcome != OutcomeRetrying {
+			continue
+		}
+		ev := events[a.EventID]
+		if ev == nil {
+			a.Outcome, a.NextAt = OutcomeGaveUp, nil
+			a.Error = strings.TrimSpace(a.Error + " (the sandbox restarted without this event; no retry)")
+			continue
+		}
+		var wait time.Duration
+		if a.NextAt != nil && a.Endpoint == "" {
+			wait = max(a.NextAt.Sub(now), 0)
+		}
+		retries = append(retries, due{job{ev: ev, endpoint: a.Endpoint, delivery: a.Delivery, attempt: a.Attempt + 1,
+			dup: slices.Contains(a.Faults, "duplicate")}, wait})
+	}
+	s.persistLocked()
+	s.mu.Unlock()
+	for _, j := range queued {
+		d.add(j)
+	}
+	for _, ev := range held {
+		d.push(ev, false)
+	}
+	for _, r := range retries {
+		d.schedule(r.j, r.wait)
+	}
 }
 
 // post sends one signed delivery and returns the response status, or 0 and
@@ -263,10 +368,13 @@ func (d *sender) post(url string, scheme Scheme, secret string, ev *Event, ts ti
 
 // releaseHeld delivers the held events now, shuffled or in order.
 func (d *sender) releaseHeld(shuffle bool) int {
+	d.s.mu.Lock()
 	d.mu.Lock()
 	evs := d.held
 	d.held = nil
 	d.mu.Unlock()
+	d.s.unholdLocked(evs)
+	d.s.mu.Unlock()
 	if shuffle {
 		d.s.ids.shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
 	}
@@ -274,6 +382,19 @@ func (d *sender) releaseHeld(shuffle bool) int {
 		d.push(ev, false)
 	}
 	return len(evs)
+}
+
+// unholdLocked takes released events' held entries out of the outbox
+// (their deliveries go in as they are pushed).
+func (s *Sim) unholdLocked(evs []*Event) {
+	if len(evs) == 0 {
+		return
+	}
+	released := map[string]bool{}
+	for _, ev := range evs {
+		released[ev.ID] = true
+	}
+	s.st.Outbox = slices.DeleteFunc(s.st.Outbox, func(u Unsent) bool { return u.Held && released[u.EventID] })
 }
 
 // cancelTimers forgets every scheduled retry (on reset).

@@ -158,6 +158,7 @@ func New(opts Options) (*Sim, error) {
 		return nil, err
 	}
 	s.send = newSender(s)
+	s.send.resume()
 	return s, nil
 }
 
@@ -186,6 +187,8 @@ func (s *Sim) EndStreams() { s.quitOnce.Do(func() { close(s.quit) }) }
 
 // Close ends the listeners' streams, stops pending retries and waits for
 // attempts in flight, then saves the state if a state file is configured.
+// Deliveries queued, held or due a retry stay in that state, and a sandbox
+// started on the same file makes them.
 func (s *Sim) Close() error {
 	s.EndStreams()
 	s.send.close()

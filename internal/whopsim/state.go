@@ -30,6 +30,10 @@ type State struct {
 	TransferKeys map[string]string         `json:"transfer_keys"` // idempotence_key -> transfer id
 	Messages     []Message                 `json:"messages"`
 	TokenKey     *savedKey                 `json:"token_key,omitempty"`
+	// Outbox holds the deliveries not yet attempted (queued, or held by
+	// the hold fault), so a restarted sandbox still makes them; retries
+	// due are read off the delivery log (sender.go, resume).
+	Outbox []Unsent `json:"outbox,omitempty"`
 	// Saved payment methods and notifications (saved_methods.go,
 	// notifications.go); made on first use.
 	Members        map[string]*Member        `json:"members,omitempty"`
