@@ -1,0 +1,102 @@
+package whopsim
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// The outbox: what a sandbox restarted on its state file still has to
+// deliver. Deliveries not yet attempted are kept in the state until their
+// first attempt is logged; retries due are read off the delivery log.
+
+// Unsent is a delivery not attempted yet, as the state file keeps it: a
+// queued first attempt (Delivery set), or an event the hold fault holds
+// back (Held, no delivery yet).
+type Unsent struct {
+	EventID  string `json:"event_id"`
+	Endpoint string `json:"endpoint,omitempty"`
+	Delivery int64  `json:"delivery,omitempty"`
+	Dup      bool   `json:"duplicate,omitempty"`
+	Held     bool   `json:"held,omitempty"`
+}
+
+// unholdLocked takes released events' held entries out of the outbox
+// (their deliveries go in as they are pushed).
+func (s *Sim) unholdLocked(evs []*Event) {
+	if len(evs) == 0 {
+		return
+	}
+	released := map[string]bool{}
+	for _, ev := range evs {
+		released[ev.ID] = true
+	}
+	s.st.Outbox = slices.DeleteFunc(s.st.Outbox, func(u Unsent) bool { return u.Held && released[u.EventID] })
+}
+
+// resume picks up, after a restart on a state file, what the sandbox left
+// undone when it stopped: deliveries never attempted (the outbox: queued,
+// or held by the hold fault, which a restart lets go in order) and retries
+// the log says are due (at their time, or now if it has passed; a
+// listener's endpoint is gone, so its attempt says so at once).
+func (d *sender) resume() {
+	s := d.s
+	s.mu.Lock()
+	events := map[string]*Event{}
+	for _, ev := range s.st.Events {
+		events[ev.ID] = ev
+	}
+	var queued []job
+	var held []*Event
+	outbox := s.st.Outbox
+	s.st.Outbox = nil
+	for _, u := range outbox {
+		switch ev := events[u.EventID]; {
+		case ev == nil:
+		case u.Held:
+			held = append(held, ev)
+		default:
+			s.st.Outbox = append(s.st.Outbox, u)
+			queued = append(queued, job{ev: ev, endpoint: u.Endpoint, delivery: u.Delivery, attempt: 1, dup: u.Dup})
+		}
+	}
+	last := map[int64]int{} // delivery -> its last attempt in the log
+	for i, a := range s.st.Attempts {
+		last[a.Delivery] = i
+	}
+	type due struct {
+		j    job
+		wait time.Duration
+	}
+	var retries []due
+	now := s.clock.Now()
+	for i := range s.st.Attempts {
+		a := &s.st.Attempts[i]
+		if last[a.Delivery] != i || a.Outcome != OutcomeRetrying {
+			continue
+		}
+		ev := events[a.EventID]
+		if ev == nil {
+			a.Outcome, a.NextAt = OutcomeGaveUp, nil
+			a.Error = strings.TrimSpace(a.Error + " (the sandbox restarted without this event; no retry)")
+			continue
+		}
+		var wait time.Duration
+		if a.NextAt != nil && a.Endpoint == "" {
+			wait = max(a.NextAt.Sub(now), 0)
+		}
+		retries = append(retries, due{job{ev: ev, endpoint: a.Endpoint, delivery: a.Delivery, attempt: a.Attempt + 1,
+			dup: slices.Contains(a.Faults, "duplicate")}, wait})
+	}
+	s.persistLocked()
+	s.mu.Unlock()
+	for _, j := range queued {
+		d.add(j)
+	}
+	for _, ev := range held {
+		d.push(ev, false)
+	}
+	for _, r := range retries {
+		d.schedule(r.j, r.wait)
+	}
+}
