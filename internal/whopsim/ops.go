@@ -57,7 +57,7 @@ func (s *Sim) refundLocked(st *State, paymentID string, amount int64) (*Payment,
 		p.Substatus = "partially_refunded"
 	}
 	if c := st.Companies[p.CompanyID]; c != nil {
-		st.Ledgers[c.LedgerID].Balance -= amount
+		st.Ledgers[c.LedgerID].add(p.Currency, -amount)
 	}
 	updated := s.newEvent(st, "refund.updated", p.CompanyID, v1Refund(st, r), legacyRefund(st, r))
 	return p, []*Event{created, updated}, nil
@@ -151,7 +151,7 @@ func (s *Sim) updateDisputeLocked(st *State, disputeID, status string) ([]*Event
 	now := s.clock.Now()
 	if status == "lost" {
 		if c := st.Companies[p.CompanyID]; c != nil {
-			st.Ledgers[c.LedgerID].Balance -= d.Amount
+			st.Ledgers[c.LedgerID].add(d.Currency, -d.Amount)
 		}
 	}
 	d.Status, d.UpdatedAt = status, now

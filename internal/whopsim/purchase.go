@@ -156,7 +156,7 @@ func (s *Sim) payLocked(st *State, p *Payment, plan *Plan, now time.Time) []*Eve
 	p.Status, p.Substatus, p.PaidAt = "paid", "succeeded", &now
 	p.Fee = whopFee(p.Total)
 	if c := st.Companies[p.CompanyID]; c != nil {
-		st.Ledgers[c.LedgerID].Balance += p.Total - p.Fee
+		st.Ledgers[c.LedgerID].add(p.Currency, p.Total-p.Fee)
 	}
 	var m *Membership
 	if plan.ProductID != "" || plan.PlanType == "renewal" {

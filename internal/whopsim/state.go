@@ -246,6 +246,22 @@ type LedgerAccount struct {
 	Pending     int64  `json:"pending_balance"`
 	Reserve     int64  `json:"reserve_balance"`
 	TransferFee int64  `json:"transfer_fee"`
+	// Others are the balances in currencies other than Currency, which
+	// payments in those currencies credit (Whop keeps one balance per
+	// currency); transfers move Balance alone.
+	Others map[string]int64 `json:"other_balances,omitempty"`
+}
+
+// add credits (or, negative, debits) the balance in currency.
+func (l *LedgerAccount) add(currency string, amount int64) {
+	if currency == l.Currency {
+		l.Balance += amount
+		return
+	}
+	if l.Others == nil {
+		l.Others = map[string]int64{}
+	}
+	l.Others[currency] += amount
 }
 
 // Transfer moves balance between two ledger accounts.

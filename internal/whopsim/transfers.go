@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -117,6 +119,12 @@ func v1Transfer(st *State, t *Transfer) obj {
 }
 
 func v1Ledger(st *State, l *LedgerAccount) obj {
+	balances := []any{obj{"balance": major(l.Balance, l.Currency), "currency": l.Currency,
+		"pending_balance": major(l.Pending, l.Currency), "reserve_balance": major(l.Reserve, l.Currency)}}
+	for _, cur := range slices.Sorted(maps.Keys(l.Others)) {
+		balances = append(balances, obj{"balance": major(l.Others[cur], cur), "currency": cur,
+			"pending_balance": major(0, cur), "reserve_balance": major(0, cur)})
+	}
 	audit, approval := any(nil), any(nil)
 	if st.Companies[l.OwnerID] != nil {
 		audit, approval = "approved", "approved"
@@ -124,6 +132,5 @@ func v1Ledger(st *State, l *LedgerAccount) obj {
 	return obj{"id": l.ID, "ledger_type": "primary", "owner": v1Party(st, l.OwnerID),
 		"transfer_fee": major(l.TransferFee, l.Currency), "ledger_account_audit_status": audit,
 		"payments_approval_status": approval, "payout_account_details": nil,
-		"balances": []any{obj{"balance": major(l.Balance, l.Currency), "currency": l.Currency,
-			"pending_balance": major(l.Pending, l.Currency), "reserve_balance": major(l.Reserve, l.Currency)}}}
+		"balances": balances}
 }

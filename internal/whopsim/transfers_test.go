@@ -439,3 +439,28 @@ func TestIdempotencyKeyHungTransfer(t *testing.T) {
 		t.Errorf("destination balance = %s, want 2 (one transfer)", got)
 	}
 }
+
+// TestPaymentInAnotherCurrencyHasItsOwnBalance: a payment in euros credits
+// the seller's euro balance, not its dollars, and its refund takes euros
+// back; the ledger account lists one balance per currency, as Whop's does.
+func TestPaymentInAnotherCurrencyHasItsOwnBalance(t *testing.T) {
+	b := setup(t)
+	co := b.mustAPI("POST", "/api/v1/checkout_configurations", map[string]any{
+		"plan": map[string]any{"company_id": b.Seed.Owner.ID, "currency": "eur", "initial_price": json.Number("10"), "plan_type": "one_time"}})
+	res, err := b.Sim.Pay(whopsim.Purchase{CheckoutID: str(t, co, "id"), PlanID: str(t, co, "plan.id"), UserID: b.Seed.Members[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := str(t, b.mustAPI("GET", "/api/v1/payments/"+res.ReceiptID, nil), "amount_after_fees")
+	ledger := b.mustAPI("GET", "/api/v1/ledger_accounts/"+b.Seed.Owner.ID, nil)
+	fields(t, ledger, map[string]string{"balances.0.currency": "usd", "balances.0.balance": "1000",
+		"balances.1.currency": "eur", "balances.1.balance": net})
+	if err := b.Sim.Refund(res.ReceiptID, 0); err != nil {
+		t.Fatal(err)
+	}
+	ledger = b.mustAPI("GET", "/api/v1/ledger_accounts/"+b.Seed.Owner.ID, nil)
+	fields(t, ledger, map[string]string{"balances.0.balance": "1000", "balances.1.currency": "eur"})
+	if got, want := str(t, ledger, "balances.1.balance"), "-0.6"; net != "9.4" || got != want {
+		t.Errorf("euro balance after the refund = %s (net %s), want %s: the refund of 10 takes the fee too", got, net, want)
+	}
+}
