@@ -66,7 +66,9 @@ type GrantResult struct {
 // with a reason and perhaps an expiry, once per idempotency key. The
 // company's admins may grant in the company's own experiences; the app
 // owner's admins in any. Everything is checked first (what was typed,
-// then the admin, then with Whop: whose experience it is, who the member
+// then the admin, then the key: a retry gets the first grant back even
+// when its expiry has passed since; then, for a new grant, the expiry
+// against the clock, and with Whop: whose experience it is, who the member
 // is, that they have access to it), with no transaction open; then one
 // transaction records the grant, its ledger entry and its expiry job.
 func (s Grants) GrantCredits(ctx context.Context, r GrantRequest) (GrantResult, error) {
@@ -80,6 +82,11 @@ func (s Grants) GrantCredits(ctx context.Context, r GrantRequest) (GrantResult, 
 	if prev, err := s.store.GrantByKey(ctx, r.UserID, n.IdempotencyKey); err == nil {
 		return replayGrant(prev, n, member)
 	} else if !errors.Is(err, ledger.ErrNotFound) {
+		return GrantResult{}, err
+	}
+	// Only a new grant is held to the clock: a retry of one made before
+	// gets its answer even when the expiry has passed since.
+	if err := s.grantTerm(n.ExpiresAt); err != nil {
 		return GrantResult{}, err
 	}
 	exp, err := s.whop.GetExperience(ctx, n.ExperienceID)
@@ -117,7 +124,8 @@ func (s Grants) GrantCredits(ctx context.Context, r GrantRequest) (GrantResult, 
 	return GrantResult{Grant: g}, nil
 }
 
-// checkGrant reads what the admin typed, without calling anyone. It
+// checkGrant reads what the admin typed, without calling anyone or
+// reading the clock (grantTerm does, once the key is known to be new). It
 // returns the grant to record (ids and the member's still to find) and the
 // member as typed, without "@".
 func (s *core) checkGrant(r GrantRequest) (ledger.NewCreditGrant, string, error) {
@@ -138,16 +146,15 @@ func (s *core) checkGrant(r GrantRequest) (ledger.NewCreditGrant, string, error)
 		return n, "", &FieldError{Field: "reason", Message: fmt.Sprintf("Give a reason of 1 to %d characters: the member sees it.", MaxGrantReason)}
 	}
 	n.Credits = credits
-	if n.ExpiresAt, err = s.grantExpiry(r.ExpiresAt); err != nil {
+	if n.ExpiresAt, err = grantExpiry(r.ExpiresAt); err != nil {
 		return n, "", err
 	}
 	return n, member, nil
 }
 
 // grantExpiry reads an expiry: a date means through that day (UTC), so the
-// credits leave at the next midnight UTC; a time is taken as it is. It
-// must be in the future and within MaxGrantTerm.
-func (s *core) grantExpiry(text string) (time.Time, error) {
+// credits leave at the next midnight UTC; a time is taken as it is.
+func grantExpiry(text string) (time.Time, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return time.Time{}, nil
@@ -158,14 +165,23 @@ func (s *core) grantExpiry(text string) (time.Time, error) {
 	} else if at, err = time.Parse(time.RFC3339, text); err != nil {
 		return time.Time{}, &FieldError{Field: "expires_at", Message: "Give the expiry as a date (2026-03-31) or a time (2026-03-31T18:00:00Z), or leave it empty for credits that never expire."}
 	}
+	return at.UTC().Truncate(time.Microsecond), nil // Postgres keeps microseconds
+}
+
+// grantTerm holds a new grant's expiry (zero: never) to the clock: in the
+// future and within MaxGrantTerm.
+func (s *core) grantTerm(at time.Time) error {
+	if at.IsZero() {
+		return nil
+	}
 	now := s.now()
 	switch {
 	case !at.After(now):
-		return time.Time{}, &FieldError{Field: "expires_at", Message: "The expiry must be in the future."}
+		return &FieldError{Field: "expires_at", Message: "The expiry must be in the future."}
 	case at.Sub(now) > MaxGrantTerm:
-		return time.Time{}, &FieldError{Field: "expires_at", Message: "The expiry must be within ten years."}
+		return &FieldError{Field: "expires_at", Message: "The expiry must be within ten years."}
 	}
-	return at.UTC().Truncate(time.Microsecond), nil // Postgres keeps microseconds
+	return nil
 }
 
 // replayGrant answers a request whose key was used before: with the first

@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,6 +103,44 @@ func TestGrantAPIGrantsOnceReplaysAndShowsInTheMembersHistory(t *testing.T) {
 	}
 	if top := topBalance.FindStringSubmatch(page); top == nil || top[1] != "150" {
 		t.Errorf("balance on the activity page = %v, want 150", top)
+	}
+}
+
+// TestGrantRetriedAfterItsExpiryIsReplayed: a client that lost the answer
+// to a grant and retries it with the same key after the grant's expiry
+// gets the first grant back, not a refusal that would have it try again
+// with a new key and grant twice. A new key is held to the clock; another
+// grant under the old key is still a conflict.
+func TestGrantRetriedAfterItsExpiryIsReplayed(t *testing.T) {
+	var ahead atomic.Int64 // how far billing's clock runs ahead of the real one
+	a := setup(t, withClock(func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }))
+	admin, alice := a.env.Seed.Admin.ID, a.member(0)
+	expires := time.Now().UTC().Add(90 * time.Second).Truncate(time.Second)
+	body := a.grantBody("g-late", 50, expires.Format(time.RFC3339))
+	code, out, raw := a.grant(admin, body)
+	if code != 201 {
+		t.Fatalf("grant: %d %s", code, raw)
+	}
+	id := out["grant"].(map[string]any)["id"].(string)
+
+	ahead.Store(int64(2 * time.Minute)) // the expiry has passed
+	code, out, raw = a.grant(admin, body)
+	if code != 200 || out["replayed"] != true {
+		t.Fatalf("retry after the expiry: %d %s, want 200 with the first grant", code, raw)
+	}
+	if g := out["grant"].(map[string]any); g["id"] != id || g["credits"] != 50.0 || g["expires_at"] != expires.Format(time.RFC3339) {
+		t.Errorf("replayed grant = %v, want %s", g, id)
+	}
+	body["credits"] = 60
+	if code, out, raw = a.grant(admin, body); code != 409 || out["error"].(map[string]any)["code"] != "idempotency_conflict" {
+		t.Errorf("same key, other credits, after the expiry: %d %s, want 409 idempotency_conflict", code, raw)
+	}
+	body["credits"], body["idempotency_key"] = 50, "g-late-2"
+	if code, out, raw = a.grant(admin, body); code != 400 || out["error"].(map[string]any)["code"] != "invalid_expires_at" {
+		t.Errorf("a new key with the passed expiry: %d %s, want 400 invalid_expires_at", code, raw)
+	}
+	if n := a.count(`SELECT count(*) FROM credit_grants`); n != 1 || a.balance(alice) != 50 {
+		t.Fatalf("%d grants and a balance of %d after the retries, want 1 and 50", n, a.balance(alice))
 	}
 }
 

@@ -58,6 +58,8 @@ type appConfig struct {
 	db *pgtest.DB
 	// reporting, when set, routes reporting reads (a read replica).
 	reporting func(primary *ledger.Store) *ledger.Reporting
+	// clock, when set, is billing's clock instead of time.Now.
+	clock func() time.Time
 }
 
 // testItems is the catalog tests spend from unless they set their own: the
@@ -96,6 +98,9 @@ func onDatabase(db *pgtest.DB) appOption { return func(c *appConfig) { c.db = db
 func withReporting(r func(primary *ledger.Store) *ledger.Reporting) appOption {
 	return func(c *appConfig) { c.reporting = r }
 }
+
+// withClock gives billing the clock now (the database keeps its own).
+func withClock(now func() time.Time) appOption { return func(c *appConfig) { c.clock = now } }
 
 // withoutPremium leaves premium unconfigured.
 func withoutPremium() appOption { return func(c *appConfig) { c.noPremium = true } }
@@ -185,6 +190,10 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 	if items == nil {
 		items = testItems
 	}
+	opts := []billing.Option{billing.WithLogger(a.log), billing.WithReporting(a.reporting)}
+	if cfg.clock != nil {
+		opts = append(opts, billing.WithClock(cfg.clock))
+	}
 	bill := billing.New(client, a.store, billing.Config{
 		CompanyID:               env.Seed.Owner.ID,
 		Packages:                []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}},
@@ -195,7 +204,7 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 		// Members reach the app through the relay, as through Whop's.
 		AppURL:  env.RelayURL,
 		Premium: premium,
-	}, billing.WithLogger(a.log), billing.WithReporting(a.reporting))
+	}, opts...)
 	var reporting server.ReportingStats
 	if a.reporting != nil {
 		reporting = a.reporting
