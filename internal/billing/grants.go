@@ -22,6 +22,10 @@ const (
 	MaxGrantReason = 200
 	// MaxGrantTerm is how far ahead a grant may expire.
 	MaxGrantTerm = 10 * 366 * 24 * time.Hour
+	// MinGrantLead is how soon a grant may expire at the earliest: its
+	// expiry is judged on the app's clock before Whop is asked, and the
+	// database, on its own clock, refuses a grant born expired.
+	MinGrantLead = time.Minute
 )
 
 // GrantPrefix starts every grant id.
@@ -113,6 +117,9 @@ func (s Grants) GrantCredits(ctx context.Context, r GrantRequest) (GrantResult, 
 	}
 	n.ID, n.UserID, n.Username, n.CompanyID = newID(GrantPrefix), user.ID, user.Username, exp.CompanyID
 	g, created, err := s.store.GrantCredits(ctx, n)
+	if errors.Is(err, ledger.ErrGrantBornExpired) { // the lead did not cover Whop's calls, or the clocks differ
+		return GrantResult{}, errExpiresTooSoon()
+	}
 	if err != nil {
 		return GrantResult{}, err
 	}
@@ -168,20 +175,25 @@ func grantExpiry(text string) (time.Time, error) {
 	return at.UTC().Truncate(time.Microsecond), nil // Postgres keeps microseconds
 }
 
-// grantTerm holds a new grant's expiry (zero: never) to the clock: in the
-// future and within MaxGrantTerm.
+// grantTerm holds a new grant's expiry (zero: never) to the clock: at
+// least MinGrantLead ahead and within MaxGrantTerm.
 func (s *core) grantTerm(at time.Time) error {
 	if at.IsZero() {
 		return nil
 	}
 	now := s.now()
 	switch {
-	case !at.After(now):
-		return &FieldError{Field: "expires_at", Message: "The expiry must be in the future."}
+	case at.Sub(now) < MinGrantLead:
+		return errExpiresTooSoon()
 	case at.Sub(now) > MaxGrantTerm:
 		return &FieldError{Field: "expires_at", Message: "The expiry must be within ten years."}
 	}
 	return nil
+}
+
+// errExpiresTooSoon refuses an expiry less than MinGrantLead away.
+func errExpiresTooSoon() error {
+	return &FieldError{Field: "expires_at", Message: "The expiry must be at least a minute from now."}
 }
 
 // replayGrant answers a request whose key was used before: with the first

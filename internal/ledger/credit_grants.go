@@ -90,6 +90,10 @@ func scanCreditGrant(row pgx.Row) (CreditGrant, error) {
 	return g, err
 }
 
+// ErrGrantBornExpired means a grant's expiry had passed, on the database's
+// clock, when it was to be recorded; nothing was written.
+var ErrGrantBornExpired = errors.New("ledger: the grant's expiry has passed")
+
 // errKeyTaken rolls a grant's transaction back when its key was used first
 // by another request; the caller then answers with that one.
 var errKeyTaken = errors.New("idempotency key taken")
@@ -118,6 +122,9 @@ func (s *Store) GrantCredits(ctx context.Context, n NewCreditGrant) (g CreditGra
 		if errors.Is(err, ErrNotFound) {
 			return errKeyTaken
 		}
+		if isCheckViolation(err, "credit_grants_check") { // CHECK (expires_at > created_at)
+			return ErrGrantBornExpired
+		}
 		if err != nil {
 			return fmt.Errorf("record grant: %w", err)
 		}
@@ -133,6 +140,8 @@ func (s *Store) GrantCredits(ctx context.Context, n NewCreditGrant) (g CreditGra
 		return g, true, nil
 	case errors.Is(err, errKeyTaken):
 		g, err = s.GrantByKey(ctx, n.GrantedBy, n.IdempotencyKey)
+		return g, false, err
+	case errors.Is(err, ErrGrantBornExpired):
 		return g, false, err
 	}
 	return g, false, fmt.Errorf("ledger: grant: %w", err)

@@ -49,6 +49,11 @@ func isUniqueViolation(err error, constraint string) bool {
 	return errors.As(err, &pe) && pe.Code == "23505" && (constraint == "" || pe.ConstraintName == constraint)
 }
 
+func isCheckViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23514" && pe.ConstraintName == constraint
+}
+
 // IsDataError reports Postgres refusing the data itself: a value that breaks
 // a check, not-null or foreign-key constraint, or that is no valid text or
 // number (SQLSTATE classes 22 and 23, except unique violations, which a

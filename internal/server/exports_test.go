@@ -74,7 +74,7 @@ func TestCompanyExportReconcilesWithTheDashboard(t *testing.T) {
 	// A whole second, as RFC 3339 carries it, 4-5 s ahead: the grant and the
 	// spend come before it even on a loaded machine.
 	expires := time.Now().Add(4 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
-	if code, _, raw := a.grant(admin, a.grantBody("g-1", 30, expires.Format(time.RFC3339))); code != 201 {
+	if code, _, raw := a.grantEarly(admin, a.grantBody("g-1", 30, expires.Format(time.RFC3339))); code != 201 {
 		t.Fatalf("grant: %d %s", code, raw)
 	}
 	if code, _, raw := a.grant(admin, a.grantBody("g-2", 8, "")); code != 201 {

@@ -3,7 +3,6 @@ package server_test
 import (
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,8 +111,7 @@ func TestGrantAPIGrantsOnceReplaysAndShowsInTheMembersHistory(t *testing.T) {
 // with a new key and grant twice. A new key is held to the clock; another
 // grant under the old key is still a conflict.
 func TestGrantRetriedAfterItsExpiryIsReplayed(t *testing.T) {
-	var ahead atomic.Int64 // how far billing's clock runs ahead of the real one
-	a := setup(t, withClock(func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }))
+	a := setup(t)
 	admin, alice := a.env.Seed.Admin.ID, a.member(0)
 	expires := time.Now().UTC().Add(90 * time.Second).Truncate(time.Second)
 	body := a.grantBody("g-late", 50, expires.Format(time.RFC3339))
@@ -123,7 +121,7 @@ func TestGrantRetriedAfterItsExpiryIsReplayed(t *testing.T) {
 	}
 	id := out["grant"].(map[string]any)["id"].(string)
 
-	ahead.Store(int64(2 * time.Minute)) // the expiry has passed
+	a.ahead.Store(int64(2 * time.Minute)) // the expiry has passed
 	code, out, raw = a.grant(admin, body)
 	if code != 200 || out["replayed"] != true {
 		t.Fatalf("retry after the expiry: %d %s, want 200 with the first grant", code, raw)
@@ -141,6 +139,35 @@ func TestGrantRetriedAfterItsExpiryIsReplayed(t *testing.T) {
 	}
 	if n := a.count(`SELECT count(*) FROM credit_grants`); n != 1 || a.balance(alice) != 50 {
 		t.Fatalf("%d grants and a balance of %d after the retries, want 1 and 50", n, a.balance(alice))
+	}
+}
+
+// TestGrantExpiringTooSoonIsRefusedNot500: an expiry less than a minute
+// away is refused up front; and should the database, on its own clock,
+// still find the grant expired as it is recorded (here billing's clock
+// runs two minutes behind), the answer is the same field error, not 500.
+func TestGrantExpiringTooSoonIsRefusedNot500(t *testing.T) {
+	a := setup(t)
+	admin := a.env.Seed.Admin.ID
+	const msg = "The expiry must be at least a minute from now."
+	refused := func(name string, body map[string]any) {
+		t.Helper()
+		code, out, raw := a.grant(admin, body)
+		if code != 400 || out["error"] == nil {
+			t.Fatalf("%s: %d %s, want 400 invalid_expires_at", name, code, raw)
+		}
+		if e := out["error"].(map[string]any); e["code"] != "invalid_expires_at" || e["message"] != msg {
+			t.Errorf("%s: error = %v, want invalid_expires_at: %s", name, e, msg)
+		}
+	}
+	refused("30 s ahead", a.grantBody("soon-1", 50, time.Now().UTC().Add(30*time.Second).Format(time.RFC3339)))
+
+	a.ahead.Store(int64(-2 * time.Minute))
+	refused("passed on the database's clock", a.grantBody("soon-2", 50, time.Now().UTC().Add(-30*time.Second).Format(time.RFC3339)))
+
+	if n := a.count(`SELECT count(*) FROM credit_grants`) + a.count(`SELECT count(*) FROM ledger_entries`) +
+		a.count(`SELECT count(*) FROM river_job WHERE kind = 'grant_expiry'`); n != 0 || a.balance(a.member(0)) != 0 {
+		t.Fatalf("%d grants, entries or expiry jobs and a balance of %d after the refusals", n, a.balance(a.member(0)))
 	}
 }
 
@@ -313,7 +340,7 @@ func TestGrantExpiresByItsJob(t *testing.T) {
 	// A whole second, as RFC 3339 carries it, 4-5 s ahead: the grant and the
 	// spend come before it even on a loaded machine.
 	expires := time.Now().Add(4 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
-	code, out, raw := a.grant(a.env.Seed.Admin.ID, a.grantBody("g-1", 30, expires.Format(time.RFC3339)))
+	code, out, raw := a.grantEarly(a.env.Seed.Admin.ID, a.grantBody("g-1", 30, expires.Format(time.RFC3339)))
 	if code != 201 {
 		t.Fatalf("grant: %d %s", code, raw)
 	}

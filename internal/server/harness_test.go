@@ -43,6 +43,22 @@ type app struct {
 	cfg     appConfig // what setup was given, for replicas
 	// reporting is where reporting reads go; nil: the primary.
 	reporting *ledger.Reporting
+	// ahead is how far billing's clock runs ahead of the real one (negative:
+	// behind); the database keeps its own. Copies of the app share it.
+	ahead *atomic.Int64
+}
+
+// now is billing's clock: the real one, moved by what a test set in ahead.
+func (a *app) now() time.Time { return time.Now().Add(time.Duration(a.ahead.Load())) }
+
+// grantEarly posts a grant as if two minutes earlier, on billing's clock,
+// for tests that watch an expiry come seconds after the grant: a new grant
+// must expire at least billing.MinGrantLead after it is asked for.
+func (a *app) grantEarly(user string, body map[string]any) (int, map[string]any, string) {
+	a.t.Helper()
+	a.ahead.Store(int64(-2 * time.Minute))
+	defer a.ahead.Store(0)
+	return a.grant(user, body)
 }
 
 // appConfig is what a test may change about its app and sandbox.
@@ -58,8 +74,6 @@ type appConfig struct {
 	db *pgtest.DB
 	// reporting, when set, routes reporting reads (a read replica).
 	reporting func(primary *ledger.Store) *ledger.Reporting
-	// clock, when set, is billing's clock instead of time.Now.
-	clock func() time.Time
 }
 
 // testItems is the catalog tests spend from unless they set their own: the
@@ -98,9 +112,6 @@ func onDatabase(db *pgtest.DB) appOption { return func(c *appConfig) { c.db = db
 func withReporting(r func(primary *ledger.Store) *ledger.Reporting) appOption {
 	return func(c *appConfig) { c.reporting = r }
 }
-
-// withClock gives billing the clock now (the database keeps its own).
-func withClock(now func() time.Time) appOption { return func(c *appConfig) { c.clock = now } }
 
 // withoutPremium leaves premium unconfigured.
 func withoutPremium() appOption { return func(c *appConfig) { c.noPremium = true } }
@@ -151,7 +162,7 @@ func setup(t *testing.T, opts ...appOption) *app {
 	}
 	store := ledger.NewStore(db.Pool, ledger.WithJobs(jobs))
 	a := &app{jobs: jobs, t: t, env: env, sim: env.Sim, db: db, store: store, tokens: tokens, url: appSrv.URL,
-		ctx: context.Background(), log: log, cfg: cfg}
+		ctx: context.Background(), log: log, cfg: cfg, ahead: new(atomic.Int64)}
 	if cfg.reporting != nil {
 		a.reporting = cfg.reporting(store)
 	}
@@ -190,10 +201,6 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 	if items == nil {
 		items = testItems
 	}
-	opts := []billing.Option{billing.WithLogger(a.log), billing.WithReporting(a.reporting)}
-	if cfg.clock != nil {
-		opts = append(opts, billing.WithClock(cfg.clock))
-	}
 	bill := billing.New(client, a.store, billing.Config{
 		CompanyID:               env.Seed.Owner.ID,
 		Packages:                []billing.Package{{ID: "starter", Credits: 100, Price: 499}, {ID: "pro", Credits: 600, Price: 2499}},
@@ -204,7 +211,7 @@ func (a *app) build(cfg appConfig) (http.Handler, *billing.Service, *whop.Client
 		// Members reach the app through the relay, as through Whop's.
 		AppURL:  env.RelayURL,
 		Premium: premium,
-	}, opts...)
+	}, billing.WithLogger(a.log), billing.WithReporting(a.reporting), billing.WithClock(a.now))
 	var reporting server.ReportingStats
 	if a.reporting != nil {
 		reporting = a.reporting
