@@ -209,11 +209,14 @@ func TestExpiryTakesExactlyTheUnspentPartOnce(t *testing.T) {
 	b.waitPast(t, expires)
 
 	// Due but not yet taken out: the balance still holds the credits, and
-	// no spend may use them.
+	// no spend may use them; the refusal says what can be spent.
 	_, err := b.spend(t, "user_1", 1, "k2")
 	var short *ledger.InsufficientCreditsError
-	if !errors.As(err, &short) || short.Balance != 70 {
+	if !errors.As(err, &short) || short.Balance != 0 {
 		t.Fatalf("spend of due credits: %v", err)
+	}
+	if bal, err := b.store.Balance(b.ctx, "exp_1", "user_1"); err != nil || bal != 70 {
+		t.Fatalf("balance before the expiry = %d, %v; want 70", bal, err)
 	}
 
 	x, err := b.store.ExpireGrant(b.ctx, "grt_1")

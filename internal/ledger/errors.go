@@ -30,6 +30,8 @@ var (
 // InsufficientCreditsError is returned when a debit would overdraw a wallet,
 // or the wallet is already negative. It carries the balance to show.
 type InsufficientCreditsError struct {
+	// Balance is what the wallet can spend: its balance less the credits
+	// of grants past their expiry that their job has not taken out yet.
 	Balance int64
 	Cost    int64
 }

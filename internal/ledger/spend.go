@@ -50,9 +50,7 @@ const spendSQL = `
 WITH debit AS (
 	UPDATE wallets w SET balance = w.balance - $5::bigint, updated_at = now()
 	 WHERE w.experience_id = $1 AND w.user_id = $2
-	   AND w.balance - COALESCE((SELECT sum(g.credits - g.spent) FROM credit_grants g
-	                              WHERE g.wallet_id = w.id AND g.expired_at IS NULL AND g.expires_at <= now()), 0)
-	       >= $5::bigint
+	   AND w.balance - ` + overdueGrantCredits + ` >= $5::bigint
 	RETURNING w.id AS wallet_id, w.balance
 ), entry AS (
 	INSERT INTO ledger_entries (wallet_id, kind, amount, balance_after, reference, idempotency_key)
@@ -63,10 +61,17 @@ INSERT INTO spends (wallet_id, user_id, item_id, title, cost, idempotency_key, l
 SELECT entry.wallet_id, $2, $3, $6, $5::bigint, $4, entry.id, entry.balance_after FROM entry
 RETURNING id, item_id, title, cost, balance_after, created_at`
 
+// overdueGrantCredits is what wallet w's grants past their expiry still
+// hold because their expiry job has not run yet: credits in the balance
+// that buy nothing. The balance less these is what the wallet can spend.
+const overdueGrantCredits = `COALESCE((SELECT sum(g.credits - g.spent) FROM credit_grants g
+	WHERE g.wallet_id = w.id AND g.expired_at IS NULL AND g.expires_at <= now()), 0)`
+
 // Spend debits atomically. The same key with the same item and experience
 // returns the first result (Replayed), at the cost it had then, even if the
 // item was repriced since; with anything else it is ErrIdempotencyConflict.
-// Not enough credits is *InsufficientCreditsError.
+// Not enough credits is *InsufficientCreditsError, with what the wallet
+// can spend as its balance.
 //
 // Spends of one wallet take turns in the app (walletQueue): at most
 // walletTurns of them are at Postgres at once, one holding the row lock and
@@ -96,10 +101,13 @@ func (s *Store) Spend(ctx context.Context, r SpendRequest) (Spend, error) {
 		if prev, err := s.ReplaySpend(ctx, r); !errors.Is(err, ErrNotFound) {
 			return prev, err
 		}
-		// No row debited: the balance (0 without a wallet) is below the cost.
-		bal, err := s.Balance(ctx, r.ExperienceID, r.UserID)
-		if err != nil {
-			return sp, err
+		// No row debited: what the wallet can spend (0 without a wallet) is
+		// below the cost. Say that, not the balance, which may still count
+		// grants past their expiry.
+		var bal int64
+		if err := s.pool.QueryRow(ctx, `SELECT COALESCE((SELECT w.balance - `+overdueGrantCredits+`
+			FROM wallets w WHERE w.experience_id = $1 AND w.user_id = $2), 0)`, r.ExperienceID, r.UserID).Scan(&bal); err != nil {
+			return sp, fmt.Errorf("ledger: spend: spendable balance: %w", err)
 		}
 		return sp, &InsufficientCreditsError{Balance: bal, Cost: r.Cost}
 	default:
@@ -133,6 +141,9 @@ func (s *Store) ReplaySpend(ctx context.Context, r SpendRequest) (Spend, error) 
 // credits buy comes from configuration), with the user's membership clock
 // (MembershipClock) for the premium cache.
 type WalletView struct {
+	// Balance is what the member can spend: the wallet's balance less the
+	// credits of grants past their expiry that their job has not taken out
+	// yet (it will, and then the two agree).
 	Balance  int64
 	Receipts []Receipt // newest first
 	// Now is the database's time and MembershipChanged when the user's
@@ -146,7 +157,8 @@ type WalletView struct {
 func (s *Store) WalletView(ctx context.Context, experienceID, userID string, receipts int) (WalletView, error) {
 	var v WalletView
 	b := &pgx.Batch{}
-	b.Queue(`SELECT COALESCE((SELECT balance FROM wallets WHERE experience_id = $1 AND user_id = $2), 0), now(),
+	b.Queue(`SELECT COALESCE((SELECT w.balance - `+overdueGrantCredits+` FROM wallets w
+		WHERE w.experience_id = $1 AND w.user_id = $2), 0), now(),
 		(SELECT updated_at FROM memberships WHERE user_id = $2 ORDER BY updated_at DESC LIMIT 1)`,
 		experienceID, userID).QueryRow(func(row pgx.Row) error {
 		var changed *time.Time

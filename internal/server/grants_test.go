@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditkit/creditkit/internal/billing"
 	"github.com/creditkit/creditkit/internal/ledger"
 	"golang.org/x/net/html"
 )
@@ -383,6 +384,48 @@ func TestGrantExpiresByItsJob(t *testing.T) {
 	if gf["grants"] != 1.0 || gf["granted"] != 30.0 || gf["spent"] != 20.0 || gf["expiries"] != 1.0 || gf["expired"] != 10.0 || gf["outstanding"] != 0.0 {
 		t.Errorf("dashboard grants = %v", gf)
 	}
+}
+
+// TestGrantPastItsExpirySpendsNothingAndShowsNothing: between a grant's
+// expiry and its job, the grant's credits are still in the balance but buy
+// nothing. A refused spend says what the member can spend, not the balance
+// that counts them, and so does their page; a grant that never expires
+// still counts. Once the job has run, both say the same.
+func TestGrantPastItsExpirySpendsNothingAndShowsNothing(t *testing.T) {
+	a := setup(t, withItems(billing.Item{ID: "mural", Title: "Mural", Description: "A wall of your own.", Cost: 150}))
+	admin, alice, exp := a.env.Seed.Admin.ID, a.member(0), a.experience()
+	a.buyIn(exp, alice, "starter") // 100
+	if code, _, raw := a.grant(admin, a.grantBody("g-never", 7, "")); code != 201 {
+		t.Fatalf("grant: %d %s", code, raw)
+	}
+	expires := time.Now().Add(2 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
+	if code, _, raw := a.grantEarly(admin, a.grantBody("g-soon", 90, expires.Format(time.RFC3339))); code != 201 {
+		t.Fatalf("grant: %d %s", code, raw)
+	}
+	time.Sleep(time.Until(expires) + 50*time.Millisecond) // its job not run: the balance still counts it
+	if b := a.balance(alice); b != 197 {
+		t.Fatalf("balance = %d before the expiry job, want 197", b)
+	}
+	shows := func(when string) { // 100 bought and 7 granted for good
+		t.Helper()
+		code, out, raw := a.call("POST", "/api/spend", alice, map[string]string{"experience_id": exp, "item": "mural",
+			"idempotency_key": "mural-" + when})
+		if e, _ := out["error"].(map[string]any); code != 409 || e["code"] != "insufficient_credits" || e["balance"] != 107.0 ||
+			e["message"] != "Not enough credits: your balance is 107 and this costs 150." {
+			t.Errorf("%s: spend of 150 = %d %s, want 409 saying the balance is 107", when, code, raw)
+		}
+		if _, page := a.get("/experiences/"+exp, alice); topBalance.FindStringSubmatch(page) == nil ||
+			topBalance.FindStringSubmatch(page)[1] != "107" {
+			t.Errorf("%s: balance on the member's page = %v, want 107", when, topBalance.FindStringSubmatch(page))
+		}
+	}
+	shows("before the job")
+	a.advanceJobs()
+	a.drain()
+	if b := a.balance(alice); b != 107 {
+		t.Fatalf("balance = %d after the expiry job, want 107", b)
+	}
+	shows("after the job")
 }
 
 // visibleText is a page's text, its nodes joined by single spaces.
