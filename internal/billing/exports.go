@@ -19,13 +19,14 @@ const exportPageSize = 500
 const MaxExportDays = 366
 
 // MemberHistory passes a member's whole history in an experience to write,
-// oldest first, a page at a time: every ledger entry of their wallet.
+// oldest first, a page at a time: every ledger entry of their wallet, and
+// every refund of money that took back no credit.
 // Only a member with access to the experience gets it (ErrNoAccess).
 func (s Reports) MemberHistory(ctx context.Context, userID, experienceID string, write func([]ledger.HistoryRow) error) error {
 	if err := s.experienceAccess(ctx, userID, experienceID); err != nil {
 		return err
 	}
-	var after int64
+	var after ledger.HistoryCursor
 	for {
 		// Each page is a short read of its own, from the replica when there
 		// is one (a page read again from the primary should it fail).
@@ -40,7 +41,7 @@ func (s Reports) MemberHistory(ctx context.Context, userID, experienceID string,
 		if err := write(page); err != nil {
 			return err
 		}
-		after = page[len(page)-1].EntryID
+		after = page[len(page)-1].Cursor
 	}
 }
 

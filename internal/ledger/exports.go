@@ -16,13 +16,14 @@ import (
 // entries) or fixed once written (a payout's amount), so the pages of one
 // export join up without one snapshot.
 
-// HistoryRow is one ledger entry of a member's wallet, as their export
-// writes it.
+// HistoryRow is one line of a member's export: a ledger entry of their
+// wallet, or money refunded to them that took back no credit (a refund too
+// small to cover a whole credit more), which has no entry.
 type HistoryRow struct {
-	EntryID      int64
+	EntryID      int64 // 0 for money refunded with no credit taken back
 	At           time.Time
 	Kind         EntryKind
-	DisputeLost  bool  // a refund entry made by a lost dispute
+	DisputeLost  bool  // a refund made by a lost dispute
 	Credits      int64 // in (+) or out (−)
 	BalanceAfter int64
 	// Money is what moved with the credits, in minor units of Currency:
@@ -36,13 +37,29 @@ type HistoryRow struct {
 	// Detail is the package, the item, the grant's reason or the premium
 	// period.
 	Detail string
+	// Cursor is where this row sits in the history: pass the last row's to
+	// read the next page.
+	Cursor HistoryCursor
 }
 
-// historySQL reads a wallet's entries after $3, oldest first. A refund
-// entry's money is its row of the refund log: the one keyed with the
-// purchase's refunded credits after it.
+// HistoryCursor orders a member's history: by ledger entry, a refund of
+// money alone just after the wallet's last entry before it (Entry), by its
+// row of the refund log (Refund, 0 for an entry itself).
+type HistoryCursor struct {
+	Entry, Refund int64
+}
+
+// historySQL reads a wallet's history after the cursor ($3, $4), oldest
+// first. A refund entry's money is its row of the refund log: the one
+// keyed with the purchase's refunded credits after it. A row of the log
+// that took back no credit has no entry, so it is a row of its own (credits
+// 0, the balance as the entry before it left it); without it the money
+// column would not add up to what the member paid less what they got back.
+// Each part reads at most a page ($5): entries by their key, refunds of
+// money alone through the member's purchases.
 const historySQL = `
-SELECT e.id, e.created_at, e.kind,
+WITH entries AS (
+SELECT e.id AS entry_id, e.created_at, e.kind,
        e.kind = 'refund' AND EXISTS (SELECT 1 FROM disputes d WHERE d.payment_id = e.reference AND d.status = 'lost'),
        e.amount, e.balance_after,
        CASE e.kind WHEN 'purchase' THEN COALESCE(pp.paid_amount, 0) WHEN 'refund' THEN -COALESCE(r.amount, 0) ELSE 0 END,
@@ -50,7 +67,8 @@ SELECT e.id, e.created_at, e.kind,
        CASE WHEN sp.id IS NOT NULL THEN 'spend_' || sp.id
             ELSE COALESCE(pp.id, rp.id, cg.id, xg.id, pg.membership_id, e.reference) END,
        COALESCE(pp.package_id, rp.package_id, sp.title, cg.reason, xg.reason,
-                'premium period from ' || to_char(pg.period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD'), '')
+                'premium period from ' || to_char(pg.period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD'), ''),
+       e.id AS pos, 0::bigint AS refund_id
   FROM ledger_entries e
   JOIN wallets w ON w.id = e.wallet_id
   LEFT JOIN purchases pp ON e.kind = 'purchase' AND pp.id = e.reference
@@ -63,13 +81,38 @@ SELECT e.id, e.created_at, e.kind,
   LEFT JOIN credit_grants xg ON e.kind = 'expiry' AND xg.expiry_entry_id = e.id
  WHERE w.experience_id = $1 AND w.user_id = $2 AND e.id > $3
  ORDER BY e.id
- LIMIT $4`
+ LIMIT $5
+), money_alone AS (
+SELECT NULL::bigint, r.created_at, 'refund',
+       EXISTS (SELECT 1 FROM disputes d WHERE d.payment_id = p.payment_id AND d.status = 'lost'),
+       0::bigint, COALESCE(before.balance_after, 0), -r.amount, p.currency, p.id, p.package_id,
+       COALESCE(before.id, 0), r.id
+  FROM purchases p
+  JOIN purchase_refunds r ON r.purchase_id = p.id AND r.credits = 0
+  LEFT JOIN LATERAL (
+	SELECT e.id, e.balance_after FROM ledger_entries e JOIN wallets w ON w.id = e.wallet_id
+	 WHERE w.experience_id = p.experience_id AND w.user_id = p.user_id AND e.created_at <= r.created_at
+	 ORDER BY e.id DESC LIMIT 1) before ON true
+ WHERE p.experience_id = $1 AND p.user_id = $2 AND (COALESCE(before.id, 0), r.id) > ($3, $4)
+)
+SELECT * FROM (SELECT * FROM entries UNION ALL SELECT * FROM money_alone) h
+ ORDER BY pos, refund_id
+ LIMIT $5`
 
-// HistoryPage returns up to limit entries of a member's wallet after entry
-// after (0: from the first), oldest first. An empty page is the end.
-func (s *Store) HistoryPage(ctx context.Context, experienceID, userID string, after int64, limit int) ([]HistoryRow, error) {
-	return queryAll(ctx, s.pool, "history", pgx.RowToStructByPos[HistoryRow],
-		historySQL, experienceID, userID, after, limit)
+// HistoryPage returns up to limit rows of a member's history after cursor
+// after (the zero cursor: from the first), oldest first. An empty page is
+// the end.
+func (s *Store) HistoryPage(ctx context.Context, experienceID, userID string, after HistoryCursor, limit int) ([]HistoryRow, error) {
+	return queryAll(ctx, s.pool, "history", func(r pgx.CollectableRow) (HistoryRow, error) {
+		var h HistoryRow
+		var entry *int64
+		err := r.Scan(&entry, &h.At, &h.Kind, &h.DisputeLost, &h.Credits, &h.BalanceAfter, &h.Money, &h.Currency,
+			&h.Reference, &h.Detail, &h.Cursor.Entry, &h.Cursor.Refund)
+		if entry != nil {
+			h.EntryID = *entry
+		}
+		return h, err
+	}, historySQL, experienceID, userID, after.Entry, after.Refund, limit)
 }
 
 // ExportRow is one line of a company's export: a sale, a refund or

@@ -42,10 +42,10 @@ func TestHistoryPagesAreTheWalletsLedgerWithWhatEachEntryWas(t *testing.T) {
 		{Kind: ledger.KindExpiry, Credits: -15, BalanceAfter: 69, Reference: "grt_1", Detail: "Welcome gift grt_1"},
 	}
 	for i := range want {
-		want[i].EntryID, want[i].At = entries[i].ID, entries[i].CreatedAt
+		want[i].EntryID, want[i].At, want[i].Cursor = entries[i].ID, entries[i].CreatedAt, ledger.HistoryCursor{Entry: entries[i].ID}
 	}
 	var got []ledger.HistoryRow
-	var after int64
+	var after ledger.HistoryCursor
 	for pages := 0; ; pages++ {
 		page, err := b.store.HistoryPage(b.ctx, "exp_1", "user_1", after, 2)
 		if err != nil {
@@ -58,7 +58,7 @@ func TestHistoryPagesAreTheWalletsLedgerWithWhatEachEntryWas(t *testing.T) {
 			break
 		}
 		got = append(got, page...)
-		after = page[len(page)-1].EntryID
+		after = page[len(page)-1].Cursor
 	}
 	if len(got) != len(want) {
 		t.Fatalf("history = %+v", got)
@@ -72,8 +72,93 @@ func TestHistoryPagesAreTheWalletsLedgerWithWhatEachEntryWas(t *testing.T) {
 			t.Errorf("row %d = %+v\nwant     %+v", i, got[i], want[i])
 		}
 	}
-	if other, _ := b.store.HistoryPage(b.ctx, "exp_1", "user_2", 0, 10); len(other) != 0 {
+	if other, _ := b.store.HistoryPage(b.ctx, "exp_1", "user_2", ledger.HistoryCursor{}, 10); len(other) != 0 {
 		t.Errorf("another member's history = %+v", other)
+	}
+}
+
+// TestHistoryHasRefundsOfMoneyAloneWhereTheyHappened: money refunded
+// with no credit taken back has no ledger entry but is a row of the
+// member's history, after the entry before it and with the balance it
+// left, so the money column sums to what was paid less what was refunded;
+// pages of one join up across such rows.
+func TestHistoryHasRefundsOfMoneyAloneWhereTheyHappened(t *testing.T) {
+	b := setup(t)
+	b.buy(t, "pur_a", "user_1", 100)
+	refund := func(amount, credits int64) { // so far
+		t.Helper()
+		if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_pur_a", PaidAmount: 499,
+			RefundedAmount: amount, RefundedCredits: credits}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refund(150, 31) // ceil(100 × 150 / 499) = 31
+	refund(151, 31) // a cent more: still 31 credits, money alone
+	sp, err := b.spend(t, "user_1", 10, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refund(152, 31)
+	refund(499, 100)
+	entries, _ := b.store.Entries(b.ctx, "exp_1", "user_1")
+	var alone []int64
+	if err := b.db.Pool.QueryRow(b.ctx, `SELECT array_agg(id ORDER BY id) FROM purchase_refunds WHERE credits = 0`).Scan(&alone); err != nil || len(entries) != 4 || len(alone) != 2 {
+		t.Fatalf("%d entries, refunds of money alone %v (%v)", len(entries), alone, err)
+	}
+	purchase := ledger.HistoryRow{Kind: ledger.KindPurchase, Credits: 100, BalanceAfter: 100, Money: 499, Currency: "usd", Reference: "pur_a", Detail: "starter"}
+	refundRow := func(credits, balance, money int64) ledger.HistoryRow {
+		return ledger.HistoryRow{Kind: ledger.KindRefund, Credits: credits, BalanceAfter: balance, Money: money, Currency: "usd", Reference: "pur_a", Detail: "starter"}
+	}
+	want := []ledger.HistoryRow{
+		purchase,
+		refundRow(-31, 69, -150),
+		refundRow(0, 69, -1),
+		{Kind: ledger.KindSpend, Credits: -10, BalanceAfter: 59, Reference: "spend_" + strconv.FormatInt(sp.ID, 10), Detail: "Item"},
+		refundRow(0, 59, -1),
+		refundRow(-69, -10, -347),
+	}
+	entryOf := []int{0, 1, 1, 2, 2, 3} // the entry each row is, or follows
+	for i := range want {
+		e := entries[entryOf[i]]
+		want[i].Cursor.Entry = e.ID
+		if want[i].Credits != 0 {
+			want[i].EntryID, want[i].At = e.ID, e.CreatedAt
+		}
+	}
+	want[2].Cursor.Refund, want[4].Cursor.Refund = alone[0], alone[1]
+	var got []ledger.HistoryRow
+	var after ledger.HistoryCursor
+	for len(got) <= len(want) {
+		page, err := b.store.HistoryPage(b.ctx, "exp_1", "user_1", after, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page...)
+		after = page[len(page)-1].Cursor
+	}
+	if len(got) != len(want) {
+		t.Fatalf("history = %+v", got)
+	}
+	var money, credits int64
+	for i := range want {
+		money, credits = money+got[i].Money, credits+got[i].Credits
+		if want[i].At.IsZero() { // a refund of money alone is dated by the refund, between its neighbours
+			if got[i].At.Before(got[i-1].At) || got[i].At.After(got[i+1].At) {
+				t.Errorf("row %d at %s, not between %s and %s", i, got[i].At, got[i-1].At, got[i+1].At)
+			}
+		} else if !got[i].At.Equal(want[i].At) {
+			t.Errorf("row %d at %s, want %s", i, got[i].At, want[i].At)
+		}
+		got[i].At = want[i].At
+		if got[i] != want[i] {
+			t.Errorf("row %d = %+v\nwant     %+v", i, got[i], want[i])
+		}
+	}
+	if money != 0 || credits != -10 {
+		t.Errorf("the history's money sums to %d and its credits to %d, want 0 and -10", money, credits)
 	}
 }
 

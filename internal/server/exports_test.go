@@ -275,3 +275,52 @@ func TestMemberHistoryCSVIsTheLedgerStreamed(t *testing.T) {
 		t.Errorf("a user without access: %d", res.StatusCode)
 	}
 }
+
+// TestMemberHistoryCSVHasTheMoneyOfEveryRefund: a refund too small to take
+// back a whole credit more is a row of money alone in the member's CSV, so
+// its money column adds up to what they paid less what they got back. (A
+// refund of $1.50 of $4.99 takes 31 of 100 credits, which $1.51 still
+// covers: the cent after it takes none; the rest, the other 69. The
+// sandbox refunds a payment once, so the three are settled as the
+// webhooks of Whop's would settle them.)
+func TestMemberHistoryCSVHasTheMoneyOfEveryRefund(t *testing.T) {
+	a := setup(t)
+	alice, exp := a.member(0), a.experience()
+	pur, pay := a.buyIn(exp, alice, "starter")
+	for _, r := range []struct{ amount, credits int64 }{{150, 31}, {151, 31}, {499, 100}} { // so far
+		if _, err := a.store.Settle(a.ctx, ledger.Settlement{PurchaseID: pur, PaymentID: pay, PaidAmount: 499,
+			RefundedAmount: r.amount, RefundedCredits: r.credits}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, recs := a.csvFile("/experiences/"+exp+"/activity.csv", alice)
+	if res.StatusCode != 200 {
+		t.Fatalf("history CSV: %d", res.StatusCode)
+	}
+	rows := byColumn(recs)
+	entries, _ := a.store.Entries(a.ctx, exp, alice)
+	if len(entries) != 3 || len(rows) != 4 {
+		t.Fatalf("%d rows for %d entries, want 4 for 3: %v", len(rows), len(entries), rows)
+	}
+	want := []map[string]string{
+		{"entry_id": strconv.FormatInt(entries[0].ID, 10), "type": "purchase", "credits": "100", "balance_after": "100", "amount": "499"},
+		{"entry_id": strconv.FormatInt(entries[1].ID, 10), "type": "refund", "credits": "-31", "balance_after": "69", "amount": "-150"},
+		{"entry_id": "", "type": "refund", "credits": "0", "balance_after": "69", "amount": "-1"},
+		{"entry_id": strconv.FormatInt(entries[2].ID, 10), "type": "refund", "credits": "-69", "balance_after": "0", "amount": "-348"},
+	}
+	var money, credits int64
+	for i, r := range rows {
+		money, credits = money+atoi(t, r["amount"]), credits+atoi(t, r["credits"])
+		for k, v := range want[i] {
+			if r[k] != v {
+				t.Errorf("row %d %s = %q, want %q (%v)", i, k, r[k], v, r)
+			}
+		}
+		if r["currency"] != "usd" || r["reference"] != pur || r["description"] != "starter" || r["created_at"] == "" {
+			t.Errorf("row %d = %v", i, r)
+		}
+	}
+	if money != 0 || credits != 0 || a.balance(alice) != 0 {
+		t.Errorf("the CSV's money sums to %d and its credits to %d (balance %d), want 0 and 0", money, credits, a.balance(alice))
+	}
+}

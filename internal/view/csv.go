@@ -41,9 +41,14 @@ func CSVText(s string) string {
 	return s
 }
 
-// HistoryRecord is an entry of a member's export, in HistoryColumns' order.
+// HistoryRecord is a line of a member's export, in HistoryColumns' order:
+// a refund of money alone has no entry, so no entry_id.
 func HistoryRecord(h ledger.HistoryRow) []string {
-	return []string{strconv.FormatInt(h.EntryID, 10), CSVTime(h.At), HistoryType(h), strconv.FormatInt(h.Credits, 10),
+	entry := ""
+	if h.EntryID != 0 {
+		entry = strconv.FormatInt(h.EntryID, 10)
+	}
+	return []string{entry, CSVTime(h.At), HistoryType(h), strconv.FormatInt(h.Credits, 10),
 		strconv.FormatInt(h.BalanceAfter, 10), strconv.FormatInt(h.Money, 10), h.Currency, h.Reference, CSVText(h.Detail)}
 }
 
