@@ -51,6 +51,8 @@ type Delivered struct {
 	// Outcome says what happened in words: "credited 100, took back 0",
 	// "duplicate", "refused: <reason>", …
 	Outcome string
+	// Granted is the credits a premium period was granted now, if any.
+	Granted int64
 }
 
 // duplicate is the outcome of a delivery handled before.

@@ -47,10 +47,19 @@ func (s *core) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger.De
 
 // premiumPayment handles a paid payment of the premium plan: it is never a
 // credit purchase, but it is how a renewal shows itself, so the membership
-// it paid for is read from Whop and its new period granted.
+// it paid for is read from Whop and its new period granted. The webhook
+// brings it with its delivery; the reconciler, with none (d nil), when
+// the webhook was lost: a renewal's payment is its only delivery.
 func (s *core) premiumPayment(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (Delivered, error) {
-	d.ObjectID = p.ID
+	if d != nil {
+		d.ObjectID = p.ID
+	}
 	m, err := s.rereadMembership(ctx, p.MembershipID)
+	if errors.Is(err, whop.ErrNotFound) {
+		// Not a failure to retry for ever: the reconciler reads the
+		// payment again while it is in its window.
+		return describe(s.ignore(ctx, d, "premium payment's membership "+p.MembershipID+" not found at Whop"))
+	}
 	if err != nil {
 		return Delivered{}, err
 	}
@@ -108,7 +117,9 @@ func (s *core) recordMembership(ctx context.Context, m *whop.Membership, authori
 	if res.Granted > 0 {
 		out += fmt.Sprintf("; granted %d credits", res.Granted)
 	}
-	return applied(out), nil
+	done := applied(out)
+	done.Granted = res.Granted
+	return done, nil
 }
 
 // rereadMembership asks Whop for the membership as it is now. Its time is

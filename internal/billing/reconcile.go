@@ -104,9 +104,24 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 			continue
 		}
 		run.PaymentsSeen++
+		if s.isPremiumPayment(p) {
+			// A renewal's payment is its only delivery: lost, the period
+			// would never be granted. Granting is once per period.
+			out, err := s.premiumPayment(ctx, p, nil)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return ctx.Err()
+			case err != nil:
+				fail(fmt.Errorf("%s: %w", p.ID, err))
+			case out.Granted > 0:
+				s.log.WarnContext(ctx, "reconciler granted a premium period the webhooks missed", "payment_id", p.ID,
+					"membership_id", p.MembershipID, "credits", out.Granted)
+			}
+			continue
+		}
 		// A payment naming no purchase is still passed on: fulfilment finds
 		// the purchase it paid, if any (one Whop answers without metadata),
-		// and ignores the rest (premium, other products).
+		// and ignores the rest (other products).
 		out, err := s.fulfil(ctx, p, FromReconcile, nil, run.ID)
 		var bad *MalformedError
 		if errors.As(err, &bad) {

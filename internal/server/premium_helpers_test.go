@@ -57,7 +57,13 @@ func (a *app) lounge(base, user string) int {
 // shape, for tests that send Whop-shaped deliveries of their own.
 func (a *app) simMembership(id string) map[string]any {
 	a.t.Helper()
-	req, _ := http.NewRequest("GET", a.env.APIBase+"/memberships/"+id, nil)
+	return a.simGet("/memberships/" + id)
+}
+
+// simGet reads one object from the sandbox's v1 API, as Whop shapes it.
+func (a *app) simGet(path string) map[string]any {
+	a.t.Helper()
+	req, _ := http.NewRequest("GET", a.env.APIBase+path, nil)
 	req.Header.Set("Authorization", "Bearer "+a.env.Seed.App.APIKey)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -66,7 +72,7 @@ func (a *app) simMembership(id string) map[string]any {
 	defer res.Body.Close()
 	var m map[string]any
 	if err := json.NewDecoder(res.Body).Decode(&m); err != nil || res.StatusCode != 200 {
-		a.t.Fatalf("sandbox membership %s: %d %v", id, res.StatusCode, err)
+		a.t.Fatalf("sandbox %s: %d %v", path, res.StatusCode, err)
 	}
 	return m
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -262,5 +263,95 @@ func TestReconcilerRecordsAFailureTheWebhookLost(t *testing.T) {
 	if res, body := a.get("/metrics", ""); res.StatusCode != 200 ||
 		!strings.Contains(body, `creditkit_reconciler_repairs_total{kind="failed"} 1`+"\n") {
 		t.Fatalf("metrics (%d) lack one failure recorded:\n%s", res.StatusCode, body)
+	}
+}
+
+// TestReconcilerGrantsAPremiumPeriodWhoseWebhooksWereLost: every delivery
+// of an upgrade is lost (the premium payment and the membership's), as a
+// renewal's one payment webhook can be. Whop holds a valid membership; the
+// reconciler, reading the paid payment, records it and grants the period's
+// 50 credits, once: a second pass and the webhook arriving late grant
+// nothing more.
+func TestReconcilerGrantsAPremiumPeriodWhoseWebhooksWereLost(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 100 })
+	mem := a.upgrade(user)
+	a.settle()
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 0 })
+	if n := a.count(`SELECT count(*) FROM webhook_deliveries`); n != 0 || len(a.grantEntries(user)) != 0 {
+		t.Fatalf("deliveries %d, grants %d before reconciling; want none (all dropped)", n, len(a.grantEntries(user)))
+	}
+	wm, err := a.whop.GetMembership(a.ctx, mem)
+	if err != nil || !wm.Valid {
+		t.Fatalf("Whop's membership = %+v, %v; want valid", wm, err)
+	}
+
+	for pass := 1; pass <= 2; pass++ {
+		run, err := a.billing.Deliveries.Reconcile(a.ctx)
+		if err != nil || run.Error != "" || run.PaymentsSeen != 1 || run.Credited != 0 || run.Rejected != 0 {
+			t.Fatalf("pass %d = %+v, %v", pass, run, err)
+		}
+		grants, err := a.store.PremiumGrants(a.ctx, mem)
+		entries := a.grantEntries(user)
+		if err != nil || len(grants) != 1 || len(entries) != 1 || a.balance(user) != 50 {
+			t.Fatalf("after pass %d: grants %+v, entries %+v, balance %d, %v; want one of 50", pass, grants, entries, a.balance(user), err)
+		}
+		g := grants[0]
+		if !g.PeriodStart.Equal(wm.RenewalPeriodStart.Truncate(time.Second)) || !g.PeriodEnd.Equal(wm.RenewalPeriodEnd) ||
+			g.Credits != 50 || g.UserID != user || g.ExperienceID != a.experience() || g.DeliveryID != "" ||
+			g.LedgerEntryID != entries[0].ID || entries[0].Amount != 50 || entries[0].Reference != mem {
+			t.Fatalf("grant %+v, entry %+v", g, entries[0])
+		}
+	}
+	if row := a.membershipRow(mem); row.Status != "active" || !row.Valid || row.UserID != user || row.ExperienceID != a.experience() {
+		t.Fatalf("membership row = %+v", row)
+	}
+	_, body := a.get("/experiences/"+a.experience(), user)
+	assertContains(t, "the member's page", body, "This period&#39;s 50 credits")
+
+	if err := a.sim.Redeliver(lastEvent(t, a, "payment.succeeded").ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if o := a.outcomes("payment.succeeded"); len(o) != 1 || o[0] != "membership "+mem+" active (already recorded)" {
+		t.Fatalf("late webhook outcomes = %q", o)
+	}
+	if len(a.grantEntries(user)) != 1 || a.balance(user) != 50 {
+		t.Fatalf("after the late webhook: grants %d, balance %d", len(a.grantEntries(user)), a.balance(user))
+	}
+}
+
+// TestAPremiumPaymentOfAMembershipWhopDoesNotKnowIsIgnored: a signed
+// payment of the premium plan names a membership Whop answers 404 for.
+// It grants nothing and is recorded as ignored with the reason, rather than
+// answered 500 on every retry; the reconciler passes it by the same way.
+func TestAPremiumPaymentOfAMembershipWhopDoesNotKnowIsIgnored(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 100 })
+	a.upgrade(user)
+	a.settle()
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 0 })
+	var ev struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(lastEvent(t, a, "payment.succeeded").Body, &ev); err != nil || ev.Data.ID == "" {
+		t.Fatalf("the premium payment's event: %+v, %v", ev, err)
+	}
+	p := a.simGet("/payments/" + ev.Data.ID)
+	p["membership"] = map[string]any{"id": "mem_NoSuchOne0000", "status": "active"}
+	code, raw := a.deliver(a.url, "msg_unknown_membership", "payment.succeeded", p)
+	if code != 200 {
+		t.Fatalf("delivery = %d %s, want 200", code, raw)
+	}
+	want := "ignored: premium payment's membership mem_NoSuchOne0000 not found at Whop"
+	if out, _ := a.delivery("msg_unknown_membership"); out != want {
+		t.Fatalf("outcome = %q, want %q", out, want)
+	}
+	if len(a.grantEntries(user)) != 0 || a.count(`SELECT count(*) FROM memberships`) != 0 {
+		t.Fatalf("grants %d, memberships %d; want none", len(a.grantEntries(user)), a.count(`SELECT count(*) FROM memberships`))
 	}
 }
