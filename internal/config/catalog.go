@@ -82,8 +82,8 @@ func parseSpendItem(s string) (SpendItem, []string) {
 	switch {
 	case err != nil && !isInteger(strings.TrimSpace(parts[1])):
 		problems = append(problems, fmt.Sprintf("%q: credits must be a whole number above 0, got %q", it.ID, parts[1]))
-	case err != nil || cost <= 0:
-		problems = append(problems, fmt.Sprintf("%q: credits must be above 0, got %q", it.ID, parts[1]))
+	case err != nil || cost <= 0 || cost > MaxCredits:
+		problems = append(problems, fmt.Sprintf("%q: credits must be from 1 to %d, got %q", it.ID, MaxCredits, parts[1]))
 	}
 	it.Cost = cost
 	switch n := utf8.RuneCountInString(it.Title); {

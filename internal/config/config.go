@@ -36,6 +36,21 @@ const (
 	DefaultAPIVersionDate = "2026-07-01"
 )
 
+// Upper bounds of amounts in configuration, so a slip of the keyboard is
+// refused at start rather than met at run time.
+const (
+	// MaxCredits bounds a package's credits, a spend item's cost and a
+	// premium period's grant: far above any sale, far below where wallet
+	// sums could overflow.
+	MaxCredits = 1_000_000_000
+	// MaxPrice bounds a package's price in minor units: the largest amount
+	// the app reads from Whop (whop.MaxAmount), so a sale it priced is
+	// never one it refuses to read back.
+	MaxPrice = 100_000_000_000_000
+	// MaxWorkers is the most job workers River runs on a queue.
+	MaxWorkers = 10_000
+)
+
 // Config is everything the server needs to start, validated.
 type Config struct {
 	Env  Env
@@ -191,13 +206,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		Premium: Premium{
 			ProductID:      l.prefixed("PREMIUM_PRODUCT_ID", "prod_", false),
 			PlanID:         l.prefixed("PREMIUM_PLAN_ID", "plan_", false),
-			MonthlyCredits: l.nonNegative("PREMIUM_MONTHLY_CREDITS", 0),
+			MonthlyCredits: l.upTo("PREMIUM_MONTHLY_CREDITS", 0, MaxCredits),
 		},
 		RevenueShareBasisPoints: l.percent("REVENUE_SHARE_PERCENT"),
 		SandboxOrigins:          l.origins("SANDBOX_ORIGINS"),
 		ShutdownTimeout:         l.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		ReconcileInterval:       l.duration("RECONCILE_INTERVAL", time.Minute),
-		Workers:                 int(l.nonNegative("WORKERS", 4)),
+		Workers:                 int(l.upTo("WORKERS", 4, MaxWorkers)),
 		PprofAddr:               l.listenAddr("PPROF_ADDR"),
 	}
 	if cfg.Env != Development && cfg.Env != Production {

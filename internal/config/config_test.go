@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/money"
+	"github.com/creditkit/creditkit/internal/whop"
 )
 
 func env(m map[string]string) func(string) string {
@@ -174,21 +175,25 @@ func TestLoadProblems(t *testing.T) {
 		{"payments api unknown", map[string]string{"WHOP_PAYMENTS_API": "v3"}, []string{"WHOP_PAYMENTS_API: expected one of v1, v2, v5"}},
 		{"currency malformed", map[string]string{"CREDIT_CURRENCY": "dollars!"}, []string{"CREDIT_CURRENCY: expected a currency the app can price in"}},
 		{"package shape", map[string]string{"CREDIT_PACKAGES": "starter:100"}, []string{"CREDIT_PACKAGES: \"starter:100\" is not id:credits:price"}},
-		{"package zero credits", map[string]string{"CREDIT_PACKAGES": "a:0:1.00"}, []string{"CREDIT_PACKAGES: package \"a\": credits must be a whole number above 0"}},
+		{"package zero credits", map[string]string{"CREDIT_PACKAGES": "a:0:1.00"}, []string{"CREDIT_PACKAGES: package \"a\": credits must be a whole number from 1 to 1000000000, got \"0\""}},
+		{"package credits past the most", map[string]string{"CREDIT_PACKAGES": "big:9223372036854775807:1.00"}, []string{`CREDIT_PACKAGES: package "big": credits must be a whole number from 1 to 1000000000, got "9223372036854775807"`}},
+		{"package price past the most", map[string]string{"CREDIT_PACKAGES": "big:10:1000000000000.01"}, []string{`CREDIT_PACKAGES: package "big": price must be at most 1000000000000, got "1000000000000.01"`}},
 		{"package price too precise", map[string]string{"CREDIT_PACKAGES": "a:10:1.999"}, []string{"CREDIT_PACKAGES: package \"a\": price must be above 0 with at most 2 decimals"}},
 		{"package price float text", map[string]string{"CREDIT_PACKAGES": "a:10:free"}, []string{"CREDIT_PACKAGES: package \"a\": price must be above 0"}},
 		{"package duplicate", map[string]string{"CREDIT_PACKAGES": "a:1:1,a:2:2"}, []string{`CREDIT_PACKAGES: package id "a" appears twice`}},
 		{"package bad id", map[string]string{"CREDIT_PACKAGES": "Big Pack:1:1"}, []string{`CREDIT_PACKAGES: package id "Big Pack" must be`}},
 		{"premium half", map[string]string{"PREMIUM_PRODUCT_ID": "prod_x"}, []string{"PREMIUM_PLAN_ID: PREMIUM_PRODUCT_ID and PREMIUM_PLAN_ID go together"}},
 		{"premium wrong prefix", map[string]string{"PREMIUM_PRODUCT_ID": "pass_x", "PREMIUM_PLAN_ID": "plan_x"}, []string{`PREMIUM_PRODUCT_ID: expected a Whop id starting with "prod_"`}},
-		{"monthly credits negative", map[string]string{"PREMIUM_MONTHLY_CREDITS": "-1"}, []string{"PREMIUM_MONTHLY_CREDITS: expected a whole number of 0 or more"}},
+		{"monthly credits negative", map[string]string{"PREMIUM_MONTHLY_CREDITS": "-1"}, []string{"PREMIUM_MONTHLY_CREDITS: expected a whole number from 0 to 1000000000"}},
+		{"monthly credits past the most", map[string]string{"PREMIUM_MONTHLY_CREDITS": "9223372036854775807"}, []string{`PREMIUM_MONTHLY_CREDITS: expected a whole number from 0 to 1000000000, got "9223372036854775807"`}},
 		{"share over 100", map[string]string{"REVENUE_SHARE_PERCENT": "100.01"}, []string{"REVENUE_SHARE_PERCENT: expected a percentage from 0 to 100"}},
 		{"share three decimals", map[string]string{"REVENUE_SHARE_PERCENT": "1.005"}, []string{"REVENUE_SHARE_PERCENT: expected a percentage"}},
 		{"env unknown", map[string]string{"APP_ENV": "staging"}, []string{`APP_ENV: expected development or production, got "staging"`}},
 		{"sandbox origin with path", map[string]string{"SANDBOX_ORIGINS": "http://localhost:8003/app"}, []string{"SANDBOX_ORIGINS: expected comma-separated origins"}},
 		{"shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, []string{"SHUTDOWN_TIMEOUT: expected a positive duration"}},
 		{"reconcile interval", map[string]string{"RECONCILE_INTERVAL": "-1m"}, []string{"RECONCILE_INTERVAL: expected a positive duration"}},
-		{"workers", map[string]string{"WORKERS": "many"}, []string{"WORKERS: expected a whole number of 0 or more"}},
+		{"workers", map[string]string{"WORKERS": "many"}, []string{"WORKERS: expected a whole number from 0 to 10000"}},
+		{"workers past River's most", map[string]string{"WORKERS": "20000"}, []string{`WORKERS: expected a whole number from 0 to 10000, got "20000"`}},
 		{"pprof every interface", map[string]string{"PPROF_ADDR": ":6060"}, []string{"PPROF_ADDR: expected a host"}},
 		{"pprof not an address", map[string]string{"PPROF_ADDR": "localhost"}, []string{"PPROF_ADDR: expected host:port"}},
 		{"app url not a url", map[string]string{"APP_URL": "myapp.apps.whop.com"}, []string{"APP_URL: expected the app's public origin"}},
@@ -252,5 +257,13 @@ func TestDatabaseURLProblemHidesPassword(t *testing.T) {
 	_, err := Load(env(e))
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("error must exist and must not echo the password: %v", err)
+	}
+}
+
+// TestMaxPriceIsWhatTheAppReadsBack: a package priced at the most the
+// configuration takes is a payment amount the Whop client still reads.
+func TestMaxPriceIsWhatTheAppReadsBack(t *testing.T) {
+	if MaxPrice != whop.MaxAmount {
+		t.Fatalf("MaxPrice = %d, whop.MaxAmount = %d", MaxPrice, whop.MaxAmount)
 	}
 }

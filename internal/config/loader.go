@@ -196,14 +196,15 @@ func joinCurrencies(cs []money.Currency) string {
 	return strings.Join(s, ", ")
 }
 
-func (l *loader) nonNegative(name string, def int64) int64 {
+// upTo reads a whole number from 0 to most (def when unset).
+func (l *loader) upTo(name string, def, most int64) int64 {
 	v := strings.TrimSpace(l.getenv(name))
 	if v == "" {
 		return def
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		l.bad(name, "expected a whole number of 0 or more, got %q", v)
+	if err != nil || n < 0 || n > most {
+		l.bad(name, "expected a whole number from 0 to %d, got %q", most, v)
 	}
 	return n
 }

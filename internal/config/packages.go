@@ -38,12 +38,15 @@ func parsePackage(s string, cur money.Currency) (Package, error) {
 		return Package{}, fmt.Errorf("package id %q must be 1-32 of a-z, 0-9, - or _", id)
 	}
 	credits, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || credits <= 0 {
-		return Package{}, fmt.Errorf("package %q: credits must be a whole number above 0, got %q", id, parts[1])
+	if err != nil || credits <= 0 || credits > MaxCredits {
+		return Package{}, fmt.Errorf("package %q: credits must be a whole number from 1 to %d, got %q", id, MaxCredits, parts[1])
 	}
 	price, err := money.ParseMajor(parts[2], cur)
 	if err != nil || price <= 0 {
 		return Package{}, fmt.Errorf("package %q: price must be above 0 with at most %d decimals, got %q", id, cur.Exponent(), parts[2])
+	}
+	if price > MaxPrice {
+		return Package{}, fmt.Errorf("package %q: price must be at most %s, got %q", id, money.FormatMajor(MaxPrice, cur), parts[2])
 	}
 	return Package{ID: id, Credits: credits, Price: price}, nil
 }
