@@ -179,29 +179,35 @@ type ExperiencePremium struct {
 
 // Members lists the valid premium memberships bought in a company's
 // experiences, grouped by experience: a dashboard report, read as one, for
-// the company's admins only (ErrNoAccess for anyone else).
-func (s Premium) Members(ctx context.Context, userID, companyID string) ([]ExperiencePremium, error) {
+// the company's admins only (ErrNoAccess for anyone else). The app owner's
+// company sells premium, so its admins get every valid premium membership
+// of the app, those bought in no experience of the app last (ExperienceID
+// ""): appWide says which.
+func (s Premium) Members(ctx context.Context, userID, companyID string) (members []ExperiencePremium, appWide bool, err error) {
 	if err := s.companyAdmin(ctx, userID, companyID); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !s.cfg.Premium.Enabled() {
-		return nil, nil
+		return nil, false, nil
+	}
+	scope := companyID
+	if companyID == s.cfg.CompanyID {
+		scope, appWide = "", true
 	}
 	var ms []ledger.Membership
-	_, err := s.reports.Read(ctx, func(st *ledger.Store) (err error) {
-		ms, err = st.CompanyMemberships(ctx, companyID, s.cfg.Premium.ProductID)
+	_, err = s.reports.Read(ctx, func(st *ledger.Store) (err error) {
+		ms, err = st.CompanyMemberships(ctx, scope, s.cfg.Premium.ProductID)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var out []ExperiencePremium
 	for _, m := range ms {
-		if len(out) == 0 || out[len(out)-1].ExperienceID != m.ExperienceID {
-			out = append(out, ExperiencePremium{ExperienceID: m.ExperienceID})
+		if len(members) == 0 || members[len(members)-1].ExperienceID != m.ExperienceID {
+			members = append(members, ExperiencePremium{ExperienceID: m.ExperienceID})
 		}
-		last := &out[len(out)-1]
+		last := &members[len(members)-1]
 		last.Members = append(last.Members, m)
 	}
-	return out, nil
+	return members, appWide, nil
 }

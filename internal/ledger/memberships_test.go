@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -254,6 +255,14 @@ func TestMembershipQueriesAndConstraints(t *testing.T) {
 	}
 	if list, _ := b.store.CompanyMemberships(b.ctx, "biz_1", "prod_other"); len(list) != 0 {
 		t.Fatalf("another product's memberships listed: %+v", list)
+	}
+	var ids []string
+	all, err := b.store.CompanyMemberships(b.ctx, "", "prod_premium")
+	for _, m := range all {
+		ids = append(ids, m.ID+"@"+m.ExperienceID)
+	}
+	if want := "mem_a@exp_1 mem_b@exp_1 mem_c@exp_2 mem_here@exp_7 mem_there@exp_9 mem_nowhere@"; err != nil || strings.Join(ids, " ") != want {
+		t.Fatalf("CompanyMemberships of every company = %q, %v; want %q", ids, err, want)
 	}
 
 	for name, sql := range map[string]string{

@@ -248,7 +248,7 @@ func TestDashboardListsPremiumMembersPerExperience(t *testing.T) {
 		t.Fatalf("dashboard: %d", res.StatusCode)
 	}
 	wm, _ := a.whop.GetMembership(a.ctx, alice)
-	assertContains(t, "the creator's dashboard", body,
+	assertContains(t, "the creator's dashboard", body, "Members who upgraded in your experiences.",
 		`data-testid="premium-experience-`+a.experience()+`"`, "2 members",
 		`data-testid="premium-member-`+alice+`"`, `data-testid="premium-member-`+bob+`"`,
 		"<code>"+a.member(0)+"</code>", "<code>"+a.member(1)+"</code>",
@@ -263,8 +263,29 @@ func TestDashboardListsPremiumMembersPerExperience(t *testing.T) {
 	assertContains(t, "the dashboard after bob lapsed", body, "1 member<", `data-testid="premium-member-`+alice+`"`)
 	assertLacks(t, "the dashboard after bob lapsed", body, `data-testid="premium-member-`+bob+`"`)
 
+	// The app owner sells premium: its dashboard lists every premium
+	// member of the app, by experience, with a membership bought outside
+	// the app's checkout (carol's, once a webhook records it) last.
+	list := a.simGet("/memberships?user_ids[]=" + a.member(2) + "&product_ids[]=" + a.env.Seed.PremiumProductID)
+	data, _ := list["data"].([]any)
+	if len(data) != 1 {
+		t.Fatalf("carol's premium memberships at the sandbox = %v", list)
+	}
+	carol := data[0].(map[string]any)
+	if code, raw := a.deliver(a.url, "msg_carol_active", "membership.activated", carol); code != 200 {
+		t.Fatalf("carol's membership: %d %s", code, raw)
+	}
 	_, body = a.get("/dashboard/"+a.env.Seed.Owner.ID, a.env.Seed.OwnerAdmin.ID)
-	assertContains(t, "another company's dashboard", body, `data-testid="no-premium-members"`)
+	assertContains(t, "the owner's dashboard", body, "Every premium member of the app, by the experience they upgraded in.",
+		`data-testid="premium-experience-`+a.experience()+`"`, `data-testid="premium-member-`+alice+`"`,
+		`data-testid="premium-experience-none"`, "Bought outside the app", `data-testid="premium-member-`+carol["id"].(string)+`"`,
+		"<code>"+a.member(2)+"</code>")
+	assertLacks(t, "the owner's dashboard", body, `data-testid="no-premium-members"`, `data-testid="premium-member-`+bob+`"`)
+	if strings.Index(body, `premium-member-`+alice) > strings.Index(body, `premium-member-`+carol["id"].(string)) {
+		t.Fatal("the membership bought outside the app is not listed last")
+	}
+	_, body = a.get("/dashboard/"+a.env.Seed.Creator.ID, a.env.Seed.Admin.ID)
+	assertLacks(t, "the creator's dashboard", body, a.member(2))
 	if res, _ := a.get("/dashboard/"+a.env.Seed.Creator.ID, a.member(0)); res.StatusCode != 403 {
 		t.Fatalf("a member on the dashboard: %d", res.StatusCode)
 	}

@@ -119,8 +119,8 @@ func Premium(l layout.Props, expID string, st billing.PremiumState) page.Premium
 
 // PremiumMembers is the dashboard's list of a company's premium members,
 // by experience.
-func PremiumMembers(exps []billing.ExperiencePremium) component.PremiumMembersProps {
-	p := component.PremiumMembersProps{Show: true}
+func PremiumMembers(exps []billing.ExperiencePremium, appWide bool) component.PremiumMembersProps {
+	p := component.PremiumMembersProps{Show: true, AppWide: appWide}
 	for _, e := range exps {
 		row := component.PremiumExperience{ExperienceID: e.ExperienceID, Count: Plural(int64(len(e.Members)), "member")}
 		for _, m := range e.Members {
