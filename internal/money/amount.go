@@ -1,5 +1,7 @@
 package money
 
+import "math/bits"
+
 // Amount is an exact quantity of money: integer minor units (cents for "usd",
 // yen for "jpy") and the currency that gives them meaning.
 type Amount struct {
@@ -48,10 +50,45 @@ func FormatMajor(minor int64, c Currency) string {
 // ("4.99" with no currency at all). It
 // always shows every fractional digit of the currency, so columns line up.
 // It allocates only the result, since dashboards format thousands of rows.
-func (a Amount) String() string {
+func (a Amount) String() string { return a.format(a.Currency.Exponent()) }
+
+// PerUnit is price (minor units of c) divided by units, for people, to
+// at least two significant digits: "€0.042" for €24.99 over 600, "¥0.10"
+// for ¥100 over 1,000, "€2.50" for €25.00 over 10. It shows up to four
+// digits past the currency's own, rounded half up ("under $0.000001"
+// below that); "" for no units or no price.
+func PerUnit(price, units int64, c Currency) string {
+	if units <= 0 || price <= 0 {
+		return ""
+	}
+	const maxExtra = 4
+	for extra := 0; ; extra++ {
+		scale := int64(1)
+		for range extra {
+			scale *= 10
+		}
+		hi, lo := bits.Mul64(uint64(price), uint64(scale))
+		if hi >= uint64(units) { // too large to scale further; price ≥ 10 × units anyway
+			break
+		}
+		q, r := bits.Div64(hi, lo, uint64(units))
+		if 2*r >= uint64(units) {
+			q++
+		}
+		switch {
+		case q >= 10 || extra == maxExtra && q > 0:
+			return Amount{Minor: int64(q), Currency: c}.format(c.Exponent() + extra)
+		case extra == maxExtra: // rounds to nothing, which would read as free
+			return "under " + Amount{Minor: 1, Currency: c}.format(c.Exponent()+extra)
+		}
+	}
+	return Amount{Minor: price / units, Currency: c}.String()
+}
+
+// format writes the amount as if its currency had exp fractional digits.
+func (a Amount) format(exp int) string {
 	var buf [64]byte
 	u, neg := magnitude(a.Minor)
-	exp := a.Currency.Exponent()
 	sym, known := a.Currency.symbol()
 
 	// Build right to left: code suffix, fraction, grouped integer, symbol, sign.

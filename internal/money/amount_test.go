@@ -113,3 +113,28 @@ func BenchmarkFormatMajor(b *testing.B) {
 		_ = FormatMajor(2499, USD)
 	}
 }
+
+func TestPerUnit(t *testing.T) {
+	for _, tt := range []struct {
+		price, units int64
+		cur          Currency
+		want         string
+	}{
+		{2499, 600, "eur", "€0.042"},             // 4.165 cents: a digit past the cent
+		{499, 100, "gbp", "£0.050"},              // 4.99 pence rounds to 5.0
+		{499, 100, "chf", "0.050 CHF"},           // no symbol: the code after
+		{100, 1000, "jpy", "¥0.10"},              // a tenth of a yen, not ¥0
+		{500, 100, "jpy", "¥5.0"},                // two digits even at whole yen
+		{2500, 10, "eur", "€2.50"},               // already two digits: the currency's own
+		{1, 10_000, "usd", "$0.000001"},          // four past the cent at most
+		{1, 1_000_000, "usd", "under $0.000001"}, // never $0.000000, which reads as free
+		{123456, 1000, "kwd", "0.123 KWD"},
+		{1, 3, "usd", "$0.0033"},
+		{0, 10, "usd", ""},
+		{10, 0, "usd", ""},
+	} {
+		if got := PerUnit(tt.price, tt.units, tt.cur); got != tt.want {
+			t.Errorf("PerUnit(%d, %d, %s) = %q, want %q", tt.price, tt.units, tt.cur, got, tt.want)
+		}
+	}
+}

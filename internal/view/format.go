@@ -60,16 +60,19 @@ func FormatMoney(minor int64, cur string) string {
 }
 
 // PerCredit is a package's price per credit, to make packages comparable:
-// "4.2¢ a credit" for cent currencies, else the per-credit amount.
+// "4.2¢ a credit" below a dollar, else the per-credit amount in the
+// currency to two significant digits ("€0.042 a credit", "¥0.10 a
+// credit"): the cent sign reads as a dollar's cent, and yen rounded to
+// whole units would call a credit free.
 func PerCredit(price, credits int64, cur money.Currency) string {
-	if credits <= 0 {
+	if credits <= 0 || price <= 0 {
 		return ""
 	}
-	if cur.Exponent() == 2 {
-		tenths := (price*10 + credits/2) / credits // tenths of a minor unit, rounded
+	if cur == money.USD && price < 100*credits {
+		tenths := (price*10 + credits/2) / credits // tenths of a cent, rounded
 		return strconv.FormatInt(tenths/10, 10) + "." + strconv.FormatInt(tenths%10, 10) + "¢ a credit"
 	}
-	return money.Amount{Minor: (price + credits/2) / credits, Currency: cur}.String() + " a credit"
+	return money.PerUnit(price, credits, cur) + " a credit"
 }
 
 // purchaseBadge turns a purchase's state into what a member reads, with

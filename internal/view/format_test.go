@@ -3,6 +3,8 @@ package view
 import (
 	"testing"
 	"time"
+
+	"github.com/creditkit/creditkit/internal/money"
 )
 
 // TestFormatWhen: a moment in UTC whatever its zone, the day without a
@@ -50,6 +52,26 @@ func TestFormatCount(t *testing.T) {
 		}
 		if got := Plural(tt.n, "credit"); got != tt.plur {
 			t.Errorf("Plural(%d) = %q, want %q", tt.n, got, tt.plur)
+		}
+	}
+}
+
+func TestPerCredit(t *testing.T) {
+	for _, tt := range []struct {
+		price, credits int64
+		cur            money.Currency
+		want           string
+	}{
+		{499, 100, money.USD, "5.0¢ a credit"},
+		{2499, 600, money.USD, "4.2¢ a credit"},
+		{25000, 100, money.USD, "$2.50 a credit"}, // a dollar or more: not 250.0¢
+		{2499, 600, "eur", "€0.042 a credit"},     // not "4.2¢": a cent sign reads as a dollar's
+		{499, 100, "cad", "CA$0.050 a credit"},
+		{100, 1000, "jpy", "¥0.10 a credit"}, // not ¥0: that reads as free
+		{499, 0, money.USD, ""},
+	} {
+		if got := PerCredit(tt.price, tt.credits, tt.cur); got != tt.want {
+			t.Errorf("PerCredit(%d, %d, %s) = %q, want %q", tt.price, tt.credits, tt.cur, got, tt.want)
 		}
 	}
 }
