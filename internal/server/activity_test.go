@@ -73,6 +73,13 @@ func TestActivityPagesWithoutScript(t *testing.T) {
 		t.Error("second page: want a link to the newest and none further")
 	}
 
+	// Past the oldest entry: no rows, and not "Nothing yet", which would
+	// say the member has no history.
+	_, past := a.get("/experiences/"+exp+"/activity?before=1", user)
+	if !strings.Contains(past, `data-testid="no-older-activity"`) || strings.Contains(past, `data-testid="no-activity"`) ||
+		!strings.Contains(past, `data-testid="activity-newest"`) || entryRow.MatchString(past) {
+		t.Error("a page past the oldest entry does not say there are no older entries, with a way back")
+	}
 	for _, bad := range []string{"0", "-3", "abc"} {
 		if res, _ := a.get("/experiences/"+exp+"/activity?before="+bad, user); res.StatusCode != 400 {
 			t.Errorf("before=%s: %d, want 400", bad, res.StatusCode)
