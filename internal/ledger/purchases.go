@@ -97,6 +97,10 @@ type Receipt struct {
 	// buyer_charged): one that did not match it, or was disputed, so the
 	// member paid for nothing credited.
 	Refused bool
+	// ChargedBack is how much of RefundedAmount a lost dispute took back
+	// (the lost disputes' amounts, at most RefundedAmount); the rest was
+	// refunded.
+	ChargedBack int64
 }
 
 // Receipt is p as a member's receipts list it. Refused is false: a
@@ -113,15 +117,21 @@ func (p Purchase) Receipt() Receipt {
 const refusedPayment = `CASE WHEN status <> 'paid' THEN (SELECT r.payment_id FROM payment_rejections r
 	WHERE r.purchase_id = purchases.id AND r.buyer_charged ORDER BY r.id DESC LIMIT 1) END`
 
+// chargedBack is how much of a purchase's (of the purchases table)
+// refunded amount its payment's lost disputes took: Receipt.ChargedBack.
+// A purchase with nothing refunded reads no dispute.
+const chargedBack = `CASE WHEN refunded_amount > 0 THEN LEAST(refunded_amount, (SELECT COALESCE(sum(d.amount), 0)
+	FROM disputes d WHERE d.payment_id = purchases.payment_id AND d.status = 'lost')) ELSE 0 END`
+
 // receiptColumns are a Receipt's columns, read as purchaseColumns reads them.
 const receiptColumns = `id, package_id, credits, price, currency, status, COALESCE(paid_amount, 0), refunded_amount,
-	refunded_credits, created_at, ` + refusedPayment + ` IS NOT NULL`
+	refunded_credits, created_at, ` + refusedPayment + ` IS NOT NULL, ` + chargedBack
 
 // scanReceipt scans a row of receiptColumns.
 func scanReceipt(row pgx.Row, r *Receipt) error {
 	var status string
 	err := row.Scan(&r.ID, &r.PackageID, &r.Credits, &r.Price, &r.Currency, &status, &r.PaidAmount, &r.RefundedAmount,
-		&r.RefundedCredits, &r.CreatedAt, &r.Refused)
+		&r.RefundedCredits, &r.CreatedAt, &r.Refused, &r.ChargedBack)
 	r.Status = PurchaseStatus(status)
 	return err
 }

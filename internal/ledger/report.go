@@ -147,12 +147,14 @@ func (s *Store) revenueReport(ctx context.Context, scope, companyID, currency st
 type SaleRow struct {
 	Purchase
 	RefusedPaymentID string // "" when none
+	ChargedBack      int64  // as Receipt.ChargedBack
 }
 
 // Receipt is the sale as its badge reads it.
 func (s SaleRow) Receipt() Receipt {
 	r := s.Purchase.Receipt()
 	r.Refused = s.RefusedPaymentID != ""
+	r.ChargedBack = s.ChargedBack
 	return r
 }
 
@@ -160,14 +162,14 @@ func (s SaleRow) Receipt() Receipt {
 // (every company's when companyID is ""), newest first, whatever their
 // status.
 func (s *Store) CompanyPurchases(ctx context.Context, companyID string, limit int) ([]SaleRow, error) {
-	cols := `COALESCE(` + refusedPayment + `, ''), ` + purchaseColumns
+	cols := `COALESCE(` + refusedPayment + `, ''), ` + chargedBack + `, ` + purchaseColumns
 	q := `SELECT ` + cols + ` FROM purchases WHERE company_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`
 	if companyID == "" {
 		q = `SELECT ` + cols + ` FROM purchases WHERE $1::text = '' ORDER BY created_at DESC, id DESC LIMIT $2`
 	}
 	return queryAll(ctx, s.pool, "company purchases", func(r pgx.CollectableRow) (SaleRow, error) {
 		var row SaleRow
-		err := scanPurchaseAfter(r, &row.Purchase, &row.RefusedPaymentID)
+		err := scanPurchaseAfter(r, &row.Purchase, &row.RefusedPaymentID, &row.ChargedBack)
 		return row, err
 	}, q, companyID, limit)
 }

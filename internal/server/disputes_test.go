@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -197,4 +198,39 @@ func TestPaymentWithoutCompanyOrCheckoutIsReadFromWhop(t *testing.T) {
 	if b := a.balance(user); b != 100 {
 		t.Fatalf("balance = %d, want 100", b)
 	}
+}
+
+// TestAReceiptSaysWhatWasRefundedAndWhatChargedBack: $10 of a $24.99
+// purchase is refunded, then the buyer's bank takes the rest in a lost
+// dispute. The member's receipt and the creator's dashboard say both parts
+// and "Charged back", as the payment look-up does, not "$24.99 refunded".
+func TestAReceiptSaysWhatWasRefundedAndWhatChargedBack(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	pur, receipt := a.buyIn(a.experience(), user, "pro")
+	if err := a.sim.Refund(receipt, 1000); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	id, err := a.sim.Dispute(receipt, "fraudulent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if err := a.sim.UpdateDispute(id, "lost"); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	ds, _ := a.store.DisputesForPayment(a.ctx, receipt)
+	if p, _ := a.store.Purchase(a.ctx, pur); p.RefundedAmount != 2499 || p.RefundedCredits != 600 || len(ds) != 1 || ds[0].Amount != 1499 {
+		t.Fatalf("purchase %+v, disputes %+v; want all of it reversed, $14.99 of it by the dispute", p, ds)
+	}
+	const both = "$10.00 refunded, $14.99 charged back"
+	_, page := a.get("/experiences/"+a.experience(), user)
+	assertContains(t, "the member's receipts", page, both, "Charged back")
+	assertLacks(t, "the member's receipts", page, "$24.99 refunded")
+	_, dash := a.get("/dashboard/"+a.env.Seed.Creator.ID, a.env.Seed.Admin.ID)
+	row := regexp.MustCompile(`<tr data-testid="receipt-` + pur + `">.*?</tr>`).FindString(dash)
+	assertContains(t, "the creator's receipt row", row, both, `data-testid="status-`+pur+`">Charged back<`)
+	assertLacks(t, "the creator's receipt row", row, "$24.99 refunded")
 }

@@ -24,9 +24,7 @@ func ReceiptRow(p ledger.Receipt) page.ReceiptRow {
 		if p.RefundedCredits > 0 {
 			r.TakenBack = "−" + FormatCount(p.RefundedCredits) + " taken back"
 		}
-		if p.RefundedAmount > 0 {
-			r.Note = FormatMoney(p.RefundedAmount, p.Currency) + " refunded"
-		}
+		r.Note = reversedNote(p)
 	case p.Refused:
 		// A payment paid to Whop that the app refused (the return page
 		// and the modal say why): the member is told where to look

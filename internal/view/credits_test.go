@@ -38,6 +38,15 @@ func TestReceiptRowSaysWhatReachedTheWallet(t *testing.T) {
 		{"refunded", with(func(r *ledger.Receipt) {
 			r.Status, r.PaidAmount, r.RefundedAmount, r.RefundedCredits = ledger.PurchasePaid, 499, 499, 100
 		}), row("+100", "−100 taken back", "$4.99", "$4.99 refunded", "Refunded", "warn")},
+		{"charged back", with(func(r *ledger.Receipt) {
+			r.Status, r.PaidAmount, r.RefundedAmount, r.RefundedCredits, r.ChargedBack = ledger.PurchasePaid, 499, 499, 100, 499
+		}), row("+100", "−100 taken back", "$4.99", "$4.99 charged back", "Charged back", "danger")},
+		{"refunded in part, then charged back", with(func(r *ledger.Receipt) {
+			r.Credits, r.Status, r.PaidAmount, r.RefundedAmount, r.RefundedCredits, r.ChargedBack = 600, ledger.PurchasePaid, 2499, 2499, 600, 1499
+		}), row("+600", "−600 taken back", "$24.99", "$10.00 refunded, $14.99 charged back", "Charged back", "danger")},
+		{"charged back in part", with(func(r *ledger.Receipt) {
+			r.Status, r.PaidAmount, r.RefundedAmount, r.RefundedCredits, r.ChargedBack = ledger.PurchasePaid, 499, 200, 41, 200
+		}), row("+100", "−41 taken back", "$4.99", "$2.00 charged back", "Partly charged back", "danger")},
 		{"paid by a payment after one refused", with(func(r *ledger.Receipt) { r.Status, r.PaidAmount, r.Refused = ledger.PurchasePaid, 499, true }),
 			row("+100", "", "$4.99", "", "Paid", "ok")},
 		{"confirming", with(func(r *ledger.Receipt) { r.Status = ledger.PurchaseProcessing }),

@@ -57,9 +57,7 @@ func Dashboard(d billing.Dashboard, l layout.Props, self string, q url.Values) p
 		} else if p.RefusedPaymentID != "" {
 			r.PaymentID = p.RefusedPaymentID
 		}
-		if p.RefundedAmount > 0 {
-			r.Refunded = FormatMoney(p.RefundedAmount, p.Currency) + " refunded"
-		}
+		r.Refunded = reversedNote(p.Receipt())
 		if r.PaymentID != "" {
 			r.LookupURL = self + "?payment=" + url.QueryEscape(r.PaymentID) + "#lookup"
 		}

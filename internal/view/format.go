@@ -80,6 +80,10 @@ func PerCredit(price, credits int64, cur money.Currency) string {
 func purchaseBadge(p ledger.Receipt, testID string) component.BadgeProps {
 	b := component.BadgeProps{TestID: testID}
 	switch {
+	case p.Status == ledger.PurchasePaid && p.ChargedBack > 0 && p.RefundedCredits >= p.Credits:
+		b.Label, b.Tone = "Charged back", "danger"
+	case p.Status == ledger.PurchasePaid && p.ChargedBack > 0:
+		b.Label, b.Tone = "Partly charged back", "danger"
 	case p.Status == ledger.PurchasePaid && p.RefundedCredits >= p.Credits:
 		b.Label, b.Tone = "Refunded", "warn"
 	case p.Status == ledger.PurchasePaid && p.RefundedAmount > 0:
@@ -98,6 +102,22 @@ func purchaseBadge(p ledger.Receipt, testID string) component.BadgeProps {
 		b.Label = "Not paid"
 	}
 	return b
+}
+
+// reversedNote says how much of a payment went back to the buyer, and how:
+// "$4.99 refunded", "$4.99 charged back", or "$10.00 refunded, $14.99
+// charged back" (a refund, then a lost dispute); "" for nothing.
+func reversedNote(p ledger.Receipt) string {
+	refunded := p.RefundedAmount - p.ChargedBack
+	switch {
+	case p.ChargedBack > 0 && refunded > 0:
+		return FormatMoney(refunded, p.Currency) + " refunded, " + FormatMoney(p.ChargedBack, p.Currency) + " charged back"
+	case p.ChargedBack > 0:
+		return FormatMoney(p.ChargedBack, p.Currency) + " charged back"
+	case refunded > 0:
+		return FormatMoney(refunded, p.Currency) + " refunded"
+	}
+	return ""
 }
 
 // sentence turns a reason from Whop or the ledger ("payment failed") into a
