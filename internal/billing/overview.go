@@ -19,6 +19,9 @@ const (
 	booksTimeout  = 5 * time.Second
 	booksPageSize = 100
 	booksMaxPages = 10
+	// booksLookups is how many payments in our books only are looked up
+	// one by one (paidBeforeTheList).
+	booksLookups = 20
 	// booksMargin widens Whop's list before the period, so a payment made
 	// just before it and fulfilled inside it (a late webhook, the
 	// reconciler) is found on both sides.
@@ -118,6 +121,35 @@ func (s *core) appOverview(ctx context.Context, st *ledger.Store, from, to time.
 		o.Companies[i] = InstallingCompany{CompanyRevenue: r}
 	}
 	return o, nil
+}
+
+// paidBeforeTheList asks Whop for each payment our books have and its list
+// did not: one credited in the period but created before the list's start
+// (a dispute or a slow bank payment can take weeks), which Whop has paid, is
+// on both sides, and counted in matched. The rest are returned: Whop does
+// not hold them as paid, or could not be asked (then they are listed, as
+// before). At most booksLookups are asked, at once, within the deadline.
+func (s *core) paidBeforeTheList(ctx context.Context, ours []BooksDifference, matched *int) []BooksDifference {
+	paid := make([]bool, len(ours))
+	var wg sync.WaitGroup
+	for i := range ours[:min(len(ours), booksLookups)] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := s.whop.GetPayment(ctx, ours[i].PaymentID)
+			paid[i] = err == nil && p.IsPaid() && p.CompanyID == s.cfg.CompanyID
+		}()
+	}
+	wg.Wait()
+	var left []BooksDifference
+	for i, d := range ours {
+		if paid[i] {
+			*matched++
+			continue
+		}
+		left = append(left, d)
+	}
+	return left
 }
 
 // companyTitles asks Whop for the first companies' names, at once and
@@ -223,6 +255,7 @@ func (s *core) compareBooks(ctx context.Context, from time.Time) BooksCheck {
 					Currency: money.Currency(pur.Currency), When: pur.FulfilledAt, State: string(pur.Status)})
 			}
 		}
+		b.OursOnly = s.paidBeforeTheList(wctx, b.OursOnly, &b.Matched)
 	}
 	byTime := func(x, y BooksDifference) int { return x.When.Compare(y.When) }
 	slices.SortFunc(b.WhopOnly, byTime)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,4 +211,63 @@ func TestOwnerSummaryCountsTheWindowsCompanies(t *testing.T) {
 	if got := p.cells("company-" + sd.Creator.ID); len(got) != 6 || got[2] != "0" || got[3] != "$0.00" {
 		t.Errorf("the creator's row = %q, want it listed with no sales in the window", got)
 	}
+}
+
+// shiftedClock is the wall clock moved by an offset the test sets, for a
+// sandbox whose payments were made weeks ago.
+type shiftedClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *shiftedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *shiftedClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+func (c *shiftedClock) shift(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset = d
+}
+
+// TestAPaymentMadeBeforeWhopsListIsOnBothSides: a payment made 40 days
+// ago, its webhook lost, is disputed and the dispute won today, which
+// credits it today. Whop's list for the books line starts 72 hours before
+// the period and so does not hold it; the line asks Whop for it rather
+// than say "Whop does not list this payment as paid" of a payment Whop
+// holds as paid.
+func TestAPaymentMadeBeforeWhopsListIsOnBothSides(t *testing.T) {
+	clock := &shiftedClock{}
+	a := setup(t, withSim(func(o *whopsim.Options) { o.Clock = clock }))
+	user := a.member(0)
+	ch, plan, pur := a.charge(user, "starter")
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
+	clock.shift(-40 * 24 * time.Hour)
+	receipt := a.pay(ch, plan, user)
+	a.settle()
+	clock.shift(0)
+	id, err := a.sim.Dispute(receipt, "fraudulent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if err := a.sim.UpdateDispute(id, "won"); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if p, _ := a.store.Purchase(a.ctx, pur); p.Status != "paid" || p.PaymentID != receipt || time.Since(p.FulfilledAt) > time.Minute {
+		t.Fatalf("purchase = %+v, want paid by %s today", p, receipt)
+	}
+	books := a.ownerDashboard()["app"].(map[string]any)["books"].(map[string]any)
+	if books["clean"] != true || books["matched"] != float64(1) || len(books["ours_only"].([]any)) != 0 || len(books["whop_only"].([]any)) != 0 {
+		t.Fatalf("books = %v, want the payment on both sides", books)
+	}
+	_, body := a.get("/dashboard/"+a.env.Seed.Owner.ID, a.env.Seed.OwnerAdmin.ID)
+	assertLacks(t, "the owner's dashboard", body, `data-testid="books-diff-`+receipt+`"`, "Whop does not list this payment as paid")
 }
