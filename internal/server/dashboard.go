@@ -57,9 +57,9 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	v.Lookup.API = string(s.billing.MoneyOut.PaymentsAPI())
+	var look billing.PaymentLookup
 	if id := strings.TrimSpace(q.Get("payment")); id != "" {
 		v.Lookup.Query = printable(id)
-		var look billing.PaymentLookup
 		err := checkFields(field{"payment", id, true, kindPayment})
 		if err != nil {
 			// Whop is not asked about what is no payment id: the form
@@ -77,8 +77,11 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 			v.Lookup.Payment = &props
 		}
 	}
-	if v.Lookup.Payment == nil && q.Get("notice") == "refunded" {
-		v.Notice = page.Notice{} // a hand-made link claims nothing about a payment we cannot show
+	if q.Get("notice") == "refunded" && (v.Lookup.Payment == nil || !d.IsOwner || look.RefundState == billing.RefundNone) {
+		// The redirect after a refund says so; a hand-made or stale link
+		// claims nothing: only the owner's admins refund, and only a
+		// payment the look-up shows refunded was.
+		v.Notice = page.Notice{}
 	}
 	form.Key = newFormKey()
 	form.Currency, form.MaxNotes = v.Payouts.Form.Currency, v.Payouts.Form.MaxNotes

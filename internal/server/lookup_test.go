@@ -276,3 +276,23 @@ func setPath(m map[string]any, path string, v any) {
 	}
 	m[head] = v
 }
+
+// TestARefundNoticeNeedsARefund: the notice the refund's redirect shows is
+// no claim a link alone makes: not on a creator's dashboard (only the
+// owner's admins refund), and not for a payment the look-up shows
+// unrefunded. The look-up itself still answers.
+func TestARefundNoticeNeedsARefund(t *testing.T) {
+	a := setup(t)
+	_, pay := a.buyIn(a.experience(), a.member(0), "starter")
+	for _, tt := range []struct{ who, company, admin string }{
+		{"the creator's admin", a.env.Seed.Creator.ID, a.env.Seed.Admin.ID},
+		{"the owner's admin, nothing refunded", a.env.Seed.Owner.ID, a.env.Seed.OwnerAdmin.ID},
+	} {
+		res, body := a.get("/dashboard/"+tt.company+"?payment="+pay+"&notice=refunded", tt.admin)
+		p := parsePage(t, body)
+		if res.StatusCode != 200 || p.has("notice") || p.text("payment-id") != pay || p.text("payment-refund_state") != "none" {
+			t.Errorf("%s: %d, notice %q, look-up of %q, refunds %q; want no notice beside the look-up", tt.who,
+				res.StatusCode, p.text("notice"), p.text("payment-id"), p.text("payment-refund_state"))
+		}
+	}
+}
