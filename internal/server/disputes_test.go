@@ -46,6 +46,23 @@ func TestLostDisputeTakesTheCreditsBack(t *testing.T) {
 	}
 }
 
+// decideDispute has the buyer's bank open a dispute on a payment and then
+// decide it (won or lost), each step's webhooks delivered; it returns the
+// dispute's id.
+func (a *app) decideDispute(paymentID, outcome string) string {
+	a.t.Helper()
+	id, err := a.sim.Dispute(paymentID, "fraudulent")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.settle()
+	if err := a.sim.UpdateDispute(id, outcome); err != nil {
+		a.t.Fatal(err)
+	}
+	a.settle()
+	return id
+}
+
 // TestALateDisputeCreatedDoesNotReopenALostDispute: the dispute.created
 // delivery is lost and comes back after the dispute was lost, then is sent
 // again as a new event with a fresh time. The dispute stays lost (the
@@ -57,15 +74,7 @@ func TestALateDisputeCreatedDoesNotReopenALostDispute(t *testing.T) {
 	user := a.member(0)
 	pur, receipt := a.buyIn(a.experience(), user, "starter")
 	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 })
-	id, err := a.sim.Dispute(receipt, "fraudulent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.settle()
-	if err := a.sim.UpdateDispute(id, "lost"); err != nil {
-		t.Fatal(err)
-	}
-	a.settle()
+	id := a.decideDispute(receipt, "lost")
 	var created, updated whopsim.Event
 	for _, ev := range a.sim.Events() {
 		switch ev.Type {
@@ -212,15 +221,7 @@ func TestAReceiptSaysWhatWasRefundedAndWhatChargedBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.settle()
-	id, err := a.sim.Dispute(receipt, "fraudulent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.settle()
-	if err := a.sim.UpdateDispute(id, "lost"); err != nil {
-		t.Fatal(err)
-	}
-	a.settle()
+	a.decideDispute(receipt, "lost")
 	ds, _ := a.store.DisputesForPayment(a.ctx, receipt)
 	if p, _ := a.store.Purchase(a.ctx, pur); p.RefundedAmount != 2499 || p.RefundedCredits != 600 || len(ds) != 1 || ds[0].Amount != 1499 {
 		t.Fatalf("purchase %+v, disputes %+v; want all of it reversed, $14.99 of it by the dispute", p, ds)
