@@ -60,7 +60,7 @@ func FormatMoney(minor int64, cur string) string {
 }
 
 // PerCredit is a package's price per credit, to make packages comparable:
-// "4.2¢ a credit" below a dollar, else the per-credit amount in the
+// "4.2¢ a credit" from 0.1¢ to a dollar, else the per-credit amount in the
 // currency to two significant digits ("€0.042 a credit", "¥0.10 a
 // credit"): the cent sign reads as a dollar's cent, and yen rounded to
 // whole units would call a credit free.
@@ -68,8 +68,9 @@ func PerCredit(price, credits int64, cur money.Currency) string {
 	if credits <= 0 || price <= 0 {
 		return ""
 	}
-	if cur == money.USD && price < 100*credits {
-		tenths := (price*10 + credits/2) / credits // tenths of a cent, rounded
+	// Tenths of a cent, rounded; the cent form only from 0.1¢, which it
+	// can show.
+	if tenths := (price*10 + credits/2) / credits; cur == money.USD && price < 100*credits && tenths > 0 {
 		return strconv.FormatInt(tenths/10, 10) + "." + strconv.FormatInt(tenths%10, 10) + "¢ a credit"
 	}
 	return money.PerUnit(price, credits, cur) + " a credit"

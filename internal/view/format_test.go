@@ -64,8 +64,10 @@ func TestPerCredit(t *testing.T) {
 	}{
 		{499, 100, money.USD, "5.0¢ a credit"},
 		{2499, 600, money.USD, "4.2¢ a credit"},
-		{25000, 100, money.USD, "$2.50 a credit"}, // a dollar or more: not 250.0¢
-		{2499, 600, "eur", "€0.042 a credit"},     // not "4.2¢": a cent sign reads as a dollar's
+		{25000, 100, money.USD, "$2.50 a credit"},   // a dollar or more: not 250.0¢
+		{199, 5000, money.USD, "$0.00040 a credit"}, // below 0.1¢: not 0.0¢, which reads as free
+		{100, 10000, money.USD, "$0.00010 a credit"},
+		{2499, 600, "eur", "€0.042 a credit"}, // not "4.2¢": a cent sign reads as a dollar's
 		{499, 100, "cad", "CA$0.050 a credit"},
 		{100, 1000, "jpy", "¥0.10 a credit"}, // not ¥0: that reads as free
 		{499, 0, money.USD, ""},
