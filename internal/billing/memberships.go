@@ -55,11 +55,6 @@ func (s *core) premiumPayment(ctx context.Context, p *whop.Payment, d *ledger.De
 		d.ObjectID = p.ID
 	}
 	m, err := s.rereadMembership(ctx, p.MembershipID)
-	if errors.Is(err, whop.ErrNotFound) {
-		// Not a failure to retry for ever: the reconciler reads the
-		// payment again while it is in its window.
-		return describe(s.ignore(ctx, d, "premium payment's membership "+p.MembershipID+" not found at Whop"))
-	}
 	if err != nil {
 		return Delivered{}, err
 	}

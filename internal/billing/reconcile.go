@@ -108,7 +108,15 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 			// A renewal's payment is its only delivery: lost, the period
 			// would never be granted. Granting is once per period.
 			out, err := s.premiumPayment(ctx, p, nil)
+			var bad *MalformedError
 			switch {
+			case errors.As(err, &bad), errors.Is(err, whop.ErrNotFound):
+				// A membership Whop does not know (yet) or sends unusable:
+				// holding the checkpoint would re-read the window for ever;
+				// the next passes read the payment again while it is in
+				// their window.
+				s.log.WarnContext(ctx, "reconciler skipped a premium payment whose membership it could not use",
+					"payment_id", p.ID, "membership_id", p.MembershipID, "error", err.Error())
 			case err != nil && ctx.Err() != nil:
 				return ctx.Err()
 			case err != nil:

@@ -193,3 +193,66 @@ func TestReconcilerRecordsFailedPaymentsPastAPoisonOne(t *testing.T) {
 		t.Fatalf("checkpoint = %v, want it kept at the last good run's end", from)
 	}
 }
+
+// membershipWhop is listingWhop with Whop's memberships: an id it does not
+// hold is a 404, as Whop answers.
+type membershipWhop struct {
+	listingWhop
+	memberships map[string]*whop.Membership
+}
+
+func (f *membershipWhop) GetMembership(_ context.Context, id string) (*whop.Membership, error) {
+	if m, ok := f.memberships[id]; ok {
+		return m, nil
+	}
+	return nil, &whop.APIError{StatusCode: 404, Method: "GET", Path: "/api/v1/memberships/" + id, Message: "not found"}
+}
+
+// TestReconcilerSkipsAPremiumPaymentItCannotUse: of three paid payments of
+// the premium plan in the window, one names a membership Whop answers 404
+// for and one a membership Whop sends unusable. Neither holds the
+// checkpoint (no later pass would read them better); the third's period is
+// granted.
+func TestReconcilerSkipsAPremiumPaymentItCannotUse(t *testing.T) {
+	db := pgtest.New(t)
+	store := ledger.NewStore(db.Pool)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	premium := func(id, membership string) *whop.Payment {
+		return &whop.Payment{ID: id, Status: whop.PaymentPaid, UserID: "user_1", CompanyID: "biz_owner", Currency: money.USD,
+			Total: 999, PlanID: "plan_premium", ProductID: "prod_premium", MembershipID: membership}
+	}
+	start := now.Add(-time.Hour)
+	f := &membershipWhop{
+		listingWhop: listingWhop{items: []*whop.Payment{premium("pay_gone", "mem_gone"), premium("pay_junk", "mem_junk"),
+			premium("pay_good", "mem_good")}},
+		memberships: map[string]*whop.Membership{
+			"mem_junk": {ID: "mem_junk", Status: "Not A Status!", UserID: "user_1", PlanID: "plan_premium", ProductID: "prod_premium"},
+			"mem_good": {ID: "mem_good", Status: whop.MembershipActive, Valid: true, UserID: "user_1", PlanID: "plan_premium",
+				ProductID: "prod_premium", Metadata: map[string]string{MetaExperienceID: "exp_1", MetaUserID: "user_1"},
+				CreatedAt: start, UpdatedAt: start, RenewalPeriodStart: start, RenewalPeriodEnd: start.AddDate(0, 0, 30)},
+		},
+	}
+	s := New(f, store, Config{CompanyID: "biz_owner", Currency: money.USD,
+		Premium: PremiumConfig{ProductID: "prod_premium", PlanID: "plan_premium", MonthlyCredits: 50}},
+		WithClock(func() time.Time { return now }))
+	run, err := s.Deliveries.Reconcile(ctx)
+	if err != nil || run.Error != "" || run.PaymentsSeen != 3 || run.Credited != 0 || run.Rejected != 0 {
+		t.Fatalf("run = %+v, %v; want three seen, the two unusable skipped", run, err)
+	}
+	if from, _ := store.ReconcileFrom(ctx); !from.Equal(now) {
+		t.Fatalf("checkpoint = %v, want the run's end %v", from, now)
+	}
+	if bal, _ := store.Balance(ctx, "exp_1", "user_1"); bal != 50 {
+		t.Fatalf("balance = %d, want the good membership's 50", bal)
+	}
+	grants, err := store.PremiumGrants(ctx, "mem_good")
+	if err != nil || len(grants) != 1 || grants[0].Credits != 50 || !grants[0].PeriodStart.Equal(start) || grants[0].DeliveryID != "" {
+		t.Fatalf("grants = %+v, %v", grants, err)
+	}
+	for _, id := range []string{"mem_gone", "mem_junk"} {
+		if _, err := store.Membership(ctx, id); !errors.Is(err, ledger.ErrNotFound) {
+			t.Errorf("membership %s recorded: %v", id, err)
+		}
+	}
+}

@@ -322,11 +322,13 @@ func TestReconcilerGrantsAPremiumPeriodWhoseWebhooksWereLost(t *testing.T) {
 	}
 }
 
-// TestAPremiumPaymentOfAMembershipWhopDoesNotKnowIsIgnored: a signed
+// TestAPremiumPaymentOfAMembershipWhopDoesNotKnowIsRetried: a signed
 // payment of the premium plan names a membership Whop answers 404 for.
-// It grants nothing and is recorded as ignored with the reason, rather than
-// answered 500 on every retry; the reconciler passes it by the same way.
-func TestAPremiumPaymentOfAMembershipWhopDoesNotKnowIsIgnored(t *testing.T) {
+// Right after a checkout Whop can answer so briefly, so the delivery is
+// answered 5xx for Whop to send again, and nothing is granted or recorded
+// (the reconciler, which reads the payment again, skips such a payment
+// rather than hold its checkpoint: TestReconcilerSkipsAPremiumPaymentItCannotUse).
+func TestAPremiumPaymentOfAMembershipWhopDoesNotKnowIsRetried(t *testing.T) {
 	a := setup(t)
 	user := a.member(0)
 	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 100 })
@@ -344,12 +346,11 @@ func TestAPremiumPaymentOfAMembershipWhopDoesNotKnowIsIgnored(t *testing.T) {
 	p := a.simGet("/payments/" + ev.Data.ID)
 	p["membership"] = map[string]any{"id": "mem_NoSuchOne0000", "status": "active"}
 	code, raw := a.deliver(a.url, "msg_unknown_membership", "payment.succeeded", p)
-	if code != 200 {
-		t.Fatalf("delivery = %d %s, want 200", code, raw)
+	if code != 500 {
+		t.Fatalf("delivery = %d %s, want 500 for Whop to retry", code, raw)
 	}
-	want := "ignored: premium payment's membership mem_NoSuchOne0000 not found at Whop"
-	if out, _ := a.delivery("msg_unknown_membership"); out != want {
-		t.Fatalf("outcome = %q, want %q", out, want)
+	if n := a.count(`SELECT count(*) FROM webhook_deliveries WHERE id = 'msg_unknown_membership'`); n != 0 {
+		t.Fatalf("the delivery was recorded (%d): a retry would be taken for a repeat", n)
 	}
 	if len(a.grantEntries(user)) != 0 || a.count(`SELECT count(*) FROM memberships`) != 0 {
 		t.Fatalf("grants %d, memberships %d; want none", len(a.grantEntries(user)), a.count(`SELECT count(*) FROM memberships`))
