@@ -1,9 +1,11 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -255,6 +257,10 @@ func (s *core) compareBooks(ctx context.Context, from time.Time) BooksCheck {
 					Currency: money.Currency(pur.Currency), When: pur.FulfilledAt, State: string(pur.Status)})
 			}
 		}
+		// The oldest are looked up first, so a reload looks up the same.
+		slices.SortFunc(b.OursOnly, func(x, y BooksDifference) int {
+			return cmp.Or(x.When.Compare(y.When), strings.Compare(x.PaymentID, y.PaymentID))
+		})
 		b.OursOnly = s.paidBeforeTheList(wctx, b.OursOnly, &b.Matched)
 	}
 	byTime := func(x, y BooksDifference) int { return x.When.Compare(y.When) }
