@@ -72,7 +72,7 @@ func TestAccessIsDecidedInBilling(t *testing.T) {
 		}
 	}
 	for _, user := range []string{"user_stranger", "user_member"} { // a customer of the company is no admin
-		if _, _, err := s.Premium.Members(ctx, user, "biz_1"); !errors.Is(err, ErrNoAccess) {
+		if _, err := s.Premium.Members(ctx, user, "biz_1"); !errors.Is(err, ErrNoAccess) {
 			t.Errorf("%s: premium Members = %v, want ErrNoAccess", user, err)
 		}
 	}
@@ -90,8 +90,8 @@ func TestAccessIsDecidedInBilling(t *testing.T) {
 	if _, err := history("user_member"); err != nil {
 		t.Errorf("member's MemberHistory = %v", err)
 	}
-	if ms, appWide, err := s.Premium.Members(ctx, "user_admin", "biz_1"); err != nil || len(ms) != 0 || appWide {
-		t.Errorf("admin's premium Members = %v, app-wide %t, %v; want none (premium is off), no error", ms, appWide, err)
+	if list, err := s.Premium.Members(ctx, "user_admin", "biz_1"); err != nil || len(list.Experiences) != 0 || list.AppWide || list.More {
+		t.Errorf("admin's premium Members = %+v, %v; want none (premium is off), no error", list, err)
 	}
 	// Each answer was asked of Whop once and then trusted for the TTL.
 	if w.asked != 6 {

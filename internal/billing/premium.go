@@ -177,37 +177,55 @@ type ExperiencePremium struct {
 	Members      []ledger.Membership
 }
 
+// PremiumList is a dashboard's list of premium members.
+type PremiumList struct {
+	Experiences []ExperiencePremium
+	// AppWide is the app owner's list: every premium member of the app.
+	AppWide bool
+	// More says memberships past the first MaxPremiumListed were left out.
+	More bool
+}
+
+// MaxPremiumListed bounds a dashboard's list of premium members, read on
+// every load.
+const MaxPremiumListed = 200
+
 // Members lists the valid premium memberships bought in a company's
 // experiences, grouped by experience: a dashboard report, read as one, for
 // the company's admins only (ErrNoAccess for anyone else). The app owner's
 // company sells premium, so its admins get every valid premium membership
 // of the app, those bought in no experience of the app last (ExperienceID
-// ""): appWide says which.
-func (s Premium) Members(ctx context.Context, userID, companyID string) (members []ExperiencePremium, appWide bool, err error) {
+// ""). At most MaxPremiumListed are listed.
+func (s Premium) Members(ctx context.Context, userID, companyID string) (PremiumList, error) {
+	var list PremiumList
 	if err := s.companyAdmin(ctx, userID, companyID); err != nil {
-		return nil, false, err
+		return list, err
 	}
 	if !s.cfg.Premium.Enabled() {
-		return nil, false, nil
+		return list, nil
 	}
 	scope := companyID
 	if companyID == s.cfg.CompanyID {
-		scope, appWide = "", true
+		scope, list.AppWide = "", true
 	}
 	var ms []ledger.Membership
-	_, err = s.reports.Read(ctx, func(st *ledger.Store) (err error) {
-		ms, err = st.CompanyMemberships(ctx, scope, s.cfg.Premium.ProductID)
+	_, err := s.reports.Read(ctx, func(st *ledger.Store) (err error) {
+		ms, err = st.CompanyMemberships(ctx, scope, s.cfg.Premium.ProductID, MaxPremiumListed+1)
 		return err
 	})
 	if err != nil {
-		return nil, false, err
+		return PremiumList{}, err
+	}
+	if len(ms) > MaxPremiumListed {
+		ms, list.More = ms[:MaxPremiumListed], true
 	}
 	for _, m := range ms {
-		if len(members) == 0 || members[len(members)-1].ExperienceID != m.ExperienceID {
-			members = append(members, ExperiencePremium{ExperienceID: m.ExperienceID})
+		exps := list.Experiences
+		if len(exps) == 0 || exps[len(exps)-1].ExperienceID != m.ExperienceID {
+			list.Experiences = append(list.Experiences, ExperiencePremium{ExperienceID: m.ExperienceID})
 		}
-		last := &members[len(members)-1]
+		last := &list.Experiences[len(list.Experiences)-1]
 		last.Members = append(last.Members, m)
 	}
-	return members, appWide, nil
+	return list, nil
 }

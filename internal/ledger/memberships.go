@@ -181,15 +181,16 @@ func (s *Store) ValidMembership(ctx context.Context, userID, productID, experien
 	return m, err
 }
 
-// CompanyMemberships returns the valid memberships of a product attributed
-// to the experiences of a company, or with companyID "" every valid one of
-// the product (those attributed to no experience last), by experience,
-// then oldest first.
-func (s *Store) CompanyMemberships(ctx context.Context, companyID, productID string) ([]Membership, error) {
+// CompanyMemberships returns up to limit valid memberships of a product
+// attributed to the experiences of a company, or with companyID "" of
+// every valid one of the product (those attributed to no experience last),
+// by experience, then oldest first.
+func (s *Store) CompanyMemberships(ctx context.Context, companyID, productID string, limit int) ([]Membership, error) {
 	return queryAll(ctx, s.pool, "company memberships", func(r pgx.CollectableRow) (Membership, error) { return scanMembership(r) },
 		`SELECT `+membershipColumns+` FROM memberships
 		WHERE ($1 = '' OR experience_company_id = $1) AND product_id = $2 AND valid
-		ORDER BY experience_id NULLS LAST, COALESCE(whop_created_at, created_at), id`, companyID, productID)
+		ORDER BY experience_id NULLS LAST, COALESCE(whop_created_at, created_at), id
+		LIMIT $3`, companyID, productID, limit)
 }
 
 // MembershipClock returns the database's time now and when the user's

@@ -249,15 +249,18 @@ func TestMembershipQueriesAndConstraints(t *testing.T) {
 			t.Errorf("ValidMembership(user_4, %s) = %s, %v; want %s", exp, v.ID, err, want)
 		}
 	}
-	list, err := b.store.CompanyMemberships(b.ctx, "biz_1", "prod_premium")
+	list, err := b.store.CompanyMemberships(b.ctx, "biz_1", "prod_premium", 10)
 	if err != nil || len(list) != 2 || list[0].ID != "mem_a" || list[1].ID != "mem_b" {
 		t.Fatalf("CompanyMemberships(biz_1) = %+v, %v", list, err)
 	}
-	if list, _ := b.store.CompanyMemberships(b.ctx, "biz_1", "prod_other"); len(list) != 0 {
+	if list, _ := b.store.CompanyMemberships(b.ctx, "biz_1", "prod_other", 10); len(list) != 0 {
 		t.Fatalf("another product's memberships listed: %+v", list)
 	}
 	var ids []string
-	all, err := b.store.CompanyMemberships(b.ctx, "", "prod_premium")
+	if two, _ := b.store.CompanyMemberships(b.ctx, "", "prod_premium", 2); len(two) != 2 || two[0].ID != "mem_a" || two[1].ID != "mem_b" {
+		t.Fatalf("the first two of every company = %+v", two)
+	}
+	all, err := b.store.CompanyMemberships(b.ctx, "", "prod_premium", 10)
 	for _, m := range all {
 		ids = append(ids, m.ID+"@"+m.ExperienceID)
 	}

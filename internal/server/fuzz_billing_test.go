@@ -148,8 +148,8 @@ func (b *recordingBilling) Enabled() bool                 { return false }
 func (b *recordingBilling) PaymentsAPI() whop.PaymentsAPI { return whop.PaymentsV1 }
 func (b *recordingBilling) Currency() money.Currency      { return money.USD }
 func (b *recordingBilling) Packages() []billing.Package   { return nil }
-func (b *recordingBilling) Members(context.Context, string, string) ([]billing.ExperiencePremium, bool, error) {
-	return nil, false, nil
+func (b *recordingBilling) Members(context.Context, string, string) (billing.PremiumList, error) {
+	return billing.PremiumList{}, nil
 }
 
 // anyToken verifies every token as the user it names, so the fuzzer

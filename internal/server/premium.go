@@ -17,7 +17,7 @@ type Premium interface {
 	State(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
 	Content(ctx context.Context, userID, experienceID string) (billing.PremiumState, error)
 	UpgradeCheckout(ctx context.Context, userID, experienceID string) (billing.PremiumCheckout, error)
-	Members(ctx context.Context, userID, companyID string) (members []billing.ExperiencePremium, appWide bool, err error)
+	Members(ctx context.Context, userID, companyID string) (billing.PremiumList, error)
 }
 
 // premiumPage is the members-only lounge. A hand-typed URL gets the same
@@ -81,9 +81,9 @@ func (s *Server) premiumMembers(ctx context.Context, userID, companyID string) (
 	if !p.Show {
 		return p, nil
 	}
-	exps, appWide, err := s.billing.Premium.Members(ctx, userID, companyID)
+	list, err := s.billing.Premium.Members(ctx, userID, companyID)
 	if err != nil {
 		return p, err
 	}
-	return view.PremiumMembers(exps, appWide), nil
+	return view.PremiumMembers(list), nil
 }

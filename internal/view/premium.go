@@ -119,9 +119,12 @@ func Premium(l layout.Props, expID string, st billing.PremiumState) page.Premium
 
 // PremiumMembers is the dashboard's list of a company's premium members,
 // by experience.
-func PremiumMembers(exps []billing.ExperiencePremium, appWide bool) component.PremiumMembersProps {
-	p := component.PremiumMembersProps{Show: true, AppWide: appWide}
-	for _, e := range exps {
+func PremiumMembers(list billing.PremiumList) component.PremiumMembersProps {
+	p := component.PremiumMembersProps{Show: true, AppWide: list.AppWide}
+	if list.More {
+		p.More = "Only the first " + FormatCount(billing.MaxPremiumListed) + " are listed here."
+	}
+	for _, e := range list.Experiences {
 		row := component.PremiumExperience{ExperienceID: e.ExperienceID, Count: Plural(int64(len(e.Members)), "member")}
 		for _, m := range e.Members {
 			since := m.WhopCreatedAt

@@ -68,3 +68,14 @@ func TestMemberPerk(t *testing.T) {
 		t.Errorf("upgrade card = %+v", card)
 	}
 }
+
+// TestPremiumMembersSaysWhenTheListStopsShort: the card says whose members
+// it lists, and that it stops at MaxPremiumListed when there are more.
+func TestPremiumMembersSaysWhenTheListStopsShort(t *testing.T) {
+	if p := PremiumMembers(billing.PremiumList{}); p.More != "" || p.AppWide || !p.Show || len(p.Experiences) != 0 {
+		t.Errorf("an empty list = %+v", p)
+	}
+	if p := PremiumMembers(billing.PremiumList{AppWide: true, More: true}); p.More != "Only the first 200 are listed here." || !p.AppWide {
+		t.Errorf("a list cut short = %+v", p)
+	}
+}
