@@ -43,8 +43,9 @@ type HistoryRow struct {
 }
 
 // HistoryCursor orders a member's history: by ledger entry, a refund of
-// money alone just after the wallet's last entry before it (Entry), by its
-// row of the refund log (Refund, 0 for an entry itself).
+// money alone just after the entry that was the wallet's newest when the
+// refund was recorded (Entry), by its row of the refund log (Refund, 0 for
+// an entry itself).
 type HistoryCursor struct {
 	Entry, Refund int64
 }
@@ -53,10 +54,10 @@ type HistoryCursor struct {
 // first. A refund entry's money is its row of the refund log: the one
 // keyed with the purchase's refunded credits after it. A row of the log
 // that took back no credit has no entry, so it is a row of its own (credits
-// 0, the balance as the entry before it left it); without it the money
-// column would not add up to what the member paid less what they got back.
-// Each part reads at most a page ($5): entries by their key, refunds of
-// money alone through the member's purchases.
+// 0, the balance as the entry before it left it), placed after the entry
+// the log recorded as the wallet's newest when the refund was (migration
+// 000020); without it the money column would not add up to what the member
+// paid less what they got back. Each part reads at most a page ($5).
 const historySQL = `
 WITH entries AS (
 SELECT e.id AS entry_id, e.created_at, e.kind,
@@ -86,14 +87,13 @@ SELECT e.id AS entry_id, e.created_at, e.kind,
 SELECT NULL::bigint, r.created_at, 'refund',
        EXISTS (SELECT 1 FROM disputes d WHERE d.payment_id = p.payment_id AND d.status = 'lost'),
        0::bigint, COALESCE(before.balance_after, 0), -r.amount, p.currency, p.id, p.package_id,
-       COALESCE(before.id, 0), r.id
+       COALESCE(r.after_entry_id, 0), r.id
   FROM purchases p
   JOIN purchase_refunds r ON r.purchase_id = p.id AND r.credits = 0
-  LEFT JOIN LATERAL (
-	SELECT e.id, e.balance_after FROM ledger_entries e JOIN wallets w ON w.id = e.wallet_id
-	 WHERE w.experience_id = p.experience_id AND w.user_id = p.user_id AND e.created_at <= r.created_at
-	 ORDER BY e.id DESC LIMIT 1) before ON true
- WHERE p.experience_id = $1 AND p.user_id = $2 AND (COALESCE(before.id, 0), r.id) > ($3, $4)
+  LEFT JOIN ledger_entries before ON before.id = r.after_entry_id
+ WHERE p.experience_id = $1 AND p.user_id = $2 AND (COALESCE(r.after_entry_id, 0), r.id) > ($3, $4)
+ ORDER BY COALESCE(r.after_entry_id, 0), r.id
+ LIMIT $5
 )
 SELECT * FROM (SELECT * FROM entries UNION ALL SELECT * FROM money_alone) h
  ORDER BY pos, refund_id

@@ -162,6 +162,58 @@ func TestHistoryHasRefundsOfMoneyAloneWhereTheyHappened(t *testing.T) {
 	}
 }
 
+// TestARefundOfMoneyAloneKeepsItsPlaceInTheHistory: a refund of money
+// alone is recorded while another writer of the wallet, whose transaction
+// began first, has not committed its entry. The first page of the history
+// ends at that refund; the writer then commits. The next page does not
+// hold the refund again, and the refund's balance is the one the first
+// page showed: its place was recorded with it, not worked out from times.
+func TestARefundOfMoneyAloneKeepsItsPlaceInTheHistory(t *testing.T) {
+	b := setup(t)
+	b.buy(t, "pur_a", "user_1", 100)
+	refund := func(amount, credits int64) {
+		t.Helper()
+		if _, err := b.store.Settle(b.ctx, ledger.Settlement{PurchaseID: "pur_a", PaymentID: "pay_pur_a", PaidAmount: 499,
+			RefundedAmount: amount, RefundedCredits: credits}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refund(150, 31)
+	late, err := b.db.Pool.Begin(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Rollback(b.ctx)
+	if _, err := late.Exec(b.ctx, `SELECT now()`); err != nil { // its time is taken now
+		t.Fatal(err)
+	}
+	refund(151, 31) // money alone
+	first, err := b.store.HistoryPage(b.ctx, "exp_1", "user_1", ledger.HistoryCursor{}, 3)
+	if err != nil || len(first) != 3 || first[2].EntryID != 0 || first[2].Money != -1 || first[2].BalanceAfter != 69 {
+		t.Fatalf("first page = %+v, %v; want it to end at the refund of a cent, balance 69", first, err)
+	}
+	var wallet, balance int64
+	if err := late.QueryRow(b.ctx, `UPDATE wallets SET balance = balance + 5 WHERE experience_id = 'exp_1' AND user_id = 'user_1'
+		RETURNING id, balance`).Scan(&wallet, &balance); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := late.Exec(b.ctx, `INSERT INTO ledger_entries (wallet_id, kind, amount, balance_after, reference, idempotency_key)
+		VALUES ($1, 'adjustment', 5, $2, 'adj', 'adj:1')`, wallet, balance); err != nil {
+		t.Fatal(err)
+	}
+	if err := late.Commit(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	next, err := b.store.HistoryPage(b.ctx, "exp_1", "user_1", first[2].Cursor, 3)
+	if err != nil || len(next) != 1 || next[0].EntryID == 0 || next[0].Credits != 5 || next[0].BalanceAfter != 74 {
+		t.Fatalf("next page = %+v, %v; want the late entry alone", next, err)
+	}
+	again, err := b.store.HistoryPage(b.ctx, "exp_1", "user_1", ledger.HistoryCursor{}, 10)
+	if err != nil || len(again) != 4 || again[2] != first[2] {
+		t.Fatalf("the whole history read again = %+v, %v; want the refund where the first page had it", again, err)
+	}
+}
+
 // TestExportListsACompanysMoneyAndGrantsForItsPeriod: a company's export
 // holds its sales, refunds, grants, expiries and payouts in the window,
 // nobody else's, in time order however it is paged; the owner's export
