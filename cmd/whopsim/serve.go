@@ -181,6 +181,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for i, ln := range []net.Listener{mainLn, relayLn} {
 		go func() { errc <- servers[i].Serve(ln) }()
 	}
+	// Only now, serving, and never under --print-env (which make dev runs
+	// before the app starts), is what a previous run left undone sent.
+	sim.Resume()
 	printBanner(stdout, sim, c)
 	if !whopsim.HostBundleEmbedded() {
 		fmt.Fprintln(stderr, "whopsim: warning: built without the iframe host bundle, so the parent page cannot talk to the app; build with `make whopsim` (or `make assets` first)")

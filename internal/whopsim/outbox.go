@@ -38,10 +38,17 @@ func (s *Sim) unholdLocked(evs []*Event) {
 // undone when it stopped: deliveries never attempted (the outbox: queued,
 // or held by the hold fault, which a restart lets go in order) and retries
 // the log says are due (at their time, or now if it has passed; a
-// listener's endpoint is gone, so its attempt says so at once).
+// listener's endpoint is gone, so its attempt says so at once). What this
+// sandbox has started itself since it loaded the file is its own already.
 func (d *sender) resume() {
 	s := d.s
 	s.mu.Lock()
+	d.mu.Lock()
+	holding := map[string]bool{}
+	for _, ev := range d.held {
+		holding[ev.ID] = true
+	}
+	d.mu.Unlock()
 	events := map[string]*Event{}
 	for _, ev := range s.st.Events {
 		events[ev.ID] = ev
@@ -53,6 +60,8 @@ func (d *sender) resume() {
 	for _, u := range outbox {
 		switch ev := events[u.EventID]; {
 		case ev == nil:
+		case u.Held && holding[u.EventID], !u.Held && u.Delivery > d.loadedSeq:
+			s.st.Outbox = append(s.st.Outbox, u)
 		case u.Held:
 			held = append(held, ev)
 		default:
@@ -72,7 +81,7 @@ func (d *sender) resume() {
 	now := s.clock.Now()
 	for i := range s.st.Attempts {
 		a := &s.st.Attempts[i]
-		if last[a.Delivery] != i || a.Outcome != OutcomeRetrying {
+		if last[a.Delivery] != i || a.Outcome != OutcomeRetrying || a.Delivery > d.loadedSeq {
 			continue
 		}
 		ev := events[a.EventID]

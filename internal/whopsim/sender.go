@@ -42,10 +42,15 @@ type sender struct {
 	closed  bool
 	changed chan struct{} // closed and replaced on every change, for waiters
 	done    sync.WaitGroup
+
+	// loadedSeq is the state's Seq when it was loaded: deliveries numbered
+	// up to it are a previous sandbox's, which resume picks up once.
+	loadedSeq  int64
+	resumeOnce sync.Once
 }
 
-func newSender(s *Sim) *sender {
-	return &sender{s: s, timers: map[int64]func() bool{}, changed: make(chan struct{})}
+func newSender(s *Sim, loadedSeq int64) *sender {
+	return &sender{s: s, timers: map[int64]func() bool{}, changed: make(chan struct{}), loadedSeq: loadedSeq}
 }
 
 // notifyLocked wakes everyone waiting for a change.

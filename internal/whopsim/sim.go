@@ -157,10 +157,17 @@ func New(opts Options) (*Sim, error) {
 	if err := s.adoptSavedKeyLocked(); err != nil {
 		return nil, err
 	}
-	s.send = newSender(s)
-	s.send.resume()
+	s.send = newSender(s, s.st.Seq)
 	return s, nil
 }
+
+// Resume makes what a sandbox stopped on the same state file left undone:
+// the deliveries it had queued or held, and the retries its log says are
+// due. New does not, so that a Sim made only to read its seed (`serve
+// --print-env`, run before the app is up) sends nothing and leaves the file
+// as it was: call Resume once the sandbox serves, and the app may soon
+// answer. It acts once; later calls, and calls after Reset, do nothing.
+func (s *Sim) Resume() { s.send.resumeOnce.Do(s.send.resume) }
 
 // Seed returns the seeded ids and keys.
 func (s *Sim) Seed() Seed { return s.seed }
@@ -188,7 +195,7 @@ func (s *Sim) EndStreams() { s.quitOnce.Do(func() { close(s.quit) }) }
 // Close ends the listeners' streams, stops pending retries and waits for
 // attempts in flight, then saves the state if a state file is configured.
 // Deliveries queued, held or due a retry stay in that state, and a sandbox
-// started on the same file makes them.
+// started on the same file makes them when told to Resume.
 func (s *Sim) Close() error {
 	s.EndStreams()
 	s.send.close()
@@ -200,6 +207,7 @@ func (s *Sim) Close() error {
 // Reset returns the sandbox to its seeded state: payments, events,
 // deliveries and faults are forgotten, pending retries cancelled.
 func (s *Sim) Reset() {
+	s.send.resumeOnce.Do(func() {}) // nothing is left to resume
 	s.send.cancelTimers()
 	s.mu.Lock()
 	defer s.mu.Unlock()

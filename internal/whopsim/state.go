@@ -32,7 +32,7 @@ type State struct {
 	TokenKey     *savedKey                 `json:"token_key,omitempty"`
 	// Outbox holds the deliveries not yet attempted (queued, or held by
 	// the hold fault), so a restarted sandbox still makes them; retries
-	// due are read off the delivery log (sender.go, resume).
+	// due are read off the delivery log (outbox.go, resume).
 	Outbox []Unsent `json:"outbox,omitempty"`
 	// Saved payment methods and notifications (saved_methods.go,
 	// notifications.go); made on first use.

@@ -1,6 +1,8 @@
 package whopsim_test
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creditkit/creditkit/internal/whopsim"
+	"github.com/creditkit/creditkit/internal/whopsim/whopsimtest"
 )
 
 func TestStateFileKeepsHistoryAcrossRestarts(t *testing.T) {
@@ -133,5 +136,88 @@ func TestStateFileResumesDeliveriesAcrossRestarts(t *testing.T) {
 	}
 	if n := c.clock.Pending(); n != 0 {
 		t.Errorf("%d timers pending after everything was delivered", n)
+	}
+}
+
+// TestResumeWaitsToBeAskedAndActsOnce: New on a state file with deliveries
+// left undone (a retry due, an event held) sends nothing and leaves the
+// file alone, so a sandbox made only to print its environment harms
+// nothing; Resume sends them, once, and leaves alone what this sandbox
+// started itself before it was called (a resend failing, its retry due).
+func TestResumeWaitsToBeAskedAndActsOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "whopsim.json")
+	b := setup(t, func(o *whopsim.Options) { o.StateFile = file })
+	b.hook.Reply(500)
+	b.buy("1", nil) // fails: its retry is due at 10 s
+	b.idle()
+	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 2 })
+	b.buy("2", nil) // held
+	if err := b.Sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	evs, log := b.Sim.Events(), b.Sim.Deliveries()
+	if len(evs) != 2 || len(log) != 1 || log[0].Outcome != whopsim.OutcomeRetrying {
+		t.Fatalf("at shutdown: %d events, log %+v; want 2 and a retry due", len(evs), log)
+	}
+	saved, _ := os.ReadFile(file)
+	savedInfo, _ := os.Stat(file)
+
+	clock := whopsim.NewManualClock(start.Add(time.Second))
+	hook := whopsimtest.NewReceiver(t)
+	sim, err := whopsim.New(whopsim.Options{StateFile: file, Clock: clock, WebhookURL: hook.URL, PaymentDelay: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	now, _ := os.ReadFile(file)
+	nowInfo, _ := os.Stat(file)
+	if !bytes.Equal(now, saved) || !os.SameFile(savedInfo, nowInfo) {
+		t.Error("New rewrote the state file before Resume")
+	}
+	idle := func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := sim.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idle()
+	if n := len(hook.Deliveries()); n != 0 || clock.Pending() != 0 {
+		t.Fatalf("before Resume: %d sent, %d timers set; want nothing", n, clock.Pending())
+	}
+
+	hook.Reply(500)
+	resent, err := sim.Resend(log[0].Delivery, false) // this sandbox's own: fails, its retry due at 10 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 2 })
+	own, err := sim.Trigger(whopsim.TriggerRequest{Event: "payment.succeeded", User: "@bob"}) // this sandbox's own, held
+	if err != nil || len(own.Events) != 1 {
+		t.Fatalf("trigger: %+v, %v", own, err)
+	}
+	idle()
+	sim.Resume()
+	sim.Resume()
+	idle()
+	clock.Advance(time.Minute)
+	idle()
+	if n := sim.ReleaseHeld(false); n != 1 {
+		t.Errorf("released %d held events, want this sandbox's own one", n)
+	}
+	idle()
+	attempts := map[int64]int{}
+	for _, a := range sim.Deliveries() {
+		attempts[a.Delivery]++
+	}
+	sent := map[string]int{}
+	for _, d := range hook.Deliveries() {
+		sent[d.Header.Get("webhook-id")]++
+	}
+	if sent[evs[0].ID] != 3 || sent[evs[1].ID] != 1 || sent[own.Events[0].ID] != 1 ||
+		attempts[log[0].Delivery] != 2 || attempts[resent.Delivery] != 2 {
+		t.Errorf("sent %v, attempts per delivery %v; want %s three times (the old retry, the resend and its retry), %s and %s once",
+			sent, attempts, evs[0].ID, evs[1].ID, own.Events[0].ID)
 	}
 }

@@ -79,6 +79,7 @@ func Start(t testing.TB, cfg Config) *Env {
 		relayURL = rel.URL
 	}
 	sim.SetURLs(main.URL, relayURL)
+	sim.Resume() // serving, as `whopsim serve` does once it listens
 	t.Cleanup(func() {
 		main.Close()
 		rel.Close()
