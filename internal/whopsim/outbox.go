@@ -1,6 +1,7 @@
 package whopsim
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -37,8 +38,8 @@ func (s *Sim) unholdLocked(evs []*Event) {
 // resume picks up, after a restart on a state file, what the sandbox left
 // undone when it stopped: deliveries never attempted (the outbox: queued,
 // or held by the hold fault, which a restart lets go in order) and retries
-// the log says are due (at their time, or now if it has passed; a
-// listener's endpoint is gone, so its attempt says so at once). What this
+// the log says are due (at their time, or the first retry delay from now
+// if it has passed). What this
 // sandbox has started itself since it loaded the file is its own already.
 func (d *sender) resume() {
 	s := d.s
@@ -73,8 +74,20 @@ func (d *sender) resume() {
 	for i, a := range s.st.Attempts {
 		last[a.Delivery] = i
 	}
+	// A retry overdue (the sandbox was stopped past its time) waits the
+	// first retry delay rather than none: the sandbox starts before the
+	// app, and an attempt at once would find nothing listening and spend a
+	// retry, the last one lost. Retries go in the order they fell due, the
+	// overdue ones under one timer, since timers due together fire in no
+	// particular order. A listener's endpoint is gone after a restart, so
+	// its attempt, which sends nothing, says so at once.
+	var grace time.Duration
+	if len(s.opts.RetryDelays) > 0 {
+		grace = s.opts.RetryDelays[0]
+	}
 	type due struct {
 		j    job
+		at   time.Time
 		wait time.Duration
 	}
 	var retries []due
@@ -90,13 +103,22 @@ func (d *sender) resume() {
 			a.Error = strings.TrimSpace(a.Error + " (the sandbox restarted without this event; no retry)")
 			continue
 		}
-		var wait time.Duration
-		if a.NextAt != nil && a.Endpoint == "" {
-			wait = max(a.NextAt.Sub(now), 0)
+		r := due{j: job{ev: ev, endpoint: a.Endpoint, delivery: a.Delivery, attempt: a.Attempt + 1,
+			dup: slices.Contains(a.Faults, "duplicate")}, at: a.At}
+		if a.NextAt != nil {
+			r.at = *a.NextAt
 		}
-		retries = append(retries, due{job{ev: ev, endpoint: a.Endpoint, delivery: a.Delivery, attempt: a.Attempt + 1,
-			dup: slices.Contains(a.Faults, "duplicate")}, wait})
+		if a.Endpoint == "" {
+			r.wait = max(r.at.Sub(now), grace)
+		}
+		retries = append(retries, r)
 	}
+	slices.SortStableFunc(retries, func(a, b due) int {
+		if a.wait != b.wait {
+			return cmp.Compare(a.wait, b.wait)
+		}
+		return a.at.Compare(b.at)
+	})
 	s.persistLocked()
 	s.mu.Unlock()
 	for _, j := range queued {
@@ -105,7 +127,12 @@ func (d *sender) resume() {
 	for _, ev := range held {
 		d.push(ev, false)
 	}
-	for _, r := range retries {
-		d.schedule(r.j, r.wait)
+	for i := 0; i < len(retries); {
+		var jobs []job
+		wait := retries[i].wait
+		for ; i < len(retries) && retries[i].wait == wait; i++ {
+			jobs = append(jobs, retries[i].j)
+		}
+		d.schedule(wait, jobs...)
 	}
 }

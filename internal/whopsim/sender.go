@@ -234,12 +234,13 @@ func (d *sender) retry(j job, a *Attempt) string {
 	a.NextAt = &next
 	// Shutting down, the retry is not scheduled but stays due in the log,
 	// where a sandbox restarted on the same state file finds it.
-	d.schedule(job{ev: j.ev, endpoint: j.endpoint, delivery: j.delivery, attempt: j.attempt + 1, dup: j.dup}, wait)
+	d.schedule(wait, job{ev: j.ev, endpoint: j.endpoint, delivery: j.delivery, attempt: j.attempt + 1, dup: j.dup})
 	return OutcomeRetrying
 }
 
-// schedule queues j after wait, unless the sender is closed by then.
-func (d *sender) schedule(j job, wait time.Duration) {
+// schedule queues jobs, in order, after wait, unless the sender is closed
+// by then.
+func (d *sender) schedule(wait time.Duration, jobs ...job) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -252,7 +253,10 @@ func (d *sender) schedule(j job, wait time.Duration) {
 		_, live := d.timers[id]
 		delete(d.timers, id)
 		d.mu.Unlock()
-		if live {
+		if !live {
+			return
+		}
+		for _, j := range jobs {
 			d.add(j)
 		}
 	})

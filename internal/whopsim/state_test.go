@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -219,5 +220,46 @@ func TestResumeWaitsToBeAskedAndActsOnce(t *testing.T) {
 		attempts[log[0].Delivery] != 2 || attempts[resent.Delivery] != 2 {
 		t.Errorf("sent %v, attempts per delivery %v; want %s three times (the old retry, the resend and its retry), %s and %s once",
 			sent, attempts, evs[0].ID, evs[1].ID, own.Events[0].ID)
+	}
+}
+
+// TestOverdueRetriesWaitForTheAppAfterARestart: a sandbox restarted past
+// the time of the retries it left due starts before the app does (make
+// dev), so it makes them after the first retry delay, not at once into a
+// closed port; and in the order they fell due, not the log's.
+func TestOverdueRetriesWaitForTheAppAfterARestart(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "whopsim.json")
+	b := setup(t, func(o *whopsim.Options) { o.StateFile = file })
+	b.hook.Reply(500, 500, 500)
+	b.buy("1", nil) // fails at 0 s, again at 10 s: next at 30 s
+	b.idle()
+	b.clock.Advance(12 * time.Second)
+	b.idle()
+	b.buy("2", nil) // fails at 12 s: next at 22 s, before the first's
+	b.idle()
+	if err := b.Sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	evs := b.Sim.Events()
+	if len(evs) != 2 || len(b.hook.Deliveries()) != 3 {
+		t.Fatalf("%d events, %d attempts before the restart; want 2 and 3", len(evs), len(b.hook.Deliveries()))
+	}
+
+	clock := whopsim.NewManualClock(start.Add(time.Minute)) // both overdue
+	c := setup(t, func(o *whopsim.Options) { o.StateFile, o.Clock = file, clock })
+	c.idle()
+	clock.Advance(10*time.Second - time.Millisecond)
+	c.idle()
+	if n := len(c.hook.Deliveries()); n != 0 {
+		t.Fatalf("%d retries made within 10 s of the restart, want none yet", n)
+	}
+	clock.Advance(time.Millisecond)
+	c.idle()
+	var got []string
+	for _, d := range c.hook.Deliveries() {
+		got = append(got, d.Header.Get("webhook-id"))
+	}
+	if want := []string{evs[1].ID, evs[0].ID}; !slices.Equal(got, want) {
+		t.Errorf("retries made 10 s after the restart: %v, want %v (the order they fell due)", got, want)
 	}
 }
