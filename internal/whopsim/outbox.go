@@ -103,6 +103,13 @@ func (d *sender) resume() {
 			a.Error = strings.TrimSpace(a.Error + " (the sandbox restarted without this event; no retry)")
 			continue
 		}
+		if a.NextAt != nil && a.NextAt.Before(d.staleBefore) {
+			a.Outcome = OutcomeGaveUp
+			a.Error = strings.TrimSpace(a.Error + " (its retry, due " + a.NextAt.UTC().Format(time.RFC3339) +
+				", was never made: the sandbox ran on long past it, so a restart does not make it now)")
+			a.NextAt = nil
+			continue
+		}
 		r := due{j: job{ev: ev, endpoint: a.Endpoint, delivery: a.Delivery, attempt: a.Attempt + 1,
 			dup: slices.Contains(a.Faults, "duplicate")}, at: a.At}
 		if a.NextAt != nil {
@@ -135,4 +142,29 @@ func (d *sender) resume() {
 		}
 		d.schedule(wait, jobs...)
 	}
+}
+
+// staleBefore is the time before which a retry the log of a loaded state
+// says is due is stale: older than a whole retry schedule before the state
+// was last saved. The sandbox that saved it was running then, and made every retry
+// due that long before unless it never meant to: a version that cancelled
+// retries at Close and left them "retrying" for good, sessions ago. Files
+// from before SavedAt are dated by the latest attempt or event in them.
+func staleBefore(st *State, delays []time.Duration) time.Time {
+	last := st.SavedAt
+	for _, a := range st.Attempts {
+		if a.At.After(last) {
+			last = a.At
+		}
+	}
+	for _, ev := range st.Events {
+		if ev.CreatedAt.After(last) {
+			last = ev.CreatedAt
+		}
+	}
+	var window time.Duration
+	for _, d := range delays {
+		window += d
+	}
+	return last.Add(-window)
 }

@@ -25,6 +25,7 @@ func (s *Sim) saveLocked() error {
 	if s.opts.StateFile == "" {
 		return nil
 	}
+	s.st.SavedAt = s.clock.Now()
 	b, err := json.MarshalIndent(s.st, "", "  ")
 	if err != nil {
 		return fmt.Errorf("whopsim: encoding state: %w", err)

@@ -43,14 +43,18 @@ type sender struct {
 	changed chan struct{} // closed and replaced on every change, for waiters
 	done    sync.WaitGroup
 
-	// loadedSeq is the state's Seq when it was loaded: deliveries numbered
-	// up to it are a previous sandbox's, which resume picks up once.
-	loadedSeq  int64
-	resumeOnce sync.Once
+	// What the state had when it was loaded, for resume (outbox.go), which
+	// acts once: deliveries numbered up to loadedSeq are a previous
+	// sandbox's, and retries it left due before staleBefore are stale.
+	loadedSeq   int64
+	staleBefore time.Time
+	resumeOnce  sync.Once
 }
 
-func newSender(s *Sim, loadedSeq int64) *sender {
-	return &sender{s: s, timers: map[int64]func() bool{}, changed: make(chan struct{}), loadedSeq: loadedSeq}
+// newSender makes the sender of a Sim whose state has just been loaded.
+func newSender(s *Sim) *sender {
+	return &sender{s: s, timers: map[int64]func() bool{}, changed: make(chan struct{}),
+		loadedSeq: s.st.Seq, staleBefore: staleBefore(s.st, s.opts.RetryDelays)}
 }
 
 // notifyLocked wakes everyone waiting for a change.

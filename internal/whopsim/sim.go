@@ -157,7 +157,7 @@ func New(opts Options) (*Sim, error) {
 	if err := s.adoptSavedKeyLocked(); err != nil {
 		return nil, err
 	}
-	s.send = newSender(s, s.st.Seq)
+	s.send = newSender(s)
 	return s, nil
 }
 

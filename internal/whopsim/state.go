@@ -34,6 +34,9 @@ type State struct {
 	// the hold fault), so a restarted sandbox still makes them; retries
 	// due are read off the delivery log (outbox.go, resume).
 	Outbox []Unsent `json:"outbox,omitempty"`
+	// SavedAt is when the file was last written, by the sandbox's clock:
+	// a retry due long before it was never going to be made (outbox.go).
+	SavedAt time.Time `json:"saved_at,omitzero"`
 	// Saved payment methods and notifications (saved_methods.go,
 	// notifications.go); made on first use.
 	Members        map[string]*Member        `json:"members,omitempty"`

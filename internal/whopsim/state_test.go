@@ -3,6 +3,7 @@ package whopsim_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -262,4 +263,102 @@ func TestOverdueRetriesWaitForTheAppAfterARestart(t *testing.T) {
 	if want := []string{evs[1].ID, evs[0].ID}; !slices.Equal(got, want) {
 		t.Errorf("retries made 10 s after the restart: %v, want %v (the order they fell due)", got, want)
 	}
+}
+
+// TestStaleRetriesFromAnOlderSandboxAreGivenUp: sandboxes before the
+// outbox cancelled retries at Close and left their attempts "retrying" in
+// the log for good. A retry due long before the file was last saved,
+// sessions ago, is not made on a restart, and the log says it gave up; the
+// last session's retry is made. Such a file has no saved_at and is dated
+// by what it records last; one with saved_at, by that.
+func TestStaleRetriesFromAnOlderSandboxAreGivenUp(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		age  func(t *testing.T, st, first, second map[string]any) // the file, the two deliveries' attempts
+		made bool                                                 // whether the second delivery's retry is made
+	}{
+		{"an older sandbox's file", func(t *testing.T, st, first, second map[string]any) {
+			delete(st, "saved_at")
+			first["at"], first["next_attempt_at"] = shift(t, first["at"], -2*time.Hour), shift(t, first["next_attempt_at"], -2*time.Hour)
+		}, true},
+		{"saved by a sandbox that ran on without resuming", func(t *testing.T, st, first, second map[string]any) {
+			st["saved_at"] = shift(t, st["saved_at"], 2*time.Hour)
+		}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "whopsim.json")
+			b := setup(t, func(o *whopsim.Options) { o.StateFile = file })
+			b.hook.Reply(500, 500)
+			b.buy("1", nil)
+			b.buy("2", nil)
+			b.idle()
+			if err := b.Sim.Close(); err != nil {
+				t.Fatal(err)
+			}
+			evs := b.Sim.Events()
+			if len(evs) != 2 {
+				t.Fatalf("%d events, want 2", len(evs))
+			}
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st map[string]any
+			if err := json.Unmarshal(raw, &st); err != nil {
+				t.Fatal(err)
+			}
+			var first, second map[string]any
+			for _, v := range st["deliveries"].([]any) {
+				if a := v.(map[string]any); a["event_id"] == evs[0].ID {
+					first = a
+				} else {
+					second = a
+				}
+			}
+			tt.age(t, st, first, second)
+			if raw, err = json.Marshal(st); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+
+			clock := whopsim.NewManualClock(start.Add(3 * time.Hour))
+			c := setup(t, func(o *whopsim.Options) { o.StateFile, o.Clock = file, clock })
+			clock.Advance(time.Minute)
+			c.idle()
+			sent := map[string]int{}
+			for _, d := range c.hook.Deliveries() {
+				sent[d.Header.Get("webhook-id")]++
+			}
+			want, stale := 0, []map[string]any{first, second}
+			if tt.made {
+				want, stale = 1, stale[:1]
+			}
+			if sent[evs[0].ID] != 0 || sent[evs[1].ID] != want {
+				t.Errorf("sent after the restart %v, want %s's retry %d times and %s's none", sent, evs[1].ID, want, evs[0].ID)
+			}
+			for _, a := range stale {
+				var last whopsim.Attempt
+				for _, got := range c.Sim.Deliveries() {
+					if got.Delivery == int64(a["delivery"].(float64)) {
+						last = got
+					}
+				}
+				if last.Outcome != whopsim.OutcomeGaveUp || last.NextAt != nil || !strings.Contains(last.Error, "was never made") {
+					t.Errorf("stale delivery's last attempt = %+v, want it given up, saying why", last)
+				}
+			}
+		})
+	}
+}
+
+// shift moves a time written in a state file by d.
+func shift(t *testing.T, v any, d time.Duration) string {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, v.(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at.Add(d).Format(time.RFC3339Nano)
 }
