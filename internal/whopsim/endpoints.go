@@ -85,12 +85,10 @@ func (s *Sim) Endpoints() []Endpoint {
 	return out
 }
 
-// targets are the endpoints a new event of type typ goes to: the app's
+// targetsLocked lists the endpoints a new event of type typ goes to: the app's
 // webhook URL ("", always, so an event with no URL set is still recorded
 // as not sent) and each listener's that wants it.
-func (s *Sim) targets(typ string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Sim) targetsLocked(typ string) []string {
 	out := []string{""}
 	for id, e := range s.endpoints {
 		if e.wants(typ) {

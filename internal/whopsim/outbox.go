@@ -22,17 +22,25 @@ type Unsent struct {
 	Held     bool   `json:"held,omitempty"`
 }
 
-// unholdLocked takes released events' held entries out of the outbox
-// (their deliveries go in as they are pushed).
-func (s *Sim) unholdLocked(evs []*Event) {
+// releaseLocked turns released events' held entries into queued
+// deliveries, in evs's order, in one change to the state, so a kill
+// between saves cannot lose them; the jobs it returns are to be added once
+// the state is saved.
+func (d *sender) releaseLocked(evs []*Event) []job {
 	if len(evs) == 0 {
-		return
+		return nil
 	}
 	released := map[string]bool{}
 	for _, ev := range evs {
 		released[ev.ID] = true
 	}
-	s.st.Outbox = slices.DeleteFunc(s.st.Outbox, func(u Unsent) bool { return u.Held && released[u.EventID] })
+	st := d.s.st
+	st.Outbox = slices.DeleteFunc(st.Outbox, func(u Unsent) bool { return u.Held && released[u.EventID] })
+	var jobs []job
+	for _, ev := range evs {
+		jobs = append(jobs, d.pushLocked(ev, false)...)
+	}
+	return jobs
 }
 
 // resume picks up, after a restart on a state file, what the sandbox left
@@ -56,20 +64,17 @@ func (d *sender) resume() {
 	}
 	var queued []job
 	var held []*Event
-	outbox := s.st.Outbox
-	s.st.Outbox = nil
-	for _, u := range outbox {
+	s.st.Outbox = slices.DeleteFunc(s.st.Outbox, func(u Unsent) bool { return events[u.EventID] == nil })
+	for _, u := range s.st.Outbox {
 		switch ev := events[u.EventID]; {
-		case ev == nil:
 		case u.Held && holding[u.EventID], !u.Held && u.Delivery > d.loadedSeq:
-			s.st.Outbox = append(s.st.Outbox, u)
 		case u.Held:
 			held = append(held, ev)
 		default:
-			s.st.Outbox = append(s.st.Outbox, u)
 			queued = append(queued, job{ev: ev, endpoint: u.Endpoint, delivery: u.Delivery, attempt: 1, dup: u.Dup})
 		}
 	}
+	queued = append(queued, d.releaseLocked(held)...)
 	last := map[int64]int{} // delivery -> its last attempt in the log
 	for i, a := range s.st.Attempts {
 		last[a.Delivery] = i
@@ -130,9 +135,6 @@ func (d *sender) resume() {
 	s.mu.Unlock()
 	for _, j := range queued {
 		d.add(j)
-	}
-	for _, ev := range held {
-		d.push(ev, false)
 	}
 	for i := 0; i < len(retries); {
 		var jobs []job

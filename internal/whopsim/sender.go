@@ -64,10 +64,12 @@ func (d *sender) notifyLocked() {
 }
 
 // enqueueNew takes freshly created events through the hold and duplicate
-// switches and queues them.
+// switches and queues them. Held events the hold fault lets go (shuffled)
+// become queued deliveries in the same save that takes them off hold, so
+// the state file never lacks them.
 func (d *sender) enqueueNew(evs []*Event) {
-	var now, release []*Event
-	var dups []bool
+	var jobs []job
+	var release []*Event
 	d.s.mu.Lock()
 	f := &d.s.faults
 	for _, ev := range evs {
@@ -81,54 +83,67 @@ func (d *sender) enqueueNew(evs []*Event) {
 			d.mu.Unlock()
 			continue
 		}
-		now = append(now, ev)
-		dups = append(dups, takeCounter(&f.DuplicateNext))
+		jobs = append(jobs, d.pushLocked(ev, takeCounter(&f.DuplicateNext))...)
 	}
-	if len(now) < len(evs) { // some were held: the outbox changed
-		d.s.unholdLocked(release)
-		d.s.persistLocked()
-	}
+	d.s.ids.shuffle(len(release), func(i, j int) { release[i], release[j] = release[j], release[i] })
+	jobs = append(jobs, d.releaseLocked(release)...)
+	d.s.persistLocked()
 	d.s.mu.Unlock()
-	for i, ev := range now {
-		d.push(ev, dups[i])
-	}
-	if len(release) > 0 {
-		d.s.ids.shuffle(len(release), func(i, j int) { release[i], release[j] = release[j], release[i] })
-		for _, ev := range release {
-			d.push(ev, false)
-		}
+	for _, j := range jobs {
+		d.add(j)
 	}
 }
 
 // push starts a new delivery of ev (twice when dup) to the app's webhook
 // URL and to every listener's endpoint that wants its type.
 func (d *sender) push(ev *Event, dup bool) {
-	for _, ep := range d.s.targets(ev.Type) {
-		d.pushTo(ev, ep, dup)
+	d.s.mu.Lock()
+	jobs := d.pushLocked(ev, dup)
+	d.s.persistLocked()
+	d.s.mu.Unlock()
+	for _, j := range jobs {
+		d.add(j)
 	}
 }
 
 // pushTo starts a new delivery of ev to one endpoint (twice when dup) and
-// returns its number. The delivery is in the saved outbox until its first
-// attempt is logged.
+// returns its number.
 func (d *sender) pushTo(ev *Event, endpoint string, dup bool) int64 {
-	jobs := []job{{ev: ev, endpoint: endpoint, attempt: 1}}
-	if dup {
-		jobs = append(jobs, job{ev: ev, endpoint: endpoint, attempt: 1, dup: true})
-	}
-	s := d.s
-	s.mu.Lock()
-	for i := range jobs {
-		s.st.Seq++
-		jobs[i].delivery = s.st.Seq
-		s.st.Outbox = append(s.st.Outbox, Unsent{EventID: ev.ID, Endpoint: endpoint, Delivery: s.st.Seq, Dup: jobs[i].dup})
-	}
-	s.persistLocked()
-	s.mu.Unlock()
+	d.s.mu.Lock()
+	jobs := d.queueLocked(ev, endpoint, dup)
+	d.s.persistLocked()
+	d.s.mu.Unlock()
 	for _, j := range jobs {
 		d.add(j)
 	}
 	return jobs[0].delivery
+}
+
+// pushLocked is push's change to the state: the jobs it returns are to be
+// added once the state is saved.
+func (d *sender) pushLocked(ev *Event, dup bool) []job {
+	var jobs []job
+	for _, ep := range d.s.targetsLocked(ev.Type) {
+		jobs = append(jobs, d.queueLocked(ev, ep, dup)...)
+	}
+	return jobs
+}
+
+// queueLocked numbers a new delivery of ev to one endpoint (twice when
+// dup) and puts it in the outbox, where it stays until its first attempt
+// is logged.
+func (d *sender) queueLocked(ev *Event, endpoint string, dup bool) []job {
+	jobs := []job{{ev: ev, endpoint: endpoint, attempt: 1}}
+	if dup {
+		jobs = append(jobs, job{ev: ev, endpoint: endpoint, attempt: 1, dup: true})
+	}
+	st := d.s.st
+	for i := range jobs {
+		st.Seq++
+		jobs[i].delivery = st.Seq
+		st.Outbox = append(st.Outbox, Unsent{EventID: ev.ID, Endpoint: endpoint, Delivery: st.Seq, Dup: jobs[i].dup})
+	}
+	return jobs
 }
 
 // add queues one attempt and makes sure the worker runs.
@@ -308,13 +323,14 @@ func (d *sender) releaseHeld(shuffle bool) int {
 	evs := d.held
 	d.held = nil
 	d.mu.Unlock()
-	d.s.unholdLocked(evs)
-	d.s.mu.Unlock()
 	if shuffle {
 		d.s.ids.shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
 	}
-	for _, ev := range evs {
-		d.push(ev, false)
+	jobs := d.releaseLocked(evs)
+	d.s.persistLocked()
+	d.s.mu.Unlock()
+	for _, j := range jobs {
+		d.add(j)
 	}
 	return len(evs)
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -361,4 +362,72 @@ func shift(t *testing.T, v any, d time.Duration) string {
 		t.Fatal(err)
 	}
 	return at.Add(d).Format(time.RFC3339Nano)
+}
+
+// watchedRandom is a source of randomness that first runs check: a test
+// looks at the state file at each moment the sandbox draws randomness.
+type watchedRandom struct {
+	r     io.Reader
+	check func()
+}
+
+func (w watchedRandom) Read(p []byte) (int, error) {
+	w.check()
+	return w.r.Read(p)
+}
+
+// TestReleasedHeldEventsNeverLeaveTheStateFile: a hard kill can come at any
+// moment, so each held event must be in the saved outbox, held or queued,
+// until its first attempt is logged. Held events released (here by the
+// hold fault's count running out, in shuffled order) used to leave it
+// before their deliveries were queued, while the sandbox drew the shuffle.
+func TestReleasedHeldEventsNeverLeaveTheStateFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "whopsim.json")
+	var mu sync.Mutex
+	var watched []string // held events' ids
+	var lost []string
+	check := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		raw, err := os.ReadFile(file)
+		if err != nil || len(watched) == 0 {
+			return
+		}
+		var st whopsim.State
+		if err := json.Unmarshal(raw, &st); err != nil {
+			t.Errorf("state file: %v", err)
+			return
+		}
+		for _, id := range watched {
+			in := slices.ContainsFunc(st.Outbox, func(u whopsim.Unsent) bool { return u.EventID == id }) ||
+				slices.ContainsFunc(st.Attempts, func(a whopsim.Attempt) bool { return a.EventID == id })
+			if !in && !slices.Contains(lost, id) {
+				lost = append(lost, id)
+			}
+		}
+	}
+	b := setup(t, func(o *whopsim.Options) {
+		o.StateFile = file
+		o.Random = watchedRandom{r: o.Random, check: check}
+	})
+	b.Sim.UpdateFaults(func(f *whopsim.Faults) { f.HoldNext = 2 })
+	b.buy("1", nil) // held
+	b.idle()
+	evs := b.Sim.Events()
+	if len(evs) != 1 || len(b.hook.Deliveries()) != 0 {
+		t.Fatalf("%d events, %d sent; want one held", len(evs), len(b.hook.Deliveries()))
+	}
+	mu.Lock()
+	watched = append(watched, evs[0].ID)
+	mu.Unlock()
+	b.buy("2", nil) // held too, which lets both go
+	b.idle()
+	if n := len(b.hook.Deliveries()); n != 2 {
+		t.Errorf("%d sent once released, want 2", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lost) > 0 {
+		t.Errorf("held events %v were, for a moment, neither held nor queued in the state file", lost)
+	}
 }
