@@ -8,8 +8,9 @@ import (
 )
 
 // The outbox: what a sandbox restarted on its state file still has to
-// deliver. Deliveries not yet attempted are kept in the state until their
-// first attempt is logged; retries due are read off the delivery log.
+// deliver. New deliveries (and events the hold fault holds) go in here,
+// and are kept in the state until their first attempt is logged; retries
+// due are read off the delivery log.
 
 // Unsent is a delivery not attempted yet, as the state file keeps it: a
 // queued first attempt (Delivery set), or an event the hold fault holds
@@ -20,6 +21,108 @@ type Unsent struct {
 	Delivery int64  `json:"delivery,omitempty"`
 	Dup      bool   `json:"duplicate,omitempty"`
 	Held     bool   `json:"held,omitempty"`
+}
+
+// enqueueNew takes freshly created events through the hold and duplicate
+// switches and queues them. Held events the hold fault lets go (shuffled)
+// become queued deliveries in the same save that takes them off hold, so
+// the state file never lacks them.
+func (d *sender) enqueueNew(evs []*Event) {
+	var jobs []job
+	var release []*Event
+	d.s.mu.Lock()
+	f := &d.s.faults
+	for _, ev := range evs {
+		if takeCounter(&f.HoldNext) {
+			d.s.st.Outbox = append(d.s.st.Outbox, Unsent{EventID: ev.ID, Held: true})
+			d.mu.Lock()
+			d.held = append(d.held, ev)
+			if f.HoldNext == 0 {
+				release, d.held = d.held, nil
+			}
+			d.mu.Unlock()
+			continue
+		}
+		jobs = append(jobs, d.pushLocked(ev, takeCounter(&f.DuplicateNext))...)
+	}
+	d.s.ids.shuffle(len(release), func(i, j int) { release[i], release[j] = release[j], release[i] })
+	jobs = append(jobs, d.releaseLocked(release)...)
+	d.s.persistLocked()
+	d.s.mu.Unlock()
+	for _, j := range jobs {
+		d.add(j)
+	}
+}
+
+// push starts a new delivery of ev (twice when dup) to the app's webhook
+// URL and to every listener's endpoint that wants its type.
+func (d *sender) push(ev *Event, dup bool) {
+	d.s.mu.Lock()
+	jobs := d.pushLocked(ev, dup)
+	d.s.persistLocked()
+	d.s.mu.Unlock()
+	for _, j := range jobs {
+		d.add(j)
+	}
+}
+
+// pushTo starts a new delivery of ev to one endpoint (twice when dup) and
+// returns its number.
+func (d *sender) pushTo(ev *Event, endpoint string, dup bool) int64 {
+	d.s.mu.Lock()
+	jobs := d.queueLocked(ev, endpoint, dup)
+	d.s.persistLocked()
+	d.s.mu.Unlock()
+	for _, j := range jobs {
+		d.add(j)
+	}
+	return jobs[0].delivery
+}
+
+// pushLocked is push's change to the state: the jobs it returns are to be
+// added once the state is saved.
+func (d *sender) pushLocked(ev *Event, dup bool) []job {
+	var jobs []job
+	for _, ep := range d.s.targetsLocked(ev.Type) {
+		jobs = append(jobs, d.queueLocked(ev, ep, dup)...)
+	}
+	return jobs
+}
+
+// queueLocked numbers a new delivery of ev to one endpoint (twice when
+// dup) and puts it in the outbox, where it stays until its first attempt
+// is logged.
+func (d *sender) queueLocked(ev *Event, endpoint string, dup bool) []job {
+	jobs := []job{{ev: ev, endpoint: endpoint, attempt: 1}}
+	if dup {
+		jobs = append(jobs, job{ev: ev, endpoint: endpoint, attempt: 1, dup: true})
+	}
+	st := d.s.st
+	for i := range jobs {
+		st.Seq++
+		jobs[i].delivery = st.Seq
+		st.Outbox = append(st.Outbox, Unsent{EventID: ev.ID, Endpoint: endpoint, Delivery: st.Seq, Dup: jobs[i].dup})
+	}
+	return jobs
+}
+
+// releaseHeld delivers the held events now, shuffled or in order.
+func (d *sender) releaseHeld(shuffle bool) int {
+	d.s.mu.Lock()
+	d.mu.Lock()
+	evs := d.held
+	d.held = nil
+	d.mu.Unlock()
+	if shuffle {
+		d.s.ids.shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+	}
+	jobs := d.releaseLocked(evs)
+	d.s.persistLocked()
+	d.s.mu.Unlock()
+	for _, j := range jobs {
+		d.add(j)
+	}
+	return len(evs)
 }
 
 // releaseLocked turns released events' held entries into queued
