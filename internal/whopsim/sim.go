@@ -205,15 +205,20 @@ func (s *Sim) Close() error {
 }
 
 // Reset returns the sandbox to its seeded state: payments, events,
-// deliveries and faults are forgotten, pending retries cancelled.
+// deliveries and faults are forgotten, pending retries cancelled. Delivery
+// and attempt numbers go on from where they were.
 func (s *Sim) Reset() {
 	s.send.resumeOnce.Do(func() {}) // nothing is left to resume
 	s.send.cancelTimers()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := s.st.TokenKey // the key outlives a reset, as the process's would
+	// Numbers keep counting up: an attempt in flight across the reset is
+	// logged after it, and must not be taken for a new delivery with its
+	// number (nor a watcher's "after seq" point outrun).
+	seq := s.st.Seq
 	s.st, _ = seedState()
-	s.st.TokenKey = key
+	s.st.TokenKey, s.st.Seq = key, max(s.st.Seq, seq)
 	s.faults = Faults{}
 	s.persistLocked()
 }

@@ -431,3 +431,53 @@ func TestReleasedHeldEventsNeverLeaveTheStateFile(t *testing.T) {
 		t.Errorf("held events %v were, for a moment, neither held nor queued in the state file", lost)
 	}
 }
+
+// TestAResetDoesNotReuseDeliveryNumbers: an attempt in flight across a
+// reset finishes afterwards. Had the reset started the numbers again, the
+// first delivery after it would have the old one's number, and that old
+// attempt, logged, would take the new delivery out of the saved outbox
+// before it was ever attempted (and a watcher asking for attempts after
+// the last it saw would wait for numbers already used).
+func TestAResetDoesNotReuseDeliveryNumbers(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "whopsim.json")
+	arrived, answer := make(chan string), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		arrived <- r.Header.Get("webhook-id")
+		<-answer
+	}))
+	t.Cleanup(slow.Close)
+	b := setup(t, func(o *whopsim.Options) { o.StateFile, o.WebhookURL = file, slow.URL })
+	b.buy("1", nil)
+	<-arrived // in flight
+	b.Sim.Reset()
+	b.buy("2", nil) // queued behind it
+	evs := b.Sim.Events()
+	if len(evs) != 1 {
+		t.Fatalf("%d events after the reset, want 1", len(evs))
+	}
+	answer <- struct{}{} // the old attempt ends and is logged
+	if got := <-arrived; got != evs[0].ID {
+		t.Fatalf("then sent %s, want %s", got, evs[0].ID)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st whopsim.State
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(st.Outbox, func(u whopsim.Unsent) bool { return u.EventID == evs[0].ID }) {
+		t.Errorf("the delivery in flight is not in the saved outbox: %+v", st.Outbox)
+	}
+	answer <- struct{}{}
+	b.idle()
+	numbers := map[int64]string{}
+	for _, a := range b.Sim.Deliveries() {
+		if other, ok := numbers[a.Delivery]; ok && other != a.EventID {
+			t.Errorf("delivery %d is both %s and %s", a.Delivery, other, a.EventID)
+		}
+		numbers[a.Delivery] = a.EventID
+	}
+}
