@@ -225,6 +225,11 @@ func (d *sender) resume() {
 		}
 		if a.Endpoint == "" {
 			r.wait = max(r.at.Sub(now), grace)
+			// The log says when the retry is made now: a stop before
+			// then leaves it due, not stale (staleBefore) for the next
+			// start to give up.
+			next := now.Add(r.wait)
+			a.NextAt = &next
 		}
 		retries = append(retries, r)
 	}

@@ -214,6 +214,54 @@ func TestOverdueRetriesWaitForTheAppAfterARestart(t *testing.T) {
 	}
 }
 
+// TestARetryPutOffByARestartSurvivesTheNextStop: a sandbox restarted an
+// hour after a delivery failed puts its retry off by the first retry
+// delay, and is stopped before making it (Ctrl-C as make dev starts, the
+// app failing to start). The sandbox started after that still makes the
+// retry: the log it was given says when the retry was put off to, so it is
+// due, not a retry the last sandbox ran on long past.
+func TestARetryPutOffByARestartSurvivesTheNextStop(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "whopsim.json")
+	b := setup(t, func(o *whopsim.Options) { o.StateFile = file })
+	b.hook.Reply(500)
+	b.buy("1", nil)
+	b.idle()
+	if err := b.Sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	evs := b.Sim.Events()
+	if len(evs) != 1 || len(b.hook.Deliveries()) != 1 {
+		t.Fatalf("%d events, %d attempts; want one failed attempt", len(evs), len(b.hook.Deliveries()))
+	}
+
+	later := whopsim.NewManualClock(start.Add(time.Hour))
+	c := setup(t, func(o *whopsim.Options) { o.StateFile, o.Clock = file, later })
+	c.idle()
+	later.Advance(5 * time.Second) // stopped before the put-off retry
+	c.idle()
+	if err := c.Sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.hook.Deliveries()); n != 0 {
+		t.Fatalf("%d attempts by the sandbox stopped 5 s after starting, want none", n)
+	}
+
+	last := whopsim.NewManualClock(start.Add(time.Hour + 20*time.Second))
+	d := setup(t, func(o *whopsim.Options) { o.StateFile, o.Clock = file, last })
+	d.idle()
+	last.Advance(10 * time.Second)
+	d.idle()
+	got := d.hook.Deliveries()
+	if len(got) != 1 || got[0].Header.Get("webhook-id") != evs[0].ID {
+		t.Fatalf("the next sandbox made %d attempts; want the one retry of %s", len(got), evs[0].ID)
+	}
+	for _, a := range d.Sim.Deliveries() {
+		if a.Outcome == whopsim.OutcomeGaveUp {
+			t.Errorf("attempt %d of delivery %d gave up: %s", a.Attempt, a.Delivery, a.Error)
+		}
+	}
+}
+
 // TestStaleRetriesFromAnOlderSandboxAreGivenUp: sandboxes before the
 // outbox cancelled retries at Close and left their attempts "retrying" in
 // the log for good. A retry due long before the file was last saved,
