@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/creditkit/creditkit/internal/whopsim"
 )
@@ -109,7 +110,7 @@ func TestAResetDoesNotReuseDeliveryNumbers(t *testing.T) {
 	if len(evs) != 1 {
 		t.Fatalf("%d events after the reset, want 1", len(evs))
 	}
-	answer <- struct{}{} // the old attempt ends and is logged
+	answer <- struct{}{} // the old attempt ends (unlogged: its state is gone)
 	if got := <-arrived; got != evs[0].ID {
 		t.Fatalf("then sent %s, want %s", got, evs[0].ID)
 	}
@@ -132,5 +133,38 @@ func TestAResetDoesNotReuseDeliveryNumbers(t *testing.T) {
 			t.Errorf("delivery %d is both %s and %s", a.Delivery, other, a.EventID)
 		}
 		numbers[a.Delivery] = a.EventID
+	}
+}
+
+// TestAResetForgetsWhatTheOldStateHadToSend: one delivery in flight and
+// one queued behind it when the sandbox is reset. The one in flight fails;
+// it is neither retried nor logged in the new state, and the queued one is
+// never sent: both belong to a state that is gone.
+func TestAResetForgetsWhatTheOldStateHadToSend(t *testing.T) {
+	arrived, answer := make(chan string, 4), make(chan struct{})
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		arrived <- r.Header.Get("webhook-id")
+		<-answer
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(failing.Close)
+	b := setup(t, func(o *whopsim.Options) { o.WebhookURL = failing.URL })
+	b.buy("1", nil)
+	first := <-arrived // in flight
+	b.buy("2", nil)    // queued behind it
+	if n := len(b.Sim.Events()); n != 2 {
+		t.Fatalf("%d events before the reset, want 2", n)
+	}
+	b.Sim.Reset()
+	close(answer) // the attempt in flight fails now, and every later one at once
+	b.idle()
+	b.clock.Advance(2 * time.Minute) // past every retry the old state had
+	b.idle()
+	if n := len(arrived); n != 0 {
+		t.Fatalf("%d more attempts after the reset (first %s), want none", n, first)
+	}
+	if evs, log := b.Sim.Events(), b.Sim.Deliveries(); len(evs) != 0 || len(log) != 0 {
+		t.Fatalf("the new state has %d events and %d attempts, want none: %+v", len(evs), len(log), log)
 	}
 }

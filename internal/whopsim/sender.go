@@ -40,6 +40,9 @@ type sender struct {
 	timers  map[int64]func() bool
 	timerID int64
 	closed  bool
+	// resets counts Reset calls: an attempt in flight across one belongs
+	// to the state before it, and neither retries nor enters the new log.
+	resets  int
 	changed chan struct{} // closed and replaced on every change, for waiters
 	done    sync.WaitGroup
 
@@ -92,9 +95,10 @@ func (d *sender) work() {
 		}
 		j := d.queue[0]
 		d.queue = d.queue[1:]
+		resets := d.resets
 		d.mu.Unlock()
 
-		d.attempt(j)
+		d.attempt(j, resets)
 
 		d.mu.Lock()
 		d.busy--
@@ -103,8 +107,9 @@ func (d *sender) work() {
 	}
 }
 
-// attempt makes one delivery attempt and schedules the next on failure.
-func (d *sender) attempt(j job) {
+// attempt makes one delivery attempt and schedules the next on failure,
+// unless the state was reset since it was taken (resets is the count then).
+func (d *sender) attempt(j job, resets int) {
 	s := d.s
 	s.mu.Lock()
 	url, scheme, secret := s.targetLocked(j.endpoint)
@@ -138,9 +143,17 @@ func (d *sender) attempt(j job) {
 		a.Status, a.Error = d.post(url, scheme, secret, j.ev, a.At.Add(skew))
 		a.ElapsedMS = time.Since(start).Milliseconds()
 		a.Outcome = OutcomeDelivered
-		if a.Status < 200 || a.Status > 299 {
-			a.Outcome = d.retry(j, &a)
-		}
+	}
+	d.mu.Lock()
+	reset := d.resets != resets
+	d.mu.Unlock()
+	if reset {
+		s.log.Info("whopsim: webhook attempt made across a reset: not logged, not retried", "event", a.EventID,
+			"status", a.Status, "error", a.Error)
+		return
+	}
+	if a.Outcome == OutcomeDelivered && (a.Status < 200 || a.Status > 299) {
+		a.Outcome = d.retry(j, &a)
 	}
 	s.log.Info("whopsim: webhook attempt", "event", a.EventID, "type", a.Type, "attempt", a.Attempt,
 		"status", a.Status, "outcome", a.Outcome, "error", a.Error)
@@ -233,7 +246,20 @@ func (d *sender) post(url string, scheme Scheme, secret string, ev *Event, ts ti
 	return resp.StatusCode, strings.TrimSpace(string(msg))
 }
 
-// cancelTimers forgets every scheduled retry (on reset).
+// forget drops what the state before a reset still had to send: its
+// scheduled retries, its queued attempts and, through resets, the retry
+// and log entry of an attempt in flight.
+func (d *sender) forget() {
+	d.cancelTimers()
+	d.mu.Lock()
+	d.resets++
+	d.busy -= len(d.queue)
+	d.queue = nil
+	d.notifyLocked()
+	d.mu.Unlock()
+}
+
+// cancelTimers forgets every scheduled retry.
 func (d *sender) cancelTimers() {
 	d.mu.Lock()
 	defer d.mu.Unlock()

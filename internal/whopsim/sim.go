@@ -209,13 +209,13 @@ func (s *Sim) Close() error {
 // and attempt numbers go on from where they were.
 func (s *Sim) Reset() {
 	s.send.resumeOnce.Do(func() {}) // nothing is left to resume
-	s.send.cancelTimers()
+	s.send.forget()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := s.st.TokenKey // the key outlives a reset, as the process's would
-	// Numbers keep counting up: an attempt in flight across the reset is
-	// logged after it, and must not be taken for a new delivery with its
-	// number (nor a watcher's "after seq" point outrun).
+	// Numbers keep counting up: a watcher's "after seq" point must not be
+	// outrun, nor a delivery number of before the reset reused. (An
+	// attempt in flight across the reset is not logged: sender.forget.)
 	seq := s.st.Seq
 	s.st, _ = seedState()
 	s.st.TokenKey, s.st.Seq = key, max(s.st.Seq, seq)
