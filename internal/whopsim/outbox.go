@@ -23,14 +23,16 @@ type Unsent struct {
 	Held     bool   `json:"held,omitempty"`
 }
 
-// enqueueNew takes freshly created events through the hold and duplicate
-// switches and queues them. Held events the hold fault lets go (shuffled)
-// become queued deliveries in the same save that takes them off hold, so
-// the state file never lacks them.
-func (d *sender) enqueueNew(evs []*Event) {
+// enqueueLocked takes freshly created events through the hold and
+// duplicate switches and puts them in the outbox, under the state's lock,
+// so the save that records the events records their deliveries too: a
+// kill between two saves cannot leave an event no delivery will send.
+// Held events the hold fault lets go (shuffled) become queued deliveries in
+// the same change. The jobs it returns are to be added once the state is
+// saved and unlocked.
+func (d *sender) enqueueLocked(evs []*Event) []job {
 	var jobs []job
 	var release []*Event
-	d.s.mu.Lock()
 	f := &d.s.faults
 	for _, ev := range evs {
 		if takeCounter(&f.HoldNext) {
@@ -46,12 +48,7 @@ func (d *sender) enqueueNew(evs []*Event) {
 		jobs = append(jobs, d.pushLocked(ev, takeCounter(&f.DuplicateNext))...)
 	}
 	d.s.ids.shuffle(len(release), func(i, j int) { release[i], release[j] = release[j], release[i] })
-	jobs = append(jobs, d.releaseLocked(release)...)
-	d.s.persistLocked()
-	d.s.mu.Unlock()
-	for _, j := range jobs {
-		d.add(j)
-	}
+	return append(jobs, d.releaseLocked(release)...)
 }
 
 // push starts a new delivery of ev (twice when dup) to the app's webhook

@@ -223,17 +223,22 @@ func (s *Sim) Reset() {
 	s.persistLocked()
 }
 
-// update runs f on the state under the lock, persists the result and then
-// hands the events f produced to the sender, outside the lock.
+// update runs f on the state under the lock, puts the events f produced in
+// the outbox, persists the result in one save and then hands the
+// deliveries to the sender, outside the lock.
 func (s *Sim) update(f func(st *State) ([]*Event, error)) error {
 	s.mu.Lock()
 	evs, err := f(s.st)
-	if err == nil {
+	var jobs []job
+	if len(evs) > 0 {
+		jobs = s.send.enqueueLocked(evs)
+	}
+	if err == nil || len(evs) > 0 {
 		s.persistLocked()
 	}
 	s.mu.Unlock()
-	if len(evs) > 0 {
-		s.send.enqueueNew(evs)
+	for _, j := range jobs {
+		s.send.add(j)
 	}
 	return err
 }
