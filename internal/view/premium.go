@@ -1,6 +1,7 @@
 package view
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/billing"
@@ -125,7 +126,8 @@ func PremiumMembers(list billing.PremiumList) component.PremiumMembersProps {
 		p.More = "Only the first " + FormatCount(billing.MaxPremiumListed) + " are listed here."
 	}
 	for _, e := range list.Experiences {
-		row := component.PremiumExperience{ExperienceID: e.ExperienceID, Count: Plural(int64(len(e.Members)), "member")}
+		row := component.PremiumExperience{ExperienceID: e.ExperienceID, TestID: "premium-experience-" + cmp.Or(e.ExperienceID, "none"),
+			Count: Plural(int64(len(e.Members)), "member")}
 		for _, m := range e.Members {
 			since := m.WhopCreatedAt
 			if since.IsZero() {
