@@ -247,8 +247,14 @@ func TestReconcilerSkipsAPremiumPaymentItCannotUse(t *testing.T) {
 		t.Fatalf("balance = %d, want the good membership's 50", bal)
 	}
 	grants, err := store.PremiumGrants(ctx, "mem_good")
-	if err != nil || len(grants) != 1 || grants[0].Credits != 50 || !grants[0].PeriodStart.Equal(start) || grants[0].DeliveryID != "" {
-		t.Fatalf("grants = %+v, %v", grants, err)
+	entries, _ := store.Entries(ctx, "exp_1", "user_1")
+	if err != nil || len(grants) != 1 || len(entries) != 1 {
+		t.Fatalf("grants = %+v, entries %+v, %v", grants, entries, err)
+	}
+	if g := grants[0]; g.MembershipID != "mem_good" || g.Credits != 50 || !g.PeriodStart.Equal(start) ||
+		!g.PeriodEnd.Equal(start.AddDate(0, 0, 30)) || g.UserID != "user_1" || g.ExperienceID != "exp_1" ||
+		g.LedgerEntryID != entries[0].ID || g.DeliveryID != "" || g.ID == 0 || g.CreatedAt.IsZero() {
+		t.Fatalf("grant = %+v, entry %+v", g, entries[0])
 	}
 	for _, id := range []string{"mem_gone", "mem_junk"} {
 		if _, err := store.Membership(ctx, id); !errors.Is(err, ledger.ErrNotFound) {
