@@ -10,6 +10,8 @@ import (
 // webhooks duplicated, reordered, lost, stale or forged; an API that is slow
 // or failing; user tokens that must be refused. Counters ("…Next") apply to
 // that many upcoming deliveries and count down; the rest stay until changed.
+// Endpoints deliver independently, so when several are sending at once a
+// counter goes to whichever attempt is made first.
 type Faults struct {
 	// DropNext loses the next N delivery attempts that would be sent (an
 	// attempt with no webhook URL does not count): nothing is sent and no

@@ -24,18 +24,21 @@ type job struct {
 	dup      bool
 }
 
-// sender delivers webhooks from a queue. With one worker (the default) it
-// makes one attempt at a time, which keeps deliveries of one action
-// (payment.succeeded, then membership.activated) in the order they happened
-// unless a fault reorders them; Options.WebhookConcurrency allows more, as
-// Whop's own delivery does. Retries re-enter the queue when their timer fires.
+// sender delivers webhooks, each endpoint (the app's webhook URL, every
+// listener's) from a queue of its own, as Whop delivers to each endpoint
+// independently: an endpoint that is slow, hung or timing out holds up
+// only its own deliveries. With one worker per endpoint (the default) an
+// endpoint gets its deliveries of one action (payment.succeeded, then
+// membership.activated) in the order they happened unless a fault
+// reorders them; Options.WebhookConcurrency allows more per endpoint, as
+// Whop's own delivery does. Retries re-enter their endpoint's queue when
+// their timer fires.
 type sender struct {
 	s *Sim
 
 	mu      sync.Mutex
-	queue   []job
-	busy    int // queued plus running
-	workers int // running work goroutines, at most Options.WebhookConcurrency
+	lanes   map[string]*lane // by endpoint id, "" the app's; dropped once drained
+	busy    int              // queued plus running, across lanes
 	held    []*Event
 	timers  map[int64]func() bool
 	timerID int64
@@ -54,9 +57,16 @@ type sender struct {
 	resumeOnce  sync.Once
 }
 
+// lane is one endpoint's queue and the workers draining it, guarded by
+// sender.mu.
+type lane struct {
+	queue   []job
+	workers int // at most Options.WebhookConcurrency
+}
+
 // newSender makes the sender of a Sim whose state has just been loaded.
 func newSender(s *Sim) *sender {
-	return &sender{s: s, timers: map[int64]func() bool{}, changed: make(chan struct{}),
+	return &sender{s: s, lanes: map[string]*lane{}, timers: map[int64]func() bool{}, changed: make(chan struct{}),
 		loadedSeq: s.st.Seq, staleBefore: staleBefore(s.st, s.opts.RetryDelays)}
 }
 
@@ -66,35 +76,46 @@ func (d *sender) notifyLocked() {
 	d.changed = make(chan struct{})
 }
 
-// add queues one attempt and makes sure the worker runs.
+// add queues one attempt on its endpoint's lane and makes sure a worker
+// drains it.
 func (d *sender) add(j job) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return
 	}
-	d.queue = append(d.queue, j)
+	l := d.lanes[j.endpoint]
+	if l == nil {
+		l = &lane{}
+		d.lanes[j.endpoint] = l
+	}
+	l.queue = append(l.queue, j)
 	d.busy++
 	d.notifyLocked()
-	if d.workers < d.s.opts.WebhookConcurrency {
-		d.workers++
+	if l.workers < d.s.opts.WebhookConcurrency {
+		l.workers++
 		d.done.Add(1)
-		go d.work()
+		go d.work(j.endpoint, l)
 	}
 }
 
-// work drains the queue, then exits; add starts workers again.
-func (d *sender) work() {
+// work drains one endpoint's lane, then exits, and the last worker out
+// drops the lane, so endpoints a listener removed leave nothing behind;
+// add starts workers (and lanes) again.
+func (d *sender) work(endpoint string, l *lane) {
 	defer d.done.Done()
 	for {
 		d.mu.Lock()
-		if len(d.queue) == 0 {
-			d.workers--
+		if len(l.queue) == 0 {
+			l.workers--
+			if l.workers == 0 && d.lanes[endpoint] == l {
+				delete(d.lanes, endpoint)
+			}
 			d.mu.Unlock()
 			return
 		}
-		j := d.queue[0]
-		d.queue = d.queue[1:]
+		j := l.queue[0]
+		l.queue = l.queue[1:]
 		resets := d.resets
 		d.mu.Unlock()
 
@@ -253,10 +274,18 @@ func (d *sender) forget() {
 	d.cancelTimers()
 	d.mu.Lock()
 	d.resets++
-	d.busy -= len(d.queue)
-	d.queue = nil
-	d.notifyLocked()
+	d.dropQueuedLocked()
 	d.mu.Unlock()
+}
+
+// dropQueuedLocked empties every lane's queue; attempts in flight finish,
+// and their workers then find nothing more to do.
+func (d *sender) dropQueuedLocked() {
+	for _, l := range d.lanes {
+		d.busy -= len(l.queue)
+		l.queue = nil
+	}
+	d.notifyLocked()
 }
 
 // cancelTimers forgets every scheduled retry.
@@ -270,14 +299,12 @@ func (d *sender) cancelTimers() {
 	d.held = nil
 }
 
-// close cancels retries, refuses new work and waits for the worker.
+// close cancels retries, refuses new work and waits for the workers.
 func (d *sender) close() {
 	d.cancelTimers()
 	d.mu.Lock()
 	d.closed = true
-	d.busy -= len(d.queue)
-	d.queue = nil
-	d.notifyLocked()
+	d.dropQueuedLocked()
 	d.mu.Unlock()
 	d.done.Wait()
 }

@@ -35,10 +35,12 @@ type Options struct {
 	WebhookScheme Scheme
 	// WebhookTimeout bounds one delivery attempt (default 10 s).
 	WebhookTimeout time.Duration
-	// WebhookConcurrency is how many attempts may be in flight at once
-	// (default 1, which keeps deliveries in the order they happened). Whop
-	// itself delivers concurrently and unordered; load and fault tests set
-	// more to send a storm rather than a queue.
+	// WebhookConcurrency is how many attempts may be in flight at once to
+	// each endpoint (default 1, which keeps an endpoint's deliveries in the
+	// order they happened). Endpoints never wait for one another: a hung
+	// listener does not hold up the app's deliveries. Whop itself delivers
+	// concurrently and unordered; load and fault tests set more to send a
+	// storm rather than a queue.
 	WebhookConcurrency int
 	// KeepAttempts bounds the delivery log (default 2000, so a long dev
 	// session's state file stays small); tests that count every attempt of
