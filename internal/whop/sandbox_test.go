@@ -243,6 +243,37 @@ func TestSandboxListPaymentsToTheEnd(t *testing.T) {
 	}
 }
 
+// TestSandboxListPaymentsWhileOneLeavesTheFilter: a reconciler pages
+// through succeeded payments while one it has just read is refunded. The
+// sandbox's next page goes on after it, so each payment is read once.
+func TestSandboxListPaymentsWhileOneLeavesTheFilter(t *testing.T) {
+	c, env, _ := sandbox(t, whopsim.Options{})
+	var want []string
+	for i := range 5 {
+		_, pay := buy(t, c, env, 100+int64(i), nil)
+		want = append([]string{pay}, want...) // newest first
+	}
+	var got []string
+	for p, err := range c.ListPayments(context.Background(), whop.ListPaymentsParams{CompanyID: env.Seed.Owner.ID,
+		Substatuses: []whop.PaymentSubstatus{whop.SubstatusSucceeded}, PageSize: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.ID)
+		if len(got) == 2 { // the last of the first page
+			if err := env.Sim.Refund(p.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(got) > 10 {
+			break
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("listed %v, want %v: each once, though the second was refunded while paging", got, want)
+	}
+}
+
 func TestSandboxMemberships(t *testing.T) {
 	c, env, _ := sandbox(t, whopsim.Options{})
 	ctx := context.Background()

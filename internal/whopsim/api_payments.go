@@ -1,6 +1,7 @@
 package whopsim
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -110,25 +111,17 @@ func (s *Sim) apiListPayments(w http.ResponseWriter, r *http.Request) {
 			}
 			matched = append(matched, p)
 		}
-		slices.SortFunc(matched, func(a, b *Payment) int {
-			n := int(a.Seq - b.Seq)
-			if byPaid {
-				n = paidTime(a).Compare(paidTime(b))
-				if n == 0 {
-					n = int(a.Seq - b.Seq)
-				}
-			}
-			if !asc {
-				n = -n
-			}
-			return n
-		})
-		ids := make([]string, len(matched))
+		order := paymentOrder(byPaid, asc)
+		ps := make([]position, len(matched))
 		byID := map[string]*Payment{}
 		for i, p := range matched {
-			ids[i], byID[p.ID] = p.ID, p
+			ps[i], byID[p.ID] = position{Seq: p.Seq, ID: p.ID}, p
+			if byPaid {
+				ps[i].At = paidTime(p)
+			}
 		}
-		page, info, err := paginate(r, ids)
+		slices.SortFunc(ps, order.compare)
+		page, info, err := paginate(r, order, ps)
 		if err != nil {
 			return nil, err
 		}
@@ -138,6 +131,26 @@ func (s *Sim) apiListPayments(w http.ResponseWriter, r *http.Request) {
 		}
 		return obj{"data": data, "page_info": info}, nil
 	})
+}
+
+// paymentOrder sorts payments by creation (Seq) or by paid_at (At, then
+// Seq), newest first unless asc.
+func paymentOrder(byPaid, asc bool) listOrder {
+	name, sign := "payments/created_at", -1
+	if byPaid {
+		name = "payments/paid_at"
+	}
+	if asc {
+		name, sign = name+"/asc", 1
+	} else {
+		name += "/desc"
+	}
+	return listOrder{name: name, compare: func(a, b position) int {
+		if n := a.At.Compare(b.At); n != 0 {
+			return sign * n
+		}
+		return sign * cmp.Compare(a.Seq, b.Seq)
+	}}
 }
 
 // between reports whether t is after lo and before hi, where a zero bound

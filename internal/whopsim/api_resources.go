@@ -238,17 +238,12 @@ func (s *Sim) apiListMemberships(w http.ResponseWriter, r *http.Request) {
 				ms = append(ms, m)
 			}
 		}
-		slices.SortFunc(ms, func(a, b *Membership) int {
-			if n := b.CreatedAt.Compare(a.CreatedAt); n != 0 {
-				return n
-			}
-			return strings.Compare(a.ID, b.ID)
-		})
-		ids := make([]string, len(ms))
+		ps := make([]position, len(ms))
 		for i, m := range ms {
-			ids[i] = m.ID
+			ps[i] = position{At: m.CreatedAt, ID: m.ID}
 		}
-		page, info, err := paginate(r, ids)
+		slices.SortFunc(ps, membershipOrder.compare)
+		page, info, err := paginate(r, membershipOrder, ps)
 		if err != nil {
 			return nil, err
 		}
@@ -259,6 +254,14 @@ func (s *Sim) apiListMemberships(w http.ResponseWriter, r *http.Request) {
 		return obj{"data": data, "page_info": info}, nil
 	})
 }
+
+// membershipOrder lists memberships newest first, ties by id.
+var membershipOrder = listOrder{name: "memberships/created_at/desc", compare: func(a, b position) int {
+	if n := b.At.Compare(a.At); n != 0 {
+		return n
+	}
+	return strings.Compare(a.ID, b.ID)
+}}
 
 func (s *Sim) apiCancelMembership(w http.ResponseWriter, r *http.Request) {
 	var body struct {

@@ -3,6 +3,7 @@ package whopsim_test
 import (
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,11 @@ func TestListPaymentsToTheEnd(t *testing.T) {
 	back := b.mustAPI("GET", "/api/v1/payments?company_id="+b.Seed.Owner.ID+"&last=2&before="+
 		url.QueryEscape(str(t, second, "page_info.start_cursor")), nil)
 	fields(t, back, map[string]string{"data.0.id": newest[0], "data.1.id": newest[1]})
+	// A cursor is a position in one order; another order refuses it.
+	if status, out := b.api("GET", "/api/v1/payments?company_id="+b.Seed.Owner.ID+"&order=paid_at&after="+
+		url.QueryEscape(str(t, out, "page_info.end_cursor")), nil); status != 400 {
+		t.Errorf("a created_at cursor with order=paid_at = %d %v, want 400", status, out)
+	}
 }
 
 func TestListPaymentsFilters(t *testing.T) {
@@ -126,5 +132,92 @@ func TestListPaymentsFilters(t *testing.T) {
 		if status, out := b.api("GET", "/api/v1/payments"+q, nil); status != 400 && status != 404 {
 			t.Errorf("GET /payments%s = %d %v, want a 4xx", q, status, out)
 		}
+	}
+}
+
+// TestACursorOutlivesItsRecordLeavingTheFilter: a cursor is a position in
+// the list's order, not a record to look for. When the record at the end of
+// a page stops matching the filter (refunded while a client pages through
+// substatus succeeded, a membership cancelled while it pages through the
+// active ones), the next page goes on after where that record was: no
+// record listed twice, none skipped. So does a page before a start cursor
+// whose record left.
+func TestACursorOutlivesItsRecordLeavingTheFilter(t *testing.T) {
+	tests := []struct {
+		name   string
+		list   string // path and filter, without the cursor
+		make   func(b *bundle) string
+		remove func(b *bundle, id string) error
+	}{
+		{"payments newest first", "/api/v1/payments?substatuses[]=succeeded&first=2",
+			func(b *bundle) string { id, _ := b.buy("1", nil); return id },
+			func(b *bundle, id string) error { return b.Sim.Refund(id, 0) }},
+		{"payments oldest first", "/api/v1/payments?substatuses[]=succeeded&first=2&direction=asc",
+			func(b *bundle) string { id, _ := b.buy("1", nil); return id },
+			func(b *bundle, id string) error { return b.Sim.Refund(id, 0) }},
+		{"payments by paid_at", "/api/v1/payments?substatuses[]=succeeded&first=2&order=paid_at",
+			func(b *bundle) string { id, _ := b.buy("1", nil); return id },
+			func(b *bundle, id string) error { return b.Sim.Refund(id, 0) }},
+		{"active memberships", "/api/v1/memberships?statuses[]=active&first=2",
+			func(b *bundle) string {
+				res, err := b.Sim.Pay(whopsim.Purchase{PlanID: b.Seed.PremiumPlanID, UserID: b.Seed.Members[0].ID})
+				if err != nil {
+					b.t.Fatal(err)
+				}
+				return str(b.t, b.mustAPI("GET", "/api/v1/payments/"+res.ReceiptID, nil), "membership.id")
+			},
+			func(b *bundle, id string) error { return b.Sim.DeactivateMembership(id) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := setup(t)
+			list := tt.list + "&company_id=" + b.Seed.Owner.ID
+			for range 5 {
+				tt.make(b)
+				b.clock.Advance(time.Minute)
+			}
+			ids := func(out any) []string {
+				var ids []string
+				for _, rec := range at(t, out, "data").([]any) {
+					ids = append(ids, str(t, rec, "id"))
+				}
+				return ids
+			}
+			all := ids(b.mustAPI("GET", strings.Replace(list, "first=2", "first=100", 1), nil))
+			if len(all) < 5 {
+				t.Fatalf("listed %v, want at least the 5 made", all)
+			}
+
+			var got []string
+			page := b.mustAPI("GET", list, nil)
+			got = append(got, ids(page)...)
+			boundary, cursor := got[len(got)-1], str(t, page, "page_info.end_cursor")
+			if err := tt.remove(b, boundary); err != nil {
+				t.Fatal(err)
+			}
+			for pages := 1; str(t, page, "page_info.end_cursor") != "<null>"; pages++ {
+				if pages > 10 {
+					t.Fatalf("still paging after %d pages: %v", pages, got)
+				}
+				page = b.mustAPI("GET", list+"&after="+url.QueryEscape(str(t, page, "page_info.end_cursor")), nil)
+				got = append(got, ids(page)...)
+			}
+			if !slices.Equal(got, all) {
+				t.Errorf("paged through %v after %s left the filter, want %v: each once, in order", got, boundary, all)
+			}
+
+			// Backwards: once page 2's first record has left as well, the
+			// page before it is what is left of page 1.
+			second := b.mustAPI("GET", list+"&after="+url.QueryEscape(cursor), nil)
+			startID := ids(second)[0]
+			if err := tt.remove(b, startID); err != nil {
+				t.Fatal(err)
+			}
+			back := b.mustAPI("GET", strings.Replace(list, "first=2", "last=2", 1)+"&before="+
+				url.QueryEscape(str(t, second, "page_info.start_cursor")), nil)
+			if want := all[:1]; !slices.Equal(ids(back), want) {
+				t.Errorf("the page before %s (left the filter) = %v, want %v", startID, ids(back), want)
+			}
+		})
 	}
 }

@@ -2,34 +2,75 @@ package whopsim
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
-	"slices"
+	"sort"
 	"strconv"
+	"time"
 )
 
 // Cursor pagination as REST v1 does it: first/last/after/before in,
 // {data, page_info{end_cursor, start_cursor, has_next_page,
 // has_previous_page}} out. The last page has end_cursor null, because the
 // official client stops paging only on an empty end_cursor.
+//
+// A cursor carries a position in the list's order (the sort values of the
+// record it was cut at), not the record: a record that stops matching the
+// filter while a client pages (a payment refunded, a membership cancelled)
+// leaves its position behind, and the next page goes on from there instead
+// of from the top, so nothing is listed twice or skipped.
 
 const (
 	defaultPageSize = 25
 	maxPageSize     = 100
 )
 
-func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
-
-func decodeCursor(c string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) == 0 {
-		return "", badRequest("cursor %q is not one this API gave out", c)
-	}
-	return string(b), nil
+// position is where a record sits in a list's order: At and Seq are
+// whichever sort values the list uses (the zero value when it uses none),
+// ID is the record's and the last tie-break.
+type position struct {
+	At  time.Time `json:"t,omitzero"`
+	Seq int64     `json:"n,omitempty"`
+	ID  string    `json:"id"`
 }
 
-// paginate cuts one page out of ids (already filtered and ordered) and
-// returns it with its page_info.
-func paginate(r *http.Request, ids []string) ([]string, obj, error) {
+// listOrder is how one list sorts its records, and so what its cursors
+// mean: a cursor names the order it was given out for, and another order
+// refuses it rather than reading its position as one of its own.
+type listOrder struct {
+	name    string // e.g. "payments/paid_at/desc"
+	compare func(a, b position) int
+}
+
+// cursor is a position as the API hands it out, opaque to clients.
+type cursor struct {
+	Order string `json:"o"`
+	position
+}
+
+func (o listOrder) encode(p position) string {
+	raw, _ := json.Marshal(cursor{Order: o.name, position: p})
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func (o listOrder) decode(c string) (position, error) {
+	var cur cursor
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		err = json.Unmarshal(raw, &cur)
+	}
+	if err != nil || cur.ID == "" {
+		return position{}, badRequest("cursor %q is not one this API gave out", c)
+	}
+	if cur.Order != o.name {
+		return position{}, badRequest("cursor %q was given out for another list or order (%s, not %s)", c, cur.Order, o.name)
+	}
+	return cur.position, nil
+}
+
+// paginate cuts one page out of ps (already filtered and in o's order) and
+// returns the ids on it with its page_info.
+func paginate(r *http.Request, o listOrder, ps []position) ([]string, obj, error) {
 	q := r.URL.Query()
 	size := func(name string) (int, error) {
 		v := q.Get(name)
@@ -50,26 +91,22 @@ func paginate(r *http.Request, ids []string) ([]string, obj, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	lo, hi := 0, len(ids)
+	lo, hi := 0, len(ps)
+	// after: the records past the position, whether or not its record is
+	// still listed; before: those short of it.
 	if c := q.Get("after"); c != "" {
-		id, err := decodeCursor(c)
+		at, err := o.decode(c)
 		if err != nil {
 			return nil, nil, err
 		}
-		// A cursor past a record that no longer matches starts from the top
-		// of what is left rather than failing; records are never deleted.
-		if i := slices.Index(ids, id); i >= 0 {
-			lo = i + 1
-		}
+		lo = sort.Search(len(ps), func(i int) bool { return o.compare(ps[i], at) > 0 })
 	}
 	if c := q.Get("before"); c != "" {
-		id, err := decodeCursor(c)
+		at, err := o.decode(c)
 		if err != nil {
 			return nil, nil, err
 		}
-		if i := slices.Index(ids, id); i >= 0 {
-			hi = i
-		}
+		hi = sort.Search(len(ps), func(i int) bool { return o.compare(ps[i], at) >= 0 })
 	}
 	switch {
 	case last > 0 && first == 0:
@@ -83,14 +120,18 @@ func paginate(r *http.Request, ids []string) ([]string, obj, error) {
 	if lo > hi {
 		lo = hi
 	}
-	page := ids[lo:hi]
-	info := obj{"has_next_page": hi < len(ids), "has_previous_page": lo > 0,
+	page := ps[lo:hi]
+	info := obj{"has_next_page": hi < len(ps), "has_previous_page": lo > 0,
 		"start_cursor": nil, "end_cursor": nil}
 	if len(page) > 0 {
-		info["start_cursor"] = encodeCursor(page[0])
-		if hi < len(ids) {
-			info["end_cursor"] = encodeCursor(page[len(page)-1])
+		info["start_cursor"] = o.encode(page[0])
+		if hi < len(ps) {
+			info["end_cursor"] = o.encode(page[len(page)-1])
 		}
 	}
-	return page, info, nil
+	ids := make([]string, len(page))
+	for i, p := range page {
+		ids[i] = p.ID
+	}
+	return ids, info, nil
 }
