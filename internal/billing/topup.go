@@ -223,6 +223,10 @@ func (t *TopUps) Charge(ctx context.Context, topUpID string) (ChargeOutcome, err
 	if err != nil {
 		return ChargeOutcome{}, err
 	}
+	if c.KeyExpired {
+		t.s.log.WarnContext(ctx, "top-up stopped: its retry came too late for Whop's idempotency key",
+			"topup_id", c.TopUp.ID, "purchase_id", c.Purchase.ID, "attempts", c.TopUp.Attempts, "scheduled_at", c.TopUp.CreatedAt)
+	}
 	if !c.Due {
 		return ChargeOutcome{Status: string(c.TopUp.Status), PaymentID: c.TopUp.PaymentID}, nil
 	}

@@ -37,9 +37,16 @@ type topUpRig struct {
 
 func newTopUpRig(t *testing.T) *topUpRig {
 	t.Helper()
+	return newTopUpRigWith(t, whopsim.Options{})
+}
+
+// newTopUpRigWith is newTopUpRig with the sandbox's options (a clock, say).
+func newTopUpRigWith(t *testing.T, opts whopsim.Options) *topUpRig {
+	t.Helper()
 	db := pgtest.New(t)
 	// New payments readable at once: the reconciler test lists them.
-	env := whopsimtest.Start(t, whopsimtest.Config{Options: whopsim.Options{PaymentDelay: -1}})
+	opts.PaymentDelay = -1
+	env := whopsimtest.Start(t, whopsimtest.Config{Options: opts})
 	client := whop.New(env.Seed.App.APIKey, whop.WithBaseURL(env.APIBase), whop.WithAppID(env.Seed.App.ID))
 	store := ledger.NewStore(db.Pool)
 	svc := New(client, store, Config{CompanyID: env.Seed.Owner.ID, Currency: money.USD,
@@ -701,6 +708,84 @@ func TestATopUpWhoseJobGaveUpAfterAPaidChargeIsCredited(t *testing.T) {
 		t.Fatalf("reconcile = %+v, %v", run, err)
 	}
 	r.paidOnceBy(id, p)
+}
+
+// TestARetryPastWhopsKeyWindowIsNotMade: the charge reached Whop and was
+// paid, its answer lost; the workers were down, and the job's retry comes
+// a day later, when Whop no longer keeps the charge's Idempotency-Key (the
+// sandbox's clock is moved on past its 24 hours). Retried, it would be a
+// second payment of the member's card. It is not made: the top-up ends
+// canceled with its reason, its purchase failed, the member told, the rule
+// left on with no decline counted; the reconciler then finds Whop's one
+// payment and credits it once, and the top-up follows it to paid. A retry
+// inside the window (22 hours) is still made, as the same charge.
+func TestARetryPastWhopsKeyWindowIsNotMade(t *testing.T) {
+	t.Run("past the window", func(t *testing.T) {
+		clock := whopsim.NewManualClock(time.Now())
+		r := newTopUpRigWith(t, whopsim.Options{Clock: clock})
+		if err := r.notices.SetPrefs(r.ctx, r.user, r.exp, NoticePrefs{TopUpFailed: true}); err != nil {
+			t.Fatal(err)
+		}
+		id := r.crossOnce(whopsim.CardSucceeds, 3)
+		p := r.chargeWithLostAnswer(id)
+		r.age(id, ledger.ChargeKeyWindow+time.Minute)
+		clock.Advance(24*time.Hour + time.Minute)
+
+		out, err := r.topups.Charge(r.ctx, id)
+		if err != nil || out != (ChargeOutcome{Status: "canceled"}) || r.sandboxPayments(id) != 1 || r.balance() != 40 {
+			t.Fatalf("the late retry = %+v, %v; payments at Whop %d (want the one), balance %d",
+				out, err, r.sandboxPayments(id), r.balance())
+		}
+		tu, _ := r.store.TopUp(r.ctx, id)
+		pur, _ := r.store.Purchase(r.ctx, tu.PurchaseID)
+		if tu.Status != ledger.TopUpCanceled || tu.FailureReason != ledger.TopUpKeyExpired || tu.Attempts != 1 || tu.PaymentID != "" ||
+			pur.Status != ledger.PurchaseFailed || pur.FailureReason != "canceled: its charge could not be retried safely after a day" ||
+			pur.PaymentID != "" {
+			t.Fatalf("top-up %+v, purchase %+v", tu, pur)
+		}
+		var title, content string
+		if err := r.pool.QueryRow(r.ctx, `SELECT title, content FROM notifications WHERE kind = 'topup_failed' AND key = $1
+			AND user_id = $2 AND experience_id = $3 AND status = 'pending'`, "topup_failed:"+id, r.user, r.exp).Scan(&title, &content); err != nil ||
+			title != "Your auto top-up did not go through" ||
+			content != "Your auto top-up of 100 credits could not be completed: Whop's answer to an earlier try was lost, and a day on "+
+				"a new try could charge you twice, so it was stopped. If Whop did take a payment for it, its credits still land. "+
+				"The next time your balance drops below your line, a new top-up starts." {
+			t.Fatalf("the member's notification: %q %q (%v)", title, content, err)
+		}
+		if a, _ := r.topups.Settings(r.ctx, r.user, r.exp); a.Rule == nil || !a.Rule.Enabled || a.Rule.DeclinesInRow != 0 {
+			t.Fatalf("the rule after a stopped top-up = %+v, want on, no decline counted", a.Rule)
+		}
+		if out, err := r.topups.Charge(r.ctx, id); err != nil || out != (ChargeOutcome{Status: "canceled"}) || r.sandboxPayments(id) != 1 {
+			t.Fatalf("another run of the job = %+v, %v; payments %d", out, err, r.sandboxPayments(id))
+		}
+		run, err := r.svc.Deliveries.Reconcile(r.ctx)
+		if err != nil || run.Credited != 1 {
+			t.Fatalf("reconcile = %+v, %v", run, err)
+		}
+		r.paidOnceBy(id, p)
+	})
+	t.Run("inside the window", func(t *testing.T) {
+		clock := whopsim.NewManualClock(time.Now())
+		r := newTopUpRigWith(t, whopsim.Options{Clock: clock})
+		id := r.crossOnce(whopsim.CardSucceeds, 3)
+		p := r.chargeWithLostAnswer(id)
+		r.age(id, 22*time.Hour)
+		clock.Advance(22 * time.Hour)
+		out, err := r.topups.Charge(r.ctx, id)
+		if err != nil || out != (ChargeOutcome{Status: "paid", PaymentID: p.ID, Credited: 100}) {
+			t.Fatalf("the retry inside the window = %+v, %v", out, err)
+		}
+		r.paidOnceBy(id, p)
+	})
+}
+
+// age moves top-up id's scheduling back by d, as if it had waited that long.
+func (r *topUpRig) age(id string, d time.Duration) {
+	r.t.Helper()
+	if _, err := r.pool.Exec(r.ctx, `UPDATE topups SET created_at = created_at - make_interval(secs => $2) WHERE id = $1`,
+		id, d.Seconds()); err != nil {
+		r.t.Fatal(err)
+	}
 }
 
 // TestAtMostKTopUpsADay: with K = 2, the third crossing of the day

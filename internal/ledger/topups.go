@@ -307,13 +307,47 @@ func failPurchases(ctx context.Context, tx pgx.Tx, canceled []TopUp, reason stri
 	return nil
 }
 
+// notifyTopUpStopped tells the member (if they asked to hear of failed
+// top-ups) that top-up t, stopped with no payment recorded, did not go
+// through, and why.
+func notifyTopUpStopped(ctx context.Context, tx pgx.Tx, t TopUp, why string) error {
+	_, err := tx.Exec(ctx, `
+		SELECT creditkit_notify(w.experience_id, w.user_id, 'topup_failed', 'topup_failed:' || $1::text,
+		       'Your auto top-up did not go through',
+		       'Your auto top-up of ' || p.credits || ' credits could not be completed: ' || $4::text ||
+		       ' If Whop did take a payment for it, its credits still land. The next time your balance ' ||
+		       'drops below your line, a new top-up starts.', '/activity', $1::text, now())
+		  FROM wallets w, purchases p WHERE w.id = $2 AND p.id = $3`,
+		t.ID, t.WalletID, t.PurchaseID, why)
+	return err
+}
+
 // The reasons a top-up under way whose charge job is gone ends with
 // (EndTopUpsWithoutAJob), as the member's page shows them: no payment was
 // recorded, or Whop had not decided the one it made.
 const (
 	TopUpJobGone          = "not charged: the charge kept failing and was stopped; your next crossing starts a new top-up"
 	TopUpJobGoneUndecided = "stopped before Whop decided its payment: if Whop takes it, its credits still land; your next crossing starts a new top-up"
+	// TopUpKeyExpired ends a top-up whose charge was tried and whose retry
+	// comes too late for Whop's Idempotency-Key to make it the same charge
+	// (StartTopUpCharge).
+	TopUpKeyExpired = "stopped: a try may have reached Whop, and a day on another could charge twice; if Whop took a payment, its credits still land; your next crossing starts a new top-up"
 )
+
+// ChargeKeyWindow is how long after a top-up is scheduled its charge may
+// still be retried. Whop keeps an Idempotency-Key's first answer for 24
+// hours; past that, a retry of a try whose answer was lost (Whop charged,
+// the app never heard) would be a second charge, not a replay. A charge is
+// first tried at or after its top-up is scheduled, so the top-up's age
+// bounds the key's from above; the hour short of 24 covers a gap between
+// Whop's clock and the database's. On schedule the retries end long before
+// (about 14 hours in all); only an outage of the workers brings a retry
+// this late.
+const ChargeKeyWindow = 23 * time.Hour
+
+// keyExpired is true where top-up t was tried (the attempt counted before
+// this run) with no payment recorded and is older than ChargeKeyWindow.
+const keyExpired = `(t.attempts > 0 AND t.created_at < now() - make_interval(secs => $2))`
 
 // ruleOfTheTopUp is true where top-up t's wallet has a rule that buys what
 // t's purchase buys, at its price: the rule that scheduled it, or one set
@@ -372,14 +406,7 @@ func (s *Store) EndTopUpsWithoutAJob(ctx context.Context) ([]TopUp, error) {
 			return err
 		}
 		for _, t := range ended {
-			if _, err := tx.Exec(ctx, `
-				SELECT creditkit_notify(w.experience_id, w.user_id, 'topup_failed', 'topup_failed:' || $1::text,
-				       'Your auto top-up did not go through',
-				       'Your auto top-up of ' || p.credits || ' credits could not be completed: Whop kept failing, so it was ' ||
-				       'stopped. If Whop did take a payment for it, its credits still land. The next time your balance ' ||
-				       'drops below your line, a new top-up starts.', '/activity', $1::text, now())
-				  FROM wallets w, purchases p WHERE w.id = $2 AND p.id = $3`,
-				t.ID, t.WalletID, t.PurchaseID); err != nil {
+			if err := notifyTopUpStopped(ctx, tx, t, "Whop kept failing, so it was stopped."); err != nil {
 				return err
 			}
 		}
@@ -469,6 +496,9 @@ type TopUpCharge struct {
 	// Due is false when the top-up is past charging (paid, declined,
 	// refused, canceled): nothing is to be asked of Whop.
 	Due bool
+	// KeyExpired is true when this call ended the top-up because its
+	// retry came past ChargeKeyWindow (TopUpKeyExpired).
+	KeyExpired bool
 }
 
 // StartTopUpCharge moves a scheduled (or already charging: a retry) top-up
@@ -482,14 +512,19 @@ type TopUpCharge struct {
 // its retry must not charge the card of a member who turned auto top-up
 // off, nor, when they have set a rule again since, buy what the old rule
 // priced. (Had the try reached Whop after all, Whop's payment still
-// credits the purchase, once.)
+// credits the purchase, once.) A retry with no payment recorded that comes
+// past ChargeKeyWindow is not made either: the top-up ends canceled
+// (TopUpKeyExpired, KeyExpired true), its purchase failed, the member told,
+// as when its job is gone.
 func (s *Store) StartTopUpCharge(ctx context.Context, id string) (TopUpCharge, error) {
 	var c TopUpCharge
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// The purchase first, as crediting takes it before the top-up.
+		window := ChargeKeyWindow.Seconds()
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM purchases p JOIN topups t ON t.purchase_id = p.id
-			WHERE t.id = $1 AND t.status IN ('scheduled', 'charging') AND t.payment_id IS NULL AND NOT `+ruleOfTheTopUp+`
-			FOR UPDATE OF p`, id); err != nil {
+			WHERE t.id = $1 AND t.status IN ('scheduled', 'charging') AND t.payment_id IS NULL
+			  AND (NOT `+ruleOfTheTopUp+` OR `+keyExpired+`)
+			FOR UPDATE OF p`, id, window); err != nil {
 			return err
 		}
 		canceled, err := tx.Exec(ctx, `
@@ -501,6 +536,24 @@ func (s *Store) StartTopUpCharge(ctx context.Context, id string) (TopUpCharge, e
 		if canceled.RowsAffected() == 1 {
 			if _, err := tx.Exec(ctx, `UPDATE purchases p SET status = 'failed', failure_reason = 'canceled: auto top-up removed or changed',
 				updated_at = now() FROM topups t WHERE t.id = $1 AND p.id = t.purchase_id AND p.status <> 'paid'`, id); err != nil {
+				return err
+			}
+		}
+		late, err := scanTopUp(tx.QueryRow(ctx, `
+			UPDATE topups t SET status = 'canceled', failure_reason = $3, updated_at = now()
+			 WHERE id = $1 AND status IN ('scheduled', 'charging') AND payment_id IS NULL AND `+keyExpired+`
+			RETURNING `+topUpColumns, id, window, TopUpKeyExpired))
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			c.KeyExpired = true
+			if err := failPurchases(ctx, tx, []TopUp{late}, "canceled: its charge could not be retried safely after a day"); err != nil {
+				return err
+			}
+			if err := notifyTopUpStopped(ctx, tx, late, "Whop's answer to an earlier try was lost, and a day on a new try "+
+				"could charge you twice, so it was stopped."); err != nil {
 				return err
 			}
 		}
