@@ -1,6 +1,7 @@
 package whopsim
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 )
@@ -231,4 +232,58 @@ func accessLevel(st *State, userID, resource string) (level string, ok bool) {
 		}
 	}
 	return "no_access", true
+}
+
+// RenewMembership renews a membership of a renewal plan as Whop does when
+// its billing period ends, brought forward to now so a test need not wait
+// a month: the running period ends now and the next one starts, a paid
+// payment of the plan's renewal price is recorded (billing reason
+// subscription_cycle, the membership's metadata), the seller's ledger is
+// credited and payment.succeeded is sent, the renewal's only event. It
+// returns the payment's id. A membership that is not valid, is set to end
+// with its period, or has no renewal period is not renewed.
+func (s *Sim) RenewMembership(id string) (string, error) {
+	var paymentID string
+	err := s.update(func(st *State) ([]*Event, error) {
+		p, evs, err := s.renewLocked(st, id)
+		if p != nil {
+			paymentID = p.ID
+		}
+		return evs, err
+	})
+	return paymentID, err
+}
+
+func (s *Sim) renewLocked(st *State, id string) (*Payment, []*Event, error) {
+	m := st.Memberships[id]
+	if m == nil {
+		return nil, nil, notFound("membership", id)
+	}
+	plan := st.Plans[m.PlanID]
+	switch {
+	case !m.Valid():
+		return nil, nil, badRequest("membership %s is %s; only a valid one renews", m.ID, m.Status)
+	case m.CancelAtPeriodEnd:
+		return nil, nil, badRequest("membership %s ends with its period", m.ID)
+	case plan == nil || plan.PlanType != "renewal" || m.PeriodEnd == nil:
+		return nil, nil, badRequest("membership %s has no renewal period", m.ID)
+	}
+	now := s.clock.Now()
+	end := now.AddDate(0, 0, plan.BillingPeriod)
+	m.PeriodStart, m.PeriodEnd, m.UpdatedAt = &now, &end, now
+	st.Seq++
+	p := &Payment{ID: s.ids.id("pay"), Seq: st.Seq, CompanyID: plan.CompanyID, UserID: m.UserID,
+		PlanID: plan.ID, ProductID: plan.ProductID, MembershipID: m.ID, Currency: plan.Currency,
+		Total: plan.RenewalPrice, Metadata: maps.Clone(m.Metadata), RefundIDs: []string{}, DisputeIDs: []string{},
+		BillingReason: "subscription_cycle", Status: "paid", Substatus: "succeeded",
+		CreatedAt: now, UpdatedAt: now, PaidAt: &now}
+	if p.Metadata == nil {
+		p.Metadata = map[string]any{}
+	}
+	p.Fee = whopFee(p.Total)
+	if c := st.Companies[p.CompanyID]; c != nil {
+		st.Ledgers[c.LedgerID].add(p.Currency, p.Total-p.Fee)
+	}
+	st.Payments[p.ID] = p
+	return p, []*Event{s.newEvent(st, "payment.succeeded", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
 }
