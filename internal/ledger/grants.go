@@ -30,6 +30,14 @@ type PremiumGrant struct {
 	LedgerEntryID          int64
 	DeliveryID             string // empty when no webhook delivery granted it
 	CreatedAt              time.Time
+	// PaymentID is the premium payment that paid for the period; empty
+	// until the app has seen one (RecordPremiumPayment).
+	PaymentID string
+	// RefundedAmount is what of that payment was given back (refunds, or
+	// all of it after a lost dispute), in minor units of the payment's
+	// currency; RefundedCredits how many of the period's credits that took
+	// back. Both only grow.
+	RefundedAmount, RefundedCredits int64
 }
 
 // grantPeriod gives a period's credits once. The membership row is locked
@@ -67,14 +75,14 @@ func grantPeriod(ctx context.Context, tx pgx.Tx, m Membership, g PeriodGrant, de
 func periodKey(start time.Time) time.Time { return start.Truncate(time.Second) }
 
 const grantColumns = `id, membership_id, period_start, period_end, user_id, experience_id, credits,
-	ledger_entry_id, delivery_id, created_at`
+	ledger_entry_id, delivery_id, created_at, COALESCE(payment_id, ''), refunded_amount, refunded_credits`
 
 func scanGrant(row pgx.Row) (PremiumGrant, error) {
 	var g PremiumGrant
 	var end *time.Time
 	var delivery *string
 	err := row.Scan(&g.ID, &g.MembershipID, &g.PeriodStart, &end, &g.UserID, &g.ExperienceID, &g.Credits,
-		&g.LedgerEntryID, &delivery, &g.CreatedAt)
+		&g.LedgerEntryID, &delivery, &g.CreatedAt, &g.PaymentID, &g.RefundedAmount, &g.RefundedCredits)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return g, ErrNotFound
 	}

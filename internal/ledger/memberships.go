@@ -71,38 +71,44 @@ func scanMembership(row pgx.Row) (Membership, error) {
 // once, whichever order the deliveries came in.
 func (s *Store) RecordMembership(ctx context.Context, m Membership, authoritative bool, g *PeriodGrant, d *Delivery) (MembershipResult, error) {
 	var res MembershipResult
-	m.LastEventAt = m.LastEventAt.Truncate(time.Microsecond) // Postgres keeps microseconds
-	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (string, error) {
-		var err error
-		res, err = recordMembership(ctx, tx, m, authoritative)
-		if err != nil {
-			return "", err
-		}
-		outcome := fmt.Sprintf("membership %s %s", m.ID, res.Membership.Status)
-		switch {
-		case res.Stale:
-			outcome += " (an older state arrived late: kept out)"
-		case !res.Changed:
-			outcome += " (already recorded)"
-		}
-		if g != nil {
-			deliveryID := ""
-			if d != nil {
-				deliveryID = d.ID
-			}
-			if res.Granted, res.Balance, err = grantPeriod(ctx, tx, res.Membership, *g, deliveryID); err != nil {
-				return "", err
-			}
-			if res.Granted > 0 {
-				outcome += fmt.Sprintf("; granted %d credits", res.Granted)
-			}
-		}
-		return outcome, nil
+	err := s.withDelivery(ctx, d, func(tx pgx.Tx) (outcome string, err error) {
+		res, outcome, err = recordMembershipTx(ctx, tx, m, authoritative, g, d)
+		return outcome, err
 	})
 	if err != nil {
 		return res, fmt.Errorf("ledger: record membership %s: %w", m.ID, err)
 	}
 	return res, nil
+}
+
+// recordMembershipTx is RecordMembership inside the caller's transaction,
+// which it leaves holding the membership's row lock.
+func recordMembershipTx(ctx context.Context, tx pgx.Tx, m Membership, authoritative bool, g *PeriodGrant, d *Delivery) (MembershipResult, string, error) {
+	m.LastEventAt = m.LastEventAt.Truncate(time.Microsecond) // Postgres keeps microseconds
+	res, err := recordMembership(ctx, tx, m, authoritative)
+	if err != nil {
+		return res, "", err
+	}
+	outcome := fmt.Sprintf("membership %s %s", m.ID, res.Membership.Status)
+	switch {
+	case res.Stale:
+		outcome += " (an older state arrived late: kept out)"
+	case !res.Changed:
+		outcome += " (already recorded)"
+	}
+	if g != nil {
+		deliveryID := ""
+		if d != nil {
+			deliveryID = d.ID
+		}
+		if res.Granted, res.Balance, err = grantPeriod(ctx, tx, res.Membership, *g, deliveryID); err != nil {
+			return res, "", err
+		}
+		if res.Granted > 0 {
+			outcome += fmt.Sprintf("; granted %d credits", res.Granted)
+		}
+	}
+	return res, outcome, nil
 }
 
 func recordMembership(ctx context.Context, tx pgx.Tx, m Membership, authoritative bool) (MembershipResult, error) {
