@@ -26,7 +26,8 @@ type ActivityEntry struct {
 	// spend recorded (what the item was called then, whatever the catalog
 	// calls it now or whether it still offers it).
 	ItemID, ItemName string
-	// PeriodStart is the premium billing period a grant is for.
+	// PeriodStart is the premium billing period a grant is for, or whose
+	// credits a refund entry took back (zero for other entries).
 	PeriodStart time.Time
 	// Grant is the admin's grant a grant or expiry entry is about (nil for
 	// other entries and for premium grants).
@@ -137,7 +138,8 @@ func grantedCredits(ctx context.Context, tx pgx.Tx, experienceID, userID string)
 }
 
 // activitySQL reads a page of entries with what each was for: a purchase
-// entry names its purchase, a refund entry the payment it took back, a
+// entry names its purchase, a refund entry the payment it took back (a
+// purchase's, or a premium period's: the grant that payment paid for), a
 // spend entry is its spend's, a grant entry its premium period's or its
 // admin's grant, an expiry entry the grant it ended.
 const activitySQL = `
@@ -145,7 +147,7 @@ SELECT e.id, e.kind, e.amount, e.balance_after, e.created_at,
        COALESCE(pp.package_id, rp.package_id, ''),
        e.kind = 'refund' AND EXISTS (SELECT 1 FROM disputes d WHERE d.payment_id = e.reference AND d.status = 'lost'),
        COALESCE(sp.item_id, ''), COALESCE(sp.title, ''),
-       g.period_start,
+       COALESCE(g.period_start, rg.period_start),
        COALESCE(cg.id, xg.id), COALESCE(cg.reason, xg.reason), COALESCE(cg.created_at, xg.created_at),
        COALESCE(cg.expires_at, xg.expires_at), COALESCE(cg.expired, xg.expired), COALESCE(cg.expired_at, xg.expired_at)
   FROM ledger_entries e
@@ -154,6 +156,7 @@ SELECT e.id, e.kind, e.amount, e.balance_after, e.created_at,
   LEFT JOIN purchases rp ON e.kind = 'refund' AND rp.payment_id = e.reference
   LEFT JOIN spends sp ON sp.ledger_entry_id = e.id
   LEFT JOIN premium_grants g ON g.ledger_entry_id = e.id
+  LEFT JOIN premium_grants rg ON e.kind = 'refund' AND rg.payment_id = e.reference
   LEFT JOIN credit_grants cg ON e.kind = 'grant' AND cg.ledger_entry_id = e.id
   LEFT JOIN credit_grants xg ON e.kind = 'expiry' AND xg.expiry_entry_id = e.id
  WHERE w.experience_id = $1 AND w.user_id = $2 AND ($3::bigint = 0 OR e.id < $3)

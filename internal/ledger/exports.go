@@ -32,7 +32,9 @@ type HistoryRow struct {
 	Money    int64
 	Currency string
 	// Reference names what the entry was: a purchase (pur_…), a grant
-	// (grt_…), a spend (spend_…), a premium membership (mem_…).
+	// (grt_…), a spend (spend_…), a premium membership (mem_…: its
+	// period's grant, or credits a refund of that period's payment took
+	// back).
 	Reference string
 	// Detail is the package, the item, the grant's reason or the premium
 	// period.
@@ -51,7 +53,10 @@ type HistoryCursor struct {
 }
 
 // historySQL reads a wallet's history after the cursor ($3, $4), oldest
-// first. A refund entry's money is its row of the refund log: the one
+// first. A refund entry of premium credits names the membership and the
+// period, as the period's grant does, and like it moves no money here (the
+// premium payment is not a sale of credits). A purchase's refund entry's
+// money is its row of the refund log: the one
 // keyed with the purchase's refunded credits after it. A row of the log
 // that took back no credit has no entry, so it is a row of its own (credits
 // 0, the balance as the entry before it left it), placed after the entry
@@ -66,9 +71,9 @@ SELECT e.id AS entry_id, e.created_at, e.kind,
        CASE e.kind WHEN 'purchase' THEN COALESCE(pp.paid_amount, 0) WHEN 'refund' THEN -COALESCE(r.amount, 0) ELSE 0 END,
        COALESCE(pp.currency, rp.currency, ''),
        CASE WHEN sp.id IS NOT NULL THEN 'spend_' || sp.id
-            ELSE COALESCE(pp.id, rp.id, cg.id, xg.id, pg.membership_id, e.reference) END,
+            ELSE COALESCE(pp.id, rp.id, cg.id, xg.id, pg.membership_id, rg.membership_id, e.reference) END,
        COALESCE(pp.package_id, rp.package_id, sp.title, cg.reason, xg.reason,
-                'premium period from ' || to_char(pg.period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD'), ''),
+                'premium period from ' || to_char(COALESCE(pg.period_start, rg.period_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), ''),
        e.id AS pos, 0::bigint AS refund_id
   FROM ledger_entries e
   JOIN wallets w ON w.id = e.wallet_id
@@ -78,6 +83,7 @@ SELECT e.id AS entry_id, e.created_at, e.kind,
         AND e.idempotency_key = 'refund:' || rp.id || ':' || r.refunded_credits
   LEFT JOIN spends sp ON e.kind = 'spend' AND sp.ledger_entry_id = e.id
   LEFT JOIN premium_grants pg ON e.kind = 'grant' AND pg.ledger_entry_id = e.id
+  LEFT JOIN premium_grants rg ON e.kind = 'refund' AND rg.payment_id = e.reference
   LEFT JOIN credit_grants cg ON e.kind = 'grant' AND cg.ledger_entry_id = e.id
   LEFT JOIN credit_grants xg ON e.kind = 'expiry' AND xg.expiry_entry_id = e.id
  WHERE w.experience_id = $1 AND w.user_id = $2 AND e.id > $3

@@ -18,6 +18,13 @@ func DescribeEntry(e ledger.ActivityEntry) (what, detail string) {
 	case ledger.KindSpend:
 		return "Spent on " + orWord(e.ItemName, e.ItemID), ""
 	case ledger.KindRefund:
+		if !e.PeriodStart.IsZero() { // a premium period's payment, not a purchase
+			period := "For the period from " + e.PeriodStart.UTC().Format("Jan 2, 2006")
+			if e.DisputeLost {
+				return "Premium credits taken back: the payment was charged back", period + ". The payment was disputed and the dispute went to the buyer."
+			}
+			return "Premium credits taken back: the payment was refunded", period
+		}
 		if e.DisputeLost {
 			return "Taken back: the " + orWord(e.PackageID, "credit") + " purchase was charged back", "The payment was disputed and the dispute went to the buyer."
 		}

@@ -36,3 +36,41 @@ func TestGrantedLine(t *testing.T) {
 		}
 	}
 }
+
+// TestPremiumTakeBacksSayWhatTheyTookBack: a refund entry that took back a
+// premium period's credits says so, with the period, apart from a
+// purchase's; so does its row of the member's export.
+func TestPremiumTakeBacksSayWhatTheyTookBack(t *testing.T) {
+	period := time.Date(2026, 11, 8, 1, 15, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name         string
+		e            ledger.ActivityEntry
+		what, detail string
+	}{
+		{"a refund of premium", ledger.ActivityEntry{Kind: ledger.KindRefund, Amount: -50, PeriodStart: period},
+			"Premium credits taken back: the payment was refunded", "For the period from Nov 8, 2026"},
+		{"a chargeback of premium", ledger.ActivityEntry{Kind: ledger.KindRefund, Amount: -50, PeriodStart: period, DisputeLost: true},
+			"Premium credits taken back: the payment was charged back",
+			"For the period from Nov 8, 2026. The payment was disputed and the dispute went to the buyer."},
+		{"a refund of a purchase", ledger.ActivityEntry{Kind: ledger.KindRefund, Amount: -50, PackageID: "starter"},
+			"Taken back: the starter purchase was refunded", ""},
+	} {
+		if what, detail := DescribeEntry(tt.e); what != tt.what || detail != tt.detail {
+			t.Errorf("%s: %q, %q\nwant %q, %q", tt.name, what, detail, tt.what, tt.detail)
+		}
+	}
+	for _, tt := range []struct {
+		h    ledger.HistoryRow
+		want string
+	}{
+		{ledger.HistoryRow{Kind: ledger.KindRefund, Reference: "mem_1"}, "premium_refund"},
+		{ledger.HistoryRow{Kind: ledger.KindRefund, Reference: "mem_1", DisputeLost: true}, "premium_chargeback"},
+		{ledger.HistoryRow{Kind: ledger.KindRefund, Reference: "pur_1", DisputeLost: true}, "chargeback"},
+		{ledger.HistoryRow{Kind: ledger.KindRefund, Reference: "pur_1"}, "refund"},
+		{ledger.HistoryRow{Kind: ledger.KindGrant, Reference: "mem_1"}, "premium_grant"},
+	} {
+		if got := HistoryType(tt.h); got != tt.want {
+			t.Errorf("HistoryType(%+v) = %q, want %q", tt.h, got, tt.want)
+		}
+	}
+}

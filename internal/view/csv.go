@@ -13,10 +13,15 @@ var HistoryColumns = []string{"entry_id", "created_at", "type", "credits", "bala
 
 // HistoryType names an entry's kind in the member's export.
 func HistoryType(h ledger.HistoryRow) string {
+	premium := strings.HasPrefix(h.Reference, "mem_")
 	switch {
+	case h.Kind == ledger.KindRefund && premium && h.DisputeLost:
+		return "premium_chargeback"
+	case h.Kind == ledger.KindRefund && premium:
+		return "premium_refund"
 	case h.Kind == ledger.KindRefund && h.DisputeLost:
 		return "chargeback"
-	case h.Kind == ledger.KindGrant && strings.HasPrefix(h.Reference, "mem_"):
+	case h.Kind == ledger.KindGrant && premium:
 		return "premium_grant"
 	case h.Kind == ledger.KindExpiry:
 		return "grant_expiry"

@@ -61,12 +61,20 @@ func PerkText(credits int64) string {
 	return Plural(credits, "credit") + " every billing period"
 }
 
-// GrantedText says when this period's premium credits were added.
+// GrantedText says when this period's premium credits were added, and
+// what a refund or chargeback of its payment took back of them.
 func GrantedText(g ledger.PremiumGrant) string {
 	if g.ID == 0 {
 		return ""
 	}
-	return "This period's " + Plural(g.Credits, "credit") + " were added on " + FormatDate(g.CreatedAt) + "."
+	added := "This period's " + Plural(g.Credits, "credit") + " were added on " + FormatDate(g.CreatedAt)
+	switch {
+	case g.RefundedCredits >= g.Credits:
+		return added + "; they were taken back when its payment was refunded or charged back."
+	case g.RefundedCredits > 0:
+		return added + "; " + FormatCount(g.RefundedCredits) + " of them were taken back when part of its payment was refunded."
+	}
+	return added + "."
 }
 
 // RenewalText says when a membership's period ends and whether it renews.

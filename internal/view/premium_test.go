@@ -79,3 +79,24 @@ func TestPremiumMembersSaysWhenTheListStopsShort(t *testing.T) {
 		t.Errorf("a list cut short = %+v", p)
 	}
 }
+
+// TestGrantedTextSaysWhatARefundTookBack: the premium section tells a
+// member whose period's payment was refunded, or charged back, that its
+// credits went back with it.
+func TestGrantedTextSaysWhatARefundTookBack(t *testing.T) {
+	added := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
+	g := ledger.PremiumGrant{ID: 7, Credits: 50, CreatedAt: added, PaymentID: "pay_1"}
+	for _, tt := range []struct {
+		refunded int64
+		want     string
+	}{
+		{0, "This period's 50 credits were added on Dec 1, 2026."},
+		{15, "This period's 50 credits were added on Dec 1, 2026; 15 of them were taken back when part of its payment was refunded."},
+		{50, "This period's 50 credits were added on Dec 1, 2026; they were taken back when its payment was refunded or charged back."},
+	} {
+		g.RefundedCredits = tt.refunded
+		if got := GrantedText(g); got != tt.want {
+			t.Errorf("%d taken back: %q\nwant %q", tt.refunded, got, tt.want)
+		}
+	}
+}
