@@ -51,8 +51,9 @@ type Delivered struct {
 	// Outcome says what happened in words: "credited 100, took back 0",
 	// "duplicate", "refused: <reason>", …
 	Outcome string
-	// Granted is the credits a premium period was granted now, if any.
-	Granted int64
+	// Granted is the credits a premium period was granted now, if any, and
+	// TakenBack those a premium payment's refund or lost dispute took back.
+	Granted, TakenBack int64
 }
 
 // duplicate is the outcome of a delivery handled before.
@@ -178,7 +179,7 @@ func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deliver
 			if seen, err := s.seenBefore(ctx, d); err != nil || seen {
 				return describe(Outcome{Duplicate: seen}, err)
 			}
-			return s.premiumPayment(ctx, p, d)
+			return s.premiumPayment(ctx, p, d, 0)
 		}
 		return describe(s.fulfilPayment(ctx, p, FromWebhook, d))
 
@@ -223,6 +224,10 @@ func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deliver
 		if err != nil {
 			return Delivered{}, fmt.Errorf("billing: refund %s: re-read payment: %w", r.ID, err)
 		}
+		if s.isPremiumPayment(p) {
+			// A refund of premium takes back its period's credits.
+			return s.premiumPayment(ctx, p, d, 0)
+		}
 		return describe(s.fulfilPayment(ctx, p, FromWebhook, d))
 
 	case whop.EventDisputeCreated, whop.EventDisputeUpdated:
@@ -241,7 +246,7 @@ func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deliver
 		// the payment as Whop holds it now before recording the delivery, so
 		// a crash in between makes the redelivery do both again.
 		if p, err := s.whop.GetPayment(ctx, dp.PaymentID); err == nil {
-			if _, err := s.fulfilPayment(ctx, p, FromWebhook, nil); err != nil {
+			if err := s.reverseDisputed(ctx, p); err != nil {
 				return Delivered{}, fmt.Errorf("billing: dispute %s: %w", dp.ID, err)
 			}
 		} else if !errors.Is(err, whop.ErrNotFound) {
@@ -269,6 +274,25 @@ func (s *core) applyEvent(ctx context.Context, ev *whop.Event, d *ledger.Deliver
 		return Delivered{}, err
 	}
 	return Delivered{Kind: Ignored, Outcome: "ignored"}, nil
+}
+
+// reverseDisputed applies a disputed payment as Whop holds it now, with no
+// delivery: a lost dispute takes back a purchase's credits, or a premium
+// period's. A premium payment whose membership Whop sends unusable is
+// left to the reconciler with a warning: the dispute is still recorded.
+func (s *core) reverseDisputed(ctx context.Context, p *whop.Payment) error {
+	if !s.isPremiumPayment(p) {
+		_, err := s.fulfilPayment(ctx, p, FromWebhook, nil)
+		return err
+	}
+	_, err := s.premiumPayment(ctx, p, nil, 0)
+	var bad *MalformedError
+	if errors.As(err, &bad) {
+		s.log.WarnContext(ctx, "disputed premium payment's membership is unusable: its credits are left to the reconciler",
+			"payment_id", p.ID, "membership_id", p.MembershipID, "reason", bad.Reason)
+		return nil
+	}
+	return err
 }
 
 // eventPayment decodes and checks a payment event's data.

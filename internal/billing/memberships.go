@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,13 +48,14 @@ func (s *core) membershipEvent(ctx context.Context, ev *whop.Event, d *ledger.De
 
 // premiumPayment handles a paid payment of the premium plan: it is never a
 // credit purchase, but it is how a renewal shows itself, so the membership
-// it paid for is read from Whop and its new period granted. The webhook
-// brings it with its delivery; the reconciler, with none (d nil), when
-// the webhook was lost: a renewal's payment is its only delivery.
-func (s *core) premiumPayment(ctx context.Context, p *whop.Payment, d *ledger.Delivery) (Delivered, error) {
-	if d != nil {
-		d.ObjectID = p.ID
-	}
+// it paid for is read from Whop and its current period granted. The
+// payment is then tied to the grant of the period it paid for, and what of
+// it went back to the buyer (a refund, a lost dispute) takes back that
+// period's credits in proportion, rounded up, once: the refund and dispute
+// webhooks re-read the payment and come here too. The webhooks bring a
+// delivery; the reconciler (runID) none, when the webhook was lost: a
+// renewal's payment is its only delivery.
+func (s *core) premiumPayment(ctx context.Context, p *whop.Payment, d *ledger.Delivery, runID int64) (Delivered, error) {
 	m, err := s.rereadMembership(ctx, p.MembershipID)
 	if err != nil {
 		return Delivered{}, err
@@ -61,12 +63,35 @@ func (s *core) premiumPayment(ctx context.Context, p *whop.Payment, d *ledger.De
 	if !s.isPremiumMembership(m) || m.UserID != p.UserID {
 		return describe(s.ignore(ctx, d, "premium payment for another membership"))
 	}
-	out, err := s.recordMembership(ctx, m, true, s.periodGrant(m), d)
-	if err != nil || out.Kind == Duplicate {
-		return out, err
+	if err := checkMembership(m); err != nil {
+		return Delivered{}, err
 	}
-	out.Outcome = "premium payment: " + out.Outcome
-	return out, nil
+	reversed := reversedAmount(p)
+	pay := ledger.PremiumPayment{ID: p.ID, At: cmp.Or(p.PaidAt, p.CreatedAt), Reversed: reversed, ReconcilerRun: runID}
+	if reversed > 0 {
+		pay.TakeBack = func(granted int64) int64 { return proportionUp(granted, reversed, p.Total) }
+	}
+	res, err := s.store.RecordPremiumPayment(ctx, s.membershipRow(m), s.periodGrant(m), pay, d)
+	if errors.Is(err, ledger.ErrDuplicateDelivery) {
+		return duplicate(), nil
+	}
+	if err != nil {
+		return Delivered{}, err
+	}
+	s.premium.forget(m.UserID)
+	if reversed > 0 && res.Grant.ID == 0 {
+		// Nothing was granted for the period it paid for (the membership
+		// was not valid, or its grant is still to come): nothing to take.
+		s.log.WarnContext(ctx, "premium payment reversed, but no period it paid for is granted: nothing taken back",
+			"payment_id", p.ID, "membership_id", m.ID, "reversed", reversed, "total", p.Total)
+	}
+	done := s.membershipOutcome(res.MembershipResult)
+	done.Outcome = "premium payment: " + done.Outcome
+	if res.TakenBack > 0 {
+		done.Outcome += fmt.Sprintf("; took back %d credits", res.TakenBack)
+		done.TakenBack = res.TakenBack
+	}
+	return done, nil
 }
 
 // isPremiumPayment tells the premium plan's own payments from credit
@@ -102,6 +127,11 @@ func (s *core) recordMembership(ctx context.Context, m *whop.Membership, authori
 		return Delivered{}, err
 	}
 	s.premium.forget(m.UserID) // the other replicas see the row's new updated_at
+	return s.membershipOutcome(res), nil
+}
+
+// membershipOutcome words what recording a membership state did.
+func (s *core) membershipOutcome(res ledger.MembershipResult) Delivered {
 	out := "membership " + res.Membership.Status
 	switch {
 	case res.Stale:
@@ -114,7 +144,7 @@ func (s *core) recordMembership(ctx context.Context, m *whop.Membership, authori
 	}
 	done := applied(out)
 	done.Granted = res.Granted
-	return done, nil
+	return done
 }
 
 // rereadMembership asks Whop for the membership as it is now. Its time is

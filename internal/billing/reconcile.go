@@ -107,7 +107,7 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 		if s.isPremiumPayment(p) {
 			// A renewal's payment is its only delivery: lost, the period
 			// would never be granted. Granting is once per period.
-			out, err := s.premiumPayment(ctx, p, nil)
+			out, err := s.premiumPayment(ctx, p, nil, run.ID)
 			var bad *MalformedError
 			switch {
 			case errors.As(err, &bad), errors.Is(err, whop.ErrNotFound):
@@ -121,9 +121,17 @@ func (s *core) reconcileWindow(ctx context.Context, run *ReconcileSummary) error
 				return ctx.Err()
 			case err != nil:
 				fail(fmt.Errorf("%s: %w", p.ID, err))
-			case out.Granted > 0:
-				s.log.WarnContext(ctx, "reconciler granted a premium period the webhooks missed", "payment_id", p.ID,
-					"membership_id", p.MembershipID, "credits", out.Granted)
+			default:
+				if out.Granted > 0 {
+					s.log.WarnContext(ctx, "reconciler granted a premium period the webhooks missed", "payment_id", p.ID,
+						"membership_id", p.MembershipID, "credits", out.Granted)
+				}
+				if out.TakenBack > 0 {
+					// Counted on the run where it was taken (ledger).
+					run.Refunded++
+					s.log.WarnContext(ctx, "reconciler took back premium credits of a reversed payment the webhooks missed",
+						"payment_id", p.ID, "membership_id", p.MembershipID, "credits", out.TakenBack)
+				}
 			}
 			continue
 		}
