@@ -287,9 +287,16 @@ func (s *core) reverseDisputed(ctx context.Context, p *whop.Payment) error {
 	}
 	_, err := s.premiumPayment(ctx, p, nil, 0)
 	var bad *MalformedError
-	if errors.As(err, &bad) {
+	switch {
+	case errors.As(err, &bad):
 		s.log.WarnContext(ctx, "disputed premium payment's membership is unusable: its credits are left to the reconciler",
 			"payment_id", p.ID, "membership_id", p.MembershipID, "reason", bad.Reason)
+		return nil
+	case errors.Is(err, whop.ErrNotFound):
+		// The dispute is recorded all the same; a 500 would hold it back
+		// for every retry of a membership Whop does not show.
+		s.log.WarnContext(ctx, "disputed premium payment's membership is not found at Whop: its credits are left to the reconciler",
+			"payment_id", p.ID, "membership_id", p.MembershipID)
 		return nil
 	}
 	return err

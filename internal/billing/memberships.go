@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/creditkit/creditkit/internal/ledger"
@@ -82,7 +83,13 @@ func (s *core) premiumPayment(ctx context.Context, p *whop.Payment, d *ledger.De
 	if reversed > 0 && res.Grant.ID == 0 {
 		// Nothing was granted for the period it paid for (the membership
 		// was not valid, or its grant is still to come): nothing to take.
-		s.log.WarnContext(ctx, "premium payment reversed, but no period it paid for is granted: nothing taken back",
+		// Warned of by the webhooks; the reconciler, which reads the
+		// payment again on each pass of its window, says so at info.
+		level := slog.LevelWarn
+		if runID != 0 {
+			level = slog.LevelInfo
+		}
+		s.log.Log(ctx, level, "premium payment reversed, but no period it paid for is granted: nothing taken back",
 			"payment_id", p.ID, "membership_id", m.ID, "reversed", reversed, "total", p.Total)
 	}
 	done := s.membershipOutcome(res.MembershipResult)

@@ -57,7 +57,9 @@ const PremiumPeriodSlack = 10 * time.Minute
 // before, as a 'refund' entry of the difference (the balance may go below
 // zero). The grant is the one already tied to p, else the membership's
 // grant whose period holds p's time (from PremiumPeriodSlack before its
-// start), latest first, that no other payment paid for. With none, nothing
+// start) that no other payment paid for, the one starting nearest that
+// time when several do (a period whose recorded end is later than Whop's
+// turn of it overlaps the next). With none, nothing
 // is taken back and the outcome says so: the caller decides what to tell.
 // Every grant write happens under the membership's row lock, so deliveries
 // and the reconciler seeing one payment at once take its credits back once.
@@ -118,7 +120,7 @@ func paidGrant(ctx context.Context, tx pgx.Tx, membershipID string, p PremiumPay
 	g, err = scanGrant(tx.QueryRow(ctx, `SELECT `+grantColumns+` FROM premium_grants
 		WHERE membership_id = $1 AND payment_id IS NULL
 		  AND period_start <= $2::timestamptz + $3::interval AND (period_end IS NULL OR period_end > $2)
-		ORDER BY period_start DESC LIMIT 1 FOR UPDATE`, membershipID, p.At, PremiumPeriodSlack))
+		ORDER BY abs(extract(epoch FROM period_start - $2::timestamptz)), period_start DESC LIMIT 1 FOR UPDATE`, membershipID, p.At, PremiumPeriodSlack))
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return PremiumGrant{}, false, nil

@@ -479,3 +479,50 @@ func TestAReversalOfAPeriodNeverGrantedTakesNothingUntilItIs(t *testing.T) {
 		wantEntry{ledger.KindRefund, -50, 0, pay, premiumKey(g[0], 50)})
 	assertGrant(t, a, g[0], mem, user, entries[0].ID, []string{lastEvent(t, a, "membership.activated").ID}, pay, 999, 50)
 }
+
+// TestTheReconcilerTiesEachLostPaymentToItsOwnPeriod: the upgrade's and
+// the renewal's payment.succeeded are both lost, and the reconciler meets
+// the two payments in one pass. The first period's grant still reads as
+// running when the renewal starts the next (the sandbox renews at once),
+// so both periods hold the first payment's time: it is tied to the one
+// starting nearest it, the first, and the renewal to the second. Tied the
+// other way round, a refund of the first payment took back (and labelled)
+// the second period.
+func TestTheReconcilerTiesEachLostPaymentToItsOwnPeriod(t *testing.T) {
+	a := setup(t)
+	user := a.member(0)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 }) // the upgrade's payment.succeeded
+	mem := a.upgrade(user)
+	a.settle()
+	pay1 := a.premiumPayment(mem, "subscription_create")
+	// Periods are keyed by their start to the second, and the sandbox
+	// renews at once: three seconds on, the renewal's period starts at
+	// least two seconds after the first payment, and the first period at
+	// most one second before it (a real renewal comes a month on).
+	time.Sleep(3 * time.Second)
+	a.sim.UpdateFaults(func(f *whopsim.Faults) { f.DropNext = 1 }) // the renewal's, its only event
+	pay2, err := a.sim.RenewMembership(mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	if _, err := a.billing.Deliveries.Reconcile(a.ctx); err != nil {
+		t.Fatal(err)
+	}
+	grants := a.premiumGrants(mem)
+	if len(grants) != 2 || !grants[0].PeriodStart.Before(grants[1].PeriodStart) {
+		t.Fatalf("grants = %+v, want two periods", grants)
+	}
+	if grants[0].PaymentID != pay1 || grants[1].PaymentID != pay2 {
+		t.Fatalf("the first period is tied to %q, the second to %q; want %s then %s", grants[0].PaymentID, grants[1].PaymentID, pay1, pay2)
+	}
+	if err := a.sim.Refund(pay1, 0); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	after := a.premiumGrants(mem)
+	if after[0].RefundedCredits != 50 || after[0].RefundedAmount != 999 || after[1].RefundedCredits != 0 || after[1].RefundedAmount != 0 ||
+		a.balance(user) != 50 {
+		t.Fatalf("after refunding the upgrade: grants %+v, balance %d; want the first period's 50 taken back", after, a.balance(user))
+	}
+}
