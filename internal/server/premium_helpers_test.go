@@ -108,12 +108,8 @@ func (a *app) membershipRow(id string) ledger.Membership {
 // grants returns the ledger's grant entries of user in the experience.
 func (a *app) grantEntries(user string) []ledger.Entry {
 	a.t.Helper()
-	entries, err := a.store.Entries(a.ctx, a.experience(), user)
-	if err != nil {
-		a.t.Fatal(err)
-	}
 	var out []ledger.Entry
-	for _, e := range entries {
+	for _, e := range a.entries(user) {
 		if e.Kind == ledger.KindGrant {
 			out = append(out, e)
 		}

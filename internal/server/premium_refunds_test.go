@@ -30,6 +30,16 @@ func (a *app) premiumPayment(mem, reason string) string {
 	return id
 }
 
+// premiumMember upgrades the first member, lets every webhook land, and
+// returns the member, the premium membership and the upgrade's payment.
+func (a *app) premiumMember() (user, mem, pay string) {
+	a.t.Helper()
+	user = a.member(0)
+	mem = a.upgrade(user)
+	a.settle()
+	return user, mem, a.premiumPayment(mem, "subscription_create")
+}
+
 // premiumGrants returns a membership's grants, oldest period first.
 func (a *app) premiumGrants(mem string) []ledger.PremiumGrant {
 	a.t.Helper()
@@ -200,10 +210,7 @@ func TestARenewalRefundTakesBackItsOwnPeriod(t *testing.T) {
 // entry, the grant keeping the running totals.
 func TestAPartialPremiumRefundThenALostDisputeTakeBackTheRest(t *testing.T) {
 	a := setup(t)
-	user := a.member(0)
-	mem := a.upgrade(user)
-	a.settle()
-	pay := a.premiumPayment(mem, "subscription_create")
+	user, mem, pay := a.premiumMember()
 
 	if err := a.sim.Refund(pay, 299); err != nil {
 		t.Fatal(err)
@@ -247,10 +254,7 @@ func TestAPartialPremiumRefundThenALostDisputeTakeBackTheRest(t *testing.T) {
 // credits back itself, counting the repair on its run, once.
 func TestAPremiumRefundIsTakenBackOnceHoweverItIsSeen(t *testing.T) {
 	a := setup(t)
-	user := a.member(0)
-	mem := a.upgrade(user)
-	a.settle()
-	pay := a.premiumPayment(mem, "subscription_create")
+	user, mem, pay := a.premiumMember()
 	if err := a.sim.Refund(pay, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -382,10 +386,8 @@ func TestAPremiumRefundBeforeItsPaymentSucceeded(t *testing.T) {
 // chargeback: all 50 go, the balance is −20 and cannot spend.
 func TestALostPremiumDisputeAfterSpendingLeavesTheBalanceNegative(t *testing.T) {
 	a := setup(t)
-	user, exp := a.member(0), a.experience()
-	mem := a.upgrade(user)
-	a.settle()
-	pay := a.premiumPayment(mem, "subscription_create")
+	exp := a.experience()
+	user, mem, pay := a.premiumMember()
 	if code, _, raw := a.call("POST", "/api/spend", user, map[string]string{
 		"experience_id": exp, "item": "boost", "idempotency_key": "boost-1"}); code != 200 {
 		t.Fatalf("spend: %d %s", code, raw)
