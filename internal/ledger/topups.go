@@ -346,7 +346,8 @@ const (
 const ChargeKeyWindow = 23 * time.Hour
 
 // keyExpired is true where top-up t was tried (the attempt counted before
-// this run) with no payment recorded and is older than ChargeKeyWindow.
+// this run) with no payment recorded and is older than ChargeKeyWindow;
+// its query passes the window, in seconds, as $2.
 const keyExpired = `(t.attempts > 0 AND t.created_at < now() - make_interval(secs => $2))`
 
 // ruleOfTheTopUp is true where top-up t's wallet has a rule that buys what
