@@ -275,15 +275,11 @@ func (s *Sim) renewLocked(st *State, id string) (*Payment, []*Event, error) {
 	p := &Payment{ID: s.ids.id("pay"), Seq: st.Seq, CompanyID: plan.CompanyID, UserID: m.UserID,
 		PlanID: plan.ID, ProductID: plan.ProductID, MembershipID: m.ID, Currency: plan.Currency,
 		Total: plan.RenewalPrice, Metadata: maps.Clone(m.Metadata), RefundIDs: []string{}, DisputeIDs: []string{},
-		BillingReason: "subscription_cycle", Status: "paid", Substatus: "succeeded",
-		CreatedAt: now, UpdatedAt: now, PaidAt: &now}
+		BillingReason: "subscription_cycle", CreatedAt: now, UpdatedAt: now}
 	if p.Metadata == nil {
 		p.Metadata = map[string]any{}
 	}
-	p.Fee = whopFee(p.Total)
-	if c := st.Companies[p.CompanyID]; c != nil {
-		st.Ledgers[c.LedgerID].add(p.Currency, p.Total-p.Fee)
-	}
+	paidLocked(st, p, now)
 	st.Payments[p.ID] = p
 	return p, []*Event{s.newEvent(st, "payment.succeeded", p.CompanyID, v1Payment(st, p), v5Payment(st, p))}, nil
 }

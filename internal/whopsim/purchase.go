@@ -153,11 +153,7 @@ func (s *Sim) startLocked(st *State, req Purchase) (res PurchaseResult, p *Payme
 // credited, a product or renewal plan's membership made, and their events
 // returned (payment.succeeded, membership.activated).
 func (s *Sim) payLocked(st *State, p *Payment, plan *Plan, now time.Time) []*Event {
-	p.Status, p.Substatus, p.PaidAt = "paid", "succeeded", &now
-	p.Fee = whopFee(p.Total)
-	if c := st.Companies[p.CompanyID]; c != nil {
-		st.Ledgers[c.LedgerID].add(p.Currency, p.Total-p.Fee)
-	}
+	paidLocked(st, p, now)
 	var m *Membership
 	if plan.ProductID != "" || plan.PlanType == "renewal" {
 		m = &Membership{ID: s.ids.id("mem"), UserID: p.UserID, PlanID: plan.ID, ProductID: plan.ProductID,
@@ -175,6 +171,16 @@ func (s *Sim) payLocked(st *State, p *Payment, plan *Plan, now time.Time) []*Eve
 		evs = append(evs, s.newEvent(st, "membership.activated", m.CompanyID, v1Membership(st, m), legacyMembership(m)))
 	}
 	return evs
+}
+
+// paidLocked marks payment p paid at now, takes the sandbox's fee and
+// credits the rest to the seller's ledger.
+func paidLocked(st *State, p *Payment, now time.Time) {
+	p.Status, p.Substatus, p.PaidAt = "paid", "succeeded", &now
+	p.Fee = whopFee(p.Total)
+	if c := st.Companies[p.CompanyID]; c != nil {
+		st.Ledgers[c.LedgerID].add(p.Currency, p.Total-p.Fee)
+	}
 }
 
 // resolvePurchase finds the plan (and configuration) a purchase names. The
